@@ -1,0 +1,38 @@
+#include "mbx/core/interrupt.hpp"
+
+#include "mbx/core/error.hpp"
+
+#include <atomic>
+#include <csignal>
+#include <unistd.h>
+
+namespace mbx {
+namespace {
+
+// Lock-free atomics are async-signal-safe; a volatile sig_atomic_t cannot be incremented in C++20.
+std::atomic<int> g_signals{0};
+static_assert(std::atomic<int>::is_always_lock_free);
+
+extern "C" void on_signal(int) {
+    if (g_signals.fetch_add(1) > 0) ::_exit(static_cast<int>(ExitCode::interrupted));
+}
+
+} // namespace
+
+void install_interrupt_handlers() {
+    struct sigaction sa {};
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, nullptr);
+    sigaction(SIGTERM, &sa, nullptr);
+}
+
+bool interrupt_requested() noexcept { return g_signals.load() > 0; }
+
+void throw_if_interrupted() {
+    if (interrupt_requested())
+        throw Error(ErrorCategory::interrupted, "interrupted by a signal",
+                    "run the same command again (or with --resume RUN) to continue");
+}
+
+} // namespace mbx

@@ -1,0 +1,17 @@
+#pragma once
+// Cooperative interruption: SIGINT/SIGTERM set a flag that long operations check between
+// steps, so a stopped run leaves its journal consistent and can be resumed. A second signal
+// ends the process at once (exit 130).
+
+namespace mbx {
+
+/// Installs the SIGINT/SIGTERM handlers (idempotent). Called by the tool runner.
+void install_interrupt_handlers();
+
+/// True once SIGINT or SIGTERM has arrived.
+bool interrupt_requested() noexcept;
+
+/// Throws Error(interrupted) when an interrupt was requested: call between units of work.
+void throw_if_interrupted();
+
+} // namespace mbx

@@ -1,0 +1,54 @@
+#pragma once
+// Secrets: passwords and API keys. They come only from a file that only its owner can read,
+// an environment variable, or an interactive prompt; never from argv. A Secret cannot be
+// printed or formatted by accident (no operator<<, no implicit conversion) and wipes its
+// memory when destroyed.
+
+#include "mbx/core/config.hpp"
+
+#include <filesystem>
+#include <string>
+#include <string_view>
+
+namespace mbx {
+
+class Secret {
+public:
+    Secret() = default;
+    explicit Secret(std::string value) : value_(std::move(value)) {}
+    Secret(const Secret&) = default;
+    Secret& operator=(const Secret&) = default;
+    Secret(Secret&& other) noexcept;
+    Secret& operator=(Secret&& other) noexcept;
+    ~Secret();
+
+    /// The secret itself, for handing to a library call (ldap bind, curl). Do not log it.
+    const std::string& reveal() const { return value_; }
+    bool empty() const { return value_.empty(); }
+
+private:
+    void wipe() noexcept;
+    std::string value_;
+};
+
+/// Reads a secret from `path`: the first line, without its line ending. Refuses a file that
+/// group or others can read or write (Error(config) with the chmod that fixes it), a missing
+/// or unreadable file (Error(config)), and an empty secret (Error(config)).
+Secret read_secret_file(const std::filesystem::path& path);
+
+/// What one secret is called and where it may come from.
+struct SecretSource {
+    std::string_view section;      ///< "imap"
+    std::string_view file_setting; ///< "master-password-file" (a key of `section`)
+    std::string_view env_var;      ///< "MBX_IMAP_MASTER_PASSWORD"
+    std::string_view description;  ///< "IMAP master password", for the prompt and errors
+};
+
+/// Resolves a secret. Precedence follows the configuration's (flag > environment > file):
+/// a password-file given as a flag wins over the environment variable, which wins over a
+/// password-file from the configuration file. With neither, prompts on the terminal (echo
+/// off) when `interactive` and stdin is a terminal; otherwise Error(config) naming the ways
+/// to provide it.
+Secret resolve_secret(const config::Config& cfg, const SecretSource& source, bool interactive);
+
+} // namespace mbx

@@ -1,0 +1,70 @@
+// The table of every setting. docs/configuration.md documents the same keys, in this order;
+// tests/unit/core/config_test.cpp checks that the two agree.
+#include "mbx/core/config.hpp"
+
+#include <array>
+
+namespace mbx::config {
+namespace {
+
+constexpr std::array<SettingDef, 38> kSettings{{
+    // [ldap]: the directory holding users, addresses and quota limits.
+    {"ldap", "uri", "", "LDAP server: ldap://host[:port] (use starttls) or ldaps://host[:port]"},
+    {"ldap", "starttls", "true", "with ldap://, upgrade to TLS with StartTLS before binding"},
+    {"ldap", "ca-file", "", "PEM file of CAs that sign the server certificate (default: system store)"},
+    {"ldap", "bind-dn", "", "DN to bind as (empty: anonymous)"},
+    {"ldap", "password-file", "", "file holding the bind password (mode 0600); or MBX_LDAP_PASSWORD"},
+    {"ldap", "base", "", "search base for users, e.g. ou=people,dc=example,dc=org"},
+    {"ldap", "user-filter", "(objectClass=inetOrgPerson)", "filter that selects mail users"},
+    {"ldap", "uid-attribute", "uid", "attribute holding the login name"},
+    {"ldap", "mail-attribute", "mail", "attribute holding the primary mail address"},
+    {"ldap", "alias-attributes", "", "comma-separated attributes holding alias addresses"},
+    {"ldap", "quota-attribute", "", "attribute holding the mailbox limit (empty: none)"},
+    {"ldap", "quota-format", "bytes", "how the quota attribute is written: bytes, or dovecot (*:storage=1G)"},
+    {"ldap", "page-size", "500", "entries per page of a paged search (RFC 2696)"},
+    {"ldap", "timeout", "30s", "network and operation timeout"},
+    // [imap]: the mail store.
+    {"imap", "uri", "", "IMAP server: imaps://host[:port], or imap://host[:port] with STARTTLS"},
+    {"imap", "ca-file", "", "PEM file of CAs that sign the server certificate (default: system store)"},
+    {"imap", "master-user", "", "admin (master) user that logs in on behalf of users"},
+    {"imap", "master-password-file", "", "file holding the master password (mode 0600); or MBX_IMAP_MASTER_PASSWORD"},
+    {"imap", "master-method", "authzid", "how the master logs in as a user: authzid (SASL PLAIN) or separator"},
+    {"imap", "master-separator", "*", "with master-method=separator: login is USER<separator>MASTER"},
+    {"imap", "timeout", "60s", "network timeout"},
+    {"imap", "connections", "8", "parallel connections for commands that work on many mailboxes"},
+    // [doveadm]: Dovecot's HTTP admin API, the fast path where the admin has it.
+    {"doveadm", "url", "", "doveadm HTTP API endpoint, e.g. https://mail.example.org:8080/doveadm/v1"},
+    {"doveadm", "ca-file", "", "PEM file of CAs for an https:// endpoint"},
+    {"doveadm", "api-key-file", "", "file holding the doveadm API key (mode 0600); or MBX_DOVEADM_API_KEY"},
+    {"doveadm", "timeout", "120s", "request timeout"},
+    // [activesync]: Exchange ActiveSync endpoints for the protocol audit.
+    {"activesync", "url", "", "server base URL, e.g. https://mail.example.org (path /Microsoft-Server-ActiveSync is added)"},
+    {"activesync", "ca-file", "", "PEM file of CAs that sign the server certificate"},
+    {"activesync", "user", "", "user for authenticated requests"},
+    {"activesync", "password-file", "", "file holding that user's password (mode 0600); or MBX_ACTIVESYNC_PASSWORD"},
+    {"activesync", "timeout", "30s", "request timeout"},
+    // [journal]
+    {"journal", "path", "", "SQLite journal (default: $XDG_STATE_HOME/mbxkit/journal.sqlite; /var/lib/mbxkit/journal.sqlite for root)"},
+    // [quota]: MIS_9 thresholds and cleanup.
+    {"quota", "warning", "80", "percent of the limit at which a mailbox is reported as warning"},
+    {"quota", "prohibit-send", "90", "percent at which sending is prohibited (critical)"},
+    {"quota", "prohibit-send-receive", "100", "percent at which receiving stops too (critical)"},
+    {"quota", "warning-attribute", "", "LDAP attribute with a per-user warning percent (empty: none)"},
+    {"quota", "backend", "imap", "how usage is read: imap (GETQUOTAROOT per user) or doveadm (one API call)"},
+    {"quota", "archive-dir", "", "where cleanup keeps removed messages before expunging them"},
+}};
+
+constexpr std::array<std::string_view, 5> kReserved{{
+    "MBX_CONFIG",
+    "MBX_LDAP_PASSWORD",
+    "MBX_IMAP_MASTER_PASSWORD",
+    "MBX_DOVEADM_API_KEY",
+    "MBX_ACTIVESYNC_PASSWORD",
+}};
+
+} // namespace
+
+std::span<const SettingDef> all_settings() { return kSettings; }
+std::span<const std::string_view> reserved_environment() { return kReserved; }
+
+} // namespace mbx::config

@@ -1,0 +1,7 @@
+#include "mbx/core/version.hpp"
+
+namespace mbx {
+
+std::string_view version() { return MBX_VERSION; }
+
+} // namespace mbx

@@ -1,0 +1,78 @@
+#include "mbx/core/secret.hpp"
+
+#include "temp_dir.hpp"
+
+#include <catch2/catch.hpp>
+#include <cstdlib>
+
+namespace {
+
+std::string message_of(const std::function<void()>& f) {
+    try {
+        f();
+    } catch (const mbx::Error& e) {
+        return e.one_line();
+    }
+    FAIL("expected an mbx::Error");
+    return {};
+}
+
+const mbx::SecretSource kMaster{"imap", "master-password-file", "MBX_IMAP_MASTER_PASSWORD", "IMAP master password"};
+
+} // namespace
+
+TEST_CASE("a secret file gives its first line", "[core][secret]") {
+    mbx::test::TempDir dir;
+    CHECK(mbx::read_secret_file(dir.write("pw", "s3cret\n")).reveal() == "s3cret");
+    CHECK(mbx::read_secret_file(dir.write("pw2", "with space\r\nsecond line\n")).reveal() == "with space");
+}
+
+TEST_CASE("a secret file others can read is refused with the fix", "[core][secret]") {
+    mbx::test::TempDir dir;
+    auto p = dir.write("pw", "s3cret\n", 0644);
+    auto msg = message_of([&] { mbx::read_secret_file(p); });
+    CHECK(msg == "secret file '" + p.string() + "' is readable or writable by group or others (mode 0644); run: chmod 600 '" + p.string() + "'");
+    CHECK(msg.find("s3cret") == std::string::npos);
+    auto g = dir.write("pw-group", "x\n", 0640);
+    CHECK_THROWS_AS(mbx::read_secret_file(g), mbx::Error);
+}
+
+TEST_CASE("missing and empty secret files are configuration errors", "[core][secret]") {
+    mbx::test::TempDir dir;
+    try {
+        mbx::read_secret_file(dir.path() / "absent");
+        FAIL("no error");
+    } catch (const mbx::Error& e) {
+        CHECK(e.category() == mbx::ErrorCategory::config);
+    }
+    CHECK_THROWS_AS(mbx::read_secret_file(dir.write("empty", "\n")), mbx::Error);
+}
+
+TEST_CASE("secret precedence: flag file, then environment, then config-file file", "[core][secret]") {
+    mbx::test::TempDir dir;
+    auto file_pw = dir.write("file.pw", "from-file\n");
+    mbx::config::Config cfg;
+    cfg.set("imap.master-password-file", file_pw.string(), {mbx::config::Origin::Kind::file, "x.conf:2"});
+    ::unsetenv("MBX_IMAP_MASTER_PASSWORD");
+    CHECK(mbx::resolve_secret(cfg, kMaster, false).reveal() == "from-file");
+    ::setenv("MBX_IMAP_MASTER_PASSWORD", "from-env", 1);
+    CHECK(mbx::resolve_secret(cfg, kMaster, false).reveal() == "from-env");
+    cfg.set("imap.master-password-file", file_pw.string(), {mbx::config::Origin::Kind::flag, "flag"});
+    CHECK(mbx::resolve_secret(cfg, kMaster, false).reveal() == "from-file");
+    ::unsetenv("MBX_IMAP_MASTER_PASSWORD");
+}
+
+TEST_CASE("no secret and no terminal is an error that names every way to give one", "[core][secret]") {
+    mbx::config::Config cfg;
+    ::unsetenv("MBX_IMAP_MASTER_PASSWORD");
+    CHECK(message_of([&] { mbx::resolve_secret(cfg, kMaster, false); }) ==
+          "no IMAP master password given; set [imap] master-password-file (a file with mode 0600) or "
+          "MBX_IMAP_MASTER_PASSWORD, or run on a terminal to be prompted");
+}
+
+TEST_CASE("a moved-from secret is wiped", "[core][secret]") {
+    mbx::Secret a("hunter2");
+    mbx::Secret b(std::move(a));
+    CHECK(b.reveal() == "hunter2");
+    CHECK(a.empty()); // NOLINT(bugprone-use-after-move): the point of the test
+}
