@@ -1,0 +1,393 @@
+#include "mbx/journal/journal.hpp"
+
+#include "mbx/core/error.hpp"
+#include "mbx/journal/system_info.hpp"
+#include "temp_dir.hpp"
+
+#include <fstream>
+#include <regex>
+
+#include <SQLiteCpp/SQLiteCpp.h>
+#include <catch2/catch.hpp>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+using namespace mbx::journal;
+using mbx::journal::test::TempDir;
+using nlohmann::json;
+
+namespace {
+
+RunStart start_of(std::string tool, std::vector<std::string> args = {}) {
+    return RunStart{std::move(tool), std::move(args), false, "0.1.0"};
+}
+
+mode_t mode_of(const std::filesystem::path& p) {
+    struct stat st {};
+    REQUIRE(stat(p.c_str(), &st) == 0);
+    return st.st_mode & 07777;
+}
+
+// Rewrites one column of a run behind the library's back, to set up times, pids and hosts.
+void set_run_column(const std::filesystem::path& db_path, std::int64_t run_id,
+                    const std::string& column, const std::string& value) {
+    SQLite::Database db(db_path, SQLite::OPEN_READWRITE);
+    SQLite::Statement update(db, "UPDATE runs SET " + column + " = ? WHERE id = ?");
+    update.bind(1, value);
+    update.bind(2, run_id);
+    REQUIRE(update.exec() == 1);
+}
+
+pid_t dead_pid() {
+    pid_t child = fork();
+    if (child == 0) _exit(0);
+    int status = 0;
+    waitpid(child, &status, 0);
+    return child;
+}
+
+template <class F> mbx::Error error_of(F&& f) {
+    try {
+        f();
+    } catch (const mbx::Error& e) {
+        return e;
+    }
+    FAIL("no mbx::Error thrown");
+    throw std::logic_error("unreachable");
+}
+
+} // namespace
+
+TEST_CASE("open creates private directories and file, WAL, current schema", "[journal]") {
+    TempDir tmp;
+    auto path = tmp / "state/mbxkit/journal.sqlite";
+    auto journal = Journal::open(path);
+    CHECK(journal.path() == path);
+    CHECK(mode_of(tmp / "state") == 0700);
+    CHECK(mode_of(tmp / "state/mbxkit") == 0700);
+    CHECK(mode_of(path) == 0600);
+    CHECK(journal.schema_version() == Journal::current_schema_version());
+    CHECK(journal.integrity_problems().empty());
+
+    SQLite::Database raw(path, SQLite::OPEN_READONLY);
+    CHECK(raw.execAndGet("PRAGMA journal_mode").getString() == "wal");
+    CHECK(raw.tableExists("runs"));
+    CHECK(raw.tableExists("actions"));
+
+    // Reopening an existing journal keeps it and its data.
+    auto id = journal.begin_run(start_of("quota"));
+    auto again = Journal::open(path);
+    CHECK(again.find_run(id).has_value());
+}
+
+TEST_CASE("open refuses a file that is not a database, as a data error", "[journal]") {
+    TempDir tmp;
+    auto path = tmp / "notes.sqlite";
+    std::ofstream(path) << std::string(4096, 'x');
+    auto e = error_of([&] { Journal::open(path); });
+    CHECK(e.category() == mbx::ErrorCategory::data);
+    CHECK(std::string(e.what()).starts_with("cannot open journal '" + path.string() + "': "));
+    CHECK((e.library_code() & 0xff) == 26); // SQLITE_NOTADB
+    CHECK_FALSE(e.hint().empty());
+}
+
+TEST_CASE("open reports an uncreatable directory as an io error", "[journal]") {
+    TempDir tmp;
+    std::ofstream(tmp / "file") << "x";
+    auto e = error_of([&] { Journal::open(tmp / "file/sub/journal.sqlite"); });
+    CHECK(e.category() == mbx::ErrorCategory::io);
+    CHECK(std::string(e.what()).find("'" + (tmp / "file/sub").string() + "'") !=
+          std::string::npos);
+}
+
+TEST_CASE("begin_run records who, what, where and when, with redacted args", "[journal]") {
+    TempDir tmp;
+    auto journal = Journal::open(tmp / "j.sqlite");
+    auto id = journal.begin_run(RunStart{
+        "quota", {"sweep", "--imap-password", "pw", "imaps://a:b@h"}, true, "9.8.7"});
+    auto run = journal.find_run(id);
+    REQUIRE(run);
+    CHECK(run->id == id);
+    CHECK(std::regex_match(run->uuid, std::regex("[0-9a-f]{32}")));
+    CHECK(run->tool == "quota");
+    CHECK(run->args ==
+          std::vector<std::string>{"sweep", "--imap-password", "***", "imaps://a:***@h"});
+    CHECK(run->operator_name == detail::operator_login_name());
+    CHECK(run->operator_uid == static_cast<std::int64_t>(getuid()));
+    CHECK(run->host == detail::host_name());
+    CHECK(run->pid == getpid());
+    CHECK(run->mbx_version == "9.8.7");
+    CHECK(run->dry_run);
+    CHECK(std::regex_match(run->started_at,
+                           std::regex(R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z)")));
+    CHECK_FALSE(run->ended_at);
+    CHECK(run->status == RunStatus::running);
+    CHECK_FALSE(run->stale);
+    CHECK_FALSE(run->exit_code);
+
+    // Nothing secret reached the file at all, not just the parsed view.
+    SQLite::Database raw(tmp / "j.sqlite", SQLite::OPEN_READONLY);
+    CHECK(raw.execAndGet("SELECT count(*) FROM runs WHERE args LIKE '%pw%' OR args LIKE '%:b@%'")
+              .getInt() == 0);
+
+    CHECK(journal.begin_run(start_of("quota")) != id);
+    CHECK(journal.find_run(id)->uuid != journal.find_run(id + 1)->uuid);
+    CHECK_FALSE(journal.find_run(id + 100));
+}
+
+TEST_CASE("finish_run stores the outcome; bad calls are refused", "[journal]") {
+    TempDir tmp;
+    auto journal = Journal::open(tmp / "j.sqlite");
+    auto id = journal.begin_run(start_of("merge"));
+    journal.finish_run(id, RunStatus::critical, 2);
+    auto run = journal.find_run(id);
+    REQUIRE(run);
+    CHECK(run->status == RunStatus::critical);
+    CHECK(run->exit_code == 2);
+    REQUIRE(run->ended_at);
+    CHECK(*run->ended_at >= run->started_at);
+
+    CHECK(error_of([&] { journal.finish_run(id + 1, RunStatus::ok, 0); }).category() ==
+          mbx::ErrorCategory::data);
+    CHECK(error_of([&] { journal.finish_run(id, RunStatus::running, 0); }).category() ==
+          mbx::ErrorCategory::usage);
+}
+
+TEST_CASE("actions get seq 1, 2, 3 per run and keep scrubbed before/after", "[journal]") {
+    TempDir tmp;
+    auto journal = Journal::open(tmp / "j.sqlite");
+    auto run_a = journal.begin_run(start_of("quota"));
+    auto run_b = journal.begin_run(start_of("quota"));
+    auto a1 = journal.add_action(run_a, {"ldap.modify", "alice",
+                                         json{{"quota", 10}, {"userPassword", "x"}},
+                                         std::nullopt, ActionStatus::planned, std::nullopt});
+    journal.add_action(run_b, {"quota.check", "bob", {}, {}, ActionStatus::done, {}});
+    journal.add_action(run_a, {"imap.expunge", "alice/INBOX:UID 42", {}, {},
+                               ActionStatus::failed, "NO [OVERQUOTA]"});
+
+    auto actions = journal.actions_of(run_a);
+    REQUIRE(actions.size() == 2);
+    CHECK(actions[0].id == a1);
+    CHECK(actions[0].seq == 1);
+    CHECK(actions[1].seq == 2);
+    CHECK(actions[0].run_id == run_a);
+    CHECK(actions[0].kind == "ldap.modify");
+    CHECK(actions[0].subject == "alice");
+    CHECK(actions[0].before == json{{"quota", 10}, {"userPassword", "[redacted]"}});
+    CHECK_FALSE(actions[0].after);
+    CHECK(actions[0].status == ActionStatus::planned);
+    CHECK_FALSE(actions[0].ended_at);
+    CHECK(actions[1].subject == "alice/INBOX:UID 42");
+    CHECK(actions[1].status == ActionStatus::failed);
+    CHECK(actions[1].error == "NO [OVERQUOTA]");
+    CHECK(actions[1].ended_at); // recorded already settled
+    REQUIRE(journal.actions_of(run_b).size() == 1);
+    CHECK(journal.actions_of(run_b)[0].seq == 1);
+
+    journal.update_action(a1, ActionStatus::done, json{{"quota", 20}, {"token", "t"}});
+    auto done = journal.actions_of(run_a)[0];
+    CHECK(done.status == ActionStatus::done);
+    CHECK(done.after == json{{"quota", 20}, {"token", "[redacted]"}});
+    CHECK(done.ended_at);
+    CHECK_FALSE(done.error);
+
+    // Undo keeps after and sets no error when none is given.
+    journal.update_action(a1, ActionStatus::undone);
+    auto undone = journal.actions_of(run_a)[0];
+    CHECK(undone.status == ActionStatus::undone);
+    CHECK(undone.after == done.after);
+
+    CHECK(error_of([&] { journal.update_action(a1 + 100, ActionStatus::done); }).category() ==
+          mbx::ErrorCategory::data);
+    auto no_run = error_of([&] { journal.add_action(run_b + 100, {"k", "s", {}, {}, {}, {}}); });
+    CHECK(no_run.category() == mbx::ErrorCategory::data);
+    CHECK(std::string(no_run.what()).find("no such run") != std::string::npos);
+    CHECK(journal.actions_of(run_b + 100).empty());
+}
+
+TEST_CASE("a Batch commits together, rolls back when dropped, and does not nest",
+          "[journal]") {
+    TempDir tmp;
+    auto journal = Journal::open(tmp / "j.sqlite");
+    auto run = journal.begin_run(start_of("merge"));
+    {
+        auto batch = journal.batch();
+        journal.add_action(run, {"imap.append", "m1", {}, {}, {}, {}});
+        journal.add_action(run, {"imap.append", "m2", {}, {}, {}, {}});
+        CHECK(error_of([&] { journal.batch(); }).category() == mbx::ErrorCategory::internal);
+        // no commit: dropped
+    }
+    CHECK(journal.actions_of(run).empty());
+    {
+        auto batch = journal.batch();
+        journal.add_action(run, {"imap.append", "m1", {}, {}, {}, {}});
+        // A failing write inside a batch fails alone; the batch goes on.
+        CHECK_THROWS_AS(journal.add_action(run + 1, {"k", "s", {}, {}, {}, {}}), mbx::Error);
+        journal.add_action(run, {"imap.append", "m2", {}, {}, {}, {}});
+        batch.commit();
+        CHECK(error_of([&] { batch.commit(); }).category() == mbx::ErrorCategory::internal);
+    }
+    auto actions = journal.actions_of(run);
+    REQUIRE(actions.size() == 2);
+    CHECK(actions[1].subject == "m2");
+    CHECK(actions[1].seq == 2);
+    // After the batch, writes go back to their own transactions.
+    journal.add_action(run, {"imap.append", "m3", {}, {}, {}, {}});
+    CHECK(Journal::open(tmp / "j.sqlite").actions_of(run).size() == 3);
+}
+
+TEST_CASE("10,000 actions in one Batch are all kept in order", "[journal]") {
+    TempDir tmp;
+    auto journal = Journal::open(tmp / "j.sqlite");
+    auto run = journal.begin_run(start_of("merge"));
+    {
+        auto batch = journal.batch();
+        for (int i = 0; i < 10'000; ++i)
+            journal.add_action(run, {"imap.append", "alice/INBOX:UID " + std::to_string(i),
+                                     json{{"uid", i}}, {}, ActionStatus::done, {}});
+        batch.commit();
+    }
+    std::int64_t expected_seq = 1;
+    bool ordered = true;
+    journal.for_each_action_of_run(run, [&](const ActionRecord& a) {
+        ordered = ordered && a.seq == expected_seq &&
+                  a.before == json{{"uid", expected_seq - 1}};
+        ++expected_seq;
+    });
+    CHECK(ordered);
+    CHECK(expected_seq == 10'001);
+}
+
+TEST_CASE("list_runs filters by tool, status, since and limit, newest first", "[journal]") {
+    TempDir tmp;
+    auto path = tmp / "j.sqlite";
+    auto journal = Journal::open(path);
+    auto r1 = journal.begin_run(start_of("quota"));
+    auto r2 = journal.begin_run(start_of("merge"));
+    auto r3 = journal.begin_run(start_of("quota"));
+    auto r4 = journal.begin_run(start_of("quota"));
+    set_run_column(path, r1, "started_at", "2026-01-01T00:00:00.000Z");
+    set_run_column(path, r2, "started_at", "2026-02-01T00:00:00.000Z");
+    set_run_column(path, r3, "started_at", "2026-03-01T00:00:00.000Z");
+    set_run_column(path, r4, "started_at", "2026-03-01T00:00:00.000Z"); // tie: id decides
+    journal.finish_run(r1, RunStatus::ok, 0);
+    journal.finish_run(r3, RunStatus::warning, 1);
+
+    auto ids = [](const std::vector<RunRecord>& runs) {
+        std::vector<std::int64_t> out;
+        for (const auto& r : runs) out.push_back(r.id);
+        return out;
+    };
+    using Ids = std::vector<std::int64_t>;
+    CHECK(ids(journal.list_runs({})) == Ids{r4, r3, r2, r1});
+    CHECK(ids(journal.list_runs({.tool = "quota"})) == Ids{r4, r3, r1});
+    CHECK(ids(journal.list_runs({.status = RunStatus::warning})) == Ids{r3});
+    CHECK(ids(journal.list_runs({.status = RunStatus::running})) == Ids{r4, r2});
+    CHECK(ids(journal.list_runs({.limit = 2})) == Ids{r4, r3});
+    CHECK(ids(journal.list_runs({.since = parse_timestamp("2026-02-01")})) == Ids{r4, r3, r2});
+    CHECK(ids(journal.list_runs({.since = parse_timestamp("2026-02-01T00:00:00.001Z"),
+                                 .tool = "quota",
+                                 .status = RunStatus::running,
+                                 .limit = 5})) == Ids{r4});
+    CHECK(journal.list_runs({.tool = "audit"}).empty());
+}
+
+TEST_CASE("a running run whose process is gone is reported interrupted and stale",
+          "[journal]") {
+    TempDir tmp;
+    auto path = tmp / "j.sqlite";
+    auto journal = Journal::open(path);
+    auto alive = journal.begin_run(start_of("quota"));
+    auto dead = journal.begin_run(start_of("quota"));
+    auto elsewhere = journal.begin_run(start_of("quota"));
+    auto finished = journal.begin_run(start_of("quota"));
+    const auto gone = std::to_string(dead_pid());
+    set_run_column(path, dead, "pid", gone);
+    set_run_column(path, elsewhere, "pid", gone);
+    set_run_column(path, elsewhere, "host", "some-other-host.invalid");
+    set_run_column(path, finished, "pid", gone);
+    journal.finish_run(finished, RunStatus::ok, 0);
+
+    auto dead_run = journal.find_run(dead);
+    CHECK(dead_run->status == RunStatus::interrupted);
+    CHECK(dead_run->stale);
+    CHECK(journal.find_run(alive)->status == RunStatus::running);
+    CHECK(journal.find_run(elsewhere)->status == RunStatus::running); // cannot check its pid
+    CHECK_FALSE(journal.find_run(finished)->stale);
+
+    auto interrupted = journal.list_runs({.status = RunStatus::interrupted});
+    REQUIRE(interrupted.size() == 1);
+    CHECK(interrupted[0].id == dead);
+    CHECK(journal.list_runs({.status = RunStatus::running}).size() == 2);
+    // The database itself is not rewritten by a reader.
+    SQLite::Database raw(path, SQLite::OPEN_READONLY);
+    CHECK(raw.execAndGet("SELECT status FROM runs WHERE id = " + std::to_string(dead))
+              .getString() == "running");
+}
+
+TEST_CASE("find_run_by_uuid takes a unique prefix", "[journal]") {
+    TempDir tmp;
+    auto path = tmp / "j.sqlite";
+    auto journal = Journal::open(path);
+    auto a = journal.begin_run(start_of("quota"));
+    auto b = journal.begin_run(start_of("quota"));
+    set_run_column(path, a, "uuid", "abcd0000000000000000000000000001");
+    set_run_column(path, b, "uuid", "abcd1000000000000000000000000002");
+    CHECK(journal.find_run_by_uuid("ABCD0")->id == a);
+    CHECK(journal.find_run_by_uuid("abcd1000000000000000000000000002")->id == b);
+    CHECK_FALSE(journal.find_run_by_uuid("ffff"));
+    CHECK(error_of([&] { journal.find_run_by_uuid("abcd"); }).category() ==
+          mbx::ErrorCategory::usage);
+    CHECK(error_of([&] { journal.find_run_by_uuid("abc"); }).category() ==
+          mbx::ErrorCategory::usage);
+    CHECK(error_of([&] { journal.find_run_by_uuid("abcz"); }).category() ==
+          mbx::ErrorCategory::usage);
+}
+
+TEST_CASE("for_each_action walks the filtered runs' actions in order", "[journal]") {
+    TempDir tmp;
+    auto journal = Journal::open(tmp / "j.sqlite");
+    auto q = journal.begin_run(start_of("quota"));
+    auto m = journal.begin_run(start_of("merge"));
+    journal.begin_run(start_of("quota")); // no actions: not visited
+    for (int i = 0; i < 3; ++i) {
+        journal.add_action(q, {"quota.check", "u" + std::to_string(i), {}, {}, {}, {}});
+        journal.add_action(m, {"imap.append", "m" + std::to_string(i), {}, {}, {}, {}});
+    }
+    std::vector<std::string> seen;
+    journal.for_each_action({.tool = "quota"}, [&](const RunRecord& r, const ActionRecord& a) {
+        CHECK(a.run_id == r.id);
+        seen.push_back(a.subject);
+    });
+    CHECK(seen == std::vector<std::string>{"u0", "u1", "u2"});
+
+    seen.clear();
+    journal.for_each_action({}, [&](const RunRecord&, const ActionRecord& a) {
+        seen.push_back(a.subject);
+    });
+    CHECK(seen.size() == 6);
+
+    struct Stop {};
+    int calls = 0;
+    CHECK_THROWS_AS(journal.for_each_action({}, [&](const RunRecord&, const ActionRecord&) {
+        ++calls;
+        throw Stop{};
+    }),
+                    Stop);
+    CHECK(calls == 1);
+}
+
+TEST_CASE("the default journal path follows root, XDG_STATE_HOME, then HOME", "[journal]") {
+    using detail::default_journal_path_for;
+    CHECK(default_journal_path_for(0, "/x", "/root") == "/var/lib/mbxkit/journal.sqlite");
+    CHECK(default_journal_path_for(1000, "/home/a/.st", "/home/a") ==
+          "/home/a/.st/mbxkit/journal.sqlite");
+    CHECK(default_journal_path_for(1000, std::nullopt, "/home/a") ==
+          "/home/a/.local/state/mbxkit/journal.sqlite");
+    CHECK(default_journal_path_for(1000, "relative", "/home/a") ==
+          "/home/a/.local/state/mbxkit/journal.sqlite");
+    CHECK(error_of([] { default_journal_path_for(1000, std::nullopt, ""); }).category() ==
+          mbx::ErrorCategory::config);
+    CHECK(default_journal_path().filename() == "journal.sqlite");
+}
