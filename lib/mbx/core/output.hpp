@@ -34,6 +34,7 @@ enum class Kind {
     bytes,     ///< integer byte count; tables show "1.5 GiB", machines the integer
     percent,   ///< number 0..100+; tables show "85.2%"
     timestamp, ///< text, ISO 8601 UTC
+    json,      ///< text holding a JSON document; the JSON sink embeds it as a value
 };
 
 /// What a column means to monitoring sinks.

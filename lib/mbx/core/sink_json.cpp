@@ -36,7 +36,16 @@ public:
     void row(std::span<const Cell> cells) override {
         check_row_width(spec_, cells);
         nlohmann::json obj = nlohmann::json::object();
-        for (std::size_t i = 0; i < cells.size(); ++i) obj[spec_.columns[i].key] = to_json(cells[i]);
+        for (std::size_t i = 0; i < cells.size(); ++i) {
+            const auto* text = std::get_if<std::string>(&cells[i]);
+            if (spec_.columns[i].kind == Kind::json && text) {
+                // Embedded documents stay structured; text that is not JSON stays a string.
+                auto parsed = nlohmann::json::parse(*text, nullptr, /*allow_exceptions=*/false);
+                obj[spec_.columns[i].key] = parsed.is_discarded() ? nlohmann::json(*text) : parsed;
+            } else {
+                obj[spec_.columns[i].key] = to_json(cells[i]);
+            }
+        }
         out_ << (rows_++ ? ",\n" : "\n") << dump(obj);
     }
     void finish(const Summary& summary) override {

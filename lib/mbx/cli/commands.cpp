@@ -1,0 +1,24 @@
+#include "mbx/cli/commands.hpp"
+
+#include <algorithm>
+#include <array>
+
+namespace mbx::cli {
+namespace {
+
+constexpr std::array<CommandInfo, 3> kCommands{{
+    {"explain", "explain an ActiveSync/MIS error code and name the command that fixes it"},
+    {"journal", "list, show and export what mbxkit did (runs and actions)"},
+    {"ping", "check that the configured directory and mail servers answer and accept mbxkit's logins"},
+}};
+
+} // namespace
+
+std::span<const CommandInfo> command_table() { return kCommands; }
+
+const CommandInfo* find_command(std::string_view name) {
+    auto it = std::find_if(kCommands.begin(), kCommands.end(), [&](const CommandInfo& c) { return c.name == name; });
+    return it == kCommands.end() ? nullptr : &*it;
+}
+
+} // namespace mbx::cli

@@ -1,0 +1,219 @@
+#include "mbx/cli/tool.hpp"
+
+#include "mbx/core/interrupt.hpp"
+#include "mbx/core/version.hpp"
+#include "mbx/journal/journal.hpp"
+
+#include <fmt/format.h>
+#include <iostream>
+#include <sstream>
+
+namespace mbx::cli {
+namespace {
+
+std::string program(const ToolSpec& spec) { return "mbx " + spec.name; }
+
+bool uses_journal(const ToolSpec& spec) {
+    return spec.journaled || std::find(spec.sections.begin(), spec.sections.end(), "journal") != spec.sections.end();
+}
+
+po::options_description common_options(const ToolSpec& spec) {
+    std::string formats;
+    for (auto f : spec.formats) formats += (formats.empty() ? "" : "|") + std::string(out::format_name(f));
+    po::options_description d("Common options");
+    d.add_options()
+        ("help,h", "show this help and exit")
+        ("version", "show the version and exit")
+        ("config", po::value<std::string>()->value_name("FILE"),
+         "configuration file (default: $MBX_CONFIG, then /etc/mbxkit/mbxkit.conf)")
+        ("format", po::value<std::string>()->value_name(formats)->default_value("table"), "output format")
+        ("quiet,q", "no progress and no warnings on stderr")
+        ("verbose,v", "explain what is being done on stderr");
+    if (spec.changes_state) d.add_options()("dry-run,n", "show (and journal) the plan; change nothing");
+    if (uses_journal(spec))
+        d.add_options()("journal", po::value<std::string>()->value_name("PATH"), "journal database (overrides [journal] path)");
+    return d;
+}
+
+// Flags for settings are spelled --SECTION-KEY; their values go to Config::load as flags.
+po::options_description settings_options(const ToolSpec& spec) {
+    po::options_description d("Settings (override the configuration file and MBX_* variables)");
+    for (const auto& s : config::all_settings()) {
+        if (std::find(spec.sections.begin(), spec.sections.end(), s.section) == spec.sections.end()) continue;
+        std::string name = fmt::format("{}-{}", s.section, s.key);
+        d.add_options()(name.c_str(), po::value<std::string>()->value_name("VALUE"), std::string(s.help).c_str());
+    }
+    return d;
+}
+
+void print_help(const ToolSpec& spec, const po::options_description& visible) {
+    std::cout << "usage: " << spec.usage << "\n\n" << spec.summary << "\n";
+    if (!spec.description.empty()) std::cout << "\n" << spec.description << "\n";
+    std::cout << "\n" << visible << "\n";
+    if (!spec.examples.empty()) std::cout << "Examples:\n" << spec.examples << "\n";
+    std::cout << "Exit codes: 0 ok, 1 warning, 2 critical, 64 usage, 65 bad data, 69 unavailable, 75 temporary,\n"
+                 "77 auth, 78 config (docs/exit-codes.md). Docs: docs/commands/" << spec.name << ".md\n";
+}
+
+std::map<std::string, std::string> setting_flags(const ToolSpec& spec, const po::variables_map& vm) {
+    std::map<std::string, std::string> flags;
+    for (const auto& s : config::all_settings()) {
+        std::string name = fmt::format("{}-{}", s.section, s.key);
+        if (vm.count(name)) flags[fmt::format("{}.{}", s.section, s.key)] = vm[name].as<std::string>();
+    }
+    if (uses_journal(spec) && vm.count("journal")) flags["journal.path"] = vm["journal"].as<std::string>();
+    return flags;
+}
+
+journal::RunStatus run_status(ExitCode code) {
+    switch (code) {
+    case ExitCode::ok: return journal::RunStatus::ok;
+    case ExitCode::warning: return journal::RunStatus::warning;
+    case ExitCode::critical: return journal::RunStatus::critical;
+    case ExitCode::interrupted: return journal::RunStatus::interrupted;
+    default: return journal::RunStatus::failed;
+    }
+}
+
+// Nagios reads stdout, not stderr: under --format nagios a failure is also an UNKNOWN line.
+void report_failure(const ToolSpec& spec, const Error& e, bool nagios) {
+    std::cerr << program(spec) << ": " << out::printable(e.one_line()) << std::endl;
+    if (nagios) {
+        std::string upper = spec.name;
+        for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+        std::cout << "MBX " << upper << " UNKNOWN - " << out::printable(e.one_line()) << std::endl;
+    }
+}
+
+ExitCode run_parsed(const ToolSpec& spec, Context& ctx) {
+    if (spec.journaled) ctx.begin_journal_run();
+    ExitCode code = ExitCode::internal;
+    try {
+        code = spec.run(ctx);
+        ctx.progress().finish();
+        std::cout.flush();
+        if (!std::cout)
+            throw Error(ErrorCategory::io, "cannot write output to stdout", "check free disk space or the pipe reader");
+    } catch (...) {
+        ctx.progress().finish();
+        try {
+            throw;
+        } catch (const Error& e) {
+            ctx.finish_journal_run(e.exit_code());
+        } catch (...) {
+            ctx.finish_journal_run(ExitCode::internal);
+        }
+        throw;
+    }
+    ctx.finish_journal_run(code);
+    return code;
+}
+
+} // namespace
+
+Context::Context(const ToolSpec& spec, po::variables_map args, config::Config config, std::vector<std::string> argv)
+    : spec_(spec), args_(std::move(args)), config_(std::move(config)), argv_(std::move(argv)) {
+    format_ = out::parse_format(args_["format"].as<std::string>(), spec_.formats);
+    dry_run_ = spec_.changes_state && args_.count("dry-run");
+    quiet_ = args_.count("quiet") > 0;
+    verbose_ = args_.count("verbose") > 0;
+    progress_ = make_progress(quiet_);
+}
+
+Context::~Context() = default;
+
+std::ostream& Context::out() { return std::cout; }
+
+std::unique_ptr<out::Sink> Context::sink() { return out::make_sink(format_, std::cout); }
+
+Progress& Context::progress() { return *progress_; }
+
+void Context::warn(std::string_view message) {
+    if (quiet_) return;
+    progress_->finish();
+    std::cerr << "mbx " << spec_.name << ": warning: " << out::printable(message) << '\n';
+}
+
+void Context::note(std::string_view message) {
+    if (!verbose_) return;
+    progress_->finish();
+    std::cerr << "mbx " << spec_.name << ": " << out::printable(message) << '\n';
+}
+
+journal::Journal& Context::journal() {
+    if (!journal_) {
+        std::filesystem::path path =
+            config_.has("journal.path") ? std::filesystem::path(config_.get("journal.path")) : journal::default_journal_path();
+        journal_ = std::make_unique<journal::Journal>(journal::Journal::open(path));
+    }
+    return *journal_;
+}
+
+Secret Context::secret(const SecretSource& source) const { return resolve_secret(config_, source, true); }
+
+void Context::begin_journal_run() {
+    run_id_ = journal().begin_run({.tool = spec_.name, .args = argv_, .dry_run = dry_run_,
+                                   .mbx_version = std::string(mbx::version())});
+}
+
+void Context::finish_journal_run(ExitCode code) noexcept {
+    if (!run_id_) return;
+    try {
+        journal_->finish_run(*run_id_, run_status(code), static_cast<int>(code));
+    } catch (const std::exception& e) {
+        std::cerr << "mbx " << spec_.name << ": warning: cannot record the end of run " << *run_id_
+                  << " in the journal: " << out::printable(e.what()) << '\n';
+    }
+}
+
+int run_tool(int argc, char** argv, const ToolSpec& spec) {
+    install_interrupt_handlers();
+    std::vector<std::string> args(argv + (argc > 0 ? 1 : 0), argv + argc);
+    bool nagios = false;
+    try {
+        po::options_description own(spec.name + " options");
+        if (spec.options) spec.options(own);
+        po::options_description visible;
+        visible.add(own).add(common_options(spec));
+        po::options_description settings = settings_options(spec);
+        if (!settings.options().empty()) visible.add(settings);
+        po::options_description all;
+        all.add(visible);
+        po::positional_options_description positional;
+        for (const auto& [name, count] : spec.positional) {
+            all.add_options()(name.c_str(), po::value<std::vector<std::string>>());
+            positional.add(name.c_str(), count);
+        }
+        po::variables_map vm;
+        try {
+            po::store(po::command_line_parser(argc, argv).options(all).positional(positional).run(), vm);
+            po::notify(vm);
+        } catch (const po::error& e) {
+            throw Error(ErrorCategory::usage, e.what(), fmt::format("see 'mbx {} --help'", spec.name));
+        }
+        if (vm.count("help")) {
+            print_help(spec, visible);
+            return 0;
+        }
+        if (vm.count("version")) {
+            std::cout << "mbx " << spec.name << " (mbxkit) " << mbx::version() << '\n';
+            return 0;
+        }
+        nagios = vm["format"].as<std::string>() == "nagios";
+        std::optional<std::filesystem::path> file;
+        if (vm.count("config")) file = vm["config"].as<std::string>();
+        Context ctx(spec, vm, config::Config::load(file, setting_flags(spec, vm)), args);
+        ExitCode code = run_parsed(spec, ctx);
+        return nagios ? nagios_exit_status(code) : static_cast<int>(code);
+    } catch (const Error& e) {
+        report_failure(spec, e, nagios);
+        return nagios ? nagios_exit_status(e.exit_code()) : static_cast<int>(e.exit_code());
+    } catch (const std::exception& e) {
+        Error internal(ErrorCategory::internal, fmt::format("internal error: {}", e.what()),
+                       "please report this with the command line (secrets are never on it)");
+        report_failure(spec, internal, nagios);
+        return nagios ? 3 : static_cast<int>(ExitCode::internal);
+    }
+}
+
+} // namespace mbx::cli

@@ -1,0 +1,24 @@
+#pragma once
+// `mbx journal` requests turned into reports (rows for the output sinks).
+
+#include "mbx/core/output.hpp"
+#include "mbx/journal/journal.hpp"
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace mbx::journal_tool {
+
+struct Request {
+    std::string action;                ///< list, show, export
+    std::vector<std::string> operands; ///< show: the run
+    std::optional<std::string> since, tool, status;
+    std::size_t limit = 50;
+};
+
+/// Carries out `req` on `journal`, writing one report to `sink`. Throws Error(usage) for an
+/// unknown action or bad operands, Error(data) for a run that does not exist.
+ExitCode run(journal::Journal& journal, const Request& req, out::Sink& sink);
+
+} // namespace mbx::journal_tool
