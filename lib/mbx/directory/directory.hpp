@@ -1,0 +1,112 @@
+#pragma once
+// A connection to an LDAP directory (OpenLDAP, 389-DS, Active Directory) through libldap:
+// TLS (StartTLS or ldaps://) with per-connection CA settings, simple bind, paged search that
+// streams entries, and the write operations the remediations need.
+//
+// <ldap.h> stays out of this header: Directory is a pimpl.
+
+#include "mbx/core/secret.hpp"
+#include "mbx/directory/entry.hpp"
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace mbx::directory {
+
+/// How to reach and authenticate to the directory.
+struct LdapConfig {
+    std::string uri;      ///< ldap://host:port or ldaps://host:port
+    bool starttls = true; ///< with ldap://: upgrade with StartTLS (RFC 4511 §4.14) before binding
+    std::string ca_file;  ///< PEM CA bundle that signs the server certificate; empty: system store
+    std::string bind_dn;  ///< empty: anonymous
+    mbx::Secret password; ///< for bind_dn; never logged, never in an error message
+    std::chrono::milliseconds timeout{std::chrono::seconds(30)}; ///< connect and per-operation
+    int page_size = 500;  ///< Simple Paged Results page size (RFC 2696); 0: do not page
+};
+
+/// Search scope (RFC 4511 §4.5.1.2).
+enum class Scope { base, one_level, subtree };
+
+/// One change of a modify operation (RFC 4511 §4.6).
+struct Modification {
+    enum class Op { add, remove, replace };
+    Op op = Op::replace;
+    std::string attribute;
+    /// Values to add, remove or set. `remove` with no values removes the whole attribute;
+    /// `replace` with no values removes it too.
+    std::vector<std::string> values;
+};
+
+/// One attribute with its values, for add().
+struct Attribute {
+    std::string name;
+    std::vector<std::string> values;
+};
+
+/// Receives search results one entry at a time; the entry is only valid during the call.
+using EntryCallback = std::function<void(const Entry&)>;
+
+/// A bound LDAP connection. Movable, not copyable; unbinds on destruction.
+class Directory {
+public:
+    /// Connects to `config.uri`, sets up TLS (StartTLS for ldap:// when `starttls`, implicit TLS
+    /// for ldaps://) verifying the server certificate against `config.ca_file`, and binds.
+    /// Throws mbx::Error: unavailable (server unreachable, timeout, TLS/certificate failure —
+    /// hint names ca-file), auth (invalid credentials, code 49), config (bad URI, missing
+    /// password for a bind DN). Network.
+    static Directory connect(const LdapConfig& config);
+
+    Directory(Directory&&) noexcept;
+    Directory& operator=(Directory&&) noexcept;
+    ~Directory();
+
+    /// Searches `base` and calls `on_entry` for every entry, streaming: at most one page is
+    /// held in memory. Uses the Simple Paged Results control (RFC 2696) when the config's
+    /// page_size > 0, following the cookie until the server says there is no more, so server
+    /// size limits do not truncate the result. Empty `attributes`: all user attributes.
+    /// Returns the number of entries delivered. Throws mbx::Error: config (invalid filter),
+    /// data (no such base), temporary (busy, size or time limit exceeded without paging — the
+    /// entries before the limit have already been delivered), auth, unavailable. Exceptions
+    /// thrown by `on_entry` propagate (the search is abandoned). Network.
+    std::size_t search(const std::string& base, Scope scope, const std::string& filter,
+                       const std::vector<std::string>& attributes, const EntryCallback& on_entry);
+
+    /// Reads one entry with all its user attributes (base scope, filter objectClass=*), or
+    /// nullopt when it does not exist. Used to record the before-state of a change.
+    /// Throws mbx::Error as search(). Network.
+    std::optional<Entry> read_entry(const std::string& dn);
+
+    /// Applies `changes` to `dn` atomically (one modify request). Throws mbx::Error: data (no
+    /// such object, constraint or syntax violation, value exists/missing), auth (insufficient
+    /// access), temporary (busy, unwilling), unavailable. Network; changes the directory.
+    void modify(const std::string& dn, const std::vector<Modification>& changes);
+
+    /// Creates entry `dn` with `attributes`. Throws mbx::Error as modify(), data also when
+    /// it already exists. Network; changes the directory.
+    void add(const std::string& dn, const std::vector<Attribute>& attributes);
+
+    /// Deletes the leaf entry `dn`. Throws mbx::Error as modify(). Network; changes the
+    /// directory (the caller records read_entry() first if it must be undoable).
+    void remove(const std::string& dn);
+
+    /// Renames `dn` to `new_rdn` (already escaped, e.g. "uid=" + escape_dn_value(x)), moving it
+    /// under `new_superior` when that is not empty; the old RDN value is deleted. Throws
+    /// mbx::Error as modify(). Network; changes the directory.
+    void rename(const std::string& dn, const std::string& new_rdn,
+                const std::string& new_superior = {});
+
+    /// The URI this connection was opened with (for messages).
+    const std::string& uri() const noexcept;
+
+private:
+    struct Impl;
+    explicit Directory(std::unique_ptr<Impl> impl);
+    std::unique_ptr<Impl> impl_;
+};
+
+} // namespace mbx::directory

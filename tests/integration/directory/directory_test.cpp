@@ -1,0 +1,272 @@
+// mbx::directory against the real OpenLDAP slapd of scripts/testenv.
+
+#include "testenv.hpp"
+
+#include "mbx/core/error.hpp"
+#include "mbx/directory/directory.hpp"
+#include "mbx/directory/escape.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <set>
+
+using namespace mbx::directory;
+using mbx::testing::testenv;
+
+namespace {
+
+LdapConfig service_config(const std::string& uri_key = "TESTENV_LDAP_URI") {
+    LdapConfig c;
+    c.uri = testenv(uri_key);
+    c.ca_file = testenv("TESTENV_CA_FILE");
+    c.bind_dn = testenv("TESTENV_LDAP_BIND_DN");
+    c.password = mbx::testing::secret_from_file(testenv("TESTENV_LDAP_PASSWORD_FILE"));
+    c.timeout = std::chrono::seconds(10);
+    return c;
+}
+
+LdapConfig admin_config() {
+    LdapConfig c = service_config();
+    c.bind_dn = testenv("TESTENV_LDAP_ADMIN_DN");
+    c.password = mbx::testing::secret_from_file(testenv("TESTENV_LDAP_ADMIN_PASSWORD_FILE"));
+    return c;
+}
+
+// Runs `f` and returns the mbx::Error it throws; fails the test if it throws nothing.
+template <typename F>
+mbx::Error error_of(F&& f) {
+    try {
+        f();
+    } catch (const mbx::Error& e) {
+        return e;
+    }
+    FAIL("expected an mbx::Error");
+    return mbx::Error(mbx::ErrorCategory::internal, "unreachable");
+}
+
+// A loopback port nobody listens on: bind an ephemeral port, then close it.
+int closed_port() {
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+    socklen_t len = sizeof addr;
+    REQUIRE(::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0);
+    ::close(fd);
+    return ntohs(addr.sin_port);
+}
+
+// A self-signed CA that signed nothing the servers use.
+std::string foreign_ca_file() {
+    // Inside the testenv directory, so `scripts/testenv down` removes it.
+    auto dir = std::filesystem::path(testenv("TESTENV_DIR")) / ("foreign-ca-" + std::to_string(::getpid()));
+    std::filesystem::create_directories(dir);
+    auto pem = dir / "ca.pem";
+    if (!std::filesystem::exists(pem)) {
+        std::string cmd = "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj '/CN=Foreign CA' "
+                          "-keyout '" + (dir / "ca.key").string() + "' -out '" + pem.string() +
+                          "' >/dev/null 2>&1";
+        REQUIRE(std::system(cmd.c_str()) == 0);
+    }
+    return pem.string();
+}
+
+std::size_t count(Directory& dir, const std::string& filter) {
+    return dir.search(testenv("TESTENV_LDAP_PEOPLE"), Scope::subtree, filter, {"uid"},
+                      [](const Entry&) {});
+}
+
+} // namespace
+
+TEST_CASE("LDAP: StartTLS on ldap:// binds and reads a user", "[directory]") {
+    Directory dir = Directory::connect(service_config());
+    std::vector<Entry> found;
+    std::size_t n = dir.search(testenv("TESTENV_LDAP_PEOPLE"), Scope::subtree,
+                               user_filter("(objectClass=mbxMailUser)", "uid", "alice"),
+                               {"uid", "mail", "mailQuota", "mailAlternateAddress"},
+                               [&found](const Entry& e) { found.push_back(e); });
+    REQUIRE(n == 1);
+    REQUIRE(found.size() == 1);
+    CHECK(found[0].dn == "uid=alice," + testenv("TESTENV_LDAP_PEOPLE"));
+    CHECK(found[0].first("mail") == "alice@example.org");
+    CHECK(found[0].first("mailQuota") == std::to_string(50 * 1024 * 1024));
+    CHECK(found[0].values("mailAlternateAddress") ==
+          std::vector<std::string>{"alice.adams@example.org"});
+}
+
+TEST_CASE("LDAP: ldaps:// binds and searches", "[directory]") {
+    Directory dir = Directory::connect(service_config("TESTENV_LDAPS_URI"));
+    for (std::string uid : {"alice", "bob", "carol", "dave"}) {
+        INFO(uid);
+        CHECK(count(dir, user_filter("(objectClass=mbxMailUser)", "uid", uid)) == 1);
+    }
+}
+
+TEST_CASE("LDAP: a wrong password is an auth error that does not show the password",
+          "[directory]") {
+    LdapConfig c = service_config();
+    c.password = mbx::Secret("not-the-password-xyzzy");
+    mbx::Error e = error_of([&] { Directory::connect(c); });
+    CHECK(e.category() == mbx::ErrorCategory::auth);
+    CHECK(e.library_code() == 49);
+    CHECK(std::string(e.what()).starts_with("cannot bind to '" + c.uri + "' as '" + c.bind_dn + "'"));
+    CHECK(e.one_line().find("xyzzy") == std::string::npos);
+}
+
+TEST_CASE("LDAP: a certificate from an unknown CA is unavailable with a ca-file hint",
+          "[directory]") {
+    for (const char* key : {"TESTENV_LDAP_URI", "TESTENV_LDAPS_URI"}) {
+        INFO(key);
+        LdapConfig c = service_config(key);
+        c.ca_file = foreign_ca_file();
+        mbx::Error e = error_of([&] { Directory::connect(c); });
+        INFO(e.one_line());
+        CHECK(e.category() == mbx::ErrorCategory::unavailable);
+        CHECK(e.hint().find("ca-file") != std::string::npos);
+        CHECK(std::string(e.what()).find("TLS") != std::string::npos);
+    }
+}
+
+TEST_CASE("LDAP: a missing CA file is a config error", "[directory]") {
+    LdapConfig c = service_config();
+    c.ca_file = "/nonexistent/ca.pem";
+    CHECK(error_of([&] { Directory::connect(c); }).category() == mbx::ErrorCategory::config);
+}
+
+TEST_CASE("LDAP: a refused connection is unavailable", "[directory]") {
+    LdapConfig c = service_config();
+    c.uri = "ldap://127.0.0.1:" + std::to_string(closed_port());
+    mbx::Error e = error_of([&] { Directory::connect(c); });
+    INFO(e.one_line());
+    CHECK(e.category() == mbx::ErrorCategory::unavailable);
+    CHECK(std::string(e.what()).starts_with("cannot connect to '" + c.uri + "'"));
+}
+
+TEST_CASE("LDAP: paged search reads past the server size limit", "[directory]") {
+    // 620 users under their own prefix so the demo users stay as they are; populated once per
+    // testenv (the rootdn count has no size limit).
+    {
+        Directory admin = Directory::connect(admin_config());
+        if (count(admin, "(uid=pagetest*)") < 620) {
+            mbx::testing::run_testenv_script("populate " + testenv("TESTENV_DIR") +
+                                             " --users 620 --messages 0 --prefix pagetest");
+        }
+        REQUIRE(count(admin, "(uid=pagetest*)") == 620);
+    }
+    SECTION("paged, 200 per page: every entry") {
+        LdapConfig c = service_config();
+        c.page_size = 200;
+        Directory dir = Directory::connect(c);
+        std::set<std::string> dns;
+        dir.search(testenv("TESTENV_LDAP_PEOPLE"), Scope::subtree, "(uid=pagetest*)", {"uid"},
+                   [&dns](const Entry& e) { dns.insert(e.dn); });
+        CHECK(dns.size() == 620);
+    }
+    SECTION("not paged: the server stops at 500 and we say so") {
+        LdapConfig c = service_config();
+        c.page_size = 0;
+        Directory dir = Directory::connect(c);
+        std::size_t delivered = 0;
+        mbx::Error e = error_of([&] {
+            dir.search(testenv("TESTENV_LDAP_PEOPLE"), Scope::subtree, "(uid=pagetest*)",
+                       {"uid"}, [&delivered](const Entry&) { ++delivered; });
+        });
+        CHECK(delivered == 500);
+        CHECK(e.library_code() == 4); // sizeLimitExceeded
+        CHECK(e.category() == mbx::ErrorCategory::config);
+        CHECK(e.hint().find("page-size") != std::string::npos);
+    }
+}
+
+TEST_CASE("LDAP: a hostile uid in a filter matches nothing", "[directory]") {
+    Directory dir = Directory::connect(service_config());
+    // The same text, unescaped, would turn into (uid=*)(uid=*) and match every user.
+    CHECK(count(dir, "(&(objectClass=mbxMailUser)(uid=*)(uid=*))") >= 4);
+    for (std::string hostile : {"*)(uid=*", "bob)(|(mail=*", "*", "alice)(objectClass=*"}) {
+        INFO(hostile);
+        CHECK(count(dir, user_filter("(objectClass=mbxMailUser)", "uid", hostile)) == 0);
+    }
+}
+
+TEST_CASE("LDAP: an invalid filter is a config error naming it", "[directory]") {
+    Directory dir = Directory::connect(service_config());
+    mbx::Error e = error_of([&] { count(dir, "(uid=alice"); });
+    CHECK(e.category() == mbx::ErrorCategory::config);
+    CHECK(std::string(e.what()).find("'(uid=alice'") != std::string::npos);
+}
+
+TEST_CASE("LDAP: an entry with a hostile RDN value round-trips through escape_dn_value",
+          "[directory]") {
+    Directory dir = Directory::connect(admin_config());
+    const std::string people = testenv("TESTENV_LDAP_PEOPLE");
+    const std::string hostile = "#x, ou=admins+uid=root \"q\" <a>;b\\c ";
+    const std::string dn = "cn=" + escape_dn_value(hostile) + "," + people;
+    if (dir.read_entry(dn)) dir.remove(dn); // left over from an interrupted run
+
+    dir.add(dn, {{"objectClass", {"inetOrgPerson"}}, {"cn", {hostile}}, {"sn", {"Hostile"}}});
+    auto entry = dir.read_entry(dn);
+    REQUIRE(entry);
+    CHECK(entry->first("cn") == hostile);
+    CHECK(entry->first("sn") == "Hostile");
+    // The same entry is found by its value through an escaped filter, and only it.
+    std::vector<std::string> found;
+    dir.search(people, Scope::one_level, "(cn=" + escape_filter_value(hostile) + ")", {"cn"},
+               [&found](const Entry& e) { found.push_back(e.dn); });
+    CHECK(found.size() == 1);
+
+    dir.modify(dn, {{Modification::Op::replace, "description", {"one", "two"}}});
+    CHECK(dir.read_entry(dn)->values("description").size() == 2);
+    dir.modify(dn, {{Modification::Op::remove, "description", {"one"}}});
+    CHECK(dir.read_entry(dn)->values("description") == std::vector<std::string>{"two"});
+
+    dir.remove(dn);
+    CHECK_FALSE(dir.read_entry(dn).has_value());
+    // Nothing was created at the DN a naive concatenation would have produced.
+    CHECK_FALSE(dir.read_entry("uid=root," + people).has_value());
+}
+
+TEST_CASE("LDAP: write errors are classified", "[directory]") {
+    Directory dir = Directory::connect(service_config());
+    const std::string people = testenv("TESTENV_LDAP_PEOPLE");
+    SECTION("no such object is a data error") {
+        mbx::Error e = error_of([&] {
+            dir.modify("uid=nobody-here," + people,
+                       {{Modification::Op::replace, "description", {"x"}}});
+        });
+        CHECK(e.category() == mbx::ErrorCategory::data);
+        CHECK(e.library_code() == 32);
+        CHECK(std::string(e.what()).starts_with("cannot modify 'uid=nobody-here," + people + "'"));
+    }
+    SECTION("a syntax violation is a data error") {
+        mbx::Error e = error_of([&] {
+            dir.modify("uid=carol," + people,
+                       {{Modification::Op::replace, "mailQuota", {"lots"}}});
+        });
+        CHECK(e.category() == mbx::ErrorCategory::data);
+    }
+    SECTION("insufficient access is an auth error") {
+        mbx::Error e = error_of([&] {
+            dir.modify(testenv("TESTENV_LDAP_BASE"),
+                       {{Modification::Op::replace, "description", {"x"}}});
+        });
+        CHECK(e.category() == mbx::ErrorCategory::auth);
+        CHECK(e.library_code() == 50);
+    }
+    SECTION("read_entry of a missing entry is empty, of a missing base too") {
+        CHECK_FALSE(dir.read_entry("uid=nobody-here," + people).has_value());
+    }
+    SECTION("a search below a missing base is a data error") {
+        mbx::Error e = error_of([&] { dir.search("ou=nowhere," + testenv("TESTENV_LDAP_BASE"),
+                                                  Scope::subtree, "(uid=*)", {}, [](const Entry&) {}); });
+        CHECK(e.category() == mbx::ErrorCategory::data);
+        CHECK(e.library_code() == 32);
+    }
+}

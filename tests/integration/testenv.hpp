@@ -1,0 +1,32 @@
+#pragma once
+// Access to the real servers started by scripts/testenv for the integration tests.
+//
+// ctest runs `scripts/testenv up BUILD/testenv` first (fixture "testenv") and passes
+// TESTENV_FILE=BUILD/testenv/env to every test. To run the binary by hand:
+//   scripts/testenv up /tmp/te && TESTENV_FILE=/tmp/te/env build/tests/integration/mbx_integration_tests
+
+#include "mbx/core/secret.hpp"
+
+#include <string>
+#include <string_view>
+
+namespace mbx::testing {
+
+/// The value of `key` (e.g. "TESTENV_LDAP_URI") in the file named by $TESTENV_FILE, read once
+/// and cached. Fails the current test (never skips) when TESTENV_FILE is unset, the file is
+/// missing, or the key is not in it, saying how to start the servers.
+std::string testenv(std::string_view key);
+
+/// The first line of the file at `path` (a password file written by scripts/testenv).
+/// Fails the current test when the file cannot be read.
+std::string read_secret_file(const std::string& path);
+
+/// read_secret_file() wrapped as an mbx::Secret, for LdapConfig/ImapConfig.
+mbx::Secret secret_from_file(const std::string& path);
+
+/// Runs `scripts/testenv ARGS...` (e.g. "populate DIR --users 600 --messages 0") and fails the
+/// current test when it exits non-zero. Arguments are passed through the shell unquoted:
+/// tests only pass fixed words and testenv paths.
+void run_testenv_script(const std::string& arguments);
+
+} // namespace mbx::testing
