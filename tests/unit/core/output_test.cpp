@@ -147,3 +147,19 @@ TEST_CASE("formats parse by name, unknown names list the allowed ones", "[core][
         CHECK(e.category() == mbx::ErrorCategory::usage);
     }
 }
+
+TEST_CASE("json columns are embedded as documents in JSON and stay text elsewhere", "[core][output]") {
+    ReportSpec spec{"t", {{"state", "State", Kind::json}}};
+    std::ostringstream json, csv;
+    for (auto* os : {&json, &csv}) {
+        auto sink = make_sink(os == &json ? Format::json : Format::csv, *os);
+        sink->begin(spec);
+        sink->row(std::vector<Cell>{std::string(R"({"quota":5})")});
+        sink->row(std::vector<Cell>{std::string("not json")});
+        sink->finish({});
+    }
+    auto doc = nlohmann::json::parse(json.str());
+    CHECK(doc["rows"][0]["state"]["quota"] == 5);
+    CHECK(doc["rows"][1]["state"] == "not json");
+    CHECK(csv.str() == "state\r\n\"{\"\"quota\"\":5}\"\r\nnot json\r\n");
+}

@@ -1,0 +1,29 @@
+#pragma once
+// Turning the configuration into connections: the one place that maps [ldap] and [imap]
+// settings to the directory and IMAP layers' config structs, so every command connects alike.
+
+#include "mbx/core/config.hpp"
+#include "mbx/core/secret.hpp"
+#include "mbx/directory/directory.hpp"
+#include "mbx/imap/connection.hpp"
+
+#include <functional>
+
+namespace mbx::ops {
+
+/// Gives a secret for a source (the tool's Context::secret: file, environment or prompt).
+using SecretProvider = std::function<Secret(const SecretSource&)>;
+
+inline constexpr SecretSource kLdapPassword{"ldap", "password-file", "MBX_LDAP_PASSWORD", "LDAP bind password"};
+inline constexpr SecretSource kImapMasterPassword{"imap", "master-password-file", "MBX_IMAP_MASTER_PASSWORD",
+                                                  "IMAP master password"};
+
+/// [ldap] settings as a directory config. Asks `secrets` for the bind password only when a
+/// bind DN is set. Throws Error(config) for a missing uri or a bad value.
+directory::LdapConfig ldap_config(const config::Config& cfg, const SecretProvider& secrets);
+
+/// [imap] settings as a config that logs in as the master user on behalf of `user`.
+/// Throws Error(config) for a missing uri or master-user, or a bad master-method.
+imap::ImapConfig imap_master_config(const config::Config& cfg, const SecretProvider& secrets, const std::string& user);
+
+} // namespace mbx::ops

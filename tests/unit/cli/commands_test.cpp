@@ -1,0 +1,33 @@
+#include "mbx/cli/commands.hpp"
+
+#include <catch2/catch.hpp>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+namespace fs = std::filesystem;
+
+TEST_CASE("every command in the table has a tool, a docs page and a README row", "[cli]") {
+    std::ifstream readme(MBX_SOURCE_DIR "/README.md");
+    REQUIRE(readme.good());
+    std::stringstream text;
+    text << readme.rdbuf();
+    for (const auto& c : mbx::cli::command_table()) {
+        std::string name(c.name);
+        INFO("command " << name);
+        CHECK(fs::exists(fs::path(MBX_SOURCE_DIR) / "tools" / ("mbx-" + name) / "main.cpp"));
+        CHECK(fs::exists(fs::path(MBX_SOURCE_DIR) / "docs" / "commands" / (name + ".md")));
+        CHECK(text.str().find("`mbx " + name) != std::string::npos);
+        CHECK(mbx::cli::find_command(c.name) == &c);
+    }
+}
+
+TEST_CASE("every tool directory has a row in the command table", "[cli]") {
+    for (const auto& entry : fs::directory_iterator(fs::path(MBX_SOURCE_DIR) / "tools")) {
+        std::string dir = entry.path().filename().string();
+        if (!entry.is_directory() || dir.rfind("mbx-", 0) != 0) continue;
+        INFO("tools/" << dir);
+        CHECK(mbx::cli::find_command(dir.substr(4)) != nullptr);
+    }
+    CHECK(mbx::cli::find_command("frobnicate") == nullptr);
+}
