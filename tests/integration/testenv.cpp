@@ -1,5 +1,13 @@
 #include "testenv.hpp"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+
 #include <catch2/catch.hpp>
 
 #include <cstdlib>
@@ -59,6 +67,31 @@ void run_testenv_script(const std::string& arguments) {
     std::string command = std::string(MBX_SOURCE_DIR) + "/scripts/testenv " + arguments;
     int status = std::system(command.c_str());
     if (status != 0) FAIL("'" << command << "' failed with status " << status);
+}
+
+int closed_port() {
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+    socklen_t len = sizeof addr;
+    REQUIRE(::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0);
+    ::close(fd);
+    return ntohs(addr.sin_port);
+}
+
+std::string foreign_ca_file() {
+    auto dir = std::filesystem::path(testenv("TESTENV_DIR")) / ("foreign-ca-" + std::to_string(::getpid()));
+    std::filesystem::create_directories(dir);
+    auto pem = dir / "ca.pem";
+    if (!std::filesystem::exists(pem)) {
+        std::string cmd = "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj '/CN=Foreign CA' "
+                          "-keyout '" + (dir / "ca.key").string() + "' -out '" + pem.string() +
+                          "' >/dev/null 2>&1";
+        REQUIRE(std::system(cmd.c_str()) == 0);
+    }
+    return pem.string();
 }
 
 } // namespace mbx::testing

@@ -5,7 +5,10 @@
 // TESTENV_FILE=BUILD/testenv/env to every test. To run the binary by hand:
 //   scripts/testenv up /tmp/te && TESTENV_FILE=/tmp/te/env build/tests/integration/mbx_integration_tests
 
+#include "mbx/core/error.hpp"
 #include "mbx/core/secret.hpp"
+
+#include <catch2/catch.hpp>
 
 #include <string>
 #include <string_view>
@@ -28,5 +31,24 @@ mbx::Secret secret_from_file(const std::string& path);
 /// current test when it exits non-zero. Arguments are passed through the shell unquoted:
 /// tests only pass fixed words and testenv paths.
 void run_testenv_script(const std::string& arguments);
+
+/// Runs `f` and returns the mbx::Error it throws; fails the current test if it throws none.
+template <typename F>
+mbx::Error error_of(F&& f) {
+    try {
+        f();
+    } catch (const mbx::Error& e) {
+        return e;
+    }
+    FAIL("expected an mbx::Error");
+    return mbx::Error(mbx::ErrorCategory::internal, "unreachable");
+}
+
+/// A loopback port nobody listens on (an ephemeral port bound, then closed).
+int closed_port();
+
+/// A PEM file of a self-signed CA that signed nothing the servers use, made once per process
+/// inside the testenv directory (so `scripts/testenv down` removes it).
+std::string foreign_ca_file();
 
 } // namespace mbx::testing

@@ -18,6 +18,9 @@
 #include <set>
 
 using namespace mbx::directory;
+using mbx::testing::closed_port;
+using mbx::testing::error_of;
+using mbx::testing::foreign_ca_file;
 using mbx::testing::testenv;
 
 namespace {
@@ -37,46 +40,6 @@ LdapConfig admin_config() {
     c.bind_dn = testenv("TESTENV_LDAP_ADMIN_DN");
     c.password = mbx::testing::secret_from_file(testenv("TESTENV_LDAP_ADMIN_PASSWORD_FILE"));
     return c;
-}
-
-// Runs `f` and returns the mbx::Error it throws; fails the test if it throws nothing.
-template <typename F>
-mbx::Error error_of(F&& f) {
-    try {
-        f();
-    } catch (const mbx::Error& e) {
-        return e;
-    }
-    FAIL("expected an mbx::Error");
-    return mbx::Error(mbx::ErrorCategory::internal, "unreachable");
-}
-
-// A loopback port nobody listens on: bind an ephemeral port, then close it.
-int closed_port() {
-    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
-    socklen_t len = sizeof addr;
-    REQUIRE(::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0);
-    ::close(fd);
-    return ntohs(addr.sin_port);
-}
-
-// A self-signed CA that signed nothing the servers use.
-std::string foreign_ca_file() {
-    // Inside the testenv directory, so `scripts/testenv down` removes it.
-    auto dir = std::filesystem::path(testenv("TESTENV_DIR")) / ("foreign-ca-" + std::to_string(::getpid()));
-    std::filesystem::create_directories(dir);
-    auto pem = dir / "ca.pem";
-    if (!std::filesystem::exists(pem)) {
-        std::string cmd = "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj '/CN=Foreign CA' "
-                          "-keyout '" + (dir / "ca.key").string() + "' -out '" + pem.string() +
-                          "' >/dev/null 2>&1";
-        REQUIRE(std::system(cmd.c_str()) == 0);
-    }
-    return pem.string();
 }
 
 std::size_t count(Directory& dir, const std::string& filter) {

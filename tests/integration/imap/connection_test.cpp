@@ -19,6 +19,9 @@
 #include <fstream>
 
 using namespace mbx::imap;
+using mbx::testing::closed_port;
+using mbx::testing::error_of;
+using mbx::testing::foreign_ca_file;
 using mbx::testing::testenv;
 
 namespace {
@@ -40,43 +43,6 @@ ImapConfig master_config(const std::string& user, MasterMethod method,
     c.password = mbx::testing::secret_from_file(testenv("TESTENV_IMAP_MASTER_PASSWORD_FILE"));
     c.method = method;
     return c;
-}
-
-template <typename F>
-mbx::Error error_of(F&& f) {
-    try {
-        f();
-    } catch (const mbx::Error& e) {
-        return e;
-    }
-    FAIL("expected an mbx::Error");
-    return mbx::Error(mbx::ErrorCategory::internal, "unreachable");
-}
-
-int closed_port() {
-    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
-    socklen_t len = sizeof addr;
-    REQUIRE(::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0);
-    ::close(fd);
-    return ntohs(addr.sin_port);
-}
-
-std::string foreign_ca_file() {
-    // Inside the testenv directory, so `scripts/testenv down` removes it.
-    auto dir = std::filesystem::path(testenv("TESTENV_DIR")) / ("foreign-ca-imap-" + std::to_string(::getpid()));
-    std::filesystem::create_directories(dir);
-    auto pem = dir / "ca.pem";
-    if (!std::filesystem::exists(pem)) {
-        std::string cmd = "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj '/CN=Foreign CA' "
-                          "-keyout '" + (dir / "ca.key").string() + "' -out '" + pem.string() +
-                          "' >/dev/null 2>&1";
-        REQUIRE(std::system(cmd.c_str()) == 0);
-    }
-    return pem.string();
 }
 
 // The storage limit in KiB from "* QUOTA "User quota" (STORAGE used limit)", or "".

@@ -1,6 +1,6 @@
 #include "mbx/core/config.hpp"
 
-#include "temp_dir.hpp"
+#include "../test_support.hpp"
 
 #include <catch2/catch.hpp>
 #include <cstdlib>
@@ -28,25 +28,8 @@ struct ScopedEnv {
     std::optional<std::string> old_;
 };
 
-mbx::ErrorCategory category_of(const std::function<void()>& f) {
-    try {
-        f();
-    } catch (const mbx::Error& e) {
-        return e.category();
-    }
-    FAIL("expected an mbx::Error");
-    return mbx::ErrorCategory::internal;
-}
-
-std::string message_of(const std::function<void()>& f) {
-    try {
-        f();
-    } catch (const mbx::Error& e) {
-        return e.what();
-    }
-    FAIL("expected an mbx::Error");
-    return {};
-}
+mbx::ErrorCategory category_of(const std::function<void()>& f) { return mbx::test::error_of(f).category(); }
+std::string message_of(const std::function<void()>& f) { return mbx::test::error_of(f).what(); }
 
 } // namespace
 

@@ -1,21 +1,13 @@
 #include "mbx/core/secret.hpp"
 
-#include "temp_dir.hpp"
+#include "../test_support.hpp"
 
 #include <catch2/catch.hpp>
 #include <cstdlib>
 
 namespace {
 
-std::string message_of(const std::function<void()>& f) {
-    try {
-        f();
-    } catch (const mbx::Error& e) {
-        return e.one_line();
-    }
-    FAIL("expected an mbx::Error");
-    return {};
-}
+std::string message_of(const std::function<void()>& f) { return mbx::test::error_of(f).one_line(); }
 
 const mbx::SecretSource kMaster{"imap", "master-password-file", "MBX_IMAP_MASTER_PASSWORD", "IMAP master password"};
 

@@ -3,7 +3,7 @@
 // connection must not cross fork).
 #include "mbx/journal/journal.hpp"
 
-#include "temp_dir.hpp"
+#include "../test_support.hpp"
 
 #include <csignal>
 #include <cstdio>
@@ -15,7 +15,7 @@
 #include <unistd.h>
 
 using namespace mbx::journal;
-using mbx::journal::test::TempDir;
+using mbx::test::TempDir;
 
 namespace {
 

@@ -2,7 +2,7 @@
 
 #include "mbx/core/error.hpp"
 #include "mbx/journal/system_info.hpp"
-#include "temp_dir.hpp"
+#include "../test_support.hpp"
 
 #include <fstream>
 #include <regex>
@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 using namespace mbx::journal;
-using mbx::journal::test::TempDir;
+using mbx::test::TempDir;
 using nlohmann::json;
 
 namespace {

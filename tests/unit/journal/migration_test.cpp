@@ -2,7 +2,7 @@
 
 #include "mbx/core/error.hpp"
 #include "mbx/journal/schema.hpp"
-#include "temp_dir.hpp"
+#include "../test_support.hpp"
 
 #include <vector>
 
@@ -10,7 +10,7 @@
 #include <catch2/catch.hpp>
 
 using namespace mbx::journal;
-using mbx::journal::test::TempDir;
+using mbx::test::TempDir;
 
 namespace {
 
