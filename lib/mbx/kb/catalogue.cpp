@@ -14,7 +14,7 @@ namespace mbx::kb {
 namespace {
 
 // Commands mbxkit ships today. Add a prefix here when a command lands.
-constexpr std::array<std::string_view, 1> kShipped{"mbx explain"};
+constexpr std::array<std::string_view, 2> kShipped{"mbx explain", "mbx ping"};
 
 RemediationCommand cmd(std::string command, std::string purpose) {
     const bool available = is_shipped(command);
@@ -152,7 +152,10 @@ MisCode mis_5() {
          "user over.",
          "If the failures began after a device update, compare the client's protocol version "
          "with the versions the server supports."},
-        {cmd("mbx diagnose USER", "tell an unavailable server from a damaged account"),
+        {cmd("mbx ping --user USER",
+             "check that the directory and the mail store answer and that an admin login for "
+             "this user works: a failing server, or only this account"),
+         cmd("mbx diagnose USER", "tell an unavailable server from a damaged account"),
          cmd("mbx reprovision USER --new-uid NEWUID",
              "create a fresh account and mailbox, merge the old content, verify the logon and "
              "cut over; resumable and undoable"),

@@ -1,4 +1,5 @@
 #include "mbx/cli/commands.hpp"
+#include "mbx/kb/catalogue.hpp"
 
 #include <catch2/catch.hpp>
 #include <filesystem>
@@ -30,4 +31,12 @@ TEST_CASE("every tool directory has a row in the command table", "[cli]") {
         CHECK(mbx::cli::find_command(dir.substr(4)) != nullptr);
     }
     CHECK(mbx::cli::find_command("frobnicate") == nullptr);
+}
+
+TEST_CASE("the commands the MIS catalogue calls shipped are in the command table", "[cli]") {
+    for (std::string_view prefix : mbx::kb::shipped_commands()) {
+        INFO(prefix);
+        REQUIRE(prefix.rfind("mbx ", 0) == 0);
+        CHECK(mbx::cli::find_command(prefix.substr(4)) != nullptr);
+    }
 }

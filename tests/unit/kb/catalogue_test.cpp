@@ -256,16 +256,17 @@ TEST_CASE("every command is an mbx command with a purpose and a truthful status"
             CHECK(rc.command.rfind("mbx ", 0) == 0);
             CHECK_FALSE(rc.purpose.empty());
             CHECK(rc.available == mbx::kb::is_shipped(rc.command));
-            // Until the lead flips them, only `mbx explain` ships.
-            CHECK(rc.available == (rc.command.rfind("mbx explain", 0) == 0));
+            // Shipped today: `mbx explain` and `mbx ping`.
+            CHECK(rc.available == (rc.command.rfind("mbx explain", 0) == 0 || rc.command.rfind("mbx ping", 0) == 0));
         }
     }
     CHECK(total > 10);
 }
 
 TEST_CASE("is_shipped matches whole command words only", "[kb]") {
-    REQUIRE(mbx::kb::shipped_commands().size() == 1);
+    REQUIRE(mbx::kb::shipped_commands().size() == 2);
     CHECK(mbx::kb::shipped_commands()[0] == "mbx explain");
+    CHECK(mbx::kb::is_shipped("mbx ping --user USER"));
     CHECK(mbx::kb::is_shipped("mbx explain"));
     CHECK(mbx::kb::is_shipped("mbx explain --list"));
     CHECK_FALSE(mbx::kb::is_shipped("mbx explainer"));
