@@ -1,0 +1,205 @@
+#include "mbx/imap/mailbox_ops.hpp"
+
+#include "mbx/imap/response.hpp"
+
+namespace mbx::imap {
+namespace {
+
+std::string upper(std::string_view s) {
+    std::string out(s);
+    for (char& c : out) {
+        if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
+    }
+    return out;
+}
+
+std::string in_quotes(std::string_view s) { return "'" + std::string(s) + "'"; }
+
+// Runs `command` and turns a NO/BAD into an Error naming `what`.
+Response run(Connection& conn, const Command& command, const std::string& what) {
+    Response r = conn.command(command);
+    if (!r.ok()) throw command_error(what, r);
+    return r;
+}
+
+// Parses every untagged `keyword` line of `r`.
+std::vector<Untagged> untagged_of(const Response& r, std::string_view keyword) {
+    std::vector<Untagged> out;
+    for (const ResponseLine* line : r.data(keyword)) out.push_back(parse_untagged(*line));
+    return out;
+}
+
+bool is_item_name(std::string_view s) {
+    if (s.empty()) return false;
+    for (char c : s) {
+        bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                  c == '-' || c == '.';
+        if (!ok) return false;
+    }
+    return true;
+}
+
+// RFC 3501 §9 sequence-set: numbers, "*", ":" and ",".
+bool is_sequence_set(std::string_view s) {
+    if (s.empty()) return false;
+    for (char c : s) {
+        if (!((c >= '0' && c <= '9') || c == '*' || c == ':' || c == ',')) return false;
+    }
+    return true;
+}
+
+// Files one untagged line of a SELECT: "* n EXISTS" and "* OK [UIDVALIDITY n]" etc.
+void note_select_line(SelectInfo& info, bool& has_validity, bool& has_exists,
+                      const ResponseLine& line) {
+    // Only EXISTS and the OK codes matter here; FLAGS and other data are not parsed.
+    std::string keyword = untagged_keyword(line.head());
+    if (keyword != "EXISTS" && keyword != "OK") return;
+    Untagged u = parse_untagged(line);
+    if (u.keyword == "EXISTS" && u.number) {
+        info.exists = *u.number;
+        has_exists = true;
+        return;
+    }
+    if (u.keyword != "OK" || u.code.empty()) return;
+    std::vector<Value> code = parse_values(u.code);
+    if (code.size() != 2 || !code[0].is_atom()) return;
+    std::string name = code[0].keyword();
+    if (name == "UIDVALIDITY") {
+        info.uidvalidity = code[1].as_number();
+        has_validity = true;
+    } else if (name == "UIDNEXT") {
+        info.uidnext = code[1].as_number();
+    }
+}
+
+} // namespace
+
+Error command_error(const std::string& what, const Response& response) {
+    std::string code_name = upper(response.code.substr(0, response.code.find(' ')));
+    std::string detail = response.status == Status::bad ? "BAD " : "NO ";
+    if (!response.code.empty()) detail += "[" + response.code + "] ";
+    detail += response.text;
+    std::string message = "cannot " + what + ": the server said " + in_quotes(detail);
+    // RFC 5530 response codes say whether trying again later can help.
+    if (code_name == "OVERQUOTA") {
+        return Error(ErrorCategory::temporary, message, "raise the quota with `mbx quota raise`");
+    }
+    if (code_name == "UNAVAILABLE" || code_name == "LIMIT") {
+        return Error(ErrorCategory::temporary, message, "try again later");
+    }
+    if (code_name == "NONEXISTENT") {
+        return Error(ErrorCategory::data, message, "check the mailbox name");
+    }
+    return Error(ErrorCategory::data, message);
+}
+
+std::vector<ListEntry> list_mailboxes(Connection& conn) {
+    Command cmd("LIST");
+    cmd.astring("").astring("*");
+    // RETURN options are LIST-EXTENDED syntax (RFC 5258 §3); without it a server with
+    // SPECIAL-USE may still put the attributes into a plain LIST (RFC 6154 §1).
+    if (conn.has_capability("SPECIAL-USE") && conn.has_capability("LIST-EXTENDED")) {
+        cmd.raw("RETURN (SPECIAL-USE)");
+    }
+    Response r = run(conn, cmd, "list the mailboxes on " + in_quotes(conn.uri()));
+    std::vector<ListEntry> out;
+    for (const Untagged& u : untagged_of(r, "LIST")) out.push_back(decode_list(u));
+    return out;
+}
+
+StatusEntry status(Connection& conn, std::string_view mailbox,
+                   const std::vector<std::string>& items) {
+    std::string list = "(";
+    for (const auto& item : items) {
+        if (!is_item_name(item)) {
+            throw Error(ErrorCategory::internal, "invalid STATUS item " + in_quotes(item));
+        }
+        if (list.size() > 1) list += ' ';
+        list += item;
+    }
+    list += ')';
+    Command cmd("STATUS");
+    cmd.mailbox(mailbox).raw(list);
+    Response r = run(conn, cmd, "get the status of mailbox " + in_quotes(mailbox));
+    auto lines = untagged_of(r, "STATUS");
+    if (lines.empty()) {
+        throw Error(ErrorCategory::data,
+                    "cannot get the status of mailbox " + in_quotes(mailbox) +
+                        ": the server sent no STATUS data");
+    }
+    return decode_status(lines.back());
+}
+
+QuotaRootInfo get_quota_root(Connection& conn, std::string_view mailbox) {
+    Command cmd("GETQUOTAROOT");
+    cmd.mailbox(mailbox);
+    Response r = run(conn, cmd, "get the quota of mailbox " + in_quotes(mailbox));
+    QuotaRootInfo info;
+    for (const Untagged& u : untagged_of(r, "QUOTAROOT")) {
+        QuotaRoot root = decode_quota_root(u);
+        info.roots.insert(info.roots.end(), root.roots.begin(), root.roots.end());
+    }
+    for (const Untagged& u : untagged_of(r, "QUOTA")) info.quotas.push_back(decode_quota(u));
+    return info;
+}
+
+SelectInfo select(Connection& conn, std::string_view mailbox, bool read_only) {
+    Command cmd(read_only ? "EXAMINE" : "SELECT");
+    cmd.mailbox(mailbox);
+    Response r = run(conn, cmd, "open mailbox " + in_quotes(mailbox));
+    SelectInfo info;
+    bool has_validity = false, has_exists = false;
+    for (const ResponseLine& line : r.untagged) {
+        note_select_line(info, has_validity, has_exists, line);
+    }
+    if (!has_validity || !has_exists) {
+        throw Error(ErrorCategory::data,
+                    "cannot open mailbox " + in_quotes(mailbox) +
+                        ": the server sent no UIDVALIDITY or EXISTS");
+    }
+    info.read_only = upper(r.code) == "READ-ONLY";
+    return info;
+}
+
+std::vector<std::uint64_t> uid_search(Connection& conn, std::string_view criteria) {
+    Command cmd("UID SEARCH");
+    cmd.raw(criteria);
+    Response r = run(conn, cmd, "search the selected mailbox");
+    std::vector<std::uint64_t> uids;
+    for (const Untagged& u : untagged_of(r, "SEARCH")) {
+        SearchResult s = decode_search(u);
+        uids.insert(uids.end(), s.ids.begin(), s.ids.end());
+    }
+    return uids;
+}
+
+void uid_fetch(Connection& conn, std::string_view uid_set, std::string_view items,
+               const std::function<void(const FetchItem&)>& callback) {
+    if (!is_sequence_set(uid_set)) {
+        throw Error(ErrorCategory::internal, "invalid UID set " + in_quotes(uid_set));
+    }
+    Command cmd("UID FETCH");
+    cmd.raw(uid_set).raw(items);
+    // Read the responses one at a time instead of through command(), which would hold every
+    // FETCH response of a large mailbox in memory until the completion.
+    std::string tag = conn.next_tag();
+    conn.send_line(tag + " " + cmd.describe());
+    for (;;) {
+        ResponseLine line = conn.read_line();
+        const std::string& head = line.head();
+        if (head.starts_with("* ")) {
+            if (untagged_keyword(head) == "FETCH") callback(decode_fetch(parse_untagged(line)));
+            continue;
+        }
+        auto completion = parse_completion(head);
+        if (!completion || completion->tag != tag) {
+            throw Error(ErrorCategory::data,
+                        "cannot fetch messages: unexpected line " + in_quotes(head.substr(0, 200)));
+        }
+        if (completion->status == Status::ok) return;
+        Response r{completion->tag, completion->status, completion->code, completion->text, {}};
+        throw command_error("fetch messages " + in_quotes(uid_set), r);
+    }
+}
+
+} // namespace mbx::imap

@@ -1,0 +1,73 @@
+#pragma once
+// Mailbox operations on a logged-in Connection: LIST, STATUS, GETQUOTAROOT, SELECT/EXAMINE,
+// UID SEARCH and streaming UID FETCH. Every mailbox name goes on the wire through
+// Command::mailbox() (modified UTF-7, then quote_astring()), never by string concatenation.
+//
+// A NO or BAD completion becomes mbx::Error with the server's response code and text:
+// [OVERQUOTA], [UNAVAILABLE], [LIMIT] -> temporary; [NONEXISTENT] and everything else -> data.
+// These functions assume no pipelined (submit()ted) command is outstanding.
+
+#include "mbx/core/error.hpp"
+#include "mbx/imap/connection.hpp"
+#include "mbx/imap/parser.hpp"
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace mbx::imap {
+
+/// The quota roots of a mailbox and the quotas of those roots (RFC 9208 GETQUOTAROOT).
+struct QuotaRootInfo {
+    std::vector<std::string> roots;
+    std::vector<Quota> quotas;
+};
+
+/// What SELECT or EXAMINE reported (RFC 3501 §6.3.1).
+struct SelectInfo {
+    std::uint64_t exists = 0;
+    std::uint64_t uidvalidity = 0;
+    std::optional<std::uint64_t> uidnext; ///< optional in IMAP4rev1 servers
+    bool read_only = false;               ///< [READ-ONLY] on the completion
+};
+
+/// Lists every mailbox (`LIST "" "*"`), with `RETURN (SPECIAL-USE)` when the server has
+/// SPECIAL-USE and LIST-EXTENDED (RFC 6154 §5.1, RFC 5258); otherwise a plain LIST, whose
+/// attributes may still carry special-use flags (never XLIST). Names are decoded from
+/// modified UTF-7. Throws mbx::Error (see above; data for malformed responses). Network.
+std::vector<ListEntry> list_mailboxes(Connection& conn);
+
+/// STATUS of `mailbox` (UTF-8) for `items` ("MESSAGES", "UIDNEXT", "SIZE", ...). Throws
+/// mbx::Error(internal) for an item that is not an atom, otherwise as above. Network.
+StatusEntry status(Connection& conn, std::string_view mailbox,
+                   const std::vector<std::string>& items);
+
+/// GETQUOTAROOT `mailbox`: its roots and their quotas (STORAGE in bytes). Throws as above.
+/// Network.
+QuotaRootInfo get_quota_root(Connection& conn, std::string_view mailbox);
+
+/// SELECT (or EXAMINE when `read_only`) `mailbox`. Throws as above; data when the server
+/// omits UIDVALIDITY or EXISTS. Changes the connection's selected mailbox. Network.
+SelectInfo select(Connection& conn, std::string_view mailbox, bool read_only);
+
+/// UID SEARCH `criteria` in the selected mailbox. `criteria` is sent as is (built by the
+/// caller from trusted pieces, e.g. "SEEN BEFORE 1-Jan-2024"); a CR or LF throws
+/// mbx::Error(internal). Returns the UIDs. Throws as above. Network.
+std::vector<std::uint64_t> uid_search(Connection& conn, std::string_view criteria);
+
+/// UID FETCH `uid_set` `items` (e.g. "1:*", "(UID FLAGS INTERNALDATE RFC822.SIZE)") in the
+/// selected mailbox, calling `callback` once per FETCH response as it arrives, so memory
+/// stays bounded by one response. Other untagged responses are ignored. Throws
+/// mbx::Error(internal) for a uid_set that is not a sequence set or items with CR/LF, and as
+/// above; exceptions from `callback` propagate (the connection is then unusable). Network.
+void uid_fetch(Connection& conn, std::string_view uid_set, std::string_view items,
+               const std::function<void(const FetchItem&)>& callback);
+
+/// The mbx::Error for a failed command: category from the response code (see above),
+/// message naming `what` and the server's code and text. No side effects.
+Error command_error(const std::string& what, const Response& response);
+
+} // namespace mbx::imap
