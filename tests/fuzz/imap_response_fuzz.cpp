@@ -2,7 +2,7 @@
 // delivered in uneven chunks, under small limits so the limit paths are reached often.
 #include "mbx/core/error.hpp"
 #include "mbx/imap/response.hpp"
-#include "mbx/imap/response_reader.hpp"
+#include "chunked_reader.hpp"
 
 #include <algorithm>
 #include <cstddef>
@@ -11,17 +11,7 @@
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     if (size < 1) return 0;
-    // The first byte picks the chunk size, so reads that split a CRLF or a literal are tried.
-    std::size_t chunk = 1 + data[0] % 64;
-    std::string_view rest(reinterpret_cast<const char*>(data + 1), size - 1);
-    mbx::imap::ResponseReader reader(
-        [&](char* buf, std::size_t cap) {
-            std::size_t n = std::min({cap, chunk, rest.size()});
-            std::memcpy(buf, rest.data(), n);
-            rest.remove_prefix(n);
-            return n;
-        },
-        "fuzz", mbx::imap::ReaderLimits{4096, 65536, 131072});
+    mbx::fuzz::ChunkedReader reader(data, size);
     try {
         for (int i = 0; i < 10000; ++i) {
             auto line = reader.read();

@@ -5,6 +5,7 @@
 // TESTENV_FILE=BUILD/testenv/env to every test. To run the binary by hand:
 //   scripts/testenv up /tmp/te && TESTENV_FILE=/tmp/te/env build/tests/integration/mbx_integration_tests
 
+#include "../common/error_of.hpp"
 #include "mbx/core/error.hpp"
 #include "mbx/core/secret.hpp"
 
@@ -32,17 +33,7 @@ mbx::Secret secret_from_file(const std::string& path);
 /// tests only pass fixed words and testenv paths.
 void run_testenv_script(const std::string& arguments);
 
-/// Runs `f` and returns the mbx::Error it throws; fails the current test if it throws none.
-template <typename F>
-mbx::Error error_of(F&& f) {
-    try {
-        f();
-    } catch (const mbx::Error& e) {
-        return e;
-    }
-    FAIL("expected an mbx::Error");
-    return mbx::Error(mbx::ErrorCategory::internal, "unreachable");
-}
+using mbx::test::error_of;
 
 /// A loopback port nobody listens on (an ephemeral port bound, then closed).
 int closed_port();

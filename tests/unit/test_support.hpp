@@ -1,6 +1,7 @@
 #pragma once
 // Helpers shared by the unit tests: a throwaway directory and catching mbx::Error.
 
+#include "../common/error_of.hpp"
 #include "mbx/core/error.hpp"
 
 #include <catch2/catch.hpp>
@@ -43,17 +44,5 @@ public:
 private:
     std::filesystem::path path_;
 };
-
-/// Runs `f` and returns the mbx::Error it throws; fails the current test if it throws none.
-template <typename F>
-mbx::Error error_of(F&& f) {
-    try {
-        f();
-    } catch (const mbx::Error& e) {
-        return e;
-    }
-    FAIL("expected an mbx::Error");
-    return mbx::Error(mbx::ErrorCategory::internal, "unreachable");
-}
 
 } // namespace mbx::test
