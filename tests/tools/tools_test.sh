@@ -90,8 +90,59 @@ run "ldap unreachable" 69 "$bin/mbx" ping --config "$conf" --journal "$journal" 
 MBX_IMAP_MASTER_PASSWORD="$(cat "$TESTENV_IMAP_MASTER_PASSWORD_FILE")" \
   run "master password from the environment" 0 "$bin/mbx" ping --config "$conf" --journal "$journal" --user bob --imap-master-password-file ""
 
+# --- quota check against the real servers ---------------------------------------------------
+run "quota check alice bob" 0 "$bin/mbx" quota check alice bob --config "$conf" --journal "$journal" --format json &&
+  check "quota: alice's limit comes from IMAP QUOTA" /usr/bin/python3 -c '
+import json,sys; d=json.load(sys.stdin)
+rows={r["user"]:r for r in d["rows"]}
+assert sorted(rows)==["alice","bob"], rows
+a=rows["alice"]
+assert a["limit_bytes"]==52428800 and a["source"]=="imap" and a["tier"]=="ok" and a["status"]=="ok", a
+assert rows["bob"]["limit_bytes"]==10485760, rows["bob"]
+assert d["summary"]["users"]==2 and d["summary"]["ok"]==2 and d["summary"]["exit_code"]==0, d["summary"]' <<<"$out"
+
+"$bin/mbx" quota check dave --config "$conf" --journal "$journal" --format json >"$work/out" 2>"$work/err"; rc=$?
+out=$(cat "$work/out")
+check "quota: dave's tier matches the exit code, percent over 80" /usr/bin/python3 -c '
+import json,sys; d=json.load(sys.stdin); rc=int(sys.argv[1])
+r=d["rows"][0]
+assert r["user"]=="dave" and r["percent"]>80, r
+want={"warning":1,"prohibit-send":2,"prohibit-send-receive":2}[r["tier"]]
+assert rc==want and d["summary"]["exit_code"]==rc, (rc, r["tier"])
+assert r["status"]==("warning" if rc==1 else "critical"), r' "$rc" <<<"$out"
+dave_rc=$rc
+
+run "quota check unknown user" 65 "$bin/mbx" quota check nosuchuser --config "$conf" --journal "$journal" --format json &&
+  check "quota: unknown user is a row with the error" /usr/bin/python3 -c '
+import json,sys; d=json.load(sys.stdin)
+r=d["rows"][0]
+assert r["user"]=="nosuchuser" and r["tier"]=="unknown" and r["status"]=="unknown", r
+assert "no user '"'"'nosuchuser'"'"' in the directory" in r["error"], r
+assert r["used_bytes"] is None and r["limit_bytes"] is None, r' <<<"$out"
+
+run "quota check filter injection" 65 "$bin/mbx" quota check '*)(uid=*' --config "$conf" --journal "$journal" --format json &&
+  check "quota: an injected filter matches nothing, not everything" /usr/bin/python3 -c '
+import json,sys; d=json.load(sys.stdin)
+assert len(d["rows"])==1 and d["rows"][0]["tier"]=="unknown", d["rows"]
+assert "no user" in d["rows"][0]["error"], d["rows"]' <<<"$out"
+
+run "quota check mixed users" 65 "$bin/mbx" quota check alice nosuchuser bob --config "$conf" --journal "$journal" --format csv &&
+  check "quota: an unknown user does not stop the others" [ "$(lines "$out")" = 4 ]
+
+run "quota check dave, nagios" "$dave_rc" "$bin/mbx" quota check dave --config "$conf" --journal "$journal" --format nagios &&
+  check "quota nagios: one status line WARNING or CRITICAL" \
+    bash -c 'head -n1 <<<"$1" | grep -qE "^MBX QUOTA (WARNING|CRITICAL) - "' _ "$out"
+
+printf '# users to check\nalice\n\n  bob\n' >"$work/users"
+run "quota check --users-file" 0 "$bin/mbx" quota check --users-file "$work/users" --config "$conf" --journal "$journal" --format csv &&
+  check "quota: users file read, comments skipped" [ "$(lines "$out")" = 3 ]
+
+run "quota sweep not implemented" 64 "$bin/mbx" quota sweep --config "$conf" --journal "$journal" &&
+  check "quota sweep: says it is not implemented" has "$err" "'mbx quota sweep' is not implemented yet"
+run "quota without a user" 64 "$bin/mbx" quota check --config "$conf" --journal "$journal"
+
 # --- the journal saw all of it, and no secret ---------------------------------------------
-run "journal list" 0 "$bin/mbx" journal list --journal "$journal" --format json &&
+run "journal list" 0 "$bin/mbx" journal list --tool ping --journal "$journal" --format json &&
   check "journal: every ping run recorded with its exit code" /usr/bin/python3 -c '
 import json,sys; d=json.load(sys.stdin)
 codes=sorted(r["exit_code"] for r in d["rows"])

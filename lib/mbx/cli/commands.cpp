@@ -6,10 +6,11 @@
 namespace mbx::cli {
 namespace {
 
-constexpr std::array<CommandInfo, 3> kCommands{{
+constexpr std::array<CommandInfo, 4> kCommands{{
     {"explain", "explain an ActiveSync/MIS error code and name the command that fixes it"},
     {"journal", "list, show and export what mbxkit did (runs and actions)"},
     {"ping", "check that the configured directory and mail servers answer and accept mbxkit's logins"},
+    {"quota", "check mailbox usage against its limits (MIS_9)"},
 }};
 
 } // namespace

@@ -199,7 +199,8 @@ TEST_CASE("to_json of MIS_9 carries its real content", "[kb]") {
     CHECK(j.at("commands")[1].at("command") ==
           "mbx quota cleanup USER --folder Trash,Junk --older-than 30d");
     CHECK(j.at("commands")[2].at("command") == "mbx quota raise USER --by 1G");
-    CHECK(j.at("commands")[0].at("available") == false);
+    CHECK(j.at("commands")[0].at("available") == true);
+    CHECK(j.at("commands")[1].at("available") == false);
 }
 
 TEST_CASE("to_json of a list is an array of the per-code objects, in order", "[kb]") {
@@ -256,21 +257,24 @@ TEST_CASE("every command is an mbx command with a purpose and a truthful status"
             CHECK(rc.command.rfind("mbx ", 0) == 0);
             CHECK_FALSE(rc.purpose.empty());
             CHECK(rc.available == mbx::kb::is_shipped(rc.command));
-            // Shipped today: `mbx explain` and `mbx ping`.
-            CHECK(rc.available == (rc.command.rfind("mbx explain", 0) == 0 || rc.command.rfind("mbx ping", 0) == 0));
+            // Shipped today: `mbx explain`, `mbx ping` and `mbx quota check`.
+            CHECK(rc.available == (rc.command.rfind("mbx explain", 0) == 0 || rc.command.rfind("mbx ping", 0) == 0 ||
+                                   rc.command.rfind("mbx quota check", 0) == 0));
         }
     }
     CHECK(total > 10);
 }
 
 TEST_CASE("is_shipped matches whole command words only", "[kb]") {
-    REQUIRE(mbx::kb::shipped_commands().size() == 2);
+    REQUIRE(mbx::kb::shipped_commands().size() == 3);
     CHECK(mbx::kb::shipped_commands()[0] == "mbx explain");
     CHECK(mbx::kb::is_shipped("mbx ping --user USER"));
     CHECK(mbx::kb::is_shipped("mbx explain"));
     CHECK(mbx::kb::is_shipped("mbx explain --list"));
     CHECK_FALSE(mbx::kb::is_shipped("mbx explainer"));
-    CHECK_FALSE(mbx::kb::is_shipped("mbx quota check USER"));
+    CHECK(mbx::kb::is_shipped("mbx quota check USER"));
+    CHECK_FALSE(mbx::kb::is_shipped("mbx quota cleanup USER"));
+    CHECK_FALSE(mbx::kb::is_shipped("mbx quota checker"));
     CHECK_FALSE(mbx::kb::is_shipped(""));
 }
 

@@ -1,0 +1,265 @@
+#include "mbx/ops/quota.hpp"
+
+#include "mbx/core/config.hpp"
+#include "mbx/core/output.hpp"
+#include "mbx/directory/escape.hpp"
+#include "mbx/imap/mailbox_ops.hpp"
+#include "mbx/journal/journal.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <fmt/format.h>
+
+namespace mbx::ops {
+namespace {
+
+bool all_digits(std::string_view s) {
+    return !s.empty() && std::all_of(s.begin(), s.end(), [](unsigned char c) { return std::isdigit(c) != 0; });
+}
+
+std::string_view trim(std::string_view s) {
+    while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
+    while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
+    return s;
+}
+
+Error bad_quota(std::string_view value, std::string_view why) {
+    return Error(ErrorCategory::data, fmt::format("invalid quota value '{}': {}", out::printable(value), why),
+                 "fix the user's quota attribute or [ldap] quota-format (bytes or dovecot)");
+}
+
+std::int64_t parse_bytes_value(std::string_view value, std::string_view original) {
+    try {
+        return config::parse_size(value, "quota");
+    } catch (const Error&) {
+        throw bad_quota(original, "not a size such as 1073741824 or 1G");
+    }
+}
+
+// A Dovecot quota_rule: `[mailbox:]key=value[:key=value...]`. Only the first storage or bytes
+// limit matters for a mailbox limit; messages= and other keys are skipped. Dovecot's quota.c
+// multiplies a unitless storage= by 1024 (KiB) and a unitless bytes= by 1.
+std::int64_t parse_dovecot_rule(std::string_view rule) {
+    std::string_view rest = rule;
+    bool first = true;
+    while (!rest.empty() || first) {
+        const auto colon = rest.find(':');
+        std::string_view part = rest.substr(0, colon);
+        rest = colon == std::string_view::npos ? std::string_view{} : rest.substr(colon + 1);
+        const auto eq = part.find('=');
+        if (eq == std::string_view::npos) {
+            if (!first) throw bad_quota(rule, fmt::format("'{}' is not key=value", out::printable(part)));
+            first = false;
+            continue; // the mailbox pattern ("*", "INBOX")
+        }
+        first = false;
+        const std::string_view key = trim(part.substr(0, eq)), val = trim(part.substr(eq + 1));
+        if (key != "storage" && key != "bytes") continue;
+        if (all_digits(val) && val.size() > 15) throw bad_quota(rule, "the limit is too large");
+        if (all_digits(val)) return std::stoll(std::string(val)) * (key == "storage" ? 1024 : 1);
+        return parse_bytes_value(val, rule);
+    }
+    throw bad_quota(rule, "no storage= or bytes= limit");
+}
+
+// The entry of one uid: exactly one must match, or the user cannot be checked (two entries
+// with one uid are a classic MIS_5 sign of a half-migrated account).
+directory::Entry find_user(directory::Directory& dir, const config::Config& cfg, const std::string& uid) {
+    const std::string uid_attr = cfg.get("ldap.uid-attribute");
+    std::vector<std::string> attrs{uid_attr, cfg.get("ldap.mail-attribute")};
+    if (cfg.has("ldap.quota-attribute")) attrs.push_back(cfg.get("ldap.quota-attribute"));
+    std::vector<directory::Entry> found;
+    dir.search(cfg.require("ldap.base"), directory::Scope::subtree,
+               directory::user_filter(cfg.get("ldap.user-filter"), uid_attr, uid), attrs,
+               [&](const directory::Entry& e) {
+                   if (found.size() < 2) found.push_back(e);
+               });
+    if (found.empty())
+        throw Error(ErrorCategory::data, fmt::format("no user '{}' in the directory", out::printable(uid)),
+                    "check the spelling, [ldap] base and [ldap] user-filter");
+    if (found.size() > 1) {
+        std::size_t n = 0;
+        dir.search(cfg.require("ldap.base"), directory::Scope::subtree,
+                   directory::user_filter(cfg.get("ldap.user-filter"), uid_attr, uid), {uid_attr},
+                   [&](const directory::Entry&) { ++n; });
+        throw Error(ErrorCategory::data, fmt::format("uid '{}' is not unique ({} entries)", out::printable(uid), n),
+                    "two accounts share a login name: see MIS_5 and `mbx explain 5`");
+    }
+    return found.front();
+}
+
+// Usage without QUOTA: the sum of STATUS SIZE (RFC 8438) over every selectable mailbox.
+std::optional<std::int64_t> usage_from_status(imap::Connection& conn) {
+    if (!conn.has_capability("STATUS=SIZE")) return std::nullopt;
+    std::int64_t total = 0;
+    for (const auto& box : imap::list_mailboxes(conn)) {
+        if (box.has_attribute("\\Noselect") || box.has_attribute("\\NonExistent")) continue;
+        total += static_cast<std::int64_t>(imap::status(conn, box.name, {"SIZE"}).get("SIZE").value_or(0));
+    }
+    return total;
+}
+
+// The IMAP side of one user: GETQUOTAROOT INBOX, else the LDAP limit and STATUS SIZE usage.
+void read_usage(const config::Config& cfg, const SecretProvider& secrets, const std::string& uid,
+                std::optional<std::int64_t> ldap_limit, QuotaRow& row) {
+    auto conn = imap::Connection::open(imap_master_config(cfg, secrets, uid));
+    if (conn.has_capability("QUOTA")) {
+        for (const auto& q : imap::get_quota_root(conn, "INBOX").quotas) {
+            if (const auto* s = q.find("STORAGE"); s && !row.limit_bytes) {
+                row.used_bytes = static_cast<std::int64_t>(s->usage);
+                row.limit_bytes = static_cast<std::int64_t>(s->limit);
+                row.source = "imap";
+            }
+            if (const auto* m = q.find("MESSAGE"); m && !row.message_limit) {
+                row.messages = static_cast<std::int64_t>(m->usage);
+                row.message_limit = static_cast<std::int64_t>(m->limit);
+            }
+        }
+    }
+    if (!row.limit_bytes && ldap_limit) {
+        row.limit_bytes = ldap_limit;
+        row.source = "ldap";
+    }
+    if (!row.used_bytes) row.used_bytes = usage_from_status(conn);
+    conn.logout();
+    if (!row.used_bytes)
+        throw Error(ErrorCategory::data,
+                    fmt::format("cannot read the usage of '{}': the server has neither QUOTA nor STATUS=SIZE",
+                                out::printable(uid)),
+                    "enable Dovecot's imap_quota plugin or use [quota] backend = doveadm");
+}
+
+// Fills `row` as it goes, so a failure half-way still reports what was found (the mail address).
+void check_one(directory::Directory& dir, const config::Config& cfg, const SecretProvider& secrets,
+               const std::string& user, const Thresholds& t, QuotaRow& row) {
+    const auto entry = find_user(dir, cfg, user);
+    row.user = entry.first(cfg.get("ldap.uid-attribute")).value_or(user);
+    row.mail = entry.first(cfg.get("ldap.mail-attribute")).value_or("");
+    std::optional<std::int64_t> ldap_limit;
+    if (cfg.has("ldap.quota-attribute"))
+        if (auto v = entry.first(cfg.get("ldap.quota-attribute")))
+            ldap_limit = parse_ldap_quota(*v, cfg.get("ldap.quota-format"));
+    read_usage(cfg, secrets, row.user, ldap_limit, row);
+    if (row.used_bytes && row.limit_bytes && *row.limit_bytes > 0)
+        row.percent = static_cast<double>(*row.used_bytes) * 100.0 / static_cast<double>(*row.limit_bytes);
+    row.tier = classify(row.used_bytes, row.limit_bytes, t);
+}
+
+void journal_row(journal::Journal* j, std::optional<std::int64_t> run, const QuotaRow& r) {
+    if (!j || !run) return;
+    auto opt = [](const auto& v) { return v ? nlohmann::json(*v) : nlohmann::json(nullptr); };
+    nlohmann::json after{{"used_bytes", opt(r.used_bytes)}, {"limit_bytes", opt(r.limit_bytes)},
+                         {"percent", opt(r.percent)},       {"tier", std::string(tier_name(r.tier))},
+                         {"source", r.source}};
+    j->add_action(*run, {.kind = "quota.check",
+                         .subject = r.user,
+                         .after = after,
+                         .status = r.error.empty() ? journal::ActionStatus::done : journal::ActionStatus::failed,
+                         .error = r.error.empty() ? std::nullopt : std::optional(r.error)});
+}
+
+} // namespace
+
+void validate_thresholds(const Thresholds& t) {
+    if (!(t.warning > 0 && t.warning <= t.prohibit_send && t.prohibit_send <= t.prohibit_send_receive))
+        throw Error(ErrorCategory::config,
+                    fmt::format("invalid [quota] thresholds: warning {}, prohibit-send {}, prohibit-send-receive {}",
+                                t.warning, t.prohibit_send, t.prohibit_send_receive),
+                    "they must satisfy 0 < warning <= prohibit-send <= prohibit-send-receive");
+}
+
+Thresholds thresholds_from_config(const config::Config& cfg) {
+    Thresholds t{cfg.get_number("quota.warning"), cfg.get_number("quota.prohibit-send"),
+                 cfg.get_number("quota.prohibit-send-receive")};
+    validate_thresholds(t);
+    return t;
+}
+
+std::string_view tier_name(Tier tier) {
+    switch (tier) {
+    case Tier::ok: return "ok";
+    case Tier::warning: return "warning";
+    case Tier::prohibit_send: return "prohibit-send";
+    case Tier::prohibit_send_receive: return "prohibit-send-receive";
+    case Tier::no_limit: return "no-limit";
+    case Tier::unknown: break;
+    }
+    return "unknown";
+}
+
+ExitCode tier_severity(Tier tier) {
+    switch (tier) {
+    case Tier::warning: return ExitCode::warning;
+    case Tier::prohibit_send:
+    case Tier::prohibit_send_receive: return ExitCode::critical;
+    default: return ExitCode::ok;
+    }
+}
+
+Tier classify(std::optional<std::int64_t> used, std::optional<std::int64_t> limit, const Thresholds& t) {
+    if (!used) return Tier::unknown;
+    if (!limit || *limit <= 0) return Tier::no_limit;
+    const double percent = static_cast<double>(*used) * 100.0 / static_cast<double>(*limit);
+    if (percent >= t.prohibit_send_receive) return Tier::prohibit_send_receive;
+    if (percent >= t.prohibit_send) return Tier::prohibit_send;
+    if (percent >= t.warning) return Tier::warning;
+    return Tier::ok;
+}
+
+std::int64_t parse_ldap_quota(std::string_view value, std::string_view format) {
+    const std::string_view v = trim(value);
+    if (v.empty()) throw bad_quota(value, "empty");
+    if (format == "bytes") return parse_bytes_value(v, value);
+    if (format == "dovecot") return parse_dovecot_rule(v);
+    throw Error(ErrorCategory::config, fmt::format("invalid [ldap] quota-format '{}'", out::printable(format)),
+                "use bytes or dovecot");
+}
+
+std::vector<std::string> read_users_file(const std::string& path) {
+    std::ifstream in(path);
+    if (!in)
+        throw Error(ErrorCategory::io, fmt::format("cannot read users file '{}': {}", out::printable(path),
+                                                   std::strerror(errno)));
+    std::vector<std::string> users;
+    for (std::string line; std::getline(in, line);) {
+        const std::string_view uid = trim(line);
+        if (!uid.empty() && uid.front() != '#') users.emplace_back(uid);
+    }
+    if (in.bad()) throw Error(ErrorCategory::io, fmt::format("cannot read users file '{}'", out::printable(path)));
+    return users;
+}
+
+ExitCode check_users(const config::Config& cfg, const SecretProvider& secrets, const std::vector<std::string>& users,
+                     journal::Journal* journal, std::optional<std::int64_t> run_id,
+                     const std::function<void(const QuotaRow&)>& on_row) {
+    const Thresholds t = thresholds_from_config(cfg);
+    auto dir = directory::Directory::connect(ldap_config(cfg, secrets));
+    ExitCode overall = ExitCode::ok;
+    for (const auto& user : users) {
+        QuotaRow row;
+        row.user = user;
+        ExitCode code = ExitCode::ok;
+        try {
+            check_one(dir, cfg, secrets, user, t, row);
+            code = tier_severity(row.tier);
+        } catch (const Error& e) {
+            // A broken setup is not one user's problem: stop instead of failing every row alike.
+            if (e.category() == ErrorCategory::config) throw;
+            QuotaRow failed; // no half-read numbers, but what the directory said
+            failed.user = row.user;
+            failed.mail = row.mail;
+            row = std::move(failed);
+            row.error = e.one_line();
+            code = e.exit_code();
+        }
+        journal_row(journal, run_id, row);
+        on_row(row);
+        overall = combine_exit_codes(overall, code);
+    }
+    return overall;
+}
+
+} // namespace mbx::ops

@@ -1,0 +1,89 @@
+#pragma once
+// `mbx quota check`: usage and limit per mailbox, classified into Exchange's three tiers
+// (warning, prohibit-send, prohibit-send-receive) for MIS_9 ("mailbox full").
+
+#include "mbx/core/error.hpp"
+#include "mbx/ops/connect.hpp"
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace mbx::journal {
+class Journal;
+}
+
+namespace mbx::ops {
+
+/// The tier thresholds in percent of the limit ([quota] warning, prohibit-send,
+/// prohibit-send-receive).
+struct Thresholds {
+    double warning = 80;
+    double prohibit_send = 90;
+    double prohibit_send_receive = 100;
+};
+
+/// Reads the thresholds from [quota]. Throws Error(config) unless 0 < warning <=
+/// prohibit-send <= prohibit-send-receive, or when a value is not a number. No side effects.
+Thresholds thresholds_from_config(const config::Config& cfg);
+
+/// Checks 0 < warning <= prohibit_send <= prohibit_send_receive; throws Error(config) naming
+/// the values otherwise. No side effects.
+void validate_thresholds(const Thresholds& t);
+
+/// Where a mailbox stands against its limit.
+enum class Tier { ok, warning, prohibit_send, prohibit_send_receive, no_limit, unknown };
+
+/// "ok", "warning", "prohibit-send", "prohibit-send-receive", "no-limit", "unknown".
+std::string_view tier_name(Tier tier);
+
+/// The exit code a tier stands for: warning -> warning, prohibit-* -> critical, else ok
+/// (unknown rows carry their failure separately). No side effects.
+ExitCode tier_severity(Tier tier);
+
+/// The tier of `used` bytes against `limit` bytes: unknown without usage, no_limit without a
+/// limit or with a limit of 0 (Dovecot's "unlimited"). A percent equal to a threshold is in
+/// that threshold's tier. Pure.
+Tier classify(std::optional<std::int64_t> used, std::optional<std::int64_t> limit, const Thresholds& t);
+
+/// Parses a quota attribute value into bytes. `format` "bytes": an integer, or a size with a
+/// unit (500M, 1GiB). "dovecot": a quota_rule such as `*:storage=1G`, `*:bytes=1048576` or
+/// `storage=512M`; a unitless `storage` is in KiB (Dovecot quota.c multiplies it by 1024),
+/// `bytes` in bytes. Throws Error(data) naming the value when it cannot be parsed, and
+/// Error(config) for an unknown format. Pure.
+std::int64_t parse_ldap_quota(std::string_view value, std::string_view format);
+
+/// Reads uids from a users file: one per line, surrounding blanks trimmed, blank lines and
+/// lines starting with `#` skipped. Throws Error(io) naming the file when it cannot be read.
+std::vector<std::string> read_users_file(const std::string& path);
+
+/// One checked mailbox.
+struct QuotaRow {
+    std::string user;
+    std::string mail;
+    std::optional<std::int64_t> used_bytes;
+    std::optional<std::int64_t> limit_bytes;
+    std::optional<double> percent;
+    std::optional<std::int64_t> messages;
+    std::optional<std::int64_t> message_limit;
+    Tier tier = Tier::unknown;
+    std::string source; ///< "imap" (GETQUOTAROOT) or "ldap" (the quota attribute); "" if none
+    std::string error;  ///< one line, for tier unknown
+};
+
+/// Checks each of `users` (uids): one LDAP search per user under [ldap] base (one directory
+/// connection for all), then an IMAP master login per user and GETQUOTAROOT INBOX, falling
+/// back to the LDAP quota attribute for the limit (usage from STATUS SIZE) when the server has
+/// no QUOTA or no STORAGE limit. Calls `on_row` once per user, in order. A user that cannot
+/// be checked becomes a row of tier unknown and never stops the loop. Journals one
+/// `quota.check` action per user when `journal` and `run_id` are given. Returns the worst
+/// tier's exit code combined with the per-user failures. Throws Error when the directory
+/// itself cannot be used (config, connect, bind). Network; journal.
+ExitCode check_users(const config::Config& cfg, const SecretProvider& secrets, const std::vector<std::string>& users,
+                     journal::Journal* journal, std::optional<std::int64_t> run_id,
+                     const std::function<void(const QuotaRow&)>& on_row);
+
+} // namespace mbx::ops
