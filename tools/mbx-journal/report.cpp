@@ -64,7 +64,9 @@ journal::RunFilter filter_of(const Request& req, bool with_limit) {
     return f;
 }
 
-journal::RunRecord find(journal::Journal& j, const std::string& text) {
+} // namespace
+
+journal::RunRecord resolve_run(journal::Journal& j, const std::string& text) {
     std::optional<journal::RunRecord> run;
     bool numeric = !text.empty() && text.find_first_not_of("0123456789") == std::string::npos && text.size() < 10;
     run = numeric ? j.find_run(std::stoll(text)) : j.find_run_by_uuid(text);
@@ -73,6 +75,8 @@ journal::RunRecord find(journal::Journal& j, const std::string& text) {
                     "see 'mbx journal list'");
     return *run;
 }
+
+namespace {
 
 ExitCode list(journal::Journal& j, const Request& req, out::Sink& sink) {
     auto runs = j.list_runs(filter_of(req, true));
@@ -85,7 +89,7 @@ ExitCode list(journal::Journal& j, const Request& req, out::Sink& sink) {
 ExitCode show(journal::Journal& j, const Request& req, out::Sink& sink) {
     if (req.operands.size() != 1)
         throw Error(ErrorCategory::usage, "'mbx journal show' takes one run", "e.g. mbx journal show 42");
-    auto run = find(j, req.operands.front());
+    auto run = resolve_run(j, req.operands.front());
     sink.begin({"journal_actions", action_columns()});
     std::int64_t n = 0;
     j.for_each_action_of_run(run.id, [&](const journal::ActionRecord& a) {

@@ -17,6 +17,10 @@ struct Request {
     std::size_t limit = 50;
 };
 
+/// The run named by `text`: a run id, or at least 4 hex digits of its uuid. Throws
+/// Error(data) when there is none, Error(usage) for an ambiguous prefix.
+journal::RunRecord resolve_run(journal::Journal& journal, const std::string& text);
+
 /// Carries out `req` on `journal`, writing one report to `sink`. Throws Error(usage) for an
 /// unknown action or bad operands, Error(data) for a run that does not exist.
 ExitCode run(journal::Journal& journal, const Request& req, out::Sink& sink);

@@ -2,6 +2,10 @@
 
 #include "mbx/imap/response.hpp"
 
+#include <algorithm>
+#include <cinttypes>
+#include <cstdio>
+
 namespace mbx::imap {
 namespace {
 
@@ -200,6 +204,119 @@ void uid_fetch(Connection& conn, std::string_view uid_set, std::string_view item
         Response r{completion->tag, completion->status, completion->code, completion->text, {}};
         throw command_error("fetch messages " + in_quotes(uid_set), r);
     }
+}
+
+namespace {
+
+// A flag atom: `\Seen`, `$Forwarded`, `Junk`: atom characters only (RFC 3501 flag-keyword),
+// with at most a leading backslash.
+bool is_flag_atom(std::string_view f) {
+    if (!f.empty() && f.front() == '\\') f.remove_prefix(1);
+    if (f.empty()) return false;
+    for (unsigned char c : f) {
+        if (c <= 0x20 || c >= 0x7f || c == '(' || c == ')' || c == '{' || c == '%' || c == '*' || c == '"' ||
+            c == '\\' || c == ']')
+            return false;
+    }
+    return true;
+}
+
+std::string flag_list(const std::vector<std::string>& flags) {
+    std::string out = "(";
+    for (const auto& f : flags) {
+        if (!is_flag_atom(f)) throw Error(ErrorCategory::internal, "invalid IMAP flag " + in_quotes(f));
+        if (upper(f) == "\\RECENT") continue; // set by the server only
+        if (out.size() > 1) out += ' ';
+        out += f;
+    }
+    return out + ")";
+}
+
+// "dd-Mon-yyyy hh:mm:ss +zzzz" (RFC 3501 date-time), the day possibly space-padded.
+bool is_date_time(std::string_view s) {
+    if (s.size() != 26) return false;
+    for (std::size_t i = 0; i < s.size(); ++i) {
+        const unsigned char c = s[i];
+        const bool ok = c == ' ' || c == '-' || c == ':' || c == '+' || (c >= '0' && c <= '9') ||
+                        (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
+        if (!ok) return false;
+    }
+    return true;
+}
+
+} // namespace
+
+std::string uid_set_of(std::vector<std::uint64_t> uids) {
+    if (uids.empty()) throw Error(ErrorCategory::internal, "empty UID set");
+    std::sort(uids.begin(), uids.end());
+    uids.erase(std::unique(uids.begin(), uids.end()), uids.end());
+    if (uids.front() == 0) throw Error(ErrorCategory::internal, "UID 0 in a UID set");
+    std::string out;
+    for (std::size_t i = 0; i < uids.size();) {
+        std::size_t j = i;
+        while (j + 1 < uids.size() && uids[j + 1] == uids[j] + 1) ++j;
+        if (!out.empty()) out += ',';
+        out += std::to_string(uids[i]);
+        if (j > i) out += ':' + std::to_string(uids[j]);
+        i = j + 1;
+    }
+    return out;
+}
+
+void uid_store(Connection& conn, std::string_view uid_set, std::string_view action,
+               const std::vector<std::string>& flags) {
+    if (!is_sequence_set(uid_set)) throw Error(ErrorCategory::internal, "invalid UID set " + in_quotes(uid_set));
+    const std::string a = upper(action);
+    if (a != "+FLAGS" && a != "-FLAGS" && a != "FLAGS" && a != "+FLAGS.SILENT" && a != "-FLAGS.SILENT" &&
+        a != "FLAGS.SILENT")
+        throw Error(ErrorCategory::internal, "invalid STORE action " + in_quotes(action));
+    Command cmd("UID STORE");
+    cmd.raw(uid_set).raw(a).raw(flag_list(flags));
+    run(conn, cmd, "set flags on " + in_quotes(uid_set));
+}
+
+void uid_expunge(Connection& conn, std::string_view uid_set) {
+    if (!is_sequence_set(uid_set)) throw Error(ErrorCategory::internal, "invalid UID set " + in_quotes(uid_set));
+    if (!conn.has_capability("UIDPLUS"))
+        throw Error(ErrorCategory::unavailable, "the IMAP server has no UIDPLUS (RFC 4315)",
+                    "mbxkit never sends a plain EXPUNGE, which could remove other deleted messages");
+    Command cmd("UID EXPUNGE");
+    cmd.raw(uid_set);
+    run(conn, cmd, "expunge " + in_quotes(uid_set));
+}
+
+AppendResult append(Connection& conn, std::string_view mailbox, const std::vector<std::string>& flags,
+                    std::string_view internaldate, std::string_view message) {
+    if (!internaldate.empty() && !is_date_time(internaldate))
+        throw Error(ErrorCategory::internal, "invalid IMAP date-time " + in_quotes(internaldate));
+    Command cmd("APPEND");
+    cmd.mailbox(mailbox).raw(flag_list(flags));
+    if (!internaldate.empty()) cmd.raw("\"" + std::string(internaldate) + "\"");
+    cmd.literal(message);
+    Response r = run(conn, cmd, "append to " + in_quotes(mailbox));
+    AppendResult result;
+    // [APPENDUID uidvalidity uid]
+    if (upper(r.code).rfind("APPENDUID ", 0) == 0) {
+        std::uint64_t v = 0, u = 0;
+        if (std::sscanf(r.code.c_str() + 10, "%" SCNu64 " %" SCNu64, &v, &u) == 2) {
+            result.uidvalidity = v;
+            result.uid = u;
+        }
+    }
+    return result;
+}
+
+void create_mailbox(Connection& conn, std::string_view mailbox, std::string_view special_use) {
+    Command cmd("CREATE");
+    cmd.mailbox(mailbox);
+    if (!special_use.empty() && conn.has_capability("CREATE-SPECIAL-USE")) {
+        if (!is_flag_atom(special_use) || special_use.front() != '\\')
+            throw Error(ErrorCategory::internal, "invalid special-use " + in_quotes(special_use));
+        cmd.raw("(USE (" + std::string(special_use) + "))");
+    }
+    Response r = conn.command(cmd);
+    if (r.ok() || upper(r.code) == "ALREADYEXISTS") return;
+    throw command_error("create mailbox " + in_quotes(mailbox), r);
 }
 
 } // namespace mbx::imap

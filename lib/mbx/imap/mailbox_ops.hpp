@@ -66,6 +66,40 @@ std::vector<std::uint64_t> uid_search(Connection& conn, std::string_view criteri
 void uid_fetch(Connection& conn, std::string_view uid_set, std::string_view items,
                const std::function<void(const FetchItem&)>& callback);
 
+/// Turns a list of UIDs into a compact sequence set ("3:5,9"), sorted, duplicates removed.
+/// Throws mbx::Error(internal) for an empty list or a UID of 0. No side effects.
+std::string uid_set_of(std::vector<std::uint64_t> uids);
+
+/// UID STORE `uid_set` `action` `flags` in the selected mailbox, e.g. action "+FLAGS.SILENT"
+/// and flags {"\\Deleted"}. Flags must be flag atoms (`\\Seen`, `$Forwarded`, keywords);
+/// anything else throws mbx::Error(internal). Throws as above. Network.
+void uid_store(Connection& conn, std::string_view uid_set, std::string_view action,
+               const std::vector<std::string>& flags);
+
+/// UID EXPUNGE `uid_set` (RFC 4315 UIDPLUS): removes exactly those messages, never other
+/// messages already marked \Deleted. Throws mbx::Error(unavailable) when the server lacks
+/// UIDPLUS (a plain EXPUNGE is never sent), and as above. Network.
+void uid_expunge(Connection& conn, std::string_view uid_set);
+
+/// What APPEND reported: the APPENDUID response code of UIDPLUS when the server sent one.
+struct AppendResult {
+    std::optional<std::uint64_t> uidvalidity;
+    std::optional<std::uint64_t> uid;
+};
+
+/// APPEND `message` to `mailbox` (UTF-8) with `flags` (flag atoms; \\Recent is dropped) and
+/// `internaldate` as an IMAP date-time ("17-Jul-1996 02:44:25 -0700"; empty: the server's
+/// now). The message goes as a literal (LITERAL+ when offered). Throws mbx::Error(internal)
+/// for a bad flag or date text, temporary for [OVERQUOTA], data for [TRYCREATE], as above
+/// otherwise. Network.
+AppendResult append(Connection& conn, std::string_view mailbox, const std::vector<std::string>& flags,
+                    std::string_view internaldate, std::string_view message);
+
+/// CREATE `mailbox` (UTF-8). `special_use` ("\\Archive", ...) adds `(USE (...))` (RFC 6154
+/// §3) when the server has CREATE-SPECIAL-USE. An existing mailbox ([ALREADYEXISTS]) is not
+/// an error. Throws as above. Network.
+void create_mailbox(Connection& conn, std::string_view mailbox, std::string_view special_use = {});
+
 /// The mbx::Error for a failed command: category from the response code (see above),
 /// message naming `what` and the server's code and text. No side effects.
 Error command_error(const std::string& what, const Response& response);

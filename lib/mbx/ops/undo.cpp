@@ -1,0 +1,115 @@
+#include "mbx/ops/undo.hpp"
+
+#include "mbx/core/output.hpp"
+#include "mbx/journal/journal.hpp"
+
+#include <algorithm>
+#include <fmt/format.h>
+#include <map>
+#include <vector>
+
+namespace mbx::ops {
+namespace {
+
+// One row per undoable action kind. Add the kind's handler here when an operation gains undo.
+const std::map<std::string, UndoHandler, std::less<>>& handlers() {
+    static const std::map<std::string, UndoHandler, std::less<>> table{
+    };
+    return table;
+}
+
+journal::ActionStatus journal_status(UndoResult r) {
+    switch (r) {
+    case UndoResult::undone: return journal::ActionStatus::done;
+    case UndoResult::would_undo: return journal::ActionStatus::planned;
+    case UndoResult::failed: return journal::ActionStatus::failed;
+    case UndoResult::already:
+    case UndoResult::conflict: break;
+    }
+    return journal::ActionStatus::skipped;
+}
+
+} // namespace
+
+std::string_view undo_result_name(UndoResult r) {
+    switch (r) {
+    case UndoResult::undone: return "undone";
+    case UndoResult::would_undo: return "would-undo";
+    case UndoResult::already: return "already";
+    case UndoResult::conflict: return "conflict";
+    case UndoResult::failed: break;
+    }
+    return "failed";
+}
+
+const UndoHandler* find_undo_handler(std::string_view kind) {
+    const auto& t = handlers();
+    auto it = t.find(kind);
+    return it == t.end() ? nullptr : &it->second;
+}
+
+bool is_undoable(std::string_view kind) { return find_undo_handler(kind) != nullptr; }
+
+ExitCode undo_run(const config::Config& cfg, const SecretProvider& secrets, journal::Journal& journal,
+                  std::int64_t target, std::optional<std::int64_t> undo_run_id, bool dry_run, bool force,
+                  const std::function<void(const UndoOutcome&)>& on_outcome) {
+    const auto run = journal.find_run(target);
+    if (!run)
+        throw Error(ErrorCategory::data, fmt::format("no run {} in the journal", target),
+                    "list runs with `mbx journal list`");
+    if (run->status == journal::RunStatus::running)
+        throw Error(ErrorCategory::usage, fmt::format("run {} is still running (pid {})", target, run->pid),
+                    "wait for it to finish, or stop it first");
+    if (run->dry_run)
+        throw Error(ErrorCategory::usage, fmt::format("run {} was a dry run and changed nothing", target));
+    if (run->tool == "journal")
+        throw Error(ErrorCategory::usage, fmt::format("run {} is itself an undo", target),
+                    "to redo, run the original command again");
+
+    // The undoable actions, newest first (a cleanup of 10,000 messages is a few MB of records).
+    auto actions = journal.actions_of(target);
+    std::erase_if(actions, [](const journal::ActionRecord& a) { return !is_undoable(a.kind); });
+    std::reverse(actions.begin(), actions.end());
+
+    std::map<std::string, std::shared_ptr<void>> state;
+    UndoContext uctx{cfg, secrets, journal, undo_run_id, dry_run, force,
+                     [&](const std::string& name) -> std::shared_ptr<void>& { return state[name]; }};
+    ExitCode overall = ExitCode::ok;
+    for (const journal::ActionRecord& a : actions) {
+        UndoOutcome o;
+        if (a.status == journal::ActionStatus::undone) {
+            o = {a.id, a.kind, a.subject, UndoResult::already, "undone by an earlier undo"};
+        } else if (a.status == journal::ActionStatus::failed || a.status == journal::ActionStatus::skipped) {
+            continue; // never carried out
+        } else {
+            try {
+                o = (*find_undo_handler(a.kind))(uctx, a);
+            } catch (const Error& e) {
+                if (e.category() != ErrorCategory::data) throw; // unreachable server, bad config
+                o = {a.id, a.kind, a.subject, UndoResult::failed, e.one_line()};
+            }
+            o.action_id = a.id;
+            o.kind = a.kind;
+            o.subject = a.subject;
+        }
+        if (undo_run_id && !dry_run && o.result != UndoResult::already) {
+            auto batch = journal.batch();
+            journal.add_action(*undo_run_id,
+                               {.kind = "undo." + a.kind,
+                                .subject = a.subject,
+                                .before = nlohmann::json{{"run", target}, {"action", a.id}, {"seq", a.seq}},
+                                .after = nlohmann::json{{"result", std::string(undo_result_name(o.result))},
+                                                        {"detail", o.detail}},
+                                .status = journal_status(o.result),
+                                .error = o.result == UndoResult::failed ? std::optional(o.detail) : std::nullopt});
+            if (o.result == UndoResult::undone) journal.update_action(a.id, journal::ActionStatus::undone);
+            batch.commit();
+        }
+        if (o.result == UndoResult::conflict) overall = combine_exit_codes(overall, ExitCode::warning);
+        if (o.result == UndoResult::failed) overall = combine_exit_codes(overall, ExitCode::data);
+        on_outcome(o);
+    }
+    return overall;
+}
+
+} // namespace mbx::ops

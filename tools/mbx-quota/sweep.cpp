@@ -1,0 +1,11 @@
+// mbx quota sweep (being written; see issue 3).
+#include "subcommands.hpp"
+
+namespace mbx_quota {
+
+mbx::ExitCode sweep(mbx::cli::Context&, const std::vector<std::string>&) {
+    throw mbx::Error(mbx::ErrorCategory::usage, "'mbx quota sweep' is not implemented yet",
+                     "only 'mbx quota check USER...' is available in this version");
+}
+
+} // namespace mbx_quota
