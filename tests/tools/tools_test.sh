@@ -1,30 +1,9 @@
 #!/usr/bin/env bash
 # Tool tests: run the real mbx binaries and check exit code, stdout and stderr together.
 #   tools_test.sh BIN_DIR      (TESTENV_FILE=.../env for the checks against real servers)
-set -uo pipefail
 bin="$1"
-passed=0 failed=0
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-unset MBX_CONFIG MBX_LDAP_PASSWORD MBX_IMAP_MASTER_PASSWORD
-
-# run NAME EXPECTED_RC CMD... : runs CMD, keeps stdout/stderr in $out/$err, checks the code.
-run() {
-  local name="$1" want="$2"; shift 2
-  "$@" >"$work/out" 2>"$work/err" </dev/null
-  rc=$?
-  out=$(cat "$work/out"); err=$(cat "$work/err")
-  if [ "$rc" != "$want" ]; then fail "$name: exit $rc, expected $want (stderr: ${err:0:300})"; return 1; fi
-  return 0
-}
-ok() { passed=$((passed + 1)); echo "ok: $1"; }
-fail() { failed=$((failed + 1)); echo "FAILED: $1"; }
-check() { # check NAME CONDITION-COMMAND...
-  local name="$1"; shift
-  if "$@"; then ok "$name"; else fail "$name"; fi
-}
-has() { grep -qF -- "$2" <<<"$1"; }
-lines() { [ -z "$1" ] && echo 0 || printf '%s\n' "$1" | wc -l; }
+# shellcheck source=lib.sh
+. "$(dirname "$0")/lib.sh"
 
 # --- the front ---------------------------------------------------------------------------
 run "mbx without a command" 64 "$bin/mbx" && check "mbx lists commands on stderr" has "$err" "explain"
@@ -57,13 +36,7 @@ MBX_LDAP_URL=x run "unknown MBX_ variable" 78 "$bin/mbx" ping --config "$work/go
   check "unknown variable named" has "$err" "unknown environment variable 'MBX_LDAP_URL'"
 run "missing config file" 78 "$bin/mbx" ping --config "$work/absent.conf"
 
-if [ -z "${TESTENV_FILE:-}" ] || [ ! -f "$TESTENV_FILE" ]; then
-  fail "TESTENV_FILE is not set or missing: run through ctest (testenv fixture) or scripts/testenv up DIR"
-  echo "$passed passed, $failed failed"; exit 1
-fi
-# KEY=value lines; values may hold spaces (TESTENV_DEMO_USERS), so no sourcing.
-while IFS='=' read -r key value; do [ -n "$key" ] && export "$key=$value"; done <"$TESTENV_FILE"
-conf="$TESTENV_DIR/mbxkit.conf"
+need_testenv
 journal="$work/journal.sqlite"
 
 # --- ping against the real servers ---------------------------------------------------------
@@ -137,8 +110,76 @@ printf '# users to check\nalice\n\n  bob\n' >"$work/users"
 run "quota check --users-file" 0 "$bin/mbx" quota check --users-file "$work/users" --config "$conf" --journal "$journal" --format csv &&
   check "quota: users file read, comments skipped" [ "$(lines "$out")" = 3 ]
 
-run "quota sweep not implemented" 64 "$bin/mbx" quota sweep --config "$conf" --journal "$journal" &&
-  check "quota sweep: says it is not implemented" has "$err" "'mbx quota sweep' is not implemented yet"
+# --- quota sweep: the whole directory, both backends ---------------------------------------
+# compare KEY FILE... : the rows of several sweep JSON outputs, by user, must agree.
+sweep_rows='import json,sys
+def rows(path): return {r["user"]:r for r in json.load(open(path))["rows"]}'
+
+"$bin/mbx" quota sweep --config "$conf" --journal "$journal" --format json --parallel 3 >"$work/sweep-imap.json" 2>"$work/err"; rc=$?
+check "quota sweep (imap): exit code is the worst tier, dave's" [ "$rc" = "$dave_rc" ]
+"$bin/mbx" quota sweep --config "$conf" --journal "$journal" --format json --backend doveadm >"$work/sweep-doveadm.json" 2>"$work/err"; rc=$?
+check "quota sweep (doveadm): same exit code" [ "$rc" = "$dave_rc" ]
+check "quota sweep: every demo user once, imap and doveadm agree on limits and usage" /usr/bin/python3 -c "$sweep_rows"'
+a=rows(sys.argv[1]); d=rows(sys.argv[2]); demo=sys.argv[3].split()
+assert set(demo) <= set(a) and set(a)==set(d), (sorted(a), sorted(d))
+for u in demo:
+    assert a[u]["source"]=="imap" and d[u]["source"]=="doveadm", (a[u], d[u])
+    assert a[u]["limit_bytes"]==d[u]["limit_bytes"], (a[u], d[u])
+    assert abs(a[u]["used_bytes"]-d[u]["used_bytes"]) < 1024, (a[u], d[u])  # doveadm counts KiB
+    assert a[u]["tier"]==d[u]["tier"], (a[u], d[u])
+' "$work/sweep-imap.json" "$work/sweep-doveadm.json" "$TESTENV_DEMO_USERS"
+
+for k in 1 2 3; do
+  "$bin/mbx" quota sweep --shard "$k/3" --config "$conf" --journal "$journal" --format json >"$work/shard$k.json" 2>/dev/null
+done
+check "quota sweep --shard: the three shards partition the users" /usr/bin/python3 -c "$sweep_rows"'
+whole=set(rows(sys.argv[1])); parts=[set(rows(p)) for p in sys.argv[2:]]
+assert sum(len(p) for p in parts)==len(whole) and set().union(*parts)==whole, (whole, parts)
+' "$work/sweep-imap.json" "$work/shard1.json" "$work/shard2.json" "$work/shard3.json"
+
+run "quota sweep --filter" 0 "$bin/mbx" quota sweep --filter '(|(uid=alice)(uid=carol))' --config "$conf" --journal "$journal" --format csv &&
+  check "quota sweep --filter: only alice and carol" [ "$(cut -d, -f1 <<<"$out" | tail -n +2 | sort | tr '\n' ' ')" = "alice carol " ]
+run "quota sweep, injected filter value" 0 "$bin/mbx" quota sweep --filter '(uid=nosuch)' --config "$conf" --journal "$journal" --format csv &&
+  check "quota sweep: a filter matching nobody gives no rows" [ "$(lines "$out")" = 1 ]
+printf 'bob\nghost\n' >"$work/sweep-users"
+run "quota sweep --users-file with a missing user" 65 "$bin/mbx" quota sweep --users-file "$work/sweep-users" --config "$conf" --journal "$journal" --format json &&
+  check "quota sweep: bob checked, ghost reported missing" /usr/bin/python3 -c '
+import json,sys; d=json.load(sys.stdin); r={x["user"]:x for x in d["rows"]}
+assert sorted(r)==["bob","ghost"], r
+assert r["bob"]["tier"]=="ok" and r["ghost"]["tier"]=="unknown" and "no user" in r["ghost"]["error"], r
+assert d["summary"]["unknown"]==1 and d["summary"]["exit_code"]==65' <<<"$out"
+run "quota sweep, prometheus" "$dave_rc" "$bin/mbx" quota sweep --config "$conf" --journal "$journal" --format prometheus &&
+  check "quota sweep prometheus: a usage gauge for alice" has "$out" 'mbx_quota_used_bytes{user="alice"} ' ||
+  true
+has "$out" 'mbx_quota_used_bytes{user="alice"} ' || grep -E 'alice|_state\{.*\} 3' <<<"$out" | head -5
+run "quota sweep, nagios" "$dave_rc" "$bin/mbx" quota sweep --config "$conf" --journal "$journal" --format nagios &&
+  check "quota sweep nagios: status line with perfdata" bash -c 'head -n1 <<<"$1" | grep -qE "^MBX QUOTA (WARNING|CRITICAL) - .*\|"' _ "$out"
+run "quota sweep, bad filter" 64 "$bin/mbx" quota sweep --filter '(uid=a*' --config "$conf" --journal "$journal" &&
+  check "quota sweep: bad filter named" has "$err" "invalid LDAP filter '(uid=a*'"
+run "quota sweep, bad shard" 64 "$bin/mbx" quota sweep --shard 4/3 --config "$conf" --journal "$journal"
+run "quota sweep, a user operand" 64 "$bin/mbx" quota sweep alice --config "$conf" --journal "$journal"
+printf 'not-the-key\n' >"$work/bad.key"; chmod 600 "$work/bad.key"
+run "quota sweep, wrong doveadm key" 77 "$bin/mbx" quota sweep --backend doveadm --doveadm-api-key-file "$work/bad.key" --config "$conf" --journal "$journal" --format csv &&
+  check "quota sweep: a refused doveadm key is on every row" has "$out" "refused the API key"
+run "quota sweep, wrong master password" 77 "$bin/mbx" quota sweep --imap-master-password-file "$work/bad.pw" --config "$conf" --journal "$journal" --format csv
+run "quota sweep, ldap down" 69 "$bin/mbx" quota sweep --ldap-uri ldap://127.0.0.1:1 --config "$conf" --journal "$journal"
+# The scheduled-sweep wrapper (scripts/systemd/mbx-textfile): atomic replace, old file kept on failure.
+textfile="$(dirname "$0")/../../scripts/systemd/mbx-textfile"
+run "mbx-textfile with a sweep" "$dave_rc" "$textfile" "$work/quota.prom" "$bin/mbx" quota sweep --config "$conf" --journal "$journal" --format prometheus &&
+  check "mbx-textfile: the prometheus file is there, whole" bash -c 'grep -q "^mbx_quota_state{user=\"dave\"} " "$1" && [ -z "$(ls -A "$(dirname "$1")" | grep "^\.quota.prom")" ]' _ "$work/quota.prom"
+cp "$work/quota.prom" "$work/quota.prom.before"
+run "mbx-textfile with a failing sweep" 69 "$textfile" "$work/quota.prom" "$bin/mbx" quota sweep --ldap-uri ldap://127.0.0.1:1 --config "$conf" --journal "$journal" --format prometheus &&
+  check "mbx-textfile: a failed sweep keeps the previous file" cmp -s "$work/quota.prom" "$work/quota.prom.before"
+run "journal: the sweep runs" 0 "$bin/mbx" journal list --tool quota --journal "$journal" --format json --limit 0 &&
+  check "journal: a quota.check action per row of the first sweep" /usr/bin/python3 -c "$sweep_rows"'
+import subprocess
+runs=json.load(sys.stdin)["rows"]
+first=[r for r in runs if "sweep" in r["args"] and "--parallel" in r["args"]][0]
+show=json.loads(subprocess.run([sys.argv[2]+"/mbx","journal","show",str(first["run_id"]),"--journal",sys.argv[3],"--format","json"],capture_output=True,text=True).stdout)
+users=sorted(a["subject"] for a in show["rows"] if a["kind"]=="quota.check")
+assert users==sorted(rows(sys.argv[1])), users
+' "$work/sweep-imap.json" "$bin" "$journal" <<<"$out"
+
 run "quota without a user" 64 "$bin/mbx" quota check --config "$conf" --journal "$journal"
 
 # --- the journal saw all of it, and no secret ---------------------------------------------
@@ -156,5 +197,4 @@ for secret_file in "$TESTENV_IMAP_MASTER_PASSWORD_FILE" "$TESTENV_LDAP_PASSWORD_
   check "no secret in the journal ($(basename "$secret_file"))" bash -c '! grep -aqF -- "$1" "$2"* && ! grep -aqF -- "$1" <<<"$3"' _ "$s" "$journal" "$out"
 done
 
-echo "$passed passed, $failed failed"
-[ "$failed" = 0 ]
+finish

@@ -319,4 +319,19 @@ void create_mailbox(Connection& conn, std::string_view mailbox, std::string_view
     throw command_error("create mailbox " + in_quotes(mailbox), r);
 }
 
+std::vector<std::uint64_t> uid_search(Connection& conn, const Command& criteria) {
+    Command cmd("UID SEARCH");
+    for (const auto& piece : criteria.pieces()) {
+        if (piece.literal) cmd.literal(piece.text);
+        else cmd.raw(piece.text);
+    }
+    Response r = run(conn, cmd, "search the selected mailbox");
+    std::vector<std::uint64_t> uids;
+    for (const Untagged& u : untagged_of(r, "SEARCH")) {
+        SearchResult s = decode_search(u);
+        uids.insert(uids.end(), s.ids.begin(), s.ids.end());
+    }
+    return uids;
+}
+
 } // namespace mbx::imap

@@ -104,4 +104,12 @@ void create_mailbox(Connection& conn, std::string_view mailbox, std::string_view
 /// message naming `what` and the server's code and text. No side effects.
 Error command_error(const std::string& what, const Response& response);
 
+/// UID SEARCH with criteria built as a Command, so that values from data (a Message-ID, a
+/// subject) go on the wire through Command::astring() quoting instead of string splicing:
+/// e.g. Command("HEADER").astring("Message-ID").astring(id).raw("LARGER 99"). The criteria's
+/// pieces follow "UID SEARCH" in order (its name is the first criterion). A value that needs
+/// a literal (8-bit) also needs `CHARSET UTF-8` first, which the caller adds. Returns the UIDs.
+/// Throws as above. Network.
+std::vector<std::uint64_t> uid_search(Connection& conn, const Command& criteria);
+
 } // namespace mbx::imap

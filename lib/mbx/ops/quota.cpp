@@ -5,10 +5,12 @@
 #include "mbx/directory/escape.hpp"
 #include "mbx/imap/mailbox_ops.hpp"
 #include "mbx/journal/journal.hpp"
+#include "mbx/core/interrupt.hpp"
 
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <fmt/format.h>
@@ -65,32 +67,6 @@ std::int64_t parse_dovecot_rule(std::string_view rule) {
     throw bad_quota(rule, "no storage= or bytes= limit");
 }
 
-// The entry of one uid: exactly one must match, or the user cannot be checked (two entries
-// with one uid are a classic MIS_5 sign of a half-migrated account).
-directory::Entry find_user(directory::Directory& dir, const config::Config& cfg, const std::string& uid) {
-    const std::string uid_attr = cfg.get("ldap.uid-attribute");
-    std::vector<std::string> attrs{uid_attr, cfg.get("ldap.mail-attribute")};
-    if (cfg.has("ldap.quota-attribute")) attrs.push_back(cfg.get("ldap.quota-attribute"));
-    std::vector<directory::Entry> found;
-    dir.search(cfg.require("ldap.base"), directory::Scope::subtree,
-               directory::user_filter(cfg.get("ldap.user-filter"), uid_attr, uid), attrs,
-               [&](const directory::Entry& e) {
-                   if (found.size() < 2) found.push_back(e);
-               });
-    if (found.empty())
-        throw Error(ErrorCategory::data, fmt::format("no user '{}' in the directory", out::printable(uid)),
-                    "check the spelling, [ldap] base and [ldap] user-filter");
-    if (found.size() > 1) {
-        std::size_t n = 0;
-        dir.search(cfg.require("ldap.base"), directory::Scope::subtree,
-                   directory::user_filter(cfg.get("ldap.user-filter"), uid_attr, uid), {uid_attr},
-                   [&](const directory::Entry&) { ++n; });
-        throw Error(ErrorCategory::data, fmt::format("uid '{}' is not unique ({} entries)", out::printable(uid), n),
-                    "two accounts share a login name: see MIS_5 and `mbx explain 5`");
-    }
-    return found.front();
-}
-
 // Usage without QUOTA: the sum of STATUS SIZE (RFC 8438) over every selectable mailbox.
 std::optional<std::int64_t> usage_from_status(imap::Connection& conn) {
     if (!conn.has_capability("STATUS=SIZE")) return std::nullopt;
@@ -100,65 +76,6 @@ std::optional<std::int64_t> usage_from_status(imap::Connection& conn) {
         total += static_cast<std::int64_t>(imap::status(conn, box.name, {"SIZE"}).get("SIZE").value_or(0));
     }
     return total;
-}
-
-// The IMAP side of one user: GETQUOTAROOT INBOX, else the LDAP limit and STATUS SIZE usage.
-void read_usage(const config::Config& cfg, const SecretProvider& secrets, const std::string& uid,
-                std::optional<std::int64_t> ldap_limit, QuotaRow& row) {
-    auto conn = imap::Connection::open(imap_master_config(cfg, secrets, uid));
-    if (conn.has_capability("QUOTA")) {
-        for (const auto& q : imap::get_quota_root(conn, "INBOX").quotas) {
-            if (const auto* s = q.find("STORAGE"); s && !row.limit_bytes) {
-                row.used_bytes = static_cast<std::int64_t>(s->usage);
-                row.limit_bytes = static_cast<std::int64_t>(s->limit);
-                row.source = "imap";
-            }
-            if (const auto* m = q.find("MESSAGE"); m && !row.message_limit) {
-                row.messages = static_cast<std::int64_t>(m->usage);
-                row.message_limit = static_cast<std::int64_t>(m->limit);
-            }
-        }
-    }
-    if (!row.limit_bytes && ldap_limit) {
-        row.limit_bytes = ldap_limit;
-        row.source = "ldap";
-    }
-    if (!row.used_bytes) row.used_bytes = usage_from_status(conn);
-    conn.logout();
-    if (!row.used_bytes)
-        throw Error(ErrorCategory::data,
-                    fmt::format("cannot read the usage of '{}': the server has neither QUOTA nor STATUS=SIZE",
-                                out::printable(uid)),
-                    "enable Dovecot's imap_quota plugin or use [quota] backend = doveadm");
-}
-
-// Fills `row` as it goes, so a failure half-way still reports what was found (the mail address).
-void check_one(directory::Directory& dir, const config::Config& cfg, const SecretProvider& secrets,
-               const std::string& user, const Thresholds& t, QuotaRow& row) {
-    const auto entry = find_user(dir, cfg, user);
-    row.user = entry.first(cfg.get("ldap.uid-attribute")).value_or(user);
-    row.mail = entry.first(cfg.get("ldap.mail-attribute")).value_or("");
-    std::optional<std::int64_t> ldap_limit;
-    if (cfg.has("ldap.quota-attribute"))
-        if (auto v = entry.first(cfg.get("ldap.quota-attribute")))
-            ldap_limit = parse_ldap_quota(*v, cfg.get("ldap.quota-format"));
-    read_usage(cfg, secrets, row.user, ldap_limit, row);
-    if (row.used_bytes && row.limit_bytes && *row.limit_bytes > 0)
-        row.percent = static_cast<double>(*row.used_bytes) * 100.0 / static_cast<double>(*row.limit_bytes);
-    row.tier = classify(row.used_bytes, row.limit_bytes, t);
-}
-
-void journal_row(journal::Journal* j, std::optional<std::int64_t> run, const QuotaRow& r) {
-    if (!j || !run) return;
-    auto opt = [](const auto& v) { return v ? nlohmann::json(*v) : nlohmann::json(nullptr); };
-    nlohmann::json after{{"used_bytes", opt(r.used_bytes)}, {"limit_bytes", opt(r.limit_bytes)},
-                         {"percent", opt(r.percent)},       {"tier", std::string(tier_name(r.tier))},
-                         {"source", r.source}};
-    j->add_action(*run, {.kind = "quota.check",
-                         .subject = r.user,
-                         .after = after,
-                         .status = r.error.empty() ? journal::ActionStatus::done : journal::ActionStatus::failed,
-                         .error = r.error.empty() ? std::nullopt : std::optional(r.error)});
 }
 
 } // namespace
@@ -232,6 +149,118 @@ std::vector<std::string> read_users_file(const std::string& path) {
     return users;
 }
 
+directory::Entry find_user(directory::Directory& dir, const config::Config& cfg, const std::string& uid,
+                           const std::vector<std::string>& attributes) {
+    const std::string uid_attr = cfg.get("ldap.uid-attribute");
+    directory::Entry found;
+    std::size_t matches = 0;
+    dir.search(cfg.require("ldap.base"), directory::Scope::subtree,
+               directory::user_filter(cfg.get("ldap.user-filter"), uid_attr, uid), attributes,
+               [&](const directory::Entry& e) {
+                   if (matches++ == 0) found = e;
+               });
+    if (matches == 0)
+        throw Error(ErrorCategory::data, fmt::format("no user '{}' in the directory", out::printable(uid)),
+                    "check the spelling, [ldap] base and [ldap] user-filter");
+    if (matches > 1)
+        throw Error(ErrorCategory::data, fmt::format("uid '{}' is not unique ({} entries)", out::printable(uid), matches),
+                    "two accounts share a login name: see MIS_5 and `mbx explain 5`");
+    return found;
+}
+
+std::vector<std::string> quota_attributes(const config::Config& cfg) {
+    std::vector<std::string> attrs{cfg.get("ldap.uid-attribute"), cfg.get("ldap.mail-attribute")};
+    for (const char* key : {"ldap.quota-attribute", "quota.warning-attribute"})
+        if (cfg.has(key) && !cfg.get(key).empty()) attrs.push_back(cfg.get(key));
+    return attrs;
+}
+
+UserInfo user_info(const directory::Entry& entry, const config::Config& cfg) {
+    UserInfo u;
+    u.uid = entry.first(cfg.get("ldap.uid-attribute")).value_or("");
+    u.mail = entry.first(cfg.get("ldap.mail-attribute")).value_or("");
+    if (cfg.has("ldap.quota-attribute") && !cfg.get("ldap.quota-attribute").empty())
+        if (auto v = entry.first(cfg.get("ldap.quota-attribute")))
+            u.ldap_limit = parse_ldap_quota(*v, cfg.get("ldap.quota-format"));
+    if (cfg.has("quota.warning-attribute") && !cfg.get("quota.warning-attribute").empty())
+        if (auto v = entry.first(cfg.get("quota.warning-attribute"))) {
+            std::string text(trim(*v));
+            if (!text.empty() && text.back() == '%') text.pop_back();
+            char* end = nullptr;
+            const double w = std::strtod(text.c_str(), &end);
+            if (!text.empty() && end && *end == '\0' && w > 0)
+                u.warning = w;
+            else
+                u.note = fmt::format("ignored {} '{}': not a percent", cfg.get("quota.warning-attribute"),
+                                     out::printable(*v));
+        }
+    return u;
+}
+
+Thresholds thresholds_for(const UserInfo& user, const Thresholds& t) {
+    Thresholds mine = t;
+    if (user.warning && *user.warning <= t.prohibit_send) mine.warning = *user.warning;
+    return mine;
+}
+
+void classify_row(QuotaRow& row, const Thresholds& t) {
+    row.percent.reset();
+    if (row.used_bytes && row.limit_bytes && *row.limit_bytes > 0)
+        row.percent = static_cast<double>(*row.used_bytes) * 100.0 / static_cast<double>(*row.limit_bytes);
+    row.tier = classify(row.used_bytes, row.limit_bytes, t);
+}
+
+void read_imap_usage(const config::Config& cfg, const SecretProvider& secrets, const UserInfo& user,
+                     const Thresholds& t, QuotaRow& row) {
+    auto conn = imap::Connection::open(imap_master_config(cfg, secrets, user.uid));
+    if (conn.has_capability("QUOTA")) {
+        for (const auto& q : imap::get_quota_root(conn, "INBOX").quotas) {
+            if (const auto* s = q.find("STORAGE"); s && !row.limit_bytes) {
+                row.used_bytes = static_cast<std::int64_t>(s->usage);
+                row.limit_bytes = static_cast<std::int64_t>(s->limit);
+                row.source = "imap";
+            }
+            if (const auto* m = q.find("MESSAGE"); m && !row.message_limit) {
+                row.messages = static_cast<std::int64_t>(m->usage);
+                row.message_limit = static_cast<std::int64_t>(m->limit);
+            }
+        }
+    }
+    if (!row.limit_bytes && user.ldap_limit) {
+        row.limit_bytes = user.ldap_limit;
+        row.source = "ldap";
+    }
+    if (!row.used_bytes) row.used_bytes = usage_from_status(conn);
+    conn.logout();
+    if (!row.used_bytes)
+        throw Error(ErrorCategory::data,
+                    fmt::format("cannot read the usage of '{}': the server has neither QUOTA nor STATUS=SIZE",
+                                out::printable(user.uid)),
+                    "enable Dovecot's imap_quota plugin or use [quota] backend = doveadm");
+    classify_row(row, thresholds_for(user, t));
+}
+
+QuotaRow failed_row(std::string user, std::string mail, const Error& e) {
+    QuotaRow row;
+    row.user = std::move(user);
+    row.mail = std::move(mail);
+    row.error = e.one_line();
+    row.failure = e.exit_code();
+    return row;
+}
+
+void journal_quota_row(journal::Journal& j, std::int64_t run, const QuotaRow& r) {
+    auto opt = [](const auto& v) { return v ? nlohmann::json(*v) : nlohmann::json(nullptr); };
+    nlohmann::json after{{"used_bytes", opt(r.used_bytes)}, {"limit_bytes", opt(r.limit_bytes)},
+                         {"percent", opt(r.percent)},       {"tier", std::string(tier_name(r.tier))},
+                         {"source", r.source}};
+    j.add_action(run, {.kind = "quota.check",
+                       .subject = r.user,
+                       .after = after,
+                       .status = r.tier == Tier::unknown ? journal::ActionStatus::failed : journal::ActionStatus::done,
+                       .error = r.error.empty() || r.tier != Tier::unknown ? std::nullopt : std::optional(r.error)});
+}
+
 ExitCode check_users(const config::Config& cfg, const SecretProvider& secrets, const std::vector<std::string>& users,
                      journal::Journal* journal, std::optional<std::int64_t> run_id,
                      const std::function<void(const QuotaRow&)>& on_row) {
@@ -239,23 +268,24 @@ ExitCode check_users(const config::Config& cfg, const SecretProvider& secrets, c
     auto dir = directory::Directory::connect(ldap_config(cfg, secrets));
     ExitCode overall = ExitCode::ok;
     for (const auto& user : users) {
+        throw_if_interrupted();
         QuotaRow row;
         row.user = user;
         ExitCode code = ExitCode::ok;
         try {
-            check_one(dir, cfg, secrets, user, t, row);
+            const UserInfo info = user_info(find_user(dir, cfg, user, quota_attributes(cfg)), cfg);
+            row.user = info.uid.empty() ? user : info.uid;
+            row.mail = info.mail;
+            read_imap_usage(cfg, secrets, info, t, row);
+            row.error = info.note;
             code = tier_severity(row.tier);
         } catch (const Error& e) {
             // A broken setup is not one user's problem: stop instead of failing every row alike.
-            if (e.category() == ErrorCategory::config) throw;
-            QuotaRow failed; // no half-read numbers, but what the directory said
-            failed.user = row.user;
-            failed.mail = row.mail;
-            row = std::move(failed);
-            row.error = e.one_line();
+            if (e.category() == ErrorCategory::config || e.category() == ErrorCategory::interrupted) throw;
+            row = failed_row(row.user, row.mail, e); // no half-read numbers, but what the directory said
             code = e.exit_code();
         }
-        journal_row(journal, run_id, row);
+        if (journal && run_id) journal_quota_row(*journal, *run_id, row);
         on_row(row);
         overall = combine_exit_codes(overall, code);
     }

@@ -3,6 +3,8 @@
 // (warning, prohibit-send, prohibit-send-receive) for MIS_9 ("mailbox full").
 
 #include "mbx/core/error.hpp"
+#include "mbx/directory/directory.hpp"
+#include "mbx/directory/entry.hpp"
 #include "mbx/ops/connect.hpp"
 
 #include <cstdint>
@@ -71,8 +73,54 @@ struct QuotaRow {
     std::optional<std::int64_t> message_limit;
     Tier tier = Tier::unknown;
     std::string source; ///< "imap" (GETQUOTAROOT) or "ldap" (the quota attribute); "" if none
-    std::string error;  ///< one line, for tier unknown
+    std::string error;  ///< one line: why the tier is unknown, or a note on an ignored value
+    ExitCode failure = ExitCode::ok; ///< for tier unknown: the exit code of the failure
 };
+
+// ---- building blocks shared by check, sweep, cleanup and raise -----------------------------
+
+/// The directory entry of login `uid` with `attributes`: one search under [ldap] base with
+/// user_filter([ldap] user-filter, uid-attribute, uid), so `*)(uid=*` matches nothing. Exactly
+/// one entry must match: none -> Error(data) "no user ..."; two or more -> Error(data) "uid ...
+/// is not unique (N entries)" (a classic MIS_5 sign). Throws the directory's errors. Network.
+directory::Entry find_user(directory::Directory& dir, const config::Config& cfg, const std::string& uid,
+                           const std::vector<std::string>& attributes);
+
+/// The LDAP attributes a quota row needs: uid, mail, and the quota and warning attributes
+/// when configured. No side effects.
+std::vector<std::string> quota_attributes(const config::Config& cfg);
+
+/// What the directory says of one user, for a quota row.
+struct UserInfo {
+    std::string uid = {};
+    std::string mail = {};
+    std::optional<std::int64_t> ldap_limit = {}; ///< the quota attribute in bytes
+    std::optional<double> warning = {};          ///< the per-user warning percent
+    std::string note = {};                       ///< a value that was ignored, and why
+};
+
+/// Reads `entry` (with quota_attributes()) into a UserInfo. An unreadable quota attribute
+/// throws Error(data); an unusable per-user warning percent is ignored and noted. Pure.
+UserInfo user_info(const directory::Entry& entry, const config::Config& cfg);
+
+/// The thresholds for one user: `t` with the per-user warning percent when it has one that
+/// fits (0 < warning <= prohibit-send). Pure.
+Thresholds thresholds_for(const UserInfo& user, const Thresholds& t);
+
+/// Fills the usage and limit of `row` over IMAP for `user`: a master login, GETQUOTAROOT
+/// INBOX, else the LDAP limit and STATUS SIZE usage; then percent and tier. Throws Error
+/// (unavailable, auth, data) when the user cannot be checked. Network.
+void read_imap_usage(const config::Config& cfg, const SecretProvider& secrets, const UserInfo& user,
+                     const Thresholds& t, QuotaRow& row);
+
+/// Sets percent and tier of `row` from its used and limit bytes. Pure.
+void classify_row(QuotaRow& row, const Thresholds& t);
+
+/// The row of a user that could not be checked: tier unknown and the one-line error.
+QuotaRow failed_row(std::string user, std::string mail, const Error& e);
+
+/// Records `row` as a `quota.check` action of `run` (done, or failed with its error).
+void journal_quota_row(journal::Journal& journal, std::int64_t run, const QuotaRow& row);
 
 /// Checks each of `users` (uids): one LDAP search per user under [ldap] base (one directory
 /// connection for all), then an IMAP master login per user and GETQUOTAROOT INBOX, falling

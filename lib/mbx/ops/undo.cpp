@@ -2,6 +2,8 @@
 
 #include "mbx/core/output.hpp"
 #include "mbx/journal/journal.hpp"
+#include "mbx/ops/quota_cleanup.hpp"
+#include "mbx/ops/quota_raise.hpp"
 
 #include <algorithm>
 #include <fmt/format.h>
@@ -14,6 +16,8 @@ namespace {
 // One row per undoable action kind. Add the kind's handler here when an operation gains undo.
 const std::map<std::string, UndoHandler, std::less<>>& handlers() {
     static const std::map<std::string, UndoHandler, std::less<>> table{
+        {"quota.cleanup.message", undo_quota_cleanup_message},
+        {"quota.raise", undo_quota_raise},
     };
     return table;
 }

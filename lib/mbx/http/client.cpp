@@ -1,0 +1,171 @@
+#include "mbx/http/client.hpp"
+
+#include <curl/curl.h>
+#include <fmt/format.h>
+#include <memory>
+
+namespace mbx::http {
+namespace {
+
+void global_init() {
+    // curl_global_init is not thread-safe; a function-local static is initialised once.
+    static const CURLcode rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+    if (rc != CURLE_OK) throw Error(ErrorCategory::internal, "cannot initialise libcurl");
+}
+
+struct Sink {
+    Response* response;
+    std::size_t max;
+    bool too_large = false;
+};
+
+std::size_t on_body(char* data, std::size_t size, std::size_t n, void* user) {
+    auto* s = static_cast<Sink*>(user);
+    const std::size_t len = size * n;
+    if (s->response->body.size() + len > s->max) {
+        s->too_large = true;
+        return 0; // aborts the transfer (CURLE_WRITE_ERROR)
+    }
+    s->response->body.append(data, len);
+    return len;
+}
+
+std::string trim(std::string_view s) {
+    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+    while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n'))
+        s.remove_suffix(1);
+    return std::string(s);
+}
+
+std::size_t on_header(char* data, std::size_t size, std::size_t n, void* user) {
+    auto* r = static_cast<Response*>(user);
+    const std::string_view line(data, size * n);
+    if (line.starts_with("HTTP/")) r->headers.clear(); // a new (final or redirected) response
+    const auto colon = line.find(':');
+    if (colon != std::string_view::npos && r->headers.size() < 200)
+        r->headers.emplace_back(trim(line.substr(0, colon)), trim(line.substr(colon + 1)));
+    return size * n;
+}
+
+// The URL without user info or query, for messages.
+std::string shown_url(const std::string& url) {
+    std::string s = url.substr(0, url.find('?'));
+    if (const auto at = s.find('@'); at != std::string::npos)
+        if (const auto scheme = s.find("://"); scheme != std::string::npos && scheme < at)
+            s.erase(scheme + 3, at - scheme - 2);
+    return s;
+}
+
+Error transfer_error(CURLcode code, const char* detail, const Request& req, std::string_view what) {
+    const std::string subject = fmt::format("cannot reach the {} at '{}'", what, shown_url(req.url));
+    const std::string text = *detail ? detail : curl_easy_strerror(code);
+    switch (code) {
+    case CURLE_UNSUPPORTED_PROTOCOL:
+    case CURLE_URL_MALFORMAT:
+        return Error(ErrorCategory::config, fmt::format("invalid URL '{}' for the {}", shown_url(req.url), what),
+                     "use http://host:port/path or https://host:port/path");
+    case CURLE_SSL_CACERT_BADFILE:
+        return Error(ErrorCategory::config, fmt::format("cannot read the CA file '{}'", req.ca_file),
+                     "check the ca-file setting");
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CONNECT_ERROR:
+        return Error(ErrorCategory::unavailable, fmt::format("{}: TLS failed: {}", subject, text),
+                     "set the ca-file of that section to the CA that signed the server certificate");
+    case CURLE_OPERATION_TIMEDOUT:
+        return Error(ErrorCategory::temporary, fmt::format("{}: timed out", subject),
+                     "try again later, or raise the timeout setting");
+    default:
+        return Error(ErrorCategory::unavailable, fmt::format("{}: {}", subject, text),
+                     "check that the server runs and the URL is right", code);
+    }
+}
+
+} // namespace
+
+std::string base64_encode(std::string_view bytes) {
+    static constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    std::string out;
+    out.reserve((bytes.size() + 2) / 3 * 4);
+    std::size_t i = 0;
+    for (; i + 2 < bytes.size(); i += 3) {
+        const unsigned v = (static_cast<unsigned char>(bytes[i]) << 16) |
+                           (static_cast<unsigned char>(bytes[i + 1]) << 8) | static_cast<unsigned char>(bytes[i + 2]);
+        out += kAlphabet[(v >> 18) & 63];
+        out += kAlphabet[(v >> 12) & 63];
+        out += kAlphabet[(v >> 6) & 63];
+        out += kAlphabet[v & 63];
+    }
+    if (const std::size_t rest = bytes.size() - i; rest > 0) {
+        unsigned v = static_cast<unsigned char>(bytes[i]) << 16;
+        if (rest == 2) v |= static_cast<unsigned char>(bytes[i + 1]) << 8;
+        out += kAlphabet[(v >> 18) & 63];
+        out += kAlphabet[(v >> 12) & 63];
+        out += rest == 2 ? kAlphabet[(v >> 6) & 63] : '=';
+        out += '=';
+    }
+    return out;
+}
+
+std::string Response::header(std::string_view name) const {
+    auto lower = [](std::string_view s) {
+        std::string out(s);
+        for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        return out;
+    };
+    const std::string want = lower(name);
+    for (const auto& [k, v] : headers)
+        if (lower(k) == want) return v;
+    return {};
+}
+
+Response perform(const Request& req, std::string_view what) {
+    global_init();
+    std::unique_ptr<CURL, decltype(&curl_easy_cleanup)> h(curl_easy_init(), curl_easy_cleanup);
+    if (!h) throw Error(ErrorCategory::internal, "cannot create a libcurl handle");
+    CURL* c = h.get();
+    Response response;
+    Sink sink{&response, req.max_body_bytes};
+    char errbuf[CURL_ERROR_SIZE] = {};
+    curl_slist* headers = nullptr;
+    for (const auto& line : req.headers) headers = curl_slist_append(headers, line.c_str());
+    std::unique_ptr<curl_slist, decltype(&curl_slist_free_all)> header_guard(headers, curl_slist_free_all);
+
+    curl_easy_setopt(c, CURLOPT_URL, req.url.c_str());
+    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, static_cast<long>(req.timeout.count()));
+    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(req.timeout.count()));
+    curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
+    curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
+    if (!req.ca_file.empty()) curl_easy_setopt(c, CURLOPT_CAINFO, req.ca_file.c_str());
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &sink);
+    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(c, CURLOPT_HEADERDATA, &response);
+    curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, ""); // gzip/deflate when the server offers it
+    if (req.method == "GET") {
+        curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
+    } else if (req.method == "POST") {
+        curl_easy_setopt(c, CURLOPT_POSTFIELDS, req.body.data());
+        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(req.body.size()));
+    } else {
+        curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, req.method.c_str());
+        if (req.method == "OPTIONS" || req.method == "HEAD") curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+        if (!req.body.empty()) {
+            curl_easy_setopt(c, CURLOPT_POSTFIELDS, req.body.data());
+            curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(req.body.size()));
+        }
+    }
+    const CURLcode rc = curl_easy_perform(c);
+    if (sink.too_large)
+        throw Error(ErrorCategory::data,
+                    fmt::format("the {} at '{}' sent more than {} bytes", what, shown_url(req.url), req.max_body_bytes));
+    if (rc != CURLE_OK) throw transfer_error(rc, errbuf, req, what);
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &response.status);
+    curl_easy_getinfo(c, CURLINFO_TOTAL_TIME, &response.seconds);
+    return response;
+}
+
+} // namespace mbx::http

@@ -1,0 +1,913 @@
+#include "mbx/ops/quota_cleanup.hpp"
+
+#include "mbx/core/interrupt.hpp"
+#include "mbx/core/output.hpp"
+#include "mbx/directory/escape.hpp"
+#include "mbx/imap/mailbox_ops.hpp"
+#include "mbx/journal/journal.hpp"
+#include "mbx/ops/quota.hpp"
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <ctime>
+#include <fcntl.h>
+#include <filesystem>
+#include <fmt/format.h>
+#include <openssl/evp.h>
+#include <fstream>
+#include <iterator>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace mbx::ops {
+namespace {
+
+namespace fs = std::filesystem;
+using std::chrono::sys_seconds;
+
+constexpr std::size_t kBatchMessages = 200;
+constexpr std::uint64_t kBatchBytes = 20ull * 1024 * 1024;
+constexpr std::size_t kFetchChunk = 1000; // UIDs per planning FETCH: keeps command lines short
+
+std::string lower(std::string_view s) {
+    std::string out(s);
+    for (char& c : out)
+        if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    return out;
+}
+
+bool iequals(std::string_view a, std::string_view b) { return lower(a) == lower(b); }
+
+std::string_view trim(std::string_view s) {
+    while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
+        s.remove_prefix(1);
+    while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r'))
+        s.remove_suffix(1);
+    return s;
+}
+
+bool has_flag(const std::optional<std::vector<std::string>>& flags, std::string_view flag) {
+    return flags && std::any_of(flags->begin(), flags->end(), [&](const auto& f) { return iequals(f, flag); });
+}
+
+// "2026-11-24T18:52:03Z" / "20261124T185203Z" for `t`.
+std::string utc_text(sys_seconds t, bool compact) {
+    const std::time_t tt = t.time_since_epoch().count();
+    std::tm tm{};
+    ::gmtime_r(&tt, &tm);
+    char buf[32];
+    std::strftime(buf, sizeof buf, compact ? "%Y%m%dT%H%M%SZ" : "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return buf;
+}
+
+std::string in_quotes(std::string_view s) { return "'" + out::printable(s) + "'"; }
+
+} // namespace
+
+// ---- parsing -----------------------------------------------------------------------------
+
+std::vector<FolderSpec> parse_folder_list(std::string_view text) {
+    const auto usage = [&](std::string what) {
+        return Error(ErrorCategory::usage, std::move(what),
+                     "give --folder NAME[,NAME...], e.g. --folder Trash,Junk or --folder '\\Trash'");
+    };
+    std::vector<FolderSpec> out;
+    for (std::size_t start = 0;;) {
+        const std::size_t comma = text.find(',', start);
+        const std::string_view item = trim(text.substr(start, comma == std::string_view::npos ? comma : comma - start));
+        if (item.empty()) throw usage(fmt::format("invalid --folder {}: an empty folder name", in_quotes(text)));
+        FolderSpec spec;
+        if (item.front() == '\\') {
+            const std::string_view attr = item.substr(1);
+            const bool letters = !attr.empty() && std::all_of(attr.begin(), attr.end(), [](char c) {
+                return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
+            });
+            if (!letters) throw usage(fmt::format("invalid special-use {} in --folder", in_quotes(item)));
+            spec.special_use = std::string(item);
+        } else {
+            spec.name = std::string(item);
+        }
+        for (const auto& seen : out)
+            if (seen.text() == spec.text()) throw usage(fmt::format("folder {} is given twice", in_quotes(item)));
+        out.push_back(std::move(spec));
+        if (comma == std::string_view::npos) break;
+        start = comma + 1;
+    }
+    return out;
+}
+
+std::chrono::seconds parse_age(std::string_view text) {
+    const auto bad = [&](std::string_view why) {
+        return Error(ErrorCategory::usage, fmt::format("invalid --older-than {}: {}", in_quotes(text), why),
+                     "write a whole number and a unit: 36h, 30d, 12w, 6m (30-day months) or 1y (365 days)");
+    };
+    std::size_t digits = 0;
+    while (digits < text.size() && text[digits] >= '0' && text[digits] <= '9')
+        ++digits;
+    if (digits == 0) throw bad("no number");
+    if (digits > 6) throw bad("too large");
+    const std::int64_t value = std::stoll(std::string(text.substr(0, digits)));
+    const std::string_view unit = text.substr(digits);
+    std::int64_t seconds = 0;
+    if (unit == "h")
+        seconds = 3600;
+    else if (unit == "d")
+        seconds = 86400;
+    else if (unit == "w")
+        seconds = 7 * 86400;
+    else if (unit == "m")
+        seconds = 30 * 86400;
+    else if (unit == "y")
+        seconds = 365 * 86400;
+    else
+        throw bad(unit.empty() ? "no unit" : "unknown unit");
+    if (value == 0) throw bad("an age of 0 would select every message");
+    if (value * seconds > 100ll * 365 * 86400) throw bad("more than 100 years");
+    return std::chrono::seconds(value * seconds);
+}
+
+double parse_percent(std::string_view text) {
+    const auto bad = [&]() {
+        return Error(ErrorCategory::usage, fmt::format("invalid --until-below {}", in_quotes(text)),
+                     "give a percent of the limit above 0 and at most 100, e.g. 80% or 79.5");
+    };
+    std::string_view number = text;
+    if (!number.empty() && number.back() == '%') number.remove_suffix(1);
+    const bool ok_chars =
+        !number.empty() && number.front() != '.' && number.back() != '.' &&
+        std::count(number.begin(), number.end(), '.') <= 1 &&
+        std::all_of(number.begin(), number.end(), [](char c) { return (c >= '0' && c <= '9') || c == '.'; });
+    if (!ok_chars || number.size() > 12) throw bad();
+    const double value = std::strtod(std::string(number).c_str(), nullptr);
+    if (!(value > 0 && value <= 100)) throw bad();
+    return value;
+}
+
+// ---- planning (pure) -----------------------------------------------------------------------
+
+std::string cleanup_search_criteria(sys_seconds cutoff) {
+    static constexpr std::array<std::string_view, 12> kMonths{"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                                              "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+    const std::chrono::year_month_day d{std::chrono::floor<std::chrono::days>(cutoff) + std::chrono::days(2)};
+    return fmt::format("UNDELETED BEFORE {}-{}-{}", static_cast<unsigned>(d.day()),
+                       kMonths[static_cast<unsigned>(d.month()) - 1], static_cast<int>(d.year()));
+}
+
+std::vector<CleanupCandidate> select_for_cleanup(std::vector<CleanupCandidate> candidates, CleanupOrder order,
+                                                 std::int64_t usage_bytes, std::optional<double> below_bytes) {
+    const auto key = [](const CleanupCandidate& c) { return std::tuple(c.date, c.folder, c.uid); };
+    std::sort(candidates.begin(), candidates.end(), [&](const CleanupCandidate& a, const CleanupCandidate& b) {
+        if (order == CleanupOrder::largest_first && a.size != b.size) return a.size > b.size;
+        return key(a) < key(b);
+    });
+    if (!below_bytes) return candidates;
+    std::vector<CleanupCandidate> out;
+    double left = static_cast<double>(usage_bytes);
+    for (const auto& c : candidates) {
+        if (left < *below_bytes) break;
+        out.push_back(c);
+        left -= static_cast<double>(c.size);
+    }
+    return out;
+}
+
+// ---- archive helpers (pure) ----------------------------------------------------------------
+
+std::string maildir_info_flags(const std::vector<std::string>& flags) {
+    static constexpr std::array<std::pair<std::string_view, char>, 5> kLetters{
+        {{"\\Draft", 'D'}, {"\\Flagged", 'F'}, {"\\Answered", 'R'}, {"\\Seen", 'S'}, {"\\Deleted", 'T'}}};
+    std::string out;
+    for (const auto& entry : kLetters) // not a structured binding: clang 14 cannot capture those
+        if (std::any_of(flags.begin(), flags.end(), [&](const auto& f) { return iequals(f, entry.first); }))
+            out += entry.second;
+    return out; // the table is in ASCII order of the letters
+}
+
+std::string archive_path_component(std::string_view text) {
+    std::string out;
+    for (unsigned char c : text) {
+        const bool keep = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' ||
+                          c == '_' || c == '@' || c == '+' || c == '-';
+        out += keep ? std::string(1, static_cast<char>(c)) : fmt::format("%{:02X}", c);
+    }
+    if (out.empty()) return "%";
+    if (std::all_of(out.begin(), out.end(), [](char c) { return c == '.'; })) {
+        std::string escaped;
+        for (std::size_t i = 0; i < out.size(); ++i)
+            escaped += "%2E";
+        return escaped;
+    }
+    return out;
+}
+
+std::optional<std::string> header_value(std::string_view message, std::string_view name) {
+    std::optional<std::string> value;
+    for (std::size_t pos = 0; pos < message.size();) {
+        std::size_t eol = message.find('\n', pos);
+        if (eol == std::string_view::npos) eol = message.size();
+        std::string_view line = message.substr(pos, eol - pos);
+        pos = eol + 1;
+        if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+        if (line.empty()) break; // end of the header
+        const bool continuation = line.front() == ' ' || line.front() == '\t';
+        if (value && continuation) {
+            *value += line;
+            continue;
+        }
+        if (value) break;
+        if (!continuation && line.size() > name.size() && line[name.size()] == ':' &&
+            iequals(line.substr(0, name.size()), name))
+            value = std::string(line.substr(name.size() + 1));
+    }
+    if (value) *value = std::string(trim(*value));
+    return value;
+}
+
+std::string sha256_hex(std::string_view data) {
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+    if (EVP_Digest(data.data(), data.size(), digest, &len, EVP_sha256(), nullptr) != 1)
+        throw Error(ErrorCategory::internal, "OpenSSL cannot compute SHA-256");
+    static constexpr char kHex[] = "0123456789abcdef";
+    std::string hex;
+    for (unsigned i = 0; i < len; ++i) {
+        hex += kHex[digest[i] >> 4];
+        hex += kHex[digest[i] & 15];
+    }
+    return hex;
+}
+
+namespace {
+
+// ---- the archive on disk ---------------------------------------------------------------------
+
+// An open file descriptor, closed at scope exit.
+class Fd {
+public:
+    explicit Fd(int fd = -1) : fd_(fd) {}
+    Fd(Fd&& o) noexcept : fd_(std::exchange(o.fd_, -1)) {}
+    Fd& operator=(Fd&& o) noexcept {
+        std::swap(fd_, o.fd_);
+        return *this;
+    }
+    ~Fd() {
+        if (fd_ >= 0) ::close(fd_);
+    }
+    int get() const { return fd_; }
+    int release() { return std::exchange(fd_, -1); }
+
+private:
+    int fd_;
+};
+
+Error io_error(std::string_view what, const fs::path& path, int err) {
+    return Error(ErrorCategory::io, fmt::format("cannot {} {}: {}", what, in_quotes(path.string()), std::strerror(err)),
+                 "make [quota] archive-dir (--quota-archive-dir) a writable directory with free space");
+}
+
+void write_all(int fd, std::string_view bytes, const fs::path& path) {
+    while (!bytes.empty()) {
+        const ssize_t n = ::write(fd, bytes.data(), bytes.size());
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) throw io_error("write", path, errno);
+        bytes.remove_prefix(static_cast<std::size_t>(n));
+    }
+}
+
+void fsync_path(const fs::path& path) {
+    Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_DIRECTORY));
+    if (fd.get() < 0 || ::fsync(fd.get()) != 0) throw io_error("sync", path, errno);
+}
+
+// A Maildir holding one run's messages plus manifest.jsonl (one JSON object per message).
+class Archive {
+public:
+    // Creates ROOT/<uid>/<run>-<time>/{tmp,new,cur} and the manifest, each fsynced.
+    Archive(const fs::path& root, const std::string& uid, std::int64_t run, sys_seconds now) : now_(now) {
+        const fs::path user_dir = root / archive_path_component(uid);
+        dir_ = user_dir / fmt::format("{}-{}", run, utc_text(now, true));
+        std::error_code ec;
+        fs::create_directories(user_dir, ec);
+        if (ec) throw io_error("create the archive directory", user_dir, ec.value());
+        if (::mkdir(dir_.c_str(), 0700) != 0) throw io_error("create the archive directory", dir_, errno);
+        for (const char* sub : {"tmp", "new", "cur"})
+            if (::mkdir((dir_ / sub).c_str(), 0700) != 0)
+                throw io_error("create the archive directory", dir_ / sub, errno);
+        const fs::path manifest = dir_ / "manifest.jsonl";
+        manifest_ = Fd(::open(manifest.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0600));
+        if (manifest_.get() < 0) throw io_error("create", manifest, errno);
+        cur_ = Fd(::open((dir_ / "cur").c_str(), O_RDONLY | O_CLOEXEC | O_DIRECTORY));
+        if (cur_.get() < 0) throw io_error("open", dir_ / "cur", errno);
+        sync();
+        fsync_path(dir_);
+        fsync_path(user_dir);
+        char host[256] = {};
+        ::gethostname(host, sizeof host - 1);
+        for (char* p = host; *p; ++p)
+            host_ += *p == '/' ? "\\057" : *p == ':' ? "\\072" : std::string(1, *p);
+    }
+
+    const fs::path& dir() const { return dir_; }
+
+    // Writes one message: tmp/, fsync, mtime = internal date, rename to cur/ with its flags.
+    // Returns the path relative to the archive ("cur/...").
+    std::string write(std::string_view bytes, const std::vector<std::string>& flags, sys_seconds date) {
+        ++seq_;
+        const std::string base = fmt::format("{}.P{}Q{}.{}", now_.time_since_epoch().count(), ::getpid(), seq_, host_);
+        const fs::path tmp = dir_ / "tmp" / base;
+        const std::string rel = "cur/" + base + ":2," + maildir_info_flags(flags);
+        {
+            Fd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+            if (fd.get() < 0) throw io_error("create", tmp, errno);
+            write_all(fd.get(), bytes, tmp);
+            const timespec times[2] = {{date.time_since_epoch().count(), 0}, {date.time_since_epoch().count(), 0}};
+            if (::futimens(fd.get(), times) != 0 || ::fsync(fd.get()) != 0) throw io_error("write", tmp, errno);
+            if (::close(fd.release()) != 0) throw io_error("write", tmp, errno);
+        }
+        if (::rename(tmp.c_str(), (dir_ / rel).c_str()) != 0) throw io_error("rename", tmp, errno);
+        return rel;
+    }
+
+    void add_to_manifest(const nlohmann::json& entry) {
+        write_all(manifest_.get(), entry.dump() + "\n", dir_ / "manifest.jsonl");
+    }
+
+    // Makes the renames into cur/ and the manifest lines durable.
+    void sync() {
+        if (::fsync(cur_.get()) != 0) throw io_error("sync", dir_ / "cur", errno);
+        if (::fsync(manifest_.get()) != 0) throw io_error("sync", dir_ / "manifest.jsonl", errno);
+    }
+
+private:
+    fs::path dir_;
+    sys_seconds now_;
+    Fd manifest_, cur_;
+    std::string host_;
+    std::uint64_t seq_ = 0;
+};
+
+// ---- directory and mailbox -------------------------------------------------------------------
+
+struct CleanupUser {
+    std::string uid;
+    std::optional<std::int64_t> ldap_limit;
+};
+
+// The user's entry, found as `mbx quota check` finds it: exactly one entry, or Error(data).
+CleanupUser find_cleanup_user(const config::Config& cfg, const SecretProvider& secrets, const std::string& uid) {
+    auto dir = directory::Directory::connect(ldap_config(cfg, secrets));
+    const UserInfo info = user_info(find_user(dir, cfg, uid, quota_attributes(cfg)), cfg);
+    return {info.uid.empty() ? uid : info.uid, info.ldap_limit};
+}
+
+// STORAGE usage and limit of INBOX's quota root, when the server has QUOTA.
+void read_storage(imap::Connection& conn, std::optional<std::int64_t>& usage, std::optional<std::int64_t>& limit) {
+    if (!conn.has_capability("QUOTA")) return;
+    for (const auto& q : imap::get_quota_root(conn, "INBOX").quotas) {
+        if (const auto* s = q.find("STORAGE")) {
+            usage = static_cast<std::int64_t>(s->usage);
+            if (s->limit > 0) limit = static_cast<std::int64_t>(s->limit);
+            return;
+        }
+    }
+}
+
+// The folder names for the --folder entries, checked against LIST.
+std::vector<std::string> resolve_folders(imap::Connection& conn, const std::vector<FolderSpec>& specs,
+                                         const std::string& uid) {
+    const auto boxes = imap::list_mailboxes(conn);
+    std::vector<std::string> names;
+    for (const auto& spec : specs) {
+        std::vector<const imap::ListEntry*> hits;
+        for (const auto& b : boxes) {
+            const bool match = spec.special_use.empty()
+                                   ? (b.name == spec.name || (b.name == "INBOX" && iequals(spec.name, "INBOX")))
+                                   : b.has_attribute(spec.special_use);
+            if (match) hits.push_back(&b);
+        }
+        if (hits.empty())
+            throw Error(ErrorCategory::data, fmt::format("{} has no folder {}", in_quotes(uid), in_quotes(spec.text())),
+                        "list the folders with an IMAP client; names are case-sensitive, `\\Trash` means the "
+                        "folder with that special-use");
+        if (hits.size() > 1)
+            throw Error(
+                ErrorCategory::data,
+                fmt::format("{} has {} folders with special-use {}", in_quotes(uid), hits.size(), spec.special_use),
+                "name the folder instead");
+        if (hits.front()->has_attribute("\\Noselect") || hits.front()->has_attribute("\\NonExistent"))
+            throw Error(ErrorCategory::data, fmt::format("folder {} of {} cannot be opened (\\Noselect)",
+                                                         in_quotes(hits.front()->name), in_quotes(uid)));
+        if (std::find(names.begin(), names.end(), hits.front()->name) != names.end())
+            throw Error(ErrorCategory::usage, fmt::format("folder {} is given twice", in_quotes(hits.front()->name)),
+                        "name each folder once");
+        names.push_back(hits.front()->name);
+    }
+    return names;
+}
+
+// Calls `fn` with sequence sets of at most kFetchChunk of `uids`.
+void for_each_uid_chunk(const std::vector<std::uint64_t>& uids, const std::function<void(const std::string&)>& fn) {
+    for (std::size_t i = 0; i < uids.size(); i += kFetchChunk) {
+        const auto end = uids.begin() + static_cast<std::ptrdiff_t>(std::min(uids.size(), i + kFetchChunk));
+        fn(imap::uid_set_of({uids.begin() + static_cast<std::ptrdiff_t>(i), end}));
+    }
+}
+
+// EXAMINE, UID SEARCH and the sizes and dates of the old undeleted messages of one folder.
+void plan_folder(imap::Connection& conn, CleanupFolder& f, std::size_t index, sys_seconds cutoff,
+                 std::vector<CleanupCandidate>& out) {
+    f.uidvalidity = imap::select(conn, f.folder, true).uidvalidity;
+    const auto uids = imap::uid_search(conn, cleanup_search_criteria(cutoff));
+    for_each_uid_chunk(uids, [&](const std::string& set) {
+        imap::uid_fetch(conn, set, "(UID RFC822.SIZE INTERNALDATE FLAGS)", [&](const imap::FetchItem& m) {
+            if (!m.uid || !m.size || !m.internaldate || has_flag(m.flags, "\\Deleted") || *m.internaldate >= cutoff)
+                return;
+            ++f.matched;
+            out.push_back({index, *m.uid, *m.size, *m.internaldate});
+        });
+    });
+}
+
+nlohmann::json folder_summary(const CleanupFolder& f, const std::string& cutoff) {
+    return {{"folder", f.folder},   {"uidvalidity", f.uidvalidity}, {"cutoff", cutoff},
+            {"matched", f.matched}, {"selected", f.selected},       {"bytes", f.bytes},
+            {"removed", f.removed}, {"vanished", f.vanished},       {"result", f.result}};
+}
+
+// A Message-ID kept only when it is printable ASCII (the journal stores JSON text).
+std::string message_id_of(std::string_view message) {
+    auto v = header_value(message, "Message-ID").value_or("");
+    const bool ok = v.size() <= 998 && std::all_of(v.begin(), v.end(), [](char c) { return c >= 0x20 && c < 0x7f; });
+    return ok ? v : std::string();
+}
+
+// ---- apply ---------------------------------------------------------------------------------
+
+struct Removal {
+    std::uint64_t uid = 0;
+    std::int64_t action = 0;
+    bool vanished = false;
+    bool was_deleted = false;
+    std::uint64_t size = 0;
+};
+
+class Applier {
+public:
+    Applier(imap::Connection& conn, Archive& archive, journal::Journal* journal, const CleanupRequest& req,
+            const std::string& uid, Progress& progress, std::int64_t total)
+        : conn_(conn), archive_(archive), journal_(journal), req_(req), uid_(uid), progress_(progress), total_(total) {}
+
+    // Cleans one folder in batches; returns false when interrupted.
+    bool folder(CleanupFolder& f, const std::vector<CleanupCandidate>& selected) {
+        const auto info = imap::select(conn_, f.folder, false);
+        if (info.read_only)
+            throw Error(ErrorCategory::data, fmt::format("folder {} opened read-only", in_quotes(f.folder)),
+                        "the master user needs write access (Dovecot: master user ACLs)");
+        if (info.uidvalidity != f.uidvalidity)
+            throw Error(ErrorCategory::temporary,
+                        fmt::format("the UIDVALIDITY of {} changed since the plan", in_quotes(f.folder)),
+                        "the folder was recreated meanwhile: run the cleanup again");
+        for (std::size_t i = 0; i < selected.size();) {
+            if (interrupt_requested()) return false;
+            std::size_t end = i;
+            std::uint64_t bytes = 0;
+            while (end < selected.size() && end - i < kBatchMessages && (end == i || bytes < kBatchBytes))
+                bytes += selected[end++].size;
+            batch(f, {selected.begin() + static_cast<std::ptrdiff_t>(i),
+                      selected.begin() + static_cast<std::ptrdiff_t>(end)});
+            i = end;
+        }
+        return true;
+    }
+
+private:
+    // Archives one message; nullopt when it is gone.
+    std::optional<Removal> archive_one(const CleanupFolder& f, std::uint64_t uid, nlohmann::json& before,
+                                       nlohmann::json& after) {
+        std::optional<Removal> r;
+        imap::uid_fetch(conn_, std::to_string(uid), "(UID FLAGS INTERNALDATE RFC822.SIZE BODY.PEEK[])",
+                        [&](const imap::FetchItem& m) {
+                            const auto body = m.sections.find("BODY[]");
+                            if (m.uid != uid || body == m.sections.end() || !body->second || !m.internaldate_text ||
+                                !m.internaldate)
+                                return;
+                            auto flags = m.flags.value_or(std::vector<std::string>{});
+                            std::erase_if(flags,
+                                          [](const auto& flag) { return iequals(flag, "\\Recent"); }); // session state
+                            const std::string& bytes = *body->second;
+                            const std::string file = archive_.write(bytes, flags, *m.internaldate);
+                            const std::string sha = sha256_hex(bytes);
+                            const std::string mid = message_id_of(bytes);
+                            const std::uint64_t size = m.size.value_or(bytes.size());
+                            archive_.add_to_manifest({{"folder", f.folder},
+                                                      {"uidvalidity", f.uidvalidity},
+                                                      {"uid", uid},
+                                                      {"flags", flags},
+                                                      {"internaldate", *m.internaldate_text},
+                                                      {"size", size},
+                                                      {"sha256", sha},
+                                                      {"file", file},
+                                                      {"message_id", mid}});
+                            before = {{"user", uid_}, {"folder", f.folder}, {"uidvalidity", f.uidvalidity},
+                                      {"uid", uid},   {"flags", flags},     {"internaldate", *m.internaldate_text},
+                                      {"size", size}, {"message_id", mid}};
+                            after = {{"file", (archive_.dir() / file).string()}, {"sha256", sha}};
+                            r = Removal{uid, 0, false, has_flag(m.flags, "\\Deleted"), size};
+                        });
+        return r;
+    }
+
+    void batch(CleanupFolder& f, std::vector<CleanupCandidate> msgs) {
+        std::vector<Removal> removals;
+        std::vector<std::pair<nlohmann::json, nlohmann::json>> states;
+        for (const auto& c : msgs) {
+            nlohmann::json before, after;
+            auto r = archive_one(f, c.uid, before, after);
+            if (!r) {
+                r = Removal{c.uid, 0, true, false, c.size};
+                before = {{"user", uid_}, {"folder", f.folder}, {"uidvalidity", f.uidvalidity}, {"uid", c.uid}};
+            }
+            removals.push_back(*r);
+            states.emplace_back(std::move(before), std::move(after));
+        }
+        archive_.sync();
+        journal_each(f, removals, states);
+        std::vector<std::uint64_t> uids;
+        for (const auto& r : removals)
+            if (!r.vanished) uids.push_back(r.uid);
+        if (!uids.empty()) expunge(f, uids, removals);
+        finish_batch(f, removals);
+    }
+
+    // One transaction: a planned action per archived message, a skipped one per vanished one.
+    void journal_each(const CleanupFolder& f, std::vector<Removal>& removals,
+                      const std::vector<std::pair<nlohmann::json, nlohmann::json>>& states) {
+        if (!journal_ || !req_.run_id) return;
+        auto tx = journal_->batch();
+        for (std::size_t i = 0; i < removals.size(); ++i) {
+            const auto& r = removals[i];
+            removals[i].action = journal_->add_action(
+                *req_.run_id,
+                {.kind = "quota.cleanup.message",
+                 .subject = fmt::format("{}/{}:{}", uid_, f.folder, r.uid),
+                 .before = states[i].first,
+                 .after = r.vanished ? std::nullopt : std::optional(states[i].second),
+                 .status = r.vanished ? journal::ActionStatus::skipped : journal::ActionStatus::planned,
+                 .error = r.vanished ? std::optional<std::string>("the message vanished before it was archived")
+                                     : std::nullopt});
+        }
+        tx.commit();
+    }
+
+    // UID STORE +FLAGS.SILENT (\Deleted) and UID EXPUNGE of exactly `uids`.
+    void expunge(const CleanupFolder& f, const std::vector<std::uint64_t>& uids, const std::vector<Removal>& removals) {
+        const std::string set = imap::uid_set_of(uids);
+        try {
+            imap::uid_store(conn_, set, "+FLAGS.SILENT", {"\\Deleted"});
+            imap::uid_expunge(conn_, set);
+        } catch (const Error& e) {
+            // The server refused (NO/BAD): nothing was expunged; take our \Deleted flags back
+            // and say so. After a network failure the outcome is unknown: the actions stay
+            // planned, which undo handles either way.
+            if (e.category() == ErrorCategory::unavailable) throw;
+            std::vector<std::uint64_t> ours;
+            for (const auto& r : removals)
+                if (!r.vanished && !r.was_deleted) ours.push_back(r.uid);
+            try {
+                if (!ours.empty()) imap::uid_store(conn_, imap::uid_set_of(ours), "-FLAGS.SILENT", {"\\Deleted"});
+            } catch (const Error&) {}
+            if (journal_ && req_.run_id) {
+                auto tx = journal_->batch();
+                for (const auto& r : removals)
+                    if (!r.vanished)
+                        journal_->update_action(r.action, journal::ActionStatus::failed, std::nullopt, e.one_line());
+                tx.commit();
+            }
+            throw Error(e.category(), fmt::format("cannot expunge from {}: {}", in_quotes(f.folder), e.what()),
+                        e.hint());
+        }
+    }
+
+    void finish_batch(CleanupFolder& f, const std::vector<Removal>& removals) {
+        if (journal_ && req_.run_id) {
+            auto tx = journal_->batch();
+            for (const auto& r : removals)
+                if (!r.vanished) journal_->update_action(r.action, journal::ActionStatus::done);
+            tx.commit();
+        }
+        for (const auto& r : removals) {
+            if (r.vanished) {
+                ++f.vanished;
+                continue;
+            }
+            ++f.removed;
+            f.removed_bytes += static_cast<std::int64_t>(r.size);
+        }
+        done_ += static_cast<std::int64_t>(removals.size());
+        progress_.update("archive and expunge", static_cast<std::uint64_t>(done_), static_cast<std::uint64_t>(total_),
+                         out::printable(f.folder));
+    }
+
+    imap::Connection& conn_;
+    Archive& archive_;
+    journal::Journal* journal_;
+    const CleanupRequest& req_;
+    const std::string& uid_;
+    Progress& progress_;
+    std::int64_t total_;
+    std::int64_t done_ = 0;
+};
+
+void journal_folder_plans(journal::Journal* journal, const CleanupRequest& req, const CleanupReport& report,
+                          std::vector<std::int64_t>& ids) {
+    if (!journal || !req.run_id) return;
+    auto tx = journal->batch();
+    for (const auto& f : report.folders)
+        ids.push_back(journal->add_action(*req.run_id, {.kind = "quota.cleanup.folder",
+                                                        .subject = fmt::format("{}/{}", report.user, f.folder),
+                                                        .after = folder_summary(f, report.cutoff),
+                                                        .status = journal::ActionStatus::planned}));
+    tx.commit();
+}
+
+void apply_all(imap::Connection& conn, journal::Journal* journal, const CleanupRequest& req, CleanupReport& report,
+               const std::vector<std::vector<CleanupCandidate>>& per_folder, const std::vector<std::int64_t>& ids,
+               const fs::path& archive_root, Progress& progress) {
+    if (!conn.has_capability("UIDPLUS"))
+        throw Error(ErrorCategory::unavailable,
+                    fmt::format("the IMAP server {} has no UIDPLUS (RFC 4315)", in_quotes(conn.uri())),
+                    "mbxkit never sends a plain EXPUNGE, which could remove other deleted messages");
+    std::int64_t total = 0;
+    for (const auto& f : report.folders)
+        total += f.selected;
+    Archive archive(archive_root, report.user, req.run_id.value_or(0), req.now);
+    report.archive = archive.dir().string();
+    Applier applier(conn, archive, journal, req, report.user, progress, total);
+    bool interrupted = false;
+    for (std::size_t i = 0; i < report.folders.size(); ++i) {
+        auto& f = report.folders[i];
+        if (f.selected == 0) {
+            if (journal && !ids.empty())
+                journal->update_action(ids[i], journal::ActionStatus::done, folder_summary(f, report.cutoff));
+            continue;
+        }
+        if (interrupted || interrupt_requested()) {
+            interrupted = true;
+            f.result = "not-started";
+            f.error = "interrupted before this folder";
+            continue;
+        }
+        try {
+            interrupted = !applier.folder(f, per_folder[i]);
+            f.result = interrupted ? "interrupted" : "done";
+            if (interrupted) f.error = "interrupted; run the cleanup again to go on";
+        } catch (const Error& e) {
+            if (e.category() == ErrorCategory::io || e.category() == ErrorCategory::config) throw;
+            f.result = f.removed > 0 ? "partial" : "failed";
+            f.error = e.one_line();
+            report.code = combine_exit_codes(report.code, e.exit_code());
+        }
+        if (journal && !ids.empty())
+            journal->update_action(
+                ids[i], f.result == "done" ? journal::ActionStatus::done : journal::ActionStatus::failed,
+                folder_summary(f, report.cutoff), f.error.empty() ? std::nullopt : std::optional(f.error));
+    }
+    if (interrupted) report.code = ExitCode::interrupted;
+}
+
+} // namespace
+
+CleanupReport cleanup_mailbox(const config::Config& cfg, const SecretProvider& secrets, const CleanupRequest& req,
+                              journal::Journal* journal, Progress& progress) {
+    if (req.folders.empty()) throw Error(ErrorCategory::usage, "no folder to clean", "give --folder Trash,Junk");
+    if (req.older_than <= std::chrono::seconds(0))
+        throw Error(ErrorCategory::usage, "refusing to clean without an age", "give --older-than, e.g. 30d");
+    fs::path archive_root;
+    if (!req.dry_run) {
+        if (!cfg.has("quota.archive-dir"))
+            throw Error(ErrorCategory::config,
+                        "missing [quota] archive-dir: cleanup archives every message before expunging it",
+                        "set archive-dir = /var/lib/mbxkit/archive in [quota] of the config, or give "
+                        "--quota-archive-dir DIR (or use --dry-run to see the plan)");
+        archive_root = fs::absolute(cfg.get("quota.archive-dir"));
+    }
+    const CleanupUser user = find_cleanup_user(cfg, secrets, req.user);
+    CleanupReport report;
+    report.user = user.uid;
+    const sys_seconds cutoff = req.now - req.older_than;
+    report.cutoff = utc_text(cutoff, false);
+
+    auto conn = imap::Connection::open(imap_master_config(cfg, secrets, user.uid));
+    read_storage(conn, report.usage_before, report.limit);
+    if (!report.limit && user.ldap_limit && *user.ldap_limit > 0) report.limit = user.ldap_limit;
+    std::optional<double> below;
+    if (req.until_below) {
+        if (!report.limit)
+            throw Error(ErrorCategory::data, fmt::format("{} has no limit to be below", in_quotes(user.uid)),
+                        "drop --until-below, or set a quota first (mbx quota raise)");
+        if (!report.usage_before)
+            throw Error(ErrorCategory::data,
+                        fmt::format("cannot read the usage of {}: the server has no QUOTA", in_quotes(user.uid)),
+                        "drop --until-below, or enable Dovecot's imap_quota plugin");
+        below = *req.until_below * static_cast<double>(*report.limit) / 100.0;
+    }
+
+    const auto names = resolve_folders(conn, req.folders, user.uid);
+    std::vector<CleanupCandidate> candidates;
+    for (std::size_t i = 0; i < names.size(); ++i) {
+        report.folders.push_back({.requested = req.folders[i].text(), .folder = names[i]});
+        progress.update("plan", i, names.size(), out::printable(names[i]));
+        plan_folder(conn, report.folders.back(), i, cutoff, candidates);
+    }
+    std::vector<std::vector<CleanupCandidate>> per_folder(names.size());
+    std::int64_t freed = 0;
+    for (const auto& c : select_for_cleanup(std::move(candidates), req.order, report.usage_before.value_or(0), below)) {
+        per_folder[c.folder].push_back(c);
+        auto& f = report.folders[c.folder];
+        ++f.selected;
+        f.bytes += static_cast<std::int64_t>(c.size);
+        freed += static_cast<std::int64_t>(c.size);
+    }
+    if (report.usage_before) report.estimated_after = std::max<std::int64_t>(0, *report.usage_before - freed);
+    for (auto& f : report.folders)
+        f.result = f.selected == 0 ? "nothing" : req.dry_run ? "would-remove" : "planned";
+
+    std::vector<std::int64_t> ids;
+    journal_folder_plans(journal, req, report, ids);
+    const bool nothing = std::all_of(report.folders.begin(), report.folders.end(),
+                                     [](const CleanupFolder& f) { return f.selected == 0; });
+    if (req.dry_run) {
+        conn.logout();
+        return report;
+    }
+    if (nothing) {
+        for (std::size_t i = 0; i < ids.size(); ++i)
+            journal->update_action(ids[i], journal::ActionStatus::done,
+                                   folder_summary(report.folders[i], report.cutoff));
+    } else {
+        apply_all(conn, journal, req, report, per_folder, ids, archive_root, progress);
+    }
+    try {
+        std::optional<std::int64_t> limit;
+        read_storage(conn, report.usage_after, limit);
+        conn.logout();
+    } catch (const Error&) {
+        // The cleanup is done; a failed re-read only leaves "usage after" empty.
+    }
+    return report;
+}
+
+// ---- undo --------------------------------------------------------------------------------
+
+namespace {
+
+// The undo's IMAP session of one user, kept across the actions of one undo run.
+struct UndoSession {
+    imap::Connection conn;
+    std::vector<std::string> folders; // from LIST, plus the ones the undo created
+};
+
+UndoSession& undo_session(UndoContext& ctx, const std::string& user) {
+    auto& slot = ctx.state("imap:" + user);
+    if (!slot) {
+        auto conn = imap::Connection::open(imap_master_config(ctx.cfg, ctx.secrets, user));
+        std::vector<std::string> folders;
+        for (const auto& b : imap::list_mailboxes(conn))
+            if (!b.has_attribute("\\Noselect") && !b.has_attribute("\\NonExistent")) folders.push_back(b.name);
+        slot = std::make_shared<UndoSession>(UndoSession{std::move(conn), std::move(folders)});
+    }
+    return *static_cast<UndoSession*>(slot.get());
+}
+
+template <typename T>
+T field(const std::optional<nlohmann::json>& j, const char* key, std::int64_t action) {
+    if (!j || !j->is_object() || !j->contains(key))
+        throw Error(ErrorCategory::data, fmt::format("action {} has no '{}' in its journal record", action, key),
+                    "the record is incomplete; restore the message from the archive by hand");
+    try {
+        return j->at(key).get<T>();
+    } catch (const nlohmann::json::exception&) {
+        throw Error(ErrorCategory::data,
+                    fmt::format("action {}: '{}' in its journal record is malformed", action, key));
+    }
+}
+
+std::optional<std::string> read_file(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) return std::nullopt;
+    std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (in.bad()) return std::nullopt;
+    return bytes;
+}
+
+// A message already in the selected folder that is this one: same Message-ID and size, or,
+// without a Message-ID, same size and INTERNALDATE.
+std::optional<std::uint64_t> find_copy(imap::Connection& conn, const std::string& message_id, std::uint64_t size,
+                                       const std::string& internaldate) {
+    imap::Command criteria(message_id.empty() ? "ALL" : "HEADER");
+    if (!message_id.empty()) criteria.astring("Message-ID").astring(message_id);
+    if (size > 0) criteria.raw(fmt::format("LARGER {}", size - 1));
+    criteria.raw(fmt::format("SMALLER {}", size + 1));
+    const auto uids = imap::uid_search(conn, criteria);
+    if (uids.empty()) return std::nullopt;
+    if (!message_id.empty()) return uids.front();
+    const auto want = imap::parse_internaldate(internaldate);
+    std::optional<std::uint64_t> hit;
+    for_each_uid_chunk(uids, [&](const std::string& set) {
+        imap::uid_fetch(conn, set, "(UID INTERNALDATE)", [&](const imap::FetchItem& m) {
+            if (!hit && m.uid && m.internaldate == want) hit = m.uid;
+        });
+    });
+    return hit;
+}
+
+} // namespace
+
+UndoOutcome undo_quota_cleanup_message(UndoContext& ctx, const journal::ActionRecord& a) {
+    UndoOutcome o{a.id, a.kind, a.subject, UndoResult::failed, {}};
+    const auto user = field<std::string>(a.before, "user", a.id);
+    const auto folder = field<std::string>(a.before, "folder", a.id);
+    const auto uidvalidity = field<std::uint64_t>(a.before, "uidvalidity", a.id);
+    const auto uid = field<std::uint64_t>(a.before, "uid", a.id);
+    if (!a.after) {
+        o.result = UndoResult::already;
+        o.detail = "the message was never archived, so never expunged";
+        return o;
+    }
+    const auto flags = field<std::vector<std::string>>(a.before, "flags", a.id);
+    const auto internaldate = field<std::string>(a.before, "internaldate", a.id);
+    const auto size = field<std::uint64_t>(a.before, "size", a.id);
+    const auto message_id = field<std::string>(a.before, "message_id", a.id);
+    const auto file = field<std::string>(a.after, "file", a.id);
+    const auto sha = field<std::string>(a.after, "sha256", a.id);
+
+    auto& s = undo_session(ctx, user);
+    const bool exists = std::find(s.folders.begin(), s.folders.end(), folder) != s.folders.end();
+    const bool original_deleted =
+        std::any_of(flags.begin(), flags.end(), [](const auto& f) { return iequals(f, "\\Deleted"); });
+    if (exists && a.status == journal::ActionStatus::planned) {
+        // A crash between archive and expunge: the message may still be there.
+        const auto info = imap::select(s.conn, folder, true);
+        if (info.uidvalidity == uidvalidity && !imap::uid_search(s.conn, "UID " + std::to_string(uid)).empty()) {
+            bool deleted = false;
+            imap::uid_fetch(s.conn, std::to_string(uid), "(UID FLAGS)", [&](const imap::FetchItem& m) {
+                deleted = deleted || (m.uid == uid && has_flag(m.flags, "\\Deleted"));
+            });
+            if (!deleted || original_deleted) {
+                o.result = UndoResult::already;
+                o.detail = fmt::format("UID {} is still in {}: it was never expunged", uid, in_quotes(folder));
+                return o;
+            }
+            o.detail = fmt::format("UID {} in {} is marked \\Deleted but not expunged: remove the flag", uid,
+                                   in_quotes(folder));
+            o.result = UndoResult::would_undo;
+            if (ctx.dry_run) return o;
+            imap::select(s.conn, folder, false);
+            imap::uid_store(s.conn, std::to_string(uid), "-FLAGS.SILENT", {"\\Deleted"});
+            o.result = UndoResult::undone;
+            o.detail = fmt::format("removed the \\Deleted flag of UID {} in {}", uid, in_quotes(folder));
+            return o;
+        }
+    }
+
+    const auto bytes = read_file(file);
+    if (!bytes) {
+        o.detail = fmt::format("cannot read the archive file {}", in_quotes(file));
+        return o;
+    }
+    if (sha256_hex(*bytes) != sha) {
+        o.detail = fmt::format("the archive file {} does not match its SHA-256: not appended", in_quotes(file));
+        return o;
+    }
+    if (exists) {
+        imap::select(s.conn, folder, true);
+        if (const auto copy = find_copy(s.conn, message_id, size, internaldate)) {
+            o.result = UndoResult::already;
+            o.detail = fmt::format("already in {} as UID {}", in_quotes(folder), *copy);
+            return o;
+        }
+    }
+    if (ctx.dry_run) {
+        o.result = UndoResult::would_undo;
+        o.detail =
+            fmt::format("would append {} bytes to {}{}", bytes->size(), in_quotes(folder), exists ? "" : " (created)");
+        return o;
+    }
+    if (!exists) {
+        imap::create_mailbox(s.conn, folder);
+        s.folders.push_back(folder);
+    }
+    std::vector<std::string> keep;
+    for (const auto& f : flags)
+        if (!iequals(f, "\\Deleted") && !iequals(f, "\\Recent")) keep.push_back(f);
+    const auto appended = imap::append(s.conn, folder, keep, internaldate, *bytes);
+    o.result = UndoResult::undone;
+    o.detail = appended.uid ? fmt::format("appended to {} as UID {}", in_quotes(folder), *appended.uid)
+                            : fmt::format("appended to {}", in_quotes(folder));
+    return o;
+}
+
+} // namespace mbx::ops

@@ -1,0 +1,359 @@
+#include "mbx/ops/quota_sweep.hpp"
+
+#include "mbx/core/interrupt.hpp"
+#include "mbx/core/output.hpp"
+#include "mbx/directory/escape.hpp"
+#include "mbx/journal/journal.hpp"
+#include "mbx/ops/doveadm.hpp"
+
+#include <charconv>
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <fmt/format.h>
+#include <mutex>
+#include <thread>
+#include <unordered_set>
+
+namespace mbx::ops {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// One selected user, as the directory described it (or the failure to read its entry).
+struct Work {
+    UserInfo info = {};
+    std::optional<Error> error = {};
+};
+
+// The bounded hand-over between the searching thread and the workers: batches of work one
+// way, finished rows the other. The producer never holds more than `capacity` batches.
+class Pool {
+public:
+    explicit Pool(std::size_t capacity) : capacity_(capacity) {}
+
+    // Producer: waits for room, handing finished rows to `drain` while it waits.
+    void put(std::vector<Work> batch, const std::function<void(std::vector<QuotaRow>&)>& drain) {
+        std::unique_lock lock(mu_);
+        for (;;) {
+            if (!rows_.empty()) {
+                std::vector<QuotaRow> ready;
+                ready.swap(rows_);
+                lock.unlock();
+                drain(ready);
+                lock.lock();
+                continue;
+            }
+            if (work_.size() < capacity_) break;
+            producer_cv_.wait(lock);
+        }
+        work_.push_back(std::move(batch));
+        worker_cv_.notify_one();
+    }
+
+    // Producer, after the last put(): hands over rows until every worker has finished.
+    void close_and_drain(const std::function<void(std::vector<QuotaRow>&)>& drain) {
+        std::unique_lock lock(mu_);
+        closed_ = true;
+        worker_cv_.notify_all();
+        for (;;) {
+            if (!rows_.empty()) {
+                std::vector<QuotaRow> ready;
+                ready.swap(rows_);
+                lock.unlock();
+                drain(ready);
+                lock.lock();
+                continue;
+            }
+            if (busy_ == 0 && work_.empty()) return;
+            producer_cv_.wait(lock);
+        }
+    }
+
+    // Stops handing out work (after an error or an interrupt); queued batches are dropped.
+    void abandon() {
+        std::lock_guard lock(mu_);
+        closed_ = true;
+        work_.clear();
+        worker_cv_.notify_all();
+    }
+
+    // Worker: the next batch, or nothing when closed and empty.
+    std::optional<std::vector<Work>> take() {
+        std::unique_lock lock(mu_);
+        worker_cv_.wait(lock, [&] { return closed_ || !work_.empty(); });
+        if (work_.empty()) return std::nullopt;
+        auto batch = std::move(work_.front());
+        work_.pop_front();
+        ++busy_;
+        producer_cv_.notify_one(); // room for the producer
+        return batch;
+    }
+
+    // Worker: the rows of a finished batch.
+    void give(std::vector<QuotaRow> rows) {
+        std::lock_guard lock(mu_);
+        for (auto& r : rows) rows_.push_back(std::move(r));
+        --busy_;
+        producer_cv_.notify_one();
+    }
+
+private:
+    std::mutex mu_;
+    std::condition_variable producer_cv_, worker_cv_;
+    std::deque<std::vector<Work>> work_;
+    std::vector<QuotaRow> rows_;
+    std::size_t capacity_;
+    std::size_t busy_ = 0;
+    bool closed_ = false;
+};
+
+std::uint64_t fnv1a64(std::string_view s) {
+    std::uint64_t h = 14695981039346656037ULL;
+    for (unsigned char c : s) {
+        h ^= c;
+        h *= 1099511628211ULL;
+    }
+    return h;
+}
+
+QuotaRow unknown_row(const Work& w, const Error& e) { return failed_row(w.info.uid, w.info.mail, e); }
+
+// The imap backend: one master login per user.
+std::vector<QuotaRow> check_imap(const config::Config& cfg, const SecretProvider& secrets, const Thresholds& t,
+                                 const std::vector<Work>& batch) {
+    std::vector<QuotaRow> rows;
+    for (const auto& w : batch) {
+        if (w.error) {
+            rows.push_back(unknown_row(w, *w.error));
+            continue;
+        }
+        QuotaRow row;
+        row.user = w.info.uid;
+        row.mail = w.info.mail;
+        try {
+            read_imap_usage(cfg, secrets, w.info, t, row);
+            row.error = w.info.note;
+        } catch (const Error& e) {
+            row = unknown_row(w, e);
+        }
+        rows.push_back(std::move(row));
+    }
+    return rows;
+}
+
+// The doveadm backend: one request for the whole batch.
+std::vector<QuotaRow> check_doveadm(const DoveadmClient& client, const Thresholds& t, const std::vector<Work>& batch) {
+    std::vector<std::string> names;
+    for (const auto& w : batch)
+        if (!w.error) names.push_back(w.info.uid);
+    std::vector<DoveadmResult> results;
+    std::optional<Error> failure;
+    if (!names.empty()) {
+        try {
+            results = client.quotas(names);
+        } catch (const Error& e) {
+            failure = e; // the whole batch is unknown: the next batch may succeed
+        }
+    }
+    std::vector<QuotaRow> rows;
+    std::size_t i = 0;
+    for (const auto& w : batch) {
+        if (w.error) {
+            rows.push_back(unknown_row(w, *w.error));
+            continue;
+        }
+        if (failure) {
+            rows.push_back(unknown_row(w, *failure));
+            ++i;
+            continue;
+        }
+        const DoveadmResult& r = results[i++];
+        if (r.error) {
+            rows.push_back(unknown_row(w, *r.error));
+            continue;
+        }
+        QuotaRow row;
+        row.user = w.info.uid;
+        row.mail = w.info.mail;
+        row.used_bytes = r.quota.used_bytes;
+        row.limit_bytes = r.quota.limit_bytes;
+        row.messages = r.quota.messages;
+        row.message_limit = r.quota.message_limit;
+        row.source = "doveadm";
+        if (!row.limit_bytes && w.info.ldap_limit) {
+            row.limit_bytes = w.info.ldap_limit;
+            row.source = "ldap";
+        }
+        row.error = w.info.note;
+        classify_row(row, thresholds_for(w.info, t));
+        rows.push_back(std::move(row));
+    }
+    return rows;
+}
+
+} // namespace
+
+Shard parse_shard(std::string_view text) {
+    const auto slash = text.find('/');
+    auto num = [](std::string_view s, unsigned& v) {
+        auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+        return ec == std::errc() && p == s.data() + s.size() && !s.empty();
+    };
+    Shard s;
+    if (slash == std::string_view::npos || !num(text.substr(0, slash), s.index) ||
+        !num(text.substr(slash + 1), s.count) || s.count == 0 || s.count > 1000000 || s.index == 0 ||
+        s.index > s.count)
+        throw Error(ErrorCategory::usage, fmt::format("invalid --shard '{}'", out::printable(text)),
+                    "use K/N with 1 <= K <= N, e.g. --shard 2/4");
+    return s;
+}
+
+bool in_shard(std::string_view uid, const Shard& shard) { return fnv1a64(uid) % shard.count == shard.index - 1; }
+
+Backend parse_backend(std::string_view text) {
+    if (text == "imap") return Backend::imap;
+    if (text == "doveadm") return Backend::doveadm;
+    throw Error(ErrorCategory::usage, fmt::format("unknown quota backend '{}'", out::printable(text)),
+                "use imap or doveadm");
+}
+
+ExitCode sweep_users(const config::Config& cfg, const SecretProvider& secrets, const SweepOptions& options,
+                     journal::Journal* journal, std::optional<std::int64_t> run_id,
+                     const std::function<void(const QuotaRow&)>& on_row,
+                     const std::function<void(const SweepProgress&)>& on_progress) {
+    const Thresholds t = thresholds_from_config(cfg);
+    const unsigned parallel = std::clamp(options.parallel, 1u, 256u);
+    std::string filter = cfg.get("ldap.user-filter");
+    if (!options.filter.empty()) {
+        try {
+            directory::validate_filter(options.filter);
+        } catch (const Error& e) {
+            throw Error(ErrorCategory::usage, e.what(), "write it as an RFC 4515 filter, e.g. '(ou=sales)'");
+        }
+        const std::string extra = options.filter.front() == '(' ? options.filter : "(" + options.filter + ")";
+        const std::string base = filter.empty() || filter.front() == '(' ? filter : "(" + filter + ")";
+        filter = base.empty() ? extra : "(&" + base + extra + ")";
+    }
+    std::optional<std::unordered_set<std::string>> wanted;
+    if (options.users_file) {
+        wanted.emplace();
+        for (auto& u : read_users_file(*options.users_file)) wanted->insert(std::move(u));
+    }
+    std::optional<DoveadmClient> doveadm;
+    if (options.backend == Backend::doveadm) doveadm.emplace(cfg, secrets);
+    // Secrets are read once here, not by each worker (a prompt must not race).
+    SecretProvider cached = secrets;
+    std::optional<Secret> master;
+    if (options.backend == Backend::imap) {
+        master = secrets(kImapMasterPassword);
+        cached = [&secrets, &master](const SecretSource& s) {
+            return s.file_setting == kImapMasterPassword.file_setting && s.section == kImapMasterPassword.section ? *master : secrets(s);
+        };
+    }
+    auto dir = directory::Directory::connect(ldap_config(cfg, secrets));
+
+    ExitCode overall = ExitCode::ok;
+    SweepProgress progress;
+    std::optional<journal::Journal::Batch> batch;
+    auto last_commit = Clock::now();
+    std::size_t uncommitted = 0;
+    auto deliver = [&](std::vector<QuotaRow>& rows) {
+        for (auto& r : rows) {
+            overall = combine_exit_codes(overall, r.tier == Tier::unknown ? r.failure : tier_severity(r.tier));
+            if (journal && run_id) {
+                if (!batch) batch.emplace(journal->batch());
+                journal_quota_row(*journal, *run_id, r);
+                ++uncommitted;
+            }
+            on_row(r);
+            ++progress.checked;
+        }
+        // Commit every 500 rows or 2 s, so other writers never wait long and a kill loses little.
+        if (batch && (uncommitted >= 500 || Clock::now() - last_commit > std::chrono::seconds(2))) {
+            batch->commit();
+            batch.reset();
+            uncommitted = 0;
+            last_commit = Clock::now();
+        }
+        on_progress(progress);
+    };
+
+    Pool pool(parallel * 2);
+    std::vector<std::thread> workers;
+    for (unsigned i = 0; i < parallel; ++i)
+        workers.emplace_back([&] {
+            while (auto work = pool.take()) {
+                std::vector<QuotaRow> rows;
+                try {
+                    rows = doveadm ? check_doveadm(*doveadm, t, *work) : check_imap(cfg, cached, t, *work);
+                } catch (const std::exception& e) {
+                    for (const auto& w : *work)
+                        rows.push_back(unknown_row(w, Error(ErrorCategory::internal, e.what())));
+                }
+                pool.give(std::move(rows));
+            }
+        });
+    auto stop_workers = [&] {
+        pool.abandon();
+        for (auto& w : workers)
+            if (w.joinable()) w.join();
+    };
+
+    const std::size_t batch_size = doveadm ? std::max<std::size_t>(1, options.doveadm_batch) : 1;
+    std::vector<Work> pending;
+    try {
+        const std::string uid_attr = cfg.get("ldap.uid-attribute");
+        dir.search(cfg.require("ldap.base"), directory::Scope::subtree, filter, quota_attributes(cfg),
+                   [&](const directory::Entry& e) {
+                       throw_if_interrupted();
+                       const std::string uid = e.first(uid_attr).value_or("");
+                       if (options.shard && !in_shard(uid, *options.shard)) return;
+                       if (wanted && !wanted->erase(uid)) return;
+                       Work w;
+                       w.info.uid = uid;
+                       try {
+                           w.info = user_info(e, cfg);
+                           if (uid.empty())
+                               throw Error(ErrorCategory::data,
+                                           fmt::format("entry '{}' has no {}", out::printable(e.dn), uid_attr));
+                       } catch (const Error& err) {
+                           w.info.uid = uid.empty() ? e.dn : uid;
+                           w.error = err;
+                       }
+                       ++progress.found;
+                       pending.push_back(std::move(w));
+                       if (pending.size() >= batch_size) {
+                           pool.put(std::move(pending), deliver);
+                           pending.clear();
+                       }
+                   });
+        if (!pending.empty()) pool.put(std::move(pending), deliver);
+        progress.enumerated = true;
+        pool.close_and_drain(deliver);
+    } catch (...) {
+        stop_workers();
+        if (batch) batch->commit(); // the rows delivered so far stay journaled
+        throw;
+    }
+    stop_workers();
+
+    // Users of the file that the search did not return (in this shard).
+    if (wanted) {
+        std::vector<std::string> missing(wanted->begin(), wanted->end());
+        std::sort(missing.begin(), missing.end());
+        std::vector<QuotaRow> rows;
+        for (const auto& uid : missing) {
+            if (options.shard && !in_shard(uid, *options.shard)) continue;
+            rows.push_back(failed_row(uid, "",
+                                      Error(ErrorCategory::data,
+                                            fmt::format("no user '{}' in the directory (or excluded by --filter)",
+                                                        out::printable(uid)))));
+        }
+        deliver(rows);
+    }
+    if (batch) batch->commit();
+    return overall;
+}
+
+} // namespace mbx::ops

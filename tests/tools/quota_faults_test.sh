@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Fault injection for mbx quota sweep on a private testenv (it stops servers, so it cannot share
+# the fixture): Dovecot stopped in the middle of a sweep, LDAP stopped before one.
+#   quota_faults_test.sh BIN_DIR
+bin="$1"
+# shellcheck source=lib.sh
+. "$(dirname "$0")/lib.sh"
+here="$(cd "$(dirname "$0")/../.." && pwd)"
+dir=$(mktemp -u /tmp/mbx-faults-XXXXXX)
+cleanup() { "$here/scripts/testenv" down "$dir" >/dev/null 2>&1; rm -rf "$work"; }
+trap cleanup EXIT
+if ! "$here/scripts/testenv" up "$dir" >"$work/up.log" 2>&1; then
+  fail "testenv up: $(tail -n 5 "$work/up.log")"; finish
+fi
+TESTENV_FILE="$dir/env" need_testenv
+journal="$work/journal.sqlite"
+users=400
+"$here/scripts/testenv" populate "$dir" --users "$users" --messages 1 --prefix fault >/dev/null 2>&1 ||
+  fail "populate"
+total=$((users + 4)) # and the demo users
+
+# --- Dovecot stops while the sweep runs ------------------------------------------------------
+# One connection at a time; once some rows are out, stop Dovecot: the rest must be reported
+# failed (unavailable), the sweep must finish, and the journal must hold a row per user.
+"$bin/mbx" quota sweep --parallel 1 --config "$conf" --journal "$journal" --format csv >"$work/sweep.csv" 2>"$work/sweep.err" &
+pid=$!
+for _ in $(seq 1 600); do
+  [ "$(sqlite3 "$journal" "select count(*) from actions where kind='quota.check'" 2>/dev/null || echo 0)" -ge 20 ] && break
+  kill -0 "$pid" 2>/dev/null || break
+  sleep 0.05
+done
+"$here/scripts/testenv" stop "$dir" dovecot >/dev/null 2>&1
+wait "$pid"; rc=$?
+check "sweep with Dovecot stopped midway exits 69 (unavailable)" [ "$rc" = 69 ]
+check "every user has a row" [ "$(($(wc -l <"$work/sweep.csv") - 1))" = "$total" ]
+done_rows=$(grep -vc ',unknown,unknown,' "$work/sweep.csv"); done_rows=$((done_rows - 1)) # header
+failed_rows=$(grep -c ',unknown,unknown,' "$work/sweep.csv")
+check "some users were checked before the stop ($done_rows)" [ "$done_rows" -ge 20 ]
+check "the rest are reported failed ($failed_rows), not dropped" [ "$((done_rows + failed_rows))" = "$total" ] 
+check "failed rows say the server cannot be reached" bash -c 'grep ",unknown,unknown," "$1" | head -n1 | grep -qi "cannot"' _ "$work/sweep.csv"
+check "journal: one quota.check action per user, run finished with 69" bash -c '
+  [ "$(sqlite3 "$1" "select count(*) from actions where kind='"'"'quota.check'"'"'")" = "$2" ] &&
+  [ "$(sqlite3 "$1" "select exit_code from runs order by id desc limit 1")" = 69 ] &&
+  [ "$(sqlite3 "$1" "pragma integrity_check")" = ok ]' _ "$journal" "$total"
+# The killed Dovecot's children may hold the ports for a moment: retry the start.
+restarted=0
+for _ in 1 2 3 4 5; do
+  if "$here/scripts/testenv" start "$dir" dovecot >"$work/start.log" 2>&1; then restarted=1; break; fi
+  sleep 1
+done
+[ "$restarted" = 1 ] || fail "dovecot restart: $(tail -n 3 "$work/start.log")"
+
+# --- LDAP down: nothing to enumerate, a clear 69 ------------------------------------------------
+"$here/scripts/testenv" stop "$dir" slapd >/dev/null 2>&1
+run "sweep with LDAP stopped exits 69" 69 "$bin/mbx" quota sweep --config "$conf" --journal "$journal" &&
+  check "the error names the directory" has "$err" "ldap://"
+"$here/scripts/testenv" start "$dir" slapd >/dev/null 2>&1 || fail "slapd restart"
+run "sweep after both servers are back" 2 "$bin/mbx" quota sweep --config "$conf" --journal "$journal" --format csv --parallel 4 &&
+  check "all users checked again" [ "$(grep -c ",unknown,unknown," <<<"$out")" = 0 ] &&
+  check "one row per user" [ "$(lines "$out")" = "$((total + 1))" ]
+finish
