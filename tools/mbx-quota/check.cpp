@@ -9,15 +9,6 @@ using mbx::out::Cell;
 using mbx::out::Kind;
 using mbx::out::Role;
 
-namespace {
-
-template <typename T>
-Cell cell(const std::optional<T>& v) {
-    return v ? Cell(*v) : Cell();
-}
-
-} // namespace
-
 QuotaReport::QuotaReport(mbx::cli::Context& ctx) : sink_(ctx.sink()) {
     sink_->begin({"quota",
                   {{"user", "User", Kind::text, Role::label},

@@ -13,10 +13,6 @@ using mbx::out::Role;
 
 namespace {
 
-template <typename T>
-Cell cell(const std::optional<T>& v) {
-    return v ? Cell(*v) : Cell();
-}
 
 std::optional<double> percent_of(const std::optional<std::int64_t>& used, const std::optional<std::int64_t>& limit) {
     if (!used || !limit || *limit <= 0) return std::nullopt;

@@ -18,10 +18,6 @@ constexpr const char* kForeignOptions[] = {"users-file", "filter",      "shard",
                                            "backend",    "folder",      "older-than", "until-below",
                                            "largest-first"};
 
-template <typename T>
-Cell cell(const std::optional<T>& v) {
-    return v ? Cell(*v) : Cell();
-}
 
 mbx::ops::RaiseRequest request_of(mbx::cli::Context& ctx, const std::vector<std::string>& operands) {
     if (operands.size() != 1)

@@ -3,10 +3,17 @@
 #include "mbx/cli/tool.hpp"
 #include "mbx/ops/quota.hpp"
 
+#include <optional>
 #include <string>
 #include <vector>
 
 namespace mbx_quota {
+
+/// A cell for an optional value: empty (null in JSON) when unset.
+template <typename T>
+mbx::out::Cell cell(const std::optional<T>& v) {
+    return v ? mbx::out::Cell(*v) : mbx::out::Cell();
+}
 
 /// `mbx quota check USER...`
 mbx::ExitCode check(mbx::cli::Context& ctx, const std::vector<std::string>& operands);

@@ -166,15 +166,9 @@ SelectInfo select(Connection& conn, std::string_view mailbox, bool read_only) {
 }
 
 std::vector<std::uint64_t> uid_search(Connection& conn, std::string_view criteria) {
-    Command cmd("UID SEARCH");
+    Command cmd("");
     cmd.raw(criteria);
-    Response r = run(conn, cmd, "search the selected mailbox");
-    std::vector<std::uint64_t> uids;
-    for (const Untagged& u : untagged_of(r, "SEARCH")) {
-        SearchResult s = decode_search(u);
-        uids.insert(uids.end(), s.ids.begin(), s.ids.end());
-    }
-    return uids;
+    return uid_search(conn, cmd);
 }
 
 void uid_fetch(Connection& conn, std::string_view uid_set, std::string_view items,
@@ -323,7 +317,7 @@ std::vector<std::uint64_t> uid_search(Connection& conn, const Command& criteria)
     Command cmd("UID SEARCH");
     for (const auto& piece : criteria.pieces()) {
         if (piece.literal) cmd.literal(piece.text);
-        else cmd.raw(piece.text);
+        else if (!piece.text.empty()) cmd.raw(piece.text);
     }
     Response r = run(conn, cmd, "search the selected mailbox");
     std::vector<std::uint64_t> uids;

@@ -35,18 +35,7 @@ public:
     // Producer: waits for room, handing finished rows to `drain` while it waits.
     void put(std::vector<Work> batch, const std::function<void(std::vector<QuotaRow>&)>& drain) {
         std::unique_lock lock(mu_);
-        for (;;) {
-            if (!rows_.empty()) {
-                std::vector<QuotaRow> ready;
-                ready.swap(rows_);
-                lock.unlock();
-                drain(ready);
-                lock.lock();
-                continue;
-            }
-            if (work_.size() < capacity_) break;
-            producer_cv_.wait(lock);
-        }
+        wait_draining(lock, drain, [&] { return work_.size() < capacity_; });
         work_.push_back(std::move(batch));
         worker_cv_.notify_one();
     }
@@ -56,18 +45,7 @@ public:
         std::unique_lock lock(mu_);
         closed_ = true;
         worker_cv_.notify_all();
-        for (;;) {
-            if (!rows_.empty()) {
-                std::vector<QuotaRow> ready;
-                ready.swap(rows_);
-                lock.unlock();
-                drain(ready);
-                lock.lock();
-                continue;
-            }
-            if (busy_ == 0 && work_.empty()) return;
-            producer_cv_.wait(lock);
-        }
+        wait_draining(lock, drain, [&] { return busy_ == 0 && work_.empty(); });
     }
 
     // Stops handing out work (after an error or an interrupt); queued batches are dropped.
@@ -99,6 +77,24 @@ public:
     }
 
 private:
+    // Waits until `done` holds with no rows pending, handing rows to `drain` (unlocked) meanwhile.
+    template <typename Done>
+    void wait_draining(std::unique_lock<std::mutex>& lock, const std::function<void(std::vector<QuotaRow>&)>& drain,
+                       Done done) {
+        for (;;) {
+            if (!rows_.empty()) {
+                std::vector<QuotaRow> ready;
+                ready.swap(rows_);
+                lock.unlock();
+                drain(ready);
+                lock.lock();
+                continue;
+            }
+            if (done()) return;
+            producer_cv_.wait(lock);
+        }
+    }
+
     std::mutex mu_;
     std::condition_variable producer_cv_, worker_cv_;
     std::deque<std::vector<Work>> work_;
