@@ -77,23 +77,11 @@ std::string cleanup_search_criteria(std::chrono::sys_seconds cutoff);
 std::vector<CleanupCandidate> select_for_cleanup(std::vector<CleanupCandidate> candidates, CleanupOrder order,
                                                  std::int64_t usage_bytes, std::optional<double> below_bytes);
 
-// ---- the archive (pure helpers) -------------------------------------------------------------
-
-/// The Maildir info flags (`:2,` suffix letters, ASCII order) of IMAP flags: \Draft D,
-/// \Flagged F, \Answered R, \Seen S, \Deleted T; keywords and \Recent have no letter. Pure.
-std::string maildir_info_flags(const std::vector<std::string>& flags);
-
-/// `text` made safe as one path component: bytes other than [A-Za-z0-9._@+-] become %XX,
-/// and a component of only dots is escaped too, so a uid can never climb out of the archive
-/// directory. Pure.
-std::string archive_path_component(std::string_view text);
+// ---- message helpers (pure); the archive itself is in maildir_archive.hpp -------------------------------------------------------------
 
 /// The value of the first header field `name` (case-insensitive) in the header of the RFC 5322
 /// `message`, unfolded and trimmed, or nullopt. Stops at the end of the header. Pure.
 std::optional<std::string> header_value(std::string_view message, std::string_view name);
-
-/// SHA-256 of `data` as 64 lower-case hex digits (FIPS 180-4). Pure.
-std::string sha256_hex(std::string_view data);
 
 // ---- plan and apply (network) ---------------------------------------------------------------
 

@@ -1,3 +1,4 @@
+#include "mbx/ops/maildir_archive.hpp"
 #include "mbx/ops/quota_cleanup.hpp"
 
 #include "../test_support.hpp"
@@ -131,7 +132,7 @@ TEST_CASE("header_value: unfolded, case-insensitive, header only", "[quota-clean
     CHECK(header_value("X: 1\nMessage-ID: <z>", "Message-ID") == "<z>"); // no final newline
 }
 
-TEST_CASE("sha256_hex: FIPS 180-4 test vectors", "[quota-cleanup]") {
+TEST_CASE("sha256_hex: FIPS 180-2 test vectors", "[quota-cleanup]") {
     CHECK(sha256_hex("") == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
     CHECK(sha256_hex("abc") == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
     CHECK(sha256_hex("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq") ==
