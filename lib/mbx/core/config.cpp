@@ -1,4 +1,5 @@
 #include "mbx/core/config.hpp"
+#include "mbx/core/text.hpp"
 
 #include "mbx/core/output.hpp"
 
@@ -18,19 +19,6 @@ namespace {
 
 constexpr std::size_t kMaxLine = 64 * 1024;
 const std::filesystem::path kSystemConfig = "/etc/mbxkit/mbxkit.conf";
-
-std::string_view trim(std::string_view s) {
-    auto b = s.find_first_not_of(" \t\r");
-    if (b == std::string_view::npos) return {};
-    auto e = s.find_last_not_of(" \t\r");
-    return s.substr(b, e - b + 1);
-}
-
-std::string lower(std::string_view s) {
-    std::string r(s);
-    for (char& c : r) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return r;
-}
 
 std::string full_name(std::string_view section, std::string_view key) {
     return std::string(section) + "." + std::string(key);
@@ -52,7 +40,7 @@ std::pair<double, std::string> split_number(std::string_view text, std::string_v
     if (i == 0 || ec != std::errc() || ptr != t.data() + i || !std::isfinite(value))
         throw Error(ErrorCategory::usage, fmt::format("invalid {} '{}'", what, out::printable(text)),
                     "expected a number with an optional unit");
-    return {value, lower(trim(t.substr(i)))};
+    return {value, ascii_lower(trim(t.substr(i)))};
 }
 
 } // namespace
@@ -84,14 +72,14 @@ std::vector<IniEntry> parse_ini(std::string_view text, const std::string& source
         if (line.empty() || line.front() == '#' || line.front() == ';') continue;
         if (line.front() == '[') {
             if (line.back() != ']') fail("malformed section header", "write it as [section]");
-            section = lower(trim(line.substr(1, line.size() - 2)));
+            section = ascii_lower(trim(line.substr(1, line.size() - 2)));
             if (section.empty()) fail("empty section name", "write it as [section]");
             continue;
         }
         auto eq = line.find('=');
         if (eq == std::string_view::npos)
             fail(fmt::format("expected 'key = value', found '{}'", out::printable(line)), "see docs/configuration.md");
-        std::string key = lower(trim(line.substr(0, eq)));
+        std::string key = ascii_lower(trim(line.substr(0, eq)));
         std::string_view value = trim(line.substr(eq + 1));
         if (key.empty()) fail("missing key before '='", "see docs/configuration.md");
         if (section.empty())
@@ -205,7 +193,7 @@ void Config::invalid(std::string_view name, std::string_view expected) const {
 }
 
 bool Config::get_bool(std::string_view name) const {
-    std::string v = lower(get(name));
+    std::string v = ascii_lower(get(name));
     if (v == "true" || v == "yes" || v == "on" || v == "1") return true;
     if (v == "false" || v == "no" || v == "off" || v == "0" || v.empty()) return false;
     invalid(name, "true or false");

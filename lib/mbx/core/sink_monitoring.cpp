@@ -1,5 +1,6 @@
 // The sinks monitoring systems read: Nagios plugin output and Prometheus textfile format.
 #include "mbx/core/output_sinks.hpp"
+#include "mbx/core/text.hpp"
 
 #include <chrono>
 #include <fmt/format.h>
@@ -7,12 +8,6 @@
 
 namespace mbx::out {
 namespace {
-
-std::string upper(std::string_view s) {
-    std::string r(s);
-    for (char& c : r) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-    return r;
-}
 
 // The label of a row: its label columns joined with '/', e.g. "alice" or "alice/INBOX".
 std::string row_label(const ReportSpec& spec, std::span<const Cell> cells) {
@@ -56,7 +51,7 @@ public:
                 perf_ += fmt::format(" {}={}{}", perf_label(label + "_" + c.key), plain_text(cells[i]), perf_unit(c.kind));
         }
         if (state != "ok" && long_text_.size() < kMaxLongLines)
-            long_text_.push_back(fmt::format("{}: {}", upper(state), printable(describe(cells))));
+            long_text_.push_back(fmt::format("{}: {}", ascii_upper(state), printable(describe(cells))));
     }
 
     void finish(const Summary& summary) override {
@@ -64,7 +59,7 @@ public:
         for (const auto& [key, value] : summary.fields)
             if (numeric_value(value)) perf += fmt::format(" {}={}", perf_label(key), plain_text(value));
         if (rows_ <= kMaxPerfRows) perf += perf_;
-        out_ << "MBX " << upper(spec_.name) << ' ' << upper(status_word(summary.status)) << " - "
+        out_ << "MBX " << ascii_upper(spec_.name) << ' ' << ascii_upper(status_word(summary.status)) << " - "
              << printable(summary.text);
         if (!perf.empty()) out_ << " |" << perf;
         out_ << '\n';

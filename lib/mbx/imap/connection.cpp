@@ -1,4 +1,5 @@
 #include "mbx/imap/connection.hpp"
+#include "mbx/core/text.hpp"
 
 #include "mbx/core/error.hpp"
 #include "mbx/imap/curl_error.hpp"
@@ -22,14 +23,6 @@ struct CurlDeleter {
 using CurlPtr = std::unique_ptr<CURL, CurlDeleter>;
 
 std::string in_quotes(const std::string& s) { return "'" + s + "'"; }
-
-std::string upper(std::string_view s) {
-    std::string out(s);
-    for (char& c : out) {
-        if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
-    }
-    return out;
-}
 
 void ensure_curl_initialised() {
     // curl_global_init is not thread-safe; a function-local static is initialised once.
@@ -56,7 +49,7 @@ std::string login_subject(const ImapConfig& c) {
 }
 
 bool is_plain_imap(const std::string& uri) {
-    return uri.size() >= 7 && upper(uri.substr(0, 7)) == "IMAP://";
+    return uri.size() >= 7 && ascii_upper(uri.substr(0, 7)) == "IMAP://";
 }
 
 void check_line(std::string_view text) {
@@ -261,7 +254,7 @@ Connection Connection::open(const ImapConfig& config) {
     impl->curl.reset(curl_easy_init());
     if (!impl->curl) throw Error(ErrorCategory::internal, "cannot create a libcurl handle");
     impl->configure(config);
-    if (!is_plain_imap(config.uri) && upper(config.uri.substr(0, 8)) != "IMAPS://") {
+    if (!is_plain_imap(config.uri) && ascii_upper(config.uri.substr(0, 8)) != "IMAPS://") {
         throw Error(ErrorCategory::config, "invalid IMAP URI " + in_quotes(config.uri),
                     "use imaps://host[:port] or imap://host[:port]");
     }
@@ -374,7 +367,7 @@ const std::vector<std::string>& Connection::capabilities() {
         while (!rest.empty()) {
             std::size_t sp = rest.find(' ');
             std::string_view word = rest.substr(0, sp);
-            if (!word.empty()) caps.push_back(upper(word));
+            if (!word.empty()) caps.push_back(ascii_upper(word));
             rest = sp == std::string_view::npos ? std::string_view() : rest.substr(sp + 1);
         }
     }
@@ -384,7 +377,7 @@ const std::vector<std::string>& Connection::capabilities() {
 
 bool Connection::has_capability(std::string_view name) {
     const auto& caps = capabilities();
-    return std::find(caps.begin(), caps.end(), upper(name)) != caps.end();
+    return std::find(caps.begin(), caps.end(), ascii_upper(name)) != caps.end();
 }
 
 void Connection::logout() {

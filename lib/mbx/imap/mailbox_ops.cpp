@@ -1,4 +1,5 @@
 #include "mbx/imap/mailbox_ops.hpp"
+#include "mbx/core/text.hpp"
 
 #include "mbx/imap/response.hpp"
 
@@ -8,14 +9,6 @@
 
 namespace mbx::imap {
 namespace {
-
-std::string upper(std::string_view s) {
-    std::string out(s);
-    for (char& c : out) {
-        if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
-    }
-    return out;
-}
 
 std::string in_quotes(std::string_view s) { return "'" + std::string(s) + "'"; }
 
@@ -79,7 +72,7 @@ void note_select_line(SelectInfo& info, bool& has_validity, bool& has_exists,
 } // namespace
 
 Error command_error(const std::string& what, const Response& response) {
-    std::string code_name = upper(response.code.substr(0, response.code.find(' ')));
+    std::string code_name = ascii_upper(response.code.substr(0, response.code.find(' ')));
     std::string detail = response.status == Status::bad ? "BAD " : "NO ";
     if (!response.code.empty()) detail += "[" + response.code + "] ";
     detail += response.text;
@@ -161,7 +154,7 @@ SelectInfo select(Connection& conn, std::string_view mailbox, bool read_only) {
                     "cannot open mailbox " + in_quotes(mailbox) +
                         ": the server sent no UIDVALIDITY or EXISTS");
     }
-    info.read_only = upper(r.code) == "READ-ONLY";
+    info.read_only = ascii_upper(r.code) == "READ-ONLY";
     return info;
 }
 
@@ -219,7 +212,7 @@ std::string flag_list(const std::vector<std::string>& flags) {
     std::string out = "(";
     for (const auto& f : flags) {
         if (!is_flag_atom(f)) throw Error(ErrorCategory::internal, "invalid IMAP flag " + in_quotes(f));
-        if (upper(f) == "\\RECENT") continue; // set by the server only
+        if (ascii_upper(f) == "\\RECENT") continue; // set by the server only
         if (out.size() > 1) out += ' ';
         out += f;
     }
@@ -260,7 +253,7 @@ std::string uid_set_of(std::vector<std::uint64_t> uids) {
 void uid_store(Connection& conn, std::string_view uid_set, std::string_view action,
                const std::vector<std::string>& flags) {
     if (!is_sequence_set(uid_set)) throw Error(ErrorCategory::internal, "invalid UID set " + in_quotes(uid_set));
-    const std::string a = upper(action);
+    const std::string a = ascii_upper(action);
     if (a != "+FLAGS" && a != "-FLAGS" && a != "FLAGS" && a != "+FLAGS.SILENT" && a != "-FLAGS.SILENT" &&
         a != "FLAGS.SILENT")
         throw Error(ErrorCategory::internal, "invalid STORE action " + in_quotes(action));
@@ -290,7 +283,7 @@ AppendResult append(Connection& conn, std::string_view mailbox, const std::vecto
     Response r = run(conn, cmd, "append to " + in_quotes(mailbox));
     AppendResult result;
     // [APPENDUID uidvalidity uid]
-    if (upper(r.code).rfind("APPENDUID ", 0) == 0) {
+    if (ascii_upper(r.code).rfind("APPENDUID ", 0) == 0) {
         std::uint64_t v = 0, u = 0;
         if (std::sscanf(r.code.c_str() + 10, "%" SCNu64 " %" SCNu64, &v, &u) == 2) {
             result.uidvalidity = v;
@@ -309,7 +302,7 @@ void create_mailbox(Connection& conn, std::string_view mailbox, std::string_view
         cmd.raw("(USE (" + std::string(special_use) + "))");
     }
     Response r = conn.command(cmd);
-    if (r.ok() || upper(r.code) == "ALREADYEXISTS") return;
+    if (r.ok() || ascii_upper(r.code) == "ALREADYEXISTS") return;
     throw command_error("create mailbox " + in_quotes(mailbox), r);
 }
 

@@ -1,4 +1,5 @@
 #include "mbx/imap/parser.hpp"
+#include "mbx/core/text.hpp"
 
 #include "mbx/core/error.hpp"
 #include "mbx/imap/mutf7.hpp"
@@ -10,14 +11,6 @@ namespace {
 [[noreturn]] void fail(const std::string& what) {
     throw Error(ErrorCategory::data, "cannot parse IMAP response: " + what,
                 "the server sent data that does not follow the IMAP grammar (RFC 3501 §9)");
-}
-
-std::string upper(std::string_view s) {
-    std::string out(s);
-    for (char& c : out) {
-        if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
-    }
-    return out;
 }
 
 bool all_digits(std::string_view s) {
@@ -183,7 +176,7 @@ private:
             v.text = std::string(text);
             return v;
         }
-        if (upper(text) == "NIL") return make(Value::Kind::nil);
+        if (ascii_upper(text) == "NIL") return make(Value::Kind::nil);
         Value v = make(Value::Kind::atom);
         v.text = std::string(text);
         return v;
@@ -228,7 +221,7 @@ bool is_status_keyword(const std::string& k) {
 std::string decode_name(const Value& v, bool utf8_accept) {
     const std::string& raw = v.as_string();
     std::string name = utf8_accept ? raw : decode_mailbox_name(raw);
-    if (upper(name) == "INBOX") name = "INBOX"; // RFC 3501 §5.1: INBOX is case-insensitive
+    if (ascii_upper(name) == "INBOX") name = "INBOX"; // RFC 3501 §5.1: INBOX is case-insensitive
     return name;
 }
 
@@ -262,7 +255,7 @@ const std::vector<Value>& Value::list() const {
 
 std::string Value::keyword() const {
     if (kind != Kind::atom) fail("expected an atom");
-    return upper(text);
+    return ascii_upper(text);
 }
 
 Untagged parse_untagged(const ResponseLine& line, const ParserLimits& limits) {
@@ -284,7 +277,7 @@ Untagged parse_untagged(const ResponseLine& line, const ParserLimits& limits) {
         word = next_word();
     }
     if (word.empty()) fail("untagged response without a keyword");
-    u.keyword = upper(word);
+    u.keyword = ascii_upper(word);
     if (pos < head.size() && head[pos] != ' ') fail("invalid character after the keyword");
     if (pos < head.size()) ++pos;
     if (is_status_keyword(u.keyword)) {
@@ -304,7 +297,7 @@ std::vector<Value> parse_values(std::string_view text, const ParserLimits& limit
 }
 
 const QuotaResource* Quota::find(std::string_view name) const {
-    std::string wanted = upper(name);
+    std::string wanted = ascii_upper(name);
     for (const auto& r : resources) {
         if (r.name == wanted) return &r;
     }
@@ -312,9 +305,9 @@ const QuotaResource* Quota::find(std::string_view name) const {
 }
 
 bool ListEntry::has_attribute(std::string_view attribute) const {
-    std::string wanted = upper(attribute);
+    std::string wanted = ascii_upper(attribute);
     for (const auto& a : attributes) {
-        if (upper(a) == wanted) return true;
+        if (ascii_upper(a) == wanted) return true;
     }
     return false;
 }
@@ -483,7 +476,7 @@ std::chrono::sys_seconds parse_internaldate(std::string_view s) {
         fail(bad);
     }
     int day = s[0] == ' ' ? digits_at(s, 1, 1) : digits_at(s, 0, 2);
-    std::string month_name = upper(s.substr(3, 3));
+    std::string month_name = ascii_upper(s.substr(3, 3));
     unsigned month = 0;
     for (unsigned i = 0; i < 12; ++i) {
         if (months[i] == month_name) month = i + 1;

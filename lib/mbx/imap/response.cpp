@@ -1,15 +1,8 @@
 #include "mbx/imap/response.hpp"
+#include "mbx/core/text.hpp"
 
 namespace mbx::imap {
 namespace {
-
-std::string upper(std::string_view s) {
-    std::string out(s);
-    for (char& c : out) {
-        if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
-    }
-    return out;
-}
 
 std::string_view next_word(std::string_view& rest) {
     std::size_t sp = rest.find(' ');
@@ -47,7 +40,7 @@ std::optional<Completion> parse_completion(std::string_view line) {
     std::string_view rest = line;
     std::string_view tag = next_word(rest);
     if (tag.empty() || tag == "*" || tag == "+") return std::nullopt;
-    std::string status = upper(next_word(rest));
+    std::string status = ascii_upper(next_word(rest));
     Completion c;
     if (status == "OK") {
         c.status = Status::ok;
@@ -68,12 +61,12 @@ std::string untagged_keyword(std::string_view line) {
     std::string_view rest = line.substr(2);
     std::string_view word = next_word(rest);
     if (all_digits(word)) word = next_word(rest);
-    return upper(word);
+    return ascii_upper(word);
 }
 
 std::vector<const ResponseLine*> Response::data(std::string_view keyword) const {
     std::vector<const ResponseLine*> out;
-    std::string wanted = upper(keyword);
+    std::string wanted = ascii_upper(keyword);
     for (const auto& line : untagged) {
         if (untagged_keyword(line.head()) == wanted) out.push_back(&line);
     }

@@ -1,4 +1,5 @@
 #include "mbx/journal/redaction.hpp"
+#include "mbx/core/text.hpp"
 
 #include <algorithm>
 #include <array>
@@ -7,13 +8,6 @@
 
 namespace mbx::journal {
 namespace {
-
-std::string lower(std::string_view text) {
-    std::string out(text);
-    std::transform(out.begin(), out.end(), out.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    return out;
-}
 
 bool contains_any(std::string_view haystack, std::span<const std::string_view> needles) {
     return std::any_of(needles.begin(), needles.end(), [&](std::string_view n) {
@@ -30,7 +24,7 @@ constexpr std::array<std::string_view, 6> kSecretKeyWords{
     "password", "passwd", "secret", "token", "apikey", "credential"};
 
 bool is_secret_key(std::string_view key) {
-    std::string folded = lower(key);
+    std::string folded = ascii_lower(key);
     std::erase_if(folded, [](char c) { return c == '-' || c == '_'; });
     return contains_any(folded, kSecretKeyWords);
 }
@@ -38,7 +32,7 @@ bool is_secret_key(std::string_view key) {
 } // namespace
 
 bool is_secret_option(std::string_view name) {
-    std::string folded = lower(name);
+    std::string folded = ascii_lower(name);
     // `--ldap-password-file /etc/x` names where the secret is, it is not the secret.
     if (folded.ends_with("-file") || folded.ends_with("_file")) return false;
     return contains_any(folded, kSecretOptionWords);

@@ -1,4 +1,5 @@
 #include "mbx/kb/catalogue.hpp"
+#include "mbx/core/text.hpp"
 
 #include "mbx/core/error.hpp"
 
@@ -14,16 +15,6 @@ constexpr std::string_view kCodePrefix = "MIS_";
 constexpr std::string_view kListHint = "run 'mbx explain --list' for the codes MIS_0 to MIS_9";
 // Shorter fragments ("a", "co") would match nearly every name and suggest nothing useful.
 constexpr std::size_t kMinSuggestLength = 3;
-
-bool is_space(char ch) {
-    return ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r' || ch == '\f' || ch == '\v';
-}
-
-std::string_view trim(std::string_view s) {
-    while (!s.empty() && is_space(s.front())) s.remove_prefix(1);
-    while (!s.empty() && is_space(s.back())) s.remove_suffix(1);
-    return s;
-}
 
 // Upper case, '-' as '_': the one canonical spelling every comparison below uses.
 std::string canonical(std::string_view s) {

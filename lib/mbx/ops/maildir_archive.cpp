@@ -1,4 +1,5 @@
 #include "mbx/ops/maildir_archive.hpp"
+#include "mbx/core/text.hpp"
 
 #include "mbx/core/error.hpp"
 #include "mbx/core/output.hpp"
@@ -20,12 +21,6 @@ namespace {
 
 namespace fs = std::filesystem;
 using std::chrono::sys_seconds;
-
-bool iequals(std::string_view a, std::string_view b) {
-    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-               return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
-           });
-}
 
 std::string in_quotes(std::string_view s) { return "'" + out::printable(s) + "'"; }
 

@@ -1,4 +1,5 @@
 #include "mbx/ops/quota.hpp"
+#include "mbx/core/text.hpp"
 
 #include "mbx/core/config.hpp"
 #include "mbx/core/output.hpp"
@@ -20,12 +21,6 @@ namespace {
 
 bool all_digits(std::string_view s) {
     return !s.empty() && std::all_of(s.begin(), s.end(), [](unsigned char c) { return std::isdigit(c) != 0; });
-}
-
-std::string_view trim(std::string_view s) {
-    while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
-    while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
-    return s;
 }
 
 Error bad_quota(std::string_view value, std::string_view why) {

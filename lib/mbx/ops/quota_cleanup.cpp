@@ -1,5 +1,6 @@
 #include "mbx/ops/quota_cleanup.hpp"
 
+#include "mbx/core/text.hpp"
 #include "mbx/ops/maildir_archive.hpp"
 
 #include "mbx/core/interrupt.hpp"
@@ -32,23 +33,6 @@ using std::chrono::sys_seconds;
 constexpr std::size_t kBatchMessages = 200;
 constexpr std::uint64_t kBatchBytes = 20ull * 1024 * 1024;
 constexpr std::size_t kFetchChunk = 1000; // UIDs per planning FETCH: keeps command lines short
-
-std::string lower(std::string_view s) {
-    std::string out(s);
-    for (char& c : out)
-        if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-    return out;
-}
-
-bool iequals(std::string_view a, std::string_view b) { return lower(a) == lower(b); }
-
-std::string_view trim(std::string_view s) {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
-        s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r'))
-        s.remove_suffix(1);
-    return s;
-}
 
 bool has_flag(const std::optional<std::vector<std::string>>& flags, std::string_view flag) {
     return flags && std::any_of(flags->begin(), flags->end(), [&](const auto& f) { return iequals(f, flag); });

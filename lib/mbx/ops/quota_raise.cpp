@@ -1,4 +1,5 @@
 #include "mbx/ops/quota_raise.hpp"
+#include "mbx/core/text.hpp"
 
 #include "mbx/core/config.hpp"
 #include "mbx/core/output.hpp"
@@ -17,12 +18,6 @@ namespace mbx::ops {
 namespace {
 
 constexpr std::string_view kKind = "quota.raise";
-
-std::string_view trim(std::string_view s) {
-    while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
-    while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
-    return s;
-}
 
 bool all_digits(std::string_view s) {
     return !s.empty() && std::all_of(s.begin(), s.end(), [](unsigned char c) { return std::isdigit(c) != 0; });

@@ -1,0 +1,22 @@
+#pragma once
+// ASCII text helpers every area shares: protocol keywords, header names, config keys and LDAP
+// attribute names compare case-insensitively in ASCII only, never by locale.
+
+#include <string>
+#include <string_view>
+
+namespace mbx {
+
+/// `s` with a-z turned into A-Z; other bytes (UTF-8 included) unchanged. Pure.
+std::string ascii_upper(std::string_view s);
+
+/// `s` with A-Z turned into a-z; other bytes unchanged. Pure.
+std::string ascii_lower(std::string_view s);
+
+/// True when `a` and `b` are equal ignoring ASCII case. Pure.
+bool iequals(std::string_view a, std::string_view b);
+
+/// `s` without leading and trailing ASCII white space (space, \t, \n, \v, \f, \r). Pure.
+std::string_view trim(std::string_view s);
+
+} // namespace mbx
