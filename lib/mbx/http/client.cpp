@@ -1,5 +1,7 @@
 #include "mbx/http/client.hpp"
 
+#include "mbx/core/text.hpp"
+
 #include <curl/curl.h>
 #include <fmt/format.h>
 #include <memory>
@@ -28,13 +30,6 @@ std::size_t on_body(char* data, std::size_t size, std::size_t n, void* user) {
     }
     s->response->body.append(data, len);
     return len;
-}
-
-std::string trim(std::string_view s) {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n'))
-        s.remove_suffix(1);
-    return std::string(s);
 }
 
 std::size_t on_header(char* data, std::size_t size, std::size_t n, void* user) {
@@ -107,14 +102,8 @@ std::string base64_encode(std::string_view bytes) {
 }
 
 std::string Response::header(std::string_view name) const {
-    auto lower = [](std::string_view s) {
-        std::string out(s);
-        for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-        return out;
-    };
-    const std::string want = lower(name);
     for (const auto& [k, v] : headers)
-        if (lower(k) == want) return v;
+        if (iequals(k, name)) return v;
     return {};
 }
 

@@ -115,3 +115,11 @@ TEST_CASE("base64_encode follows RFC 4648 test vectors", "[http]") {
     CHECK(mbx::http::base64_encode("foobar") == "Zm9vYmFy");
     CHECK(mbx::http::base64_encode(std::string("\xff\x00\xfe", 3)) == "/wD+");
 }
+
+TEST_CASE("Response::header finds a header by name, ignoring ASCII case", "[http]") {
+    mbx::http::Response r;
+    r.headers = {{"Content-Type", "application/json"}, {"MS-ASProtocolVersions", "14.1,16.1"}};
+    CHECK(r.header("content-type") == "application/json");
+    CHECK(r.header("ms-asprotocolversions") == "14.1,16.1");
+    CHECK(r.header("Server").empty());
+}
