@@ -24,11 +24,37 @@ std::string full_name(std::string_view section, std::string_view key) {
     return std::string(section) + "." + std::string(key);
 }
 
+// Sections that may also appear named, `[imap.old]`, with the keys of the plain section (a
+// second IMAP server for `mbx merge --from alice@old`).
+constexpr std::string_view kNamedSections[] = {"imap"};
+
+bool is_section_name(std::string_view n) {
+    if (n.empty() || n.size() > 64) return false;
+    return std::all_of(n.begin(), n.end(), [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
+    });
+}
+
+// "imap.old.uri" -> "imap.uri" when `imap` may be named and `old` is a valid name; else "".
+std::string base_of_named(std::string_view name) {
+    auto first = name.find('.');
+    auto last = name.rfind('.');
+    if (first == std::string_view::npos || first == last) return {};
+    std::string_view section = name.substr(0, first);
+    if (std::find(std::begin(kNamedSections), std::end(kNamedSections), section) == std::end(kNamedSections)) return {};
+    if (!is_section_name(name.substr(first + 1, last - first - 1))) return {};
+    return full_name(section, name.substr(last + 1));
+}
+
 const SettingDef* find_setting(std::string_view name) {
     for (const auto& s : all_settings())
         if (full_name(s.section, s.key) == name) return &s;
+    if (std::string base = base_of_named(name); !base.empty()) return find_setting(base);
     return nullptr;
 }
+
+// The section part of "section.key" or "imap.old.key": "imap.old".
+std::string_view section_of(std::string_view name) { return name.substr(0, name.rfind('.')); }
 
 // Splits a number from its unit suffix: "1.5G" -> (1.5, "g").
 std::pair<double, std::string> split_number(std::string_view text, std::string_view what) {
@@ -121,6 +147,7 @@ Config Config::load(const std::optional<std::filesystem::path>& file,
                                         out::printable(e.key), out::printable(e.section)),
                             "see docs/configuration.md for the keys of each section");
             cfg.set(name, e.value, {Origin::Kind::file, fmt::format("{}:{}", path->string(), e.line)});
+            if (!base_of_named(name).empty()) cfg.named_sections_.insert(e.section);
         }
         cfg.file_ = path;
     }
@@ -164,19 +191,28 @@ void Config::set(std::string_view name, std::string value, Origin origin) {
 bool Config::has(std::string_view name) const { return !get(name).empty(); }
 
 std::string Config::get(std::string_view name) const {
-    def(name);
-    return values_.find(name)->second;
+    const SettingDef& d = def(name);
+    auto it = values_.find(name);
+    // A named section's key that its file section does not set has the plain default.
+    return it != values_.end() ? it->second : std::string(d.default_value);
 }
 
 const Origin& Config::origin(std::string_view name) const {
     def(name);
-    return origins_.find(name)->second;
+    static const Origin kDefault{Origin::Kind::default_value, "default"};
+    auto it = origins_.find(name);
+    return it != origins_.end() ? it->second : kDefault;
 }
+
+bool Config::has_section(std::string_view section) const { return named_sections_.contains(section); }
 
 std::string Config::require(std::string_view name) const {
     std::string v = get(name);
     if (v.empty()) {
         const SettingDef& d = def(name);
+        if (section_of(name) != d.section)
+            throw Error(ErrorCategory::config, fmt::format("missing [{}] {}", section_of(name), d.key),
+                        fmt::format("set it in the [{}] section of the configuration file", section_of(name)));
         throw Error(ErrorCategory::config, fmt::format("missing [{}] {}", d.section, d.key),
                     fmt::format("set it in the configuration file, {} or {}", env_name(d.section, d.key),
                                 flag_name(d.section, d.key)));
@@ -187,7 +223,7 @@ std::string Config::require(std::string_view name) const {
 void Config::invalid(std::string_view name, std::string_view expected) const {
     const SettingDef& d = def(name);
     throw Error(ErrorCategory::config,
-                fmt::format("invalid value '{}' for [{}] {} (from {})", out::printable(get(name)), d.section, d.key,
+                fmt::format("invalid value '{}' for [{}] {} (from {})", out::printable(get(name)), section_of(name), d.key,
                             origin(name).where),
                 fmt::format("expected {}", expected));
 }

@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <map>
 #include <optional>
+#include <set>
 #include <span>
 #include <string>
 #include <string_view>
@@ -84,6 +85,10 @@ public:
     /// Duration: 30s, 15m, 12h, 30d, 2w.
     std::chrono::seconds get_duration(std::string_view name) const;
     const Origin& origin(std::string_view name) const;
+    /// True when the file has the named section `section` ("imap.old"): `[imap.NAME]` sections
+    /// take the keys of `[imap]` (file only; no environment variables or flags), read as
+    /// get("imap.NAME.uri"); keys they do not set have the `[imap]` defaults.
+    bool has_section(std::string_view section) const;
 
     /// Overrides a value (tools apply their flags through load; tests use this).
     void set(std::string_view name, std::string value, Origin origin);
@@ -95,6 +100,7 @@ private:
     std::optional<std::filesystem::path> file_;
     std::map<std::string, std::string, std::less<>> values_;
     std::map<std::string, Origin, std::less<>> origins_;
+    std::set<std::string, std::less<>> named_sections_;
 };
 
 /// "section.key" -> "--section-key" / "MBX_SECTION_KEY".

@@ -91,7 +91,7 @@ Secret prompt_secret(std::string_view description) {
 
 Secret resolve_secret(const config::Config& cfg, const SecretSource& source, bool interactive) {
     const std::string file_key = fmt::format("{}.{}", source.section, source.file_setting);
-    const char* env = std::getenv(std::string(source.env_var).c_str());
+    const char* env = source.env_var.empty() ? nullptr : std::getenv(std::string(source.env_var).c_str());
     const bool have_env = env && *env;
     const bool have_file = cfg.has(file_key);
     const bool file_from_flag = cfg.origin(file_key).kind == config::Origin::Kind::flag;
@@ -101,6 +101,10 @@ Secret resolve_secret(const config::Config& cfg, const SecretSource& source, boo
         Secret s = prompt_secret(source.description);
         if (!s.empty()) return s;
     }
+    if (source.env_var.empty())
+        throw Error(ErrorCategory::config, fmt::format("no {} given", source.description),
+                    fmt::format("set [{}] {} (a file with mode 0600), or run on a terminal to be prompted",
+                                source.section, source.file_setting));
     throw Error(ErrorCategory::config, fmt::format("no {} given", source.description),
                 fmt::format("set [{}] {} (a file with mode 0600) or {}, or run on a terminal to be prompted",
                             source.section, source.file_setting, source.env_var));

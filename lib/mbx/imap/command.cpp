@@ -31,6 +31,11 @@ Command& Command::literal(std::string_view bytes) {
     return *this;
 }
 
+Command& Command::literal(std::string&& bytes) {
+    pieces_.push_back({std::move(bytes), true});
+    return *this;
+}
+
 bool Command::has_literals() const noexcept {
     for (const auto& p : pieces_) {
         if (p.literal) return true;

@@ -31,6 +31,9 @@ public:
     Command& mailbox(std::string_view name);
     /// Appends `bytes` as a literal (a message for APPEND). No side effects.
     Command& literal(std::string_view bytes);
+    /// As above, taking the bytes over (a large message is not copied).
+    Command& literal(std::string&& bytes);
+    Command& literal(const char* bytes) { return literal(std::string_view(bytes)); }
 
     const std::vector<Piece>& pieces() const noexcept { return pieces_; }
     /// True when some piece must be sent as a literal.

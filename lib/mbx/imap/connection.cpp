@@ -24,6 +24,10 @@ using CurlPtr = std::unique_ptr<CURL, CurlDeleter>;
 
 std::string in_quotes(const std::string& s) { return "'" + s + "'"; }
 
+// Literals up to this size are copied into the command's send buffer (one TLS record for
+// small messages); larger ones are sent from the Command itself.
+constexpr std::size_t kCopyLiteralUpTo = 64 * 1024;
+
 void ensure_curl_initialised() {
     // curl_global_init is not thread-safe; a function-local static is initialised once.
     static const CURLcode rc = curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -324,7 +328,14 @@ std::string Connection::submit(const Command& command) {
             out.clear();
             if (!impl_->await_continuation(tag)) return tag; // refused: completion is stored
         }
-        out += piece.text;
+        if (piece.text.size() <= kCopyLiteralUpTo) {
+            out += piece.text;
+        } else {
+            // A large literal (a message) goes out from where it is, not through a copy.
+            impl_->send_all(out);
+            out.clear();
+            impl_->send_all(piece.text);
+        }
     }
     out += "\r\n";
     impl_->send_all(out);

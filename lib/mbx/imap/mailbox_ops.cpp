@@ -165,7 +165,7 @@ std::vector<std::uint64_t> uid_search(Connection& conn, std::string_view criteri
 }
 
 void uid_fetch(Connection& conn, std::string_view uid_set, std::string_view items,
-               const std::function<void(const FetchItem&)>& callback) {
+               const std::function<void(FetchItem&)>& callback) {
     if (!is_sequence_set(uid_set)) {
         throw Error(ErrorCategory::internal, "invalid UID set " + in_quotes(uid_set));
     }
@@ -179,7 +179,10 @@ void uid_fetch(Connection& conn, std::string_view uid_set, std::string_view item
         ResponseLine line = conn.read_line();
         const std::string& head = line.head();
         if (head.starts_with("* ")) {
-            if (untagged_keyword(head) == "FETCH") callback(decode_fetch(parse_untagged(line)));
+            if (untagged_keyword(head) == "FETCH") {
+                FetchItem item = decode_fetch(parse_untagged(std::move(line)));
+                callback(item);
+            }
             continue;
         }
         auto completion = parse_completion(head);
@@ -272,15 +275,19 @@ void uid_expunge(Connection& conn, std::string_view uid_set) {
     run(conn, cmd, "expunge " + in_quotes(uid_set));
 }
 
-AppendResult append(Connection& conn, std::string_view mailbox, const std::vector<std::string>& flags,
-                    std::string_view internaldate, std::string_view message) {
+Command append_command(std::string_view mailbox, const std::vector<std::string>& flags,
+                       std::string_view internaldate, std::string&& message) {
     if (!internaldate.empty() && !is_date_time(internaldate))
         throw Error(ErrorCategory::internal, "invalid IMAP date-time " + in_quotes(internaldate));
     Command cmd("APPEND");
     cmd.mailbox(mailbox).raw(flag_list(flags));
     if (!internaldate.empty()) cmd.raw("\"" + std::string(internaldate) + "\"");
-    cmd.literal(message);
-    Response r = run(conn, cmd, "append to " + in_quotes(mailbox));
+    cmd.literal(std::move(message));
+    return cmd;
+}
+
+AppendResult append_result(std::string_view mailbox, const Response& r) {
+    if (!r.ok()) throw command_error("append to " + in_quotes(mailbox), r);
     AppendResult result;
     // [APPENDUID uidvalidity uid]
     if (ascii_upper(r.code).rfind("APPENDUID ", 0) == 0) {
@@ -291,6 +298,32 @@ AppendResult append(Connection& conn, std::string_view mailbox, const std::vecto
         }
     }
     return result;
+}
+
+AppendResult append(Connection& conn, std::string_view mailbox, const std::vector<std::string>& flags,
+                    std::string_view internaldate, std::string_view message) {
+    Response r = conn.command(append_command(mailbox, flags, internaldate, std::string(message)));
+    return append_result(mailbox, r);
+}
+
+std::vector<std::string> subscribed_mailboxes(Connection& conn) {
+    Command cmd("LSUB");
+    cmd.astring("").astring("*");
+    Response r = run(conn, cmd, "list the subscriptions on " + in_quotes(conn.uri()));
+    std::vector<std::string> out;
+    // LSUB data has LIST's shape (RFC 3501 §7.2.3); decode it as LIST.
+    for (const ResponseLine* line : r.data("LSUB")) {
+        Untagged u = parse_untagged(*line);
+        u.keyword = "LIST";
+        out.push_back(decode_list(u).name);
+    }
+    return out;
+}
+
+void subscribe(Connection& conn, std::string_view mailbox) {
+    Command cmd("SUBSCRIBE");
+    cmd.mailbox(mailbox);
+    run(conn, cmd, "subscribe to " + in_quotes(mailbox));
 }
 
 void create_mailbox(Connection& conn, std::string_view mailbox, std::string_view special_use) {

@@ -60,11 +60,12 @@ std::vector<std::uint64_t> uid_search(Connection& conn, std::string_view criteri
 
 /// UID FETCH `uid_set` `items` (e.g. "1:*", "(UID FLAGS INTERNALDATE RFC822.SIZE)") in the
 /// selected mailbox, calling `callback` once per FETCH response as it arrives, so memory
-/// stays bounded by one response. Other untagged responses are ignored. Throws
+/// stays bounded by one response (body sections are moved, not copied, from the wire buffer
+/// into the FetchItem; the callback may move them on). Other untagged responses are ignored. Throws
 /// mbx::Error(internal) for a uid_set that is not a sequence set or items with CR/LF, and as
 /// above; exceptions from `callback` propagate (the connection is then unusable). Network.
 void uid_fetch(Connection& conn, std::string_view uid_set, std::string_view items,
-               const std::function<void(const FetchItem&)>& callback);
+               const std::function<void(FetchItem&)>& callback);
 
 /// Turns a list of UIDs into a compact sequence set ("3:5,9"), sorted, duplicates removed.
 /// Throws mbx::Error(internal) for an empty list or a UID of 0. No side effects.
@@ -94,6 +95,20 @@ struct AppendResult {
 /// otherwise. Network.
 AppendResult append(Connection& conn, std::string_view mailbox, const std::vector<std::string>& flags,
                     std::string_view internaldate, std::string_view message);
+
+/// The APPEND command append() sends, for pipelining with Connection::submit(): takes the
+/// message over (no copy). Throws as append() for bad flags or date text. No side effects.
+Command append_command(std::string_view mailbox, const std::vector<std::string>& flags,
+                       std::string_view internaldate, std::string&& message);
+/// What a completed APPEND said (APPENDUID), or the Error for its NO/BAD (see append()).
+/// Throws mbx::Error for a failed APPEND to `mailbox`. No side effects.
+AppendResult append_result(std::string_view mailbox, const Response& response);
+
+/// The mailboxes the user subscribes to (`LSUB "" "*"`; names UTF-8). Throws as above. Network.
+std::vector<std::string> subscribed_mailboxes(Connection& conn);
+
+/// SUBSCRIBE `mailbox` (UTF-8). Throws as above. Network.
+void subscribe(Connection& conn, std::string_view mailbox);
 
 /// CREATE `mailbox` (UTF-8). `special_use` ("\\Archive", ...) adds `(USE (...))` (RFC 6154
 /// §3) when the server has CREATE-SPECIAL-USE. An existing mailbox ([ALREADYEXISTS]) is not

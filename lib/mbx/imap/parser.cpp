@@ -44,6 +44,9 @@ class Parser {
 public:
     Parser(const ResponseLine& line, const ParserLimits& limits, std::size_t pos)
         : line_(line), limits_(limits), pos_(pos) {}
+    /// Literals are moved out of `line` instead of copied (a 50 MB body is held once).
+    Parser(ResponseLine& line, const ParserLimits& limits, std::size_t pos, bool move_literals)
+        : line_(line), movable_(move_literals ? &line : nullptr), limits_(limits), pos_(pos) {}
 
     // Values separated by single spaces up to the end of the line.
     std::vector<Value> parse_top() {
@@ -147,7 +150,8 @@ private:
             fail("literal marker not at the end of a line");
         }
         if (line_.literals[lit_].size() != size) fail("literal size does not match its marker");
-        v.text = line_.literals[lit_++];
+        if (movable_) v.text = std::move(movable_->literals[lit_++]);
+        else v.text = line_.literals[lit_++];
         ++seg_;
         pos_ = 0;
         return v;
@@ -202,6 +206,7 @@ private:
     }
 
     const ResponseLine& line_;
+    ResponseLine* movable_ = nullptr;
     const ParserLimits& limits_;
     std::size_t seg_ = 0;
     std::size_t pos_;
@@ -258,7 +263,9 @@ std::string Value::keyword() const {
     return ascii_upper(text);
 }
 
-Untagged parse_untagged(const ResponseLine& line, const ParserLimits& limits) {
+namespace {
+
+Untagged parse_untagged_impl(const ResponseLine& line, ResponseLine* movable, const ParserLimits& limits) {
     if (line.segments.empty()) fail("empty line");
     const std::string& head = line.head();
     if (!head.starts_with("* ")) fail("not an untagged response");
@@ -286,8 +293,18 @@ Untagged parse_untagged(const ResponseLine& line, const ParserLimits& limits) {
         split_resp_text(std::string_view(head).substr(pos), u.code, u.text);
         return u;
     }
-    u.arguments = Parser(line, limits, pos).parse_top();
+    u.arguments = movable ? Parser(*movable, limits, pos, true).parse_top() : Parser(line, limits, pos).parse_top();
     return u;
+}
+
+} // namespace
+
+Untagged parse_untagged(const ResponseLine& line, const ParserLimits& limits) {
+    return parse_untagged_impl(line, nullptr, limits);
+}
+
+Untagged parse_untagged(ResponseLine&& line, const ParserLimits& limits) {
+    return parse_untagged_impl(line, &line, limits);
 }
 
 std::vector<Value> parse_values(std::string_view text, const ParserLimits& limits) {
@@ -395,7 +412,8 @@ bool is_section_item(const std::string& name) {
            name == "RFC822.HEADER" || name == "RFC822.TEXT";
 }
 
-void decode_fetch_pair(FetchItem& f, const std::string& name, const Value& value) {
+// `movable`: the same value, whose bytes may be moved out (rvalue decode_fetch), or nullptr.
+void decode_fetch_pair(FetchItem& f, const std::string& name, const Value& value, Value* movable) {
     if (name == "UID") {
         f.uid = value.as_number();
     } else if (name == "FLAGS") {
@@ -412,14 +430,13 @@ void decode_fetch_pair(FetchItem& f, const std::string& name, const Value& value
     } else if (name == "RFC822.SIZE") {
         f.size = value.as_number();
     } else if (is_section_item(name)) {
-        f.sections[name] = value.as_nstring();
+        if (movable && !value.is_nil() && !value.is_list()) f.sections[name] = std::move(movable->text);
+        else f.sections[name] = value.as_nstring();
     }
     // Anything else (ENVELOPE, BODYSTRUCTURE, MODSEQ, ...) was parsed and is not used.
 }
 
-} // namespace
-
-FetchItem decode_fetch(const Untagged& u) {
+FetchItem decode_fetch_impl(const Untagged& u, Untagged* movable) {
     expect_keyword(u, "FETCH");
     if (!u.number) fail("FETCH without a message number");
     if (u.arguments.size() != 1) fail("FETCH needs one list");
@@ -428,10 +445,16 @@ FetchItem decode_fetch(const Untagged& u) {
     const auto& items = u.arguments[0].list();
     if (items.size() % 2 != 0) fail("FETCH list is not (name value)...");
     for (std::size_t i = 0; i < items.size(); i += 2) {
-        decode_fetch_pair(f, items[i].keyword(), items[i + 1]);
+        decode_fetch_pair(f, items[i].keyword(), items[i + 1], movable ? &movable->arguments[0].items[i + 1] : nullptr);
     }
     return f;
 }
+
+} // namespace
+
+FetchItem decode_fetch(const Untagged& u) { return decode_fetch_impl(u, nullptr); }
+
+FetchItem decode_fetch(Untagged&& u) { return decode_fetch_impl(u, &u); }
 
 SearchResult decode_search(const Untagged& u) {
     expect_keyword(u, "SEARCH");

@@ -68,6 +68,8 @@ struct Untagged {
 /// mbx::Error(data) for a line that is not `* ...`, bad syntax, literal marker mismatches, or
 /// when `limits` are exceeded. No side effects.
 Untagged parse_untagged(const ResponseLine& line, const ParserLimits& limits = {});
+/// As above, moving the literals out of `line` instead of copying them (message bodies).
+Untagged parse_untagged(ResponseLine&& line, const ParserLimits& limits = {});
 
 /// Parses `text` (no literals) as space-separated values, e.g. the response code
 /// "PERMANENTFLAGS (\Seen \*)". Throws as parse_untagged(). No side effects.
@@ -141,6 +143,8 @@ Quota decode_quota(const Untagged& u);
 ListEntry decode_list(const Untagged& u, bool utf8_accept = false);
 StatusEntry decode_status(const Untagged& u, bool utf8_accept = false);
 FetchItem decode_fetch(const Untagged& u);
+/// As above, moving body sections out of `u` (a large message is held once).
+FetchItem decode_fetch(Untagged&& u);
 SearchResult decode_search(const Untagged& u);
 
 /// Parses an RFC 3501 date-time ("17-Jul-1996 02:44:25 -0700", day may be " 7") to UTC.

@@ -20,23 +20,44 @@ directory::LdapConfig ldap_config(const config::Config& cfg, const SecretProvide
 }
 
 imap::ImapConfig imap_master_config(const config::Config& cfg, const SecretProvider& secrets, const std::string& user) {
+    return imap_section_config(cfg, secrets, "imap", user);
+}
+
+imap::ImapConfig imap_section_config(const config::Config& cfg, const SecretProvider& secrets,
+                                     const std::string& section, const std::string& user,
+                                     const std::optional<std::filesystem::path>& user_password_file) {
+    if (section != "imap" && !cfg.has_section(section))
+        throw Error(ErrorCategory::config, fmt::format("no [{}] section in the configuration", section),
+                    fmt::format("add a [{}] section with the keys of [imap] (uri, master-user, ...)", section));
+    auto key = [&](std::string_view k) { return section + "." + std::string(k); };
     imap::ImapConfig c;
-    c.uri = cfg.require("imap.uri");
-    c.ca_file = cfg.get("imap.ca-file");
+    c.uri = cfg.require(key("uri"));
+    c.ca_file = cfg.get(key("ca-file"));
     c.user = user;
-    c.master_user = cfg.require("imap.master-user");
-    const std::string method = cfg.get("imap.master-method");
+    c.timeout = cfg.get_duration(key("timeout"));
+    if (user_password_file) {
+        // The user's own login: no master user involved.
+        c.password = read_secret_file(*user_password_file);
+        return c;
+    }
+    c.master_user = cfg.require(key("master-user"));
+    const std::string method = cfg.get(key("master-method"));
     if (method == "authzid") c.method = imap::MasterMethod::authzid;
     else if (method == "separator") c.method = imap::MasterMethod::separator;
     else
-        throw Error(ErrorCategory::config, fmt::format("invalid [imap] master-method '{}'", method),
+        throw Error(ErrorCategory::config, fmt::format("invalid [{}] master-method '{}'", section, method),
                     "use authzid (SASL PLAIN, Dovecot/Cyrus) or separator (user*master logins)");
-    const std::string sep = cfg.get("imap.master-separator");
+    const std::string sep = cfg.get(key("master-separator"));
     if (c.method == imap::MasterMethod::separator && sep.size() != 1)
-        throw Error(ErrorCategory::config, "[imap] master-separator must be one character", "e.g. master-separator = *");
+        throw Error(ErrorCategory::config, fmt::format("[{}] master-separator must be one character", section),
+                    "e.g. master-separator = *");
     if (!sep.empty()) c.separator = sep.front();
-    c.timeout = cfg.get_duration("imap.timeout");
-    c.password = secrets(kImapMasterPassword);
+    if (section == "imap") {
+        c.password = secrets(kImapMasterPassword);
+    } else {
+        const std::string what = fmt::format("IMAP master password of [{}]", section);
+        c.password = secrets(SecretSource{section, "master-password-file", "", what});
+    }
     return c;
 }
 

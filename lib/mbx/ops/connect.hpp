@@ -7,7 +7,9 @@
 #include "mbx/directory/directory.hpp"
 #include "mbx/imap/connection.hpp"
 
+#include <filesystem>
 #include <functional>
+#include <optional>
 
 namespace mbx::ops {
 
@@ -25,5 +27,12 @@ directory::LdapConfig ldap_config(const config::Config& cfg, const SecretProvide
 /// [imap] settings as a config that logs in as the master user on behalf of `user`.
 /// Throws Error(config) for a missing uri or master-user, or a bad master-method.
 imap::ImapConfig imap_master_config(const config::Config& cfg, const SecretProvider& secrets, const std::string& user);
+
+/// As imap_master_config() for the settings of `section`: "imap", or a named "imap.NAME"
+/// (Error(config) when the file has no such section). With `user_password_file`, logs in as
+/// `user` with the password in that file instead of the master user.
+imap::ImapConfig imap_section_config(const config::Config& cfg, const SecretProvider& secrets,
+                                     const std::string& section, const std::string& user,
+                                     const std::optional<std::filesystem::path>& user_password_file = std::nullopt);
 
 } // namespace mbx::ops

@@ -161,29 +161,6 @@ std::vector<CleanupCandidate> select_for_cleanup(std::vector<CleanupCandidate> c
 
 // ---- archive helpers (pure) ----------------------------------------------------------------
 
-std::optional<std::string> header_value(std::string_view message, std::string_view name) {
-    std::optional<std::string> value;
-    for (std::size_t pos = 0; pos < message.size();) {
-        std::size_t eol = message.find('\n', pos);
-        if (eol == std::string_view::npos) eol = message.size();
-        std::string_view line = message.substr(pos, eol - pos);
-        pos = eol + 1;
-        if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-        if (line.empty()) break; // end of the header
-        const bool continuation = line.front() == ' ' || line.front() == '\t';
-        if (value && continuation) {
-            *value += line;
-            continue;
-        }
-        if (value) break;
-        if (!continuation && line.size() > name.size() && line[name.size()] == ':' &&
-            iequals(line.substr(0, name.size()), name))
-            value = std::string(line.substr(name.size() + 1));
-    }
-    if (value) *value = std::string(trim(*value));
-    return value;
-}
-
 namespace {
 
 // ---- directory and mailbox -------------------------------------------------------------------
@@ -272,13 +249,6 @@ nlohmann::json folder_summary(const CleanupFolder& f, const std::string& cutoff)
     return {{"folder", f.folder},   {"uidvalidity", f.uidvalidity}, {"cutoff", cutoff},
             {"matched", f.matched}, {"selected", f.selected},       {"bytes", f.bytes},
             {"removed", f.removed}, {"vanished", f.vanished},       {"result", f.result}};
-}
-
-// A Message-ID kept only when it is printable ASCII (the journal stores JSON text).
-std::string message_id_of(std::string_view message) {
-    auto v = header_value(message, "Message-ID").value_or("");
-    const bool ok = v.size() <= 998 && std::all_of(v.begin(), v.end(), [](char c) { return c >= 0x20 && c < 0x7f; });
-    return ok ? v : std::string();
 }
 
 // ---- apply ---------------------------------------------------------------------------------

@@ -11,6 +11,7 @@
 #include "mbx/core/error.hpp"
 #include "mbx/core/progress.hpp"
 #include "mbx/ops/connect.hpp"
+#include "mbx/ops/message.hpp"
 #include "mbx/ops/undo.hpp"
 
 #include <chrono>
@@ -76,12 +77,6 @@ std::string cleanup_search_criteria(std::chrono::sys_seconds cutoff);
 /// (none when usage is already below). Pure.
 std::vector<CleanupCandidate> select_for_cleanup(std::vector<CleanupCandidate> candidates, CleanupOrder order,
                                                  std::int64_t usage_bytes, std::optional<double> below_bytes);
-
-// ---- message helpers (pure); the archive itself is in maildir_archive.hpp -------------------------------------------------------------
-
-/// The value of the first header field `name` (case-insensitive) in the header of the RFC 5322
-/// `message`, unfolded and trimmed, or nullopt. Stops at the end of the header. Pure.
-std::optional<std::string> header_value(std::string_view message, std::string_view name);
 
 // ---- plan and apply (network) ---------------------------------------------------------------
 

@@ -1,0 +1,582 @@
+#include "mbx/ops/merge.hpp"
+
+#include "mbx/core/interrupt.hpp"
+#include "mbx/core/output.hpp"
+#include "mbx/core/text.hpp"
+#include "mbx/imap/mailbox_ops.hpp"
+#include "mbx/journal/journal.hpp"
+
+#include <algorithm>
+#include <deque>
+#include <fmt/format.h>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+namespace mbx::ops::merge {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using nlohmann::json;
+
+std::string in_quotes(std::string_view s) { return "'" + std::string(s) + "'"; }
+
+std::string human_bytes(std::uint64_t n) {
+    const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+    double v = static_cast<double>(n);
+    int u = 0;
+    while (v >= 1024 && u < 4) {
+        v /= 1024;
+        ++u;
+    }
+    return u == 0 ? fmt::format("{} B", n) : fmt::format("{:.1f} {}", v, units[u]);
+}
+
+// A throttling answer or a dropped connection: reconnect, rescan, go on.
+struct Transient {
+    Error error;
+};
+
+// The run must stop after the current batch (over quota, error budget, interrupt).
+struct Stop {
+    Error error;
+};
+
+bool retryable(const Error& e) { return e.category() == ErrorCategory::unavailable; }
+
+// One folder's scan: every message, no bodies.
+struct Scan {
+    std::uint64_t uidvalidity = 0;
+    std::uint64_t uidnext = 0;
+    std::vector<Message> messages;
+};
+
+Scan scan(imap::Connection& conn, const std::string& folder) {
+    auto info = imap::select(conn, folder, true);
+    Scan s{info.uidvalidity, info.uidnext.value_or(0), {}};
+    if (info.exists == 0) return s;
+    s.messages.reserve(info.exists);
+    const std::string items = "(UID FLAGS INTERNALDATE RFC822.SIZE " + std::string(kFingerprintFetch) + ")";
+    imap::uid_fetch(conn, "1:*", items, [&](imap::FetchItem& f) { s.messages.push_back(message_of(f)); });
+    std::sort(s.messages.begin(), s.messages.end(), [](const auto& a, const auto& b) { return a.uid < b.uid; });
+    return s;
+}
+
+std::vector<Folder> list_folders(imap::Connection& conn) {
+    auto list = imap::list_mailboxes(conn);
+    auto subscribed = imap::subscribed_mailboxes(conn);
+    return folders_of(list, subscribed);
+}
+
+// What is left to copy of one folder.
+struct Todo {
+    std::uint64_t uid = 0;
+    std::uint64_t size = 0;
+};
+
+// Per folder: the result being built and the copy state.
+struct FolderState {
+    FolderResult result;
+    bool target_exists = false;
+    std::uint64_t target_uidvalidity = 0;
+    std::uint64_t baseline = 1; ///< --mode always: target UIDs from here on were copied by this run
+    std::uint64_t source_uidvalidity = 0;
+    std::vector<Todo> todo;
+    std::int64_t action = 0;
+    bool done = false;
+};
+
+struct Baseline {
+    std::uint64_t uidvalidity = 0;
+    std::uint64_t uid = 1;
+};
+
+class Merger {
+public:
+    Merger(const Request& req, Progress& progress) : req_(req), opt_(req.options), progress_(progress) {}
+
+    Result run();
+
+private:
+    void connect();
+    void plan();
+    void scan_folder(FolderState& st, bool count_source);
+    void preflight();
+    void journal_plan();
+    void copy_folder(FolderState& st);
+    void copy_batch(FolderState& st, std::size_t from, std::size_t to);
+    void complete_one(FolderState& st, std::vector<std::uint64_t>& copied_uids);
+    void verify();
+    void throttle(std::uint64_t size);
+    void backoff(int attempt, const Error& why);
+    void show(const FolderState& st);
+    ExitCode outcome() const;
+    std::string pair() const { return req_.from.label + " -> " + req_.to.label; }
+
+    const Request& req_;
+    const Options& opt_;
+    Progress& progress_;
+    std::optional<imap::Connection> src_, dst_;
+    std::vector<FolderState> folders_;
+    std::map<std::string, Baseline> baselines_; // --mode always, by target folder
+    Result result_;
+    Clock::time_point start_ = Clock::now();
+    std::uint64_t total_to_copy_ = 0, total_bytes_ = 0, copied_ = 0, copied_bytes_ = 0;
+    std::uint64_t throttled_messages_ = 0, throttled_bytes_ = 0;
+    Clock::time_point throttle_start_ = Clock::now();
+    std::optional<Error> stopping_;
+    bool writes_started_ = false;
+
+    struct Pending {
+        std::string tag;
+        std::uint64_t uid = 0;
+        std::uint64_t size = 0;
+        std::string message_id;
+    };
+    std::deque<Pending> pending_;
+};
+
+void Merger::connect() {
+    src_.reset();
+    dst_.reset();
+    src_.emplace(imap::Connection::open(req_.from.imap));
+    dst_.emplace(imap::Connection::open(req_.to.imap));
+}
+
+void Merger::scan_folder(FolderState& st, bool count_source) {
+    FolderResult& r = st.result;
+    Scan source = scan(*src_, r.plan.source);
+    st.source_uidvalidity = source.uidvalidity;
+    std::vector<Message> chosen;
+    chosen.reserve(source.messages.size());
+    for (auto& m : source.messages)
+        if (selected(m, opt_.filter)) chosen.push_back(std::move(m));
+    if (count_source) {
+        r.messages = source.messages.size();
+        r.excluded = r.messages - chosen.size();
+    }
+    source.messages.clear();
+    source.messages.shrink_to_fit();
+
+    FingerprintCounts available;
+    st.target_exists = !r.plan.create;
+    if (st.target_exists) {
+        Scan target = scan(*dst_, r.plan.target);
+        st.target_uidvalidity = target.uidvalidity;
+        if (opt_.mode == Mode::always) {
+            auto b = baselines_.find(r.plan.target);
+            if (b != baselines_.end() && b->second.uidvalidity == target.uidvalidity) st.baseline = b->second.uid;
+            else if (b != baselines_.end()) st.baseline = 1; // recreated since: all of it is ours
+            else st.baseline = std::max<std::uint64_t>(target.uidnext, 1);
+            baselines_[r.plan.target] = {target.uidvalidity, st.baseline};
+        }
+        for (const auto& m : target.messages)
+            if (opt_.mode == Mode::missing || m.uid >= st.baseline) ++available[m.fingerprint];
+    } else if (opt_.mode == Mode::always) {
+        st.baseline = 1;
+    }
+    auto missing = missing_messages(chosen, available);
+    st.todo.clear();
+    st.todo.reserve(missing.size());
+    std::uint64_t bytes = 0;
+    for (auto i : missing) {
+        st.todo.push_back({chosen[i].uid, chosen[i].size});
+        bytes += chosen[i].size;
+    }
+    if (count_source) {
+        r.present = chosen.size() - missing.size();
+        r.to_copy = missing.size();
+        r.bytes_to_copy = bytes;
+    }
+}
+
+void Merger::plan() {
+    auto source = list_folders(*src_);
+    auto target = list_folders(*dst_);
+    for (auto& p : plan_folders(source, target, opt_.folders)) {
+        FolderState st;
+        st.result.plan = std::move(p);
+        folders_.push_back(std::move(st));
+    }
+    for (auto& st : folders_) {
+        throw_if_interrupted();
+        progress_.update("scan " + st.result.plan.source, 0, 0);
+        scan_folder(st, true);
+        total_to_copy_ += st.result.to_copy;
+        total_bytes_ += st.result.bytes_to_copy;
+    }
+}
+
+void Merger::preflight() {
+    if (total_bytes_ == 0) return;
+    imap::QuotaRootInfo info;
+    if (!dst_->has_capability("QUOTA")) return;
+    info = imap::get_quota_root(*dst_, "INBOX");
+    for (const auto& q : info.quotas) {
+        const imap::QuotaResource* storage = q.find("STORAGE");
+        if (storage && storage->limit > 0) {
+            const std::uint64_t free = storage->limit > storage->usage ? storage->limit - storage->usage : 0;
+            if (total_bytes_ > free) {
+                const std::uint64_t short_by = total_bytes_ - free;
+                const std::uint64_t mib = (short_by + (1u << 20) - 1) >> 20;
+                throw Error(ErrorCategory::temporary,
+                            fmt::format("cannot merge into {}: {} to copy, but its quota leaves {} free ({} of {} used)",
+                                        in_quotes(req_.to.label), human_bytes(total_bytes_), human_bytes(free),
+                                        human_bytes(storage->usage), human_bytes(storage->limit)),
+                            fmt::format("raise the quota with `mbx quota raise {} --by {}M` (or more), or copy "
+                                        "anyway with --force",
+                                        req_.to.imap.user, mib));
+            }
+        }
+        const imap::QuotaResource* count = q.find("MESSAGE");
+        if (count && count->limit > 0 && total_to_copy_ > count->limit - std::min(count->limit, count->usage))
+            throw Error(ErrorCategory::temporary,
+                        fmt::format("cannot merge into {}: {} messages to copy, but its message quota leaves {}",
+                                    in_quotes(req_.to.label), total_to_copy_,
+                                    count->limit - std::min(count->limit, count->usage)),
+                        "raise the message limit of the target, or copy anyway with --force");
+    }
+}
+
+void Merger::journal_plan() {
+    if (!req_.journal) return;
+    json folders = json::array();
+    for (const auto& st : folders_) {
+        const auto& r = st.result;
+        json f = {{"source", r.plan.source},       {"target", r.plan.target},   {"create", r.plan.create},
+                  {"reason", r.plan.reason},       {"messages", r.messages},    {"excluded", r.excluded},
+                  {"present", r.present},          {"to_copy", r.to_copy},      {"bytes_to_copy", r.bytes_to_copy}};
+        if (opt_.mode == Mode::always) {
+            f["target_uidvalidity"] = st.target_uidvalidity;
+            f["baseline_uid"] = st.baseline;
+        }
+        folders.push_back(std::move(f));
+    }
+    json after = {{"from", req_.from.label},
+                  {"to", req_.to.label},
+                  {"mode", opt_.mode == Mode::always ? "always" : "missing"},
+                  {"to_copy", total_to_copy_},
+                  {"bytes_to_copy", total_bytes_},
+                  {"folders", std::move(folders)}};
+    if (req_.resume_run) after["resumes_run"] = *req_.resume_run;
+    req_.journal->add_action(req_.run_id, {.kind = "merge.plan",
+                                           .subject = pair(),
+                                           .after = std::move(after),
+                                           .status = opt_.dry_run ? journal::ActionStatus::planned
+                                                                  : journal::ActionStatus::done});
+}
+
+void Merger::throttle(std::uint64_t size) {
+    ++throttled_messages_;
+    throttled_bytes_ += size;
+    double wait = 0;
+    if (opt_.max_messages_per_second > 0) wait = throttled_messages_ / opt_.max_messages_per_second;
+    if (opt_.max_bytes_per_second > 0)
+        wait = std::max(wait, static_cast<double>(throttled_bytes_) / static_cast<double>(opt_.max_bytes_per_second));
+    if (wait <= 0) return;
+    auto until = throttle_start_ + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(wait));
+    if (until > Clock::now()) std::this_thread::sleep_until(until);
+}
+
+void Merger::show(const FolderState& st) {
+    const double secs = std::chrono::duration<double>(Clock::now() - start_).count();
+    std::string detail = fmt::format("{}, {}/s", human_bytes(copied_bytes_),
+                                     human_bytes(secs > 0 ? static_cast<std::uint64_t>(copied_bytes_ / secs) : 0));
+    if (secs > 1 && copied_ > 0 && total_to_copy_ > copied_) {
+        const double eta = secs * static_cast<double>(total_to_copy_ - copied_) / static_cast<double>(copied_);
+        detail += fmt::format(", ETA {}s", static_cast<std::uint64_t>(eta));
+    }
+    if (result_.retries > 0) detail += fmt::format(", {} retries", result_.retries);
+    progress_.update("copy " + st.result.plan.source, copied_, total_to_copy_, detail);
+}
+
+void Merger::complete_one(FolderState& st, std::vector<std::uint64_t>& copied_uids) {
+    Pending p = std::move(pending_.front());
+    pending_.pop_front();
+    imap::Response r = dst_->wait(p.tag);
+    FolderResult& fr = st.result;
+    if (r.ok()) {
+        ++fr.copied;
+        fr.bytes_copied += p.size;
+        ++copied_;
+        copied_bytes_ += p.size;
+        copied_uids.push_back(p.uid);
+        return;
+    }
+    const std::string code = ascii_upper(r.code.substr(0, r.code.find(' ')));
+    Error error = imap::command_error("append to " + in_quotes(fr.plan.target), r);
+    if (code == "OVERQUOTA") {
+        if (!stopping_)
+            stopping_ = Error(ErrorCategory::temporary,
+                              fmt::format("stopped: the target mailbox {} is over quota", in_quotes(req_.to.label)),
+                              fmt::format("raise the quota with `mbx quota raise {} --by SIZE`, then run the same "
+                                          "command again: it continues where it stopped",
+                                          req_.to.imap.user));
+        return;
+    }
+    if (code == "LIMIT" || code == "UNAVAILABLE" || code == "INUSE" || code == "SERVERBUG") {
+        throw Transient{error};
+    }
+    ++fr.failed;
+    result_.rejected.push_back({fr.plan.source, p.uid, p.message_id, error.what()});
+    if (result_.rejected.size() > opt_.errors_max && !stopping_)
+        stopping_ = Error(ErrorCategory::data,
+                          fmt::format("stopped: the target rejected {} messages (--errors-max {})",
+                                      result_.rejected.size(), opt_.errors_max),
+                          "see the rejected messages in the output; fix them or raise --errors-max");
+}
+
+void Merger::copy_batch(FolderState& st, std::size_t from, std::size_t to) {
+    std::map<std::uint64_t, std::uint64_t> sizes; // uid -> planned size
+    std::vector<std::uint64_t> uids;
+    for (std::size_t i = from; i < to; ++i) {
+        uids.push_back(st.todo[i].uid);
+        sizes[st.todo[i].uid] = st.todo[i].size;
+    }
+    std::vector<std::uint64_t> copied_uids;
+    const std::string& target = st.result.plan.target;
+    imap::uid_fetch(*src_, imap::uid_set_of(uids), "(UID FLAGS INTERNALDATE BODY.PEEK[])", [&](imap::FetchItem& f) {
+        if (!f.uid || !sizes.contains(*f.uid)) return; // an unsolicited FETCH (flag change)
+        if (stopping_ || interrupt_requested()) return; // read the rest of the batch, send nothing
+        auto body = f.sections.find("BODY[]");
+        if (body == f.sections.end() || !body->second || !f.flags || !f.internaldate_text) {
+            throw Error(ErrorCategory::data, fmt::format("the source sent no body, flags or date for UID {} in {}",
+                                                         *f.uid, in_quotes(st.result.plan.source)));
+        }
+        std::vector<std::string> flags;
+        for (auto& flag : *f.flags)
+            if (!iequals(flag, "\\Recent")) flags.push_back(flag);
+        const std::uint64_t size = body->second->size();
+        throttle(size);
+        Pending p{"", *f.uid, size, message_id_of(*body->second)};
+        p.tag = dst_->submit(imap::append_command(target, flags, *f.internaldate_text, std::move(*body->second)));
+        writes_started_ = true;
+        pending_.push_back(std::move(p));
+        while (pending_.size() > opt_.in_flight) complete_one(st, copied_uids);
+        show(st);
+    });
+    while (!pending_.empty()) complete_one(st, copied_uids);
+    show(st);
+    if (req_.journal && !copied_uids.empty()) {
+        std::uint64_t bytes = 0;
+        for (auto u : copied_uids) bytes += sizes[u];
+        req_.journal->add_action(req_.run_id,
+                                 {.kind = "merge.batch",
+                                  .subject = req_.to.label + "/" + target,
+                                  .after = json{{"source_folder", st.result.plan.source},
+                                                {"source_uidvalidity", st.source_uidvalidity},
+                                                {"source_uids", imap::uid_set_of(copied_uids)},
+                                                {"copied", copied_uids.size()},
+                                                {"bytes", bytes}},
+                                  .status = journal::ActionStatus::done});
+    }
+    if (interrupt_requested() && !stopping_)
+        stopping_ = Error(ErrorCategory::interrupted, "stopped on request",
+                          "run the same command again to continue where it stopped");
+    if (stopping_) throw Stop{*stopping_};
+}
+
+void Merger::copy_folder(FolderState& st) {
+    FolderPlan& p = st.result.plan;
+    if (!st.target_exists) {
+        imap::create_mailbox(*dst_, p.target, p.special_use);
+        writes_started_ = true;
+        st.target_exists = true;
+    }
+    if (p.subscribe) {
+        imap::subscribe(*dst_, p.target);
+        writes_started_ = true;
+        p.subscribe = false;
+    }
+    if (st.todo.empty()) return;
+    imap::select(*src_, p.source, true);
+    std::size_t i = 0;
+    while (i < st.todo.size()) {
+        std::size_t j = i;
+        std::uint64_t bytes = 0;
+        while (j < st.todo.size() && j - i < opt_.batch_messages && (j == i || bytes + st.todo[j].size <= opt_.batch_bytes))
+            bytes += st.todo[j++].size;
+        copy_batch(st, i, j);
+        i = j;
+    }
+}
+
+void Merger::backoff(int attempt, const Error& why) {
+    ++result_.retries;
+    auto wait = opt_.backoff * (1 << std::min(attempt, 5));
+    wait = std::min<std::chrono::milliseconds>(wait, std::chrono::seconds(30));
+    progress_.update(fmt::format("retry {}/{} in {}s: {}", attempt + 1, opt_.retries, wait.count() / 1000,
+                                 out::printable(why.what()).substr(0, 60)),
+                     copied_, total_to_copy_);
+    for (auto until = Clock::now() + wait; Clock::now() < until;) {
+        throw_if_interrupted();
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+}
+
+void Merger::verify() {
+    for (auto& st : folders_) {
+        if (st.result.status == "failed") continue;
+        throw_if_interrupted();
+        progress_.update("verify " + st.result.plan.source, 0, 0);
+        scan_folder(st, false);
+        st.result.missing = st.todo.size();
+    }
+    if (req_.journal) {
+        json folders = json::array();
+        std::uint64_t missing = 0;
+        for (const auto& st : folders_) {
+            folders.push_back({{"source", st.result.plan.source}, {"target", st.result.plan.target},
+                               {"missing", st.result.missing.value_or(0)}});
+            missing += st.result.missing.value_or(0);
+        }
+        req_.journal->add_action(req_.run_id, {.kind = "merge.verify",
+                                               .subject = pair(),
+                                               .after = json{{"missing", missing}, {"folders", std::move(folders)}},
+                                               .status = journal::ActionStatus::done});
+    }
+}
+
+ExitCode Merger::outcome() const {
+    if (result_.stopped) return result_.stopped->exit_code();
+    for (const auto& st : folders_) {
+        const auto& r = st.result;
+        if (r.failed > 0 || r.missing.value_or(0) > 0 || r.status != "ok") return ExitCode::data;
+    }
+    return ExitCode::ok;
+}
+
+Result Merger::run() {
+    if (req_.resume_run && req_.journal) {
+        for (const auto& a : req_.journal->actions_of(*req_.resume_run)) {
+            if (a.kind != "merge.plan" || !a.after || !a.after->contains("folders")) continue;
+            for (const auto& f : (*a.after)["folders"])
+                if (f.contains("baseline_uid"))
+                    baselines_[f["target"].get<std::string>()] = {f["target_uidvalidity"].get<std::uint64_t>(),
+                                                                  f["baseline_uid"].get<std::uint64_t>()};
+        }
+    }
+    connect();
+    plan();
+    if (!opt_.force && !opt_.dry_run) preflight();
+    journal_plan();
+    if (opt_.dry_run) {
+        for (auto& st : folders_) result_.folders.push_back(st.result);
+        result_.seconds = std::chrono::duration<double>(Clock::now() - start_).count();
+        return result_;
+    }
+    throttle_start_ = Clock::now();
+    for (auto& st : folders_) {
+        if (req_.journal)
+            st.action = req_.journal->add_action(
+                req_.run_id, {.kind = "merge.folder",
+                              .subject = req_.to.label + "/" + st.result.plan.target,
+                              .before = json{{"source_folder", st.result.plan.source},
+                                             {"target_exists", st.target_exists},
+                                             {"target_uidvalidity", st.target_uidvalidity}},
+                              .status = journal::ActionStatus::planned});
+    }
+    try {
+        for (auto& st : folders_) {
+            for (int attempt = 0;; ++attempt) {
+                try {
+                    if (attempt > 0) {
+                        connect();
+                        scan_folder(st, false);
+                    }
+                    copy_folder(st);
+                    break;
+                } catch (const Transient& t) {
+                    if (attempt >= opt_.retries) throw Stop{t.error};
+                    pending_.clear();
+                    backoff(attempt, t.error);
+                } catch (const Error& e) {
+                    if (!retryable(e) || attempt >= opt_.retries) throw;
+                    pending_.clear();
+                    backoff(attempt, e);
+                }
+            }
+            st.done = true;
+            st.result.status = st.result.failed > 0 ? "incomplete" : "ok";
+            if (req_.journal && st.action)
+                req_.journal->update_action(st.action, journal::ActionStatus::done,
+                                            json{{"copied", st.result.copied},
+                                                 {"bytes_copied", st.result.bytes_copied},
+                                                 {"failed", st.result.failed}});
+        }
+        if (opt_.verify) {
+            for (int attempt = 0;; ++attempt) {
+                try {
+                    if (attempt > 0) connect();
+                    verify();
+                    break;
+                } catch (const Error& e) {
+                    if (!retryable(e) || attempt >= opt_.retries) throw;
+                    backoff(attempt, e);
+                }
+            }
+        }
+    } catch (const Stop& s) {
+        result_.stopped = s.error;
+    } catch (const Error& e) {
+        if (!writes_started_) throw;
+        result_.stopped = e;
+    }
+    for (auto& st : folders_) {
+        if (!st.done) {
+            st.result.status = "failed";
+            if (req_.journal && st.action)
+                req_.journal->update_action(st.action, journal::ActionStatus::failed,
+                                            json{{"copied", st.result.copied}, {"failed", st.result.failed}},
+                                            result_.stopped ? std::optional<std::string>(result_.stopped->what())
+                                                            : std::nullopt);
+        } else if (st.result.missing.value_or(0) > 0) {
+            st.result.status = "incomplete";
+        }
+        result_.folders.push_back(st.result);
+    }
+    if (src_) {
+        try {
+            src_->logout();
+        } catch (const Error&) {
+        }
+    }
+    if (dst_) {
+        try {
+            dst_->logout();
+        } catch (const Error&) {
+        }
+    }
+    result_.exit = outcome();
+    result_.seconds = std::chrono::duration<double>(Clock::now() - start_).count();
+    return result_;
+}
+
+} // namespace
+
+Result run(const Request& request, Progress& progress) {
+    Merger m(request, progress);
+    return m.run();
+}
+
+std::optional<std::int64_t> find_unfinished_run(journal::Journal& journal, const std::string& from,
+                                                const std::string& to) {
+    const std::string subject = from + " -> " + to;
+    for (const auto& run : journal.list_runs({.tool = "merge", .limit = 100})) {
+        bool this_pair = false, always = false;
+        for (const auto& a : journal.actions_of(run.id)) {
+            if (a.kind != "merge.plan" || a.subject != subject || !a.after) continue;
+            this_pair = true;
+            always = a.after->value("mode", "") == "always";
+        }
+        if (!this_pair) continue;
+        if (run.status == journal::RunStatus::ok || run.dry_run) {
+            if (run.status == journal::RunStatus::ok) return std::nullopt; // finished: start afresh
+            continue;
+        }
+        if (always) return run.id;
+    }
+    return std::nullopt;
+}
+
+} // namespace mbx::ops::merge

@@ -1,0 +1,114 @@
+#pragma once
+// `mbx merge`: copy one mailbox into another, IMAP to IMAP, faithfully (bytes, flags,
+// keywords, INTERNALDATE), without duplicates, resumable, verified. The ExMerge step of MIS_5.
+//
+// How it stays exactly-once without trusting its own bookkeeping: every pass starts from what
+// the servers hold. A folder is scanned on both sides (fingerprints: message.hpp), the source
+// messages the target lacks are copied, and a crash, a kill -9 or a dropped connection at any
+// point is repaired by scanning again. The journal records the plan, each folder and each
+// batch (progress and audit); in --mode always it also keeps the target's UIDNEXT from the
+// run's start, so that a resumed run tells the messages it copied itself from older ones.
+
+#include "mbx/core/error.hpp"
+#include "mbx/core/progress.hpp"
+#include "mbx/imap/connection.hpp"
+#include "mbx/ops/merge_plan.hpp"
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace mbx::journal {
+class Journal;
+}
+
+namespace mbx::ops::merge {
+
+/// One side of a merge, resolved from the command line and the configuration.
+struct Endpoint {
+    std::string label;       ///< as the admin wrote it: "alice" or "alice@old"
+    imap::ImapConfig imap;   ///< server and login (master or the user's own)
+};
+
+enum class Mode {
+    missing, ///< copy what the target lacks (ExMerge "merge", the default)
+    always,  ///< copy everything, even when the target already has a copy
+};
+
+struct Options {
+    FolderRules folders = {};
+    MessageFilter filter = {};
+    Mode mode = Mode::missing;
+    double max_messages_per_second = 0;      ///< 0: no limit
+    std::uint64_t max_bytes_per_second = 0;  ///< 0: no limit
+    std::uint64_t errors_max = 50;           ///< rejected messages tolerated before stopping
+    bool verify = true;
+    bool force = false;   ///< copy even when the pre-flight says the target quota is too small
+    bool dry_run = false; ///< plan only: EXAMINE, FETCH and LIST; no write on either side
+    int retries = 5;      ///< reconnects per folder on a dropped connection or throttling
+    std::chrono::milliseconds backoff{1000}; ///< first back-off; doubles up to 30 s
+    std::size_t batch_messages = 500;         ///< messages per UID FETCH of bodies
+    std::uint64_t batch_bytes = 32ull << 20;  ///< bytes per UID FETCH of bodies
+    std::size_t in_flight = 32;               ///< APPENDs sent before the oldest is awaited
+};
+
+/// A message the target refused (reported, skipped).
+struct Rejected {
+    std::string folder;
+    std::uint64_t uid = 0;
+    std::string message_id;
+    std::string reason;
+};
+
+/// The outcome for one source folder.
+struct FolderResult {
+    FolderPlan plan;
+    std::uint64_t messages = 0;      ///< in the source folder
+    std::uint64_t excluded = 0;      ///< not selected by the filters (admin's choice)
+    std::uint64_t present = 0;       ///< selected and already on the target
+    std::uint64_t to_copy = 0;
+    std::uint64_t bytes_to_copy = 0;
+    std::uint64_t copied = 0;
+    std::uint64_t bytes_copied = 0;
+    std::uint64_t failed = 0;        ///< rejected by the target
+    std::optional<std::uint64_t> missing; ///< after verification
+    std::string status = "planned";  ///< planned | ok | incomplete | failed
+};
+
+struct Result {
+    std::vector<FolderResult> folders;
+    std::vector<Rejected> rejected;
+    ExitCode exit = ExitCode::ok;
+    /// Why the run stopped early (over quota, error budget, a server gone), if it did.
+    std::optional<Error> stopped;
+    std::uint64_t retries = 0;
+    double seconds = 0;
+};
+
+/// What to merge, and where to journal it.
+struct Request {
+    Endpoint from;
+    Endpoint to;
+    Options options;
+    journal::Journal* journal = nullptr; ///< nullptr: not journaled
+    std::int64_t run_id = 0;
+    /// A run whose plan to continue (--resume, or found by the tool): its --mode always
+    /// baselines are reused.
+    std::optional<std::int64_t> resume_run = {};
+};
+
+/// Runs the merge. Throws mbx::Error before anything is written: unavailable/auth/config when
+/// a side cannot be reached or logged in to, data for a source that does not exist, temporary
+/// when the pre-flight finds that the copy cannot fit the target's quota (unless force).
+/// Problems after the first write are reported in Result (exit and stopped) so that what was
+/// done is still shown. Network; writes only to the target.
+Result run(const Request& request, Progress& progress);
+
+/// The journal run of an earlier, unfinished `mbx merge` of the same pair that `--mode always`
+/// should continue, or nullopt. Reads the journal.
+std::optional<std::int64_t> find_unfinished_run(journal::Journal& journal, const std::string& from,
+                                                const std::string& to);
+
+} // namespace mbx::ops::merge

@@ -1,0 +1,93 @@
+#pragma once
+// The pure half of `mbx merge`: which source folder goes to which target folder, which
+// messages are selected, and which of them the target is missing. No network; unit-tested.
+
+#include "mbx/imap/parser.hpp"
+#include "mbx/ops/message.hpp"
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+namespace mbx::ops::merge {
+
+/// A mailbox as LIST showed it, with what the plan needs.
+struct Folder {
+    std::string name;             ///< UTF-8, as the server shows it ("Lists/dev")
+    std::optional<char> delimiter; ///< the hierarchy delimiter; nullopt: flat
+    std::string special_use;      ///< "\\Sent", ... (RFC 6154) or empty
+    bool selectable = true;       ///< false for \Noselect / \NonExistent
+    bool subscribed = false;
+};
+
+/// Folders from LIST entries and the subscribed names. Pure.
+std::vector<Folder> folders_of(const std::vector<imap::ListEntry>& list, const std::vector<std::string>& subscribed);
+
+/// How folders are chosen and named.
+struct FolderRules {
+    std::vector<std::string> include = {}; ///< fnmatch globs on the source name; empty: all
+    std::vector<std::string> exclude = {};
+    /// --map OLD=NEW: the source folder OLD (and everything below it) goes to NEW on the target.
+    std::vector<std::pair<std::string, std::string>> map = {};
+};
+
+/// Parses one --map argument "OLD=NEW". Throws mbx::Error(usage) without '=' or with an empty
+/// side. Pure.
+std::pair<std::string, std::string> parse_map(std::string_view text);
+
+/// Where one source folder goes.
+struct FolderPlan {
+    std::string source;           ///< source name (UTF-8)
+    std::string target;           ///< target name (UTF-8)
+    std::string special_use;      ///< the source folder's special use (CREATE ... USE)
+    bool create = false;          ///< the target folder does not exist yet
+    bool subscribe = false;       ///< subscribed on the source, not on the target
+    std::string reason;           ///< how the target name was chosen: "inbox", "special-use", "map", "name"
+};
+
+/// Maps every selectable source folder that passes the include/exclude globs to a target
+/// folder: INBOX to INBOX; --map (longest matching OLD wins, also for the folders below it);
+/// a special-use folder to the target folder with the same special use when there is one;
+/// otherwise the same name with the hierarchy delimiter translated (a name part that holds the
+/// target's delimiter gets '_' in its place). Virtual \All and \Flagged folders are skipped
+/// (their messages live in other folders). Sorted by source name. Pure.
+std::vector<FolderPlan> plan_folders(const std::vector<Folder>& source, const std::vector<Folder>& target,
+                                     const FolderRules& rules);
+
+/// One message as the plan sees it (no body).
+struct Message {
+    std::uint64_t uid = 0;
+    std::uint64_t size = 0;
+    Fingerprint fingerprint = {};
+    std::chrono::sys_seconds internaldate = {};
+    bool deleted = false;
+    std::string message_id = {}; ///< for reports; empty when none or not printable
+};
+
+/// The Message of a FETCH of (UID FLAGS INTERNALDATE RFC822.SIZE + kFingerprintFetch).
+/// Throws mbx::Error(data) when an item is missing. Pure.
+Message message_of(const imap::FetchItem& item);
+
+/// Which messages the admin selected (--since/--before/--max-size/--include-deleted).
+struct MessageFilter {
+    std::optional<std::chrono::sys_seconds> since = {};  ///< INTERNALDATE >= since
+    std::optional<std::chrono::sys_seconds> before = {}; ///< INTERNALDATE < before
+    std::optional<std::uint64_t> max_size = {};
+    bool include_deleted = false;
+};
+
+bool selected(const Message& m, const MessageFilter& filter);
+
+/// A multiset of fingerprints: how many copies of each message a folder holds.
+using FingerprintCounts = std::unordered_map<Fingerprint, std::uint32_t, FingerprintHash>;
+
+/// The source messages the target lacks: walking `source` in order, each one takes a copy from
+/// `target` when there is one left, otherwise it is missing. So a source with two equal
+/// messages needs two on the target. Returns indexes into `source`. Consumes `target`. Pure.
+std::vector<std::size_t> missing_messages(const std::vector<Message>& source, FingerprintCounts& target);
+
+} // namespace mbx::ops::merge

@@ -1,0 +1,352 @@
+#include "pairs.hpp"
+
+#include "mbx/core/config.hpp"
+#include "mbx/core/text.hpp"
+#include "mbx/core/version.hpp"
+#include "mbx/journal/journal.hpp"
+#include "mbx/ops/connect.hpp"
+
+#include <atomic>
+#include <fmt/format.h>
+#include <fstream>
+#include <iostream>
+#include <mutex>
+#include <thread>
+
+namespace mbx_merge {
+
+using mbx::Error;
+using mbx::ErrorCategory;
+using mbx::ExitCode;
+using mbx::out::Cell;
+using mbx::out::Kind;
+using mbx::out::Role;
+namespace merge = mbx::ops::merge;
+
+namespace {
+
+const mbx::cli::po::variables_map& args(mbx::cli::Context& ctx) { return ctx.args(); }
+
+std::string arg(mbx::cli::Context& ctx, const char* name) {
+    return args(ctx).count(name) ? args(ctx)[name].as<std::string>() : std::string();
+}
+
+std::vector<std::string> list_arg(mbx::cli::Context& ctx, const char* name) {
+    return args(ctx).count(name) ? args(ctx)[name].as<std::vector<std::string>>() : std::vector<std::string>{};
+}
+
+// "2024-03-01" -> midnight UTC.
+std::chrono::sys_seconds parse_date(const std::string& text, const char* option) {
+    int y = 0;
+    unsigned m = 0, d = 0;
+    char dash1 = 0, dash2 = 0;
+    std::istringstream in(text);
+    in >> y >> dash1 >> m >> dash2 >> d;
+    const std::chrono::year_month_day ymd{std::chrono::year{y}, std::chrono::month{m}, std::chrono::day{d}};
+    if (!in || !in.eof() || dash1 != '-' || dash2 != '-' || !ymd.ok() || text.size() != 10)
+        throw Error(ErrorCategory::usage, fmt::format("invalid --{} '{}'", option, mbx::out::printable(text)),
+                    "write the date as YYYY-MM-DD");
+    return std::chrono::sys_days{ymd};
+}
+
+bool is_section_suffix(std::string_view s) {
+    return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
+    });
+}
+
+// "alice@old" -> alice on [imap.old]; "alice@example.org" (a dot: a login name) -> [imap].
+merge::Endpoint endpoint_of(mbx::cli::Context& ctx, const std::string& label, const char* password_option) {
+    std::string user = label, section = "imap";
+    if (auto at = label.rfind('@'); at != std::string::npos && is_section_suffix(label.substr(at + 1))) {
+        user = label.substr(0, at);
+        section = "imap." + label.substr(at + 1);
+    }
+    if (user.empty())
+        throw Error(ErrorCategory::usage, fmt::format("invalid mailbox '{}'", mbx::out::printable(label)),
+                    "write USER or USER@NAME, NAME being an [imap.NAME] section");
+    std::optional<std::filesystem::path> password_file;
+    if (const auto f = arg(ctx, password_option); !f.empty()) password_file = f;
+    auto secrets = [&](const mbx::SecretSource& s) { return ctx.secret(s); };
+    return {label, mbx::ops::imap_section_config(ctx.config(), secrets, section, user, password_file)};
+}
+
+mbx::journal::RunStatus run_status(ExitCode code) {
+    if (code == ExitCode::ok) return mbx::journal::RunStatus::ok;
+    if (code == ExitCode::interrupted) return mbx::journal::RunStatus::interrupted;
+    return mbx::journal::RunStatus::failed;
+}
+
+// The outcome of one pair: the merge result, or the error that stopped it before any write.
+struct PairOutcome {
+    Pair pair;
+    std::optional<merge::Result> result;
+    std::optional<Error> error;
+    ExitCode exit = ExitCode::ok;
+};
+
+std::optional<std::int64_t> resume_run_of(mbx::cli::Context& ctx, mbx::journal::Journal& journal) {
+    const std::string text = arg(ctx, "resume");
+    if (text.empty()) return std::nullopt;
+    std::optional<mbx::journal::RunRecord> run;
+    if (std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; }) && text.size() < 12)
+        run = journal.find_run(std::stoll(text));
+    else
+        run = journal.find_run_by_uuid(text);
+    if (!run || run->tool != "merge")
+        throw Error(ErrorCategory::usage, fmt::format("no merge run '{}' in the journal", mbx::out::printable(text)),
+                    "list them with `mbx journal list --tool merge`");
+    return run->id;
+}
+
+// Endpoints (and their secrets: Context::secret may prompt) are resolved up front, in order.
+struct Prepared {
+    Pair pair;
+    std::optional<merge::Request> request;
+    std::optional<Error> error;
+};
+
+Prepared prepare(mbx::cli::Context& ctx, const Pair& pair, const merge::Options& options) {
+    Prepared p{pair, {}, {}};
+    try {
+        p.request = merge::Request{endpoint_of(ctx, pair.from, "from-password-file"),
+                                   endpoint_of(ctx, pair.to, "to-password-file"), options, nullptr, 0, {}};
+    } catch (const Error& e) {
+        p.error = e;
+    }
+    return p;
+}
+
+PairOutcome merge_pair(mbx::cli::Context& ctx, mbx::journal::Journal& journal, const Prepared& prepared,
+                       mbx::Progress& progress, const std::vector<std::string>& argv) {
+    PairOutcome outcome{prepared.pair, {}, prepared.error, prepared.error ? prepared.error->exit_code() : ExitCode::ok};
+    if (prepared.error) return outcome;
+    std::optional<std::int64_t> run_id;
+    try {
+        merge::Request req = *prepared.request;
+        req.journal = &journal;
+        req.resume_run = resume_run_of(ctx, journal);
+        if (!req.resume_run && req.options.mode == merge::Mode::always)
+            req.resume_run = merge::find_unfinished_run(journal, prepared.pair.from, prepared.pair.to);
+        run_id = journal.begin_run({.tool = "merge",
+                                    .args = argv,
+                                    .dry_run = req.options.dry_run,
+                                    .mbx_version = std::string(mbx::version())});
+        req.run_id = *run_id;
+        outcome.result = merge::run(req, progress);
+        outcome.exit = outcome.result->exit;
+    } catch (const Error& e) {
+        outcome.error = e;
+        outcome.exit = e.exit_code();
+    }
+    if (run_id) journal.finish_run(*run_id, run_status(outcome.exit), static_cast<int>(outcome.exit));
+    return outcome;
+}
+
+Cell optional_count(const std::optional<std::uint64_t>& v) {
+    if (!v) return Cell();
+    return Cell(static_cast<std::int64_t>(*v));
+}
+
+Cell optional_text(const char* text) {
+    if (!text) return Cell();
+    return Cell(std::string(text));
+}
+
+mbx::out::ReportSpec report_spec() {
+    return {"merge",
+            {{"from", "From", Kind::text, Role::label},
+             {"to", "To", Kind::text, Role::label},
+             {"folder", "Folder", Kind::text, Role::label},
+             {"target_folder", "Target folder", Kind::text, Role::detail},
+             {"created", "Created", Kind::boolean, Role::detail, "the target folder was (or would be) created"},
+             {"messages", "Messages", Kind::integer, Role::value, "messages in the source folder"},
+             {"excluded", "Excluded", Kind::integer, Role::value, "left out by --since/--before/--max-size/\\Deleted"},
+             {"present", "Present", Kind::integer, Role::value, "already on the target"},
+             {"to_copy", "To copy", Kind::integer, Role::value, "messages the target lacked"},
+             {"bytes_to_copy", "Bytes to copy", Kind::bytes, Role::value},
+             {"copied", "Copied", Kind::integer, Role::value},
+             {"bytes_copied", "Bytes copied", Kind::bytes, Role::value},
+             {"failed", "Failed", Kind::integer, Role::value, "rejected by the target"},
+             {"missing", "Missing", Kind::integer, Role::value, "selected source messages not on the target at the end"},
+             {"status", "Status", Kind::text, Role::detail},
+             {"error", "Error", Kind::text, Role::detail}}};
+}
+
+} // namespace
+
+std::vector<Pair> pairs_of(mbx::cli::Context& ctx) {
+    const std::string from = arg(ctx, "from"), to = arg(ctx, "to"), file = arg(ctx, "users-file");
+    if (!file.empty()) {
+        if (!from.empty() || !to.empty())
+            throw Error(ErrorCategory::usage, "--users-file cannot be combined with --from/--to",
+                        "put every pair in the file, one 'from,to' per line");
+        std::ifstream in(file);
+        if (!in)
+            throw Error(ErrorCategory::usage, fmt::format("cannot read --users-file '{}'", mbx::out::printable(file)),
+                        "check the path and its permissions");
+        std::vector<Pair> pairs;
+        std::string line;
+        for (int n = 1; std::getline(in, line); ++n) {
+            std::string_view t = mbx::trim(line);
+            if (t.empty() || t.front() == '#') continue;
+            auto comma = t.find(',');
+            std::string a = comma == std::string_view::npos ? "" : std::string(mbx::trim(t.substr(0, comma)));
+            std::string b = comma == std::string_view::npos ? "" : std::string(mbx::trim(t.substr(comma + 1)));
+            if (auto extra = b.find(','); extra != std::string::npos) b = std::string(mbx::trim(b.substr(0, extra)));
+            if (a.empty() || b.empty())
+                throw Error(ErrorCategory::data, fmt::format("{}:{}: expected 'from,to'", file, n),
+                            "one pair per line, e.g. alice@old,alice");
+            pairs.push_back({a, b});
+        }
+        if (pairs.empty())
+            throw Error(ErrorCategory::data, fmt::format("--users-file '{}' has no pairs", file), "one 'from,to' per line");
+        return pairs;
+    }
+    if (from.empty() || to.empty())
+        throw Error(ErrorCategory::usage, from.empty() ? "missing --from" : "missing --to",
+                    "e.g. mbx merge --from alice --to alice2 (or --users-file FILE)");
+    if (args(ctx).count("parallel"))
+        throw Error(ErrorCategory::usage, "--parallel applies to --users-file only");
+    return {{from, to}};
+}
+
+merge::Options options_of(mbx::cli::Context& ctx) {
+    merge::Options o;
+    o.folders.include = list_arg(ctx, "include");
+    o.folders.exclude = list_arg(ctx, "exclude");
+    for (const auto& m : list_arg(ctx, "map")) o.folders.map.push_back(merge::parse_map(m));
+    if (const auto mode = arg(ctx, "mode"); !mode.empty()) {
+        if (mode == "always") o.mode = merge::Mode::always;
+        else if (mode != "missing")
+            throw Error(ErrorCategory::usage, fmt::format("invalid --mode '{}'", mbx::out::printable(mode)),
+                        "use missing (default) or always");
+    }
+    if (const auto d = arg(ctx, "since"); !d.empty()) o.filter.since = parse_date(d, "since");
+    if (const auto d = arg(ctx, "before"); !d.empty()) o.filter.before = parse_date(d, "before");
+    if (const auto s = arg(ctx, "max-size"); !s.empty())
+        o.filter.max_size = static_cast<std::uint64_t>(mbx::config::parse_size(s, "--max-size"));
+    o.filter.include_deleted = args(ctx).count("include-deleted") > 0;
+    if (args(ctx).count("max-messages-per-second")) {
+        o.max_messages_per_second = args(ctx)["max-messages-per-second"].as<double>();
+        if (!(o.max_messages_per_second > 0))
+            throw Error(ErrorCategory::usage, "--max-messages-per-second must be above 0");
+    }
+    if (const auto s = arg(ctx, "max-bytes-per-second"); !s.empty())
+        o.max_bytes_per_second = static_cast<std::uint64_t>(mbx::config::parse_size(s, "--max-bytes-per-second"));
+    if (args(ctx).count("errors-max")) o.errors_max = args(ctx)["errors-max"].as<unsigned>();
+    o.verify = args(ctx).count("no-verify") == 0;
+    o.force = args(ctx).count("force") > 0;
+    o.dry_run = ctx.dry_run();
+    o.retries = 5;
+    return o;
+}
+
+ExitCode merge_all(mbx::cli::Context& ctx, const std::vector<Pair>& pairs, const merge::Options& options) {
+    const unsigned parallel =
+        std::max(1u, std::min<unsigned>(args(ctx).count("parallel") ? args(ctx)["parallel"].as<unsigned>() : 1u,
+                                         static_cast<unsigned>(pairs.size())));
+    std::vector<PairOutcome> outcomes(pairs.size());
+    auto argv_of = [&](const Pair& p) {
+        std::vector<std::string> a{"--from", p.from, "--to", p.to};
+        if (options.dry_run) a.push_back("--dry-run");
+        if (options.mode == merge::Mode::always) a.insert(a.end(), {"--mode", "always"});
+        return a;
+    };
+    std::vector<Prepared> prepared;
+    for (const auto& p : pairs) prepared.push_back(prepare(ctx, p, options));
+    if (parallel == 1) {
+        for (std::size_t i = 0; i < pairs.size(); ++i)
+            outcomes[i] = merge_pair(ctx, ctx.journal(), prepared[i], ctx.progress(), argv_of(pairs[i]));
+    } else {
+        // Each worker has its own journal handle (a Journal is one thread's); progress is off.
+        const auto path = ctx.journal().path();
+        std::atomic<std::size_t> next{0};
+        std::vector<std::thread> workers;
+        for (unsigned w = 0; w < parallel; ++w) {
+            workers.emplace_back([&] {
+                mbx::NullProgress quiet;
+                std::optional<mbx::journal::Journal> journal;
+                for (std::size_t i; (i = next++) < pairs.size();) {
+                    try {
+                        if (!journal) journal.emplace(mbx::journal::Journal::open(path));
+                        outcomes[i] = merge_pair(ctx, *journal, prepared[i], quiet, argv_of(pairs[i]));
+                    } catch (const Error& e) {
+                        outcomes[i] = PairOutcome{pairs[i], {}, e, e.exit_code()};
+                    }
+                }
+            });
+        }
+        for (auto& t : workers) t.join();
+    }
+    ctx.progress().finish();
+
+    auto sink = ctx.sink();
+    sink->begin(report_spec());
+    ExitCode worst = ExitCode::ok;
+    std::uint64_t folders = 0, messages = 0, to_copy = 0, bytes_to_copy = 0, copied = 0, bytes = 0, failed = 0,
+                  missing = 0, pairs_ok = 0;
+    double seconds = 0;
+    for (const auto& o : outcomes) {
+        worst = mbx::combine_exit_codes(worst, o.exit);
+        if (o.exit == ExitCode::ok) ++pairs_ok;
+        if (o.error) {
+            std::cerr << "mbx merge: " << o.pair.from << " -> " << o.pair.to << ": "
+                      << mbx::out::printable(o.error->one_line()) << '\n';
+            sink->row(std::vector<Cell>{o.pair.from, o.pair.to, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {},
+                                        std::string("failed"), std::string(o.error->what())});
+            continue;
+        }
+        const auto& r = *o.result;
+        seconds = std::max(seconds, r.seconds);
+        if (r.stopped)
+            std::cerr << "mbx merge: " << o.pair.from << " -> " << o.pair.to << ": "
+                      << mbx::out::printable(r.stopped->one_line()) << '\n';
+        for (const auto& rej : r.rejected)
+            ctx.warn(fmt::format("{} -> {}: {} UID {} {} was not copied: {}", o.pair.from, o.pair.to, rej.folder, rej.uid,
+                                 rej.message_id.empty() ? "(no Message-ID)" : rej.message_id, rej.reason));
+        for (const auto& f : r.folders) {
+            ++folders;
+            messages += f.messages;
+            to_copy += f.to_copy;
+            bytes_to_copy += f.bytes_to_copy;
+            copied += f.copied;
+            bytes += f.bytes_copied;
+            failed += f.failed;
+            missing += f.missing.value_or(0);
+            const Cell miss = optional_count(f.missing);
+            const Cell error = optional_text(f.status == "failed" && r.stopped ? r.stopped->what() : nullptr);
+            auto n = [](std::uint64_t v) { return Cell(static_cast<std::int64_t>(v)); };
+            sink->row(std::vector<Cell>{o.pair.from, o.pair.to, f.plan.source, f.plan.target, f.plan.create,
+                                        n(f.messages), n(f.excluded), n(f.present), n(f.to_copy), n(f.bytes_to_copy),
+                                        n(f.copied), n(f.bytes_copied), n(f.failed), miss, f.status, error});
+        }
+    }
+    std::string text;
+    if (options.dry_run)
+        text = fmt::format("dry run: {} messages ({}) to copy in {} folders; nothing written", to_copy,
+                           mbx::out::human_bytes(static_cast<std::int64_t>(bytes_to_copy)), folders);
+    else
+        text = fmt::format("{} of {} messages copied ({}) in {:.1f}s; {} failed, {} missing; {} of {} pairs verified "
+                           "complete",
+                           copied, to_copy, mbx::out::human_bytes(static_cast<std::int64_t>(bytes)), seconds, failed,
+                           missing, pairs_ok, outcomes.size());
+    auto i = [](std::uint64_t v) { return Cell(static_cast<std::int64_t>(v)); };
+    sink->finish({worst,
+                  text,
+                  {{"pairs", i(outcomes.size())},
+                   {"pairs_ok", i(pairs_ok)},
+                   {"folders", i(folders)},
+                   {"messages", i(messages)},
+                   {"to_copy", i(to_copy)},
+                   {"bytes_to_copy", i(bytes_to_copy)},
+                   {"copied", i(copied)},
+                   {"bytes_copied", i(bytes)},
+                   {"failed", i(failed)},
+                   {"missing", i(missing)},
+                   {"seconds", Cell(seconds)},
+                   {"dry_run", Cell(options.dry_run)}}});
+    return worst;
+}
+
+} // namespace mbx_merge
