@@ -301,6 +301,15 @@ std::string Connection::submit(std::string_view command) {
     return tag;
 }
 
+std::string Connection::submit_streamed(std::string_view start) {
+    check_line(start);
+    impl_->check_open();
+    std::string tag = next_tag();
+    impl_->outstanding.insert(tag);
+    impl_->send_all(tag + " " + std::string(start));
+    return tag;
+}
+
 std::string Connection::submit(const Command& command) {
     impl_->check_open();
     bool plus = false;

@@ -74,6 +74,12 @@ public:
     /// Pipelining, with literals (synchronizing literals wait for the continuation; responses
     /// of earlier submitted commands that arrive meanwhile are kept). Network.
     std::string submit(const Command& command);
+    /// Pipelining a command whose rest the caller streams (a MULTIAPPEND of many messages,
+    /// each sent as it arrives): sends "tag " + `start` without CRLF and returns the tag. The
+    /// caller sends the rest with send_raw() -- non-synchronizing literals only, so the server
+    /// must have LITERAL+ -- ending with CRLF, then wait()s for the tag. Throws as submit().
+    /// Network.
+    std::string submit_streamed(std::string_view start);
     /// Reads until the completion of the submitted command `tag` (or returns it if it already
     /// arrived). Untagged responses go to the next completion that arrives after them.
     /// Throws mbx::Error(internal) for a tag not submitted or already waited for; as

@@ -306,6 +306,21 @@ AppendResult append(Connection& conn, std::string_view mailbox, const std::vecto
     return append_result(mailbox, r);
 }
 
+std::optional<std::string> multiappend_start(std::string_view mailbox) {
+    Command cmd("APPEND");
+    cmd.mailbox(mailbox);
+    if (cmd.has_literals()) return std::nullopt;
+    return cmd.describe();
+}
+
+std::string multiappend_item(const std::vector<std::string>& flags, std::string_view internaldate, std::size_t size) {
+    if (!internaldate.empty() && !is_date_time(internaldate))
+        throw Error(ErrorCategory::internal, "invalid IMAP date-time " + in_quotes(internaldate));
+    std::string out = " " + flag_list(flags);
+    if (!internaldate.empty()) out += " \"" + std::string(internaldate) + "\"";
+    return out + " {" + std::to_string(size) + "+}\r\n";
+}
+
 std::vector<std::string> subscribed_mailboxes(Connection& conn) {
     Command cmd("LSUB");
     cmd.astring("").astring("*");

@@ -104,6 +104,14 @@ Command append_command(std::string_view mailbox, const std::vector<std::string>&
 /// Throws mbx::Error for a failed APPEND to `mailbox`. No side effects.
 AppendResult append_result(std::string_view mailbox, const Response& response);
 
+/// Streaming MULTIAPPEND (RFC 3502) with LITERAL+ (RFC 7888), for Connection::submit_streamed():
+/// the start "APPEND <mailbox>", or nullopt when the name would need a literal itself. No side
+/// effects.
+std::optional<std::string> multiappend_start(std::string_view mailbox);
+/// The text before one message's bytes: " (flags) \"date\" {N+}" CRLF. Throws as append() for
+/// bad flags or date text. No side effects.
+std::string multiappend_item(const std::vector<std::string>& flags, std::string_view internaldate, std::size_t size);
+
 /// The mailboxes the user subscribes to (`LSUB "" "*"`; names UTF-8). Throws as above. Network.
 std::vector<std::string> subscribed_mailboxes(Connection& conn);
 

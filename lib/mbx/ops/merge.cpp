@@ -104,7 +104,9 @@ private:
     void preflight();
     void journal_plan();
     void copy_folder(FolderState& st);
-    void copy_batch(FolderState& st, std::size_t from, std::size_t to);
+    void copy_batch(FolderState& st, const std::vector<Todo>& todo, bool multi);
+    void send(FolderState& st, imap::FetchItem& f, std::uint64_t uid, bool multi, std::vector<std::uint64_t>& copied);
+    void close_group();
     void complete_one(FolderState& st, std::vector<std::uint64_t>& copied_uids);
     void verify();
     void throttle(std::uint64_t size);
@@ -127,13 +129,22 @@ private:
     std::optional<Error> stopping_;
     bool writes_started_ = false;
 
-    struct Pending {
-        std::string tag;
+    // One message sent in an APPEND whose completion is awaited.
+    struct Sent {
         std::uint64_t uid = 0;
         std::uint64_t size = 0;
         std::string message_id;
     };
-    std::deque<Pending> pending_;
+    // One APPEND command in flight: one message, or many with MULTIAPPEND (all or none).
+    struct Group {
+        std::string tag;
+        std::vector<Sent> messages;
+        std::uint64_t bytes = 0;
+    };
+    std::deque<Group> pending_;
+    std::optional<Group> open_group_; // a MULTIAPPEND still being streamed
+    bool multiappend_ = false;         // the target has MULTIAPPEND and LITERAL+
+    std::vector<std::uint64_t> retry_single_; // UIDs of a refused MULTIAPPEND, to send one by one
 };
 
 void Merger::connect() {
@@ -141,6 +152,10 @@ void Merger::connect() {
     dst_.reset();
     src_.emplace(imap::Connection::open(req_.from.imap));
     dst_.emplace(imap::Connection::open(req_.to.imap));
+    // MULTIAPPEND (RFC 3502) saves a group of messages in one transaction: Dovecot then syncs
+    // its index and directory once per group instead of once per message. Streaming it needs
+    // LITERAL+ (RFC 7888); LITERAL- caps literals at 4 KiB, too small for mail.
+    multiappend_ = opt_.multiappend && dst_->has_capability("MULTIAPPEND") && dst_->has_capability("LITERAL+");
 }
 
 void Merger::scan_folder(FolderState& st, bool count_source) {
@@ -291,16 +306,18 @@ void Merger::show(const FolderState& st) {
 }
 
 void Merger::complete_one(FolderState& st, std::vector<std::uint64_t>& copied_uids) {
-    Pending p = std::move(pending_.front());
+    Group g = std::move(pending_.front());
     pending_.pop_front();
-    imap::Response r = dst_->wait(p.tag);
+    imap::Response r = dst_->wait(g.tag);
     FolderResult& fr = st.result;
     if (r.ok()) {
-        ++fr.copied;
-        fr.bytes_copied += p.size;
-        ++copied_;
-        copied_bytes_ += p.size;
-        copied_uids.push_back(p.uid);
+        for (const auto& m : g.messages) {
+            ++fr.copied;
+            fr.bytes_copied += m.size;
+            ++copied_;
+            copied_bytes_ += m.size;
+            copied_uids.push_back(m.uid);
+        }
         return;
     }
     const std::string code = ascii_upper(r.code.substr(0, r.code.find(' ')));
@@ -314,11 +331,14 @@ void Merger::complete_one(FolderState& st, std::vector<std::uint64_t>& copied_ui
                                           req_.to.imap.user));
         return;
     }
-    if (code == "LIMIT" || code == "UNAVAILABLE" || code == "INUSE" || code == "SERVERBUG") {
-        throw Transient{error};
+    if (code == "LIMIT" || code == "UNAVAILABLE" || code == "INUSE" || code == "SERVERBUG") throw Transient{error};
+    if (g.messages.size() > 1) {
+        // A MULTIAPPEND is all or nothing: find the message the target refuses one by one.
+        for (const auto& m : g.messages) retry_single_.push_back(m.uid);
+        return;
     }
     ++fr.failed;
-    result_.rejected.push_back({fr.plan.source, p.uid, p.message_id, error.what()});
+    result_.rejected.push_back({fr.plan.source, g.messages.front().uid, g.messages.front().message_id, error.what()});
     if (result_.rejected.size() > opt_.errors_max && !stopping_)
         stopping_ = Error(ErrorCategory::data,
                           fmt::format("stopped: the target rejected {} messages (--errors-max {})",
@@ -326,35 +346,64 @@ void Merger::complete_one(FolderState& st, std::vector<std::uint64_t>& copied_ui
                           "see the rejected messages in the output; fix them or raise --errors-max");
 }
 
-void Merger::copy_batch(FolderState& st, std::size_t from, std::size_t to) {
+void Merger::close_group() {
+    if (!open_group_) return;
+    dst_->send_raw("\r\n");
+    pending_.push_back(std::move(*open_group_));
+    open_group_.reset();
+}
+
+void Merger::send(FolderState& st, imap::FetchItem& f, std::uint64_t uid, bool multi,
+                  std::vector<std::uint64_t>& copied) {
+    auto body = f.sections.find("BODY[]");
+    if (body == f.sections.end() || !body->second || !f.flags || !f.internaldate_text) {
+        throw Error(ErrorCategory::data, fmt::format("the source sent no body, flags or date for UID {} in {}", uid,
+                                                     in_quotes(st.result.plan.source)));
+    }
+    std::vector<std::string> flags;
+    for (auto& flag : *f.flags)
+        if (!iequals(flag, "\\Recent")) flags.push_back(flag);
+    std::string& bytes = *body->second;
+    const std::uint64_t size = bytes.size();
+    throttle(size);
+    Sent sent{uid, size, message_id_of(bytes)};
+    const std::string& target = st.result.plan.target;
+    writes_started_ = true;
+    const auto start = multi ? imap::multiappend_start(target) : std::nullopt;
+    if (!start) {
+        Group g;
+        g.tag = dst_->submit(imap::append_command(target, flags, *f.internaldate_text, std::move(bytes)));
+        g.messages.push_back(std::move(sent));
+        g.bytes = size;
+        pending_.push_back(std::move(g));
+    } else {
+        if (!open_group_) open_group_ = Group{dst_->submit_streamed(*start), {}, 0};
+        dst_->send_raw(imap::multiappend_item(flags, *f.internaldate_text, bytes.size()));
+        dst_->send_raw(bytes);
+        open_group_->messages.push_back(std::move(sent));
+        open_group_->bytes += size;
+        if (open_group_->messages.size() >= opt_.group_messages || open_group_->bytes >= opt_.group_bytes)
+            close_group();
+    }
+    while (pending_.size() > opt_.in_flight) complete_one(st, copied);
+}
+
+void Merger::copy_batch(FolderState& st, const std::vector<Todo>& todo, bool multi) {
     std::map<std::uint64_t, std::uint64_t> sizes; // uid -> planned size
     std::vector<std::uint64_t> uids;
-    for (std::size_t i = from; i < to; ++i) {
-        uids.push_back(st.todo[i].uid);
-        sizes[st.todo[i].uid] = st.todo[i].size;
+    for (const auto& t : todo) {
+        uids.push_back(t.uid);
+        sizes[t.uid] = t.size;
     }
     std::vector<std::uint64_t> copied_uids;
-    const std::string& target = st.result.plan.target;
+    retry_single_.clear();
     imap::uid_fetch(*src_, imap::uid_set_of(uids), "(UID FLAGS INTERNALDATE BODY.PEEK[])", [&](imap::FetchItem& f) {
         if (!f.uid || !sizes.contains(*f.uid)) return; // an unsolicited FETCH (flag change)
         if (stopping_ || interrupt_requested()) return; // read the rest of the batch, send nothing
-        auto body = f.sections.find("BODY[]");
-        if (body == f.sections.end() || !body->second || !f.flags || !f.internaldate_text) {
-            throw Error(ErrorCategory::data, fmt::format("the source sent no body, flags or date for UID {} in {}",
-                                                         *f.uid, in_quotes(st.result.plan.source)));
-        }
-        std::vector<std::string> flags;
-        for (auto& flag : *f.flags)
-            if (!iequals(flag, "\\Recent")) flags.push_back(flag);
-        const std::uint64_t size = body->second->size();
-        throttle(size);
-        Pending p{"", *f.uid, size, message_id_of(*body->second)};
-        p.tag = dst_->submit(imap::append_command(target, flags, *f.internaldate_text, std::move(*body->second)));
-        writes_started_ = true;
-        pending_.push_back(std::move(p));
-        while (pending_.size() > opt_.in_flight) complete_one(st, copied_uids);
+        send(st, f, *f.uid, multi, copied_uids);
         show(st);
     });
+    close_group();
     while (!pending_.empty()) complete_one(st, copied_uids);
     show(st);
     if (req_.journal && !copied_uids.empty()) {
@@ -362,13 +411,18 @@ void Merger::copy_batch(FolderState& st, std::size_t from, std::size_t to) {
         for (auto u : copied_uids) bytes += sizes[u];
         req_.journal->add_action(req_.run_id,
                                  {.kind = "merge.batch",
-                                  .subject = req_.to.label + "/" + target,
+                                  .subject = req_.to.label + "/" + st.result.plan.target,
                                   .after = json{{"source_folder", st.result.plan.source},
                                                 {"source_uidvalidity", st.source_uidvalidity},
                                                 {"source_uids", imap::uid_set_of(copied_uids)},
                                                 {"copied", copied_uids.size()},
                                                 {"bytes", bytes}},
                                   .status = journal::ActionStatus::done});
+    }
+    if (!retry_single_.empty() && !stopping_) {
+        std::vector<Todo> again;
+        for (auto u : retry_single_) again.push_back({u, sizes[u]});
+        copy_batch(st, again, false);
     }
     if (interrupt_requested() && !stopping_)
         stopping_ = Error(ErrorCategory::interrupted, "stopped on request",
@@ -396,7 +450,7 @@ void Merger::copy_folder(FolderState& st) {
         std::uint64_t bytes = 0;
         while (j < st.todo.size() && j - i < opt_.batch_messages && (j == i || bytes + st.todo[j].size <= opt_.batch_bytes))
             bytes += st.todo[j++].size;
-        copy_batch(st, i, j);
+        copy_batch(st, std::vector<Todo>(st.todo.begin() + i, st.todo.begin() + j), multiappend_);
         i = j;
     }
 }
@@ -489,10 +543,12 @@ Result Merger::run() {
                 } catch (const Transient& t) {
                     if (attempt >= opt_.retries) throw Stop{t.error};
                     pending_.clear();
+                    open_group_.reset();
                     backoff(attempt, t.error);
                 } catch (const Error& e) {
                     if (!retryable(e) || attempt >= opt_.retries) throw;
                     pending_.clear();
+                    open_group_.reset();
                     backoff(attempt, e);
                 }
             }

@@ -51,7 +51,10 @@ struct Options {
     std::chrono::milliseconds backoff{1000}; ///< first back-off; doubles up to 30 s
     std::size_t batch_messages = 500;         ///< messages per UID FETCH of bodies
     std::uint64_t batch_bytes = 32ull << 20;  ///< bytes per UID FETCH of bodies
-    std::size_t in_flight = 32;               ///< APPENDs sent before the oldest is awaited
+    std::size_t in_flight = 32;               ///< APPEND commands sent before the oldest is awaited
+    bool multiappend = true;                  ///< group messages in MULTIAPPENDs when the target can
+    std::size_t group_messages = 100;         ///< messages per MULTIAPPEND
+    std::uint64_t group_bytes = 8ull << 20;   ///< bytes per MULTIAPPEND (a larger message goes alone)
 };
 
 /// A message the target refused (reported, skipped).

@@ -137,3 +137,23 @@ TEST_CASE("docs/configuration.md documents every setting with its default", "[co
         coded.insert(std::string(s.section) + "." + std::string(s.key) + "=" + std::string(s.default_value));
     CHECK(documented == coded);
 }
+
+TEST_CASE("named [imap.NAME] sections take the keys of [imap], with its defaults", "[core][config]") {
+    mbx::test::TempDir dir;
+    auto file = dir.write("two.conf", "[imap]\nuri = imaps://new:993\n\n[imap.old]\nuri = imaps://old:993\n"
+                                      "master-user = admin\n");
+    Config cfg = Config::load(file, {});
+    CHECK(cfg.has_section("imap.old"));
+    CHECK_FALSE(cfg.has_section("imap.other"));
+    CHECK(cfg.get("imap.old.uri") == "imaps://old:993");
+    CHECK(cfg.get("imap.uri") == "imaps://new:993");
+    CHECK(cfg.get("imap.old.master-user") == "admin");
+    CHECK(cfg.get("imap.old.timeout") == cfg.get("imap.timeout")); // default of [imap]
+    CHECK(cfg.origin("imap.old.uri").where == file.string() + ":5");
+    CHECK(message_of([&] { cfg.require("imap.old.ca-file"); }) == "missing [imap.old] ca-file");
+    // A named section only for the sections that allow it, with the keys of its base.
+    auto ldap = dir.write("ldap.conf", "[ldap.old]\nuri = x\n");
+    CHECK(message_of([&] { Config::load(ldap, {}); }) == ldap.string() + ":2: unknown key 'uri' in section [ldap.old]");
+    auto typo = dir.write("typo.conf", "[imap.old]\nurl = x\n");
+    CHECK(category_of([&] { Config::load(typo, {}); }) == mbx::ErrorCategory::config);
+}

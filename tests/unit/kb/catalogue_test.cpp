@@ -267,7 +267,7 @@ TEST_CASE("every command is an mbx command with a purpose and a truthful status"
 }
 
 TEST_CASE("is_shipped matches whole command words only", "[kb]") {
-    REQUIRE(mbx::kb::shipped_commands().size() == 3);
+    REQUIRE(mbx::kb::shipped_commands().size() == 4);
     CHECK(mbx::kb::shipped_commands()[0] == "mbx explain");
     CHECK(mbx::kb::is_shipped("mbx ping --user USER"));
     CHECK(mbx::kb::is_shipped("mbx explain"));
@@ -276,7 +276,9 @@ TEST_CASE("is_shipped matches whole command words only", "[kb]") {
     CHECK(mbx::kb::is_shipped("mbx quota check USER"));
     CHECK(mbx::kb::is_shipped("mbx quota cleanup USER"));
     CHECK_FALSE(mbx::kb::is_shipped("mbx quotas"));
-    CHECK_FALSE(mbx::kb::is_shipped("mbx merge --from A --to B"));
+    CHECK(mbx::kb::is_shipped("mbx merge --from A --to B"));
+    CHECK_FALSE(mbx::kb::is_shipped("mbx merger"));
+    CHECK_FALSE(mbx::kb::is_shipped("mbx reprovision USER"));
     CHECK_FALSE(mbx::kb::is_shipped(""));
 }
 
