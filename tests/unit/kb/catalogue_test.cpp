@@ -258,9 +258,9 @@ TEST_CASE("every command is an mbx command with a purpose and a truthful status"
             CHECK(rc.command.rfind("mbx ", 0) == 0);
             CHECK_FALSE(rc.purpose.empty());
             CHECK(rc.available == mbx::kb::is_shipped(rc.command));
-            // Shipped today: `mbx explain`, `mbx ping` and `mbx quota`.
+            // Shipped today: `mbx explain`, `mbx merge`, `mbx ping` and `mbx quota`.
             CHECK(rc.available == (rc.command.rfind("mbx explain", 0) == 0 || rc.command.rfind("mbx ping", 0) == 0 ||
-                                   rc.command.rfind("mbx quota ", 0) == 0));
+                                   rc.command.rfind("mbx quota ", 0) == 0 || rc.command.rfind("mbx merge ", 0) == 0));
         }
     }
     CHECK(total > 10);
