@@ -512,13 +512,23 @@ Result Merger::run() {
     }
     connect();
     plan();
-    if (!opt_.force && !opt_.dry_run) preflight();
-    journal_plan();
     if (opt_.dry_run) {
+        // The plan says whether the real run would be refused; nothing is written either way.
+        if (!opt_.force) {
+            try {
+                preflight();
+            } catch (const Error& e) {
+                result_.stopped = e;
+            }
+        }
+        journal_plan();
         for (auto& st : folders_) result_.folders.push_back(st.result);
+        result_.exit = result_.stopped ? result_.stopped->exit_code() : ExitCode::ok;
         result_.seconds = std::chrono::duration<double>(Clock::now() - start_).count();
         return result_;
     }
+    if (!opt_.force) preflight();
+    journal_plan();
     throttle_start_ = Clock::now();
     for (auto& st : folders_) {
         if (req_.journal)
