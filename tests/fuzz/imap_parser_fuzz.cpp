@@ -43,6 +43,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             guarded([&] {
                 decode_all(mbx::imap::parse_untagged(line, mbx::imap::ParserLimits{16, 4096}));
             });
+            // The moving path (merge hands message bodies on without a copy) must agree.
+            guarded([&] {
+                mbx::imap::ResponseLine copy = line;
+                auto u = mbx::imap::parse_untagged(std::move(copy), mbx::imap::ParserLimits{16, 4096});
+                if (u.keyword == "FETCH") (void)mbx::imap::decode_fetch(std::move(u));
+            });
             // The bare date parser, on the whole first segment.
             guarded([&] { (void)mbx::imap::parse_internaldate(line.head()); });
         }

@@ -174,21 +174,23 @@ void Merger::scan_folder(FolderState& st, bool count_source) {
     source.messages.shrink_to_fit();
 
     FingerprintCounts available;
-    st.target_exists = !r.plan.create;
     if (st.target_exists) {
         Scan target = scan(*dst_, r.plan.target);
         st.target_uidvalidity = target.uidvalidity;
         if (opt_.mode == Mode::always) {
+            // UIDVALIDITY 0: the folder did not exist when the run began, so all of it is ours.
             auto b = baselines_.find(r.plan.target);
-            if (b != baselines_.end() && b->second.uidvalidity == target.uidvalidity) st.baseline = b->second.uid;
+            if (b != baselines_.end() && (b->second.uidvalidity == 0 || b->second.uidvalidity == target.uidvalidity))
+                st.baseline = b->second.uid;
             else if (b != baselines_.end()) st.baseline = 1; // recreated since: all of it is ours
             else st.baseline = std::max<std::uint64_t>(target.uidnext, 1);
-            baselines_[r.plan.target] = {target.uidvalidity, st.baseline};
+            if (b == baselines_.end()) baselines_[r.plan.target] = {target.uidvalidity, st.baseline};
         }
         for (const auto& m : target.messages)
             if (opt_.mode == Mode::missing || m.uid >= st.baseline) ++available[m.fingerprint];
     } else if (opt_.mode == Mode::always) {
         st.baseline = 1;
+        baselines_.try_emplace(r.plan.target, Baseline{0, 1});
     }
     auto missing = missing_messages(chosen, available);
     st.todo.clear();
@@ -210,6 +212,7 @@ void Merger::plan() {
     auto target = list_folders(*dst_);
     for (auto& p : plan_folders(source, target, opt_.folders)) {
         FolderState st;
+        st.target_exists = !p.create;
         st.result.plan = std::move(p);
         folders_.push_back(std::move(st));
     }
