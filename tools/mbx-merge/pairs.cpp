@@ -247,10 +247,21 @@ ExitCode merge_all(mbx::cli::Context& ctx, const std::vector<Pair>& pairs, const
         std::max(1u, std::min<unsigned>(args(ctx).count("parallel") ? args(ctx)["parallel"].as<unsigned>() : 1u,
                                          static_cast<unsigned>(pairs.size())));
     std::vector<PairOutcome> outcomes(pairs.size());
+    // The journal keeps each pair's run as if it had been run alone: --users-file FILE and
+    // --parallel N become --from/--to, every other option stays.
     auto argv_of = [&](const Pair& p) {
+        if (pairs.size() == 1 && !args(ctx).count("users-file")) return ctx.argv();
         std::vector<std::string> a{"--from", p.from, "--to", p.to};
-        if (options.dry_run) a.push_back("--dry-run");
-        if (options.mode == merge::Mode::always) a.insert(a.end(), {"--mode", "always"});
+        const auto& all = ctx.argv();
+        for (std::size_t i = 0; i < all.size(); ++i) {
+            const std::string& w = all[i];
+            if (w == "--users-file" || w == "--parallel") {
+                ++i;
+                continue;
+            }
+            if (w.starts_with("--users-file=") || w.starts_with("--parallel=")) continue;
+            a.push_back(w);
+        }
         return a;
     };
     std::vector<Prepared> prepared;

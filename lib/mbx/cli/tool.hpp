@@ -61,6 +61,8 @@ public:
     bool dry_run() const { return dry_run_; }
     bool verbose() const { return verbose_; }
     bool quiet() const { return quiet_; }
+    /// The command line after the program name, as given (journaled redacted).
+    const std::vector<std::string>& argv() const { return argv_; }
 
     /// The machine-output stream (stdout). Nothing else is written there.
     std::ostream& out();
