@@ -298,10 +298,12 @@ ExitCode merge_all(mbx::cli::Context& ctx, const std::vector<Pair>& pairs, const
     std::uint64_t folders = 0, messages = 0, to_copy = 0, bytes_to_copy = 0, copied = 0, bytes = 0, failed = 0,
                   missing = 0, pairs_ok = 0;
     double seconds = 0;
+    bool verified_all = true; // every folder has a verification count
     for (const auto& o : outcomes) {
         worst = mbx::combine_exit_codes(worst, o.exit);
         if (o.exit == ExitCode::ok) ++pairs_ok;
         if (o.error) {
+            verified_all = false;
             std::cerr << "mbx merge: " << o.pair.from << " -> " << o.pair.to << ": "
                       << mbx::out::printable(o.error->one_line()) << '\n';
             sink->row(std::vector<Cell>{o.pair.from, o.pair.to, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {},
@@ -328,7 +330,8 @@ ExitCode merge_all(mbx::cli::Context& ctx, const std::vector<Pair>& pairs, const
             const Cell miss = optional_count(f.missing);
             const Cell error = optional_text(f.status == "failed" && r.stopped ? r.stopped->what() : nullptr);
             auto n = [](std::uint64_t v) { return Cell(static_cast<std::int64_t>(v)); };
-            sink->row(std::vector<Cell>{o.pair.from, o.pair.to, f.plan.source, f.plan.target, f.plan.create,
+            if (!f.missing) verified_all = false;
+            sink->row(std::vector<Cell>{o.pair.from, o.pair.to, f.plan.source, f.plan.target, f.created,
                                         n(f.messages), n(f.excluded), n(f.present), n(f.to_copy), n(f.bytes_to_copy),
                                         n(f.copied), n(f.bytes_copied), n(f.failed), miss, f.status, error});
         }
@@ -338,10 +341,10 @@ ExitCode merge_all(mbx::cli::Context& ctx, const std::vector<Pair>& pairs, const
         text = fmt::format("dry run: {} messages ({}) to copy in {} folders; nothing written", to_copy,
                            mbx::out::human_bytes(static_cast<std::int64_t>(bytes_to_copy)), folders);
     else
-        text = fmt::format("{} of {} messages copied ({}) in {:.1f}s; {} failed, {} missing; {} of {} pairs verified "
-                           "complete",
+        text = fmt::format("{} of {} messages copied ({}) in {:.1f}s; {} failed, {}; {} of {} pairs verified complete",
                            copied, to_copy, mbx::out::human_bytes(static_cast<std::int64_t>(bytes)), seconds, failed,
-                           missing, pairs_ok, outcomes.size());
+                           verified_all ? fmt::format("{} missing", missing) : std::string("not all verified"),
+                           pairs_ok, outcomes.size());
     auto i = [](std::uint64_t v) { return Cell(static_cast<std::int64_t>(v)); };
     sink->finish({worst,
                   text,
@@ -354,7 +357,7 @@ ExitCode merge_all(mbx::cli::Context& ctx, const std::vector<Pair>& pairs, const
                    {"copied", i(copied)},
                    {"bytes_copied", i(bytes)},
                    {"failed", i(failed)},
-                   {"missing", i(missing)},
+                   {"missing", verified_all ? i(missing) : Cell()},
                    {"seconds", Cell(seconds)},
                    {"dry_run", Cell(options.dry_run)}}});
     return worst;

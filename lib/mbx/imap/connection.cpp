@@ -265,7 +265,7 @@ Connection Connection::open(const ImapConfig& config) {
     CURLcode rc = curl_easy_perform(impl->curl.get());
     if (rc != CURLE_OK) {
         detail::CurlContext context{config.uri, login_subject(config), !config.master_user.empty(),
-                                    impl->error_buffer.data()};
+                                    impl->error_buffer.data(), config.section};
         throw detail::curl_open_error(rc, context);
     }
     Impl* raw = impl.get(); // stable: the Impl stays on the heap when Connection moves

@@ -37,6 +37,7 @@ struct ImapConfig {
     char separator = '*';    ///< for MasterMethod::separator
     std::chrono::milliseconds timeout{std::chrono::seconds(30)}; ///< connect, login, each read
     ReaderLimits limits;     ///< bounds on what one response may make us allocate
+    std::string section = "imap"; ///< the configuration section it came from, named in hints
     /// Use non-synchronizing literals ({N+}) when the server offers LITERAL+ or LITERAL-
     /// (RFC 7888). Off: always wait for the server's "+" before a literal (for proxies that
     /// advertise LITERAL+ but mishandle it).

@@ -26,9 +26,9 @@ Error curl_open_error(int code, const CurlContext& c) {
     case CURLE_LOGIN_DENIED:
         return Error(C::auth, "cannot log in to " + quoted(c.uri) + " as " + c.login +
                                   ": authentication failed",
-                     c.master ? "check [imap] master-user and master-password-file, and that "
+                     c.master ? "check [" + c.section + "] master-user and master-password-file, and that "
                                 "the server allows master logins"
-                              : "check [imap] user and password-file",
+                              : "check the user name and the password file",
                      code);
     case CURLE_PEER_FAILED_VERIFICATION:
     case CURLE_SSL_CONNECT_ERROR:
@@ -37,12 +37,12 @@ Error curl_open_error(int code, const CurlContext& c) {
                                     ? ": server certificate not trusted"
                                     : ": TLS handshake failed") +
                          (c.detail.empty() ? "" : " (" + c.detail + ")"),
-                     "check that [imap] ca-file names the CA that signed the server certificate "
-                     "and that the certificate matches the host name in [imap] uri",
+                     "check that [" + c.section + "] ca-file names the CA that signed the server certificate "
+                     "and that the certificate matches the host name in [" + c.section + "] uri",
                      code);
     case CURLE_SSL_CACERT_BADFILE:
         return Error(C::config, connect + ": " + reason(code, c.detail),
-                     "set [imap] ca-file to a readable PEM file with the CA that signed the "
+                     "set [" + c.section + "] ca-file to a readable PEM file with the CA that signed the "
                      "server certificate",
                      code);
     case CURLE_USE_SSL_FAILED:
@@ -61,7 +61,7 @@ Error curl_open_error(int code, const CurlContext& c) {
     default:
         // Refused, unresolvable, timed out, reset, garbled greeting: the server is not usable.
         return Error(C::unavailable, connect + ": " + reason(code, c.detail),
-                     "check [imap] uri and that the server is running", code);
+                     "check [" + c.section + "] uri and that the server is running", code);
     }
 }
 

@@ -13,6 +13,7 @@ struct CurlContext {
     std::string login;  ///< "'alice'" or "'alice' (master user 'mbxadmin')"
     bool master = false;
     std::string detail; ///< libcurl's error buffer, may be empty
+    std::string section = "imap"; ///< the configuration section named in hints
 };
 
 /// The mbx::Error for CURLcode `code` while opening a connection: login refused -> auth,

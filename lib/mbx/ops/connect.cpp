@@ -34,6 +34,7 @@ imap::ImapConfig imap_section_config(const config::Config& cfg, const SecretProv
     c.uri = cfg.require(key("uri"));
     c.ca_file = cfg.get(key("ca-file"));
     c.user = user;
+    c.section = section;
     c.timeout = cfg.get_duration(key("timeout"));
     if (user_password_file) {
         // The user's own login: no master user involved.

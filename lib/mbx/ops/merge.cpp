@@ -325,6 +325,12 @@ void Merger::complete_one(FolderState& st, std::vector<std::uint64_t>& copied_ui
     }
     const std::string code = ascii_upper(r.code.substr(0, r.code.find(' ')));
     Error error = imap::command_error("append to " + in_quotes(fr.plan.target), r);
+    if (code == "OVERQUOTA" && g.messages.size() > 1) {
+        // The group is one transaction: none of it was saved. One by one, the target takes
+        // what still fits (--force fills it up), and the first refusal stops the run.
+        for (const auto& m : g.messages) retry_single_.push_back(m.uid);
+        return;
+    }
     if (code == "OVERQUOTA") {
         if (!stopping_)
             stopping_ = Error(ErrorCategory::temporary,
@@ -439,6 +445,7 @@ void Merger::copy_folder(FolderState& st) {
         imap::create_mailbox(*dst_, p.target, p.special_use);
         writes_started_ = true;
         st.target_exists = true;
+        st.result.created = true;
     }
     if (p.subscribe) {
         imap::subscribe(*dst_, p.target);
@@ -525,7 +532,10 @@ Result Merger::run() {
             }
         }
         journal_plan();
-        for (auto& st : folders_) result_.folders.push_back(st.result);
+        for (auto& st : folders_) {
+            st.result.created = st.result.plan.create;
+            result_.folders.push_back(st.result);
+        }
         result_.exit = result_.stopped ? result_.stopped->exit_code() : ExitCode::ok;
         result_.seconds = std::chrono::duration<double>(Clock::now() - start_).count();
         return result_;

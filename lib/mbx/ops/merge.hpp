@@ -49,11 +49,11 @@ struct Options {
     bool dry_run = false; ///< plan only: EXAMINE, FETCH and LIST; no write on either side
     int retries = 5;      ///< reconnects per folder on a dropped connection or throttling
     std::chrono::milliseconds backoff{1000}; ///< first back-off; doubles up to 30 s
-    std::size_t batch_messages = 500;         ///< messages per UID FETCH of bodies
+    std::size_t batch_messages = 1000;        ///< messages per UID FETCH of bodies
     std::uint64_t batch_bytes = 32ull << 20;  ///< bytes per UID FETCH of bodies
     std::size_t in_flight = 32;               ///< APPEND commands sent before the oldest is awaited
     bool multiappend = true;                  ///< group messages in MULTIAPPENDs when the target can
-    std::size_t group_messages = 100;         ///< messages per MULTIAPPEND
+    std::size_t group_messages = 1000;        ///< messages per MULTIAPPEND
     std::uint64_t group_bytes = 8ull << 20;   ///< bytes per MULTIAPPEND (a larger message goes alone)
 };
 
@@ -73,6 +73,7 @@ struct FolderResult {
     std::uint64_t present = 0;       ///< selected and already on the target
     std::uint64_t to_copy = 0;
     std::uint64_t bytes_to_copy = 0;
+    bool created = false;            ///< the run created the target folder (dry run: would)
     std::uint64_t copied = 0;
     std::uint64_t bytes_copied = 0;
     std::uint64_t failed = 0;        ///< rejected by the target
