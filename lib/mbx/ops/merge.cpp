@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <deque>
+#include <functional>
 #include <fmt/format.h>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -44,21 +45,18 @@ struct Stop {
 
 bool retryable(const Error& e) { return e.category() == ErrorCategory::unavailable; }
 
-// One folder's scan: every message, no bodies.
+// One folder's scan: every message, no bodies, each handed to `take` as it arrives.
 struct Scan {
     std::uint64_t uidvalidity = 0;
     std::uint64_t uidnext = 0;
-    std::vector<Message> messages;
 };
 
-Scan scan(imap::Connection& conn, const std::string& folder) {
+Scan scan(imap::Connection& conn, const std::string& folder, const std::function<void(Message&&)>& take) {
     auto info = imap::select(conn, folder, true);
-    Scan s{info.uidvalidity, info.uidnext.value_or(0), {}};
+    Scan s{info.uidvalidity, info.uidnext.value_or(0)};
     if (info.exists == 0) return s;
-    s.messages.reserve(info.exists);
     const std::string items = "(UID FLAGS INTERNALDATE RFC822.SIZE " + std::string(kFingerprintFetch) + ")";
-    imap::uid_fetch(conn, "1:*", items, [&](imap::FetchItem& f) { s.messages.push_back(message_of(f)); });
-    std::sort(s.messages.begin(), s.messages.end(), [](const auto& a, const auto& b) { return a.uid < b.uid; });
+    imap::uid_fetch(conn, "1:*", items, [&](imap::FetchItem& f) { take(message_of(f)); });
     return s;
 }
 
@@ -160,22 +158,27 @@ void Merger::connect() {
 
 void Merger::scan_folder(FolderState& st, bool count_source) {
     FolderResult& r = st.result;
-    Scan source = scan(*src_, r.plan.source);
-    st.source_uidvalidity = source.uidvalidity;
     std::vector<Message> chosen;
-    chosen.reserve(source.messages.size());
-    for (auto& m : source.messages)
+    std::uint64_t all = 0;
+    Scan source = scan(*src_, r.plan.source, [&](Message&& m) {
+        ++all;
         if (selected(m, opt_.filter)) chosen.push_back(std::move(m));
+    });
+    st.source_uidvalidity = source.uidvalidity;
+    std::sort(chosen.begin(), chosen.end(), [](const auto& a, const auto& b) { return a.uid < b.uid; });
     if (count_source) {
-        r.messages = source.messages.size();
-        r.excluded = r.messages - chosen.size();
+        r.messages = all;
+        r.excluded = all - chosen.size();
     }
-    source.messages.clear();
-    source.messages.shrink_to_fit();
 
+    // The target's messages are only counted (a multiset of fingerprints), never kept.
     FingerprintCounts available;
     if (st.target_exists) {
-        Scan target = scan(*dst_, r.plan.target);
+        std::vector<std::pair<std::uint64_t, Fingerprint>> later; // --mode always: UID and fingerprint
+        Scan target = scan(*dst_, r.plan.target, [&](Message&& m) {
+            if (opt_.mode == Mode::missing) ++available[m.fingerprint];
+            else later.emplace_back(m.uid, m.fingerprint);
+        });
         st.target_uidvalidity = target.uidvalidity;
         if (opt_.mode == Mode::always) {
             // UIDVALIDITY 0: the folder did not exist when the run began, so all of it is ours.
@@ -185,9 +188,9 @@ void Merger::scan_folder(FolderState& st, bool count_source) {
             else if (b != baselines_.end()) st.baseline = 1; // recreated since: all of it is ours
             else st.baseline = std::max<std::uint64_t>(target.uidnext, 1);
             if (b == baselines_.end()) baselines_[r.plan.target] = {target.uidvalidity, st.baseline};
+            for (const auto& [uid, fp] : later)
+                if (uid >= st.baseline) ++available[fp];
         }
-        for (const auto& m : target.messages)
-            if (opt_.mode == Mode::missing || m.uid >= st.baseline) ++available[m.fingerprint];
     } else if (opt_.mode == Mode::always) {
         st.baseline = 1;
         baselines_.try_emplace(r.plan.target, Baseline{0, 1});

@@ -142,7 +142,6 @@ Message message_of(const imap::FetchItem& item) {
     for (const auto& [name, value] : item.sections)
         if (name.starts_with("BODY[HEADER") && value) header = *value;
     m.fingerprint = fingerprint_of(header, m.size);
-    m.message_id = message_id_of(header);
     return m;
 }
 

@@ -65,7 +65,8 @@ struct Message {
     Fingerprint fingerprint = {};
     std::chrono::sys_seconds internaldate = {};
     bool deleted = false;
-    std::string message_id = {}; ///< for reports; empty when none or not printable
+    // Nothing else: a folder's scan holds one of these per message, so it stays small
+    // (rejected messages get their Message-ID from the body when it is sent).
 };
 
 /// The Message of a FETCH of (UID FLAGS INTERNALDATE RFC822.SIZE + kFingerprintFetch).
