@@ -133,7 +133,7 @@ TEST_CASE("folder plan: a name part holding the target delimiter; a special use 
     CHECK(plan_for(plans, "Spam").create);
 }
 
-TEST_CASE("--map needs OLD=NEW", "[ops][merge]") {
+TEST_CASE("parse_map: --map needs OLD=NEW", "[ops][merge]") {
     CHECK(parse_map("a=b") == std::pair<std::string, std::string>{"a", "b"});
     CHECK(parse_map("Sent Items=Sent") == std::pair<std::string, std::string>{"Sent Items", "Sent"});
     CHECK(error_of([] { parse_map("ab"); }).category() == mbx::ErrorCategory::usage);
