@@ -22,16 +22,8 @@ using nlohmann::json;
 
 std::string in_quotes(std::string_view s) { return "'" + std::string(s) + "'"; }
 
-std::string human_bytes(std::uint64_t n) {
-    const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-    double v = static_cast<double>(n);
-    int u = 0;
-    while (v >= 1024 && u < 4) {
-        v /= 1024;
-        ++u;
-    }
-    return u == 0 ? fmt::format("{} B", n) : fmt::format("{:.1f} {}", v, units[u]);
-}
+// Byte counts for messages, through the one formatter the sinks use.
+std::string human_bytes(std::uint64_t n) { return out::human_bytes(static_cast<std::int64_t>(n)); }
 
 // A throttling answer or a dropped connection: reconnect, rescan, go on.
 struct Transient {
@@ -230,9 +222,8 @@ void Merger::plan() {
 
 void Merger::preflight() {
     if (total_bytes_ == 0) return;
-    imap::QuotaRootInfo info;
     if (!dst_->has_capability("QUOTA")) return;
-    info = imap::get_quota_root(*dst_, "INBOX");
+    const imap::QuotaRootInfo info = imap::get_quota_root(*dst_, "INBOX");
     for (const auto& q : info.quotas) {
         const imap::QuotaResource* storage = q.find("STORAGE");
         if (storage && storage->limit > 0) {
