@@ -6,12 +6,13 @@
 namespace mbx::cli {
 namespace {
 
-constexpr std::array<CommandInfo, 5> kCommands{{
+constexpr std::array<CommandInfo, 6> kCommands{{
     {"explain", "explain an ActiveSync/MIS error code and name the command that fixes it"},
     {"journal", "list, show and export what mbxkit did (runs and actions)"},
     {"merge", "copy a mailbox into another, IMAP to IMAP, without duplicates (MIS_5)"},
     {"ping", "check that the configured directory and mail servers answer and accept mbxkit's logins"},
     {"quota", "check mailbox usage against its limits (MIS_9)"},
+    {"reprovision", "replace a corrupted account: new account and mailbox, merge, verify, cut over (MIS_5)"},
 }};
 
 } // namespace

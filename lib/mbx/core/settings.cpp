@@ -7,7 +7,7 @@
 namespace mbx::config {
 namespace {
 
-constexpr std::array<SettingDef, 38> kSettings{{
+constexpr std::array<SettingDef, 46> kSettings{{
     // [ldap]: the directory holding users, addresses and quota limits.
     {"ldap", "uri", "", "LDAP server: ldap://host[:port] (use starttls) or ldaps://host[:port]"},
     {"ldap", "starttls", "true", "with ldap://, upgrade to TLS with StartTLS before binding"},
@@ -52,6 +52,16 @@ constexpr std::array<SettingDef, 38> kSettings{{
     {"quota", "warning-attribute", "", "LDAP attribute with a per-user warning percent (empty: none)"},
     {"quota", "backend", "imap", "how usage is read: imap (GETQUOTAROOT per user) or doveadm (one API call)"},
     {"quota", "archive-dir", "", "where cleanup keeps removed messages before expunging them"},
+    // [reprovision]: MIS_5, a new account and mailbox for a corrupted user.
+    {"reprovision", "copy-attributes", "cn,sn,givenName,displayName,initials,title,ou,telephoneNumber,preferredLanguage",
+     "attributes copied from the old entry to the new one (objectClass and the quota attribute always are)"},
+    {"reprovision", "base", "", "where new entries are created (default: next to the old entry)"},
+    {"reprovision", "password-dir", "", "where new passwords are written, mode 0600 (default: passwords/ next to the journal)"},
+    {"reprovision", "disable-method", "attribute", "how the old account is disabled at cutover: attribute, move or none"},
+    {"reprovision", "disable-attribute", "pwdAccountLockedTime", "with disable-method=attribute: the attribute to set"},
+    {"reprovision", "disable-value", "000001010000Z", "with disable-method=attribute: its value (000001010000Z: ppolicy permanent lock)"},
+    {"reprovision", "disabled-base", "", "with disable-method=move: the entry the old account is moved under"},
+    {"reprovision", "undo-new-entry", "disable", "what journal undo does with the new entry: disable (as disable-method) or remove"},
 }};
 
 constexpr std::array<std::string_view, 5> kReserved{{

@@ -4,6 +4,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace mbx {
 
@@ -18,5 +19,12 @@ bool iequals(std::string_view a, std::string_view b);
 
 /// `s` without leading and trailing ASCII white space (space, \t, \n, \v, \f, \r). Pure.
 std::string_view trim(std::string_view s);
+
+/// Standard base64 (RFC 4648 §4, with padding) of `bytes`: HTTP Basic and X-Dovecot-API
+/// authorization headers, LDIF values. Pure.
+std::string base64_encode(std::string_view bytes);
+
+/// The items of a comma-separated list (`cn, sn,givenName`), trimmed, empty items dropped. Pure.
+std::vector<std::string> split_list(std::string_view list);
 
 } // namespace mbx

@@ -424,6 +424,15 @@ void Directory::remove(const std::string& dn) {
     if (rc != LDAP_SUCCESS) impl_->fail(rc, "cannot delete " + in_quotes(dn));
 }
 
+void Directory::set_password(const std::string& dn, const mbx::Secret& password) {
+    berval user{dn.size(), const_cast<char*>(dn.data())};
+    berval pw{password.reveal().size(), const_cast<char*>(password.reveal().data())};
+    berval generated{0, nullptr};
+    int rc = ldap_passwd_s(impl_->ld.get(), &user, nullptr, &pw, &generated, nullptr, nullptr);
+    if (generated.bv_val) ber_memfree(generated.bv_val);
+    if (rc != LDAP_SUCCESS) impl_->fail(rc, "cannot set the password of " + in_quotes(dn));
+}
+
 void Directory::rename(const std::string& dn, const std::string& new_rdn,
                        const std::string& new_superior) {
     int rc = ldap_rename_s(impl_->ld.get(), dn.c_str(), new_rdn.c_str(),

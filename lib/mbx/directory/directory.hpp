@@ -100,6 +100,13 @@ public:
     void rename(const std::string& dn, const std::string& new_rdn,
                 const std::string& new_superior = {});
 
+    /// Sets the password of `dn` with the Password Modify extended operation (RFC 3062), so
+    /// the server hashes it by its own policy (slapd's password-hash, ppolicy checks). The
+    /// password never appears in an error. Throws mbx::Error as modify(); data also when the
+    /// server does not support the operation (Active Directory: set unicodePwd instead).
+    /// Network; changes the directory.
+    void set_password(const std::string& dn, const mbx::Secret& password);
+
     /// The URI this connection was opened with (for messages).
     const std::string& uri() const noexcept;
 

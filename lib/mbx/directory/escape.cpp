@@ -106,4 +106,21 @@ std::string user_filter(std::string_view base_filter, std::string_view uid_attri
     return "(&" + base + match + ")";
 }
 
+std::pair<std::string, std::string> split_rdn(std::string_view dn) {
+    bool quoted = false;
+    for (std::size_t i = 0; i < dn.size(); ++i) {
+        const char c = dn[i];
+        if (c == '\\') {
+            ++i; // the escaped character (or the first of two hex digits) never splits
+        } else if (c == '"') {
+            quoted = !quoted;
+        } else if ((c == ',' || c == ';') && !quoted) {
+            std::string_view parent = dn.substr(i + 1);
+            while (!parent.empty() && parent.front() == ' ') parent.remove_prefix(1);
+            return {std::string(dn.substr(0, i)), std::string(parent)};
+        }
+    }
+    return {std::string(dn), {}};
+}
+
 } // namespace mbx::directory

@@ -7,6 +7,7 @@
 
 #include <string>
 #include <string_view>
+#include <utility>
 
 namespace mbx::directory {
 
@@ -32,5 +33,10 @@ void validate_filter(std::string_view filter);
 /// an attribute description. No network.
 std::string user_filter(std::string_view base_filter, std::string_view uid_attribute,
                         std::string_view uid);
+
+/// Splits a DN string at its first RDN separator: {"uid=a\\,b", "ou=people,dc=example,dc=org"}
+/// for `uid=a\,b,ou=people,dc=example,dc=org`. Escaped characters (`\,`, `\2C`) and quoted
+/// values do not split; a DN of one RDN has an empty parent. Pure.
+std::pair<std::string, std::string> split_rdn(std::string_view dn);
 
 } // namespace mbx::directory

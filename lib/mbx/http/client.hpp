@@ -36,10 +36,6 @@ struct Response {
     std::string header(std::string_view name) const;
 };
 
-/// Standard base64 (RFC 4648 §4, with padding) of `bytes`, for Basic and X-Dovecot-API
-/// authorization headers. Pure.
-std::string base64_encode(std::string_view bytes);
-
 /// Sends `request` and returns the response whatever its status (the caller judges 4xx/5xx).
 /// Throws mbx::Error: unavailable (refused, unreachable, TLS failure or untrusted certificate —
 /// the hint names `what`'s ca-file), temporary (timeout), config (bad URL, unreadable CA file),

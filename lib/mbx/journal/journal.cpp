@@ -172,6 +172,27 @@ void Journal::finish_run(std::int64_t run_id, RunStatus status, int exit_code) {
                                 impl_->path_.string()));
 }
 
+void Journal::reopen_run(std::int64_t run_id) {
+    const auto run = find_run(run_id);
+    if (!run)
+        throw Error(ErrorCategory::data,
+                    fmt::format("cannot resume run {}: no such run in journal '{}'", run_id, impl_->path_.string()));
+    if (run->status == RunStatus::running && !run->stale)
+        throw Error(ErrorCategory::usage, fmt::format("run {} is still running (pid {} on {})", run_id, run->pid, run->host),
+                    "wait for it to finish, or stop it first");
+    impl_->guarded("cannot resume a run in journal", [&] {
+        return impl_->write([&] {
+            SQLite::Statement update(impl_->db_, R"sql(
+                UPDATE runs SET status = 'running', exit_code = NULL, ended_at = NULL, pid = ?, host = ?
+                WHERE id = ?)sql");
+            update.bind(1, static_cast<std::int64_t>(getpid()));
+            update.bind(2, impl_->host_);
+            update.bind(3, run_id);
+            return update.exec();
+        });
+    });
+}
+
 std::int64_t Journal::add_action(std::int64_t run_id, const NewAction& action) {
     const auto before = redacted_json_text(action.before);
     const auto after = redacted_json_text(action.after);

@@ -83,6 +83,13 @@ public:
     /// current time. Failure: usage when `status` is running; data when there is no such run.
     void finish_run(std::int64_t run_id, RunStatus status, int exit_code);
 
+    /// Marks the finished run `run_id` running again, owned by this process (pid, host), with
+    /// no end time or exit code: for commands that resume their own run (`mbx reprovision
+    /// --resume`), so that one run holds every step and `mbx journal undo RUN` reverts them all.
+    /// Failure: data when there is no such run; usage when it is still running in a live
+    /// process.
+    void reopen_run(std::int64_t run_id);
+
     /// Appends an action to run `run_id` with the next seq (max + 1, assigned inside the write
     /// transaction, so concurrent writers never collide). before/after go through redact_json.
     /// Returns the action id. Failure: data when there is no such run.

@@ -14,7 +14,8 @@ namespace mbx::kb {
 namespace {
 
 // Commands mbxkit ships today. Add a prefix here when a command lands.
-constexpr std::array<std::string_view, 4> kShipped{"mbx explain", "mbx merge", "mbx ping", "mbx quota"};
+constexpr std::array<std::string_view, 5> kShipped{"mbx explain", "mbx merge", "mbx ping", "mbx quota",
+                                                   "mbx reprovision"};
 
 RemediationCommand cmd(std::string command, std::string purpose) {
     const bool available = is_shipped(command);

@@ -1,6 +1,7 @@
 #include "mbx/ops/doveadm.hpp"
 
 #include "mbx/core/output.hpp"
+#include "mbx/core/text.hpp"
 #include "mbx/http/client.hpp"
 
 #include <charconv>
@@ -184,7 +185,7 @@ DoveadmClient::DoveadmClient(const config::Config& cfg, const SecretProvider& se
     url_ = cfg.get("doveadm.url");
     ca_file_ = cfg.has("doveadm.ca-file") ? cfg.get("doveadm.ca-file") : std::string();
     timeout_ = cfg.get_duration("doveadm.timeout");
-    authorization_ = "Authorization: X-Dovecot-API " + http::base64_encode(secrets(kDoveadmApiKey).reveal());
+    authorization_ = "Authorization: X-Dovecot-API " + base64_encode(secrets(kDoveadmApiKey).reveal());
 }
 
 std::vector<DoveadmResult> DoveadmClient::quotas(const std::vector<std::string>& users) const {

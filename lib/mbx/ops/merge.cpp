@@ -141,6 +141,7 @@ void Merger::connect() {
     src_.reset();
     dst_.reset();
     src_.emplace(imap::Connection::open(req_.from.imap));
+    if (opt_.dry_run && opt_.target_absent) return;
     dst_.emplace(imap::Connection::open(req_.to.imap));
     // MULTIAPPEND (RFC 3502) saves a group of messages in one transaction: Dovecot then syncs
     // its index and directory once per group instead of once per message. Streaming it needs
@@ -204,10 +205,11 @@ void Merger::scan_folder(FolderState& st, bool count_source) {
 
 void Merger::plan() {
     auto source = list_folders(*src_);
-    auto target = list_folders(*dst_);
+    auto target = dst_ ? list_folders(*dst_) : std::vector<Folder>{};
     for (auto& p : plan_folders(source, target, opt_.folders)) {
+        if (!dst_ && p.reason == "inbox") p.create = false; // made by the first login
         FolderState st;
-        st.target_exists = !p.create;
+        st.target_exists = dst_ && !p.create;
         st.result.plan = std::move(p);
         folders_.push_back(std::move(st));
     }
@@ -221,7 +223,7 @@ void Merger::plan() {
 }
 
 void Merger::preflight() {
-    if (total_bytes_ == 0) return;
+    if (total_bytes_ == 0 || !dst_) return;
     if (!dst_->has_capability("QUOTA")) return;
     const imap::QuotaRootInfo info = imap::get_quota_root(*dst_, "INBOX");
     for (const auto& q : info.quotas) {

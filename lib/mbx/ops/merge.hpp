@@ -47,6 +47,9 @@ struct Options {
     bool verify = true;
     bool force = false;   ///< copy even when the pre-flight says the target quota is too small
     bool dry_run = false; ///< plan only: EXAMINE, FETCH and LIST; no write on either side
+    /// Dry run only: the target mailbox does not exist yet (mbx reprovision plans the merge
+    /// into an account it has not made), so it is planned as empty, without logging in.
+    bool target_absent = false;
     int retries = 5;      ///< reconnects per folder on a dropped connection or throttling
     std::chrono::milliseconds backoff{1000}; ///< first back-off; doubles up to 30 s
     std::size_t batch_messages = 1000;        ///< messages per UID FETCH of bodies

@@ -197,12 +197,6 @@ std::string show_values(const std::vector<std::string>& values) {
     return s;
 }
 
-directory::Directory& undo_directory(UndoContext& ctx) {
-    auto& slot = ctx.state("ldap");
-    if (!slot) slot = std::make_shared<directory::Directory>(directory::Directory::connect(ldap_config(ctx.cfg, ctx.secrets)));
-    return *std::static_pointer_cast<directory::Directory>(slot);
-}
-
 // Exactly one of --to/--by, and a positive size: checked before any network.
 void check_sizes(std::optional<std::int64_t> to, std::optional<std::int64_t> by) {
     if (to.has_value() == by.has_value())

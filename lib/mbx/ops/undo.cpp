@@ -4,6 +4,7 @@
 #include "mbx/journal/journal.hpp"
 #include "mbx/ops/quota_cleanup.hpp"
 #include "mbx/ops/quota_raise.hpp"
+#include "mbx/ops/reprovision.hpp"
 
 #include <algorithm>
 #include <fmt/format.h>
@@ -18,8 +19,16 @@ const std::map<std::string, UndoHandler, std::less<>>& handlers() {
     static const std::map<std::string, UndoHandler, std::less<>> table{
         {"quota.cleanup.message", undo_quota_cleanup_message},
         {"quota.raise", undo_quota_raise},
+        {"reprovision.account", reprovision::undo_account},
+        {"reprovision.cutover", reprovision::undo_cutover},
     };
     return table;
+}
+
+nlohmann::json undo_record(const UndoOutcome& o) {
+    nlohmann::json j{{"result", std::string(undo_result_name(o.result))}, {"detail", o.detail}};
+    if (o.kept) j["kept"] = *o.kept;
+    return j;
 }
 
 journal::ActionStatus journal_status(UndoResult r) {
@@ -44,6 +53,12 @@ std::string_view undo_result_name(UndoResult r) {
     case UndoResult::failed: break;
     }
     return "failed";
+}
+
+directory::Directory& undo_directory(UndoContext& ctx) {
+    auto& slot = ctx.state("ldap");
+    if (!slot) slot = std::make_shared<directory::Directory>(directory::Directory::connect(ldap_config(ctx.cfg, ctx.secrets)));
+    return *std::static_pointer_cast<directory::Directory>(slot);
 }
 
 const UndoHandler* find_undo_handler(std::string_view kind) {
@@ -102,8 +117,7 @@ ExitCode undo_run(const config::Config& cfg, const SecretProvider& secrets, jour
                                {.kind = "undo." + a.kind,
                                 .subject = a.subject,
                                 .before = nlohmann::json{{"run", target}, {"action", a.id}, {"seq", a.seq}},
-                                .after = nlohmann::json{{"result", std::string(undo_result_name(o.result))},
-                                                        {"detail", o.detail}},
+                                .after = undo_record(o),
                                 .status = journal_status(o.result),
                                 .error = o.result == UndoResult::failed ? std::optional(o.detail) : std::nullopt});
             if (o.result == UndoResult::undone) journal.update_action(a.id, journal::ActionStatus::undone);

@@ -47,6 +47,9 @@ struct UndoOutcome {
     std::string subject = {}; ///< the original action's subject
     UndoResult result = UndoResult::failed;
     std::string detail = {};  ///< one line: what was restored, or why not
+    /// What the undo removed, kept in the undo's journal record so it can be put back
+    /// (e.g. the LDIF of a deleted entry).
+    std::optional<nlohmann::json> kept = {};
 };
 
 /// What a handler gets: the configuration, secrets, and the undo run's own journal (to record
@@ -61,6 +64,10 @@ struct UndoContext {
     /// Handlers keep per-run state (an open directory or IMAP connection) here, by name.
     std::function<std::shared_ptr<void>&(const std::string&)> state = {};
 };
+
+/// The directory connection of this undo run: opened on first use from [ldap], then kept in
+/// ctx.state("ldap") for the run's other actions. Throws as Directory::connect. Network.
+directory::Directory& undo_directory(UndoContext& ctx);
 
 /// Reverts one action. Returns its outcome; throws mbx::Error only for failures that make
 /// going on pointless (the server is unreachable, the configuration is wrong).

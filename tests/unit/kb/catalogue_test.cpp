@@ -258,16 +258,17 @@ TEST_CASE("every command is an mbx command with a purpose and a truthful status"
             CHECK(rc.command.rfind("mbx ", 0) == 0);
             CHECK_FALSE(rc.purpose.empty());
             CHECK(rc.available == mbx::kb::is_shipped(rc.command));
-            // Shipped today: `mbx explain`, `mbx merge`, `mbx ping` and `mbx quota`.
+            // Shipped today: `mbx explain`, `mbx merge`, `mbx ping`, `mbx quota` and `mbx reprovision`.
             CHECK(rc.available == (rc.command.rfind("mbx explain", 0) == 0 || rc.command.rfind("mbx ping", 0) == 0 ||
-                                   rc.command.rfind("mbx quota ", 0) == 0 || rc.command.rfind("mbx merge ", 0) == 0));
+                                   rc.command.rfind("mbx quota ", 0) == 0 || rc.command.rfind("mbx merge ", 0) == 0 ||
+                                   rc.command.rfind("mbx reprovision ", 0) == 0));
         }
     }
     CHECK(total > 10);
 }
 
 TEST_CASE("is_shipped matches whole command words only", "[kb]") {
-    REQUIRE(mbx::kb::shipped_commands().size() == 4);
+    REQUIRE(mbx::kb::shipped_commands().size() == 5);
     CHECK(mbx::kb::shipped_commands()[0] == "mbx explain");
     CHECK(mbx::kb::is_shipped("mbx ping --user USER"));
     CHECK(mbx::kb::is_shipped("mbx explain"));
@@ -278,7 +279,8 @@ TEST_CASE("is_shipped matches whole command words only", "[kb]") {
     CHECK_FALSE(mbx::kb::is_shipped("mbx quotas"));
     CHECK(mbx::kb::is_shipped("mbx merge --from A --to B"));
     CHECK_FALSE(mbx::kb::is_shipped("mbx merger"));
-    CHECK_FALSE(mbx::kb::is_shipped("mbx reprovision USER"));
+    CHECK(mbx::kb::is_shipped("mbx reprovision USER --new-uid NEWUID"));
+    CHECK_FALSE(mbx::kb::is_shipped("mbx reprovisioning"));
     CHECK_FALSE(mbx::kb::is_shipped(""));
 }
 

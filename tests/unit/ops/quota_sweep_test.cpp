@@ -1,3 +1,4 @@
+#include "mbx/core/text.hpp"
 #include "mbx/http/client.hpp"
 #include "mbx/ops/doveadm.hpp"
 #include "mbx/ops/quota_sweep.hpp"
@@ -105,15 +106,15 @@ TEST_CASE("malformed doveadm replies are data errors, never crashes", "[quota][d
     }
 }
 
-TEST_CASE("base64_encode follows RFC 4648 test vectors", "[http]") {
-    CHECK(mbx::http::base64_encode("") == "");
-    CHECK(mbx::http::base64_encode("f") == "Zg==");
-    CHECK(mbx::http::base64_encode("fo") == "Zm8=");
-    CHECK(mbx::http::base64_encode("foo") == "Zm9v");
-    CHECK(mbx::http::base64_encode("foob") == "Zm9vYg==");
-    CHECK(mbx::http::base64_encode("fooba") == "Zm9vYmE=");
-    CHECK(mbx::http::base64_encode("foobar") == "Zm9vYmFy");
-    CHECK(mbx::http::base64_encode(std::string("\xff\x00\xfe", 3)) == "/wD+");
+TEST_CASE("base64_encode follows RFC 4648 test vectors", "[text]") {
+    CHECK(mbx::base64_encode("") == "");
+    CHECK(mbx::base64_encode("f") == "Zg==");
+    CHECK(mbx::base64_encode("fo") == "Zm8=");
+    CHECK(mbx::base64_encode("foo") == "Zm9v");
+    CHECK(mbx::base64_encode("foob") == "Zm9vYg==");
+    CHECK(mbx::base64_encode("fooba") == "Zm9vYmE=");
+    CHECK(mbx::base64_encode("foobar") == "Zm9vYmFy");
+    CHECK(mbx::base64_encode(std::string("\xff\x00\xfe", 3)) == "/wD+");
 }
 
 TEST_CASE("Response::header finds a header by name, ignoring ASCII case", "[http]") {

@@ -1,0 +1,176 @@
+#include "users.hpp"
+
+#include "mbx/core/output.hpp"
+#include "mbx/core/text.hpp"
+#include "mbx/journal/journal.hpp"
+#include "mbx/ops/reprovision.hpp"
+
+#include <algorithm>
+#include <fmt/format.h>
+#include <fstream>
+#include <iostream>
+
+namespace mbx_reprovision {
+
+using mbx::Error;
+using mbx::ErrorCategory;
+using mbx::ExitCode;
+using mbx::out::Cell;
+using mbx::out::Kind;
+using mbx::out::Role;
+namespace rp = mbx::ops::reprovision;
+
+namespace {
+
+std::string arg(mbx::cli::Context& ctx, const char* name) {
+    return ctx.args().count(name) ? ctx.args()[name].as<std::string>() : std::string();
+}
+
+std::optional<std::int64_t> resume_of(mbx::cli::Context& ctx) {
+    const std::string text = arg(ctx, "resume");
+    if (text.empty()) return std::nullopt;
+    std::optional<mbx::journal::RunRecord> run;
+    if (std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; }) && text.size() < 12)
+        run = ctx.journal().find_run(std::stoll(text));
+    else
+        run = ctx.journal().find_run_by_uuid(text);
+    if (!run || run->tool != "reprovision")
+        throw Error(ErrorCategory::usage, fmt::format("no reprovision run '{}' in the journal", mbx::out::printable(text)),
+                    "list them with `mbx journal list --tool reprovision`");
+    return run->id;
+}
+
+mbx::out::ReportSpec report_spec(bool with_ldif) {
+    mbx::out::ReportSpec spec{"reprovision",
+                              {{"user", "User", Kind::text, Role::label},
+                               {"new_uid", "New uid", Kind::text, Role::label},
+                               {"run", "Run", Kind::integer, Role::detail},
+                               {"step", "Step", Kind::text, Role::label},
+                               {"subject", "Subject", Kind::text, Role::detail},
+                               {"status", "Status", Kind::text, Role::detail},
+                               {"detail", "Detail", Kind::text, Role::detail}}};
+    if (with_ldif) spec.columns.push_back({"ldif", "LDIF", Kind::text, Role::detail, "what is written to the directory"});
+    return spec;
+}
+
+Cell optional_run(std::int64_t id) {
+    if (id == 0) return Cell();
+    return Cell(id);
+}
+
+} // namespace
+
+std::vector<Pair> pairs_of(mbx::cli::Context& ctx) {
+    std::vector<std::string> positional;
+    if (ctx.args().count("user")) positional = ctx.args()["user"].as<std::vector<std::string>>();
+    const std::string new_uid = arg(ctx, "new-uid"), file = arg(ctx, "from-file");
+    if (!file.empty()) {
+        if (!positional.empty() || !new_uid.empty() || ctx.args().count("resume") || ctx.args().count("password-file"))
+            throw Error(ErrorCategory::usage, "--from-file cannot be combined with USER, --new-uid, --resume or --password-file",
+                        "put every user in the file, one 'user,new_uid' per line");
+        std::ifstream in(file);
+        if (!in)
+            throw Error(ErrorCategory::usage, fmt::format("cannot read --from-file '{}'", mbx::out::printable(file)),
+                        "check the path and its permissions");
+        std::vector<Pair> pairs;
+        std::string line;
+        for (int n = 1; std::getline(in, line); ++n) {
+            const std::string_view t = mbx::trim(line);
+            if (t.empty() || t.front() == '#') continue;
+            auto fields = mbx::split_list(t);
+            if (fields.size() != 2 || t.find(',') == std::string_view::npos)
+                throw Error(ErrorCategory::data, fmt::format("{}:{}: expected 'user,new_uid'", file, n),
+                            "one pair per line, e.g. alice,alice2");
+            pairs.push_back({fields[0], fields[1]});
+        }
+        if (pairs.empty())
+            throw Error(ErrorCategory::data, fmt::format("--from-file '{}' has no users", file), "one 'user,new_uid' per line");
+        return pairs;
+    }
+    if (const auto run = resume_of(ctx); run && positional.empty() && new_uid.empty()) {
+        auto [user, uid] = rp::request_of_run(ctx.journal(), *run);
+        return {{user, uid}};
+    }
+    if (positional.empty() || new_uid.empty())
+        throw Error(ErrorCategory::usage, positional.empty() ? "missing USER" : "missing --new-uid NEWUID",
+                    "e.g. mbx reprovision alice --new-uid alice2 (or --from-file FILE, or --resume RUN)");
+    return {{positional.front(), new_uid}};
+}
+
+ExitCode reprovision_all(mbx::cli::Context& ctx, const std::vector<Pair>& pairs) {
+    const bool batch = ctx.args().count("from-file") > 0;
+    auto secrets = [&](const mbx::SecretSource& s) { return ctx.secret(s); };
+    std::vector<rp::Result> results;
+    for (const auto& p : pairs) {
+        rp::Request req{.user = p.user, .new_uid = p.new_uid};
+        if (const auto f = arg(ctx, "password-file"); !f.empty()) req.password_file = f;
+        req.cutover = ctx.args().count("no-cutover") == 0;
+        req.dry_run = ctx.dry_run();
+        req.force = ctx.args().count("force") > 0;
+        if (!batch) req.resume_run = resume_of(ctx);
+        // The journal keeps each user's run as if it had been run alone.
+        req.argv = batch ? std::vector<std::string>{p.user, "--new-uid", p.new_uid} : ctx.argv();
+        if (batch)
+            for (const char* flag : {"--no-cutover", "--force", "--dry-run", "-n"})
+                if (std::find(ctx.argv().begin(), ctx.argv().end(), flag) != ctx.argv().end()) req.argv.emplace_back(flag);
+        try {
+            results.push_back(rp::run(ctx.config(), secrets, req, ctx.journal(), ctx.progress()));
+        } catch (const Error& e) {
+            if (!batch) throw;
+            rp::Result r{.user = p.user, .new_uid = p.new_uid, .exit = e.exit_code(), .error = e};
+            r.steps.push_back({"inspect", "", "failed", e.one_line()});
+            results.push_back(std::move(r));
+        }
+    }
+    ctx.progress().finish();
+
+    // Tables are for people: the LDIF follows the table as text instead of a column.
+    const bool table = ctx.format() == mbx::out::Format::table;
+    auto sink = ctx.sink();
+    sink->begin(report_spec(!table));
+    ExitCode worst = ExitCode::ok;
+    std::size_t ok = 0;
+    std::string ldif_text;
+    for (const auto& r : results) {
+        worst = mbx::combine_exit_codes(worst, r.exit);
+        if (r.exit == ExitCode::ok) ++ok;
+        for (const auto& s : r.steps) {
+            std::vector<Cell> row{r.user, r.new_uid, optional_run(r.run_id), s.step, s.subject, s.status, s.detail};
+            if (!table) row.emplace_back(s.ldif);
+            sink->row(row);
+            if (!s.ldif.empty()) ldif_text += fmt::format("# {} {} ({})\n{}", s.step, r.user, s.status, s.ldif);
+        }
+        if (r.error)
+            std::cerr << "mbx reprovision: " << r.user << " -> " << r.new_uid << ": "
+                      << mbx::out::printable(r.error->one_line()) << '\n';
+        if (r.error && r.run_id && !ctx.dry_run() && r.error->exit_code() != ExitCode::usage)
+            std::cerr << "mbx reprovision: run " << r.run_id << " stopped; fix the cause, then run the same command "
+                      << "again (or `mbx reprovision --resume " << r.run_id << "`); `mbx journal undo " << r.run_id
+                      << "` reverts it\n";
+        if (r.password_file && !r.password_file->empty() && !ctx.dry_run() && !ctx.quiet())
+            std::cerr << "mbx reprovision: the password of " << r.new_uid << " is in "
+                      << mbx::out::printable(r.password_file->string()) << " (mode 0600)\n";
+    }
+    std::string text;
+    if (ctx.dry_run())
+        text = fmt::format("dry run: {} of {} users can be reprovisioned; nothing written", ok, results.size());
+    else
+        text = fmt::format("{} of {} users reprovisioned", ok, results.size());
+    const auto& first = results.front();
+    std::vector<std::pair<std::string, Cell>> fields{{"users", Cell(static_cast<std::int64_t>(results.size()))},
+                                                     {"users_ok", Cell(static_cast<std::int64_t>(ok))},
+                                                     {"dry_run", Cell(ctx.dry_run())}};
+    if (results.size() == 1) {
+        fields.emplace_back("run", optional_run(first.run_id));
+        fields.emplace_back("old_dn", Cell(first.old_dn));
+        fields.emplace_back("new_dn", Cell(first.new_dn));
+        fields.emplace_back("password_file", first.password_file && !ctx.dry_run()
+                                                 ? Cell(first.password_file->string())
+                                                 : Cell());
+    }
+    sink->finish({worst, text, fields});
+    if (table && !ldif_text.empty()) ctx.out() << '\n' << ldif_text;
+    return worst;
+}
+
+} // namespace mbx_reprovision
