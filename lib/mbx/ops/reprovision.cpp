@@ -13,6 +13,8 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <csignal>
+#include <cstdlib>
 #include <cstring>
 #include <fcntl.h>
 #include <fmt/format.h>
@@ -93,6 +95,16 @@ bool holds(const directory::Entry& entry, const json& want) {
     return true;
 }
 
+// True when every attribute of `before` holds either its before- or its after-values.
+bool consistent(const directory::Entry& entry, const json& before, const json& after) {
+    if (!before.is_object()) return false;
+    for (const auto& [attr, values] : before.items()) {
+        const auto now = sorted(entry.values(attr));
+        if (now != sorted(strings(values)) && now != sorted(strings(after.value(attr, json::array())))) return false;
+    }
+    return true;
+}
+
 std::vector<directory::Modification> replace_all(const json& values) {
     std::vector<directory::Modification> mods;
     if (!values.is_object()) return mods;
@@ -134,6 +146,14 @@ journal::RunStatus run_status(ExitCode code) {
     if (code == ExitCode::ok) return journal::RunStatus::ok;
     if (code == ExitCode::interrupted) return journal::RunStatus::interrupted;
     return journal::RunStatus::failed;
+}
+
+// Test hook (docs/development.md): with MBXKIT_TEST_STOP_BEFORE=STEP in the environment the
+// process stops itself (SIGSTOP) as that step begins, so a test can stop a server, kill -9 the
+// process, or let it go on (SIGCONT) at an exact point. Unset in production: a getenv.
+void stop_if_asked(std::string_view step) {
+    const char* at = std::getenv("MBXKIT_TEST_STOP_BEFORE");
+    if (at && step == at) ::raise(SIGSTOP);
 }
 
 // The actions of an earlier run, by kind: the last of each.
@@ -204,6 +224,7 @@ private:
         res_.steps.push_back({std::move(step), std::move(subject), std::move(status), std::move(detail), std::move(ldif)});
     }
     void phase(std::string_view step) {
+        stop_if_asked(step);
         step_ = step;
         throw_if_interrupted();
         progress_.update(fmt::format("{} -> {}: {}", req_.user, req_.new_uid, step), 0, 0);
@@ -761,15 +782,18 @@ UndoOutcome undo_cutover(UndoContext& ctx, const journal::ActionRecord& action) 
     const auto now_new = dir.read_entry(new_dn);
     const json old_before = before.value("old", json::object()), old_after = after.value("old", json::object());
     const json new_before = before.value("new", json::object()), new_after = after.value("new", json::object());
-    const bool as_left = at == moved_dn && holds(*old, old_after) && (!now_new || holds(*now_new, new_after));
+    // Each attribute must hold its before- or its after-values: a cutover stopped half-way
+    // leaves some of each, and that is still exactly what this run wrote.
+    const bool ours = (at == old_dn || at == moved_dn) && consistent(*old, old_before, old_after) &&
+                      (!now_new || consistent(*now_new, new_before, new_after));
     const bool as_before = at == old_dn && holds(*old, old_before) && (!now_new || holds(*now_new, new_before));
-    if (as_before && !as_left) {
+    if (as_before) {
         o.result = UndoResult::already;
         o.detail = fmt::format("{} has its addresses and is enabled", in_quotes(old_dn));
         return o;
     }
     std::string forced;
-    if (!as_left) {
+    if (!ours) {
         if (!ctx.force) {
             o.result = UndoResult::conflict;
             o.detail = fmt::format("{} or {} changed since the cutover; left alone (use --force)", in_quotes(old_dn),

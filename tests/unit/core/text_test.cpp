@@ -22,3 +22,12 @@ TEST_CASE("trim strips ASCII white space at both ends", "[core][text]") {
     CHECK(mbx::trim(" \t ") == "");
     CHECK(mbx::trim("\xc2\xa0x") == "\xc2\xa0x"); // no-break space is not ASCII white space
 }
+
+TEST_CASE("split_list trims items and drops empty ones", "[core][text]") {
+    using V = std::vector<std::string>;
+    CHECK(mbx::split_list("cn, sn,givenName") == V{"cn", "sn", "givenName"});
+    CHECK(mbx::split_list(" a ,, b ,") == V{"a", "b"});
+    CHECK(mbx::split_list("") == V{});
+    CHECK(mbx::split_list(" , ") == V{});
+    CHECK(mbx::split_list("one") == V{"one"});
+}

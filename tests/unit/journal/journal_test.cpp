@@ -154,6 +154,31 @@ TEST_CASE("finish_run stores the outcome; bad calls are refused", "[journal]") {
           mbx::ErrorCategory::usage);
 }
 
+TEST_CASE("reopen_run makes a finished run running again in this process", "[journal]") {
+    TempDir tmp;
+    auto journal = Journal::open(tmp / "j.sqlite");
+    auto id = journal.begin_run(start_of("reprovision"));
+    journal.add_action(id, {"reprovision.inspect", "alice", {}, {}, ActionStatus::done, {}});
+    // A live run cannot be taken over.
+    CHECK(error_of([&] { journal.reopen_run(id); }).category() == mbx::ErrorCategory::usage);
+    journal.finish_run(id, RunStatus::failed, 69);
+    set_run_column(tmp / "j.sqlite", id, "pid", "999999999");
+    journal.reopen_run(id);
+    auto run = journal.find_run(id);
+    REQUIRE(run);
+    CHECK(run->status == RunStatus::running);
+    CHECK_FALSE(run->stale);
+    CHECK(run->pid == static_cast<std::int64_t>(getpid()));
+    CHECK_FALSE(run->ended_at);
+    CHECK_FALSE(run->exit_code);
+    // Its actions stay, and new ones continue the seq.
+    journal.add_action(id, {"reprovision.resume", "alice", {}, {}, ActionStatus::done, {}});
+    CHECK(journal.actions_of(id).back().seq == 2);
+    journal.finish_run(id, RunStatus::ok, 0);
+    CHECK(journal.find_run(id)->status == RunStatus::ok);
+    CHECK(error_of([&] { journal.reopen_run(id + 7); }).category() == mbx::ErrorCategory::data);
+}
+
 TEST_CASE("actions get seq 1, 2, 3 per run and keep scrubbed before/after", "[journal]") {
     TempDir tmp;
     auto journal = Journal::open(tmp / "j.sqlite");
