@@ -67,9 +67,7 @@ journal::RunFilter filter_of(const Request& req, bool with_limit) {
 } // namespace
 
 journal::RunRecord resolve_run(journal::Journal& j, const std::string& text) {
-    std::optional<journal::RunRecord> run;
-    bool numeric = !text.empty() && text.find_first_not_of("0123456789") == std::string::npos && text.size() < 10;
-    run = numeric ? j.find_run(std::stoll(text)) : j.find_run_by_uuid(text);
+    const auto run = j.find_run_by_reference(text);
     if (!run)
         throw Error(ErrorCategory::data, fmt::format("no run '{}' in journal '{}'", out::printable(text), j.path().string()),
                     "see 'mbx journal list'");

@@ -88,11 +88,7 @@ struct PairOutcome {
 std::optional<std::int64_t> resume_run_of(mbx::cli::Context& ctx, mbx::journal::Journal& journal) {
     const std::string text = arg(ctx, "resume");
     if (text.empty()) return std::nullopt;
-    std::optional<mbx::journal::RunRecord> run;
-    if (std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; }) && text.size() < 12)
-        run = journal.find_run(std::stoll(text));
-    else
-        run = journal.find_run_by_uuid(text);
+    const auto run = journal.find_run_by_reference(text);
     if (!run || run->tool != "merge")
         throw Error(ErrorCategory::usage, fmt::format("no merge run '{}' in the journal", mbx::out::printable(text)),
                     "list them with `mbx journal list --tool merge`");

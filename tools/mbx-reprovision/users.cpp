@@ -29,11 +29,7 @@ std::string arg(mbx::cli::Context& ctx, const char* name) {
 std::optional<std::int64_t> resume_of(mbx::cli::Context& ctx) {
     const std::string text = arg(ctx, "resume");
     if (text.empty()) return std::nullopt;
-    std::optional<mbx::journal::RunRecord> run;
-    if (std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; }) && text.size() < 12)
-        run = ctx.journal().find_run(std::stoll(text));
-    else
-        run = ctx.journal().find_run_by_uuid(text);
+    const auto run = ctx.journal().find_run_by_reference(text);
     if (!run || run->tool != "reprovision")
         throw Error(ErrorCategory::usage, fmt::format("no reprovision run '{}' in the journal", mbx::out::printable(text)),
                     "list them with `mbx journal list --tool reprovision`");

@@ -115,6 +115,10 @@ public:
     /// nothing. Failure: usage when the prefix is too short or not hex, or matches several runs.
     std::optional<RunRecord> find_run_by_uuid(std::string_view prefix);
 
+    /// The run a person named on the command line: a numeric id (`42`) or a uuid prefix
+    /// (`bc13ac5f`), or nothing. Failure: usage as find_run_by_uuid.
+    std::optional<RunRecord> find_run_by_reference(std::string_view text);
+
     /// The actions of run `run_id`, ordered by seq (empty for an unknown run).
     std::vector<ActionRecord> actions_of(std::int64_t run_id);
 

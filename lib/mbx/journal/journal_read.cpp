@@ -132,6 +132,11 @@ std::optional<RunRecord> Journal::find_run(std::int64_t run_id) {
     });
 }
 
+std::optional<RunRecord> Journal::find_run_by_reference(std::string_view text) {
+    const bool numeric = !text.empty() && text.size() < 10 && text.find_first_not_of("0123456789") == std::string_view::npos;
+    return numeric ? find_run(std::stoll(std::string(text))) : find_run_by_uuid(text);
+}
+
 std::optional<RunRecord> Journal::find_run_by_uuid(std::string_view prefix) {
     std::string wanted(prefix);
     std::transform(wanted.begin(), wanted.end(), wanted.begin(),

@@ -368,6 +368,11 @@ TEST_CASE("find_run_by_uuid takes a unique prefix", "[journal]") {
           mbx::ErrorCategory::usage);
     CHECK(error_of([&] { journal.find_run_by_uuid("abcz"); }).category() ==
           mbx::ErrorCategory::usage);
+    // What people type: an id, or a uuid prefix.
+    CHECK(journal.find_run_by_reference(std::to_string(b))->id == b);
+    CHECK(journal.find_run_by_reference("abcd0")->id == a);
+    CHECK_FALSE(journal.find_run_by_reference("999"));
+    CHECK(error_of([&] { journal.find_run_by_reference(""); }).category() == mbx::ErrorCategory::usage);
 }
 
 TEST_CASE("for_each_action walks the filtered runs' actions in order", "[journal]") {
