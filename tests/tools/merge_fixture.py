@@ -188,10 +188,13 @@ def append(m, folder, flags, idate, msg):
     ok(m.append(box(folder), flags or None, '"' + idate + '"', msg))
 
 
-def rich(m, user):
-    """Flags, keywords, dates, awkward folder names, an empty folder, a 30 MB message."""
+def rich(m, user, big=True, tag="merge"):
+    """Flags, keywords, dates, awkward folder names, an empty folder, a 30 MB message (unless
+    not big). Message-IDs carry `tag` and the user name (made header-safe)."""
+    safe_user = re.sub(r"[^A-Za-z0-9.-]", lambda c: "=%02X" % ord(c.group()), user)
+
     def mid(n):
-        return "<merge-%s-%d@example.net>" % (user, n)
+        return "<%s-%s-%d@example.net>" % (tag, safe_user, n)
     folders = [
         # (name, subscribed)
         ("Projects", True),
@@ -239,7 +242,8 @@ def rich(m, user):
         msg = make_message(None if n == 10 else mid(n), "merge test %d" % n,
                            "Mon, 4 Mar 2019 10:00:%02d +0000" % (n % 60), size, body_seed=user)
         append(m, folder, flags, idate, msg)
-    append(m, "INBOX", r"(\Seen)", "20-Aug-2020 20:20:20 +0000", big_message(mid(100), 30 * 1024 * 1024))
+    if big:
+        append(m, "INBOX", r"(\Seen)", "20-Aug-2020 20:20:20 +0000", big_message(mid(100), 30 * 1024 * 1024))
 
 
 def quota_fixture(m, user):

@@ -139,7 +139,8 @@ ExitCode reprovision_all(mbx::cli::Context& ctx, const std::vector<Pair>& pairs)
         if (r.error)
             std::cerr << "mbx reprovision: " << r.user << " -> " << r.new_uid << ": "
                       << mbx::out::printable(r.error->one_line()) << '\n';
-        if (r.error && r.run_id && !ctx.dry_run() && r.error->exit_code() != ExitCode::usage)
+        const bool changed = std::any_of(r.steps.begin(), r.steps.end(), [](const auto& s) { return s.status == "done"; });
+        if (r.error && r.run_id && !ctx.dry_run() && (changed || r.resumed))
             std::cerr << "mbx reprovision: run " << r.run_id << " stopped; fix the cause, then run the same command "
                       << "again (or `mbx reprovision --resume " << r.run_id << "`); `mbx journal undo " << r.run_id
                       << "` reverts it\n";

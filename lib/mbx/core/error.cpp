@@ -14,7 +14,7 @@ constexpr std::array<ExitCodeInfo, 12> kTable{{
     {ExitCode::data, "data", "bad input data: unknown user, malformed file or value"},
     {ExitCode::unavailable, "unavailable", "a server (LDAP, IMAP, HTTP) cannot be reached"},
     {ExitCode::internal, "internal", "internal error in mbxkit (a bug: please report it)"},
-    {ExitCode::io, "io", "writing output or a local file failed (disk full, permission)"},
+    {ExitCode::io, "io", "writing output or a local file failed (disk full, permission, a reader that closed the pipe)"},
     {ExitCode::temporary, "temporary", "temporary failure: busy, throttled or over quota; retry or resume"},
     {ExitCode::auth, "auth", "authentication or permission refused"},
     {ExitCode::config, "config", "configuration missing or wrong"},

@@ -25,6 +25,10 @@ void install_interrupt_handlers() {
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, nullptr);
     sigaction(SIGTERM, &sa, nullptr);
+    // A peer that closes a socket must be an error of the call that wrote to it, not the end of
+    // the process: libldap's TLS writes have no MSG_NOSIGNAL, and a killed process leaves its
+    // journal run unfinished. Output to a closed pipe then fails the flush (exit 74).
+    signal(SIGPIPE, SIG_IGN);
 }
 
 bool interrupt_requested() noexcept { return g_signals.load() > 0; }

@@ -5,7 +5,8 @@
 
 namespace mbx {
 
-/// Installs the SIGINT/SIGTERM handlers (idempotent). Called by the tool runner.
+/// Installs the SIGINT/SIGTERM handlers and ignores SIGPIPE (a closed socket or pipe is an
+/// error of the write, never a silent death) (idempotent). Called by the tool runner.
 void install_interrupt_handlers();
 
 /// True once SIGINT or SIGTERM has arrived.

@@ -580,7 +580,7 @@ void Reprovisioner::run(const Journaled& earlier) {
     try {
         inspect(earlier);
         account(earlier);
-        const bool merged = earlier.done(kMerge) && earlier.done(kLogon);
+        const bool merged = earlier.done(kMerge);
         if (earlier.done(kMailbox) || merged) report("mailbox", req_.new_uid, "already", "made when the run began");
         else mailbox();
         if (merged) report("merge", req_.user + " -> " + req_.new_uid, "already", "copied and verified earlier in the run");
@@ -686,7 +686,9 @@ Result run(const config::Config& cfg, const SecretProvider& secrets, const Reque
         throw Error(ErrorCategory::usage, "give the user and --new-uid NEWUID", "e.g. mbx reprovision alice --new-uid alice2");
     if (req.user == req.new_uid)
         throw Error(ErrorCategory::usage, "--new-uid must differ from the user", "e.g. mbx reprovision alice --new-uid alice2");
-    (void)settings_of(cfg, journal.path()); // a bad setting stops before a run is begun
+    // A bad setting or password file stops before a run is begun.
+    (void)settings_of(cfg, journal.path());
+    if (req.password_file && !req.dry_run) (void)read_secret_file(*req.password_file);
 
     std::optional<journal::RunRecord> earlier_run;
     if (req.resume_run) {
