@@ -57,6 +57,38 @@ std::string base64_encode(std::string_view bytes) {
     return out;
 }
 
+std::optional<std::string> base64_decode(std::string_view text) {
+    auto value = [](char c) -> int {
+        if (c >= 'A' && c <= 'Z') return c - 'A';
+        if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+        if (c >= '0' && c <= '9') return c - '0' + 52;
+        if (c == '+') return 62;
+        if (c == '/') return 63;
+        return -1;
+    };
+    if (text.size() % 4 == 0 && !text.empty()) { // padded: at most two '=' and only at the end
+        if (text.back() == '=') text.remove_suffix(1);
+        if (text.back() == '=') text.remove_suffix(1);
+    }
+    if (text.size() % 4 == 1) return std::nullopt; // one sextet cannot make a byte
+    std::string out;
+    out.reserve(text.size() / 4 * 3 + 2);
+    unsigned acc = 0;
+    int bits = 0;
+    for (char c : text) {
+        const int v = value(c);
+        if (v < 0) return std::nullopt;
+        acc = ((acc << 6) | static_cast<unsigned>(v)) & 0x3FFF; // never more than 13 live bits
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            out += static_cast<char>((acc >> bits) & 0xFF);
+        }
+    }
+    if ((acc & ((1U << bits) - 1)) != 0) return std::nullopt; // RFC 4648 §3.5: pad bits are zero
+    return out;
+}
+
 std::vector<std::string> split_list(std::string_view list) {
     std::vector<std::string> items;
     while (true) {

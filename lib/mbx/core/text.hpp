@@ -2,6 +2,7 @@
 // ASCII text helpers every area shares: protocol keywords, header names, config keys and LDAP
 // attribute names compare case-insensitively in ASCII only, never by locale.
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -23,6 +24,12 @@ std::string_view trim(std::string_view s);
 /// Standard base64 (RFC 4648 §4, with padding) of `bytes`: HTTP Basic and X-Dovecot-API
 /// authorization headers, LDIF values. Pure.
 std::string base64_encode(std::string_view bytes);
+
+/// The bytes of standard base64 `text` (RFC 4648 §4 alphabet; the `=` padding may be left out,
+/// as in ActiveSync's base64 query form). Nothing when `text` holds any other byte (white space
+/// included), misplaced padding, an impossible length or non-zero trailing bits. Pure; never
+/// reads past `text`.
+std::optional<std::string> base64_decode(std::string_view text);
 
 /// The items of a comma-separated list (`cn, sn,givenName`), trimmed, empty items dropped. Pure.
 std::vector<std::string> split_list(std::string_view list);

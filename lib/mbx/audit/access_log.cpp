@@ -1,0 +1,386 @@
+#include "mbx/audit/access_log.hpp"
+
+#include "mbx/audit/log_reader.hpp"
+#include "mbx/core/error.hpp"
+#include "mbx/core/output.hpp"
+#include "mbx/core/text.hpp"
+
+#include <array>
+#include <fmt/format.h>
+
+namespace mbx::audit {
+namespace {
+
+enum Role : int { r_ignore, r_date, r_time, r_c_ip, r_method, r_stem, r_query, r_username, r_user_agent, r_status, r_proto_version };
+
+Role role_of(std::string_view field) {
+    static constexpr std::array<std::pair<std::string_view, Role>, 10> kRoles = {{
+        {"date", r_date},
+        {"time", r_time},
+        {"c-ip", r_c_ip},
+        {"cs-method", r_method},
+        {"cs-uri-stem", r_stem},
+        {"cs-uri-query", r_query},
+        {"cs-username", r_username},
+        {"cs(User-Agent)", r_user_agent},
+        {"sc-status", r_status},
+        {"cs(MS-ASProtocolVersion)", r_proto_version},
+    }};
+    for (const auto& [name, role] : kRoles)
+        if (iequals(name, field)) return role;
+    return r_ignore;
+}
+
+// Fixed-width decimal at s[pos..pos+n), or -1.
+int number_at(std::string_view s, std::size_t pos, std::size_t n) {
+    if (pos + n > s.size()) return -1;
+    int v = 0;
+    for (std::size_t i = pos; i < pos + n; ++i) {
+        if (s[i] < '0' || s[i] > '9') return -1;
+        v = v * 10 + (s[i] - '0');
+    }
+    return v;
+}
+
+// IIS "2024-03-01" and "10:00:00" (UTC, W3C extended log format).
+std::int64_t iis_time(std::string_view d, std::string_view t) {
+    if (d.size() != 10 || d[4] != '-' || d[7] != '-' || t.size() < 8 || t[2] != ':' || t[5] != ':') return 0;
+    return unix_time(number_at(d, 0, 4), number_at(d, 5, 2), number_at(d, 8, 2), number_at(t, 0, 2),
+                     number_at(t, 3, 2), number_at(t, 6, 2));
+}
+
+// Combined "10/Oct/2000:13:55:36 -0700", converted to UTC.
+std::int64_t combined_time(std::string_view s) {
+    static constexpr std::array<std::string_view, 12> kMonths = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                                                 "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+    if (s.size() < 20 || s[2] != '/' || s[6] != '/' || s[11] != ':' || s[14] != ':' || s[17] != ':') return 0;
+    int month = 0;
+    for (std::size_t i = 0; i < kMonths.size(); ++i)
+        if (s.substr(3, 3) == kMonths[i]) month = static_cast<int>(i) + 1;
+    std::int64_t t = unix_time(number_at(s, 7, 4), month, number_at(s, 0, 2), number_at(s, 12, 2),
+                               number_at(s, 15, 2), number_at(s, 18, 2));
+    if (t == 0 || s.size() < 26 || s[20] != ' ' || (s[21] != '+' && s[21] != '-')) return t;
+    const int hh = number_at(s, 22, 2), mm = number_at(s, 24, 2);
+    if (hh < 0 || mm < 0) return t;
+    const std::int64_t offset = hh * 3600 + mm * 60;
+    return s[21] == '+' ? t - offset : t + offset;
+}
+
+std::string_view dash_empty(std::string_view v) { return v == "-" ? std::string_view{} : v; }
+
+int parse_status(std::string_view v) {
+    const int s = v.size() == 3 ? number_at(v, 0, 3) : -1;
+    return s < 0 ? 0 : s;
+}
+
+// "14.1", "2.5": what an MS-ASProtocolVersion value looks like. Other values are kept as logged
+// when they come from a named header field; extra combined fields must look like this.
+bool looks_like_version(std::string_view v) {
+    const auto dot = v.find('.');
+    if (dot == 0 || dot == std::string_view::npos || dot > 2 || v.size() - dot - 1 != 1) return false;
+    for (std::size_t i = 0; i < v.size(); ++i)
+        if (i != dot && (v[i] < '0' || v[i] > '9')) return false;
+    return true;
+}
+
+// One token of a combined line: bare up to a space, "quoted" (nginx `\xHH`, Apache `\"` `\\`
+// decoded) or [bracketed].
+class Cursor {
+public:
+    explicit Cursor(std::string_view s) : s_(s) {}
+    bool done() {
+        skip_spaces();
+        return s_.empty();
+    }
+    bool bare(std::string_view& out) {
+        skip_spaces();
+        if (s_.empty()) return false;
+        const auto sp = s_.find(' ');
+        out = s_.substr(0, sp);
+        s_.remove_prefix(out.size());
+        return true;
+    }
+    bool bracketed(std::string_view& out) {
+        skip_spaces();
+        if (s_.empty() || s_[0] != '[') return false;
+        const auto close = s_.find(']');
+        if (close == std::string_view::npos) return false;
+        out = s_.substr(1, close - 1);
+        s_.remove_prefix(close + 1);
+        return true;
+    }
+    bool quoted(std::string& out) {
+        skip_spaces();
+        out.clear();
+        if (s_.empty() || s_[0] != '"') return false;
+        for (std::size_t i = 1; i < s_.size(); ++i) {
+            const char c = s_[i];
+            if (c == '"') {
+                s_.remove_prefix(i + 1);
+                return true;
+            }
+            if (c != '\\' || i + 1 >= s_.size()) {
+                out += c;
+                continue;
+            }
+            const char e = s_[++i];
+            if (e == 'x' && i + 2 < s_.size() && hex(s_[i + 1]) >= 0 && hex(s_[i + 2]) >= 0) {
+                out += static_cast<char>(hex(s_[i + 1]) * 16 + hex(s_[i + 2]));
+                i += 2;
+            } else if (e == '"' || e == '\\') {
+                out += e;
+            } else {
+                out += '\\';
+                out += e;
+            }
+        }
+        return false; // no closing quote
+    }
+
+private:
+    static int hex(char c) {
+        if (c >= '0' && c <= '9') return c - '0';
+        if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+        if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+        return -1;
+    }
+    void skip_spaces() {
+        while (!s_.empty() && s_[0] == ' ') s_.remove_prefix(1);
+    }
+    std::string_view s_;
+};
+
+// The fields every format shares, after the format-specific part has been read.
+struct Raw {
+    std::string_view method, path, query, user, ip;
+    std::string user_agent, header_version;
+    int status = 0;
+    std::int64_t time = 0;
+};
+
+void fill_request(const Raw& raw, Request& out) {
+    out.time = raw.time;
+    out.method = std::string(raw.method);
+    out.uri_path = std::string(raw.path);
+    out.client_ip = std::string(raw.ip);
+    out.http_status = raw.status;
+    out.user_agent = raw.user_agent;
+    const ParsedQuery parsed = parse_query(raw.query);
+    const EasQuery& q = parsed.query;
+    out.query_form = q.form;
+    out.query_error = parsed.error;
+    out.user = raw.user.empty() ? q.user : std::string(raw.user);
+    out.device_id = q.device_id;
+    out.device_type = q.device_type;
+    out.command = q.command;
+    out.log_fields = parsed.log.fields;
+    if (!raw.header_version.empty()) {
+        out.protocol_version = raw.header_version;
+        out.version_source = VersionSource::header;
+    } else if (q.form == QueryForm::base64 && !q.protocol_version.empty()) {
+        out.protocol_version = q.protocol_version;
+        out.version_source = VersionSource::base64;
+    } else if (!parsed.log.protocol_version.empty()) {
+        out.protocol_version = parsed.log.protocol_version;
+        out.version_source = VersionSource::log_token;
+    }
+    out.probe = is_probe(out.user, out.device_type);
+}
+
+} // namespace
+
+LogFormat parse_log_format(std::string_view text) {
+    if (text == "auto") return LogFormat::auto_detect;
+    if (text == "iis") return LogFormat::iis;
+    if (text == "combined") return LogFormat::combined;
+    throw Error(ErrorCategory::usage, "unknown log format '" + out::printable(text) + "'",
+                "use one of: auto, iis, combined");
+}
+
+std::string_view log_format_name(LogFormat format) {
+    switch (format) {
+    case LogFormat::auto_detect: return "auto";
+    case LogFormat::iis: return "iis";
+    case LogFormat::combined: return "combined";
+    }
+    return "auto";
+}
+
+std::string_view version_source_name(VersionSource source) {
+    switch (source) {
+    case VersionSource::none: return "none";
+    case VersionSource::header: return "header";
+    case VersionSource::base64: return "base64";
+    case VersionSource::log_token: return "log-token";
+    }
+    return "none";
+}
+
+bool is_activesync_path(std::string_view path) {
+    constexpr std::string_view kSegment = "Microsoft-Server-ActiveSync";
+    while (!path.empty()) {
+        const auto slash = path.find('/');
+        if (iequals(path.substr(0, slash), kSegment)) return true;
+        if (slash == std::string_view::npos) break;
+        path.remove_prefix(slash + 1);
+    }
+    return false;
+}
+
+bool is_probe(std::string_view user, std::string_view device_type) {
+    if (iequals(device_type, "TestActiveSyncConnectivity")) return true;
+    if (const auto backslash = user.rfind('\\'); backslash != std::string_view::npos) user.remove_prefix(backslash + 1);
+    constexpr std::string_view kHealth = "HealthMailbox";
+    return user.size() >= kHealth.size() && iequals(user.substr(0, kHealth.size()), kHealth);
+}
+
+std::int64_t unix_time(int year, int month, int day, int hour, int minute, int second) {
+    if (year < 1970 || year > 9999 || month < 1 || month > 12 || day < 1 || day > 31 || hour < 0 || hour > 23 ||
+        minute < 0 || minute > 59 || second < 0 || second > 60)
+        return 0;
+    // Days from civil (H. Hinnant's algorithm), proleptic Gregorian calendar.
+    const int y = year - (month <= 2 ? 1 : 0);
+    const int era = y / 400;
+    const int yoe = y - era * 400;
+    const int doy = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1;
+    const int doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    const std::int64_t days = static_cast<std::int64_t>(era) * 146097 + doe - 719468;
+    return days * 86400 + hour * 3600 + minute * 60 + second;
+}
+
+std::string iso8601(std::int64_t t) {
+    std::int64_t days = t / 86400, secs = t % 86400;
+    if (secs < 0) {
+        secs += 86400;
+        --days;
+    }
+    // Civil from days (H. Hinnant).
+    const std::int64_t z = days + 719468;
+    const std::int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+    const std::int64_t doe = z - era * 146097;
+    const std::int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    const std::int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    const std::int64_t mp = (5 * doy + 2) / 153;
+    const std::int64_t d = doy - (153 * mp + 2) / 5 + 1;
+    const std::int64_t m = mp < 10 ? mp + 3 : mp - 9;
+    const std::int64_t y = yoe + era * 400 + (m <= 2 ? 1 : 0);
+    return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z", y, m, d, secs / 3600, secs / 60 % 60, secs % 60);
+}
+
+LineKind AccessLogParser::malformed(std::string_view why) {
+    reason_ = why;
+    return LineKind::malformed;
+}
+
+LineKind AccessLogParser::parse_line(std::string_view line, Request& out) {
+    out = Request{};
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    if (line.size() > kMaxLineBytes) return malformed("line too long");
+    if (trim(line).empty()) return LineKind::directive;
+    if (format_ == LogFormat::auto_detect) format_ = line[0] == '#' ? LogFormat::iis : LogFormat::combined;
+    return format_ == LogFormat::iis ? parse_iis(line, out) : parse_combined(line, out);
+}
+
+LineKind AccessLogParser::parse_iis(std::string_view line, Request& out) {
+    if (line[0] == '#') {
+        constexpr std::string_view kFields = "#Fields:", kDate = "#Date:";
+        if (line.substr(0, kFields.size()) == kFields) {
+            fields_.clear();
+            roles_.clear();
+            std::string_view rest = line.substr(kFields.size());
+            while (!(rest = trim(rest)).empty() && fields_.size() < 256) {
+                const auto sp = rest.find_first_of(" \t");
+                fields_.emplace_back(rest.substr(0, sp));
+                roles_.push_back(role_of(fields_.back()));
+                rest.remove_prefix(sp == std::string_view::npos ? rest.size() : sp);
+            }
+        } else if (line.substr(0, kDate.size()) == kDate) {
+            default_date_ = std::string(trim(line.substr(kDate.size())).substr(0, 10));
+        }
+        return LineKind::directive;
+    }
+    if (fields_.empty()) return malformed("data line before any #Fields: directive");
+    Raw raw;
+    std::string_view d = default_date_, t, stem_value, query_value;
+    std::size_t n = 0;
+    for (std::string_view rest = line; !rest.empty();) {
+        const auto sp = rest.find(' ');
+        const std::string_view v = dash_empty(rest.substr(0, sp));
+        rest.remove_prefix(sp == std::string_view::npos ? rest.size() : sp + 1);
+        if (n >= roles_.size()) return malformed("more values than #Fields: names");
+        switch (roles_[n++]) {
+        case r_date: d = v; break;
+        case r_time: t = v; break;
+        case r_c_ip: raw.ip = v; break;
+        case r_method: raw.method = v; break;
+        case r_stem: stem_value = v; break;
+        case r_query: query_value = v; break;
+        case r_username: raw.user = v; break;
+        case r_user_agent:
+            raw.user_agent = std::string(v);
+            for (char& c : raw.user_agent)
+                if (c == '+') c = ' '; // IIS logs spaces in header values as '+'
+            break;
+        case r_status: raw.status = parse_status(v); break;
+        case r_proto_version: raw.header_version = std::string(v); break;
+        default: break;
+        }
+    }
+    if (n != roles_.size()) return malformed("fewer values than #Fields: names");
+    raw.time = iis_time(d, t);
+    if (!is_activesync_path(stem_value)) return LineKind::skipped;
+    raw.path = stem_value;
+    raw.query = query_value;
+    fill_request(raw, out);
+    return LineKind::request;
+}
+
+LineKind AccessLogParser::parse_combined(std::string_view line, Request& out) {
+    Cursor c(line);
+    Raw raw;
+    std::string_view ident, when, status_text, bytes;
+    std::string request_line;
+    if (!c.bare(raw.ip) || !c.bare(ident) || !c.bare(raw.user)) return malformed("fewer fields than combined");
+    if (!c.bracketed(when)) return malformed("no [time] field");
+    if (!c.quoted(request_line)) return malformed("no quoted request line");
+    if (!c.bare(status_text) || !c.bare(bytes)) return malformed("no status and size");
+    raw.status = parse_status(status_text);
+    if (raw.status == 0 && status_text != "-") return malformed("status is not a number");
+    raw.user = dash_empty(raw.user);
+    raw.time = combined_time(when);
+    std::string referer, value;
+    if (!c.done() && (!c.quoted(referer) || !c.quoted(raw.user_agent)))
+        return malformed("referer and user agent not quoted");
+    if (raw.user_agent == "-") raw.user_agent.clear();
+    // Extra fields after the user agent: the first that looks like a version is the logged
+    // MS-ASProtocolVersion header ("$http_ms_asprotocolversion" / "%{MS-ASProtocolVersion}i").
+    for (int extra = 0; !c.done() && extra < 16; ++extra) {
+        std::string_view bare_value;
+        if (c.quoted(value)) {
+        } else if (c.bare(bare_value)) {
+            value = std::string(bare_value);
+        } else {
+            return malformed("unterminated quoted field");
+        }
+        if (raw.header_version.empty() && looks_like_version(value)) raw.header_version = value;
+    }
+    // "METHOD target HTTP/x"; the target may be absolute ("https://host/path").
+    std::string_view req = request_line, target;
+    const auto sp1 = req.find(' ');
+    if (sp1 == std::string_view::npos) return LineKind::skipped; // "-" or garbage sent to the server
+    raw.method = req.substr(0, sp1);
+    target = req.substr(sp1 + 1);
+    target = target.substr(0, target.find(' '));
+    if (const auto scheme = target.find("://"); scheme != std::string_view::npos && scheme < target.find('/')) {
+        const auto path_start = target.find('/', scheme + 3);
+        target = path_start == std::string_view::npos ? std::string_view{} : target.substr(path_start);
+    }
+    const auto question = target.find('?');
+    raw.path = target.substr(0, question);
+    if (question != std::string_view::npos) raw.query = target.substr(question + 1);
+    if (!is_activesync_path(raw.path)) return LineKind::skipped;
+    fill_request(raw, out);
+    return LineKind::request;
+}
+
+} // namespace mbx::audit

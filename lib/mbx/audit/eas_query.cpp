@@ -1,0 +1,290 @@
+#include "mbx/audit/eas_query.hpp"
+
+#include "mbx/core/text.hpp"
+
+#include <array>
+
+namespace mbx::audit {
+namespace {
+
+constexpr std::size_t kMaxParameters = 32;
+
+int hex_value(char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+bool is_digits(std::string_view s) {
+    if (s.empty()) return false;
+    for (char c : s)
+        if (c < '0' || c > '9') return false;
+    return true;
+}
+
+// [MS-ASHTTP] 2.2.1.1.1.1.3: tags 2 and 5 are not defined.
+std::string parameter_name(std::uint8_t tag) {
+    switch (tag) {
+    case 0: return "AttachmentName";
+    case 1: return "CollectionId";
+    case 3: return "ItemId";
+    case 4: return "LongId";
+    case 6: return "Occurrence";
+    case 7: return "Options";
+    case 8: return "User";
+    default: return "Tag" + std::to_string(tag);
+    }
+}
+
+// A cursor over the decoded bytes that never moves past the end.
+class Bytes {
+public:
+    explicit Bytes(std::string_view data) : data_(data) {}
+    bool empty() const { return data_.empty(); }
+    bool take(std::size_t n, std::string_view& out) {
+        if (n > data_.size()) return false;
+        out = data_.substr(0, n);
+        data_.remove_prefix(n);
+        return true;
+    }
+    bool byte(std::uint8_t& out) {
+        std::string_view b;
+        if (!take(1, b)) return false;
+        out = static_cast<std::uint8_t>(b[0]);
+        return true;
+    }
+
+private:
+    std::string_view data_;
+};
+
+std::uint32_t little_endian(std::string_view b) {
+    std::uint32_t v = 0;
+    for (std::size_t i = b.size(); i-- > 0;) v = (v << 8) | static_cast<unsigned char>(b[i]);
+    return v;
+}
+
+// The parameters after the device type: (tag, length, value) until the bytes end.
+QueryError decode_parameters(Bytes& in, EasQuery& out) {
+    while (!in.empty()) {
+        std::uint8_t tag = 0, length = 0;
+        std::string_view value;
+        if (!in.byte(tag) || !in.byte(length) || !in.take(length, value)) return QueryError::truncated;
+        if (tag == 8) {
+            out.user = std::string(value);
+        } else if (out.parameters.size() < kMaxParameters) {
+            std::string shown = tag == 7 && value.size() == 1
+                                    ? std::to_string(static_cast<unsigned char>(value[0]))
+                                    : std::string(value);
+            out.parameters.push_back({parameter_name(tag), std::move(shown)});
+        }
+    }
+    return QueryError::none;
+}
+
+void set_plain_field(std::string_view name, std::string value, EasQuery& out) {
+    if (iequals(name, "Cmd")) out.command = std::move(value);
+    else if (iequals(name, "User")) out.user = std::move(value);
+    else if (iequals(name, "DeviceId")) out.device_id = normalise_device_id(value);
+    else if (iequals(name, "DeviceType")) out.device_type = std::move(value);
+    else if (out.parameters.size() < kMaxParameters)
+        out.parameters.push_back({std::string(name), std::move(value)});
+}
+
+// A query item that is the base64 form: base64 alphabet (maybe percent-escaped) and no `=`
+// except trailing padding. Plain items always have `name=`.
+bool looks_base64(std::string_view item) {
+    while (!item.empty() && item.back() == '=') item.remove_suffix(1);
+    while (item.size() >= 3 && item.substr(item.size() - 3) == "%3D") item.remove_suffix(3);
+    // The shortest valid byte sequence is 8 bytes: 11 characters without padding.
+    if (item.size() < 11) return false;
+    for (char c : item) {
+        const bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                        c == '+' || c == '/' || c == '%';
+        if (!ok) return false;
+    }
+    return true;
+}
+
+// The parameter names of the plain form ([MS-ASHTTP] 2.2.1.1.1.2): `CollectionId=` alone at
+// the start of a query is plain, not base64 that happens to end in padding.
+bool is_plain_name(std::string_view name) {
+    static constexpr std::array<std::string_view, 11> kNames = {
+        "Cmd",    "User",       "DeviceId",   "DeviceType", "AttachmentName", "CollectionId",
+        "ItemId", "LongId",     "Occurrence", "SaveInSent", "Log"};
+    for (auto n : kNames)
+        if (iequals(n, name)) return true;
+    return false;
+}
+
+} // namespace
+
+std::string_view query_error_name(QueryError error) {
+    switch (error) {
+    case QueryError::none: return "none";
+    case QueryError::bad_base64: return "bad base64";
+    case QueryError::truncated: return "truncated";
+    case QueryError::bad_length: return "bad length";
+    }
+    return "unknown";
+}
+
+std::string version_from_byte(std::uint8_t byte) {
+    return std::to_string(byte / 10) + "." + std::to_string(byte % 10);
+}
+
+bool is_known_version(std::string_view version) {
+    static constexpr std::array<std::string_view, 10> kVersions = {"1.0",  "2.0",  "2.1",  "2.5",  "12.0",
+                                                                   "12.1", "14.0", "14.1", "16.0", "16.1"};
+    for (auto v : kVersions)
+        if (v == version) return true;
+    return false;
+}
+
+std::string_view command_name(std::uint8_t code) {
+    // [MS-ASHTTP] 2.2.1.1.1.1.2; codes 5-8 are not assigned.
+    static constexpr std::array<std::string_view, 23> kCommands = {
+        "Sync",       "SendMail",     "SmartForward", "SmartReply",      "GetAttachment",   "",
+        "",           "",             "",             "FolderSync",      "FolderCreate",    "FolderDelete",
+        "FolderUpdate", "MoveItems",  "GetItemEstimate", "MeetingResponse", "Search",       "Settings",
+        "Ping",       "ItemOperations", "Provision",  "ResolveRecipients", "ValidateCert"};
+    return code < kCommands.size() ? kCommands[code] : std::string_view{};
+}
+
+std::string normalise_device_id(std::string_view raw) {
+    bool text = true;
+    for (char c : raw)
+        if (c < 0x21 || c > 0x7E) text = false;
+    if (text) return std::string(raw);
+    static constexpr char kHex[] = "0123456789abcdef";
+    std::string out;
+    out.reserve(raw.size() * 2);
+    for (char c : raw) {
+        const auto b = static_cast<unsigned char>(c);
+        out += kHex[b >> 4];
+        out += kHex[b & 15];
+    }
+    return out;
+}
+
+std::string percent_decode(std::string_view text, bool plus_is_space) {
+    std::string out;
+    out.reserve(text.size());
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        const char c = text[i];
+        if (c == '%' && i + 2 < text.size() && hex_value(text[i + 1]) >= 0 && hex_value(text[i + 2]) >= 0) {
+            out += static_cast<char>(hex_value(text[i + 1]) * 16 + hex_value(text[i + 2]));
+            i += 2;
+        } else if (c == '+' && plus_is_space) {
+            out += ' ';
+        } else {
+            out += c;
+        }
+    }
+    return out;
+}
+
+QueryError decode_base64_query(std::string_view text, EasQuery& out) {
+    out.form = QueryForm::base64;
+    const auto bytes = base64_decode(text.find('%') == std::string_view::npos ? std::string(text)
+                                                                               : percent_decode(text, false));
+    if (!bytes) return QueryError::bad_base64;
+    Bytes in(*bytes);
+    std::uint8_t version = 0, command = 0, id_length = 0, key_length = 0, type_length = 0;
+    std::string_view locale, id, key, type;
+    if (!in.byte(version)) return QueryError::truncated;
+    out.protocol_version = version_from_byte(version);
+    if (!in.byte(command)) return QueryError::truncated;
+    out.command_code = command;
+    const auto name = command_name(command);
+    out.command = name.empty() ? "Command" + std::to_string(command) : std::string(name);
+    if (!in.take(2, locale)) return QueryError::truncated;
+    out.locale = static_cast<std::uint16_t>(little_endian(locale));
+    if (!in.byte(id_length)) return QueryError::truncated;
+    if (id_length == 0) return QueryError::bad_length;
+    if (!in.take(id_length, id)) return QueryError::truncated;
+    out.device_id = normalise_device_id(id);
+    if (!in.byte(key_length)) return QueryError::truncated;
+    if (key_length != 0 && key_length != 4) return QueryError::bad_length;
+    if (!in.take(key_length, key)) return QueryError::truncated;
+    if (key_length == 4) out.policy_key = little_endian(key);
+    if (!in.byte(type_length) || !in.take(type_length, type)) return QueryError::truncated;
+    out.device_type = std::string(type);
+    return decode_parameters(in, out);
+}
+
+std::string version_from_log_digits(std::string_view digits) {
+    if (!is_digits(digits) || digits.size() > 3) return {};
+    if (digits.size() == 1) { // Exchange 2003: V1 = 1.0, V2 = 2.0, V3 = 2.1
+        if (digits == "1") return "1.0";
+        if (digits == "2") return "2.0";
+        if (digits == "3") return "2.1";
+        return std::string(digits) + ".0";
+    }
+    return std::string(digits.substr(0, digits.size() - 1)) + "." + std::string(digits.substr(digits.size() - 1));
+}
+
+ExchangeLog parse_exchange_log(std::string_view value) {
+    ExchangeLog log;
+    std::string version_v; // from a V<digits> token; Ver1: wins over it
+    while (!value.empty()) {
+        const auto end = value.find('_');
+        const std::string_view token = value.substr(0, end);
+        value.remove_prefix(end == std::string_view::npos ? value.size() : end + 1);
+        if (token.empty()) continue;
+        if (token[0] == 'V' && version_v.empty()) {
+            // V141 / V25 take the whole token; Exchange 2003 runs on: V2TCo... (one digit).
+            std::size_t n = 1;
+            while (n < token.size() && token[n] >= '0' && token[n] <= '9') ++n;
+            const auto digits = token.substr(1, n - 1);
+            if (n == token.size() || digits.size() == 1) {
+                version_v = version_from_log_digits(digits);
+                if (!version_v.empty()) continue;
+            }
+        }
+        if (const auto colon = token.find(':'); colon != std::string_view::npos && colon > 0) {
+            const auto name = token.substr(0, colon);
+            const auto raw = token.substr(colon + 1);
+            if (name == "Ver1") {
+                if (auto v = version_from_log_digits(raw); !v.empty()) log.protocol_version = v;
+            } else if (log.fields.size() < kMaxLogFields) {
+                log.fields.emplace_back(percent_decode(name), percent_decode(raw));
+            }
+            continue;
+        }
+    }
+    if (log.protocol_version.empty()) log.protocol_version = version_v;
+    return log;
+}
+
+ParsedQuery parse_query(std::string_view query) {
+    ParsedQuery parsed;
+    bool first = true;
+    while (!query.empty()) {
+        const auto amp = query.find('&');
+        const std::string_view item = query.substr(0, amp);
+        query.remove_prefix(amp == std::string_view::npos ? query.size() : amp + 1);
+        if (item.empty()) continue; // `&&Log=` (Exchange 2003)
+        const bool at_start = first;
+        first = false;
+        const auto eq = item.find('=');
+        const auto name = item.substr(0, eq);
+        if (eq != std::string_view::npos && iequals(name, "Log")) {
+            parsed.has_log = true;
+            // The rest of the query belongs to Log= when its value holds a literal '&'.
+            parsed.log = parse_exchange_log(item.substr(eq + 1));
+            continue;
+        }
+        if (at_start && !is_plain_name(name) && looks_base64(item)) {
+            parsed.error = decode_base64_query(item, parsed.query);
+            continue;
+        }
+        if (eq == std::string_view::npos || name.empty()) continue;
+        if (parsed.query.form == QueryForm::none) parsed.query.form = QueryForm::plain;
+        set_plain_field(percent_decode(name), percent_decode(item.substr(eq + 1)), parsed.query);
+    }
+    return parsed;
+}
+
+} // namespace mbx::audit

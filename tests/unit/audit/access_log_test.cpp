@@ -1,0 +1,225 @@
+#include "mbx/audit/access_log.hpp"
+#include "mbx/core/output.hpp"
+#include "mbx/core/text.hpp"
+
+#include <catch2/catch.hpp>
+#include <string>
+
+using namespace mbx::audit;
+
+namespace {
+
+// Exchange 2016 IIS W3C log, fields as IIS writes them for the Exchange back end.
+constexpr const char* kIisHeader =
+    "#Software: Microsoft Internet Information Services 10.0\r\n"
+    "#Version: 1.0\r\n"
+    "#Date: 2024-03-01 00:00:00\r\n"
+    "#Fields: date time s-ip cs-method cs-uri-stem cs-uri-query s-port cs-username c-ip cs(User-Agent) "
+    "cs(Referer) sc-status sc-substatus sc-win32-status time-taken\r\n";
+
+LineKind parse(AccessLogParser& p, std::string_view line, Request& r) { return p.parse_line(line, r); }
+
+} // namespace
+
+TEST_CASE("IIS lines follow the #Fields directive", "[audit][access_log]") {
+    AccessLogParser p;
+    Request r;
+    std::string_view header = kIisHeader;
+    while (!header.empty()) {
+        auto nl = header.find('\n');
+        CHECK(parse(p, header.substr(0, nl), r) == LineKind::directive);
+        header.remove_prefix(nl + 1);
+    }
+    CHECK(p.format() == LogFormat::iis);
+    REQUIRE(p.iis_fields().size() == 15);
+
+    REQUIRE(parse(p,
+                  "2024-03-01 10:15:30 10.0.0.5 POST /Microsoft-Server-ActiveSync/default.eas "
+                  "Cmd=Sync&User=alice&DeviceId=ApplF17XYZ&DeviceType=iPhone&Log=V161_Ver1:161_DevOS:iOS+17.0+21A329_ "
+                  "443 CORP\\alice 203.0.113.7 Apple-iPhone14C2/2101.329 - 200 0 0 120\r",
+                  r) == LineKind::request);
+    CHECK(r.time == unix_time(2024, 3, 1, 10, 15, 30));
+    CHECK(iso8601(r.time) == "2024-03-01T10:15:30Z");
+    CHECK(r.user == "CORP\\alice");
+    CHECK(r.device_id == "ApplF17XYZ");
+    CHECK(r.device_type == "iPhone");
+    CHECK(r.user_agent == "Apple-iPhone14C2/2101.329");
+    CHECK(r.protocol_version == "16.1");
+    CHECK(r.version_source == VersionSource::log_token);
+    CHECK(r.command == "Sync");
+    CHECK(r.http_status == 200);
+    CHECK(r.client_ip == "203.0.113.7");
+    CHECK(r.method == "POST");
+    CHECK(r.uri_path == "/Microsoft-Server-ActiveSync/default.eas");
+    REQUIRE(r.log_fields.size() == 1);
+    CHECK(r.log_fields[0].second == "iOS 17.0 21A329");
+    CHECK_FALSE(r.probe);
+
+    // '+' in cs(User-Agent) is a space; a UPN user; the 2013+ proxy path; 449.
+    REQUIRE(parse(p,
+                  "2024-03-01 10:16:00 10.0.0.5 POST /Microsoft-Server-ActiveSync/Proxy/default.eas "
+                  "Cmd=Provision&User=bob%40example.org&DeviceId=androidc123&DeviceType=Android&Log=V141_ "
+                  "443 bob@example.org 198.51.100.2 Android/4.4.2-EAS-2.0 - 449 0 0 5",
+                  r) == LineKind::request);
+    CHECK(r.user == "bob@example.org");
+    CHECK(r.http_status == 449);
+    CHECK(r.protocol_version == "14.1");
+
+    // Non-ActiveSync requests are skipped; value-count mismatch is malformed.
+    CHECK(parse(p, "2024-03-01 10:17:00 10.0.0.5 GET /owa/ - 443 - 1.2.3.4 Mozilla/5.0 - 200 0 0 5", r) ==
+          LineKind::skipped);
+    CHECK(parse(p, "2024-03-01 10:17:00 10.0.0.5 GET /owa/", r) == LineKind::malformed);
+    CHECK(p.reason() == "fewer values than #Fields: names");
+    CHECK(parse(p, "2024-03-01 10:17:00 10.0.0.5 GET /owa/ - 443 - 1.2.3.4 UA - 200 0 0 5 extra", r) ==
+          LineKind::malformed);
+}
+
+TEST_CASE("a new #Fields line mid-file changes the layout", "[audit][access_log]") {
+    AccessLogParser p(LogFormat::iis);
+    Request r;
+    CHECK(parse(p, "#Fields: date time cs-uri-stem cs-uri-query cs-username cs(User-Agent) sc-status", r) ==
+          LineKind::directive);
+    CHECK(parse(p, "2024-03-01 01:00:00 /Microsoft-Server-ActiveSync Cmd=Ping&DeviceId=D1&DeviceType=WP8 u1 "
+                   "MSFT-WP/8.0.10211 200",
+                r) == LineKind::request);
+    CHECK(r.command == "Ping");
+    CHECK(r.user_agent == "MSFT-WP/8.0.10211");
+    // Reordered subset with the protocol-version header field and no date (the #Date: day).
+    CHECK(parse(p, "#Date: 2024-03-02 00:00:00", r) == LineKind::directive);
+    CHECK(parse(p, "#Fields: time sc-status cs(MS-ASProtocolVersion) cs-uri-query cs-method cs-uri-stem", r) ==
+          LineKind::directive);
+    REQUIRE(parse(p, "03:00:00 200 14.0 jAAJBAp2MTQwRGV2aWNlAApTbWFydFBob25l OPTIONS /Microsoft-Server-ActiveSync",
+                  r) == LineKind::request);
+    CHECK(r.time == unix_time(2024, 3, 2, 3, 0, 0));
+    CHECK(r.protocol_version == "14.0");
+    CHECK(r.version_source == VersionSource::header);
+    CHECK(r.device_id == "v140Device");
+    CHECK(r.method == "OPTIONS");
+    REQUIRE(parse(p, "03:00:01 200 - jAAJBAp2MTQwRGV2aWNlAApTbWFydFBob25l POST /Microsoft-Server-ActiveSync", r) ==
+            LineKind::request);
+    CHECK(r.version_source == VersionSource::base64);
+}
+
+TEST_CASE("IIS data before any #Fields is malformed", "[audit][access_log]") {
+    AccessLogParser p(LogFormat::iis);
+    Request r;
+    CHECK(parse(p, "2024-03-01 10:00:00 POST /Microsoft-Server-ActiveSync", r) == LineKind::malformed);
+}
+
+TEST_CASE("combined lines with plain and base64 queries and extra fields", "[audit][access_log]") {
+    AccessLogParser p;
+    Request r;
+    REQUIRE(parse(p,
+                  "192.0.2.10 - alice [10/Oct/2023:13:55:36 -0700] \"POST "
+                  "/SOGo/Microsoft-Server-ActiveSync?Cmd=FolderSync&User=alice&DeviceId=SEC1234&DeviceType=SAMSUNGSMG991B "
+                  "HTTP/1.1\" 200 512 \"-\" \"SAMSUNG-SM-G991B/101.11001\" \"14.1\"",
+                  r) == LineKind::request);
+    CHECK(p.format() == LogFormat::combined);
+    CHECK(r.time == unix_time(2023, 10, 10, 20, 55, 36));
+    CHECK(r.user == "alice");
+    CHECK(r.client_ip == "192.0.2.10");
+    CHECK(r.command == "FolderSync");
+    CHECK(r.device_type == "SAMSUNGSMG991B");
+    CHECK(r.user_agent == "SAMSUNG-SM-G991B/101.11001");
+    CHECK(r.protocol_version == "14.1");
+    CHECK(r.version_source == VersionSource::header);
+    CHECK(r.uri_path == "/SOGo/Microsoft-Server-ActiveSync");
+
+    // Base64 POST with User-Agent "-", no remote user, an absolute target, extra "-" and a
+    // request-time field before the version.
+    const std::string b64 = "jAAJBAp2MTQwRGV2aWNlAApTbWFydFBob25l";
+    REQUIRE(parse(p,
+                  "2001:db8::1 - - [01/Jan/2024:00:00:00 +0100] \"POST https://mail.example.org/Microsoft-Server-"
+                  "ActiveSync?" + b64 + " HTTP/1.1\" 200 12 \"-\" \"-\" 0.012 \"-\"",
+                  r) == LineKind::request);
+    CHECK(r.user.empty());
+    CHECK(r.user_agent.empty());
+    CHECK(r.time == unix_time(2023, 12, 31, 23, 0, 0));
+    CHECK(r.protocol_version == "14.0");
+    CHECK(r.version_source == VersionSource::base64);
+    CHECK(r.device_type == "SmartPhone");
+
+    // Common format (no referer/UA) and a plain 2.5 request without any version.
+    REQUIRE(parse(p,
+                  "10.1.1.1 - carol [01/Jan/2024:00:00:00 +0000] \"POST "
+                  "/Microsoft-Server-ActiveSync?Cmd=Ping&User=carol&DeviceId=X&DeviceType=PocketPC HTTP/1.1\" 200 -",
+                  r) == LineKind::request);
+    CHECK(r.version_source == VersionSource::none);
+    CHECK(r.http_status == 200);
+
+    CHECK(parse(p, "10.1.1.1 - - [01/Jan/2024:00:00:00 +0000] \"GET /index.html HTTP/1.1\" 200 5 \"-\" \"curl\"",
+                r) == LineKind::skipped);
+    CHECK(parse(p, "10.1.1.1 - - [01/Jan/2024:00:00:00 +0000] \"-\" 400 0 \"-\" \"-\"", r) == LineKind::skipped);
+    CHECK(parse(p, "10.1.1.1 - - [01/Jan/2024:00:00:00 +0000] \"POST /Microsoft-Server-ActiveSync", r) ==
+          LineKind::malformed);
+    CHECK(parse(p, "10.1.1.1 - - 01/Jan/2024 \"GET / HTTP/1.1\" 200 5", r) == LineKind::malformed);
+    CHECK(parse(p, "10.1.1.1 - - [01/Jan/2024:00:00:00 +0000] \"GET / HTTP/1.1\" abc 5", r) == LineKind::malformed);
+    CHECK(parse(p, "garbage", r) == LineKind::malformed);
+    CHECK(parse(p, "", r) == LineKind::directive);
+}
+
+TEST_CASE("probes are flagged", "[audit][access_log]") {
+    CHECK(is_probe("CORP\\HealthMailbox0123abcd", ""));
+    CHECK(is_probe("healthmailboxabc@example.org", ""));
+    CHECK(is_probe("alice", "TestActiveSyncConnectivity"));
+    CHECK_FALSE(is_probe("alice", "iPhone"));
+    AccessLogParser p;
+    Request r;
+    REQUIRE(parse(p,
+                  "1.1.1.1 - - [01/Jan/2024:00:00:00 +0000] \"POST /Microsoft-Server-ActiveSync?Cmd=FolderSync&"
+                  "User=x&DeviceId=TestActiveSyncConnectivity&DeviceType=TestActiveSyncConnectivity HTTP/1.1\" 200 1",
+                  r) == LineKind::request);
+    CHECK(r.probe);
+}
+
+TEST_CASE("ActiveSync paths", "[audit][access_log]") {
+    CHECK(is_activesync_path("/Microsoft-Server-ActiveSync"));
+    CHECK(is_activesync_path("/microsoft-server-activesync/"));
+    CHECK(is_activesync_path("/Microsoft-Server-ActiveSync/default.eas"));
+    CHECK(is_activesync_path("/Microsoft-Server-ActiveSync/Proxy/default.eas"));
+    CHECK(is_activesync_path("/SOGo/Microsoft-Server-ActiveSync"));
+    CHECK_FALSE(is_activesync_path("/Microsoft-Server-ActiveSyncX"));
+    CHECK_FALSE(is_activesync_path("/owa/"));
+    CHECK_FALSE(is_activesync_path(""));
+}
+
+TEST_CASE("hostile lines: escapes and invalid UTF-8 are kept, printable neutralises them", "[audit][access_log]") {
+    AccessLogParser p;
+    Request r;
+    // nginx writes control bytes as \xHH; the record holds the real bytes.
+    REQUIRE(parse(p,
+                  "1.1.1.1 - - [01/Jan/2024:00:00:00 +0000] \"POST /Microsoft-Server-ActiveSync?Cmd=Sync&DeviceId=D"
+                  "&DeviceType=%1B%5B31m HTTP/1.1\" 200 1 \"-\" \"\\x1B[31m=cmd|' /C calc'!A0\\xFF\\\"q\"",
+                  r) == LineKind::request);
+    CHECK(r.user_agent == "\x1b[31m=cmd|' /C calc'!A0\xff\"q");
+    CHECK(r.device_type == "\x1b[31m");
+    const std::string shown = mbx::out::printable(r.user_agent);
+    CHECK(shown.find('\x1b') == std::string::npos);
+    CHECK(shown.find("\\x1b[31m") != std::string::npos);
+    CHECK(shown.find("\\xff") != std::string::npos);
+    CHECK(mbx::out::printable(r.device_type) == "\\x1b[31m");
+
+    // Over-long lines are rejected without being parsed.
+    std::string huge = "1.1.1.1 - - [01/Jan/2024:00:00:00 +0000] \"POST /Microsoft-Server-ActiveSync?Cmd=Sync HTTP/1.1\" "
+                       "200 1 \"-\" \"" + std::string(70000, 'A') + "\"";
+    CHECK(parse(p, huge, r) == LineKind::malformed);
+    CHECK(p.reason() == "line too long");
+    // Truncated lines at every length never crash.
+    const std::string line = "1.1.1.1 - u [01/Jan/2024:00:00:00 +0000] \"POST /Microsoft-Server-ActiveSync?"
+                             "jAAJBAp2MTQwRGV2aWNlAApTbWFydFBob25l HTTP/1.1\" 200 1 \"-\" \"UA\" \"14.1\"";
+    for (std::size_t n = 0; n <= line.size(); ++n) {
+        AccessLogParser q(LogFormat::combined);
+        (void)q.parse_line(line.substr(0, n), r);
+    }
+}
+
+TEST_CASE("log format names", "[audit][access_log]") {
+    CHECK(parse_log_format("iis") == LogFormat::iis);
+    CHECK(parse_log_format("auto") == LogFormat::auto_detect);
+    CHECK(log_format_name(LogFormat::combined) == "combined");
+    CHECK_THROWS_AS(parse_log_format("w3c"), mbx::Error);
+    CHECK(version_source_name(VersionSource::log_token) == "log-token");
+    CHECK(unix_time(1970, 1, 1, 0, 0, 0) == 0);
+    CHECK(unix_time(2024, 13, 1, 0, 0, 0) == 0);
+    CHECK(iso8601(unix_time(2000, 2, 29, 23, 59, 59)) == "2000-02-29T23:59:59Z");
+}

@@ -1,0 +1,184 @@
+#include "mbx/audit/eas_query.hpp"
+#include "mbx/core/text.hpp"
+
+#include <catch2/catch.hpp>
+#include <string>
+#include <vector>
+
+using namespace mbx::audit;
+
+namespace {
+
+// Builds a base64 query from its fields ([MS-ASHTTP] 2.2.1.1.1.1).
+std::string encode(unsigned version, unsigned command, std::string id, std::string key, std::string type,
+                   std::string params = {}) {
+    std::string b;
+    b += static_cast<char>(version);
+    b += static_cast<char>(command);
+    b += "\x09\x04"; // en-US, little-endian
+    b += static_cast<char>(id.size());
+    b += id;
+    b += static_cast<char>(key.size());
+    b += key;
+    b += static_cast<char>(type.size());
+    b += type;
+    b += params;
+    return mbx::base64_encode(b);
+}
+
+std::string param(unsigned tag, std::string value) {
+    return std::string(1, static_cast<char>(tag)) + static_cast<char>(value.size()) + value;
+}
+
+} // namespace
+
+TEST_CASE("base64_decode reverses base64_encode and rejects bad input", "[audit][core][text]") {
+    for (const std::string& s : std::vector<std::string>{"", "a", "ab", "abc", "abcd", std::string("\0\xff\x10", 3)})
+        CHECK(mbx::base64_decode(mbx::base64_encode(s)) == s);
+    CHECK(mbx::base64_decode("YWI") == "ab"); // padding left out
+    CHECK_FALSE(mbx::base64_decode("YW=I").has_value());
+    CHECK_FALSE(mbx::base64_decode("Y").has_value());
+    CHECK_FALSE(mbx::base64_decode("YW I=").has_value());
+    CHECK_FALSE(mbx::base64_decode("YWJ=").has_value()); // non-zero pad bits
+}
+
+TEST_CASE("the MS-ASHTTP example decodes", "[audit][eas_query]") {
+    EasQuery q;
+    REQUIRE(decode_base64_query("jAAJBAp2MTQwRGV2aWNlAApTbWFydFBob25l", q) == QueryError::none);
+    CHECK(q.form == QueryForm::base64);
+    CHECK(q.protocol_version == "14.0");
+    CHECK(q.command == "Sync");
+    CHECK(q.command_code == 0);
+    CHECK(q.locale == 0x0409);
+    CHECK(q.device_id == "v140Device");
+    CHECK_FALSE(q.policy_key.has_value());
+    CHECK(q.device_type == "SmartPhone");
+    CHECK(q.parameters.empty());
+}
+
+TEST_CASE("base64 queries carry versions, commands, policy keys and parameters", "[audit][eas_query]") {
+    const std::string guid("\x01\xab\x00\xff\x10\x20\x30\x40\x50\x60\x70\x80\x90\xa0\xb0\xc0", 16);
+    const std::string q64 = encode(161, 9, guid, std::string("\x78\x56\x34\x12", 4), "iPhone",
+                                   param(8, "alice") + param(1, "5") + param(3, "5:12") + param(7, "\x01") +
+                                       param(0, "att.txt") + param(4, "RgAAAA") + param(6, "2024-01-01") +
+                                       param(2, "x"));
+    EasQuery q;
+    REQUIRE(decode_base64_query(q64, q) == QueryError::none);
+    CHECK(q.protocol_version == "16.1");
+    CHECK(q.command == "FolderSync");
+    CHECK(q.device_id == "01ab00ff102030405060708090a0b0c0");
+    CHECK(q.policy_key == 0x12345678u);
+    CHECK(q.device_type == "iPhone");
+    CHECK(q.user == "alice");
+    REQUIRE(q.parameters.size() == 7);
+    CHECK(q.parameters[0].name == "CollectionId");
+    CHECK(q.parameters[1].name == "ItemId");
+    CHECK(q.parameters[1].value == "5:12");
+    CHECK(q.parameters[2].name == "Options");
+    CHECK(q.parameters[2].value == "1");
+    CHECK(q.parameters[3].name == "AttachmentName");
+    CHECK(q.parameters[4].name == "LongId");
+    CHECK(q.parameters[5].name == "Occurrence");
+    CHECK(q.parameters[6].name == "Tag2");
+
+    for (auto [byte, version] : {std::pair{121, "12.1"}, {140, "14.0"}, {141, "14.1"}, {160, "16.0"}, {99, "9.9"}}) {
+        EasQuery v;
+        REQUIRE(decode_base64_query(encode(static_cast<unsigned>(byte), 18, "dev", "", "t"), v) == QueryError::none);
+        CHECK(v.protocol_version == version);
+        CHECK(v.command == "Ping");
+    }
+    EasQuery unknown;
+    REQUIRE(decode_base64_query(encode(141, 7, "dev", "", "t"), unknown) == QueryError::none);
+    CHECK(unknown.command == "Command7");
+    CHECK(command_name(22) == "ValidateCert");
+    CHECK(command_name(20) == "Provision");
+    CHECK(command_name(5).empty());
+    CHECK(command_name(23).empty());
+    CHECK(is_known_version("16.1"));
+    CHECK_FALSE(is_known_version("9.9"));
+}
+
+TEST_CASE("damaged base64 queries give an error, never a crash", "[audit][eas_query]") {
+    const std::string good = *mbx::base64_decode(encode(141, 0, "device", "\x01\x02\x03\x04", "Android"));
+    for (std::size_t n = 0; n < good.size(); ++n) {
+        EasQuery q;
+        CHECK(decode_base64_query(mbx::base64_encode(good.substr(0, n)), q) == QueryError::truncated);
+    }
+    EasQuery q;
+    CHECK(decode_base64_query(encode(141, 0, "", "", "t"), q) == QueryError::bad_length);
+    CHECK(decode_base64_query(encode(141, 0, "d", "\x01\x02", "t"), q) == QueryError::bad_length);
+    CHECK(decode_base64_query(encode(141, 0, "d", "", "t", "\x01\x05" "ab"), q) == QueryError::truncated);
+    CHECK(decode_base64_query("!!!notbase64", q) == QueryError::bad_base64);
+    // Percent-escaped base64 (as some proxies log it) decodes; '+' stays base64.
+    std::string escaped = encode(141, 0, "d", "", "tt"); // 10 bytes: two pad characters
+    REQUIRE(escaped.substr(escaped.size() - 2) == "==");
+    escaped = escaped.substr(0, escaped.size() - 2) + "%3D%3D";
+    CHECK(decode_base64_query(escaped, q) == QueryError::none);
+    CHECK(q.device_type == "tt");
+    CHECK(parse_query(escaped + "&Log=V141").query.device_id == "d");
+}
+
+TEST_CASE("device ids normalise binary to lower-case hex", "[audit][eas_query]") {
+    CHECK(normalise_device_id("ApplF17XXXX") == "ApplF17XXXX");
+    CHECK(normalise_device_id(std::string("\x00\x1f", 2)) == "001f");
+    CHECK(normalise_device_id("a b") == "612062"); // a space is not printable in an id
+}
+
+TEST_CASE("plain queries are percent-decoded", "[audit][eas_query]") {
+    auto p = parse_query("Cmd=Sync&User=DOMAIN%5Calice&DeviceId=ABC123&DeviceType=iPhone&SaveInSent=T&X=%zz+1");
+    CHECK(p.error == QueryError::none);
+    CHECK(p.query.form == QueryForm::plain);
+    CHECK(p.query.command == "Sync");
+    CHECK(p.query.user == "DOMAIN\\alice");
+    CHECK(p.query.device_id == "ABC123");
+    CHECK(p.query.device_type == "iPhone");
+    REQUIRE(p.query.parameters.size() == 2);
+    CHECK(p.query.parameters[0].name == "SaveInSent");
+    CHECK(p.query.parameters[1].value == "%zz 1");
+    CHECK_FALSE(p.has_log);
+    CHECK(percent_decode("a+b%2B", false) == "a+b+");
+}
+
+TEST_CASE("a base64 query may be followed by Exchange's Log field", "[audit][eas_query]") {
+    auto p = parse_query("jAAJBAp2MTQwRGV2aWNlAApTbWFydFBob25l&Log=V140_Ver1:141_LdapC1_");
+    CHECK(p.query.form == QueryForm::base64);
+    CHECK(p.query.device_id == "v140Device");
+    CHECK(p.has_log);
+    CHECK(p.log.protocol_version == "14.1"); // Ver1: wins over V
+    auto bad = parse_query(mbx::base64_encode(std::string("\x8c\x00\x09\x04\x0a" "v140", 9)) + "&Cmd=Sync");
+    CHECK(bad.error == QueryError::truncated);
+    CHECK(bad.query.command == "Sync"); // the plain part still counts
+    // Short plain names are never taken for base64.
+    CHECK(parse_query("CollectionId=&Cmd=Ping").query.form == QueryForm::plain);
+}
+
+TEST_CASE("Log= tokens in every form", "[audit][eas_query]") {
+    CHECK(parse_exchange_log("V141_Sst1_LdapC0_Fet2").protocol_version == "14.1");
+    CHECK(parse_exchange_log("V120_Sst0").protocol_version == "12.0");
+    CHECK(parse_exchange_log("V25_Sst0").protocol_version == "2.5");
+    CHECK(parse_exchange_log("Ver1:161_V160").protocol_version == "16.1");
+    CHECK(parse_exchange_log("V160_Ver1:161").protocol_version == "16.1");
+    CHECK(parse_exchange_log("V1TCo2").protocol_version == "1.0");
+    CHECK(parse_exchange_log("V2TCo1Ty:4").protocol_version == "2.0");
+    CHECK(parse_exchange_log("V3").protocol_version == "2.1");
+    CHECK(parse_exchange_log("Vx_VNone").protocol_version.empty());
+    CHECK(parse_exchange_log("V1234").protocol_version.empty());
+    CHECK(version_from_log_digits("10") == "1.0");
+    CHECK(version_from_log_digits("21") == "2.1");
+    CHECK(version_from_log_digits("") == "");
+
+    auto log = parse_exchange_log("V141_DevOS:iOS+9.2+13C71_As:AllowedG_Error:Bad%20thing_SC1:0");
+    REQUIRE(log.fields.size() == 4);
+    CHECK(log.fields[0] == std::pair<std::string, std::string>{"DevOS", "iOS 9.2 13C71"});
+    CHECK(log.fields[1] == std::pair<std::string, std::string>{"As", "AllowedG"});
+    CHECK(log.fields[2].second == "Bad thing");
+
+    // Exchange 2003: after a doubled &&, not underscore-delimited.
+    auto p = parse_query("Cmd=Sync&User=bob&DeviceId=X1&DeviceType=PocketPC&&Log=V2TCo1_");
+    CHECK(p.query.command == "Sync");
+    CHECK(p.has_log);
+    CHECK(p.log.protocol_version == "2.0");
+    std::string many = "V141";
+    for (int i = 0; i < 100; ++i) many += "_K" + std::to_string(i) + ":v";
+    CHECK(parse_exchange_log(many).fields.size() == kMaxLogFields);
+}

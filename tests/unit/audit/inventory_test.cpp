@@ -1,0 +1,118 @@
+#include "mbx/audit/inventory.hpp"
+#include "mbx/core/output.hpp"
+#include "mbx/core/text.hpp"
+#include "../test_support.hpp"
+
+#include <catch2/catch.hpp>
+#include <string>
+#include <zlib.h>
+
+using namespace mbx::audit;
+
+namespace {
+
+constexpr const char* kIis =
+    "#Software: Microsoft Internet Information Services 10.0\r\n"
+    "#Fields: date time cs-method cs-uri-stem cs-uri-query cs-username c-ip cs(User-Agent) sc-status\r\n"
+    "2024-03-01 10:00:00 POST /Microsoft-Server-ActiveSync/default.eas "
+    "Cmd=FolderSync&User=alice&DeviceId=ApplABC&DeviceType=iPhone&Log=V141_ CORP\\alice 1.1.1.1 "
+    "Apple-iPhone8C4/1504.100 200\r\n"
+    "2024-03-01 10:05:00 POST /Microsoft-Server-ActiveSync/default.eas "
+    "Cmd=Sync&User=alice&DeviceId=APPLABC&DeviceType=iPhone&Log=V161_ corp\\ALICE 1.1.1.1 "
+    "Apple-iPhone8C4/1504.100 449\r\n"
+    "2024-03-01 09:00:00 POST /Microsoft-Server-ActiveSync/default.eas "
+    "Cmd=Sync&User=alice&DeviceId=ApplABC&DeviceType=iPhone&Log=V161_ CORP\\alice 1.1.1.1 "
+    "Apple-iPhone8C4/1504.100 200\r\n"
+    "2024-03-01 10:06:00 OPTIONS /Microsoft-Server-ActiveSync - CORP\\alice 1.1.1.1 Apple-iPhone8C4/1504.100 200\r\n"
+    "2024-03-01 10:07:00 POST /Microsoft-Server-ActiveSync "
+    "Cmd=FolderSync&User=HealthMailbox01&DeviceId=TestActiveSyncConnectivity&DeviceType=TestActiveSyncConnectivity "
+    "CORP\\HealthMailbox01 ::1 - 200\r\n"
+    "2024-03-01 10:08:00 GET /owa/ - - 1.1.1.1 Mozilla 200\r\n"
+    "broken line\r\n";
+
+} // namespace
+
+TEST_CASE("the inventory folds requests per user and device", "[audit][inventory]") {
+    mbx::test::TempDir dir;
+    const auto path = dir.write("u_ex240301.log", kIis);
+    Inventory inv;
+    auto scan = scan_access_log(path, LogFormat::auto_detect, inv);
+    CHECK(scan.format == LogFormat::iis);
+    REQUIRE(scan.malformed.size() == 1);
+    CHECK(scan.malformed[0].line == 9);
+    const auto& t = inv.totals();
+    CHECK(t.lines == 9);
+    CHECK(t.directives == 2);
+    CHECK(t.requests == 5);
+    CHECK(t.probes == 1);
+    CHECK(t.no_device == 1);
+    CHECK(t.skipped == 1);
+    CHECK(t.malformed == 1);
+    auto devices = inv.devices();
+    REQUIRE(devices.size() == 1);
+    const Device& d = *devices[0];
+    CHECK(d.user == "CORP\\alice");
+    CHECK(d.device_id == "ApplABC");
+    CHECK(d.requests == 3);
+    CHECK(d.protocol_versions == std::set<std::string>{"14.1", "16.1"});
+    CHECK(d.version_sources == std::set<VersionSource>{VersionSource::log_token});
+    CHECK(d.commands.at("Sync") == 2);
+    CHECK(d.commands.at("FolderSync") == 1);
+    CHECK(d.statuses.at(449) == 1);
+    CHECK(d.statuses.at(200) == 2);
+    CHECK(d.first_seen == unix_time(2024, 3, 1, 9, 0, 0));
+    CHECK(d.last_seen == unix_time(2024, 3, 1, 10, 5, 0));
+    CHECK(d.client.family == "iOS");
+    CHECK(d.client.version == "11.2.6");
+    CHECK(d.user_agent == "Apple-iPhone8C4/1504.100");
+}
+
+TEST_CASE("the inventory reads gzip combined logs and caps hostile variety", "[audit][inventory]") {
+    std::string log;
+    for (int i = 0; i < 100; ++i)
+        log += "1.1.1.1 - bob [01/Jan/2024:00:00:" + std::string(i % 60 < 10 ? "0" : "") + std::to_string(i % 60) +
+               " +0000] \"POST /Microsoft-Server-ActiveSync?Cmd=Cmd" + std::to_string(i) +
+               "&DeviceId=D1&DeviceType=T HTTP/1.1\" " + std::to_string(200 + i) + " 1 \"-\" \"UA" +
+               std::to_string(i) + "\" \"" + std::to_string(i % 20) + ".1\"\n";
+    z_stream z{};
+    REQUIRE(deflateInit2(&z, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) == Z_OK);
+    std::string packed(deflateBound(&z, log.size()), '\0');
+    z.next_in = reinterpret_cast<Bytef*>(log.data());
+    z.avail_in = static_cast<uInt>(log.size());
+    z.next_out = reinterpret_cast<Bytef*>(packed.data());
+    z.avail_out = static_cast<uInt>(packed.size());
+    REQUIRE(deflate(&z, Z_FINISH) == Z_STREAM_END);
+    packed.resize(z.total_out);
+    deflateEnd(&z);
+    mbx::test::TempDir dir;
+    Inventory inv;
+    auto scan = scan_access_log(dir.write("access.log.1", packed), LogFormat::combined, inv);
+    CHECK(scan.read.gzip);
+    auto devices = inv.devices();
+    REQUIRE(devices.size() == 1);
+    const Device& d = *devices[0];
+    CHECK(d.requests == 100);
+    CHECK(d.commands.size() == kMaxDistinctPerDevice + 1);
+    CHECK(d.commands.at("(other)") == 100 - kMaxDistinctPerDevice);
+    CHECK(d.statuses.size() == kMaxDistinctPerDevice + 1);
+    CHECK(d.user_agents.size() == kMaxDistinctPerDevice);
+    CHECK(d.protocol_versions.size() == kMaxDistinctPerDevice);
+    CHECK(d.user_agent == "UA99");
+}
+
+TEST_CASE("binary device ids from base64 match the hex ids of the plain form", "[audit][inventory]") {
+    // The same device: base64 carries bytes 01 ab, the plain form the server's hex text.
+    std::string bytes("\x8d\x00\x09\x04\x02\x01\xab\x00\x04Test", 13);
+    std::string log = "1.1.1.1 - eve [01/Jan/2024:00:00:00 +0000] \"POST /Microsoft-Server-ActiveSync?" +
+                      mbx::base64_encode(bytes) + " HTTP/1.1\" 200 1 \"-\" \"-\"\n" +
+                      "1.1.1.1 - eve [01/Jan/2024:00:00:01 +0000] \"POST /Microsoft-Server-ActiveSync?Cmd=Ping&"
+                      "DeviceId=01AB&DeviceType=Test HTTP/1.1\" 200 1 \"-\" \"-\"\n";
+    mbx::test::TempDir dir;
+    Inventory inv;
+    scan_access_log(dir.write("a.log", log), LogFormat::auto_detect, inv);
+    auto devices = inv.devices();
+    REQUIRE(devices.size() == 1);
+    CHECK(devices[0]->requests == 2);
+    CHECK(devices[0]->protocol_versions == std::set<std::string>{"14.1"});
+    CHECK(devices[0]->device_id == "01ab");
+}

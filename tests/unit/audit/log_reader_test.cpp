@@ -1,0 +1,109 @@
+#include "mbx/audit/log_reader.hpp"
+#include "../test_support.hpp"
+
+#include <catch2/catch.hpp>
+#include <string>
+#include <vector>
+#include <zlib.h>
+
+using namespace mbx::audit;
+
+namespace {
+
+std::string gzip(const std::string& data) {
+    z_stream z{};
+    REQUIRE(deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) == Z_OK);
+    std::string out(deflateBound(&z, data.size()) + 64, '\0');
+    z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
+    z.avail_in = static_cast<uInt>(data.size());
+    z.next_out = reinterpret_cast<Bytef*>(out.data());
+    z.avail_out = static_cast<uInt>(out.size());
+    REQUIRE(deflate(&z, Z_FINISH) == Z_STREAM_END);
+    out.resize(z.total_out);
+    deflateEnd(&z);
+    return out;
+}
+
+struct Collected {
+    std::vector<std::string> texts;
+    std::vector<std::uint64_t> numbers;
+    std::vector<bool> overlong;
+    LineCallback callback() {
+        return [this](const LogLine& l) {
+            texts.emplace_back(l.text);
+            numbers.push_back(l.number);
+            overlong.push_back(l.overlong);
+        };
+    }
+};
+
+} // namespace
+
+TEST_CASE("the splitter handles CRLF, chunks of any size and a missing final LF", "[audit][log_reader]") {
+    const std::string input = "one\r\ntwo\n\nthree\r\nfour";
+    for (std::size_t chunk = 1; chunk <= input.size(); ++chunk) {
+        LineSplitter s;
+        Collected c;
+        for (std::size_t i = 0; i < input.size(); i += chunk) s.feed(std::string_view(input).substr(i, chunk), c.callback());
+        s.finish(c.callback());
+        CHECK(c.texts == std::vector<std::string>{"one", "two", "", "three", "four"});
+        CHECK(c.numbers == std::vector<std::uint64_t>{1, 2, 3, 4, 5});
+    }
+}
+
+TEST_CASE("overlong lines are reported without their text", "[audit][log_reader]") {
+    LineSplitter s(8);
+    Collected c;
+    s.feed("short\n0123456789abcdef", c.callback());
+    s.feed("ghij\nexactly8\r\nnext", c.callback());
+    s.finish(c.callback());
+    CHECK(c.texts == std::vector<std::string>{"short", "", "exactly8", "next"});
+    CHECK(c.overlong == std::vector<bool>{false, true, false, false});
+}
+
+TEST_CASE("plain and gzip files read the same, by magic not by name", "[audit][log_reader]") {
+    mbx::test::TempDir dir;
+    std::string text;
+    for (int i = 0; i < 20000; ++i) text += "line " + std::to_string(i) + "\r\n";
+    const auto plain = dir.write("access.log.gz", text); // misleading name: still plain
+    const auto packed = dir.write("access.log", gzip(text));
+    const auto twice = dir.write("twice", gzip("a\nb") + gzip("c\n"));
+    for (const auto& path : {plain, packed}) {
+        std::uint64_t count = 0;
+        std::string last;
+        auto stats = read_log_lines(path, [&](const LogLine& l) {
+            ++count;
+            last = std::string(l.text);
+        });
+        CHECK(count == 20000);
+        CHECK(stats.lines == 20000);
+        CHECK(last == "line 19999");
+        CHECK(stats.bytes == text.size());
+        CHECK(stats.gzip == (path == packed));
+    }
+    Collected c;
+    CHECK(read_log_lines(twice, c.callback()).gzip);
+    CHECK(c.texts == std::vector<std::string>{"a", "bc"});
+}
+
+TEST_CASE("damaged or missing files are errors", "[audit][log_reader]") {
+    mbx::test::TempDir dir;
+    const std::string packed = gzip("one\ntwo\nthree\n");
+    const auto truncated = dir.write("t.gz", packed.substr(0, packed.size() - 6));
+    std::string corrupt_bytes = packed;
+    corrupt_bytes[12] = static_cast<char>(corrupt_bytes[12] ^ 0x55);
+    corrupt_bytes[13] = static_cast<char>(corrupt_bytes[13] ^ 0x55);
+    const auto corrupt = dir.write("c.gz", corrupt_bytes);
+    Collected c;
+    CHECK_THROWS_AS(read_log_lines(truncated, c.callback()), mbx::Error);
+    CHECK_THROWS_AS(read_log_lines(corrupt, c.callback()), mbx::Error);
+    try {
+        read_log_lines(dir / "missing", c.callback());
+        FAIL("no error");
+    } catch (const mbx::Error& e) {
+        CHECK(e.category() == mbx::ErrorCategory::io);
+    }
+    const auto empty = dir.write("empty", "");
+    Collected none;
+    CHECK(read_log_lines(empty, none.callback()).lines == 0);
+}
