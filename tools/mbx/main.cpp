@@ -18,9 +18,10 @@ namespace {
 
 int list_commands(std::ostream& os) {
     os << "usage: mbx [--version] [help] COMMAND [ARGS...]\n\nCommands:\n";
-    for (const auto& c : mbx::cli::command_table()) {
-        os << "  " << c.name << std::string(10 - std::min<std::size_t>(c.name.size(), 9), ' ') << c.summary << '\n';
-    }
+    std::size_t width = 0;
+    for (const auto& c : mbx::cli::command_table()) width = std::max(width, c.name.size());
+    for (const auto& c : mbx::cli::command_table())
+        os << "  " << c.name << std::string(width + 3 - c.name.size(), ' ') << c.summary << '\n';
     os << "\n'mbx help COMMAND' or 'mbx COMMAND --help' shows a command's options.\n";
     return 0;
 }

@@ -214,6 +214,76 @@ QueryError decode_base64_query(std::string_view text, EasQuery& out) {
     return decode_parameters(in, out);
 }
 
+namespace {
+
+std::optional<std::uint8_t> version_byte(std::string_view version) {
+    const auto dot = version.find('.');
+    if (dot == std::string_view::npos || !is_digits(version.substr(0, dot)) || dot > 2) return std::nullopt;
+    const auto minor = version.substr(dot + 1);
+    if (minor.size() != 1 || !is_digits(minor)) return std::nullopt;
+    int v = 0;
+    for (char c : version.substr(0, dot)) v = v * 10 + (c - '0');
+    v = v * 10 + (minor[0] - '0');
+    if (v > 255) return std::nullopt;
+    return static_cast<std::uint8_t>(v);
+}
+
+std::optional<std::uint8_t> parameter_tag(std::string_view name) {
+    for (unsigned tag = 0; tag < 256; ++tag)
+        if (parameter_name(static_cast<std::uint8_t>(tag)) == name) return static_cast<std::uint8_t>(tag);
+    return std::nullopt;
+}
+
+bool append_field(std::string& out, std::string_view value) {
+    if (value.size() > 255) return false;
+    out += static_cast<char>(value.size());
+    out += value;
+    return true;
+}
+
+} // namespace
+
+std::optional<std::string> encode_base64_query(const EasQuery& query) {
+    const auto version = version_byte(query.protocol_version);
+    if (!version) return std::nullopt;
+    std::optional<std::uint8_t> command = query.command_code;
+    for (unsigned c = 0; !command && c < 256; ++c)
+        if (!query.command.empty() && command_name(static_cast<std::uint8_t>(c)) == query.command)
+            command = static_cast<std::uint8_t>(c);
+    if (!command || query.device_id.empty()) return std::nullopt;
+    std::string b;
+    b += static_cast<char>(*version);
+    b += static_cast<char>(*command);
+    const std::uint16_t locale = query.locale.value_or(0x0409);
+    b += static_cast<char>(locale & 0xFF);
+    b += static_cast<char>(locale >> 8);
+    if (!append_field(b, query.device_id)) return std::nullopt;
+    if (query.policy_key) {
+        b += '\x04';
+        for (int i = 0; i < 4; ++i) b += static_cast<char>((*query.policy_key >> (8 * i)) & 0xFF);
+    } else {
+        b += '\x00';
+    }
+    if (!append_field(b, query.device_type)) return std::nullopt;
+    for (const auto& p : query.parameters) {
+        const auto tag = parameter_tag(p.name);
+        if (!tag || *tag == 8) return std::nullopt;
+        b += static_cast<char>(*tag);
+        if (*tag == 7) { // Options: one byte, shown in decimal by the decoder
+            if (!is_digits(p.value) || p.value.size() > 3 || std::stoi(p.value) > 255) return std::nullopt;
+            b += '\x01';
+            b += static_cast<char>(std::stoi(p.value));
+        } else if (!append_field(b, p.value)) {
+            return std::nullopt;
+        }
+    }
+    if (!query.user.empty()) {
+        b += '\x08';
+        if (!append_field(b, query.user)) return std::nullopt;
+    }
+    return base64_encode(b);
+}
+
 std::string version_from_log_digits(std::string_view digits) {
     if (!is_digits(digits) || digits.size() > 3) return {};
     if (digits.size() == 1) { // Exchange 2003: V1 = 1.0, V2 = 2.0, V3 = 2.1

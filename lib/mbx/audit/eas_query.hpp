@@ -98,6 +98,16 @@ std::string percent_decode(std::string_view text, bool plus_is_space = true);
 /// otherwise `out` keeps the fields decoded before the error. Pure.
 QueryError decode_base64_query(std::string_view text, EasQuery& out);
 
+/// Encodes `query` in the base64 form ([MS-ASHTTP] 2.2.1.1.1.1), the inverse of
+/// decode_base64_query(): the version ("14.1" → byte 141), the command (`command_code`, else
+/// the code of `command`), `locale` (default 0x0409 en-US), `device_id` (its bytes, 1..255),
+/// `policy_key`, `device_type`, `user` (tag 8) and `parameters` (named as parameter tags,
+/// "Tag<n>" allowed; Options as its decimal byte value). The text is standard base64 with `=`
+/// padding, to be sent unescaped (SOGo answers 500 to a percent-escaped one). Nothing when a field
+/// cannot be encoded: a version that is not "D.D"/"DD.D" below 25.6, an unknown command, an
+/// empty or over-long device id, a value over 255 bytes, an unknown parameter name. Pure.
+std::optional<std::string> encode_base64_query(const EasQuery& query);
+
 /// The query part of a logged request URI (what follows `?`, or IIS's cs-uri-query): plain
 /// `name=value&...` pairs (names case-insensitive, values percent-decoded), a leading base64
 /// query, and Exchange's `Log=` field (also after `&&`). Unknown names become parameters

@@ -61,6 +61,12 @@ void Inventory::add(LineKind kind, const Request& r) {
     }
     if (reclassify) d.client = classifier_.classify(d.user_agent, d.device_type, d.device_id);
     insert_capped(d.protocol_versions, r.protocol_version);
+    // The version of the newest request (logs are in time order; a line without a time counts
+    // as newer than those before it).
+    if (!r.protocol_version.empty() && (r.time == 0 || r.time >= d.last_version_time)) {
+        d.last_version = r.protocol_version;
+        if (r.time != 0) d.last_version_time = r.time;
+    }
     if (r.version_source != VersionSource::none) d.version_sources.insert(r.version_source);
     count_capped(d.commands, r.command.empty() ? (r.method.empty() ? std::string("-") : r.method) : r.command,
                  std::string("(other)"));

@@ -30,6 +30,8 @@ struct Device {
     ClientInfo client = {};                        ///< from the latest user agent / type / id
     std::set<std::string> protocol_versions = {};  ///< distinct, at most kMaxDistinctPerDevice
     std::set<VersionSource> version_sources = {};
+    std::string last_version = {};      ///< the version of the newest request that had one
+    std::int64_t last_version_time = 0; ///< its time (Unix seconds; 0: no time)
     std::map<std::string, std::uint64_t> commands = {}; ///< "(other)" collects past the cap
     std::map<int, std::uint64_t> statuses = {};         ///< HTTP status → count
     std::int64_t first_seen = 0; ///< Unix seconds; 0 when no line had a time

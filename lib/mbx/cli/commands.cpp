@@ -6,7 +6,8 @@
 namespace mbx::cli {
 namespace {
 
-constexpr std::array<CommandInfo, 6> kCommands{{
+constexpr std::array<CommandInfo, 7> kCommands{{
+    {"audit", "ActiveSync versions of servers and clients, and who breaks in an upgrade (MIS_2)"},
     {"explain", "explain an ActiveSync/MIS error code and name the command that fixes it"},
     {"journal", "list, show and export what mbxkit did (runs and actions)"},
     {"merge", "copy a mailbox into another, IMAP to IMAP, without duplicates (MIS_5)"},

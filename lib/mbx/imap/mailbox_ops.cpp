@@ -369,4 +369,36 @@ std::vector<std::uint64_t> uid_search(Connection& conn, const Command& criteria)
     return uids;
 }
 
+std::vector<std::pair<std::string, std::string>> id(Connection& conn,
+                                                    const std::vector<std::pair<std::string, std::string>>& client_fields) {
+    if (!conn.has_capability("ID"))
+        throw Error(ErrorCategory::data, "cannot send ID to " + in_quotes(conn.uri()) + ": the server lacks the ID capability");
+    auto safe = [](std::string_view v) {
+        for (char c : v)
+            if (c < 0x20 || c > 0x7E || c == '"' || c == '\\') return false;
+        return !v.empty();
+    };
+    std::string list;
+    for (const auto& [name, value] : client_fields) {
+        if (!safe(name) || !safe(value)) throw Error(ErrorCategory::internal, "invalid ID field " + in_quotes(name));
+        list += list.empty() ? "(" : " ";
+        list += "\"" + name + "\" \"" + value + "\"";
+    }
+    list += list.empty() ? "NIL" : ")";
+    Command cmd("ID");
+    cmd.raw(list);
+    Response r = run(conn, cmd, "send ID to " + in_quotes(conn.uri()));
+    std::vector<std::pair<std::string, std::string>> out;
+    for (const Untagged& u : untagged_of(r, "ID")) {
+        if (u.arguments.size() != 1) throw Error(ErrorCategory::data, "malformed ID response from " + in_quotes(conn.uri()));
+        if (u.arguments[0].is_nil()) continue;
+        const auto& items = u.arguments[0].list();
+        if (items.size() % 2 != 0 || items.size() > 60)
+            throw Error(ErrorCategory::data, "malformed ID response from " + in_quotes(conn.uri()));
+        for (std::size_t i = 0; i < items.size(); i += 2)
+            out.emplace_back(items[i].as_string(), items[i + 1].as_nstring().value_or(""));
+    }
+    return out;
+}
+
 } // namespace mbx::imap

@@ -135,4 +135,12 @@ Error command_error(const std::string& what, const Response& response);
 /// Throws as above. Network.
 std::vector<std::uint64_t> uid_search(Connection& conn, const Command& criteria);
 
+/// RFC 2971 ID: sends `ID ("name" "value" ...)` with `client_fields` (ID NIL when empty; names
+/// and values must be printable ASCII without `"` or `\\`, else mbx::Error(internal)) and
+/// returns the server's field/value pairs in order (values NIL become empty), empty when the
+/// server answered `* ID NIL`. Throws mbx::Error(data) when the server lacks the ID capability
+/// or sends a malformed ID response, and as above. Network.
+std::vector<std::pair<std::string, std::string>> id(Connection& conn,
+                                                    const std::vector<std::pair<std::string, std::string>>& client_fields);
+
 } // namespace mbx::imap

@@ -14,7 +14,7 @@ namespace mbx::kb {
 namespace {
 
 // Commands mbxkit ships today. Add a prefix here when a command lands.
-constexpr std::array<std::string_view, 5> kShipped{"mbx explain", "mbx merge", "mbx ping", "mbx quota",
+constexpr std::array<std::string_view, 6> kShipped{"mbx audit", "mbx explain", "mbx merge", "mbx ping", "mbx quota",
                                                    "mbx reprovision"};
 
 RemediationCommand cmd(std::string command, std::string purpose) {

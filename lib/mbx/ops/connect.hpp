@@ -19,6 +19,8 @@ using SecretProvider = std::function<Secret(const SecretSource&)>;
 inline constexpr SecretSource kLdapPassword{"ldap", "password-file", "MBX_LDAP_PASSWORD", "LDAP bind password"};
 inline constexpr SecretSource kImapMasterPassword{"imap", "master-password-file", "MBX_IMAP_MASTER_PASSWORD",
                                                   "IMAP master password"};
+inline constexpr SecretSource kActiveSyncPassword{"activesync", "password-file", "MBX_ACTIVESYNC_PASSWORD",
+                                                  "ActiveSync password"};
 
 /// [ldap] settings as a directory config. Asks `secrets` for the bind password only when a
 /// bind DN is set. Throws Error(config) for a missing uri or a bad value.

@@ -1,0 +1,94 @@
+#include "mbx/audit/wbxml.hpp"
+#include "mbx/http/client.hpp"
+#include "mbx/ops/audit_probe.hpp"
+#include "mbx/ops/audit_server.hpp"
+
+#include <catch2/catch.hpp>
+
+using namespace mbx::ops::audit;
+
+namespace {
+bool has(const std::vector<Finding>& f, std::string_view needle) {
+    for (const auto& x : f)
+        if (x.text.find(needle) != std::string::npos) return true;
+    return false;
+}
+} // namespace
+
+TEST_CASE("OPTIONS headers are found by name in any order and case", "[ops][audit]") {
+    mbx::http::Response r;
+    r.status = 200;
+    r.headers = {{"ms-asprotocolcommands", "Sync,FolderSync"},
+                 {"Server", "nginx"},
+                 {"MS-Server-ActiveSync", " 14.1 "},
+                 {"MS-ASProtocolVersions", "2.5, 12.0,14.1"},
+                 {"WWW-Authenticate", "Basic realm=\"x\""}};
+    const auto h = parse_options_headers(r);
+    CHECK(h.versions == std::vector<std::string>{"2.5", "12.0", "14.1"});
+    CHECK(h.commands == std::vector<std::string>{"Sync", "FolderSync"});
+    CHECK(h.server_version == "14.1");
+    CHECK(h.http_server == "nginx");
+    CHECK(h.www_authenticate == "Basic");
+    r.headers = {{"MS-ASProtocolVersions", std::string(10000, ',') + std::string(200, '1')}};
+    const auto big = parse_options_headers(r);
+    REQUIRE(big.versions.size() == 1);
+    CHECK(big.versions[0].size() == 64);
+}
+
+TEST_CASE("version findings", "[ops][audit]") {
+    auto sogo = version_findings({"2.5", "12.0", "12.1", "14.0", "14.1"});
+    CHECK(has(sogo, "legacy versions below 12.1 announced: 2.5, 12.0"));
+    CHECK(has(sogo, "16.1 not announced"));
+    CHECK(worst_finding(sogo) == mbx::ExitCode::warning);
+    auto old = version_findings({"1.0", "2.0", "2.1", "2.5", "16.1"});
+    CHECK(has(old, "2.0/2.1"));
+    CHECK_FALSE(has(old, "16.1 not announced"));
+    CHECK(worst_finding(old) == mbx::ExitCode::critical);
+    auto odd = version_findings({"14.1", "16.1", "17.0", "banana"});
+    CHECK(has(odd, "unknown versions announced: 17.0"));
+    CHECK(has(odd, "malformed version strings announced: banana"));
+    CHECK(version_findings({}).at(0).level == mbx::ExitCode::critical);
+    auto modern = version_findings({"14.0", "14.1", "16.0", "16.1"});
+    CHECK(modern.empty());
+}
+
+TEST_CASE("the endpoint URL", "[ops][audit]") {
+    CHECK(eas_endpoint("https://h") == "https://h/Microsoft-Server-ActiveSync");
+    CHECK(eas_endpoint("https://h/") == "https://h/Microsoft-Server-ActiveSync");
+    CHECK(eas_endpoint("https://h/microsoft-server-activesync") == "https://h/microsoft-server-activesync");
+    CHECK(eas_endpoint("https://h/SOGo/Microsoft-Server-ActiveSync/") == "https://h/SOGo/Microsoft-Server-ActiveSync");
+}
+
+TEST_CASE("probe requests, queries and verdicts", "[ops][audit]") {
+    CHECK(foldersync_request("0") == std::string("\x03\x01\x6a\x00\x00\x07\x56\x52\x03\x30\x00\x01\x01", 13));
+    const auto p141 = mbx::audit::wbxml::decode(provision_request("14.1", ""));
+    CHECK(p141.find({{18, 0x16}, {18, 0x08}, {18, 0x17}}) != nullptr);
+    const auto p140 = mbx::audit::wbxml::decode(provision_request("14.0", ""));
+    CHECK(p140.child(18, 0x16) == nullptr);
+    const auto p25 = mbx::audit::wbxml::decode(provision_request("2.5", "123"));
+    CHECK(p25.find({{14, 0x06}, {14, 0x07}, {14, 0x08}})->text == "MS-WAP-Provisioning-XML");
+    CHECK(p25.find({{14, 0x06}, {14, 0x07}, {14, 0x09}})->text == "123");
+
+    CHECK(probe_query("plain", "14.1", "FolderSync", "a b", "DEV1") ==
+          "?Cmd=FolderSync&User=a%20b&DeviceId=DEV1&DeviceType=MbxkitProbe");
+    CHECK(probe_query("base64", "12.1", "FolderSync", "alice", "DEV1").substr(0, 3) == "?eQ");
+    CHECK_THROWS_AS(probe_query("base64", "12.0", "FolderSync", "alice", "DEV1"), mbx::Error);
+
+    CHECK(verdict_of(200, 1) == "works");
+    CHECK(verdict_of(200, 142) == "needs-provision");
+    CHECK(verdict_of(449, std::nullopt) == "needs-provision");
+    CHECK(verdict_of(400, std::nullopt) == "rejected");
+    CHECK(verdict_of(401, std::nullopt) == "account-problem");
+    CHECK(verdict_of(457, std::nullopt) == "account-problem");
+    CHECK(verdict_of(503, std::nullopt) == "server-error");
+    CHECK(verdict_of(200, 9) == "rejected");
+
+    const std::string answer("\x03\x01\x6a\x00\x00\x07\x56\x4c\x03\x31\x00\x01\x4e\x57\x03\x33\x00\x01\x01\x01", 20);
+    const auto fs = parse_foldersync_response(answer);
+    CHECK(fs.status == 1);
+    CHECK(fs.folders == 3);
+    CHECK_THROWS_AS(parse_foldersync_response(provision_request("14.1", "")), mbx::Error);
+    CHECK(default_device_id("alice") == default_device_id("alice"));
+    CHECK(default_device_id("alice").rfind("MBXPROBE", 0) == 0);
+    CHECK(cleanup_hint("alice", "D1").find("sogo-tool manage-eas resetdevice alice D1") != std::string::npos);
+}

@@ -1,0 +1,86 @@
+// mbx audit server URL...: what each ActiveSync (or IMAP) server announces, and what it means.
+#include "subcommands.hpp"
+
+#include "mbx/journal/journal.hpp"
+#include "mbx/ops/audit_server.hpp"
+
+#include <cmath>
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+namespace mbx_audit {
+namespace {
+
+using mbx::out::Cell;
+using mbx::out::Kind;
+using mbx::out::Role;
+using mbx::out::printable;
+
+std::string joined(const std::vector<std::string>& items, std::string_view sep) {
+    std::string s;
+    for (const auto& i : items) s += (s.empty() ? "" : std::string(sep)) + printable(i);
+    return s;
+}
+
+void journal_server(mbx::cli::Context& ctx, const mbx::ops::audit::ServerReport& r) {
+    if (!ctx.run_id()) return;
+    nlohmann::json after{{"kind", r.kind},          {"http_status", r.http_status},
+                         {"versions", r.versions},  {"server_version", printable(r.server_version)},
+                         {"findings", r.findings},  {"status", std::string(mbx::out::status_word(r.status))}};
+    ctx.journal().add_action(*ctx.run_id(),
+                             {.kind = "audit.server",
+                              .subject = r.url,
+                              .after = after,
+                              .status = r.error ? mbx::journal::ActionStatus::failed : mbx::journal::ActionStatus::done,
+                              .error = r.error ? std::optional(r.error->one_line()) : std::nullopt});
+}
+
+} // namespace
+
+mbx::ExitCode server(mbx::cli::Context& ctx, const std::vector<std::string>& operands) {
+    std::vector<std::string> urls(operands);
+    if (urls.empty()) urls.push_back(""); // [activesync] url
+    const std::optional<std::string> user =
+        ctx.args().count("user") ? std::optional(ctx.args()["user"].as<std::string>()) : std::nullopt;
+    for (const char* unused : {"as-version", "device-id", "log", "log-format", "rules", "target-versions", "server"})
+        if (ctx.args().count(unused))
+            throw mbx::Error(mbx::ErrorCategory::usage, fmt::format("--{} does not apply to 'audit server'", unused));
+    auto secrets = [&](const mbx::SecretSource& s) { return ctx.secret(s); };
+
+    auto sink = ctx.sink();
+    sink->begin({"audit_server",
+                 {{"url", "URL", Kind::text, Role::label},
+                  {"kind", "Kind", Kind::text, Role::detail},
+                  {"http_status", "HTTP", Kind::integer, Role::detail},
+                  {"server_version", "Server version", Kind::text, Role::detail},
+                  {"http_server", "HTTP server", Kind::text, Role::detail},
+                  {"versions", "Versions", Kind::text, Role::detail},
+                  {"commands", "Commands", Kind::text, Role::detail},
+                  {"seconds", "Seconds", Kind::number, Role::value, "time of the OPTIONS requests"},
+                  {"status", "Status", Kind::text, Role::status},
+                  {"findings", "Findings", Kind::text, Role::detail},
+                  {"error", "Error", Kind::text, Role::detail}}});
+    mbx::ExitCode code = mbx::ExitCode::ok;
+    int with_findings = 0, failed = 0;
+    for (const auto& url : urls) {
+        const auto r = mbx::ops::audit::audit_server(ctx.config(), secrets, url, user);
+        journal_server(ctx, r);
+        code = mbx::combine_exit_codes(code, r.status);
+        if (r.error) ++failed, ctx.warn(r.error->one_line());
+        else if (!r.findings.empty()) ++with_findings;
+        const std::string status = r.error ? "unknown" : std::string(mbx::out::status_word(r.status));
+        sink->row(std::vector<Cell>{printable(r.url), r.kind,
+                                    r.http_status ? Cell(std::int64_t{r.http_status}) : Cell(),
+                                    printable(r.server_version), printable(r.http_server), joined(r.versions, ","),
+                                    joined(r.commands, ","), std::round(r.seconds * 1000) / 1000, status,
+                                    joined(r.findings, "; "), r.error ? printable(r.error->one_line()) : ""});
+    }
+    const auto n = static_cast<std::int64_t>(urls.size());
+    sink->finish({code,
+                  fmt::format("{} server{} audited, {} with findings, {} failed", n, n == 1 ? "" : "s",
+                              with_findings, failed),
+                  {{"servers", n}, {"with_findings", std::int64_t{with_findings}}, {"failed", std::int64_t{failed}}}});
+    return code;
+}
+
+} // namespace mbx_audit
