@@ -7,7 +7,7 @@
 namespace mbx::config {
 namespace {
 
-constexpr std::array<SettingDef, 46> kSettings{{
+constexpr std::array<SettingDef, 47> kSettings{{
     // [ldap]: the directory holding users, addresses and quota limits.
     {"ldap", "uri", "", "LDAP server: ldap://host[:port] (use starttls) or ldaps://host[:port]"},
     {"ldap", "starttls", "true", "with ldap://, upgrade to TLS with StartTLS before binding"},
@@ -42,6 +42,7 @@ constexpr std::array<SettingDef, 46> kSettings{{
     {"activesync", "ca-file", "", "PEM file of CAs that sign the server certificate"},
     {"activesync", "user", "", "user for authenticated requests"},
     {"activesync", "password-file", "", "file holding that user's password (mode 0600); or MBX_ACTIVESYNC_PASSWORD"},
+    {"activesync", "token-file", "", "file holding an OAuth bearer token (mode 0600), used instead of the password; or MBX_ACTIVESYNC_TOKEN"},
     {"activesync", "timeout", "30s", "request timeout"},
     // [journal]
     {"journal", "path", "", "SQLite journal (default: $XDG_STATE_HOME/mbxkit/journal.sqlite; /var/lib/mbxkit/journal.sqlite for root)"},
@@ -64,12 +65,13 @@ constexpr std::array<SettingDef, 46> kSettings{{
     {"reprovision", "undo-new-entry", "disable", "what journal undo does with the new entry: disable (as disable-method) or remove"},
 }};
 
-constexpr std::array<std::string_view, 5> kReserved{{
+constexpr std::array<std::string_view, 6> kReserved{{
     "MBX_CONFIG",
     "MBX_LDAP_PASSWORD",
     "MBX_IMAP_MASTER_PASSWORD",
     "MBX_DOVEADM_API_KEY",
     "MBX_ACTIVESYNC_PASSWORD",
+    "MBX_ACTIVESYNC_TOKEN",
 }};
 
 } // namespace

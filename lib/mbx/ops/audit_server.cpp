@@ -9,6 +9,7 @@
 #include "mbx/imap/mailbox_ops.hpp"
 
 #include <algorithm>
+#include <cstdlib>
 #include <chrono>
 #include <fmt/format.h>
 
@@ -210,7 +211,10 @@ EasAccess eas_access(const config::Config& cfg, const SecretProvider& secrets, c
     a.user = user ? *user : cfg.get("activesync.user");
     a.ca_file = cfg.get("activesync.ca-file");
     a.timeout = cfg.get_duration("activesync.timeout");
-    if (!a.user.empty()) a.password = secrets(kActiveSyncPassword);
+    if (cfg.has("activesync.token-file") || std::getenv("MBX_ACTIVESYNC_TOKEN"))
+        a.token = secrets(kActiveSyncToken);
+    else if (!a.user.empty())
+        a.password = secrets(kActiveSyncPassword);
     return a;
 }
 
@@ -224,7 +228,9 @@ http::Request eas_request(const EasAccess& access, std::string method, std::stri
     req.max_body_bytes = 4u << 20;
     req.headers = std::move(headers);
     req.headers.push_back(fmt::format("User-Agent: mbxkit-audit/{}", mbx::version()));
-    if (with_auth && !access.user.empty())
+    if (with_auth && !access.token.empty())
+        req.headers.push_back("Authorization: Bearer " + access.token.reveal());
+    else if (with_auth && !access.user.empty())
         req.headers.push_back("Authorization: Basic " + base64_encode(access.user + ":" + access.password.reveal()));
     return req;
 }

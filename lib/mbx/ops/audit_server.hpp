@@ -82,20 +82,22 @@ ServerReport audit_server(const config::Config& cfg, const SecretProvider& secre
 /// How to reach and authenticate to an ActiveSync endpoint.
 struct EasAccess {
     std::string endpoint; ///< https://host/Microsoft-Server-ActiveSync
-    std::string user;     ///< empty: no credentials
+    std::string user;     ///< empty: no credentials (unless a token is set)
     Secret password;
+    Secret token;         ///< an OAuth bearer token: sent instead of Basic auth when set
     std::string ca_file;
     std::chrono::milliseconds timeout{std::chrono::seconds(30)};
 };
 
 /// [activesync] settings for `url` (empty: [activesync] url, Error(config) when unset) and
-/// `user` (default [activesync] user). Asks `secrets` for the password only when there is a
+/// `user` (default [activesync] user). Uses a bearer token when [activesync] token-file or
+/// MBX_ACTIVESYNC_TOKEN is set; otherwise asks `secrets` for the password, only when there is a
 /// user. Throws Error(usage) for a URL that is not http(s)://.
 EasAccess eas_access(const config::Config& cfg, const SecretProvider& secrets, const std::string& url,
                      const std::optional<std::string>& user);
 
-/// A request to `access.endpoint` + `query` ("" or "?Cmd=..."), with Basic auth when
-/// `with_auth` and a user is set, a User-Agent naming mbxkit, and `headers`. Pure.
+/// A request to `access.endpoint` + `query` ("" or "?Cmd=..."), when `with_auth` with
+/// `Authorization: Bearer` (a token is set) or Basic auth (a user is set), a User-Agent naming mbxkit, and `headers`. Pure.
 http::Request eas_request(const EasAccess& access, std::string method, std::string_view query, bool with_auth,
                           std::vector<std::string> headers = {});
 

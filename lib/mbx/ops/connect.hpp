@@ -21,6 +21,8 @@ inline constexpr SecretSource kImapMasterPassword{"imap", "master-password-file"
                                                   "IMAP master password"};
 inline constexpr SecretSource kActiveSyncPassword{"activesync", "password-file", "MBX_ACTIVESYNC_PASSWORD",
                                                   "ActiveSync password"};
+inline constexpr SecretSource kActiveSyncToken{"activesync", "token-file", "MBX_ACTIVESYNC_TOKEN",
+                                               "ActiveSync OAuth bearer token"};
 
 /// [ldap] settings as a directory config. Asks `secrets` for the bind password only when a
 /// bind DN is set. Throws Error(config) for a missing uri or a bad value.

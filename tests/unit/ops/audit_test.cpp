@@ -92,3 +92,21 @@ TEST_CASE("probe requests, queries and verdicts", "[ops][audit]") {
     CHECK(default_device_id("alice").rfind("MBXPROBE", 0) == 0);
     CHECK(cleanup_hint("alice", "D1").find("sogo-tool manage-eas resetdevice alice D1") != std::string::npos);
 }
+
+TEST_CASE("eas_request: a bearer token replaces Basic auth; no auth without with_auth", "[ops][audit]") {
+    mbx::ops::audit::EasAccess a;
+    a.endpoint = "https://mail.example.org/Microsoft-Server-ActiveSync";
+    a.user = "alice";
+    a.password = mbx::Secret("pw");
+    auto has = [](const mbx::http::Request& r, std::string_view prefix) {
+        return std::any_of(r.headers.begin(), r.headers.end(), [&](const auto& h) { return h.rfind(prefix, 0) == 0; });
+    };
+    auto basic = mbx::ops::audit::eas_request(a, "OPTIONS", "", true, {});
+    CHECK(has(basic, "Authorization: Basic YWxpY2U6cHc="));
+    CHECK_FALSE(has(mbx::ops::audit::eas_request(a, "OPTIONS", "", false, {}), "Authorization:"));
+    a.token = mbx::Secret("eyJ0eXAi.token");
+    auto bearer = mbx::ops::audit::eas_request(a, "OPTIONS", "?Cmd=FolderSync", true, {});
+    CHECK(has(bearer, "Authorization: Bearer eyJ0eXAi.token"));
+    CHECK_FALSE(has(bearer, "Authorization: Basic"));
+    CHECK(bearer.url == "https://mail.example.org/Microsoft-Server-ActiveSync?Cmd=FolderSync");
+}
