@@ -16,22 +16,9 @@ using mbx::out::Role;
 
 namespace {
 
-std::string joined(const std::vector<std::string>& v) {
-    std::string s;
-    for (const auto& x : v) s += (s.empty() ? "" : ",") + x;
-    return s;
-}
-
 Cell time_cell(std::int64_t t) {
     if (t == 0) return Cell();
     return Cell(mbx::audit::iso8601(t));
-}
-
-void refuse_foreign(mbx::cli::Context& ctx, std::string_view sub, std::initializer_list<const char*> names) {
-    for (const char* name : names)
-        if (ctx.args().count(name))
-            throw mbx::Error(mbx::ErrorCategory::usage, fmt::format("--{} does not apply to 'mbx audit {}'", name, sub),
-                             fmt::format("see 'mbx audit --help'"));
 }
 
 } // namespace
@@ -40,7 +27,7 @@ mbx::ExitCode clients(mbx::cli::Context& ctx, const std::vector<std::string>& op
     if (!operands.empty())
         throw mbx::Error(mbx::ErrorCategory::usage, "'mbx audit clients' takes no operands",
                          "name the logs with --log FILE (repeatable)");
-    refuse_foreign(ctx, "clients", {"target-versions", "server", "from-journal", "user", "as-version", "device-id"});
+    refuse_options(ctx, "clients", {"target-versions", "server", "from-journal", "user", "as-version", "device-id"});
     const Loaded loaded = load_logs(ctx);
     ctx.progress().finish();
     journal_devices(ctx, loaded);

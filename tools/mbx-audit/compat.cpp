@@ -19,12 +19,6 @@ namespace audit = mbx::audit;
 
 namespace {
 
-std::string joined(const std::vector<std::string>& v) {
-    std::string s;
-    for (const auto& x : v) s += (s.empty() ? "" : ",") + x;
-    return s;
-}
-
 // The versions the target keeps: the list, or the live server's OPTIONS.
 std::vector<std::string> target_versions(mbx::cli::Context& ctx, std::string& source) {
     const auto& a = ctx.args();
@@ -65,9 +59,7 @@ mbx::ExitCode compat(mbx::cli::Context& ctx, const std::vector<std::string>& ope
     if (!operands.empty())
         throw mbx::Error(mbx::ErrorCategory::usage, "'mbx audit compat' takes no operands",
                          "give --target-versions LIST or --server URL, and --log FILE... or --from-journal");
-    for (const char* name : {"as-version", "device-id"})
-        if (ctx.args().count(name))
-            throw mbx::Error(mbx::ErrorCategory::usage, fmt::format("--{} does not apply to 'mbx audit compat'", name));
+    refuse_options(ctx, "compat", {"as-version", "device-id"});
     const bool from_journal = ctx.args().count("from-journal") > 0;
     if (from_journal == (ctx.args().count("log") > 0))
         throw mbx::Error(mbx::ErrorCategory::usage, "give --log FILE... or --from-journal (one of them)",

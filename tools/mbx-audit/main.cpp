@@ -25,6 +25,27 @@ mbx::ExitCode audit(mbx::cli::Context& ctx) {
 
 } // namespace
 
+namespace mbx_audit {
+
+std::string joined(const std::vector<std::string>& items, std::string_view sep) {
+    std::string s;
+    for (const auto& i : items) {
+        if (!s.empty()) s += sep;
+        s += i;
+    }
+    return s;
+}
+
+void refuse_options(mbx::cli::Context& ctx, std::string_view subcommand, std::initializer_list<const char*> options) {
+    for (const char* name : options)
+        if (ctx.args().count(name))
+            throw mbx::Error(mbx::ErrorCategory::usage,
+                             fmt::format("--{} does not apply to 'mbx audit {}'", name, subcommand),
+                             "see 'mbx audit --help'");
+}
+
+} // namespace mbx_audit
+
 int main(int argc, char** argv) {
     return mbx::cli::run_tool(argc, argv, {
         .name = "audit",

@@ -16,10 +16,10 @@ using mbx::out::Kind;
 using mbx::out::Role;
 using mbx::out::printable;
 
-std::string joined(const std::vector<std::string>& items, std::string_view sep) {
-    std::string s;
-    for (const auto& i : items) s += (s.empty() ? "" : std::string(sep)) + printable(i);
-    return s;
+std::string printable_joined(const std::vector<std::string>& items, std::string_view sep) {
+    std::vector<std::string> shown;
+    for (const auto& i : items) shown.push_back(printable(i));
+    return joined(shown, sep);
 }
 
 void journal_server(mbx::cli::Context& ctx, const mbx::ops::audit::ServerReport& r) {
@@ -42,9 +42,8 @@ mbx::ExitCode server(mbx::cli::Context& ctx, const std::vector<std::string>& ope
     if (urls.empty()) urls.push_back(""); // [activesync] url
     const std::optional<std::string> user =
         ctx.args().count("user") ? std::optional(ctx.args()["user"].as<std::string>()) : std::nullopt;
-    for (const char* unused : {"as-version", "device-id", "log", "log-format", "rules", "target-versions", "server"})
-        if (ctx.args().count(unused))
-            throw mbx::Error(mbx::ErrorCategory::usage, fmt::format("--{} does not apply to 'audit server'", unused));
+    refuse_options(ctx, "server", {"as-version", "device-id", "log", "log-format", "rules", "target-versions", "server",
+                                   "from-journal"});
     auto secrets = [&](const mbx::SecretSource& s) { return ctx.secret(s); };
 
     auto sink = ctx.sink();
@@ -71,9 +70,9 @@ mbx::ExitCode server(mbx::cli::Context& ctx, const std::vector<std::string>& ope
         const std::string status = r.error ? "unknown" : std::string(mbx::out::status_word(r.status));
         sink->row(std::vector<Cell>{printable(r.url), r.kind,
                                     r.http_status ? Cell(std::int64_t{r.http_status}) : Cell(),
-                                    printable(r.server_version), printable(r.http_server), joined(r.versions, ","),
-                                    joined(r.commands, ","), std::round(r.seconds * 1000) / 1000, status,
-                                    joined(r.findings, "; "), r.error ? printable(r.error->one_line()) : ""});
+                                    printable(r.server_version), printable(r.http_server), printable_joined(r.versions, ","),
+                                    printable_joined(r.commands, ","), std::round(r.seconds * 1000) / 1000, status,
+                                    printable_joined(r.findings, "; "), r.error ? printable(r.error->one_line()) : ""});
     }
     const auto n = static_cast<std::int64_t>(urls.size());
     sink->finish({code,

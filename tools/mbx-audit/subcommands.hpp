@@ -2,7 +2,9 @@
 // The subcommands of `mbx audit` (MIS_2), each in its own file.
 #include "mbx/cli/tool.hpp"
 
+#include <initializer_list>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace mbx_audit {
@@ -15,5 +17,13 @@ mbx::ExitCode clients(mbx::cli::Context& ctx, const std::vector<std::string>& op
 mbx::ExitCode compat(mbx::cli::Context& ctx, const std::vector<std::string>& operands);
 /// `mbx audit probe URL --user USER --as-version V`: an active sync test.
 mbx::ExitCode probe(mbx::cli::Context& ctx, const std::vector<std::string>& operands);
+
+// Shared by the subcommands (main.cpp).
+
+/// `items` joined by `sep`, each as it is (callers pass printable values where it matters).
+std::string joined(const std::vector<std::string>& items, std::string_view sep = ",");
+
+/// Error(usage) for the first of `options` given: they belong to other subcommands.
+void refuse_options(mbx::cli::Context& ctx, std::string_view subcommand, std::initializer_list<const char*> options);
 
 } // namespace mbx_audit
