@@ -113,6 +113,15 @@ public:
         skip_spaces();
         out.clear();
         if (s_.empty() || s_[0] != '"') return false;
+        // The common case, a value without backslashes: one copy, no per-character append.
+        // (A plain loop: string_view::find_first_of calls memchr once per character.)
+        std::size_t end = 1;
+        while (end < s_.size() && s_[end] != '"' && s_[end] != '\\') ++end;
+        if (end < s_.size() && s_[end] == '"') {
+            out.assign(s_.substr(1, end - 1));
+            s_.remove_prefix(end + 1);
+            return true;
+        }
         for (std::size_t i = 1; i < s_.size(); ++i) {
             const char c = s_[i];
             if (c == '"') {
@@ -151,37 +160,63 @@ private:
 };
 
 // The fields every format shares, after the format-specific part has been read.
+// Views into the line (or into the parser's decoding buffers) until the line is known to be
+// an ActiveSync request: other lines cost no allocation.
 struct Raw {
-    std::string_view method, path, query, user, ip;
-    std::string user_agent, header_version;
+    std::string_view method, path, query, user, ip, user_agent, header_version;
+    bool plus_is_space = false; ///< user_agent is IIS-logged: '+' stands for a space
     int status = 0;
     std::int64_t time = 0;
 };
 
+// Request{} with the strings' capacity kept: parse_line runs once per log line.
+void reset(Request& r) {
+    r.time = 0;
+    r.user.clear();
+    r.device_id.clear();
+    r.device_type.clear();
+    r.user_agent.clear();
+    r.protocol_version.clear();
+    r.version_source = VersionSource::none;
+    r.command.clear();
+    r.http_status = 0;
+    r.client_ip.clear();
+    r.method.clear();
+    r.uri_path.clear();
+    r.probe = false;
+    r.query_form = QueryForm::none;
+    r.query_error = QueryError::none;
+    r.log_fields.clear();
+}
+
 void fill_request(const Raw& raw, Request& out) {
     out.time = raw.time;
-    out.method = std::string(raw.method);
-    out.uri_path = std::string(raw.path);
-    out.client_ip = std::string(raw.ip);
+    out.method.assign(raw.method);
+    out.uri_path.assign(raw.path);
+    out.client_ip.assign(raw.ip);
     out.http_status = raw.status;
-    out.user_agent = raw.user_agent;
-    const ParsedQuery parsed = parse_query(raw.query);
-    const EasQuery& q = parsed.query;
+    out.user_agent.assign(raw.user_agent);
+    if (raw.plus_is_space)
+        for (char& c : out.user_agent)
+            if (c == '+') c = ' '; // IIS logs spaces in header values as '+'
+    ParsedQuery parsed = parse_query(raw.query);
+    EasQuery& q = parsed.query;
     out.query_form = q.form;
     out.query_error = parsed.error;
-    out.user = raw.user.empty() ? q.user : std::string(raw.user);
-    out.device_id = q.device_id;
-    out.device_type = q.device_type;
-    out.command = q.command;
-    out.log_fields = parsed.log.fields;
+    if (raw.user.empty()) out.user = std::move(q.user);
+    else out.user.assign(raw.user);
+    out.device_id = std::move(q.device_id);
+    out.device_type = std::move(q.device_type);
+    out.command = std::move(q.command);
+    out.log_fields = std::move(parsed.log.fields);
     if (!raw.header_version.empty()) {
-        out.protocol_version = raw.header_version;
+        out.protocol_version.assign(raw.header_version);
         out.version_source = VersionSource::header;
     } else if (q.form == QueryForm::base64 && !q.protocol_version.empty()) {
-        out.protocol_version = q.protocol_version;
+        out.protocol_version = std::move(q.protocol_version);
         out.version_source = VersionSource::base64;
     } else if (!parsed.log.protocol_version.empty()) {
-        out.protocol_version = parsed.log.protocol_version;
+        out.protocol_version = std::move(parsed.log.protocol_version);
         out.version_source = VersionSource::log_token;
     }
     out.probe = is_probe(out.user, out.device_type);
@@ -228,7 +263,7 @@ bool is_activesync_path(std::string_view path) {
 }
 
 bool is_probe(std::string_view user, std::string_view device_type) {
-    if (iequals(device_type, "TestActiveSyncConnectivity")) return true;
+    if (iequals(device_type, "TestActiveSyncConnectivity") || iequals(device_type, kMbxkitProbeDeviceType)) return true;
     if (const auto backslash = user.rfind('\\'); backslash != std::string_view::npos) user.remove_prefix(backslash + 1);
     constexpr std::string_view kHealth = "HealthMailbox";
     return user.size() >= kHealth.size() && iequals(user.substr(0, kHealth.size()), kHealth);
@@ -273,7 +308,7 @@ LineKind AccessLogParser::malformed(std::string_view why) {
 }
 
 LineKind AccessLogParser::parse_line(std::string_view line, Request& out) {
-    out = Request{};
+    reset(out);
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
     if (line.size() > kMaxLineBytes) return malformed("line too long");
     if (trim(line).empty()) return LineKind::directive;
@@ -316,13 +351,9 @@ LineKind AccessLogParser::parse_iis(std::string_view line, Request& out) {
         case r_stem: stem_value = v; break;
         case r_query: query_value = v; break;
         case r_username: raw.user = v; break;
-        case r_user_agent:
-            raw.user_agent = std::string(v);
-            for (char& c : raw.user_agent)
-                if (c == '+') c = ' '; // IIS logs spaces in header values as '+'
-            break;
+        case r_user_agent: raw.user_agent = v; break;
         case r_status: raw.status = parse_status(v); break;
-        case r_proto_version: raw.header_version = std::string(v); break;
+        case r_proto_version: raw.header_version = v; break;
         default: break;
         }
     }
@@ -331,6 +362,7 @@ LineKind AccessLogParser::parse_iis(std::string_view line, Request& out) {
     if (!is_activesync_path(stem_value)) return LineKind::skipped;
     raw.path = stem_value;
     raw.query = query_value;
+    raw.plus_is_space = true;
     fill_request(raw, out);
     return LineKind::request;
 }
@@ -339,7 +371,7 @@ LineKind AccessLogParser::parse_combined(std::string_view line, Request& out) {
     Cursor c(line);
     Raw raw;
     std::string_view ident, when, status_text, bytes;
-    std::string request_line;
+    std::string& request_line = request_line_;
     if (!c.bare(raw.ip) || !c.bare(ident) || !c.bare(raw.user)) return malformed("fewer fields than combined");
     if (!c.bracketed(when)) return malformed("no [time] field");
     if (!c.quoted(request_line)) return malformed("no quoted request line");
@@ -348,22 +380,26 @@ LineKind AccessLogParser::parse_combined(std::string_view line, Request& out) {
     if (raw.status == 0 && status_text != "-") return malformed("status is not a number");
     raw.user = dash_empty(raw.user);
     raw.time = combined_time(when);
-    std::string referer, value;
-    if (!c.done() && (!c.quoted(referer) || !c.quoted(raw.user_agent)))
+    std::string &referer = referer_, &value = value_, &user_agent = user_agent_, &header_version = header_version_;
+    user_agent.clear();
+    header_version.clear();
+    if (!c.done() && (!c.quoted(referer) || !c.quoted(user_agent)))
         return malformed("referer and user agent not quoted");
-    if (raw.user_agent == "-") raw.user_agent.clear();
+    if (user_agent == "-") user_agent.clear();
+    raw.user_agent = user_agent;
     // Extra fields after the user agent: the first that looks like a version is the logged
     // MS-ASProtocolVersion header ("$http_ms_asprotocolversion" / "%{MS-ASProtocolVersion}i").
     for (int extra = 0; !c.done() && extra < 16; ++extra) {
         std::string_view bare_value;
         if (c.quoted(value)) {
         } else if (c.bare(bare_value)) {
-            value = std::string(bare_value);
+            value.assign(bare_value);
         } else {
             return malformed("unterminated quoted field");
         }
-        if (raw.header_version.empty() && looks_like_version(value)) raw.header_version = value;
+        if (header_version.empty() && looks_like_version(value)) header_version = value;
     }
+    raw.header_version = header_version;
     // "METHOD target HTTP/x"; the target may be absolute ("https://host/path").
     std::string_view req = request_line, target;
     const auto sp1 = req.find(' ');

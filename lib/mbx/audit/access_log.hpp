@@ -72,8 +72,12 @@ enum class LineKind {
 /// `.../Proxy/default.eas`, and SOGo's `/SOGo/Microsoft-Server-ActiveSync`. Pure.
 bool is_activesync_path(std::string_view path);
 
-/// True for monitoring traffic: device type TestActiveSyncConnectivity, or a user (after any
-/// `DOMAIN\`) starting with HealthMailbox. Pure.
+/// The DeviceType `mbx audit probe` sends, so that its own requests are known as probes.
+inline constexpr std::string_view kMbxkitProbeDeviceType = "MbxkitProbe";
+
+/// True for monitoring traffic: device type TestActiveSyncConnectivity (Exchange's test) or
+/// kMbxkitProbeDeviceType (`mbx audit probe`), or a user (after any `DOMAIN\`) starting with
+/// HealthMailbox. Pure.
 bool is_probe(std::string_view user, std::string_view device_type);
 
 /// Unix seconds of a UTC civil time; 0 when a field is out of range. Pure.
@@ -112,6 +116,8 @@ private:
     std::vector<int> roles_; ///< per field: which Request field it fills
     std::string default_date_; ///< from `#Date:`, for field sets without `date`
     std::string_view reason_;
+    // Decoding buffers of combined lines, reused from line to line (no allocation per line).
+    std::string request_line_, referer_, user_agent_, value_, header_version_;
 };
 
 } // namespace mbx::audit

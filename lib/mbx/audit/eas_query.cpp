@@ -9,12 +9,18 @@ namespace {
 
 constexpr std::size_t kMaxParameters = 32;
 
-int hex_value(char c) {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
+// A table: percent_decode calls this for every `%` of every logged query.
+constexpr std::array<signed char, 256> kHexValues = [] {
+    std::array<signed char, 256> t{};
+    for (int c = 0; c < 256; ++c)
+        t[static_cast<std::size_t>(c)] = static_cast<signed char>(c >= '0' && c <= '9'   ? c - '0'
+                                                                  : c >= 'a' && c <= 'f' ? c - 'a' + 10
+                                                                  : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                                                                         : -1);
+    return t;
+}();
+
+int hex_value(char c) { return kHexValues[static_cast<unsigned char>(c)]; }
 
 bool is_digits(std::string_view s) {
     if (s.empty()) return false;
@@ -169,19 +175,26 @@ std::string normalise_device_id(std::string_view raw) {
 }
 
 std::string percent_decode(std::string_view text, bool plus_is_space) {
-    std::string out;
-    out.reserve(text.size());
-    for (std::size_t i = 0; i < text.size(); ++i) {
-        const char c = text[i];
-        if (c == '%' && i + 2 < text.size() && hex_value(text[i + 1]) >= 0 && hex_value(text[i + 2]) >= 0) {
-            out += static_cast<char>(hex_value(text[i + 1]) * 16 + hex_value(text[i + 2]));
-            i += 2;
-        } else if (c == '+' && plus_is_space) {
-            out += ' ';
-        } else {
-            out += c;
+    // Writes through a pointer into a string sized for the worst case (the output is never
+    // longer than the input), then trims: no per-character append on this hot path.
+    std::string out(text.size(), '\0');
+    char* o = out.data();
+    const char* p = text.data();
+    const char* const end = p + text.size();
+    while (p < end) {
+        const char c = *p;
+        if (c == '%' && end - p > 2) {
+            const int high = hex_value(p[1]), low = hex_value(p[2]);
+            if (high >= 0 && low >= 0) {
+                *o++ = static_cast<char>(high * 16 + low);
+                p += 3;
+                continue;
+            }
         }
+        *o++ = c == '+' && plus_is_space ? ' ' : c;
+        ++p;
     }
+    out.resize(static_cast<std::size_t>(o - out.data()));
     return out;
 }
 
@@ -319,6 +332,7 @@ ExchangeLog parse_exchange_log(std::string_view value) {
             if (name == "Ver1") {
                 if (auto v = version_from_log_digits(raw); !v.empty()) log.protocol_version = v;
             } else if (log.fields.size() < kMaxLogFields) {
+                if (log.fields.empty()) log.fields.reserve(kMaxLogFields / 2); // one allocation, not five
                 log.fields.emplace_back(percent_decode(name), percent_decode(raw));
             }
             continue;

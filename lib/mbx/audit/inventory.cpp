@@ -7,9 +7,12 @@
 namespace mbx::audit {
 namespace {
 
+// One lookup when the value is already there (nearly every request), no copy of it then.
 template <typename Set>
 void insert_capped(Set& set, const std::string& value) {
-    if (!value.empty() && (set.size() < kMaxDistinctPerDevice || set.count(value) != 0)) set.insert(value);
+    if (value.empty() || set.size() >= kMaxDistinctPerDevice) return;
+    const auto it = set.lower_bound(value);
+    if (it == set.end() || *it != value) set.emplace_hint(it, value);
 }
 
 template <typename Map, typename Key>
@@ -41,9 +44,14 @@ void Inventory::add(LineKind kind, const Request& r) {
     }
     // Users and device ids compare ASCII case-insensitively (Exchange and SOGo treat them so).
     // The user's length goes first so that no pair of values can make the same key.
-    const std::string user = ascii_lower(r.user);
-    std::string key = std::to_string(user.size()) + ":" + user + ascii_lower(r.device_id);
-    auto [it, fresh] = devices_.try_emplace(std::move(key));
+    // Built in a reused buffer and looked up first: a known device costs no allocation.
+    std::string& key = key_;
+    key.assign(std::to_string(r.user.size())).append(":").append(r.user).append(r.device_id);
+    for (char& c : key)
+        if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a'); // as ascii_lower()
+    auto it = devices_.find(key);
+    const bool fresh = it == devices_.end();
+    if (fresh) it = devices_.try_emplace(key).first;
     Device& d = it->second;
     if (fresh) {
         d.user = r.user;
@@ -68,8 +76,8 @@ void Inventory::add(LineKind kind, const Request& r) {
         if (r.time != 0) d.last_version_time = r.time;
     }
     if (r.version_source != VersionSource::none) d.version_sources.insert(r.version_source);
-    count_capped(d.commands, r.command.empty() ? (r.method.empty() ? std::string("-") : r.method) : r.command,
-                 std::string("(other)"));
+    static const std::string kDash = "-", kOther = "(other)";
+    count_capped(d.commands, !r.command.empty() ? r.command : !r.method.empty() ? r.method : kDash, kOther);
     count_capped(d.statuses, r.http_status, -1);
     if (r.time != 0) {
         if (d.first_seen == 0 || r.time < d.first_seen) d.first_seen = r.time;
@@ -79,14 +87,22 @@ void Inventory::add(LineKind kind, const Request& r) {
 }
 
 std::vector<const Device*> Inventory::devices() const {
-    std::vector<const Device*> list;
-    list.reserve(devices_.size());
-    for (const auto& entry : devices_) list.push_back(&entry.second);
-    std::sort(list.begin(), list.end(), [](const Device* a, const Device* b) {
-        const auto ua = ascii_lower(a->user), ub = ascii_lower(b->user);
-        if (ua != ub) return ua < ub;
-        return ascii_lower(a->device_id) < ascii_lower(b->device_id);
+    // The lower-case sort keys once per device, not twice per comparison.
+    struct Entry {
+        std::string user, device_id;
+        const Device* device;
+    };
+    std::vector<Entry> entries;
+    entries.reserve(devices_.size());
+    for (const auto& entry : devices_)
+        entries.push_back({ascii_lower(entry.second.user), ascii_lower(entry.second.device_id), &entry.second});
+    std::sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) {
+        if (a.user != b.user) return a.user < b.user;
+        return a.device_id < b.device_id;
     });
+    std::vector<const Device*> list;
+    list.reserve(entries.size());
+    for (const auto& e : entries) list.push_back(e.device);
     return list;
 }
 

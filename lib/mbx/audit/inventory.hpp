@@ -68,6 +68,7 @@ private:
     ClientClassifier classifier_;
     std::unordered_map<std::string, Device> devices_;
     Totals totals_;
+    std::string key_; ///< the lookup key of the request being added (reused buffer)
 };
 
 /// Where the first malformed lines were, for the report (at most kMaxMalformedSamples).

@@ -1,5 +1,6 @@
 #include "mbx/ops/audit_probe.hpp"
 
+#include "mbx/audit/access_log.hpp"
 #include "mbx/audit/compat.hpp"
 #include "mbx/audit/eas_query.hpp"
 #include "mbx/core/output.hpp"
@@ -15,7 +16,7 @@ namespace {
 
 namespace wb = mbx::audit::wbxml;
 
-constexpr std::string_view kDeviceType = "MbxkitProbe";
+constexpr std::string_view kDeviceType = mbx::audit::kMbxkitProbeDeviceType;
 
 std::optional<int> number_of(std::string_view text) {
     int v = 0;

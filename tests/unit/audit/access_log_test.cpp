@@ -162,6 +162,7 @@ TEST_CASE("probes are flagged", "[audit][access_log]") {
     CHECK(is_probe("CORP\\HealthMailbox0123abcd", ""));
     CHECK(is_probe("healthmailboxabc@example.org", ""));
     CHECK(is_probe("alice", "TestActiveSyncConnectivity"));
+    CHECK(is_probe("alice", "MbxkitProbe")); // mbx audit probe's own requests
     CHECK_FALSE(is_probe("alice", "iPhone"));
     AccessLogParser p;
     Request r;
