@@ -5,6 +5,7 @@
 #include "mbx/http/client.hpp"
 
 #include <charconv>
+#include <limits>
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
@@ -116,7 +117,12 @@ private:
         if (limit && *limit == 0) limit.reset();
         if (type == "STORAGE" && (storage_root_.empty() || storage_root_ == field("root")) && !quota_.used_bytes) {
             storage_root_ = field("root");
-            if (!value) throw malformed(fmt::format("STORAGE value '{}' of '{}'", out::printable(field("value")), out::printable(user)));
+            // STORAGE is in KiB; a value whose bytes do not fit 63 bits is not a real quota.
+            constexpr auto kMaxKiB = std::numeric_limits<std::int64_t>::max() / 1024;
+            if (!value || *value > kMaxKiB)
+                throw malformed(fmt::format("STORAGE value '{}' of '{}'", out::printable(field("value")), out::printable(user)));
+            if (limit && *limit > kMaxKiB)
+                throw malformed(fmt::format("STORAGE limit '{}' of '{}'", out::printable(field("limit")), out::printable(user)));
             quota_.used_bytes = *value * 1024;
             if (limit) quota_.limit_bytes = *limit * 1024;
         } else if (type == "MESSAGE" && !quota_.messages) {

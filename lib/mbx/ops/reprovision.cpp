@@ -430,14 +430,13 @@ void Reprovisioner::merge_pass(std::string_view kind, const char* step) {
     action_ = begin(kind, req_.user + " -> " + req_.new_uid, std::nullopt, json::object());
     res_.merge = merge::run(m, progress_);
     const auto& r = *res_.merge;
-    std::uint64_t copied = 0, to_copy = 0, bytes = 0, failed = 0, missing = 0, folders_created = 0;
+    std::uint64_t copied = 0, to_copy = 0, bytes = 0, failed = 0, missing = 0;
     for (const auto& f : r.folders) {
         copied += f.copied;
         to_copy += f.to_copy;
         bytes += f.bytes_to_copy;
         failed += f.failed;
         missing += f.missing.value_or(0);
-        folders_created += f.created ? 1 : 0;
         if (req_.dry_run)
             report(step, f.plan.source,
                    "would-do", fmt::format("-> {}{}: {} messages, {} to copy", out::printable(f.plan.target),

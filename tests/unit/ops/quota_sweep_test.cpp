@@ -100,7 +100,10 @@ TEST_CASE("doveadm replies: permission and other errors keep their category", "[
 TEST_CASE("malformed doveadm replies are data errors, never crashes", "[quota][doveadm]") {
     for (const char* bad : {"", "[", "[]", "{}", "[[\"weird\",[],\"t\"]]", "[[\"doveadmResponse\",[{\"type\":\"STORAGE\",\"value\":\"x\"}],\"t\"]]",
                             "[[\"doveadmResponse\",[[[[1]]]],\"t\"]]", "[[\"doveadmResponse\"]]", "[[\"doveadmResponse\",[{}],\"t\"",
-                            "<html>502 Bad Gateway</html>"}) {
+                            "<html>502 Bad Gateway</html>",
+                            // KiB values whose bytes overflow 63 bits (found by the fuzzer)
+                            "[[\"doveadmResponse\",[{\"type\":\"STORAGE\",\"value\":\"43718888888888885\"}],\"t\"]]",
+                            "[[\"doveadmResponse\",[{\"type\":\"STORAGE\",\"value\":\"1\",\"limit\":\"9223372036854775807\"}],\"t\"]]"}) {
         INFO(bad);
         CHECK(error_of([&] { decode(bad); }).category() == ErrorCategory::data);
     }
