@@ -186,8 +186,14 @@ for p in $pids; do
   left="$(ps -e -o pid=,sid=,args= | awk -v s="$p" '$1 == s || $2 == s')"
   [ -z "$left" ] || fail "processes of $DIR left after down: $left"
 done
+# A port may be open again by the time we look: other sandboxes (the test suite runs several at
+# once) are free to take it. It must not be open by a process of this one.
 for port in $ports; do
-  if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then fail "port $port still open after down"; fi
+  for pid in $(ss -Hltnp "sport = :$port" 2>/dev/null | grep -o 'pid=[0-9]*' | cut -d= -f2 | sort -u); do
+    if tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF "$DIR"; then
+      fail "port $port still open by $(tr '\0' ' ' <"/proc/$pid/cmdline") after down"
+    fi
+  done
 done
 if [ -n "$DIR2" ]; then
   "$TESTENV" status "$DIR2" >/dev/null || fail "second sandbox went down with the first"
