@@ -183,7 +183,9 @@ ports="$(cut -d= -f2 "$DIR/ports")"
 "$TESTENV" down "$DIR"
 [ ! -e "$DIR" ] || fail "$DIR still exists after down"
 for p in $pids; do
-  left="$(ps -e -o pid=,sid=,args= | awk -v s="$p" '$1 == s || $2 == s')"
+  # A zombie (state Z) has exited and holds nothing; it waits for its parent (init, once the
+  # script that started the server is gone) to reap it, which some containers' init is slow at.
+  left="$(ps -e -o pid=,sid=,stat=,args= | awk -v s="$p" '($1 == s || $2 == s) && $3 !~ /^Z/')"
   [ -z "$left" ] || fail "processes of $DIR left after down: $left"
 done
 # A port may be open again by the time we look: other sandboxes (the test suite runs several at
