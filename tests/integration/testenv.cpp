@@ -10,10 +10,13 @@
 
 #include <catch2/catch.hpp>
 
+#include <array>
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <map>
 #include <mutex>
+#include <sstream>
 
 namespace mbx::testing {
 namespace {
@@ -92,6 +95,41 @@ std::string foreign_ca_file() {
         REQUIRE(std::system(cmd.c_str()) == 0);
     }
     return pem.string();
+}
+
+std::string server_certificate_file() { return testenv("TESTENV_DIR") + "/tls/server.pem"; }
+
+std::string server_key_file() { return testenv("TESTENV_DIR") + "/tls/server.key"; }
+
+std::chrono::system_clock::time_point openssl_certificate_date(const std::string& pem_file,
+                                                               const std::string& option) {
+    std::string command = "openssl x509 -noout " + option + " -in '" + pem_file + "' 2>&1";
+    std::FILE* pipe = ::popen(command.c_str(), "r");
+    REQUIRE(pipe != nullptr);
+    std::string out;
+    std::array<char, 256> buffer{};
+    while (std::fgets(buffer.data(), static_cast<int>(buffer.size()), pipe) != nullptr) out += buffer.data();
+    int status = ::pclose(pipe);
+    INFO(command << ": " << out);
+    REQUIRE(status == 0);
+    // "notAfter=Mar  1 12:00:00 2034 GMT": OpenSSL's ASN1_TIME_print, always in GMT.
+    std::istringstream in(out.substr(out.find('=') + 1));
+    std::string month_name, hms, zone;
+    unsigned day_of_month = 0;
+    int year_number = 0;
+    in >> month_name >> day_of_month >> hms >> year_number >> zone;
+    static const std::array<std::string, 12> months{"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                                    "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+    unsigned month_index = 0;
+    while (month_index < 12 && months[month_index] != month_name) ++month_index;
+    REQUIRE(month_index < 12);
+    REQUIRE(zone == "GMT");
+    REQUIRE(hms.size() == 8);
+    using namespace std::chrono;
+    const year_month_day date{year(year_number), month(month_index + 1), day(day_of_month)};
+    REQUIRE(date.ok());
+    return sys_days(date) + hours(std::stoi(hms.substr(0, 2))) + minutes(std::stoi(hms.substr(3, 2))) +
+           seconds(std::stoi(hms.substr(6, 2)));
 }
 
 } // namespace mbx::testing

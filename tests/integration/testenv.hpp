@@ -11,6 +11,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <chrono>
 #include <string>
 #include <string_view>
 
@@ -41,5 +42,17 @@ int closed_port();
 /// A PEM file of a self-signed CA that signed nothing the servers use, made once per process
 /// inside the testenv directory (so `scripts/testenv down` removes it).
 std::string foreign_ca_file();
+
+/// The certificate every sandbox server presents (slapd, Dovecot, nginx): TESTENV_DIR/tls/
+/// server.pem, made by scripts/testenv (CN=localhost, SAN IP:127.0.0.1 and DNS:localhost).
+std::string server_certificate_file();
+/// Its private key (TESTENV_DIR/tls/server.key), for a test's own TLS server.
+std::string server_key_file();
+
+/// A date of certificate `pem_file` as `openssl x509 -noout OPTION -in FILE` prints it
+/// (OPTION "-startdate" or "-enddate": "notAfter=Mar  1 12:00:00 2034 GMT"), independent of
+/// mbxkit's own parser. Fails the current test when openssl fails or prints something else.
+std::chrono::system_clock::time_point openssl_certificate_date(const std::string& pem_file,
+                                                               const std::string& option);
 
 } // namespace mbx::testing

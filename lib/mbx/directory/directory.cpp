@@ -179,6 +179,18 @@ void bind(LDAP* ld, const LdapConfig& config) {
     throw detail::ldap_error(rc, "cannot bind to " + in_quotes(config.uri) + " " + who, diagnostic);
 }
 
+// The leaf certificate of the TLS session, DER as the server sent it, or empty for a plain
+// connection. With GnuTLS (Debian's libldap 2.5) LDAP_OPT_X_TLS_PEERCERT copies the first
+// certificate of gnutls_certificate_get_peers() into memory we free with ber_memfree; without
+// a TLS session it succeeds with an empty berval.
+std::string peer_certificate_der(LDAP* ld) {
+    berval der{0, nullptr};
+    int rc = ldap_get_option(ld, LDAP_OPT_X_TLS_PEERCERT, &der);
+    BervalDataPtr owned(der.bv_val);
+    if (rc != LDAP_OPT_SUCCESS || !owned) return {};
+    return std::string(der.bv_val, der.bv_len);
+}
+
 } // namespace
 
 struct Directory::Impl {
@@ -186,6 +198,10 @@ struct Directory::Impl {
     std::string uri;
     std::chrono::milliseconds timeout{};
     int page_size = 0;
+    /// From the handshake; a certificate that did not parse keeps its error for
+    /// peer_certificate() to throw, so connect() does not fail over a report-only detail.
+    std::optional<tls::CertificateInfo> certificate;
+    std::optional<Error> certificate_error;
 
     [[noreturn]] void fail(int code, const std::string& action) const {
         throw detail::ldap_error(code, action + " on " + in_quotes(uri), diagnostic_message(ld.get()));
@@ -213,11 +229,30 @@ Directory Directory::connect(const LdapConfig& config) {
     }
     bind(ld.get(), config);
     auto impl = std::make_unique<Impl>();
+    if (std::string der = peer_certificate_der(ld.get()); !der.empty()) {
+        try {
+            impl->certificate = tls::parse_certificate_der(der);
+        } catch (const Error& e) {
+            constexpr std::string_view kPrefix = "cannot read the certificate: ";
+            std::string_view reason = e.what();
+            if (reason.starts_with(kPrefix)) reason.remove_prefix(kPrefix.size());
+            impl->certificate_error =
+                Error(e.category(),
+                      "cannot read the server certificate of " + in_quotes(config.uri) + ": " +
+                          std::string(reason),
+                      e.hint(), e.library_code());
+        }
+    }
     impl->ld = std::move(ld);
     impl->uri = config.uri;
     impl->timeout = config.timeout;
     impl->page_size = config.page_size;
     return Directory(std::move(impl));
+}
+
+std::optional<tls::CertificateInfo> Directory::peer_certificate() const {
+    if (impl_->certificate_error) throw *impl_->certificate_error;
+    return impl_->certificate;
 }
 
 void Directory::Impl::deliver(LDAPMessage* message, const EntryCallback& on_entry) const {

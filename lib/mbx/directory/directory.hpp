@@ -7,6 +7,7 @@
 
 #include "mbx/core/secret.hpp"
 #include "mbx/directory/entry.hpp"
+#include "mbx/tls/certificate.hpp"
 
 #include <chrono>
 #include <functional>
@@ -109,6 +110,12 @@ public:
 
     /// The URI this connection was opened with (for messages).
     const std::string& uri() const noexcept;
+
+    /// The certificate the server presented in this connection's TLS handshake (ldaps:// or
+    /// StartTLS), as read right after connect(); nullopt for a plain ldap:// connection
+    /// (starttls off). Throws mbx::Error(data) when the server sent a certificate that cannot
+    /// be parsed. No network: libldap's copy of the handshake is read once at connect().
+    std::optional<tls::CertificateInfo> peer_certificate() const;
 
 private:
     struct Impl;

@@ -75,6 +75,36 @@ Error transfer_error(CURLcode code, const char* detail, const Request& req, std:
     }
 }
 
+// The leaf certificate libcurl collected with CURLOPT_CERTINFO: the "Cert:" item of the first
+// certificate of the chain, PEM with the OpenSSL and GnuTLS backends. Empty for plain http.
+std::string leaf_certificate_pem(CURL* h) {
+    curl_certinfo* info = nullptr;
+    if (curl_easy_getinfo(h, CURLINFO_CERTINFO, &info) != CURLE_OK || info == nullptr ||
+        info->num_of_certs < 1 || info->certinfo == nullptr) {
+        return {};
+    }
+    for (const curl_slist* item = info->certinfo[0]; item != nullptr; item = item->next) {
+        std::string_view line = item->data != nullptr ? item->data : "";
+        if (line.starts_with("Cert:")) return std::string(line.substr(5));
+    }
+    return {};
+}
+
+std::optional<tls::CertificateInfo> certificate_of(CURL* h, const Request& req, std::string_view what) {
+    const std::string pem = leaf_certificate_pem(h);
+    if (pem.empty()) return std::nullopt;
+    try {
+        return tls::parse_certificate_pem(pem);
+    } catch (const Error& e) {
+        constexpr std::string_view kPrefix = "cannot read the certificate: ";
+        std::string_view reason = e.what();
+        if (reason.starts_with(kPrefix)) reason.remove_prefix(kPrefix.size());
+        throw Error(e.category(),
+                    fmt::format("cannot read the certificate of the {} at '{}': {}", what, shown_url(req.url), reason),
+                    e.hint(), e.library_code());
+    }
+}
+
 } // namespace
 
 std::string Response::header(std::string_view name) const {
@@ -104,6 +134,7 @@ Response perform(const Request& req, std::string_view what) {
     curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
     curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
     if (!req.ca_file.empty()) curl_easy_setopt(c, CURLOPT_CAINFO, req.ca_file.c_str());
+    if (req.want_certificate) curl_easy_setopt(c, CURLOPT_CERTINFO, 1L);
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, &sink);
@@ -130,6 +161,7 @@ Response perform(const Request& req, std::string_view what) {
     if (rc != CURLE_OK) throw transfer_error(rc, errbuf, req, what);
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &response.status);
     curl_easy_getinfo(c, CURLINFO_TOTAL_TIME, &response.seconds);
+    if (req.want_certificate) response.certificate = certificate_of(c, req, what);
     return response;
 }
 

@@ -3,9 +3,11 @@
 // ActiveSync: one request, one response, TLS verified, the response size capped.
 
 #include "mbx/core/error.hpp"
+#include "mbx/tls/certificate.hpp"
 
 #include <chrono>
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -23,6 +25,8 @@ struct Request {
     /// A larger response body is refused with Error(data): a hostile or broken server cannot
     /// make the client allocate without limit.
     std::size_t max_body_bytes = 64u << 20;
+    /// Fill Response::certificate with the server's certificate (https only).
+    bool want_certificate = false;
 };
 
 struct Response {
@@ -31,6 +35,9 @@ struct Response {
     /// Header lines of the final response, names as sent, values trimmed.
     std::vector<std::pair<std::string, std::string>> headers = {};
     double seconds = 0; ///< total time of the transfer
+    /// The certificate the server presented in the TLS handshake, when Request::want_certificate
+    /// was set and the URL is https; nullopt otherwise (and for http://).
+    std::optional<tls::CertificateInfo> certificate = {};
 
     /// The first header named `name` (case-insensitive), or an empty string.
     std::string header(std::string_view name) const;
@@ -39,7 +46,8 @@ struct Response {
 /// Sends `request` and returns the response whatever its status (the caller judges 4xx/5xx).
 /// Throws mbx::Error: unavailable (refused, unreachable, TLS failure or untrusted certificate —
 /// the hint names `what`'s ca-file), temporary (timeout), config (bad URL, unreadable CA file),
-/// data (body over max_body_bytes). `what` names the service in messages ("doveadm API").
+/// data (body over max_body_bytes, or a certificate asked for that cannot be parsed). `what`
+/// names the service in messages ("doveadm API").
 /// Thread-safe (one handle per call). Network.
 Response perform(const Request& request, std::string_view what);
 

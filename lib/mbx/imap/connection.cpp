@@ -56,6 +56,21 @@ bool is_plain_imap(const std::string& uri) {
     return uri.size() >= 7 && ascii_upper(uri.substr(0, 7)) == "IMAP://";
 }
 
+// The leaf certificate libcurl collected with CURLOPT_CERTINFO: the "Cert:" item of the first
+// certificate of the chain, PEM with the OpenSSL and GnuTLS backends. Empty when there is none.
+std::string leaf_certificate_pem(CURL* h) {
+    curl_certinfo* info = nullptr;
+    if (curl_easy_getinfo(h, CURLINFO_CERTINFO, &info) != CURLE_OK || info == nullptr ||
+        info->num_of_certs < 1 || info->certinfo == nullptr) {
+        return {};
+    }
+    for (const curl_slist* item = info->certinfo[0]; item != nullptr; item = item->next) {
+        std::string_view line = item->data != nullptr ? item->data : "";
+        if (line.starts_with("Cert:")) return std::string(line.substr(5));
+    }
+    return {};
+}
+
 void check_line(std::string_view text) {
     if (text.find_first_of("\r\n") != std::string_view::npos) {
         // A CR or LF would end the command early and let the rest run as another command.
@@ -79,8 +94,13 @@ struct Connection::Impl {
     std::string bye;
     bool closed = false;
     bool allow_non_sync = true;
+    /// From the handshake; a certificate that did not parse keeps its error for
+    /// peer_certificate() to throw, so open() does not fail over a report-only detail.
+    std::optional<tls::CertificateInfo> certificate;
+    std::optional<Error> certificate_error;
 
     void configure(const ImapConfig& config);
+    void capture_certificate();
     curl_socket_t socket() const;
     void wait_socket(short events, const char* doing) const;
     std::size_t recv_some(char* buffer, std::size_t size);
@@ -102,6 +122,8 @@ void Connection::Impl::configure(const ImapConfig& config) {
     set(h, CURLOPT_USE_SSL, static_cast<long>(CURLUSESSL_ALL));
     set(h, CURLOPT_SSL_VERIFYPEER, 1L);
     set(h, CURLOPT_SSL_VERIFYHOST, 2L);
+    // Keep the server's certificates for peer_certificate() (mbx diagnose reports expiry).
+    if (config.want_certificate) set(h, CURLOPT_CERTINFO, 1L);
     if (!config.ca_file.empty()) set(h, CURLOPT_CAINFO, config.ca_file.c_str());
     long ms = static_cast<long>(config.timeout.count());
     set(h, CURLOPT_CONNECTTIMEOUT_MS, ms);
@@ -122,6 +144,24 @@ void Connection::Impl::configure(const ImapConfig& config) {
         set(h, CURLOPT_USERNAME, login.c_str()); // libcurl copies strings
     }
     set(h, CURLOPT_PASSWORD, secret.c_str());
+}
+
+// Right after curl_easy_perform: the certificate info belongs to the handle's last transfer.
+// With CONNECT_ONLY there is no other, but reading it at once does not depend on that.
+void Connection::Impl::capture_certificate() {
+    std::string pem = leaf_certificate_pem(curl.get());
+    if (pem.empty()) return;
+    try {
+        certificate = tls::parse_certificate_pem(pem);
+    } catch (const Error& e) {
+        constexpr std::string_view kPrefix = "cannot read the certificate: ";
+        std::string_view reason = e.what();
+        if (reason.starts_with(kPrefix)) reason.remove_prefix(kPrefix.size());
+        certificate_error = Error(e.category(),
+                                  "cannot read the server certificate of " + in_quotes(uri) +
+                                      ": " + std::string(reason),
+                                  e.hint(), e.library_code());
+    }
 }
 
 curl_socket_t Connection::Impl::socket() const {
@@ -249,6 +289,11 @@ Connection::~Connection() = default;
 
 const std::string& Connection::uri() const noexcept { return impl_->uri; }
 
+std::optional<tls::CertificateInfo> Connection::peer_certificate() const {
+    if (impl_->certificate_error) throw *impl_->certificate_error;
+    return impl_->certificate;
+}
+
 Connection Connection::open(const ImapConfig& config) {
     ensure_curl_initialised();
     auto impl = std::make_unique<Impl>();
@@ -268,6 +313,7 @@ Connection Connection::open(const ImapConfig& config) {
                                     impl->error_buffer.data(), config.section};
         throw detail::curl_open_error(rc, context);
     }
+    impl->capture_certificate();
     Impl* raw = impl.get(); // stable: the Impl stays on the heap when Connection moves
     impl->reader = std::make_unique<ResponseReader>(
         [raw](char* buffer, std::size_t size) { return raw->recv_some(buffer, size); }, config.uri,

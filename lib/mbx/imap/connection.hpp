@@ -9,9 +9,11 @@
 #include "mbx/imap/command.hpp"
 #include "mbx/imap/response.hpp"
 #include "mbx/imap/response_reader.hpp"
+#include "mbx/tls/certificate.hpp"
 
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -42,6 +44,9 @@ struct ImapConfig {
     /// (RFC 7888). Off: always wait for the server's "+" before a literal (for proxies that
     /// advertise LITERAL+ but mishandle it).
     bool non_synchronizing_literals = true;
+    /// Keep the server's certificate for peer_certificate() (libcurl then formats the chain on
+    /// each handshake: off for sweeps, on for `mbx diagnose`).
+    bool want_certificate = false;
 };
 
 /// A logged-in IMAP connection. Movable, not copyable. Not thread-safe: one thread at a time.
@@ -111,6 +116,13 @@ public:
 
     /// The URI this connection was opened with (for messages).
     const std::string& uri() const noexcept;
+
+    /// The certificate the server presented in the TLS handshake (imaps://, or STARTTLS on
+    /// imap://), as libcurl reported it right after open(), when ImapConfig::want_certificate
+    /// was set. nullopt without it, or when libcurl's TLS backend reported no certificate
+    /// (open() never makes a plain connection). Throws
+    /// mbx::Error(data) when the certificate libcurl reported cannot be parsed. No network.
+    std::optional<tls::CertificateInfo> peer_certificate() const;
 
 private:
     struct Impl;

@@ -5,6 +5,7 @@
 #include "mbx/core/error.hpp"
 #include "mbx/directory/directory.hpp"
 #include "mbx/directory/escape.hpp"
+#include "mbx/tls/certificate.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -15,6 +16,8 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <set>
 
 using namespace mbx::directory;
@@ -232,4 +235,43 @@ TEST_CASE("LDAP: write errors are classified", "[directory]") {
         CHECK(e.category() == mbx::ErrorCategory::data);
         CHECK(e.library_code() == 32);
     }
+}
+
+// scripts/testenv makes one server certificate for all its servers; slapd (GnuTLS) must hand
+// out exactly that one, read independently with the openssl command.
+TEST_CASE("LDAP: the peer certificate via StartTLS and via ldaps:// is the sandbox's",
+          "[directory][tls]") {
+    const std::string pem_file = mbx::testing::server_certificate_file();
+    const auto not_before = mbx::testing::openssl_certificate_date(pem_file, "-startdate");
+    const auto not_after = mbx::testing::openssl_certificate_date(pem_file, "-enddate");
+    std::ifstream in(pem_file);
+    const std::string pem((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    for (const char* key : {"TESTENV_LDAP_URI", "TESTENV_LDAPS_URI"}) {
+        INFO(key);
+        Directory dir = Directory::connect(service_config(key));
+        std::optional<mbx::tls::CertificateInfo> cert = dir.peer_certificate();
+        REQUIRE(cert.has_value());
+        CHECK(cert->not_after == not_after);
+        CHECK(cert->not_before == not_before);
+        CHECK(cert->subject == "CN=localhost,O=mbxkit testenv");
+        CHECK(cert->issuer == "CN=mbxkit testenv CA,O=mbxkit testenv");
+        CHECK(cert->dns_names == std::vector<std::string>{"localhost"});
+        CHECK(*cert == mbx::tls::parse_certificate_pem(pem));
+        // scripts/testenv issues it for 90 days.
+        std::int64_t left = mbx::tls::days_left(*cert, std::chrono::system_clock::now());
+        CHECK(left >= 88);
+        CHECK(left <= 90);
+        // Still the handshake's certificate after more work on the connection, and after a move.
+        CHECK(count(dir, user_filter("(objectClass=mbxMailUser)", "uid", "alice")) == 1);
+        Directory moved = std::move(dir);
+        CHECK(moved.peer_certificate() == cert);
+    }
+}
+
+TEST_CASE("LDAP: a plain ldap:// connection has no peer certificate", "[directory][tls]") {
+    LdapConfig c = service_config();
+    c.starttls = false;
+    Directory dir = Directory::connect(c);
+    CHECK(count(dir, user_filter("(objectClass=mbxMailUser)", "uid", "alice")) == 1);
+    CHECK_FALSE(dir.peer_certificate().has_value());
 }

@@ -5,6 +5,7 @@
 #include "mbx/core/error.hpp"
 #include "mbx/imap/connection.hpp"
 #include "mbx/imap/mutf7.hpp"
+#include "mbx/tls/certificate.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -17,6 +18,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 
 using namespace mbx::imap;
 using mbx::testing::closed_port;
@@ -253,5 +255,40 @@ TEST_CASE("IMAP: connection and TLS failures are unavailable", "[imap]") {
         ImapConfig c = user_config("alice");
         c.ca_file = "/nonexistent/ca.pem";
         CHECK(error_of([&] { Connection::open(c); }).category() == mbx::ErrorCategory::config);
+    }
+}
+
+// Dovecot (OpenSSL) presents the certificate scripts/testenv made; libcurl reports it through
+// CURLINFO_CERTINFO, also when TLS starts with STARTTLS after the greeting. IMAP has no plain
+// connection to compare with: open() always requires TLS.
+TEST_CASE("IMAP: the peer certificate via imaps:// and via STARTTLS is the sandbox's",
+          "[imap][tls]") {
+    const std::string pem_file = mbx::testing::server_certificate_file();
+    const auto not_before = mbx::testing::openssl_certificate_date(pem_file, "-startdate");
+    const auto not_after = mbx::testing::openssl_certificate_date(pem_file, "-enddate");
+    std::ifstream in(pem_file);
+    const std::string pem((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    for (const char* key : {"TESTENV_IMAPS_URI", "TESTENV_IMAP_URI"}) {
+        for (bool master : {false, true}) {
+            INFO(key << (master ? " as master user" : " as alice"));
+            ImapConfig config = master ? master_config("alice", MasterMethod::authzid, key) : user_config("alice", key);
+            // Not asked for: not kept (sweeps do not pay for it).
+            CHECK_FALSE(Connection::open(config).peer_certificate().has_value());
+            config.want_certificate = true;
+            Connection c = Connection::open(config);
+            std::optional<mbx::tls::CertificateInfo> cert = c.peer_certificate();
+            REQUIRE(cert.has_value());
+            CHECK(cert->not_after == not_after);
+            CHECK(cert->not_before == not_before);
+            CHECK(cert->subject == "CN=localhost,O=mbxkit testenv");
+            CHECK(cert->issuer == "CN=mbxkit testenv CA,O=mbxkit testenv");
+            CHECK(cert->dns_names == std::vector<std::string>{"localhost"});
+            CHECK(*cert == mbx::tls::parse_certificate_pem(pem));
+            // Kept from the handshake: still there after commands, a move and LOGOUT.
+            CHECK(quota_of(c) == "51200");
+            Connection moved = std::move(c);
+            moved.logout();
+            CHECK(moved.peer_certificate() == cert);
+        }
     }
 }
