@@ -6,8 +6,9 @@
 namespace mbx::cli {
 namespace {
 
-constexpr std::array<CommandInfo, 7> kCommands{{
+constexpr std::array<CommandInfo, 8> kCommands{{
     {"audit", "ActiveSync versions of servers and clients, and who breaks in an upgrade (MIS_2)"},
+    {"diagnose", "find which MIS code applies to a user and the command that fixes it"},
     {"explain", "explain an ActiveSync/MIS error code and name the command that fixes it"},
     {"journal", "list, show and export what mbxkit did (runs and actions)"},
     {"merge", "copy a mailbox into another, IMAP to IMAP, without duplicates (MIS_5)"},

@@ -7,7 +7,7 @@
 namespace mbx::config {
 namespace {
 
-constexpr std::array<SettingDef, 47> kSettings{{
+constexpr std::array<SettingDef, 50> kSettings{{
     // [ldap]: the directory holding users, addresses and quota limits.
     {"ldap", "uri", "", "LDAP server: ldap://host[:port] (use starttls) or ldaps://host[:port]"},
     {"ldap", "starttls", "true", "with ldap://, upgrade to TLS with StartTLS before binding"},
@@ -63,6 +63,10 @@ constexpr std::array<SettingDef, 47> kSettings{{
     {"reprovision", "disable-value", "000001010000Z", "with disable-method=attribute: its value (000001010000Z: ppolicy permanent lock)"},
     {"reprovision", "disabled-base", "", "with disable-method=move: the entry the old account is moved under"},
     {"reprovision", "undo-new-entry", "disable", "what journal undo does with the new entry: disable (as disable-method) or remove"},
+    // [diagnose]: `mbx diagnose USER`.
+    {"diagnose", "certificate-warning-days", "30", "a server certificate that expires within this many days is a warning"},
+    {"diagnose", "reference-user", "", "a user whose master login should work, to tell a broken account from a broken server (default: another user of the directory)"},
+    {"diagnose", "history", "30d", "how far back the journal history of the user goes"},
 }};
 
 constexpr std::array<std::string_view, 6> kReserved{{

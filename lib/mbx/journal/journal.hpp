@@ -135,6 +135,13 @@ public:
     void for_each_action(const RunFilter& filter,
                          const std::function<void(const RunRecord&, const ActionRecord&)>& visit);
 
+    /// Runs started at or after `since` that have actions about `subject`: an action whose
+    /// subject is `subject`, starts with `subject` + "/" (a folder or device of it), "@" (a
+    /// probe as it) or " -> " (a merge from it), or is a merge action ending in " -> " +
+    /// `subject`. Newest first, at most `limit` (0: all). Uses the subject and kind indexes, so
+    /// it stays fast with millions of actions of other subjects.
+    std::vector<SubjectRun> runs_about(std::string_view subject, TimePoint since, std::size_t limit);
+
     /// Runs SQLite's `PRAGMA integrity_check`; returns the problems found (empty = healthy).
     std::vector<std::string> integrity_problems();
 

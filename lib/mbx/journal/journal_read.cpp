@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <map>
 
 namespace mbx::journal {
 namespace {
@@ -163,6 +164,62 @@ std::optional<RunRecord> Journal::find_run_by_uuid(std::string_view prefix) {
                     fmt::format("run uuid prefix '{}' matches several runs", prefix),
                     "give more digits of the uuid, or the run's numeric id");
     return std::move(matches.front());
+}
+
+std::vector<SubjectRun> Journal::runs_about(std::string_view subject, TimePoint since, std::size_t limit) {
+    // Each prefix is a range on actions_by_subject (subject >= P AND subject < P with its last
+    // byte raised), so SQLite can answer the OR as a union of index ranges; merges into the
+    // subject are found through actions_by_kind ('merge.' <= kind < 'merge/').
+    const std::string s(subject);
+    auto upper = [](std::string p) {
+        p.back() = static_cast<char>(p.back() + 1);
+        return p;
+    };
+    return impl_->guarded("cannot read journal", [&] {
+        SQLite::Statement query(impl_->db_,
+                                "SELECT a.run_id, a.kind, COUNT(*) FROM actions a JOIN runs r ON r.id = a.run_id"
+                                " WHERE r.started_at >= :since AND (a.subject = :s"
+                                " OR (a.subject >= :p1 AND a.subject < :u1) OR (a.subject >= :p2 AND a.subject < :u2)"
+                                " OR (a.subject >= :p3 AND a.subject < :u3)"
+                                " OR (a.kind >= 'merge.' AND a.kind < 'merge/' AND a.subject LIKE :into ESCAPE '\\'))"
+                                " GROUP BY a.run_id, a.kind");
+        query.bind(":since", format_timestamp(since));
+        query.bind(":s", s);
+        int i = 1;
+        for (const char* sep : {"/", "@", " -> "}) {
+            const std::string p = s + sep;
+            query.bind(fmt::format(":p{}", i), p);
+            query.bind(fmt::format(":u{}", i), upper(p));
+            ++i;
+        }
+        std::string escaped;
+        for (char c : s) {
+            if (c == '%' || c == '_' || c == '\\') escaped += '\\';
+            escaped += c;
+        }
+        query.bind(":into", "% -> " + escaped);
+        std::map<std::int64_t, SubjectRun> by_run;
+        while (query.executeStep()) {
+            auto& r = by_run[query.getColumn(0).getInt64()];
+            r.kinds.push_back(query.getColumn(1).getString());
+            r.actions += query.getColumn(2).getInt64();
+        }
+        std::vector<SubjectRun> runs;
+        SQLite::Statement run_query(impl_->db_, fmt::format("SELECT {} FROM runs WHERE id = ?", kRunColumns));
+        for (auto& [id, r] : by_run) {
+            run_query.reset();
+            run_query.bind(1, id);
+            if (!run_query.executeStep()) continue;
+            r.run = impl_->read_run(run_query);
+            std::sort(r.kinds.begin(), r.kinds.end());
+            runs.push_back(std::move(r));
+        }
+        std::sort(runs.begin(), runs.end(), [](const SubjectRun& a, const SubjectRun& b) {
+            return a.run.started_at != b.run.started_at ? a.run.started_at > b.run.started_at : a.run.id > b.run.id;
+        });
+        if (limit != 0 && runs.size() > limit) runs.resize(limit);
+        return runs;
+    });
 }
 
 std::vector<ActionRecord> Journal::actions_of(std::int64_t run_id) {

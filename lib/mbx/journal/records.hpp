@@ -122,4 +122,11 @@ struct RunFilter {
     std::size_t limit = 0;             ///< at most this many runs, newest first; 0 = no limit
 };
 
+/// A run that has actions about one subject (Journal::runs_about).
+struct SubjectRun {
+    RunRecord run{};
+    std::int64_t actions = 0;        ///< its actions about the subject
+    std::vector<std::string> kinds{}; ///< their kinds, distinct, sorted
+};
+
 } // namespace mbx::journal

@@ -14,8 +14,8 @@ namespace mbx::kb {
 namespace {
 
 // Commands mbxkit ships today. Add a prefix here when a command lands.
-constexpr std::array<std::string_view, 6> kShipped{"mbx audit", "mbx explain", "mbx merge", "mbx ping", "mbx quota",
-                                                   "mbx reprovision"};
+constexpr std::array<std::string_view, 7> kShipped{"mbx audit",  "mbx diagnose", "mbx explain",    "mbx merge",
+                                                   "mbx ping",   "mbx quota",    "mbx reprovision"};
 
 RemediationCommand cmd(std::string command, std::string purpose) {
     const bool available = is_shipped(command);

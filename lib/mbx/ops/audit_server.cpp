@@ -55,8 +55,11 @@ void audit_activesync(const config::Config& cfg, const SecretProvider& secrets, 
         findings.push_back({ExitCode::critical, "plain http: credentials and mail travel unencrypted"});
 
     // Without credentials first: a server that answers OPTIONS to anyone tells us so.
-    const http::Response anon = http::perform(eas_request(access, "OPTIONS", "", false), "ActiveSync server");
+    http::Request anon_request = eas_request(access, "OPTIONS", "", false);
+    anon_request.want_certificate = true;
+    const http::Response anon = http::perform(anon_request, "ActiveSync server");
     r.seconds += anon.seconds;
+    r.certificate = anon.certificate;
     http::Response resp = anon;
     if (anon.status == 200) {
         findings.push_back({ExitCode::critical, "OPTIONS is answered without authentication"});

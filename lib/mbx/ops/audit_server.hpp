@@ -8,6 +8,7 @@
 #include "mbx/core/secret.hpp"
 #include "mbx/http/client.hpp"
 #include "mbx/ops/connect.hpp"
+#include "mbx/tls/certificate.hpp"
 
 #include <chrono>
 #include <optional>
@@ -39,6 +40,7 @@ struct ServerReport {
     std::vector<std::string> findings; ///< one line each, worst first
     ExitCode status = ExitCode::ok;    ///< ok, warning, critical by findings; a failure's code
     std::optional<Error> error;        ///< the failure, when status is a failure
+    std::optional<tls::CertificateInfo> certificate = {}; ///< ActiveSync over https: the server's
 };
 
 /// The MS-AS headers of an OPTIONS answer, found by name (servers send them in any order).

@@ -421,3 +421,39 @@ TEST_CASE("the default journal path follows root, XDG_STATE_HOME, then HOME", "[
           mbx::ErrorCategory::config);
     CHECK(default_journal_path().filename() == "journal.sqlite");
 }
+
+TEST_CASE("runs_about: the runs with actions about one subject, newest first, by prefix and merge target",
+          "[journal]") {
+    TempDir dir;
+    auto j = Journal::open(dir.path() / "j.sqlite");
+    auto action = [&](std::int64_t run, std::string kind, std::string subject) {
+        j.add_action(run, NewAction{.kind = std::move(kind), .subject = std::move(subject), .status = ActionStatus::done});
+    };
+    const auto check = j.begin_run(start_of("quota", {"check", "alice"}));
+    action(check, "quota.check", "alice");
+    action(check, "quota.check", "alicea"); // another user whose name starts with alice's
+    const auto cleanup = j.begin_run(start_of("quota", {"cleanup", "alice"}));
+    action(cleanup, "imap.expunge", "alice/Trash:4");
+    action(cleanup, "imap.expunge", "alice/Trash:5");
+    const auto merge = j.begin_run(start_of("merge", {"old", "alice"}));
+    action(merge, "merge.folder", "old -> alice");
+    const auto probe = j.begin_run(start_of("audit", {"probe"}));
+    action(probe, "audit.probe", "alice@https://eas.example.org");
+    const auto other = j.begin_run(start_of("quota", {"check", "bob"}));
+    action(other, "quota.check", "bob");
+    action(other, "quota.check", "alice_"); // LIKE wildcards in names are literal
+    const auto merge_like = j.begin_run(start_of("merge", {"x", "alice_"}));
+    action(merge_like, "merge.folder", "x -> alicex");
+
+    const auto runs = j.runs_about("alice", std::chrono::system_clock::now() - std::chrono::hours(1), 0);
+    std::vector<std::int64_t> ids;
+    for (const auto& r : runs) ids.push_back(r.run.id);
+    CHECK(ids == std::vector<std::int64_t>{probe, merge, cleanup, check});
+    CHECK(runs[2].actions == 2);
+    CHECK(runs[2].kinds == std::vector<std::string>{"imap.expunge"});
+    CHECK(runs[3].actions == 1); // alicea is somebody else
+    CHECK(j.runs_about("alice", std::chrono::system_clock::now() - std::chrono::hours(1), 2).size() == 2);
+    // The window: nothing started after now + 1 h.
+    CHECK(j.runs_about("alice", std::chrono::system_clock::now() + std::chrono::hours(1), 0).empty());
+    CHECK(j.runs_about("nobody", std::chrono::system_clock::now() - std::chrono::hours(1), 0).empty());
+}

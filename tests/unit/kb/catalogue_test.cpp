@@ -258,8 +258,9 @@ TEST_CASE("every command is an mbx command with a purpose and a truthful status"
             CHECK(rc.command.rfind("mbx ", 0) == 0);
             CHECK_FALSE(rc.purpose.empty());
             CHECK(rc.available == mbx::kb::is_shipped(rc.command));
-            // Shipped today: `mbx audit`, `mbx explain`, `mbx merge`, `mbx ping`, `mbx quota`, `mbx reprovision`.
-            CHECK(rc.available == (rc.command.rfind("mbx audit ", 0) == 0 ||
+            // Shipped today: `mbx audit`, `mbx diagnose`, `mbx explain`, `mbx merge`, `mbx ping`, `mbx quota`,
+            // `mbx reprovision`.
+            CHECK(rc.available == (rc.command.rfind("mbx audit ", 0) == 0 || rc.command.rfind("mbx diagnose ", 0) == 0 ||
                                    rc.command.rfind("mbx explain", 0) == 0 || rc.command.rfind("mbx ping", 0) == 0 ||
                                    rc.command.rfind("mbx quota ", 0) == 0 || rc.command.rfind("mbx merge ", 0) == 0 ||
                                    rc.command.rfind("mbx reprovision ", 0) == 0));
@@ -269,7 +270,7 @@ TEST_CASE("every command is an mbx command with a purpose and a truthful status"
 }
 
 TEST_CASE("is_shipped matches whole command words only", "[kb]") {
-    REQUIRE(mbx::kb::shipped_commands().size() == 6);
+    REQUIRE(mbx::kb::shipped_commands().size() == 7);
     CHECK(mbx::kb::shipped_commands()[0] == "mbx audit");
     CHECK(mbx::kb::is_shipped("mbx audit compat --target-versions VERSIONS"));
     CHECK_FALSE(mbx::kb::is_shipped("mbx auditor"));
