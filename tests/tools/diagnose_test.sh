@@ -185,6 +185,14 @@ run "devices from the journal" 2 dg alice --format json &&
 run "devices, no data" 0 mbx diagnose "${tag}ok" --config "$conf" --journal "$work/empty.sqlite" --format json &&
   expect "no device data: skipped with how to get it" devices devices skipped "" "audit clients"
 
+# --- a certificate the client does not accept: not "down", and waiting does not fix it --------
+if run "untrusted certificates" 2 dg "${tag}ok" --format json --ldap-ca-file /etc/ssl/certs/ca-certificates.crt \
+     --imap-ca-file /etc/ssl/certs/ca-certificates.crt --activesync-ca-file /etc/ssl/certs/ca-certificates.crt; then
+  expect "LDAP: the certificate named in the remedy" server ldap failed MIS_5 "certificate is not accepted" "[ldap] ca-file"
+  expect "IMAP: the certificate named in the remedy" server imap-login failed MIS_5 "certificate is not accepted" "[imap] ca-file"
+  expect "ActiveSync: the certificate named in the remedy" server activesync failed MIS_5 "certificate is not accepted"
+fi
+
 # --- MIS_5, the server side: stopped servers ------------------------------------------------
 "$testenv" stop "$TESTENV_DIR" dovecot
 if run "dovecot stopped" 2 dg "${tag}ok" --format json; then

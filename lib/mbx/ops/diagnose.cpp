@@ -28,6 +28,20 @@ std::int64_t ms_since(Clock::time_point t0) {
 
 std::string p(std::string_view s) { return out::printable(s); }
 
+// A server that answers but whose TLS certificate is not accepted: not "down", and not fixed by
+// waiting. The libraries' messages name the certificate or the TLS handshake.
+bool tls_failure(const Error& e) {
+    const std::string text = ascii_lower(e.one_line());
+    return text.find("certificate") != std::string::npos || text.find("tls") != std::string::npos ||
+           text.find("ssl") != std::string::npos;
+}
+
+std::string tls_remedy(std::string_view section) {
+    return fmt::format("the server's TLS certificate is not accepted: renew it if it expired, check that it names "
+                       "the host, and that [{}] ca-file holds the CA that signed it (devices check the same)",
+                       section);
+}
+
 std::string date_of(std::chrono::system_clock::time_point t) {
     const std::time_t tt = std::chrono::system_clock::to_time_t(t);
     std::tm tm{};
@@ -158,11 +172,13 @@ private:
                      .remedy = "mbxkit's own bind was refused: check [ldap] bind-dn and password-file (`mbx ping`)",
                      .latency_ms = ms_since(t0)});
             } else {
-                ldap_down_ = true;
+                ldap_down_ = !tls_failure(e);
                 add({.area = "server", .check = "ldap", .status = Status::failed, .mis = "MIS_5",
                      .detail = "directory unavailable: " + e.one_line(),
-                     .remedy = "the server side of MIS_5: bring the directory back (`mbx ping`), then let the device "
-                               "retry; nothing is wrong with the account as far as this shows",
+                     .remedy = tls_failure(e) ? tls_remedy("ldap")
+                                              : "the server side of MIS_5: bring the directory back (`mbx ping`), then "
+                                                "let the device retry; nothing is wrong with the account as far as "
+                                                "this shows",
                      .latency_ms = ms_since(t0)});
             }
         }
@@ -364,8 +380,9 @@ private:
             if (e.category() != ErrorCategory::auth) {
                 add({.area = "server", .check = "imap-login", .status = Status::failed, .mis = "MIS_5",
                      .detail = "IMAP server unavailable: " + e.one_line(),
-                     .remedy = "the server side of MIS_5: bring the mail server back (`mbx ping`), then let the "
-                               "device retry; nothing points at the account",
+                     .remedy = tls_failure(e) ? tls_remedy("imap")
+                                              : "the server side of MIS_5: bring the mail server back (`mbx ping`), "
+                                                "then let the device retry; nothing points at the account",
                      .latency_ms = latency});
                 return;
             }
@@ -584,8 +601,9 @@ private:
         if (r.error) {
             add({.area = "server", .check = "activesync", .status = Status::failed, .mis = "MIS_5",
                  .detail = "ActiveSync endpoint unavailable: " + r.error->one_line(),
-                 .remedy = "the server side of MIS_5: bring the ActiveSync service back (`mbx audit server`), then "
-                           "let the device retry",
+                 .remedy = tls_failure(*r.error) ? tls_remedy("activesync")
+                                                 : "the server side of MIS_5: bring the ActiveSync service back (`mbx "
+                                                   "audit server`), then let the device retry",
                  .latency_ms = latency});
         } else {
             std::string versions;
