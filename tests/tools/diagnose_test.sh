@@ -117,6 +117,14 @@ if run "full mailbox after the raise" 0 dg "${tag}full" --format json; then
     "mbx quota raise ${tag}full" "mbx journal undo $raise_run"
 fi
 
+run "undo the raise" 0 mbx journal undo "$raise_run" --config "$conf" --journal "$journal"
+if run "full mailbox after the undo" 2 dg "${tag}full" --format json; then
+  expect "after the undo: MIS_9 again" quota usage failed MIS_9 "prohibit-send tier"
+  expect "after the undo: the raise is marked undone, no undo offered" history "run $raise_run" ok "" "undone by run"
+  row="$(finding history "run $raise_run")"
+  check "after the undo: the raise row offers no second undo" bash -c '[ -n "$2" ] && ! grep -qF "journal undo $1" <<<"$2"' _ "$raise_run" "$row"
+fi
+
 # --- MIS_8: a folder deleted (and kept from coming back), a folder unreadable ----------------
 run "folders: warm up the mailbox" 0 dg "${tag}fold" --format json
 md="$(maildir "${tag}fold")"

@@ -14,6 +14,7 @@
 #include <algorithm>
 #include <cmath>
 #include <fmt/format.h>
+#include <map>
 #include <set>
 
 namespace mbx::ops::diagnose {
@@ -735,12 +736,33 @@ private:
                     runs.push_back(std::move(r));
         }
         std::sort(runs.begin(), runs.end(), [](const auto& a, const auto& b) { return a.run.started_at > b.run.started_at; });
+        // Runs that `mbx journal undo` reverted, and by which run.
+        undone_by_.clear();
+        for (const auto& r : runs) {
+            if (r.run.tool != "journal" || r.run.args.empty() || r.run.args[0] != "undo" || r.run.dry_run ||
+                r.run.status != journal::RunStatus::ok)
+                continue;
+            // The RUN operand: the first argument after "undo" that names a run (flags and
+            // their values do not).
+            for (std::size_t i = 1; i < r.run.args.size(); ++i) {
+                const auto& a = r.run.args[i];
+                if (a.empty() || a.front() == '-' || (i > 1 && r.run.args[i - 1].starts_with("-"))) continue;
+                try {
+                    if (auto target = journal_->find_run_by_reference(a)) {
+                        undone_by_.try_emplace(target->id, r.run.id);
+                        break;
+                    }
+                } catch (const Error&) {
+                }
+            }
+        }
         std::map<std::string, int> checks; // read-only runs by tool
         const journal::SubjectRun* latest_check = nullptr;
         int shown = 0;
         for (const auto& r : runs) {
             if (r.run.tool == "diagnose") continue; // this very run, and earlier looks
-            const bool changed = std::any_of(r.kinds.begin(), r.kinds.end(), [](const auto& k) { return !read_only_kind(k); });
+            const bool changed = !r.run.dry_run && std::any_of(r.kinds.begin(), r.kinds.end(),
+                                                               [](const auto& k) { return !read_only_kind(k); });
             if (!changed) {
                 ++checks[r.run.tool];
                 if (!latest_check) latest_check = &r;
@@ -801,9 +823,11 @@ private:
             break;
         default:
             f.status = Status::ok;
-            f.detail = fmt::format("{}: {}{}", what, journal::to_string(r.run.status),
-                                   r.run.dry_run ? " (dry run)" : "");
-            if (!r.run.dry_run) f.remedy = fmt::format("undo if it caused this: `mbx journal undo {}`", id);
+            f.detail = fmt::format("{}: {}", what, journal::to_string(r.run.status));
+            if (auto u = undone_by_.find(r.run.id); u != undone_by_.end())
+                f.detail += fmt::format(", undone by run {}", u->second);
+            else if (r.run.tool != "journal")
+                f.remedy = fmt::format("undo if it caused this: `mbx journal undo {}`", id);
             break;
         }
         add(std::move(f));
@@ -823,6 +847,7 @@ private:
     std::optional<imap::Connection> imap_;
     std::vector<std::string> server_versions_;
     std::string versions_from_;
+    std::map<std::int64_t, std::int64_t> undone_by_; // run -> the `mbx journal undo` run that reverted it
 };
 
 } // namespace
