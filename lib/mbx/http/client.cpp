@@ -1,6 +1,7 @@
 #include "mbx/http/client.hpp"
 
 #include "mbx/core/text.hpp"
+#include "mbx/tls/curl_certificate.hpp"
 
 #include <curl/curl.h>
 #include <fmt/format.h>
@@ -75,23 +76,8 @@ Error transfer_error(CURLcode code, const char* detail, const Request& req, std:
     }
 }
 
-// The leaf certificate libcurl collected with CURLOPT_CERTINFO: the "Cert:" item of the first
-// certificate of the chain, PEM with the OpenSSL and GnuTLS backends. Empty for plain http.
-std::string leaf_certificate_pem(CURL* h) {
-    curl_certinfo* info = nullptr;
-    if (curl_easy_getinfo(h, CURLINFO_CERTINFO, &info) != CURLE_OK || info == nullptr ||
-        info->num_of_certs < 1 || info->certinfo == nullptr) {
-        return {};
-    }
-    for (const curl_slist* item = info->certinfo[0]; item != nullptr; item = item->next) {
-        std::string_view line = item->data != nullptr ? item->data : "";
-        if (line.starts_with("Cert:")) return std::string(line.substr(5));
-    }
-    return {};
-}
-
 std::optional<tls::CertificateInfo> certificate_of(CURL* h, const Request& req, std::string_view what) {
-    const std::string pem = leaf_certificate_pem(h);
+    const std::string pem = tls::curl_leaf_certificate_pem(h);
     if (pem.empty()) return std::nullopt;
     try {
         return tls::parse_certificate_pem(pem);

@@ -3,6 +3,7 @@
 
 #include "mbx/core/error.hpp"
 #include "mbx/imap/curl_error.hpp"
+#include "mbx/tls/curl_certificate.hpp"
 
 #include <curl/curl.h>
 #include <poll.h>
@@ -54,21 +55,6 @@ std::string login_subject(const ImapConfig& c) {
 
 bool is_plain_imap(const std::string& uri) {
     return uri.size() >= 7 && ascii_upper(uri.substr(0, 7)) == "IMAP://";
-}
-
-// The leaf certificate libcurl collected with CURLOPT_CERTINFO: the "Cert:" item of the first
-// certificate of the chain, PEM with the OpenSSL and GnuTLS backends. Empty when there is none.
-std::string leaf_certificate_pem(CURL* h) {
-    curl_certinfo* info = nullptr;
-    if (curl_easy_getinfo(h, CURLINFO_CERTINFO, &info) != CURLE_OK || info == nullptr ||
-        info->num_of_certs < 1 || info->certinfo == nullptr) {
-        return {};
-    }
-    for (const curl_slist* item = info->certinfo[0]; item != nullptr; item = item->next) {
-        std::string_view line = item->data != nullptr ? item->data : "";
-        if (line.starts_with("Cert:")) return std::string(line.substr(5));
-    }
-    return {};
 }
 
 void check_line(std::string_view text) {
@@ -149,7 +135,7 @@ void Connection::Impl::configure(const ImapConfig& config) {
 // Right after curl_easy_perform: the certificate info belongs to the handle's last transfer.
 // With CONNECT_ONLY there is no other, but reading it at once does not depend on that.
 void Connection::Impl::capture_certificate() {
-    std::string pem = leaf_certificate_pem(curl.get());
+    std::string pem = tls::curl_leaf_certificate_pem(curl.get());
     if (pem.empty()) return;
     try {
         certificate = tls::parse_certificate_pem(pem);
