@@ -29,13 +29,17 @@ std::int64_t ms_since(Clock::time_point t0) {
 
 std::string p(std::string_view s) { return out::printable(s); }
 
-// A server that answers but whose TLS certificate is not accepted: not "down", and not fixed by
-// waiting. The libraries' messages name the certificate or the TLS handshake.
-bool tls_failure(const Error& e) {
-    const std::string text = ascii_lower(e.one_line());
-    return text.find("certificate") != std::string::npos || text.find("tls") != std::string::npos ||
-           text.find("ssl") != std::string::npos;
+// `items` as printable text joined by `sep`.
+template <class Range> std::string joined(const Range& items, std::string_view sep) {
+    std::string s;
+    for (const auto& item : items) s += (s.empty() ? "" : std::string(sep)) + p(item);
+    return s;
 }
+
+// A server that answers but whose TLS certificate is not accepted: not "down", and not fixed by
+// waiting. The directory, imap and http layers classify a failed handshake or an untrusted
+// certificate themselves, and their hint for it (only for it) names the section's ca-file.
+bool tls_failure(const Error& e) { return e.hint().find("ca-file") != std::string::npos; }
 
 std::string tls_remedy(std::string_view section) {
     return fmt::format("the server's TLS certificate is not accepted: renew it if it expired, check that it names "
@@ -257,8 +261,9 @@ private:
         report_.dn = entry_->dn;
         uid_ = entry_->first(uid_attr).value_or(req_.user);
         if (same_uid.size() > 1) {
-            std::string dns;
-            for (const auto& e : same_uid) dns += (dns.empty() ? "" : "; ") + p(e.dn);
+            std::vector<std::string> dn_list;
+            for (const auto& e : same_uid) dn_list.push_back(e.dn);
+            const std::string dns = joined(dn_list, "; ");
             add({.area = "directory", .check = "uid-unique", .status = Status::failed, .mis = "MIS_5",
                  .detail = fmt::format("{} '{}' is on {} entries: {}", uid_attr, p(req_.user), same_uid.size(), dns),
                  .remedy = "a corrupted provisioning: keep the entry the mailbox belongs to, remove or rename the "
@@ -607,8 +612,7 @@ private:
                                                    "audit server`), then let the device retry",
                  .latency_ms = latency});
         } else {
-            std::string versions;
-            for (const auto& v : r.versions) versions += (versions.empty() ? "" : ",") + p(v);
+            const std::string versions = joined(r.versions, ",");
             add({.area = "server", .check = "activesync", .status = Status::ok,
                  .detail = fmt::format("{} answers OPTIONS (HTTP {}){}", p(r.url), r.http_status,
                                        versions.empty() ? "" : "; versions " + versions),
@@ -664,14 +668,13 @@ private:
         std::set<std::string> seen_ids;
         for (const auto& d : loaded->devices) {
             if (!audit::same_user(d.user, uid(), report_.mail)) continue;
-            seen_ids.insert(p(d.device_id));
+            seen_ids.insert(d.device_id);
             if (req_.device && !iequals(d.device_id, *req_.device)) continue;
             mine.push_back(&d);
         }
         if (mine.empty()) {
             if (req_.device) {
-                std::string ids;
-                for (const auto& id : seen_ids) ids += (ids.empty() ? "" : ", ") + id;
+                const std::string ids = joined(seen_ids, ", ");
                 add({.area = "devices", .check = p(*req_.device), .status = Status::warning,
                      .detail = fmt::format("device {} of '{}' is not in {}{}", p(*req_.device), p(uid()), source,
                                            ids.empty() ? "" : " (its devices there: " + ids + ")"),
@@ -684,11 +687,9 @@ private:
             return;
         }
         journal_server_versions();
-        std::string server;
-        for (const auto& v : server_versions_) server += (server.empty() ? "" : ",") + v;
+        const std::string server = joined(server_versions_, ",");
         for (const auto* d : mine) {
-            std::string versions;
-            for (const auto& v : d->versions) versions += (versions.empty() ? "" : ",") + p(v);
+            const std::string versions = joined(d->versions, ",");
             const std::string who = fmt::format("{} ({}), {} requests, last seen {}", p(audit::client_name(*d)),
                                                 p(d->device_type), d->requests,
                                                 d->last_seen ? mbx::audit::iso8601(d->last_seen) : "-");
@@ -793,8 +794,7 @@ private:
     }
 
     void change_finding(const journal::SubjectRun& r) {
-        std::string kinds;
-        for (const auto& k : r.kinds) kinds += (kinds.empty() ? "" : ",") + k;
+        const std::string kinds = joined(r.kinds, ",");
         const std::string what = fmt::format("`{}` at {} ({} action{}: {})", command_of(r.run), r.run.started_at,
                                              r.actions, r.actions == 1 ? "" : "s", kinds);
         const std::string id = std::to_string(r.run.id);
