@@ -45,7 +45,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const auto& t = inventory.totals();
     if (t.lines != splitter.lines()) __builtin_trap();
     if (t.directives + t.skipped + t.malformed + t.requests != t.lines) __builtin_trap();
-    for (const Device* d : inventory.devices())
-        if (d->commands.size() > kMaxDistinctPerDevice + 1 || d->requests == 0) __builtin_trap();
+    for (const Device& d : inventory.devices())
+        if (d.commands.size() > kMaxDistinctPerDevice + 1 || d.requests == 0) __builtin_trap();
     return 0;
 }

@@ -6,6 +6,7 @@
 #include "mbx/core/text.hpp"
 
 #include <array>
+#include <cstring>
 #include <fmt/format.h>
 
 namespace mbx::audit {
@@ -109,38 +110,42 @@ public:
         s_.remove_prefix(close + 1);
         return true;
     }
-    bool quoted(std::string& out) {
+    // A "quoted" value: a view into the line when it has no backslash (the common case: no
+    // copy), else decoded into `buffer` and a view of that.
+    bool quoted(std::string_view& out, std::string& buffer) {
         skip_spaces();
-        out.clear();
         if (s_.empty() || s_[0] != '"') return false;
-        // The common case, a value without backslashes: one copy, no per-character append.
-        // (A plain loop: string_view::find_first_of calls memchr once per character.)
-        std::size_t end = 1;
-        while (end < s_.size() && s_[end] != '"' && s_[end] != '\\') ++end;
-        if (end < s_.size() && s_[end] == '"') {
-            out.assign(s_.substr(1, end - 1));
-            s_.remove_prefix(end + 1);
+        // memchr twice (vectorised) rather than a loop over the characters.
+        const char* const body = s_.data() + 1;
+        const std::size_t size = s_.size() - 1;
+        const auto* quote = static_cast<const char*>(std::memchr(body, '"', size));
+        const std::size_t plain = quote == nullptr ? size : static_cast<std::size_t>(quote - body);
+        if (quote != nullptr && std::memchr(body, '\\', plain) == nullptr) {
+            out = std::string_view(body, plain);
+            s_.remove_prefix(plain + 2);
             return true;
         }
+        buffer.clear();
         for (std::size_t i = 1; i < s_.size(); ++i) {
             const char c = s_[i];
             if (c == '"') {
                 s_.remove_prefix(i + 1);
+                out = buffer;
                 return true;
             }
             if (c != '\\' || i + 1 >= s_.size()) {
-                out += c;
+                buffer += c;
                 continue;
             }
             const char e = s_[++i];
             if (e == 'x' && i + 2 < s_.size() && hex(s_[i + 1]) >= 0 && hex(s_[i + 2]) >= 0) {
-                out += static_cast<char>(hex(s_[i + 1]) * 16 + hex(s_[i + 2]));
+                buffer += static_cast<char>(hex(s_[i + 1]) * 16 + hex(s_[i + 2]));
                 i += 2;
             } else if (e == '"' || e == '\\') {
-                out += e;
+                buffer += e;
             } else {
-                out += '\\';
-                out += e;
+                buffer += '\\';
+                buffer += e;
             }
         }
         return false; // no closing quote
@@ -186,10 +191,12 @@ void reset(Request& r) {
     r.probe = false;
     r.query_form = QueryForm::none;
     r.query_error = QueryError::none;
-    r.log_fields.clear();
+    r.exchange_log.clear();
 }
 
-void fill_request(const Raw& raw, Request& out) {
+// The Request of an ActiveSync line, from its fields and its query (decoded into `parsed`,
+// whose buffers are reused). Strings are assigned, never moved: both sides keep their capacity.
+void fill_request(const Raw& raw, ParsedQuery& parsed, Request& out) {
     out.time = raw.time;
     out.method.assign(raw.method);
     out.uri_path.assign(raw.path);
@@ -199,24 +206,23 @@ void fill_request(const Raw& raw, Request& out) {
     if (raw.plus_is_space)
         for (char& c : out.user_agent)
             if (c == '+') c = ' '; // IIS logs spaces in header values as '+'
-    ParsedQuery parsed = parse_query(raw.query);
-    EasQuery& q = parsed.query;
+    parse_query(raw.query, parsed, QueryDetail::inventory);
+    const EasQuery& q = parsed.query;
     out.query_form = q.form;
     out.query_error = parsed.error;
-    if (raw.user.empty()) out.user = std::move(q.user);
-    else out.user.assign(raw.user);
-    out.device_id = std::move(q.device_id);
-    out.device_type = std::move(q.device_type);
-    out.command = std::move(q.command);
-    out.log_fields = std::move(parsed.log.fields);
+    out.user.assign(raw.user.empty() ? std::string_view(q.user) : raw.user);
+    out.device_id.assign(q.device_id);
+    out.device_type.assign(q.device_type);
+    out.command.assign(q.command);
+    out.exchange_log.assign(parsed.log_value);
     if (!raw.header_version.empty()) {
         out.protocol_version.assign(raw.header_version);
         out.version_source = VersionSource::header;
     } else if (q.form == QueryForm::base64 && !q.protocol_version.empty()) {
-        out.protocol_version = std::move(q.protocol_version);
+        out.protocol_version.assign(q.protocol_version);
         out.version_source = VersionSource::base64;
     } else if (!parsed.log.protocol_version.empty()) {
-        out.protocol_version = std::move(parsed.log.protocol_version);
+        out.protocol_version.assign(parsed.log.protocol_version);
         out.version_source = VersionSource::log_token;
     }
     out.probe = is_probe(out.user, out.device_type);
@@ -363,41 +369,35 @@ LineKind AccessLogParser::parse_iis(std::string_view line, Request& out) {
     raw.path = stem_value;
     raw.query = query_value;
     raw.plus_is_space = true;
-    fill_request(raw, out);
+    fill_request(raw, query_, out);
     return LineKind::request;
 }
 
 LineKind AccessLogParser::parse_combined(std::string_view line, Request& out) {
     Cursor c(line);
     Raw raw;
-    std::string_view ident, when, status_text, bytes;
-    std::string& request_line = request_line_;
+    std::string_view ident, when, status_text, bytes, request_line;
     if (!c.bare(raw.ip) || !c.bare(ident) || !c.bare(raw.user)) return malformed("fewer fields than combined");
     if (!c.bracketed(when)) return malformed("no [time] field");
-    if (!c.quoted(request_line)) return malformed("no quoted request line");
+    if (!c.quoted(request_line, request_line_)) return malformed("no quoted request line");
     if (!c.bare(status_text) || !c.bare(bytes)) return malformed("no status and size");
     raw.status = parse_status(status_text);
     if (raw.status == 0 && status_text != "-") return malformed("status is not a number");
     raw.user = dash_empty(raw.user);
     raw.time = combined_time(when);
-    std::string &referer = referer_, &value = value_, &user_agent = user_agent_, &header_version = header_version_;
-    user_agent.clear();
-    header_version.clear();
-    if (!c.done() && (!c.quoted(referer) || !c.quoted(user_agent)))
+    std::string_view referer, user_agent, value, header_version;
+    if (!c.done() && (!c.quoted(referer, referer_) || !c.quoted(user_agent, user_agent_)))
         return malformed("referer and user agent not quoted");
-    if (user_agent == "-") user_agent.clear();
+    if (user_agent == "-") user_agent = {};
     raw.user_agent = user_agent;
     // Extra fields after the user agent: the first that looks like a version is the logged
     // MS-ASProtocolVersion header ("$http_ms_asprotocolversion" / "%{MS-ASProtocolVersion}i").
     for (int extra = 0; !c.done() && extra < 16; ++extra) {
-        std::string_view bare_value;
-        if (c.quoted(value)) {
-        } else if (c.bare(bare_value)) {
-            value.assign(bare_value);
-        } else {
-            return malformed("unterminated quoted field");
+        if (!c.quoted(value, value_) && !c.bare(value)) return malformed("unterminated quoted field");
+        if (header_version.empty() && looks_like_version(value)) {
+            header_version_.assign(value); // "14.1": no allocation; value_ is reused by later fields
+            header_version = header_version_;
         }
-        if (header_version.empty() && looks_like_version(value)) header_version = value;
     }
     raw.header_version = header_version;
     // "METHOD target HTTP/x"; the target may be absolute ("https://host/path").
@@ -415,7 +415,7 @@ LineKind AccessLogParser::parse_combined(std::string_view line, Request& out) {
     raw.path = target.substr(0, question);
     if (question != std::string_view::npos) raw.query = target.substr(question + 1);
     if (!is_activesync_path(raw.path)) return LineKind::skipped;
-    fill_request(raw, out);
+    fill_request(raw, query_, out);
     return LineKind::request;
 }
 

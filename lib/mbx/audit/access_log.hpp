@@ -56,7 +56,9 @@ struct Request {
     bool probe = false;           ///< TestActiveSyncConnectivity / HealthMailbox monitoring traffic
     QueryForm query_form = QueryForm::none;
     QueryError query_error = QueryError::none; ///< the base64 query was damaged (fields partial)
-    std::vector<std::pair<std::string, std::string>> log_fields = {}; ///< Exchange Log= Name:value
+    /// Exchange's Log= value as logged (parse_exchange_log() decodes its `Name:value` tokens:
+    /// DevOS, Error, ...); empty when the query had none.
+    std::string exchange_log = {};
 };
 
 /// What one line turned out to be.
@@ -116,6 +118,7 @@ private:
     std::vector<int> roles_; ///< per field: which Request field it fills
     std::string default_date_; ///< from `#Date:`, for field sets without `date`
     std::string_view reason_;
+    ParsedQuery query_; ///< the query of the current line (its buffers reused from line to line)
     // Decoding buffers of combined lines, reused from line to line (no allocation per line).
     std::string request_line_, referer_, user_agent_, value_, header_version_;
 };

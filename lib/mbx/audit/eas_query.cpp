@@ -71,15 +71,16 @@ std::uint32_t little_endian(std::string_view b) {
     return v;
 }
 
-// The parameters after the device type: (tag, length, value) until the bytes end.
-QueryError decode_parameters(Bytes& in, EasQuery& out) {
+// The parameters after the device type: (tag, length, value) until the bytes end. Without
+// `keep` only the User parameter is kept (the others are still checked).
+QueryError decode_parameters(Bytes& in, EasQuery& out, bool keep) {
     while (!in.empty()) {
         std::uint8_t tag = 0, length = 0;
         std::string_view value;
         if (!in.byte(tag) || !in.byte(length) || !in.take(length, value)) return QueryError::truncated;
         if (tag == 8) {
-            out.user = std::string(value);
-        } else if (out.parameters.size() < kMaxParameters) {
+            out.user.assign(value);
+        } else if (keep && out.parameters.size() < kMaxParameters) {
             std::string shown = tag == 7 && value.size() == 1
                                     ? std::to_string(static_cast<unsigned char>(value[0]))
                                     : std::string(value);
@@ -89,13 +90,52 @@ QueryError decode_parameters(Bytes& in, EasQuery& out) {
     return QueryError::none;
 }
 
-void set_plain_field(std::string_view name, std::string value, EasQuery& out) {
-    if (iequals(name, "Cmd")) out.command = std::move(value);
-    else if (iequals(name, "User")) out.user = std::move(value);
-    else if (iequals(name, "DeviceId")) out.device_id = normalise_device_id(value);
-    else if (iequals(name, "DeviceType")) out.device_type = std::move(value);
-    else if (out.parameters.size() < kMaxParameters)
-        out.parameters.push_back({std::string(name), std::move(value)});
+// normalise_device_id() in place: no copy for the usual printable id.
+void normalise_device_id_in_place(std::string& id) {
+    for (char c : id)
+        if (c < 0x21 || c > 0x7E) {
+            id = normalise_device_id(id);
+            return;
+        }
+}
+
+// A plain `name=value` item: the client fields are decoded straight into `out` (keeping their
+// capacity), the others become parameters when `keep`. `name` is already percent-decoded.
+void set_plain_field(std::string_view name, std::string_view raw_value, EasQuery& out, bool keep) {
+    std::string* field = iequals(name, "Cmd")          ? &out.command
+                         : iequals(name, "User")       ? &out.user
+                         : iequals(name, "DeviceId")   ? &out.device_id
+                         : iequals(name, "DeviceType") ? &out.device_type
+                                                       : nullptr;
+    if (field != nullptr) {
+        percent_decode_into(*field, raw_value);
+        if (field == &out.device_id) normalise_device_id_in_place(out.device_id);
+    } else if (keep && out.parameters.size() < kMaxParameters) {
+        out.parameters.push_back({std::string(name), percent_decode(raw_value)});
+    }
+}
+
+// The base64 form into `out`; the parameters other than User only when `keep`.
+QueryError decode_base64(std::string_view text, EasQuery& out, bool keep);
+
+// ParsedQuery{} with the strings' capacity kept.
+void reset(ParsedQuery& p) {
+    EasQuery& q = p.query;
+    q.form = QueryForm::none;
+    q.protocol_version.clear();
+    q.command.clear();
+    q.command_code.reset();
+    q.locale.reset();
+    q.user.clear();
+    q.device_id.clear();
+    q.device_type.clear();
+    q.policy_key.reset();
+    q.parameters.clear();
+    p.log.protocol_version.clear();
+    p.log.fields.clear();
+    p.has_log = false;
+    p.log_value = {};
+    p.error = QueryError::none;
 }
 
 // A query item that is the base64 form: base64 alphabet (maybe percent-escaped) and no `=`
@@ -175,9 +215,27 @@ std::string normalise_device_id(std::string_view raw) {
 }
 
 std::string percent_decode(std::string_view text, bool plus_is_space) {
+    std::string out;
+    percent_decode_into(out, text, plus_is_space);
+    return out;
+}
+
+void percent_decode_into(std::string& out, std::string_view text, bool plus_is_space) {
+    // Most values have nothing to decode: one scan (values are short: a loop, not memchr
+    // calls), one copy.
+    bool plain = true;
+    for (const char c : text)
+        if (c == '%' || (c == '+' && plus_is_space)) {
+            plain = false;
+            break;
+        }
+    if (plain) {
+        out.assign(text);
+        return;
+    }
     // Writes through a pointer into a string sized for the worst case (the output is never
     // longer than the input), then trims: no per-character append on this hot path.
-    std::string out(text.size(), '\0');
+    out.resize(text.size());
     char* o = out.data();
     const char* p = text.data();
     const char* const end = p + text.size();
@@ -195,10 +253,13 @@ std::string percent_decode(std::string_view text, bool plus_is_space) {
         ++p;
     }
     out.resize(static_cast<std::size_t>(o - out.data()));
-    return out;
 }
 
-QueryError decode_base64_query(std::string_view text, EasQuery& out) {
+QueryError decode_base64_query(std::string_view text, EasQuery& out) { return decode_base64(text, out, true); }
+
+namespace {
+
+QueryError decode_base64(std::string_view text, EasQuery& out, bool keep) {
     out.form = QueryForm::base64;
     const auto bytes = base64_decode(text.find('%') == std::string_view::npos ? std::string(text)
                                                                                : percent_decode(text, false));
@@ -217,17 +278,16 @@ QueryError decode_base64_query(std::string_view text, EasQuery& out) {
     if (!in.byte(id_length)) return QueryError::truncated;
     if (id_length == 0) return QueryError::bad_length;
     if (!in.take(id_length, id)) return QueryError::truncated;
-    out.device_id = normalise_device_id(id);
+    out.device_id.assign(id);
+    normalise_device_id_in_place(out.device_id);
     if (!in.byte(key_length)) return QueryError::truncated;
     if (key_length != 0 && key_length != 4) return QueryError::bad_length;
     if (!in.take(key_length, key)) return QueryError::truncated;
     if (key_length == 4) out.policy_key = little_endian(key);
     if (!in.byte(type_length) || !in.take(type_length, type)) return QueryError::truncated;
-    out.device_type = std::string(type);
-    return decode_parameters(in, out);
+    out.device_type.assign(type);
+    return decode_parameters(in, out, keep);
 }
-
-namespace {
 
 std::optional<std::uint8_t> version_byte(std::string_view version) {
     const auto dot = version.find('.');
@@ -342,8 +402,40 @@ ExchangeLog parse_exchange_log(std::string_view value) {
     return log;
 }
 
+std::string exchange_log_version(std::string_view value) {
+    // The tokens parse_exchange_log takes a version from start with `V` (V141, Ver1:161), so
+    // only those are looked at, with the same rules: the first V<digits> token, a later
+    // Ver1:<digits> winning over it.
+    std::string ver1, version_v;
+    for (std::size_t pos = 0; (pos = value.find('V', pos)) != std::string_view::npos; ++pos) {
+        if (pos > 0 && value[pos - 1] != '_') continue; // inside a token
+        const std::string_view token = value.substr(pos, value.find('_', pos) - pos);
+        if (version_v.empty()) {
+            std::size_t n = 1;
+            while (n < token.size() && token[n] >= '0' && token[n] <= '9') ++n;
+            const auto digits = token.substr(1, n - 1);
+            if (n == token.size() || digits.size() == 1) {
+                version_v = version_from_log_digits(digits);
+                if (!version_v.empty()) continue;
+            }
+        }
+        constexpr std::string_view kVer1 = "Ver1:";
+        if (token.substr(0, kVer1.size()) == kVer1)
+            if (auto v = version_from_log_digits(token.substr(kVer1.size())); !v.empty()) ver1 = std::move(v);
+    }
+    return ver1.empty() ? version_v : ver1;
+}
+
 ParsedQuery parse_query(std::string_view query) {
     ParsedQuery parsed;
+    parse_query(query, parsed, QueryDetail::full);
+    return parsed;
+}
+
+void parse_query(std::string_view query, ParsedQuery& parsed, QueryDetail detail) {
+    reset(parsed);
+    const bool full = detail == QueryDetail::full;
+    std::string decoded_name; // only for a name with escapes (never, in practice)
     bool first = true;
     while (!query.empty()) {
         const auto amp = query.find('&');
@@ -356,19 +448,24 @@ ParsedQuery parse_query(std::string_view query) {
         const auto name = item.substr(0, eq);
         if (eq != std::string_view::npos && iequals(name, "Log")) {
             parsed.has_log = true;
-            // The rest of the query belongs to Log= when its value holds a literal '&'.
-            parsed.log = parse_exchange_log(item.substr(eq + 1));
+            parsed.log_value = item.substr(eq + 1);
+            if (full) parsed.log = parse_exchange_log(parsed.log_value);
+            else parsed.log.protocol_version = exchange_log_version(parsed.log_value);
             continue;
         }
         if (at_start && !is_plain_name(name) && looks_base64(item)) {
-            parsed.error = decode_base64_query(item, parsed.query);
+            parsed.error = decode_base64(item, parsed.query, full);
             continue;
         }
         if (eq == std::string_view::npos || name.empty()) continue;
         if (parsed.query.form == QueryForm::none) parsed.query.form = QueryForm::plain;
-        set_plain_field(percent_decode(name), percent_decode(item.substr(eq + 1)), parsed.query);
+        std::string_view plain_name = name;
+        if (name.find_first_of("%+") != std::string_view::npos) {
+            percent_decode_into(decoded_name, name);
+            plain_name = decoded_name;
+        }
+        set_plain_field(plain_name, item.substr(eq + 1), parsed.query, full);
     }
-    return parsed;
 }
 
 } // namespace mbx::audit

@@ -67,7 +67,15 @@ struct ParsedQuery {
     EasQuery query = {};
     ExchangeLog log = {};
     bool has_log = false;           ///< a Log= field was present
+    std::string_view log_value = {}; ///< the Log= value as logged (a view into the query text)
     QueryError error = QueryError::none; ///< the base64 part did not decode (query is partial)
+};
+
+/// How much parse_query() decodes.
+enum class QueryDetail {
+    full,      ///< everything: the other parameters and the Log= `Name:value` tokens too
+    inventory, ///< what the client inventory uses: form, version, command, user, device id and
+               ///< type; `query.parameters` and `log.fields` stay empty (log_value has them)
 };
 
 /// The protocol version a base64 version byte stands for: the byte is version × 10
@@ -114,11 +122,23 @@ std::optional<std::string> encode_base64_query(const EasQuery& query);
 /// (at most 32). Pure.
 ParsedQuery parse_query(std::string_view query);
 
+/// parse_query() into `out`, which is reset first with its strings' capacity kept: the log
+/// readers call it once per line. With QueryDetail::inventory the fields it fills are the same
+/// as with QueryDetail::full. Pure apart from `out`.
+void parse_query(std::string_view query, ParsedQuery& out, QueryDetail detail);
+
+/// percent_decode() into `out` (replacing its contents, keeping its capacity). Pure.
+void percent_decode_into(std::string& out, std::string_view text, bool plus_is_space = true);
+
 /// Decodes the value of Exchange's `Log=` field (already percent-decoded or not: tokens are
 /// decoded here): `_`-separated tokens; the version from `Ver1:<digits>` (Exchange 2013+) or
 /// `V<digits>` (2007-2016: `V141` → 14.1, `V25` → 2.5; Exchange 2003: `V1`/`V2`/`V3` → 1.0,
 /// 2.0, 2.1, possibly followed directly by other letters, `V2TCo...`). Pure.
 ExchangeLog parse_exchange_log(std::string_view value);
+
+/// parse_exchange_log(value).protocol_version, without decoding the other tokens: it only
+/// looks at tokens that start with `V`. Pure.
+std::string exchange_log_version(std::string_view value);
 
 /// The version a `V`/`Ver1:` token's digits stand for: "141" → "14.1", "25" → "2.5", "1" →
 /// "1.0", "2" → "2.0", "3" → "2.1"; empty when `digits` is empty, not all digits or longer than

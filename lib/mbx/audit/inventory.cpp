@@ -3,27 +3,116 @@
 #include "mbx/core/text.hpp"
 
 #include <algorithm>
+#include <charconv>
 
 namespace mbx::audit {
 namespace {
 
-// One lookup when the value is already there (nearly every request), no copy of it then.
-template <typename Set>
-void insert_capped(Set& set, const std::string& value) {
-    if (value.empty() || set.size() >= kMaxDistinctPerDevice) return;
-    const auto it = set.lower_bound(value);
-    if (it == set.end() || *it != value) set.emplace_hint(it, value);
+std::uint64_t hash_of(std::string_view s) { return std::hash<std::string_view>{}(s); }
+
+// Adds `id` to the first `n` entries of `ids` unless it is there or they are full.
+template <std::size_t N>
+void insert_capped(std::array<std::uint32_t, N>& ids, std::uint8_t& n, std::uint32_t id) {
+    for (std::uint8_t i = 0; i < n; ++i)
+        if (ids[i] == id) return;
+    if (n < N) ids[n++] = id;
 }
 
-template <typename Map, typename Key>
-void count_capped(Map& map, const Key& key, const Key& other) {
-    auto it = map.find(key);
-    if (it == map.end() && map.size() >= kMaxDistinctPerDevice) it = map.try_emplace(other, 0).first;
-    else if (it == map.end()) it = map.try_emplace(key, 0).first;
-    ++it->second;
+// Counts `key`; past the cap a new key counts as `other` (which takes the extra entry).
+template <typename Counts>
+void count_capped(Counts& counts, std::uint8_t& n, std::uint32_t key, std::uint32_t other) {
+    for (std::uint8_t i = 0; i < n; ++i)
+        if (counts[i].key == key) {
+            ++counts[i].n;
+            return;
+        }
+    if (n >= kMaxDistinctPerDevice) {
+        for (std::uint8_t i = 0; i < n; ++i)
+            if (counts[i].key == other) {
+                ++counts[i].n;
+                return;
+            }
+        key = other;
+    }
+    counts[n].key = key;
+    counts[n++].n = 1;
 }
 
 } // namespace
+
+std::uint32_t Inventory::Pool::find(std::string_view s) const {
+    const auto it = ids_.find(s);
+    return it == ids_.end() ? kNone : it->second;
+}
+
+std::uint32_t Inventory::Pool::add(std::string_view s) {
+    if (const std::uint32_t id = find(s); id != kNone) return id;
+    const auto id = static_cast<std::uint32_t>(strings_.size());
+    ids_.emplace(strings_.emplace_back(s), id);
+    return id;
+}
+
+Inventory::Inventory(ClientClassifier classifier) : classifier_(std::move(classifier)) {
+    other_ = pool_.add("(other)");
+    slots_.resize(1024);
+}
+
+std::uint32_t Inventory::find_or_insert(std::string_view key, const Request& r) {
+    const std::uint64_t h = hash_of(key);
+    std::size_t mask = slots_.size() - 1;
+    for (std::size_t i = h & mask;; i = (i + 1) & mask) {
+        const auto [slot_hash, index] = slots_[i];
+        if (index == 0) break;
+        if (slot_hash != h) continue;
+        const Record& found = records_[index - 1];
+        if (found.key_size != 0 ? std::string_view(found.key.data(), found.key_size) == key : spills_[index - 1].key == key)
+            return index - 1;
+    }
+    const auto index = static_cast<std::uint32_t>(records_.size());
+    Record& record = records_.emplace_back();
+    if (key.size() <= record.key.size()) {
+        std::copy(key.begin(), key.end(), record.key.begin());
+        record.key_size = static_cast<std::uint8_t>(key.size());
+    }
+    spills_.push_back(Spill{.key = std::string(key), .user = r.user, .device_id = r.device_id});
+    if (2 * records_.size() > slots_.size()) { // grow: re-place every record
+        slots_.assign(slots_.size() * 2, {0, 0});
+        mask = slots_.size() - 1;
+        for (std::uint32_t k = 0; k < records_.size(); ++k) {
+            const std::uint64_t kh = hash_of(spills_[k].key);
+            std::size_t i = kh & mask;
+            while (slots_[i].second != 0) i = (i + 1) & mask;
+            slots_[i] = {kh, k + 1};
+        }
+        return index;
+    }
+    std::size_t i = h & mask;
+    while (slots_[i].second != 0) i = (i + 1) & mask;
+    slots_[i] = {h, index + 1};
+    return index;
+}
+
+// The id of `value`: interned when it is new and `room` (this device's count for the field)
+// is below the cap, else kOverflow (the caller keeps the value in the device's Spill).
+std::uint32_t Inventory::intern(std::string_view value, std::uint8_t& room) {
+    std::uint32_t id = pool_.find(value);
+    if (id == kNone && room < kCap) {
+        id = pool_.add(value);
+        ++room;
+    }
+    return id == kNone ? kOverflow : id;
+}
+
+// True when the field (`id`, or `spill` for kOverflow) holds `value`: nearly every request
+// repeats its device's latest values, and this costs one compare, no lookup.
+bool Inventory::holds(std::uint32_t id, const std::string& spill, std::string_view value) const {
+    return id != kNone && (id == kOverflow ? spill : pool_.at(id)) == value;
+}
+
+std::string Inventory::text(std::uint32_t id, const std::string& spill) const {
+    if (id == kNone) return {};
+    return id == kOverflow ? spill : pool_.at(id);
+}
 
 void Inventory::add(LineKind kind, const Request& r) {
     ++totals_.lines;
@@ -44,41 +133,50 @@ void Inventory::add(LineKind kind, const Request& r) {
     }
     // Users and device ids compare ASCII case-insensitively (Exchange and SOGo treat them so).
     // The user's length goes first so that no pair of values can make the same key.
-    // Built in a reused buffer and looked up first: a known device costs no allocation.
     std::string& key = key_;
-    key.assign(std::to_string(r.user.size())).append(":").append(r.user).append(r.device_id);
+    char length[24];
+    const auto [end, ec] = std::to_chars(length, length + sizeof length, r.user.size());
+    (void)ec;
+    key.assign(length, end).append(":").append(r.user).append(r.device_id);
     for (char& c : key)
         if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a'); // as ascii_lower()
-    auto it = devices_.find(key);
-    const bool fresh = it == devices_.end();
-    if (fresh) it = devices_.try_emplace(key).first;
-    Device& d = it->second;
-    if (fresh) {
-        d.user = r.user;
-        d.device_id = r.device_id;
+    const std::uint32_t index = find_or_insert(key, r);
+    Record& d = records_[index];
+
+    Spill& spill = spills_[index];
+    if (!r.device_type.empty() && !holds(d.device_type, spill.device_type, r.device_type)) {
+        d.device_type = intern(r.device_type, d.n_types);
+        if (d.device_type == kOverflow) spill.device_type.assign(r.device_type);
     }
-    bool reclassify = fresh;
-    if (!r.device_type.empty() && r.device_type != d.device_type) {
-        d.device_type = r.device_type;
-        reclassify = true;
+    if (!r.user_agent.empty() && !holds(d.user_agent, spill.user_agent, r.user_agent)) {
+        // Interned only while the device's list has room: every interned agent is in a list.
+        std::uint8_t room = d.n_agents;
+        d.user_agent = intern(r.user_agent, room);
+        if (d.user_agent == kOverflow) spill.user_agent.assign(r.user_agent);
+        else insert_capped(d.agents, d.n_agents, d.user_agent);
     }
-    if (!r.user_agent.empty() && r.user_agent != d.user_agent) {
-        d.user_agent = r.user_agent;
-        insert_capped(d.user_agents, r.user_agent);
-        reclassify = true;
+    if (!r.protocol_version.empty()) {
+        std::uint8_t room = d.n_versions;
+        const bool same = holds(d.last_version, spill.last_version, r.protocol_version);
+        const std::uint32_t version = same ? d.last_version : intern(r.protocol_version, room);
+        if (version != kOverflow) insert_capped(d.versions, d.n_versions, version);
+        // The version of the newest request (logs are in time order; a line without a time
+        // counts as newer than those before it).
+        if (r.time == 0 || r.time >= d.last_version_time) {
+            if (!same && version == kOverflow) spill.last_version.assign(r.protocol_version);
+            d.last_version = version;
+            if (r.time != 0) d.last_version_time = r.time;
+        }
     }
-    if (reclassify) d.client = classifier_.classify(d.user_agent, d.device_type, d.device_id);
-    insert_capped(d.protocol_versions, r.protocol_version);
-    // The version of the newest request (logs are in time order; a line without a time counts
-    // as newer than those before it).
-    if (!r.protocol_version.empty() && (r.time == 0 || r.time >= d.last_version_time)) {
-        d.last_version = r.protocol_version;
-        if (r.time != 0) d.last_version_time = r.time;
-    }
-    if (r.version_source != VersionSource::none) d.version_sources.insert(r.version_source);
-    static const std::string kDash = "-", kOther = "(other)";
-    count_capped(d.commands, !r.command.empty() ? r.command : !r.method.empty() ? r.method : kDash, kOther);
-    count_capped(d.statuses, r.http_status, -1);
+    if (r.version_source != VersionSource::none) d.sources |= static_cast<std::uint8_t>(1u << static_cast<unsigned>(r.version_source));
+
+    const std::string_view command = !r.command.empty() ? std::string_view(r.command)
+                                     : !r.method.empty()  ? std::string_view(r.method)
+                                                          : std::string_view("-");
+    std::uint32_t command_id = pool_.find(command);
+    if (command_id == kNone) command_id = d.n_commands < kCap ? pool_.add(command) : other_;
+    count_capped(d.commands, d.n_commands, command_id, other_);
+    count_capped(d.statuses, d.n_statuses, static_cast<std::uint32_t>(r.http_status), static_cast<std::uint32_t>(-1));
     if (r.time != 0) {
         if (d.first_seen == 0 || r.time < d.first_seen) d.first_seen = r.time;
         if (r.time > d.last_seen) d.last_seen = r.time;
@@ -86,23 +184,45 @@ void Inventory::add(LineKind kind, const Request& r) {
     ++d.requests;
 }
 
-std::vector<const Device*> Inventory::devices() const {
+std::vector<Device> Inventory::devices() const {
     // The lower-case sort keys once per device, not twice per comparison.
     struct Entry {
         std::string user, device_id;
-        const Device* device;
+        std::uint32_t index;
     };
     std::vector<Entry> entries;
-    entries.reserve(devices_.size());
-    for (const auto& entry : devices_)
-        entries.push_back({ascii_lower(entry.second.user), ascii_lower(entry.second.device_id), &entry.second});
+    entries.reserve(records_.size());
+    for (std::uint32_t i = 0; i < records_.size(); ++i)
+        entries.push_back({ascii_lower(spills_[i].user), ascii_lower(spills_[i].device_id), i});
     std::sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) {
         if (a.user != b.user) return a.user < b.user;
         return a.device_id < b.device_id;
     });
-    std::vector<const Device*> list;
+    std::vector<Device> list;
     list.reserve(entries.size());
-    for (const auto& e : entries) list.push_back(e.device);
+    for (const auto& e : entries) {
+        const Record& r = records_[e.index];
+        const Spill& s = spills_[e.index];
+        Device& d = list.emplace_back();
+        d.user = s.user;
+        d.device_id = s.device_id;
+        d.device_type = text(r.device_type, s.device_type);
+        d.user_agent = text(r.user_agent, s.user_agent);
+        for (std::uint8_t i = 0; i < r.n_agents; ++i) d.user_agents.insert(pool_.at(r.agents[i]));
+        // The classification of the latest user agent and device type.
+        d.client = classifier_.classify(d.user_agent, d.device_type, d.device_id);
+        for (std::uint8_t i = 0; i < r.n_versions; ++i) d.protocol_versions.insert(pool_.at(r.versions[i]));
+        for (unsigned v = 0; v < 8; ++v)
+            if ((r.sources & (1u << v)) != 0) d.version_sources.insert(static_cast<VersionSource>(v));
+        d.last_version = text(r.last_version, s.last_version);
+        d.last_version_time = r.last_version_time;
+        for (std::uint8_t i = 0; i < r.n_commands; ++i) d.commands[pool_.at(r.commands[i].key)] = r.commands[i].n;
+        for (std::uint8_t i = 0; i < r.n_statuses; ++i)
+            d.statuses[static_cast<int>(r.statuses[i].key)] = r.statuses[i].n;
+        d.first_seen = r.first_seen;
+        d.last_seen = r.last_seen;
+        d.requests = r.requests;
+    }
     return list;
 }
 

@@ -6,11 +6,14 @@
 #include "mbx/audit/clients.hpp"
 #include "mbx/audit/log_reader.hpp"
 
+#include <array>
 #include <cstdint>
+#include <deque>
 #include <filesystem>
 #include <map>
 #include <set>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -51,22 +54,79 @@ struct Totals {
 };
 
 /// Folds requests into devices.
+///
+/// Built for logs of many GiB: a device is a flat record of string ids (user agents, versions,
+/// commands and device types are interned once, not copied per device) in one array, found
+/// through an open-addressing table, so that a request touches a few adjacent cache lines. The
+/// Device records are only built by devices(). Memory follows the number of devices, never the
+/// number of lines: a device interns at most 4 × kMaxDistinctPerDevice strings (user agents,
+/// versions, commands, device types); a latest value past its caps is kept in its own record.
 class Inventory {
 public:
-    explicit Inventory(ClientClassifier classifier = ClientClassifier{}) : classifier_(std::move(classifier)) {}
+    explicit Inventory(ClientClassifier classifier = ClientClassifier{});
 
     /// Counts a line of `kind`; for LineKind::request folds `request` into its device (probes
     /// and requests without a device id are only counted). Pure apart from this object.
     void add(LineKind kind, const Request& request);
 
-    /// The devices, sorted by user then device id (ASCII case-insensitive).
-    std::vector<const Device*> devices() const;
+    /// The devices, sorted by user then device id (ASCII case-insensitive). Builds them.
+    std::vector<Device> devices() const;
 
     const Totals& totals() const { return totals_; }
 
 private:
+    static constexpr std::uint32_t kNone = 0xFFFFFFFF;     ///< no string
+    static constexpr std::uint32_t kOverflow = 0xFFFFFFFE; ///< the string in the record's Spill
+    static constexpr std::size_t kCap = kMaxDistinctPerDevice;
+
+    struct Count {
+        std::uint32_t key = 0; ///< string id (commands) or HTTP status (-1: "other")
+        std::uint64_t n = 0;
+    };
+    /// What add() touches for every request of a device.
+    struct Record {
+        std::uint64_t requests = 0;
+        std::int64_t first_seen = 0, last_seen = 0, last_version_time = 0;
+        std::uint32_t user_agent = kNone, device_type = kNone, last_version = kNone;
+        std::uint8_t n_agents = 0, n_versions = 0, n_commands = 0, n_statuses = 0;
+        std::uint8_t n_types = 0;  ///< device types this record interned (capped too)
+        std::uint8_t sources = 0;  ///< bit per VersionSource
+        std::uint8_t key_size = 0; ///< the lookup key's size when it fits in `key`, else 0
+        /// The lookup key, compared here when it fits: the record's cache line is read anyway,
+        /// the Spill's heap string would be one more miss per request.
+        std::array<char, 62> key{};
+        std::array<std::uint32_t, kCap> agents{}, versions{};
+        std::array<Count, kCap + 1> commands{}, statuses{}; ///< +1: "(other)"
+    };
+    /// What add() touches only for a new device or a value past the caps.
+    struct Spill {
+        std::string key = {}, user = {}, device_id = {};
+        std::string user_agent = {}, device_type = {}, last_version = {}; ///< when the id is kOverflow
+    };
+    /// Interned strings: ids are indexes; a deque keeps the views of the index valid.
+    class Pool {
+    public:
+        std::uint32_t find(std::string_view s) const;
+        std::uint32_t add(std::string_view s);
+        const std::string& at(std::uint32_t id) const { return strings_[id]; }
+
+    private:
+        std::deque<std::string> strings_;
+        std::unordered_map<std::string_view, std::uint32_t> ids_;
+    };
+
+    std::uint32_t find_or_insert(std::string_view key, const Request& request);
+    std::uint32_t intern(std::string_view value, std::uint8_t& room);
+    bool holds(std::uint32_t id, const std::string& spill, std::string_view value) const;
+    std::string text(std::uint32_t id, const std::string& spill) const;
+
     ClientClassifier classifier_;
-    std::unordered_map<std::string, Device> devices_;
+    Pool pool_;
+    std::uint32_t other_ = 0; ///< the id of "(other)"
+    std::vector<Record> records_;
+    std::vector<Spill> spills_;
+    /// Open addressing, linear probing: (hash, record index + 1), 0 = empty; at most half full.
+    std::vector<std::pair<std::uint64_t, std::uint32_t>> slots_;
     Totals totals_;
     std::string key_; ///< the lookup key of the request being added (reused buffer)
 };

@@ -61,6 +61,9 @@ std::size_t utf8_sequence_length(std::string_view s, std::size_t i) {
 } // namespace
 
 std::string printable(std::string_view text) {
+    // Printable ASCII throughout (nearly every value): one pass, one copy.
+    if (std::all_of(text.begin(), text.end(), [](char ch) { return ch >= 0x20 && ch < 0x7F; }))
+        return std::string(text);
     std::string out;
     out.reserve(text.size());
     for (std::size_t i = 0; i < text.size();) {

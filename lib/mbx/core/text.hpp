@@ -16,7 +16,15 @@ std::string ascii_upper(std::string_view s);
 std::string ascii_lower(std::string_view s);
 
 /// True when `a` and `b` are equal ignoring ASCII case. Pure.
-bool iequals(std::string_view a, std::string_view b);
+inline bool iequals(std::string_view a, std::string_view b) {
+    // Inline, sizes first: the log parsers call it for every name and path segment they read.
+    if (a.size() != b.size()) return false;
+    for (std::size_t i = 0; i < a.size(); ++i) {
+        const char x = a[i], y = b[i];
+        if (x != y && ((x | 0x20) != (y | 0x20) || (x | 0x20) < 'a' || (x | 0x20) > 'z')) return false;
+    }
+    return true;
+}
 
 /// `s` without leading and trailing ASCII white space (space, \t, \n, \v, \f, \r). Pure.
 std::string_view trim(std::string_view s);

@@ -36,7 +36,7 @@ void bind_optional(SQLite::Statement& statement, int index,
 
 std::optional<std::string> redacted_json_text(const std::optional<nlohmann::json>& value) {
     if (!value) return std::nullopt;
-    return to_json_text(redact_json(*value));
+    return to_json_text(needs_redaction(*value) ? redact_json(*value) : *value);
 }
 
 SQLite::Database open_database(const std::filesystem::path& path) {

@@ -24,10 +24,19 @@ constexpr std::array<std::string_view, 6> kSecretKeyWords{
     "password", "passwd", "secret", "token", "apikey", "credential"};
 
 bool is_secret_key(std::string_view key) {
-    std::string folded = ascii_lower(key);
-    std::erase_if(folded, [](char c) { return c == '-' || c == '_'; });
-    return contains_any(folded, kSecretKeyWords);
+    // Folded on the stack: the journal calls this for every key of every action it records.
+    char buffer[128];
+    if (key.size() > sizeof buffer) {
+        std::string folded = ascii_lower(key);
+        std::erase_if(folded, [](char c) { return c == '-' || c == '_'; });
+        return contains_any(folded, kSecretKeyWords);
+    }
+    std::size_t n = 0;
+    for (const char c : key)
+        if (c != '-' && c != '_') buffer[n++] = c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
+    return contains_any(std::string_view(buffer, n), kSecretKeyWords);
 }
+
 
 } // namespace
 
@@ -106,7 +115,20 @@ std::vector<std::string> redact_arguments(const std::vector<std::string>& args) 
     return out;
 }
 
+bool needs_redaction(const nlohmann::json& value) {
+    if (value.is_object()) {
+        for (const auto& [key, member] : value.items())
+            if (is_secret_key(key) || needs_redaction(member)) return true;
+        return false;
+    }
+    if (value.is_array()) return std::any_of(value.begin(), value.end(), [](const auto& e) { return needs_redaction(e); });
+    if (!value.is_string()) return false;
+    const auto& text = value.get_ref<const std::string&>();
+    return text.find("://") != std::string::npos && redact_url_userinfo(text) != text;
+}
+
 nlohmann::json redact_json(const nlohmann::json& value) {
+    if (!needs_redaction(value)) return value;
     if (value.is_object()) {
         nlohmann::json out = nlohmann::json::object();
         for (const auto& [key, member] : value.items())

@@ -38,6 +38,11 @@ std::string redact_url_userinfo(std::string_view text);
 /// passwords scrubbed from strings, recursively (rules above). Never fails; no side effects.
 nlohmann::json redact_json(const nlohmann::json& value);
 
+/// True when redact_json(value) would differ from `value`: a secret-named member, or a string
+/// with a URL password. Read-only and without copies (most journal entries have nothing to
+/// redact). Never fails.
+bool needs_redaction(const nlohmann::json& value);
+
 /// True when an option name (without leading dashes) names a secret value under the rules
 /// above, e.g. `ldap-password` but not `ldap-password-file`. Never fails.
 bool is_secret_option(std::string_view name);

@@ -118,7 +118,7 @@ Loaded load_logs(const LogSource& source) {
             f.first_malformed = fmt::format("line {}: {}", scan.malformed.front().line, scan.malformed.front().reason);
         loaded.files.push_back(std::move(f));
     }
-    for (const auto* d : inventory.devices()) loaded.devices.push_back(row_of(*d));
+    for (const auto& d : inventory.devices()) loaded.devices.push_back(row_of(d));
     loaded.totals = inventory.totals();
     return loaded;
 }

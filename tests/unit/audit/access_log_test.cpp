@@ -51,8 +51,9 @@ TEST_CASE("IIS lines follow the #Fields directive", "[audit][access_log]") {
     CHECK(r.client_ip == "203.0.113.7");
     CHECK(r.method == "POST");
     CHECK(r.uri_path == "/Microsoft-Server-ActiveSync/default.eas");
-    REQUIRE(r.log_fields.size() == 1);
-    CHECK(r.log_fields[0].second == "iOS 17.0 21A329");
+    const ExchangeLog log = parse_exchange_log(r.exchange_log);
+    REQUIRE(log.fields.size() == 1);
+    CHECK(log.fields[0].second == "iOS 17.0 21A329");
     CHECK_FALSE(r.probe);
 
     // '+' in cs(User-Agent) is a space; a UPN user; the 2013+ proxy path; 449.

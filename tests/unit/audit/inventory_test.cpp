@@ -50,7 +50,7 @@ TEST_CASE("the inventory folds requests per user and device", "[audit][inventory
     CHECK(t.malformed == 1);
     auto devices = inv.devices();
     REQUIRE(devices.size() == 1);
-    const Device& d = *devices[0];
+    const Device& d = devices[0];
     CHECK(d.user == "CORP\\alice");
     CHECK(d.device_id == "ApplABC");
     CHECK(d.requests == 3);
@@ -72,7 +72,7 @@ TEST_CASE("the inventory reads gzip combined logs and caps hostile variety", "[a
     for (int i = 0; i < 100; ++i)
         log += "1.1.1.1 - bob [01/Jan/2024:00:00:" + std::string(i % 60 < 10 ? "0" : "") + std::to_string(i % 60) +
                " +0000] \"POST /Microsoft-Server-ActiveSync?Cmd=Cmd" + std::to_string(i) +
-               "&DeviceId=D1&DeviceType=T HTTP/1.1\" " + std::to_string(200 + i) + " 1 \"-\" \"UA" +
+               "&DeviceId=D1&DeviceType=T" + std::to_string(i) + " HTTP/1.1\" " + std::to_string(200 + i) + " 1 \"-\" \"UA" +
                std::to_string(i) + "\" \"" + std::to_string(i % 20) + ".1\"\n";
     z_stream z{};
     REQUIRE(deflateInit2(&z, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) == Z_OK);
@@ -90,14 +90,18 @@ TEST_CASE("the inventory reads gzip combined logs and caps hostile variety", "[a
     CHECK(scan.read.gzip);
     auto devices = inv.devices();
     REQUIRE(devices.size() == 1);
-    const Device& d = *devices[0];
+    const Device& d = devices[0];
     CHECK(d.requests == 100);
     CHECK(d.commands.size() == kMaxDistinctPerDevice + 1);
     CHECK(d.commands.at("(other)") == 100 - kMaxDistinctPerDevice);
     CHECK(d.statuses.size() == kMaxDistinctPerDevice + 1);
     CHECK(d.user_agents.size() == kMaxDistinctPerDevice);
     CHECK(d.protocol_versions.size() == kMaxDistinctPerDevice);
+    // The latest values past the caps are kept, though not interned.
     CHECK(d.user_agent == "UA99");
+    CHECK(d.device_type == "T99");
+    CHECK(d.last_version == "19.1");
+    CHECK(d.client.family == "unknown");
 }
 
 TEST_CASE("binary device ids from base64 match the hex ids of the plain form", "[audit][inventory]") {
@@ -112,7 +116,7 @@ TEST_CASE("binary device ids from base64 match the hex ids of the plain form", "
     scan_access_log(dir.write("a.log", log), LogFormat::auto_detect, inv);
     auto devices = inv.devices();
     REQUIRE(devices.size() == 1);
-    CHECK(devices[0]->requests == 2);
-    CHECK(devices[0]->protocol_versions == std::set<std::string>{"14.1"});
-    CHECK(devices[0]->device_id == "01ab");
+    CHECK(devices[0].requests == 2);
+    CHECK(devices[0].protocol_versions == std::set<std::string>{"14.1"});
+    CHECK(devices[0].device_id == "01ab");
 }

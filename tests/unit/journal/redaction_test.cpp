@@ -80,4 +80,15 @@ TEST_CASE("JSON secrets are replaced at any depth, other values kept", "[journal
     CHECK(out.size() == in.size());
     CHECK(redact_json(json(nullptr)).is_null());
     CHECK(redact_json(json::array({1, 2})) == json::array({1, 2}));
+
+    // needs_redaction (the journal's shortcut) sees each secret on its own, at any depth, and
+    // a key longer than its stack buffer.
+    CHECK(needs_redaction(in));
+    CHECK_FALSE(needs_redaction(json{{"uid", "alice"}, {"list", json::array({1, "https://host/x"})}}));
+    CHECK_FALSE(needs_redaction(json{{"url", "imaps://alice@mail"}})); // a user, no password
+    CHECK(needs_redaction(json{{"a", json::array({json{{"x", "imaps://u:p@h"}}})}}));
+    CHECK(needs_redaction(json{{"deep", json{{"my_api-key", 1}}}}));
+    CHECK(needs_redaction(json{{std::string(200, 'x') + "Password", 1}}));
+    CHECK_FALSE(needs_redaction(json{{std::string(200, 'x'), 1}}));
+    CHECK_FALSE(needs_redaction(json("plain")));
 }
