@@ -210,6 +210,10 @@ fi
 check "--no-cutover: the addresses stay on the old entry, which stays enabled" bash -c '
   grep -qxF "mail: rpv4@example.org" "$1" && grep -qxF "mailAlternateAddress: rpv4-alias@example.org" "$1" &&
   ! grep -q "^mbxAccountDisabled" "$1" && ! grep -q "^mail:" "$2" && grep -q "^uid: rpv4new" "$2"' _ "$(at "$nc_dn")" "$(at "$ncnew_dn")"
+# Until the cutover the user still works in the old mailbox: flags changed there in between
+# reach the copies in the final pass.
+changed=$(/usr/bin/python3 "$here/merge_fixture.py" damage rpv4 INBOX 2 2>&1)
+check "--no-cutover: the flags of 2 messages changed on the old mailbox ($changed)" [ "$changed" = 2 ]
 if rrun "cutover after --no-cutover" 0 mbx reprovision rpv4 --new-uid rpv4new --format json; then
   check "cutover after --no-cutover: the same run, only cutover and final done ($(statuses))" bash -c '
     [ "$1" = "$2" ] && [ "$3" = "inspect=already account=already mailbox=already merge=already logon=already cutover=done final=done" ]' _ \
@@ -218,6 +222,12 @@ fi
 check "cutover after --no-cutover: the addresses moved" bash -c '
   ! grep -q "^mail:" "$1" && grep -qxF "mbxAccountDisabled: TRUE" "$1" && grep -qxF "mail: rpv4@example.org" "$2" &&
   grep -qxF "mailAlternateAddress: rpv4-alias@example.org" "$2"' _ "$(at "$nc_dn")" "$(at "$ncnew_dn")"
+py state rpv4 --bodies >"$work/rpv4.json"
+py state rpv4new --bodies >"$work/rpv4new.json"
+check "cutover after --no-cutover: the copies have the flags changed on the old mailbox" \
+  py compare "$work/rpv4.json" "$work/rpv4new.json" --exact
+check "cutover after --no-cutover: the final pass journaled merge.flags for the 2" [ "$(sqlite3 "$journal" \
+  "select json_extract(after, '$.fixed') from actions where kind = 'merge.flags' and run_id = ${nc_run:-0}")" = 2 ]
 
 # --- --from-file: the failing middle line does not stop the batch ----------------------------
 printf '# user,new_uid\nrpv5,rpv5new\nrpvnosuchuser2,rpvnosuchuser2new\n\nrpv6,rpv6new\n' >"$work/batch.csv"

@@ -122,7 +122,7 @@ PairOutcome merge_pair(mbx::cli::Context& ctx, mbx::journal::Journal& journal, c
         merge::Request req = *prepared.request;
         req.journal = &journal;
         req.resume_run = resume_run_of(ctx, journal);
-        if (!req.resume_run && req.options.mode == merge::Mode::always)
+        if (!req.resume_run && !req.options.dry_run)
             req.resume_run = merge::find_unfinished_run(journal, prepared.pair.from, prepared.pair.to);
         run_id = journal.begin_run({.tool = "merge",
                                     .args = argv,
@@ -292,7 +292,7 @@ ExitCode merge_all(mbx::cli::Context& ctx, const std::vector<Pair>& pairs, const
     sink->begin(report_spec());
     ExitCode worst = ExitCode::ok;
     std::uint64_t folders = 0, messages = 0, to_copy = 0, bytes_to_copy = 0, copied = 0, bytes = 0, failed = 0,
-                  missing = 0, pairs_ok = 0;
+                  missing = 0, pairs_ok = 0, flags_fixed = 0;
     double seconds = 0;
     bool verified_all = true; // every folder has a verification count
     for (const auto& o : outcomes) {
@@ -322,6 +322,7 @@ ExitCode merge_all(mbx::cli::Context& ctx, const std::vector<Pair>& pairs, const
             copied += f.copied;
             bytes += f.bytes_copied;
             failed += f.failed;
+            flags_fixed += f.flags_fixed;
             missing += f.missing.value_or(0);
             const Cell miss = optional_count(f.missing);
             const Cell error = optional_text(f.status == "failed" && r.stopped ? r.stopped->what() : nullptr);
@@ -341,6 +342,8 @@ ExitCode merge_all(mbx::cli::Context& ctx, const std::vector<Pair>& pairs, const
                            copied, to_copy, mbx::out::human_bytes(static_cast<std::int64_t>(bytes)), seconds, failed,
                            verified_all ? fmt::format("{} missing", missing) : std::string("not all verified"),
                            pairs_ok, outcomes.size());
+    if (flags_fixed > 0)
+        text += fmt::format("; flags of {} copies from the interrupted run set again as on the source", flags_fixed);
     auto i = [](std::uint64_t v) { return Cell(static_cast<std::int64_t>(v)); };
     sink->finish({worst,
                   text,
@@ -353,6 +356,7 @@ ExitCode merge_all(mbx::cli::Context& ctx, const std::vector<Pair>& pairs, const
                    {"copied", i(copied)},
                    {"bytes_copied", i(bytes)},
                    {"failed", i(failed)},
+                   {"flags_fixed", i(flags_fixed)},
                    {"missing", verified_all ? i(missing) : Cell()},
                    {"seconds", Cell(seconds)},
                    {"dry_run", Cell(options.dry_run)}}});

@@ -69,9 +69,12 @@ struct FolderState {
     FolderResult result;
     bool target_exists = false;
     std::uint64_t target_uidvalidity = 0;
-    std::uint64_t baseline = 1; ///< --mode always: target UIDs from here on were copied by this run
+    std::uint64_t baseline = 1; ///< target UIDs from here on were copied by this run (or the one it resumes)
     std::uint64_t source_uidvalidity = 0;
     std::vector<Todo> todo;
+    /// Copies made by this run whose flags differ from their source message's: (source UID,
+    /// target UID). A server that crashed while storing them can have lost keyword names.
+    std::vector<std::pair<std::uint64_t, std::uint64_t>> reflag;
     std::int64_t action = 0;
     bool done = false;
 };
@@ -94,6 +97,7 @@ private:
     void preflight();
     void journal_plan();
     void copy_folder(FolderState& st);
+    void fix_flags(FolderState& st);
     void copy_batch(FolderState& st, const std::vector<Todo>& todo, bool multi);
     void send(FolderState& st, imap::FetchItem& f, std::uint64_t uid, bool multi, std::vector<std::uint64_t>& copied);
     void close_group();
@@ -110,7 +114,7 @@ private:
     Progress& progress_;
     std::optional<imap::Connection> src_, dst_;
     std::vector<FolderState> folders_;
-    std::map<std::string, Baseline> baselines_; // --mode always, by target folder
+    std::map<std::string, Baseline> baselines_; // by target folder
     Result result_;
     Clock::time_point start_ = Clock::now();
     std::uint64_t total_to_copy_ = 0, total_bytes_ = 0, copied_ = 0, copied_bytes_ = 0;
@@ -164,30 +168,41 @@ void Merger::scan_folder(FolderState& st, bool count_source) {
         r.excluded = all - chosen.size();
     }
 
-    // The target's messages are only counted (a multiset of fingerprints), never kept.
+    // The target's messages are only counted (a multiset of fingerprints), never kept, except
+    // the copies this run (or the run it resumes) made: those must match their source.
     FingerprintCounts available;
+    std::unordered_map<Fingerprint, std::deque<std::pair<std::uint64_t, std::uint64_t>>, FingerprintHash> ours;
     if (st.target_exists) {
-        std::vector<std::pair<std::uint64_t, Fingerprint>> later; // --mode always: UID and fingerprint
-        Scan target = scan(*dst_, r.plan.target, [&](Message&& m) {
-            if (opt_.mode == Mode::missing) ++available[m.fingerprint];
-            else later.emplace_back(m.uid, m.fingerprint);
-        });
+        std::vector<Message> target_messages; // UID, fingerprint and flags only
+        Scan target = scan(*dst_, r.plan.target, [&](Message&& m) { target_messages.push_back(std::move(m)); });
         st.target_uidvalidity = target.uidvalidity;
-        if (opt_.mode == Mode::always) {
-            // UIDVALIDITY 0: the folder did not exist when the run began, so all of it is ours.
-            auto b = baselines_.find(r.plan.target);
-            if (b != baselines_.end() && (b->second.uidvalidity == 0 || b->second.uidvalidity == target.uidvalidity))
-                st.baseline = b->second.uid;
-            else if (b != baselines_.end()) st.baseline = 1; // recreated since: all of it is ours
-            else st.baseline = std::max<std::uint64_t>(target.uidnext, 1);
-            if (b == baselines_.end()) baselines_[r.plan.target] = {target.uidvalidity, st.baseline};
-            for (const auto& [uid, fp] : later)
-                if (uid >= st.baseline) ++available[fp];
+        // UIDVALIDITY 0: the folder did not exist when the run began, so all of it is ours.
+        auto b = baselines_.find(r.plan.target);
+        if (b != baselines_.end() && (b->second.uidvalidity == 0 || b->second.uidvalidity == target.uidvalidity))
+            st.baseline = b->second.uid;
+        else if (b != baselines_.end()) st.baseline = 1; // recreated since: all of it is ours
+        else st.baseline = std::max<std::uint64_t>(target.uidnext, 1);
+        if (b == baselines_.end()) baselines_[r.plan.target] = {target.uidvalidity, st.baseline};
+        std::sort(target_messages.begin(), target_messages.end(), [](const auto& x, const auto& y) { return x.uid < y.uid; });
+        for (const auto& m : target_messages) {
+            const bool mine = m.uid >= st.baseline;
+            if (opt_.mode == Mode::missing || mine) ++available[m.fingerprint];
+            if (mine) ours[m.fingerprint].emplace_back(m.uid, m.flags);
         }
-    } else if (opt_.mode == Mode::always) {
+    } else {
         st.baseline = 1;
         baselines_.try_emplace(r.plan.target, Baseline{0, 1});
     }
+    // Each copy of ours pairs with the first source message of its fingerprint not yet paired.
+    st.reflag.clear();
+    if (!ours.empty())
+        for (const auto& m : chosen) {
+            auto it = ours.find(m.fingerprint);
+            if (it == ours.end() || it->second.empty()) continue;
+            const auto [target_uid, target_flags] = it->second.front();
+            it->second.pop_front();
+            if (target_flags != m.flags) st.reflag.emplace_back(m.uid, target_uid);
+        }
     auto missing = missing_messages(chosen, available);
     st.todo.clear();
     st.todo.reserve(missing.size());
@@ -260,10 +275,8 @@ void Merger::journal_plan() {
         json f = {{"source", r.plan.source},       {"target", r.plan.target},   {"create", r.plan.create},
                   {"reason", r.plan.reason},       {"messages", r.messages},    {"excluded", r.excluded},
                   {"present", r.present},          {"to_copy", r.to_copy},      {"bytes_to_copy", r.bytes_to_copy}};
-        if (opt_.mode == Mode::always) {
-            f["target_uidvalidity"] = st.target_uidvalidity;
-            f["baseline_uid"] = st.baseline;
-        }
+        f["target_uidvalidity"] = st.target_uidvalidity;
+        f["baseline_uid"] = st.baseline;
         folders.push_back(std::move(f));
     }
     json after = {{"from", req_.from.label},
@@ -448,17 +461,73 @@ void Merger::copy_folder(FolderState& st) {
         writes_started_ = true;
         p.subscribe = false;
     }
-    if (st.todo.empty()) return;
-    imap::select(*src_, p.source, true);
-    std::size_t i = 0;
-    while (i < st.todo.size()) {
-        std::size_t j = i;
-        std::uint64_t bytes = 0;
-        while (j < st.todo.size() && j - i < opt_.batch_messages && (j == i || bytes + st.todo[j].size <= opt_.batch_bytes))
-            bytes += st.todo[j++].size;
-        copy_batch(st, std::vector<Todo>(st.todo.begin() + i, st.todo.begin() + j), multiappend_);
-        i = j;
+    if (!st.todo.empty()) {
+        imap::select(*src_, p.source, true);
+        std::size_t i = 0;
+        while (i < st.todo.size()) {
+            std::size_t j = i;
+            std::uint64_t bytes = 0;
+            while (j < st.todo.size() && j - i < opt_.batch_messages &&
+                   (j == i || bytes + st.todo[j].size <= opt_.batch_bytes))
+                bytes += st.todo[j++].size;
+            copy_batch(st, std::vector<Todo>(st.todo.begin() + i, st.todo.begin() + j), multiappend_);
+            i = j;
+        }
     }
+    fix_flags(st);
+}
+
+// The copies of this run (or of the run it resumes) whose flags differ from their source get
+// the source's flags exactly (UID STORE FLAGS.SILENT, one command per distinct set of flags).
+// What they had is journaled. This repairs what a server crash can leave (keyword names lost,
+// shown as unknown-N) and, on a later pass of mbx reprovision, flags changed on the source since.
+void Merger::fix_flags(FolderState& st) {
+    if (st.reflag.empty()) return;
+    const FolderPlan& p = st.result.plan;
+    std::map<std::uint64_t, std::vector<std::string>> source_flags, target_flags;
+    std::vector<std::uint64_t> source_uids, target_uids;
+    for (const auto& [s, t] : st.reflag) {
+        source_uids.push_back(s);
+        target_uids.push_back(t);
+    }
+    imap::select(*src_, p.source, true);
+    imap::uid_fetch(*src_, imap::uid_set_of(source_uids), "(UID FLAGS)", [&](imap::FetchItem& f) {
+        if (f.uid && f.flags) source_flags[*f.uid] = settable_flags(*f.flags);
+    });
+    imap::select(*dst_, p.target, false);
+    imap::uid_fetch(*dst_, imap::uid_set_of(target_uids), "(UID FLAGS)", [&](imap::FetchItem& f) {
+        if (f.uid && f.flags) target_flags[*f.uid] = settable_flags(*f.flags);
+    });
+    std::map<std::vector<std::string>, std::vector<std::uint64_t>> to_set, had;
+    for (const auto& [s, t] : st.reflag) {
+        auto from = source_flags.find(s);
+        auto was = target_flags.find(t);
+        if (from == source_flags.end() || was == target_flags.end()) continue; // expunged since
+        if (flags_hash(from->second) == flags_hash(was->second)) continue;
+        to_set[from->second].push_back(t);
+        had[was->second].push_back(t);
+    }
+    if (to_set.empty()) return;
+    json before = json::array(), after = json::array();
+    for (const auto& [flags, uids] : had) before.push_back({{"uids", imap::uid_set_of(uids)}, {"flags", flags}});
+    std::uint64_t fixed = 0;
+    writes_started_ = true;
+    for (const auto& [flags, uids] : to_set) {
+        imap::uid_store(*dst_, imap::uid_set_of(uids), "FLAGS.SILENT", flags);
+        after.push_back({{"uids", imap::uid_set_of(uids)}, {"flags", flags}});
+        fixed += uids.size();
+    }
+    st.result.flags_fixed += fixed;
+    st.reflag.clear();
+    if (req_.journal)
+        req_.journal->add_action(req_.run_id, {.kind = "merge.flags",
+                                               .subject = req_.to.label + "/" + p.target,
+                                               .before = json{{"target_uidvalidity", st.target_uidvalidity},
+                                                              {"messages", std::move(before)}},
+                                               .after = json{{"source_folder", p.source},
+                                                             {"fixed", fixed},
+                                                             {"messages", std::move(after)}},
+                                               .status = journal::ActionStatus::done});
 }
 
 void Merger::backoff(int attempt, const Error& why) {
@@ -638,18 +707,15 @@ std::optional<std::int64_t> find_unfinished_run(journal::Journal& journal, const
                                                 const std::string& to) {
     const std::string subject = from + " -> " + to;
     for (const auto& run : journal.list_runs({.tool = "merge", .limit = 100})) {
-        bool this_pair = false, always = false;
-        for (const auto& a : journal.actions_of(run.id)) {
-            if (a.kind != "merge.plan" || a.subject != subject || !a.after) continue;
-            this_pair = true;
-            always = a.after->value("mode", "") == "always";
-        }
+        bool this_pair = false;
+        for (const auto& a : journal.actions_of(run.id))
+            if (a.kind == "merge.plan" && a.subject == subject && a.after) this_pair = true;
         if (!this_pair) continue;
         if (run.status == journal::RunStatus::ok || run.dry_run) {
             if (run.status == journal::RunStatus::ok) return std::nullopt; // finished: start afresh
             continue;
         }
-        if (always) return run.id;
+        return run.id;
     }
     return std::nullopt;
 }

@@ -6,8 +6,10 @@
 // the servers hold. A folder is scanned on both sides (fingerprints: message.hpp), the source
 // messages the target lacks are copied, and a crash, a kill -9 or a dropped connection at any
 // point is repaired by scanning again. The journal records the plan, each folder and each
-// batch (progress and audit); in --mode always it also keeps the target's UIDNEXT from the
-// run's start, so that a resumed run tells the messages it copied itself from older ones.
+// batch (progress and audit), and the target's UIDNEXT from the run's start, so that a resumed
+// run tells the messages it copied itself from older ones: in --mode always to copy again only
+// what it has not copied, in both modes to give its own copies the source's flags again when
+// they differ (a server crash can lose keyword names; see fix_flags in merge.cpp).
 
 #include "mbx/core/error.hpp"
 #include "mbx/core/progress.hpp"
@@ -80,6 +82,7 @@ struct FolderResult {
     std::uint64_t copied = 0;
     std::uint64_t bytes_copied = 0;
     std::uint64_t failed = 0;        ///< rejected by the target
+    std::uint64_t flags_fixed = 0;   ///< copies of this run (or the resumed one) given the source's flags again
     std::optional<std::uint64_t> missing; ///< after verification
     std::string status = "planned";  ///< planned | ok | incomplete | failed
 };
@@ -101,8 +104,8 @@ struct Request {
     Options options;
     journal::Journal* journal = nullptr; ///< nullptr: not journaled
     std::int64_t run_id = 0;
-    /// A run whose plan to continue (--resume, or found by the tool): its --mode always
-    /// baselines are reused.
+    /// A run whose plan to continue (--resume, or found by the tool; mbx reprovision passes its
+    /// own run): its baselines (the target's UIDNEXT when it began) are reused.
     std::optional<std::int64_t> resume_run = {};
 };
 
@@ -113,8 +116,8 @@ struct Request {
 /// done is still shown. Network; writes only to the target.
 Result run(const Request& request, Progress& progress);
 
-/// The journal run of an earlier, unfinished `mbx merge` of the same pair that `--mode always`
-/// should continue, or nullopt. Reads the journal.
+/// The journal run of an earlier, unfinished `mbx merge` of the same pair that a new run
+/// continues, or nullopt (none, or the newest one finished). Reads the journal.
 std::optional<std::int64_t> find_unfinished_run(journal::Journal& journal, const std::string& from,
                                                 const std::string& to);
 

@@ -128,6 +128,24 @@ std::vector<FolderPlan> plan_folders(const std::vector<Folder>& source, const st
     return plans;
 }
 
+std::vector<std::string> settable_flags(const std::vector<std::string>& flags) {
+    std::vector<std::string> out;
+    for (const auto& f : flags)
+        if (!iequals(f, "\\Recent")) out.push_back(f);
+    return out;
+}
+
+std::uint64_t flags_hash(const std::vector<std::string>& flags) {
+    std::vector<std::string> set;
+    for (const auto& f : settable_flags(flags)) set.push_back(ascii_lower(f));
+    std::sort(set.begin(), set.end());
+    set.erase(std::unique(set.begin(), set.end()), set.end());
+    std::uint64_t h = 14695981039346656037ull; // FNV-1a over "flag\0flag\0..."
+    for (const auto& f : set)
+        for (const char c : f + '\0') h = (h ^ static_cast<unsigned char>(c)) * 1099511628211ull;
+    return h;
+}
+
 Message message_of(const imap::FetchItem& item) {
     if (!item.uid || !item.size || !item.internaldate || !item.flags)
         throw Error(ErrorCategory::data, "the server's FETCH response lacks UID, RFC822.SIZE, INTERNALDATE or FLAGS");
@@ -136,6 +154,7 @@ Message message_of(const imap::FetchItem& item) {
     m.size = *item.size;
     m.internaldate = *item.internaldate;
     m.deleted = std::any_of(item.flags->begin(), item.flags->end(), [](const auto& f) { return iequals(f, "\\Deleted"); });
+    m.flags = flags_hash(*item.flags);
     // The server names the section as asked ("BODY[HEADER.FIELDS (MESSAGE-ID ...)]"); some
     // change the case of the field names, so match the prefix only.
     std::string header;

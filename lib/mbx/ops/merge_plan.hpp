@@ -65,9 +65,18 @@ struct Message {
     Fingerprint fingerprint = {};
     std::chrono::sys_seconds internaldate = {};
     bool deleted = false;
+    std::uint64_t flags = 0; ///< flags_hash() of its flags and keywords
     // Nothing else: a folder's scan holds one of these per message, so it stays small
     // (rejected messages get their Message-ID from the body when it is sent).
 };
+
+/// A hash of a message's flags and keywords as a set: order and case do not count, `\Recent`
+/// (which no client can set) is left out. Equal hashes: the same flags, as far as a merge
+/// cares. Pure.
+std::uint64_t flags_hash(const std::vector<std::string>& flags);
+
+/// `flags` without `\Recent`: what APPEND and STORE can set. Pure.
+std::vector<std::string> settable_flags(const std::vector<std::string>& flags);
 
 /// The Message of a FETCH of (UID FLAGS INTERNALDATE RFC822.SIZE + kFingerprintFetch).
 /// Throws mbx::Error(data) when an item is missing. Pure.

@@ -423,7 +423,11 @@ void Reprovisioner::mailbox() {
 
 void Reprovisioner::merge_pass(std::string_view kind, const char* step) {
     phase(step);
-    merge::Request m{endpoint(req_.user), endpoint(req_.new_uid), {}, req_.dry_run ? nullptr : &journal_, res_.run_id, {}};
+    // The run's own earlier merge passes (an interrupted attempt, the first pass before the
+    // cutover's last one) tell which target messages this run copied: their flags follow the
+    // source's.
+    merge::Request m{endpoint(req_.user), endpoint(req_.new_uid), {}, req_.dry_run ? nullptr : &journal_, res_.run_id,
+                     req_.dry_run ? std::nullopt : std::optional<std::int64_t>(res_.run_id)};
     m.options.force = req_.force;
     m.options.dry_run = req_.dry_run;
     m.options.target_absent = req_.dry_run;

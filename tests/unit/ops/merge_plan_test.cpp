@@ -140,3 +140,15 @@ TEST_CASE("parse_map: --map needs OLD=NEW", "[ops][merge]") {
     CHECK(error_of([] { parse_map("=b"); }).category() == mbx::ErrorCategory::usage);
     CHECK(error_of([] { parse_map("a="); }).category() == mbx::ErrorCategory::usage);
 }
+
+TEST_CASE("flags compare as a set: order and case do not count, \\Recent is left out", "[merge]") {
+    using V = std::vector<std::string>;
+    CHECK(flags_hash({"\\Seen", "$Forwarded"}) == flags_hash({"$forwarded", "\\SEEN"}));
+    CHECK(flags_hash({"\\Seen", "\\Recent"}) == flags_hash({"\\Seen"}));
+    CHECK(flags_hash({"\\Seen", "\\Seen"}) == flags_hash({"\\Seen"}));
+    CHECK(flags_hash({}) == flags_hash({"\\Recent"}));
+    CHECK(flags_hash({"\\Seen"}) != flags_hash({}));
+    CHECK(flags_hash({"\\Seen", "$Forwarded"}) != flags_hash({"\\Seen", "unknown-0"})); // what a crash leaves
+    CHECK(flags_hash({"ab", "c"}) != flags_hash({"a", "bc"}));                          // names are delimited
+    CHECK(settable_flags({"\\Recent", "\\Seen", "ProjectX"}) == V{"\\Seen", "ProjectX"});
+}
