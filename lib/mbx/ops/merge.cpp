@@ -13,6 +13,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <thread>
+#include <tuple>
 
 namespace mbx::ops::merge {
 namespace {
@@ -43,9 +44,12 @@ struct Scan {
     std::uint64_t uidnext = 0;
 };
 
-Scan scan(imap::Connection& conn, const std::string& folder, const std::function<void(Message&&)>& take) {
+// `opened` learns the folder's UIDVALIDITY and UIDNEXT before the first message arrives.
+Scan scan(imap::Connection& conn, const std::string& folder, const std::function<void(Message&&)>& take,
+          const std::function<void(const Scan&)>& opened = {}) {
     auto info = imap::select(conn, folder, true);
     Scan s{info.uidvalidity, info.uidnext.value_or(0)};
+    if (opened) opened(s);
     if (info.exists == 0) return s;
     const std::string items = "(UID FLAGS INTERNALDATE RFC822.SIZE " + std::string(kFingerprintFetch) + ")";
     imap::uid_fetch(conn, "1:*", items, [&](imap::FetchItem& f) { take(message_of(f)); });
@@ -168,41 +172,52 @@ void Merger::scan_folder(FolderState& st, bool count_source) {
         r.excluded = all - chosen.size();
     }
 
-    // The target's messages are only counted (a multiset of fingerprints), never kept, except
-    // the copies this run (or the run it resumes) made: those must match their source.
+    // The target's messages are only counted as they stream (a multiset of fingerprints), never
+    // kept. The copies this run (or the run it resumes) made, UIDs from the baseline on, must
+    // also match their source message's flags: each pairs with the first source message of its
+    // fingerprint not yet paired (`by_fingerprint`: source indexes sorted by fingerprint, then
+    // UID; 4 bytes a message).
     FingerprintCounts available;
-    std::unordered_map<Fingerprint, std::deque<std::pair<std::uint64_t, std::uint64_t>>, FingerprintHash> ours;
-    if (st.target_exists) {
-        std::vector<Message> target_messages; // UID, fingerprint and flags only
-        Scan target = scan(*dst_, r.plan.target, [&](Message&& m) { target_messages.push_back(std::move(m)); });
-        st.target_uidvalidity = target.uidvalidity;
-        // UIDVALIDITY 0: the folder did not exist when the run began, so all of it is ours.
-        auto b = baselines_.find(r.plan.target);
-        if (b != baselines_.end() && (b->second.uidvalidity == 0 || b->second.uidvalidity == target.uidvalidity))
-            st.baseline = b->second.uid;
-        else if (b != baselines_.end()) st.baseline = 1; // recreated since: all of it is ours
-        else st.baseline = std::max<std::uint64_t>(target.uidnext, 1);
-        if (b == baselines_.end()) baselines_[r.plan.target] = {target.uidvalidity, st.baseline};
-        std::sort(target_messages.begin(), target_messages.end(), [](const auto& x, const auto& y) { return x.uid < y.uid; });
-        for (const auto& m : target_messages) {
-            const bool mine = m.uid >= st.baseline;
-            if (opt_.mode == Mode::missing || mine) ++available[m.fingerprint];
-            if (mine) ours[m.fingerprint].emplace_back(m.uid, m.flags);
+    std::vector<std::uint32_t> by_fingerprint(chosen.size());
+    std::vector<bool> paired(chosen.size());
+    for (std::uint32_t i = 0; i < chosen.size(); ++i) by_fingerprint[i] = i;
+    std::sort(by_fingerprint.begin(), by_fingerprint.end(), [&](std::uint32_t x, std::uint32_t y) {
+        return std::tie(chosen[x].fingerprint, chosen[x].uid) < std::tie(chosen[y].fingerprint, chosen[y].uid);
+    });
+    st.reflag.clear();
+    auto pair_with_source = [&](const Message& copy) {
+        auto it = std::lower_bound(by_fingerprint.begin(), by_fingerprint.end(), copy.fingerprint,
+                                   [&](std::uint32_t i, const Fingerprint& fp) { return chosen[i].fingerprint < fp; });
+        for (; it != by_fingerprint.end() && chosen[*it].fingerprint == copy.fingerprint; ++it) {
+            if (paired[*it]) continue;
+            paired[*it] = true;
+            if (chosen[*it].flags != copy.flags) st.reflag.emplace_back(chosen[*it].uid, copy.uid);
+            return;
         }
+    };
+    if (st.target_exists) {
+        auto opened = [&](const Scan& target) {
+            st.target_uidvalidity = target.uidvalidity;
+            // UIDVALIDITY 0: the folder did not exist when the run began, so all of it is ours.
+            auto b = baselines_.find(r.plan.target);
+            if (b != baselines_.end() && (b->second.uidvalidity == 0 || b->second.uidvalidity == target.uidvalidity))
+                st.baseline = b->second.uid;
+            else if (b != baselines_.end()) st.baseline = 1; // recreated since: all of it is ours
+            else st.baseline = std::max<std::uint64_t>(target.uidnext, 1);
+            if (b == baselines_.end()) baselines_[r.plan.target] = {target.uidvalidity, st.baseline};
+        };
+        scan(
+            *dst_, r.plan.target,
+            [&](Message&& m) {
+                const bool mine = m.uid >= st.baseline;
+                if (opt_.mode == Mode::missing || mine) ++available[m.fingerprint];
+                if (mine) pair_with_source(m);
+            },
+            opened);
     } else {
         st.baseline = 1;
         baselines_.try_emplace(r.plan.target, Baseline{0, 1});
     }
-    // Each copy of ours pairs with the first source message of its fingerprint not yet paired.
-    st.reflag.clear();
-    if (!ours.empty())
-        for (const auto& m : chosen) {
-            auto it = ours.find(m.fingerprint);
-            if (it == ours.end() || it->second.empty()) continue;
-            const auto [target_uid, target_flags] = it->second.front();
-            it->second.pop_front();
-            if (target_flags != m.flags) st.reflag.emplace_back(m.uid, target_uid);
-        }
     auto missing = missing_messages(chosen, available);
     st.todo.clear();
     st.todo.reserve(missing.size());
