@@ -368,6 +368,20 @@ std::string version_from_log_digits(std::string_view digits) {
     return std::string(digits.substr(0, digits.size() - 1)) + "." + std::string(digits.substr(digits.size() - 1));
 }
 
+namespace {
+
+// The version of a `V<digits>` token of Exchange's Log= field, or empty: V141 and V25 take the
+// whole token; Exchange 2003 runs on after one digit (V2TCo...).
+std::string v_token_version(std::string_view token) {
+    if (token.empty() || token[0] != 'V') return {};
+    std::size_t n = 1;
+    while (n < token.size() && token[n] >= '0' && token[n] <= '9') ++n;
+    const auto digits = token.substr(1, n - 1);
+    return n == token.size() || digits.size() == 1 ? version_from_log_digits(digits) : std::string();
+}
+
+} // namespace
+
 ExchangeLog parse_exchange_log(std::string_view value) {
     ExchangeLog log;
     std::string version_v; // from a V<digits> token; Ver1: wins over it
@@ -376,16 +390,7 @@ ExchangeLog parse_exchange_log(std::string_view value) {
         const std::string_view token = value.substr(0, end);
         value.remove_prefix(end == std::string_view::npos ? value.size() : end + 1);
         if (token.empty()) continue;
-        if (token[0] == 'V' && version_v.empty()) {
-            // V141 / V25 take the whole token; Exchange 2003 runs on: V2TCo... (one digit).
-            std::size_t n = 1;
-            while (n < token.size() && token[n] >= '0' && token[n] <= '9') ++n;
-            const auto digits = token.substr(1, n - 1);
-            if (n == token.size() || digits.size() == 1) {
-                version_v = version_from_log_digits(digits);
-                if (!version_v.empty()) continue;
-            }
-        }
+        if (version_v.empty() && !(version_v = v_token_version(token)).empty()) continue;
         if (const auto colon = token.find(':'); colon != std::string_view::npos && colon > 0) {
             const auto name = token.substr(0, colon);
             const auto raw = token.substr(colon + 1);
@@ -410,15 +415,7 @@ std::string exchange_log_version(std::string_view value) {
     for (std::size_t pos = 0; (pos = value.find('V', pos)) != std::string_view::npos; ++pos) {
         if (pos > 0 && value[pos - 1] != '_') continue; // inside a token
         const std::string_view token = value.substr(pos, value.find('_', pos) - pos);
-        if (version_v.empty()) {
-            std::size_t n = 1;
-            while (n < token.size() && token[n] >= '0' && token[n] <= '9') ++n;
-            const auto digits = token.substr(1, n - 1);
-            if (n == token.size() || digits.size() == 1) {
-                version_v = version_from_log_digits(digits);
-                if (!version_v.empty()) continue;
-            }
-        }
+        if (version_v.empty() && !(version_v = v_token_version(token)).empty()) continue;
         constexpr std::string_view kVer1 = "Ver1:";
         if (token.substr(0, kVer1.size()) == kVer1)
             if (auto v = version_from_log_digits(token.substr(kVer1.size())); !v.empty()) ver1 = std::move(v);
