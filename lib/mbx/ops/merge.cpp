@@ -393,9 +393,7 @@ void Merger::send(FolderState& st, imap::FetchItem& f, std::uint64_t uid, bool m
         throw Error(ErrorCategory::data, fmt::format("the source sent no body, flags or date for UID {} in {}", uid,
                                                      in_quotes(st.result.plan.source)));
     }
-    std::vector<std::string> flags;
-    for (auto& flag : *f.flags)
-        if (!iequals(flag, "\\Recent")) flags.push_back(flag);
+    const std::vector<std::string> flags = settable_flags(*f.flags);
     std::string& bytes = *body->second;
     const std::uint64_t size = bytes.size();
     throttle(size);
