@@ -56,8 +56,8 @@ std::int64_t combined_time(std::string_view s) {
                                                                  "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
     if (s.size() < 20 || s[2] != '/' || s[6] != '/' || s[11] != ':' || s[14] != ':' || s[17] != ':') return 0;
     int month = 0;
-    for (std::size_t i = 0; i < kMonths.size(); ++i)
-        if (s.substr(3, 3) == kMonths[i]) month = static_cast<int>(i) + 1;
+    for (std::size_t i = 0; i < kMonths.size() && month == 0; ++i)
+        if (s[3] == kMonths[i][0] && s[4] == kMonths[i][1] && s[5] == kMonths[i][2]) month = static_cast<int>(i) + 1;
     std::int64_t t = unix_time(number_at(s, 7, 4), month, number_at(s, 0, 2), number_at(s, 12, 2),
                                number_at(s, 15, 2), number_at(s, 18, 2));
     if (t == 0 || s.size() < 26 || s[20] != ' ' || (s[21] != '+' && s[21] != '-')) return t;
@@ -96,7 +96,7 @@ public:
     bool bare(std::string_view& out) {
         skip_spaces();
         if (s_.empty()) return false;
-        const auto sp = s_.find(' ');
+        const auto sp = find_byte(s_, ' ');
         out = s_.substr(0, sp);
         s_.remove_prefix(out.size());
         return true;
@@ -104,7 +104,7 @@ public:
     bool bracketed(std::string_view& out) {
         skip_spaces();
         if (s_.empty() || s_[0] != '[') return false;
-        const auto close = s_.find(']');
+        const auto close = find_byte(s_, ']');
         if (close == std::string_view::npos) return false;
         out = s_.substr(1, close - 1);
         s_.remove_prefix(close + 1);
@@ -115,14 +115,13 @@ public:
     bool quoted(std::string_view& out, std::string& buffer) {
         skip_spaces();
         if (s_.empty() || s_[0] != '"') return false;
-        // memchr twice (vectorised) rather than a loop over the characters.
-        const char* const body = s_.data() + 1;
-        const std::size_t size = s_.size() - 1;
-        const auto* quote = static_cast<const char*>(std::memchr(body, '"', size));
-        const std::size_t plain = quote == nullptr ? size : static_cast<std::size_t>(quote - body);
-        if (quote != nullptr && std::memchr(body, '\\', plain) == nullptr) {
-            out = std::string_view(body, plain);
-            s_.remove_prefix(plain + 2);
+        // The closing quote, unless a backslash comes first: inline searches, no loop over the
+        // characters.
+        const std::string_view body = s_.substr(1);
+        const std::size_t quote = find_byte(body, '"');
+        if (quote != std::string_view::npos && find_byte(body.substr(0, quote), '\\') == std::string_view::npos) {
+            out = body.substr(0, quote);
+            s_.remove_prefix(quote + 2);
             return true;
         }
         buffer.clear();
@@ -164,71 +163,56 @@ private:
     std::string_view s_;
 };
 
+// Request{}: parse_line runs once per log line.
+void reset(Request& r) { r = Request{}; }
+
+} // namespace
+
 // The fields every format shares, after the format-specific part has been read.
-// Views into the line (or into the parser's decoding buffers) until the line is known to be
-// an ActiveSync request: other lines cost no allocation.
-struct Raw {
+// Views into the line (or into the parser's decoding buffers).
+struct AccessLogParser::Raw {
     std::string_view method, path, query, user, ip, user_agent, header_version;
     bool plus_is_space = false; ///< user_agent is IIS-logged: '+' stands for a space
     int status = 0;
     std::int64_t time = 0;
 };
 
-// Request{} with the strings' capacity kept: parse_line runs once per log line.
-void reset(Request& r) {
-    r.time = 0;
-    r.user.clear();
-    r.device_id.clear();
-    r.device_type.clear();
-    r.user_agent.clear();
-    r.protocol_version.clear();
-    r.version_source = VersionSource::none;
-    r.command.clear();
-    r.http_status = 0;
-    r.client_ip.clear();
-    r.method.clear();
-    r.uri_path.clear();
-    r.probe = false;
-    r.query_form = QueryForm::none;
-    r.query_error = QueryError::none;
-    r.exchange_log.clear();
-}
-
-// The Request of an ActiveSync line, from its fields and its query (decoded into `parsed`,
-// whose buffers are reused). Strings are assigned, never moved: both sides keep their capacity.
-void fill_request(const Raw& raw, ParsedQuery& parsed, Request& out) {
+// The Request of an ActiveSync line, from its fields and its query (decoded into query_,
+// whose buffers are reused): views, no copies.
+void AccessLogParser::fill(const Raw& raw, Request& out) {
     out.time = raw.time;
-    out.method.assign(raw.method);
-    out.uri_path.assign(raw.path);
-    out.client_ip.assign(raw.ip);
+    out.method = raw.method;
+    out.uri_path = raw.path;
+    out.client_ip = raw.ip;
     out.http_status = raw.status;
-    out.user_agent.assign(raw.user_agent);
-    if (raw.plus_is_space)
-        for (char& c : out.user_agent)
-            if (c == '+') c = ' '; // IIS logs spaces in header values as '+'
-    parse_query(raw.query, parsed, QueryDetail::inventory);
-    const EasQuery& q = parsed.query;
+    out.user_agent = raw.user_agent;
+    if (raw.plus_is_space && find_byte(raw.user_agent, '+') != std::string_view::npos) {
+        user_agent_.assign(raw.user_agent); // IIS logs spaces in header values as '+'
+        for (char& c : user_agent_)
+            if (c == '+') c = ' ';
+        out.user_agent = user_agent_;
+    }
+    parse_query(raw.query, query_, QueryDetail::inventory);
+    const EasQuery& q = query_.query;
     out.query_form = q.form;
-    out.query_error = parsed.error;
-    out.user.assign(raw.user.empty() ? std::string_view(q.user) : raw.user);
-    out.device_id.assign(q.device_id);
-    out.device_type.assign(q.device_type);
-    out.command.assign(q.command);
-    out.exchange_log.assign(parsed.log_value);
+    out.query_error = query_.error;
+    out.user = raw.user.empty() ? std::string_view(q.user) : raw.user;
+    out.device_id = q.device_id;
+    out.device_type = q.device_type;
+    out.command = q.command;
+    out.exchange_log = query_.log_value;
     if (!raw.header_version.empty()) {
-        out.protocol_version.assign(raw.header_version);
+        out.protocol_version = raw.header_version;
         out.version_source = VersionSource::header;
     } else if (q.form == QueryForm::base64 && !q.protocol_version.empty()) {
-        out.protocol_version.assign(q.protocol_version);
+        out.protocol_version = q.protocol_version;
         out.version_source = VersionSource::base64;
-    } else if (!parsed.log.protocol_version.empty()) {
-        out.protocol_version.assign(parsed.log.protocol_version);
+    } else if (!query_.log.protocol_version.empty()) {
+        out.protocol_version = query_.log.protocol_version;
         out.version_source = VersionSource::log_token;
     }
     out.probe = is_probe(out.user, out.device_type);
 }
-
-} // namespace
 
 LogFormat parse_log_format(std::string_view text) {
     if (text == "auto") return LogFormat::auto_detect;
@@ -258,12 +242,17 @@ std::string_view version_source_name(VersionSource source) {
 }
 
 bool is_activesync_path(std::string_view path) {
+    // The segment's first '-' is its 10th byte: only the dashes of the path are looked at
+    // (most paths of a web server's log have none or few), each for a whole segment there.
     constexpr std::string_view kSegment = "Microsoft-Server-ActiveSync";
-    while (!path.empty()) {
-        const auto slash = path.find('/');
-        if (iequals(path.substr(0, slash), kSegment)) return true;
-        if (slash == std::string_view::npos) break;
-        path.remove_prefix(slash + 1);
+    constexpr std::size_t kDash = 9;
+    for (std::size_t dash = find_byte(path, '-'); dash != std::string_view::npos; dash = find_byte(path, '-', dash + 1)) {
+        if (dash < kDash) continue;
+        const std::size_t start = dash - kDash, end = start + kSegment.size();
+        if (end > path.size()) return false; // later dashes leave even less room
+        if ((start == 0 || path[start - 1] == '/') && (end == path.size() || path[end] == '/') &&
+            iequals(path.substr(start, kSegment.size()), kSegment))
+            return true;
     }
     return false;
 }
@@ -345,7 +334,7 @@ LineKind AccessLogParser::parse_iis(std::string_view line, Request& out) {
     std::string_view d = default_date_, t, stem_value, query_value;
     std::size_t n = 0;
     for (std::string_view rest = line; !rest.empty();) {
-        const auto sp = rest.find(' ');
+        const auto sp = find_byte(rest, ' ');
         const std::string_view v = dash_empty(rest.substr(0, sp));
         rest.remove_prefix(sp == std::string_view::npos ? rest.size() : sp + 1);
         if (n >= roles_.size()) return malformed("more values than #Fields: names");
@@ -369,7 +358,7 @@ LineKind AccessLogParser::parse_iis(std::string_view line, Request& out) {
     raw.path = stem_value;
     raw.query = query_value;
     raw.plus_is_space = true;
-    fill_request(raw, query_, out);
+    fill(raw, out);
     return LineKind::request;
 }
 
@@ -402,20 +391,22 @@ LineKind AccessLogParser::parse_combined(std::string_view line, Request& out) {
     raw.header_version = header_version;
     // "METHOD target HTTP/x"; the target may be absolute ("https://host/path").
     std::string_view req = request_line, target;
-    const auto sp1 = req.find(' ');
+    const auto sp1 = find_byte(req, ' ');
     if (sp1 == std::string_view::npos) return LineKind::skipped; // "-" or garbage sent to the server
     raw.method = req.substr(0, sp1);
     target = req.substr(sp1 + 1);
-    target = target.substr(0, target.find(' '));
-    if (const auto scheme = target.find("://"); scheme != std::string_view::npos && scheme < target.find('/')) {
+    target = target.substr(0, find_byte(target, ' '));
+    if (!target.empty() && target[0] == '/') {
+        // origin form, nearly every line: no scheme to look for
+    } else if (const auto scheme = target.find("://"); scheme != std::string_view::npos && scheme < target.find('/')) {
         const auto path_start = target.find('/', scheme + 3);
         target = path_start == std::string_view::npos ? std::string_view{} : target.substr(path_start);
     }
-    const auto question = target.find('?');
+    const auto question = find_byte(target, '?');
     raw.path = target.substr(0, question);
     if (question != std::string_view::npos) raw.query = target.substr(question + 1);
     if (!is_activesync_path(raw.path)) return LineKind::skipped;
-    fill_request(raw, query_, out);
+    fill(raw, out);
     return LineKind::request;
 }
 

@@ -39,26 +39,29 @@ enum class VersionSource {
 /// "none", "header", "base64", "log-token". Pure.
 std::string_view version_source_name(VersionSource source);
 
-/// One ActiveSync request, as much as its log line tells.
+/// One ActiveSync request, as much as its log line tells. The text fields are views into the
+/// line given to AccessLogParser::parse_line() or into that parser's decoding buffers: they
+/// stay valid until the parser's next parse_line() call (copy what must live longer). No
+/// string is copied per line: a log of GiBs is mostly lines.
 struct Request {
-    std::int64_t time = 0;        ///< Unix seconds, UTC; 0 when the line has no usable time
-    std::string user = {};        ///< authenticated user (cs-username, %u), else the query's User
-    std::string device_id = {};   ///< normalise_device_id() form
-    std::string device_type = {};
-    std::string user_agent = {};
-    std::string protocol_version = {};
+    std::int64_t time = 0;             ///< Unix seconds, UTC; 0 when the line has no usable time
+    std::string_view user = {};        ///< authenticated user (cs-username, %u), else the query's User
+    std::string_view device_id = {};   ///< normalise_device_id() form
+    std::string_view device_type = {};
+    std::string_view user_agent = {};
+    std::string_view protocol_version = {};
     VersionSource version_source = VersionSource::none;
-    std::string command = {};     ///< "Sync", "Ping", ...; empty for OPTIONS
-    int http_status = 0;          ///< 0 when not logged
-    std::string client_ip = {};
-    std::string method = {};
-    std::string uri_path = {};    ///< without the query
-    bool probe = false;           ///< TestActiveSyncConnectivity / HealthMailbox monitoring traffic
+    std::string_view command = {};     ///< "Sync", "Ping", ...; empty for OPTIONS
+    int http_status = 0;               ///< 0 when not logged
+    std::string_view client_ip = {};
+    std::string_view method = {};
+    std::string_view uri_path = {};    ///< without the query
+    bool probe = false;                ///< TestActiveSyncConnectivity / HealthMailbox monitoring traffic
     QueryForm query_form = QueryForm::none;
     QueryError query_error = QueryError::none; ///< the base64 query was damaged (fields partial)
     /// Exchange's Log= value as logged (parse_exchange_log() decodes its `Name:value` tokens:
     /// DevOS, Error, ...); empty when the query had none.
-    std::string exchange_log = {};
+    std::string_view exchange_log = {};
 };
 
 /// What one line turned out to be.
@@ -94,7 +97,8 @@ class AccessLogParser {
 public:
     explicit AccessLogParser(LogFormat format = LogFormat::auto_detect) : format_(format) {}
 
-    /// Parses `line` (without LF; a trailing CR is ignored) into `out` (reset first). With
+    /// Parses `line` (without LF; a trailing CR is ignored) into `out` (reset first), whose
+    /// views point into `line` and this parser until the next call. With
     /// LogFormat::auto_detect the first non-empty line decides: `#` starts IIS, anything else
     /// combined. Lines longer than kMaxLineBytes are malformed. Never throws but bad_alloc.
     LineKind parse_line(std::string_view line, Request& out);
@@ -112,6 +116,8 @@ private:
     LineKind parse_iis(std::string_view line, Request& out);
     LineKind parse_combined(std::string_view line, Request& out);
     LineKind malformed(std::string_view why);
+    struct Raw;
+    void fill(const Raw& raw, Request& out);
 
     LogFormat format_;
     std::vector<std::string> fields_;

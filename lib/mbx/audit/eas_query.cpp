@@ -412,9 +412,9 @@ std::string exchange_log_version(std::string_view value) {
     // only those are looked at, with the same rules: the first V<digits> token, a later
     // Ver1:<digits> winning over it.
     std::string ver1, version_v;
-    for (std::size_t pos = 0; (pos = value.find('V', pos)) != std::string_view::npos; ++pos) {
+    for (std::size_t pos = 0; (pos = find_byte(value, 'V', pos)) != std::string_view::npos; ++pos) {
         if (pos > 0 && value[pos - 1] != '_') continue; // inside a token
-        const std::string_view token = value.substr(pos, value.find('_', pos) - pos);
+        const std::string_view token = value.substr(pos, find_byte(value, '_', pos) - pos);
         if (version_v.empty() && !(version_v = v_token_version(token)).empty()) continue;
         constexpr std::string_view kVer1 = "Ver1:";
         if (token.substr(0, kVer1.size()) == kVer1)
@@ -435,13 +435,13 @@ void parse_query(std::string_view query, ParsedQuery& parsed, QueryDetail detail
     std::string decoded_name; // only for a name with escapes (never, in practice)
     bool first = true;
     while (!query.empty()) {
-        const auto amp = query.find('&');
+        const auto amp = find_byte(query, '&');
         const std::string_view item = query.substr(0, amp);
         query.remove_prefix(amp == std::string_view::npos ? query.size() : amp + 1);
         if (item.empty()) continue; // `&&Log=` (Exchange 2003)
         const bool at_start = first;
         first = false;
-        const auto eq = item.find('=');
+        const auto eq = find_byte(item, '=');
         const auto name = item.substr(0, eq);
         if (eq != std::string_view::npos && iequals(name, "Log")) {
             parsed.has_log = true;
@@ -457,7 +457,9 @@ void parse_query(std::string_view query, ParsedQuery& parsed, QueryDetail detail
         if (eq == std::string_view::npos || name.empty()) continue;
         if (parsed.query.form == QueryForm::none) parsed.query.form = QueryForm::plain;
         std::string_view plain_name = name;
-        if (name.find_first_of("%+") != std::string_view::npos) {
+        bool escaped = false;
+        for (const char c : name) escaped = escaped || c == '%' || c == '+';
+        if (escaped) {
             percent_decode_into(decoded_name, name);
             plain_name = decoded_name;
         }

@@ -4,11 +4,37 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cstring>
+#include <random>
 
 namespace mbx::audit {
 namespace {
 
-std::uint64_t hash_of(std::string_view s) { return std::hash<std::string_view>{}(s); }
+// 64 × 64 → 128-bit multiply, folded: the mixing step of the wyhash family.
+__extension__ typedef unsigned __int128 uint128; // GCC and Clang on 64-bit targets
+std::uint64_t fold_multiply(std::uint64_t a, std::uint64_t b) {
+    const uint128 r = static_cast<uint128>(a) * b;
+    return static_cast<std::uint64_t>(r) ^ static_cast<std::uint64_t>(r >> 64);
+}
+
+std::uint64_t load64(const char* p) {
+    std::uint64_t v;
+    std::memcpy(&v, p, sizeof v);
+    return v;
+}
+
+// A seeded hash of a device key (user and device id come from clients: std::hash's fixed
+// seed would let a log be written whose devices all collide). 8 bytes a step.
+std::uint64_t hash_of(std::string_view s, std::uint64_t seed) {
+    constexpr std::uint64_t k1 = 0xa0761d6478bd642full, k2 = 0xe7037ed1a0b428dbull;
+    std::uint64_t h = seed ^ (s.size() * k1);
+    const char* p = s.data();
+    std::size_t n = s.size();
+    for (; n >= 8; p += 8, n -= 8) h = fold_multiply(h ^ load64(p) ^ k2, k1 ^ seed);
+    std::uint64_t tail = 0;
+    for (std::size_t i = 0; i < n; ++i) tail |= static_cast<std::uint64_t>(static_cast<unsigned char>(p[i])) << (8 * i);
+    return fold_multiply(h ^ tail ^ k1, seed ^ k2);
+}
 
 // Adds `id` to the first `n` entries of `ids` unless it is there or they are full.
 template <std::size_t N>
@@ -55,18 +81,22 @@ std::uint32_t Inventory::Pool::add(std::string_view s) {
 Inventory::Inventory(ClientClassifier classifier) : classifier_(std::move(classifier)) {
     other_ = pool_.add("(other)");
     slots_.resize(1024);
+    std::random_device random;
+    seed_ = (static_cast<std::uint64_t>(random()) << 32) ^ random();
 }
 
 std::uint32_t Inventory::find_or_insert(std::string_view key, const Request& r) {
-    const std::uint64_t h = hash_of(key);
+    const std::uint64_t h = hash_of(key, seed_);
+    const auto tag = static_cast<std::uint32_t>(h >> 32);
     std::size_t mask = slots_.size() - 1;
     for (std::size_t i = h & mask;; i = (i + 1) & mask) {
-        const auto [slot_hash, index] = slots_[i];
-        if (index == 0) break;
-        if (slot_hash != h) continue;
-        const Record& found = records_[index - 1];
-        if (found.key_size != 0 ? std::string_view(found.key.data(), found.key_size) == key : spills_[index - 1].key == key)
-            return index - 1;
+        const Slot slot = slots_[i];
+        if (slot.index == 0) break;
+        if (slot.tag != tag) continue;
+        const Record& found = records_[slot.index - 1];
+        if (found.key_size != 0 ? std::string_view(found.key.data(), found.key_size) == key
+                                : spills_[slot.index - 1].key == key)
+            return slot.index - 1;
     }
     const auto index = static_cast<std::uint32_t>(records_.size());
     Record& record = records_.emplace_back();
@@ -74,22 +104,32 @@ std::uint32_t Inventory::find_or_insert(std::string_view key, const Request& r) 
         std::copy(key.begin(), key.end(), record.key.begin());
         record.key_size = static_cast<std::uint8_t>(key.size());
     }
-    spills_.push_back(Spill{.key = std::string(key), .user = r.user, .device_id = r.device_id});
+    spills_.push_back(Spill{.key = std::string(key), .user = std::string(r.user), .device_id = std::string(r.device_id)});
     if (2 * records_.size() > slots_.size()) { // grow: re-place every record
-        slots_.assign(slots_.size() * 2, {0, 0});
+        slots_.assign(slots_.size() * 2, Slot{});
         mask = slots_.size() - 1;
         for (std::uint32_t k = 0; k < records_.size(); ++k) {
-            const std::uint64_t kh = hash_of(spills_[k].key);
+            const std::uint64_t kh = hash_of(spills_[k].key, seed_);
             std::size_t i = kh & mask;
-            while (slots_[i].second != 0) i = (i + 1) & mask;
-            slots_[i] = {kh, k + 1};
+            while (slots_[i].index != 0) i = (i + 1) & mask;
+            slots_[i] = {static_cast<std::uint32_t>(kh >> 32), k + 1};
         }
         return index;
     }
     std::size_t i = h & mask;
-    while (slots_[i].second != 0) i = (i + 1) & mask;
-    slots_[i] = {h, index + 1};
+    while (slots_[i].index != 0) i = (i + 1) & mask;
+    slots_[i] = {tag, index + 1};
     return index;
+}
+
+// The id of `command`: first among the device's own commands (a few compares of short strings
+// that stay in the cache), else from the pool; past the device's cap, "(other)".
+std::uint32_t Inventory::command_id(const Record& d, std::string_view command) {
+    for (std::uint8_t i = 0; i < d.n_commands; ++i)
+        if (d.commands[i].key != other_ && pool_.at(d.commands[i].key) == command) return d.commands[i].key;
+    const std::uint32_t id = pool_.find(command);
+    if (id != kNone) return id;
+    return d.n_commands < kCap ? pool_.add(command) : other_;
 }
 
 // The id of `value`: interned when it is new and `room` (this device's count for the field)
@@ -173,9 +213,7 @@ void Inventory::add(LineKind kind, const Request& r) {
     const std::string_view command = !r.command.empty() ? std::string_view(r.command)
                                      : !r.method.empty()  ? std::string_view(r.method)
                                                           : std::string_view("-");
-    std::uint32_t command_id = pool_.find(command);
-    if (command_id == kNone) command_id = d.n_commands < kCap ? pool_.add(command) : other_;
-    count_capped(d.commands, d.n_commands, command_id, other_);
+    count_capped(d.commands, d.n_commands, command_id(d, command), other_);
     count_capped(d.statuses, d.n_statuses, static_cast<std::uint32_t>(r.http_status), static_cast<std::uint32_t>(-1));
     if (r.time != 0) {
         if (d.first_seen == 0 || r.time < d.first_seen) d.first_seen = r.time;

@@ -2,10 +2,14 @@
 // ASCII text helpers every area shares: protocol keywords, header names, config keys and LDAP
 // attribute names compare case-insensitively in ASCII only, never by locale.
 
+#include <cstddef>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 namespace mbx {
 
@@ -24,6 +28,26 @@ inline bool iequals(std::string_view a, std::string_view b) {
         if (x != y && ((x | 0x20) != (y | 0x20) || (x | 0x20) < 'a' || (x | 0x20) > 'z')) return false;
     }
     return true;
+}
+
+/// s.find(c, from), inline: the log parsers look for the next space, `&`, `=` or `_` some 30
+/// times per line, mostly a few bytes away, where calling memchr costs more than the search.
+/// 16 bytes at a time with SSE2 (never reading past `s`), else byte by byte. Pure.
+inline std::size_t find_byte(std::string_view s, char c, std::size_t from = 0) {
+    if (from >= s.size()) return std::string_view::npos;
+    const char* const begin = s.data();
+    const char* const end = begin + s.size();
+    const char* p = begin + from;
+#if defined(__SSE2__)
+    const __m128i needle = _mm_set1_epi8(c);
+    for (; end - p >= 16; p += 16) {
+        const int hits = _mm_movemask_epi8(_mm_cmpeq_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)), needle));
+        if (hits != 0) return static_cast<std::size_t>(p - begin) + static_cast<std::size_t>(__builtin_ctz(hits));
+    }
+#endif
+    for (; p < end; ++p)
+        if (*p == c) return static_cast<std::size_t>(p - begin);
+    return std::string_view::npos;
 }
 
 /// `s` without leading and trailing ASCII white space (space, \t, \n, \v, \f, \r). Pure.

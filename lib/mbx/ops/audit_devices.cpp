@@ -7,6 +7,7 @@
 #include "mbx/journal/journal.hpp"
 
 #include <algorithm>
+#include <array>
 #include <fmt/format.h>
 #include <fstream>
 #include <map>
@@ -86,6 +87,36 @@ DeviceRow from_json(const json& j) {
     return d;
 }
 
+namespace {
+
+// The columns of an `audit.devices` action's rows, in order (the keys of to_json).
+constexpr std::array<const char*, 15> kDeviceColumns = {
+    "user",    "device_id",       "device_type", "family",   "client_version", "model",     "user_agent", "versions",
+    "last_version", "version_sources", "commands", "statuses", "first_seen",     "last_seen", "requests"};
+
+json device_row_json(const DeviceRow& d) {
+    return json::array({d.user, d.device_id, d.device_type, d.family, d.client_version, d.model, d.user_agent,
+                        d.versions, d.last_version, d.version_sources, d.commands, d.statuses, d.first_seen,
+                        d.last_seen, d.requests});
+}
+
+// The devices of an `audit.devices` action: its rows, read through its own column list (so
+// a later version may add columns).
+void read_device_rows(const json& after, std::vector<DeviceRow>& out) {
+    if (!after.is_object() || !after.contains("columns") || !after.contains("rows")) return;
+    const json& columns = after["columns"];
+    const json& rows = after["rows"];
+    if (!columns.is_array() || !rows.is_array()) return;
+    for (const json& row : rows) {
+        if (!row.is_array()) continue;
+        json object = json::object();
+        for (std::size_t i = 0; i < columns.size() && i < row.size(); ++i)
+            if (columns[i].is_string()) object[columns[i].get<std::string>()] = row[i];
+        out.push_back(from_json(object));
+    }
+}
+
+} // namespace
 
 Loaded load_logs(const LogSource& source) {
     if (source.logs.empty())
@@ -130,6 +161,8 @@ std::optional<Loaded> load_journal(journal::Journal& journal) {
         loaded.from_run = run.id;
         loaded.from_run_started = run.started_at;
         journal.for_each_action_of_run(run.id, [&](const journal::ActionRecord& a) {
+            if (a.kind == "audit.devices" && a.after) read_device_rows(*a.after, loaded.devices);
+            // One action per device: journals of mbxkit before 2026-11-25.
             if (a.kind == "audit.device" && a.after) loaded.devices.push_back(from_json(*a.after));
         });
         if (!loaded.devices.empty()) return loaded;
@@ -145,11 +178,19 @@ void journal_devices(journal::Journal& journal, std::int64_t run, const Loaded& 
                                  .after = json{{"format", f.format}, {"gzip", f.gzip}, {"lines", f.lines},
                                                {"malformed", f.malformed}},
                                  .status = journal::ActionStatus::done});
-    for (const auto& d : loaded.devices)
-        journal.add_action(run, {.kind = "audit.device",
-                                 .subject = d.user + "/" + d.device_id,
-                                 .after = to_json(d),
+    // Devices in actions of kDevicesPerAction rows: an action per device cost ~100,000
+    // instructions each (the JSON object, its text, the row and its three index entries), more
+    // than reading the log lines of a device for most logs.
+    const auto& devices = loaded.devices;
+    for (std::size_t first = 0; first < devices.size(); first += kDevicesPerAction) {
+        const std::size_t last = std::min(devices.size(), first + kDevicesPerAction);
+        json rows = json::array();
+        for (std::size_t i = first; i < last; ++i) rows.push_back(device_row_json(devices[i]));
+        journal.add_action(run, {.kind = "audit.devices",
+                                 .subject = fmt::format("devices {}-{} of {}", first + 1, last, devices.size()),
+                                 .after = json{{"columns", kDeviceColumns}, {"rows", std::move(rows)}},
                                  .status = journal::ActionStatus::done});
+    }
     batch.commit();
 }
 

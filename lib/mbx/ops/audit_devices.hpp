@@ -1,6 +1,6 @@
 #pragma once
 // The ActiveSync device inventory as the commands use it: read from access logs, journaled as
-// `audit.device` actions by `mbx audit clients`, read back by `mbx audit compat --from-journal`
+// `audit.devices` actions by `mbx audit clients`, read back by `mbx audit compat --from-journal`
 // and `mbx diagnose`. One flat record per (user, device id).
 
 #include "mbx/audit/access_log.hpp"
@@ -78,12 +78,17 @@ Loaded load_logs(const LogSource& source);
 /// (among the newest 200 audit runs), or nullopt. Reads the journal.
 std::optional<Loaded> load_journal(journal::Journal& journal);
 
-/// Journals one `audit.device` action per device and one `audit.log` per file to `run`, in one
-/// batch. Writes the journal.
+/// Devices per `audit.devices` action.
+inline constexpr std::size_t kDevicesPerAction = 1000;
+
+/// Journals one `audit.log` action per file and the devices in `audit.devices` actions of up to
+/// kDevicesPerAction devices each (`after`: {"columns": [names], "rows": [[values], ...]}, the
+/// names being to_json's keys), in one batch. Writes the journal.
 void journal_devices(journal::Journal& journal, std::int64_t run, const Loaded& loaded);
 
-/// The device as JSON (the `after` of an `audit.device` action) and back; from_json tolerates
-/// missing or mistyped members (they stay empty). Pure.
+/// The device as a JSON object and back; from_json tolerates missing or mistyped members (they
+/// stay empty). load_journal also reads the `audit.device` actions (one object per device) of
+/// older journals. Pure.
 nlohmann::json to_json(const DeviceRow& d);
 DeviceRow from_json(const nlohmann::json& j);
 

@@ -183,6 +183,43 @@ TEST_CASE("ActiveSync paths", "[audit][access_log]") {
     CHECK_FALSE(is_activesync_path("/Microsoft-Server-ActiveSyncX"));
     CHECK_FALSE(is_activesync_path("/owa/"));
     CHECK_FALSE(is_activesync_path(""));
+    // The dash-driven search: the segment anywhere, whole segments only.
+    CHECK(is_activesync_path("Microsoft-Server-ActiveSync"));
+    CHECK(is_activesync_path("/a-b/c-d-e/Microsoft-Server-ActiveSync/x-y"));
+    CHECK(is_activesync_path("/Microsoft-Server-Microsoft-Server-ActiveSync/Microsoft-Server-ActiveSync"));
+    CHECK_FALSE(is_activesync_path("/xMicrosoft-Server-ActiveSync"));
+    CHECK_FALSE(is_activesync_path("/my-Microsoft-Server-ActiveSync"));
+    CHECK_FALSE(is_activesync_path("/Microsoft-Server-ActiveSync-2/"));
+    CHECK_FALSE(is_activesync_path("/Microsoft-Server-ActiveSyn"));
+    CHECK_FALSE(is_activesync_path("Microsoft-Server"));
+}
+
+TEST_CASE("is_activesync_path agrees with splitting the path into segments", "[audit][access_log]") {
+    // The reference: every '/'-separated segment compared whole.
+    auto reference = [](std::string_view path) {
+        for (std::size_t start = 0;;) {
+            const auto slash = path.find('/', start);
+            if (mbx::iequals(path.substr(start, slash == std::string_view::npos ? std::string_view::npos : slash - start),
+                             "Microsoft-Server-ActiveSync"))
+                return true;
+            if (slash == std::string_view::npos) return false;
+            start = slash + 1;
+        }
+    };
+    // Paths built from pieces that come close to the segment in every way.
+    const std::vector<std::string> pieces = {"/", "-", "Microsoft", "Microsoft-", "Server-", "-Server-ActiveSync",
+                                             "ActiveSync", "microsoft-server-activesync", "x", "Microsoft-Server-ActiveSync"};
+    std::uint64_t state = 42;
+    for (int i = 0; i < 20000; ++i) {
+        std::string path;
+        const int n = 1 + static_cast<int>(state % 6);
+        for (int k = 0; k < n; ++k) {
+            state = state * 6364136223846793005ull + 1442695040888963407ull;
+            path += pieces[(state >> 33) % pieces.size()];
+        }
+        INFO(path);
+        REQUIRE(is_activesync_path(path) == reference(path));
+    }
 }
 
 TEST_CASE("hostile lines: escapes and invalid UTF-8 are kept, printable neutralises them", "[audit][access_log]") {

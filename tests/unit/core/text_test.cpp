@@ -31,3 +31,21 @@ TEST_CASE("split_list trims items and drops empty ones", "[core][text]") {
     CHECK(mbx::split_list(" , ") == V{});
     CHECK(mbx::split_list("one") == V{"one"});
 }
+
+TEST_CASE("find_byte is string_view::find at every position, in and past the 16-byte blocks", "[core][text]") {
+    for (std::size_t size = 0; size <= 40; ++size) {
+        for (std::size_t at = 0; at <= size; ++at) { // at == size: not there
+            std::string s(size, 'a');
+            if (at < size) s[at] = '&';
+            if (at + 3 < size) s[at + 3] = '&'; // a second one after it
+            const std::string_view v = s;
+            for (std::size_t from = 0; from <= size + 1; ++from) {
+                INFO("size " << size << " at " << at << " from " << from);
+                REQUIRE(mbx::find_byte(v, '&', from) == v.find('&', from));
+            }
+        }
+    }
+    // Bytes with the high bit set compare as bytes.
+    CHECK(mbx::find_byte("abc\xff" "def", '\xff') == 3);
+    CHECK(mbx::find_byte({}, 'a') == std::string_view::npos);
+}

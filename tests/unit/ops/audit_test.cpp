@@ -1,9 +1,13 @@
 #include "mbx/audit/wbxml.hpp"
 #include "mbx/http/client.hpp"
+#include "mbx/journal/journal.hpp"
+#include "mbx/ops/audit_devices.hpp"
 #include "mbx/ops/audit_probe.hpp"
 #include "mbx/ops/audit_server.hpp"
+#include "../test_support.hpp"
 
 #include <catch2/catch.hpp>
+#include <fmt/format.h>
 
 using namespace mbx::ops::audit;
 
@@ -109,4 +113,65 @@ TEST_CASE("eas_request: a bearer token replaces Basic auth; no auth without with
     CHECK(has(bearer, "Authorization: Bearer eyJ0eXAi.token"));
     CHECK_FALSE(has(bearer, "Authorization: Basic"));
     CHECK(bearer.url == "https://mail.example.org/Microsoft-Server-ActiveSync?Cmd=FolderSync");
+}
+
+TEST_CASE("journaled devices come back whole, in order, across several audit.devices actions", "[ops][audit]") {
+    mbx::test::TempDir dir;
+    auto journal = mbx::journal::Journal::open(dir.path() / "journal.sqlite");
+    Loaded loaded;
+    const std::size_t n = 2 * kDevicesPerAction + 7; // three actions, the last one short
+    for (std::size_t i = 0; i < n; ++i)
+        loaded.devices.push_back({.user = fmt::format("user{:05}", i),
+                                  .device_id = fmt::format("DEV{}", i),
+                                  .device_type = "iPhone",
+                                  .family = "iOS",
+                                  .client_version = "17.0",
+                                  .model = "iPhone14,2",
+                                  .user_agent = "Apple-iPhone14C2/2101.329 \"quoted\" \xff",
+                                  .versions = {"14.1", "16.1"},
+                                  .last_version = "16.1",
+                                  .version_sources = "header,log-token",
+                                  .commands = "Ping:3,Sync:" + std::to_string(i),
+                                  .statuses = "200:5",
+                                  .first_seen = 1700000000,
+                                  .last_seen = 1700000000 + static_cast<std::int64_t>(i),
+                                  .requests = 5 + i});
+    loaded.files.push_back({.path = "/var/log/x.log", .format = "iis", .lines = 10});
+    const auto run = journal.begin_run({"audit", {"clients", "--log", "/var/log/x.log"}, false, "test"});
+    journal_devices(journal, run, loaded);
+    journal.finish_run(run, mbx::journal::RunStatus::ok, 0);
+
+    std::size_t device_actions = 0;
+    journal.for_each_action_of_run(run, [&](const mbx::journal::ActionRecord& a) {
+        if (a.kind == "audit.devices") ++device_actions;
+    });
+    CHECK(device_actions == 3);
+    const auto back = load_journal(journal);
+    REQUIRE(back.has_value());
+    CHECK(back->from_run == run);
+    REQUIRE(back->devices.size() == n);
+    for (std::size_t i = 0; i < n; ++i) {
+        DeviceRow a = loaded.devices[i];
+        // The journal stores JSON text: a byte that is not UTF-8 comes back as U+FFFD.
+        a.user_agent = "Apple-iPhone14C2/2101.329 \"quoted\" \xef\xbf\xbd";
+        const DeviceRow& b = back->devices[i];
+        INFO(i);
+        REQUIRE(to_json(a).dump() == to_json(b).dump());
+    }
+}
+
+TEST_CASE("load_journal reads the one-action-per-device journals of older versions", "[ops][audit]") {
+    mbx::test::TempDir dir;
+    auto journal = mbx::journal::Journal::open(dir.path() / "journal.sqlite");
+    const auto run = journal.begin_run({"audit", {"clients", "--log", "x.log"}, false, "old"});
+    DeviceRow d{.user = "alice", .device_id = "ApplABC", .versions = {"14.1"}, .requests = 3};
+    journal.add_action(run, {.kind = "audit.device",
+                             .subject = "alice/ApplABC",
+                             .after = to_json(d),
+                             .status = mbx::journal::ActionStatus::done});
+    journal.finish_run(run, mbx::journal::RunStatus::ok, 0);
+    const auto back = load_journal(journal);
+    REQUIRE(back.has_value());
+    REQUIRE(back->devices.size() == 1);
+    CHECK(to_json(back->devices[0]) == to_json(d));
 }
