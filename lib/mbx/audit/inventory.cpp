@@ -66,6 +66,11 @@ void count_capped(Counts& counts, std::uint8_t& n, std::uint32_t key, std::uint3
 
 } // namespace
 
+std::string_view account_name(std::string_view user) {
+    if (const auto backslash = user.rfind('\\'); backslash != std::string_view::npos) user.remove_prefix(backslash + 1);
+    return user.substr(0, find_byte(user, '@'));
+}
+
 std::uint32_t Inventory::Pool::find(std::string_view s) const {
     const auto it = ids_.find(s);
     return it == ids_.end() ? kNone : it->second;
@@ -171,19 +176,25 @@ void Inventory::add(LineKind kind, const Request& r) {
         ++totals_.no_device;
         return;
     }
-    // Users and device ids compare ASCII case-insensitively (Exchange and SOGo treat them so).
-    // The user's length goes first so that no pair of values can make the same key.
+    // Users (by account name) and device ids compare ASCII case-insensitively (Exchange and
+    // SOGo treat them so). The account's length goes first so that no pair of values can make
+    // the same key.
+    const std::string_view account = account_name(r.user);
     std::string& key = key_;
     char length[24];
-    const auto [end, ec] = std::to_chars(length, length + sizeof length, r.user.size());
+    const auto [end, ec] = std::to_chars(length, length + sizeof length, account.size());
     (void)ec;
-    key.assign(length, end).append(":").append(r.user).append(r.device_id);
+    key.assign(length, end).append(":").append(account).append(r.device_id);
     for (char& c : key)
         if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a'); // as ascii_lower()
     const std::uint32_t index = find_or_insert(key, r);
     Record& d = records_[index];
 
     Spill& spill = spills_[index];
+    if (!d.user_qualified && account.size() != r.user.size()) { // the first spelling with a domain
+        spill.user.assign(r.user);
+        d.user_qualified = true;
+    }
     if (!r.device_type.empty() && !holds(d.device_type, spill.device_type, r.device_type)) {
         d.device_type = intern(r.device_type, d.n_types);
         if (d.device_type == kOverflow) spill.device_type.assign(r.device_type);

@@ -23,9 +23,17 @@ namespace mbx::audit {
 /// Per-device caps: hostile logs cannot grow a device record without bound.
 inline constexpr std::size_t kMaxDistinctPerDevice = 16;
 
+/// The account part of a user name as clients and servers log it: after the last `\`
+/// (`EXAMPLE\alice`), before the first `@` (`alice@example.org`). The inventory compares users
+/// by it (ASCII case-insensitively), so that one device logged as `EXAMPLE\alice`, as
+/// `alice@example.org` and as `alice` (the query's User= on a 401 line) is one device. Pure.
+std::string_view account_name(std::string_view user);
+
 /// One device of one user.
 struct Device {
-    std::string user = {};        ///< as first seen (the key compares ASCII case-insensitively)
+    /// The first spelling with a domain (`EXAMPLE\alice`, `alice@example.org`), else the first
+    /// seen; devices compare users by account_name().
+    std::string user = {};
     std::string device_id = {};   ///< normalised (normalise_device_id), as first seen
     std::string device_type = {}; ///< latest non-empty
     std::string user_agent = {};  ///< latest non-empty
@@ -92,6 +100,7 @@ private:
         std::uint8_t n_types = 0;  ///< device types this record interned (capped too)
         std::uint8_t sources = 0;  ///< bit per VersionSource
         std::uint8_t key_size = 0; ///< the lookup key's size when it fits in `key`, else 0
+        bool user_qualified = false; ///< the Spill's user has a domain (is the one to show)
         /// The lookup key, compared here when it fits: the record's cache line is read anyway,
         /// the Spill's heap string would be one more miss per request.
         std::array<char, 62> key{};

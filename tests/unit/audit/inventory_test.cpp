@@ -120,3 +120,42 @@ TEST_CASE("binary device ids from base64 match the hex ids of the plain form", "
     CHECK(devices[0].protocol_versions == std::set<std::string>{"14.1"});
     CHECK(devices[0].device_id == "01ab");
 }
+
+TEST_CASE("account_name: after DOMAIN\\, before @", "[audit][inventory]") {
+    CHECK(account_name("EXAMPLE\\alice") == "alice");
+    CHECK(account_name("alice@example.org") == "alice");
+    CHECK(account_name("alice") == "alice");
+    CHECK(account_name("A\\B\\carol@x@y") == "carol");
+    CHECK(account_name("") == "");
+    CHECK(account_name("EXAMPLE\\") == "");
+}
+
+TEST_CASE("one device logged as DOMAIN\\user, as a UPN and by its query's User= is one device",
+          "[audit][inventory]") {
+    mbx::test::TempDir dir;
+    // A 401 first (no cs-username: the query's User= names it), then the authenticated
+    // requests, in both spellings; bob uses a device with the same id (iOS uses one id for all
+    // the accounts on a phone) and stays apart.
+    const auto path = dir.write(
+        "u_ex.log",
+        "#Fields: date time cs-method cs-uri-stem cs-uri-query cs-username c-ip cs(User-Agent) sc-status\n"
+        "2024-03-01 10:00:00 POST /Microsoft-Server-ActiveSync/default.eas "
+        "Cmd=Sync&User=anna&DeviceId=DEV1&DeviceType=iPhone - 1.1.1.1 Apple-iPhone8C4/1504.100 401\n"
+        "2024-03-01 10:00:01 POST /Microsoft-Server-ActiveSync/default.eas "
+        "Cmd=Sync&User=anna&DeviceId=DEV1&DeviceType=iPhone EXAMPLE\\anna 1.1.1.1 Apple-iPhone8C4/1504.100 200\n"
+        "2024-03-01 10:00:02 POST /Microsoft-Server-ActiveSync/default.eas "
+        "Cmd=Ping&User=anna%40example.org&DeviceId=dev1&DeviceType=iPhone Anna@Example.org 1.1.1.1 "
+        "Apple-iPhone8C4/1504.100 200\n"
+        "2024-03-01 10:00:03 POST /Microsoft-Server-ActiveSync/default.eas "
+        "Cmd=Sync&User=bob&DeviceId=DEV1&DeviceType=iPhone EXAMPLE\\bob 1.1.1.1 Apple-iPhone8C4/1504.100 200\n");
+    Inventory inv;
+    scan_access_log(path, LogFormat::iis, inv);
+    const auto devices = inv.devices();
+    REQUIRE(devices.size() == 2);
+    CHECK(devices[0].user == "EXAMPLE\\anna"); // the first spelling with a domain
+    CHECK(devices[0].device_id == "DEV1");
+    CHECK(devices[0].requests == 3);
+    CHECK(devices[0].statuses == std::map<int, std::uint64_t>{{200, 2}, {401, 1}});
+    CHECK(devices[1].user == "EXAMPLE\\bob");
+    CHECK(devices[1].requests == 1);
+}
