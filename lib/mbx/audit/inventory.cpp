@@ -233,6 +233,75 @@ void Inventory::add(LineKind kind, const Request& r) {
     ++d.requests;
 }
 
+namespace {
+
+// Adds `from`'s counts to `into` and keeps at most kMaxDistinctPerDevice keys besides
+// `other`: the smallest counts past the cap go to `other`.
+template <typename Key>
+void merge_counts(std::map<Key, std::uint64_t>& into, const std::map<Key, std::uint64_t>& from, const Key& other) {
+    for (const auto& [key, n] : from) into[key] += n;
+    std::vector<std::pair<std::uint64_t, Key>> by_count;
+    for (const auto& [key, n] : into)
+        if (key != other) by_count.emplace_back(n, key);
+    if (by_count.size() <= kMaxDistinctPerDevice) return;
+    std::sort(by_count.begin(), by_count.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
+    for (std::size_t i = kMaxDistinctPerDevice; i < by_count.size(); ++i) {
+        into[other] += by_count[i].first;
+        into.erase(by_count[i].second);
+    }
+}
+
+template <typename Set>
+void merge_capped(Set& into, const Set& from) {
+    for (const auto& v : from)
+        if (into.size() < kMaxDistinctPerDevice) into.insert(v);
+}
+
+// `from` (requests without any user) into `into` (the same device of its one user).
+void merge_device(Device& into, const Device& from) {
+    merge_capped(into.user_agents, from.user_agents);
+    merge_capped(into.protocol_versions, from.protocol_versions);
+    into.version_sources.insert(from.version_sources.begin(), from.version_sources.end());
+    if (!from.last_version.empty() && (into.last_version.empty() || from.last_version_time > into.last_version_time)) {
+        into.last_version = from.last_version;
+        into.last_version_time = from.last_version_time;
+    }
+    merge_counts(into.commands, from.commands, std::string("(other)"));
+    merge_counts(into.statuses, from.statuses, -1);
+    if (from.first_seen != 0 && (into.first_seen == 0 || from.first_seen < into.first_seen)) into.first_seen = from.first_seen;
+    into.last_seen = std::max(into.last_seen, from.last_seen);
+    into.requests += from.requests;
+    if (into.device_type.empty()) into.device_type = from.device_type;
+    if (into.user_agent.empty()) into.user_agent = from.user_agent;
+}
+
+} // namespace
+
+// Requests that name no user at all (a 401 line with a base64 query without User) belong to
+// the device of the one user whose device has the same id; with no such user, or several,
+// they stay a device with an empty user.
+void Inventory::fold_userless(std::vector<Device>& list) const {
+    std::unordered_map<std::string, std::vector<std::size_t>> by_id; // lower-case id → users' devices
+    bool any_userless = false;
+    for (std::size_t i = 0; i < list.size(); ++i) {
+        if (list[i].user.empty()) any_userless = true;
+        else by_id[ascii_lower(list[i].device_id)].push_back(i);
+    }
+    if (!any_userless) return;
+    std::vector<bool> folded(list.size(), false);
+    for (std::size_t i = 0; i < list.size(); ++i) {
+        if (!list[i].user.empty()) continue;
+        const auto it = by_id.find(ascii_lower(list[i].device_id));
+        if (it == by_id.end() || it->second.size() != 1) continue;
+        merge_device(list[it->second.front()], list[i]);
+        folded[i] = true;
+    }
+    std::size_t kept = 0;
+    for (std::size_t i = 0; i < list.size(); ++i)
+        if (!folded[i]) list[kept++] = std::move(list[i]);
+    list.resize(kept);
+}
+
 std::vector<Device> Inventory::devices() const {
     // The lower-case sort keys once per device, not twice per comparison.
     struct Entry {
@@ -272,6 +341,7 @@ std::vector<Device> Inventory::devices() const {
         d.last_seen = r.last_seen;
         d.requests = r.requests;
     }
+    fold_userless(list);
     return list;
 }
 

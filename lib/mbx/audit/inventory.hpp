@@ -77,7 +77,10 @@ public:
     /// and requests without a device id are only counted). Pure apart from this object.
     void add(LineKind kind, const Request& request);
 
-    /// The devices, sorted by user then device id (ASCII case-insensitive). Builds them.
+    /// The devices, sorted by user then device id (ASCII case-insensitive). Builds them. The
+    /// requests that name no user (a 401 line with a base64 query without User) are counted in
+    /// the device of the one user with the same device id; with none or several, they are a
+    /// device with an empty user.
     std::vector<Device> devices() const;
 
     const Totals& totals() const { return totals_; }
@@ -126,6 +129,7 @@ private:
 
     std::uint32_t find_or_insert(std::string_view key, const Request& request);
     std::uint32_t command_id(const Record& record, std::string_view command);
+    void fold_userless(std::vector<Device>& list) const;
     std::uint32_t intern(std::string_view value, std::uint8_t& room);
     bool holds(std::uint32_t id, const std::string& spill, std::string_view value) const;
     std::string text(std::uint32_t id, const std::string& spill) const;

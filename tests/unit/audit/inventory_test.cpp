@@ -159,3 +159,51 @@ TEST_CASE("one device logged as DOMAIN\\user, as a UPN and by its query's User= 
     CHECK(devices[1].user == "EXAMPLE\\bob");
     CHECK(devices[1].requests == 1);
 }
+
+TEST_CASE("requests naming no user count for the one user of their device id", "[audit][inventory]") {
+    auto base64 = [](std::string id) {
+        EasQuery q;
+        q.protocol_version = "14.1";
+        q.command = "Ping";
+        q.device_id = std::move(id);
+        q.device_type = "iPhone";
+        return *encode_base64_query(q);
+    };
+    const std::string ua = " 1.1.1.1 Apple-iPhone8C4/1504.100 ";
+    const std::string as = " POST /Microsoft-Server-ActiveSync/default.eas ";
+    mbx::test::TempDir dir;
+    const auto path = dir.write(
+        "u_ex.log",
+        "#Fields: date time cs-method cs-uri-stem cs-uri-query cs-username c-ip cs(User-Agent) sc-status\n"
+        // carol's phone: two 401s without any user, one before and one after her own request
+        "2024-03-01 09:00:00" + as + base64("CAROL1") + " -" + ua + "401\n" +
+        "2024-03-01 10:00:00" + as + "Cmd=Sync&User=carol&DeviceId=CAROL1&DeviceType=iPhone EXAMPLE\\carol" + ua +
+        "200\n" + "2024-03-01 11:00:00" + as + base64("carol1") + " -" + ua + "401\n" +
+        // a device id two users share: its userless request stays apart
+        "2024-03-01 10:00:00" + as + "Cmd=Sync&User=dan&DeviceId=SHARED&DeviceType=iPhone EXAMPLE\\dan" + ua + "200\n" +
+        "2024-03-01 10:00:00" + as + "Cmd=Sync&User=eve&DeviceId=SHARED&DeviceType=iPhone EXAMPLE\\eve" + ua + "200\n" +
+        "2024-03-01 10:00:00" + as + base64("SHARED") + " -" + ua + "401\n" +
+        // a device that never got in: stays, with an empty user
+        "2024-03-01 10:00:00" + as + base64("LOCKED") + " -" + ua + "401\n");
+    Inventory inv;
+    scan_access_log(path, LogFormat::iis, inv);
+    const auto devices = inv.devices();
+    REQUIRE(devices.size() == 5);
+    CHECK(devices[0].user.empty());
+    CHECK(devices[0].device_id == "LOCKED");
+    CHECK(devices[1].user.empty());
+    CHECK(devices[1].device_id == "SHARED");
+    const Device& carol = devices[2];
+    CHECK(carol.user == "EXAMPLE\\carol");
+    CHECK(carol.requests == 3);
+    CHECK(carol.statuses == std::map<int, std::uint64_t>{{200, 1}, {401, 2}});
+    CHECK(carol.commands == std::map<std::string, std::uint64_t>{{"Ping", 2}, {"Sync", 1}});
+    CHECK(carol.protocol_versions == std::set<std::string>{"14.1"});
+    CHECK(carol.version_sources == std::set<VersionSource>{VersionSource::base64});
+    CHECK(carol.last_version == "14.1");
+    CHECK(iso8601(carol.first_seen) == "2024-03-01T09:00:00Z");
+    CHECK(iso8601(carol.last_seen) == "2024-03-01T11:00:00Z");
+    CHECK(devices[3].user == "EXAMPLE\\dan");
+    CHECK(devices[3].requests == 1);
+    CHECK(devices[4].user == "EXAMPLE\\eve");
+}
