@@ -60,6 +60,20 @@ run "wrong master password, nagios" 3 "$bin/mbx" ping --config "$conf" --journal
 run "ldap unreachable" 69 "$bin/mbx" ping --config "$conf" --journal "$journal" --user alice --ldap-uri ldap://127.0.0.1:1 &&
   check "imap still checked when ldap is down" has "$out" "imap     login"
 
+# SASL EXTERNAL instead of the bind DN and password: the ldapi:// peer, then the client
+# certificate over ldaps:// (slapd maps both to cn=mbxkit).
+external=(--ldap-bind-dn "" --ldap-password-file "" --ldap-sasl-mech EXTERNAL)
+run "ldap SASL EXTERNAL over ldapi://" 0 "$bin/mbx" ping --config "$conf" --journal "$journal" --user alice --format json \
+  --ldap-uri "$TESTENV_LDAPI_URI" "${external[@]}" &&
+  check "ldapi EXTERNAL: bind and search ok" has "$out" '"service":"ldap","status":"ok","step":"search"'
+run "ldap SASL EXTERNAL with a client certificate" 0 "$bin/mbx" quota check alice --config "$conf" --journal "$journal" \
+  --format csv --ldap-uri "$TESTENV_LDAPS_URI" "${external[@]}" \
+  --ldap-cert-file "$TESTENV_LDAP_CLIENT_CERT" --ldap-key-file "$TESTENV_LDAP_CLIENT_KEY" &&
+  check "client certificate EXTERNAL: alice checked" has "$out" "alice,alice@example.org,"
+run "ldap SASL EXTERNAL without a certificate" 78 "$bin/mbx" quota check alice --config "$conf" --journal "$journal" \
+  --ldap-uri "$TESTENV_LDAPS_URI" "${external[@]}" &&
+  check "names the missing certificate and the fix" has "$err" "needs a client certificate; set [ldap] cert-file and key-file"
+
 MBX_IMAP_MASTER_PASSWORD="$(cat "$TESTENV_IMAP_MASTER_PASSWORD_FILE")" \
   run "master password from the environment" 0 "$bin/mbx" ping --config "$conf" --journal "$journal" --user bob --imap-master-password-file ""
 
@@ -192,7 +206,7 @@ run "journal list" 0 "$bin/mbx" journal list --tool ping --journal "$journal" --
   check "journal: every ping run recorded with its exit code" /usr/bin/python3 -c '
 import json,sys; d=json.load(sys.stdin)
 codes=sorted(r["exit_code"] for r in d["rows"])
-assert codes==[0,0,69,77,77,78], codes' <<<"$out"
+assert codes==[0,0,0,69,77,77,78], codes' <<<"$out"
 run "journal show" 0 "$bin/mbx" journal show 1 --journal "$journal" --format csv &&
   check "journal show lists the three checks" [ "$(lines "$out")" = 4 ]
 run "journal export" 0 "$bin/mbx" journal export --journal "$journal" --format json

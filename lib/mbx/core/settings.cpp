@@ -7,13 +7,16 @@
 namespace mbx::config {
 namespace {
 
-constexpr std::array<SettingDef, 50> kSettings{{
+constexpr std::array<SettingDef, 53> kSettings{{
     // [ldap]: the directory holding users, addresses and quota limits.
-    {"ldap", "uri", "", "LDAP server: ldap://host[:port] (use starttls) or ldaps://host[:port]"},
+    {"ldap", "uri", "", "LDAP server: ldap://host[:port] (use starttls), ldaps://host[:port] or ldapi://%2Fpath%2Fto%2Fsocket"},
     {"ldap", "starttls", "true", "with ldap://, upgrade to TLS with StartTLS before binding"},
     {"ldap", "ca-file", "", "PEM file of CAs that sign the server certificate (default: system store)"},
     {"ldap", "bind-dn", "", "DN to bind as (empty: anonymous)"},
     {"ldap", "password-file", "", "file holding the bind password (mode 0600); or MBX_LDAP_PASSWORD"},
+    {"ldap", "sasl-mech", "", "EXTERNAL: bind as the TLS client certificate (cert-file) or the ldapi:// peer, no bind-dn or password"},
+    {"ldap", "cert-file", "", "PEM client certificate for TLS (with sasl-mech EXTERNAL)"},
+    {"ldap", "key-file", "", "PEM private key of cert-file (mode 0600)"},
     {"ldap", "base", "", "search base for users, e.g. ou=people,dc=example,dc=org"},
     {"ldap", "user-filter", "(objectClass=inetOrgPerson)", "filter that selects mail users"},
     {"ldap", "uid-attribute", "uid", "attribute holding the login name"},

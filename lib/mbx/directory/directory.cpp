@@ -4,7 +4,11 @@
 #include "mbx/directory/ldap_error.hpp"
 
 #include <ldap.h>
+#include <sasl/sasl.h>
+#include <sys/stat.h>
 #include <sys/time.h>
+
+#include <cstdio>
 
 #include <deque>
 #include <fstream>
@@ -91,11 +95,55 @@ bool starts_with_scheme(const std::string& uri, std::string_view scheme) {
     return true;
 }
 
+bool is_external(const LdapConfig& config) { return !config.sasl_mech.empty(); }
+
+void check_readable(const std::string& file, const std::string& key, const std::string& what) {
+    if (!file.empty() && !std::ifstream(file).good())
+        throw Error(ErrorCategory::config, "cannot read " + what + " " + in_quotes(file),
+                    "set [ldap] " + key + " to a readable PEM file");
+}
+
+void check_external(const LdapConfig& config) {
+    std::string mech = config.sasl_mech;
+    for (char& c : mech)
+        if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
+    if (mech != "EXTERNAL")
+        throw Error(ErrorCategory::config, "unsupported [ldap] sasl-mech " + in_quotes(config.sasl_mech),
+                    "use EXTERNAL, or leave sasl-mech empty for a simple bind with bind-dn");
+    if (!config.bind_dn.empty())
+        throw Error(ErrorCategory::config, "[ldap] bind-dn and sasl-mech EXTERNAL exclude each other",
+                    "EXTERNAL binds as the client certificate's or the ldapi:// peer's identity: remove bind-dn");
+    if (starts_with_scheme(config.uri, "ldapi://")) return;
+    if (config.cert_file.empty())
+        throw Error(ErrorCategory::config,
+                    "SASL EXTERNAL on " + in_quotes(config.uri) + " needs a client certificate",
+                    "set [ldap] cert-file and key-file, or use an ldapi:// socket");
+    if (starts_with_scheme(config.uri, "ldap://") && !config.starttls)
+        throw Error(ErrorCategory::config, "SASL EXTERNAL on ldap:// needs StartTLS",
+                    "set [ldap] starttls = true, or use ldaps://");
+}
+
 void check_config(const LdapConfig& config) {
-    if (!starts_with_scheme(config.uri, "ldap://") && !starts_with_scheme(config.uri, "ldaps://")) {
+    if (!starts_with_scheme(config.uri, "ldap://") && !starts_with_scheme(config.uri, "ldaps://") &&
+        !starts_with_scheme(config.uri, "ldapi://")) {
         throw Error(ErrorCategory::config, "invalid LDAP URI " + in_quotes(config.uri),
-                    "use ldap://host[:port] or ldaps://host[:port]");
+                    "use ldap://host[:port], ldaps://host[:port] or ldapi://%2Fpath%2Fto%2Fsocket");
     }
+    if (config.cert_file.empty() != config.key_file.empty())
+        throw Error(ErrorCategory::config, "[ldap] cert-file and key-file go together",
+                    "set both (the client certificate and its private key), or neither");
+    check_readable(config.cert_file, "cert-file", "client certificate");
+    check_readable(config.key_file, "key-file", "client key");
+    // The private key is a secret like the password files: owner-only, or refused.
+    if (struct stat st {}; !config.key_file.empty() && ::stat(config.key_file.c_str(), &st) == 0 && (st.st_mode & 077) != 0) {
+        char mode[8];
+        std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
+        throw Error(ErrorCategory::config,
+                    "client key " + in_quotes(config.key_file) + " is readable or writable by group or others (mode " +
+                        mode + ")",
+                    "run: chmod 600 " + in_quotes(config.key_file));
+    }
+    if (is_external(config)) check_external(config);
     if (!config.bind_dn.empty() && config.password.empty()) {
         // An empty password turns a simple bind into an unauthenticated one (RFC 4513 §5.1.2)
         // that many servers accept as anonymous: refuse instead of silently binding as nobody.
@@ -115,6 +163,10 @@ void check_config(const LdapConfig& config) {
 // created after they are set: LDAP_OPT_X_TLS_NEWCTX must come last (ldap_set_option(3)).
 void configure_tls(LDAP* ld, const LdapConfig& config) {
     if (!config.ca_file.empty()) set_option(ld, LDAP_OPT_X_TLS_CACERTFILE, config.ca_file.c_str(), config.uri);
+    if (!config.cert_file.empty()) {
+        set_option(ld, LDAP_OPT_X_TLS_CERTFILE, config.cert_file.c_str(), config.uri);
+        set_option(ld, LDAP_OPT_X_TLS_KEYFILE, config.key_file.c_str(), config.uri);
+    }
     int demand = LDAP_OPT_X_TLS_DEMAND;
     set_option(ld, LDAP_OPT_X_TLS_REQUIRE_CERT, &demand, config.uri);
     int is_server = 0;
@@ -152,7 +204,7 @@ LdapPtr open_handle(const LdapConfig& config) {
     LdapPtr ld(raw);
     if (rc != LDAP_SUCCESS || !ld) {
         throw Error(ErrorCategory::config, "invalid LDAP URI " + in_quotes(config.uri),
-                    "use ldap://host[:port] or ldaps://host[:port]", rc);
+                    "use ldap://host[:port], ldaps://host[:port] or ldapi://%2Fpath%2Fto%2Fsocket", rc);
     }
     int version = LDAP_VERSION3;
     set_option(ld.get(), LDAP_OPT_PROTOCOL_VERSION, &version, config.uri);
@@ -165,15 +217,44 @@ LdapPtr open_handle(const LdapConfig& config) {
     return ld;
 }
 
+// SASL prompts for EXTERNAL: the only one is the authorization identity, left empty (the
+// server uses the authentication identity). Nothing else is ever asked or answered.
+int answer_external_prompts(LDAP*, unsigned, void*, void* prompts) {
+    for (auto* p = static_cast<sasl_interact_t*>(prompts); p != nullptr && p->id != SASL_CB_LIST_END; ++p) {
+        if (p->id != SASL_CB_USER) return LDAP_OTHER;
+        p->result = "";
+        p->len = 0;
+    }
+    return LDAP_SUCCESS;
+}
+
 void bind(LDAP* ld, const LdapConfig& config) {
-    std::string secret = config.password.reveal();
-    berval cred{secret.size(), secret.data()};
-    int rc = ldap_sasl_bind_s(ld, config.bind_dn.c_str(), LDAP_SASL_SIMPLE, &cred, nullptr,
-                              nullptr, nullptr);
+    int rc = LDAP_SUCCESS;
+    if (is_external(config)) {
+        rc = ldap_sasl_interactive_bind_s(ld, nullptr, "EXTERNAL", nullptr, nullptr, LDAP_SASL_QUIET,
+                                          answer_external_prompts, nullptr);
+    } else {
+        std::string secret = config.password.reveal();
+        berval cred{secret.size(), secret.data()};
+        rc = ldap_sasl_bind_s(ld, config.bind_dn.c_str(), LDAP_SASL_SIMPLE, &cred, nullptr, nullptr, nullptr);
+    }
     if (rc == LDAP_SUCCESS) return;
     std::string diagnostic = diagnostic_message(ld);
     if (rc == LDAP_SERVER_DOWN || rc == LDAP_CONNECT_ERROR || rc == LDAP_TIMEOUT) {
         throw connect_error(rc, config, diagnostic, starts_with_scheme(config.uri, "ldaps://"));
+    }
+    if (is_external(config)) {
+        // No mechanism (the server saw no certificate or peer), or an identity it does not map:
+        // both are the credentials' fault.
+        const std::string source = starts_with_scheme(config.uri, "ldapi://")
+                                       ? std::string("the ldapi:// peer credentials")
+                                       : "the client certificate " + in_quotes(config.cert_file);
+        throw Error(ErrorCategory::auth,
+                    "cannot bind to " + in_quotes(config.uri) + " with SASL EXTERNAL: " +
+                        std::string(ldap_err2string(rc)) + (diagnostic.empty() ? "" : " (" + diagnostic + ")"),
+                    "check that the server accepts " + source +
+                        " (slapd: TLSVerifyClient and authz-regexp / olcAuthzRegexp)",
+                    rc);
     }
     std::string who = config.bind_dn.empty() ? "anonymously" : "as " + in_quotes(config.bind_dn);
     throw detail::ldap_error(rc, "cannot bind to " + in_quotes(config.uri) + " " + who, diagnostic);

@@ -1,6 +1,7 @@
 #pragma once
 // A connection to an LDAP directory (OpenLDAP, 389-DS, Active Directory) through libldap:
-// TLS (StartTLS or ldaps://) with per-connection CA settings, simple bind, paged search that
+// TLS (StartTLS or ldaps://) with per-connection CA settings, simple bind or SASL EXTERNAL
+// (a TLS client certificate, or the peer credentials of an ldapi:// socket), paged search that
 // streams entries, and the write operations the remediations need.
 //
 // <ldap.h> stays out of this header: Directory is a pimpl.
@@ -21,11 +22,17 @@ namespace mbx::directory {
 
 /// How to reach and authenticate to the directory.
 struct LdapConfig {
-    std::string uri;      ///< ldap://host:port or ldaps://host:port
+    std::string uri;      ///< ldap://host:port, ldaps://host:port or ldapi://%2Fpath%2Fto%2Fsocket
     bool starttls = true; ///< with ldap://: upgrade with StartTLS (RFC 4511 §4.14) before binding
     std::string ca_file;  ///< PEM CA bundle that signs the server certificate; empty: system store
-    std::string bind_dn;  ///< empty: anonymous
+    std::string bind_dn;  ///< empty: anonymous (or SASL EXTERNAL, see sasl_mech)
     mbx::Secret password; ///< for bind_dn; never logged, never in an error message
+    /// Empty: a simple bind with bind_dn. "EXTERNAL" (RFC 4422 appendix A): the identity the
+    /// connection already has, from the TLS client certificate (cert_file) on ldap:// with
+    /// StartTLS or ldaps://, or from the peer credentials of an ldapi:// socket; no password.
+    std::string sasl_mech;
+    std::string cert_file; ///< PEM client certificate presented in the TLS handshake
+    std::string key_file;  ///< its PEM private key
     std::chrono::milliseconds timeout{std::chrono::seconds(30)}; ///< connect and per-operation
     int page_size = 500;  ///< Simple Paged Results page size (RFC 2696); 0: do not page
 };
@@ -58,8 +65,9 @@ public:
     /// Connects to `config.uri`, sets up TLS (StartTLS for ldap:// when `starttls`, implicit TLS
     /// for ldaps://) verifying the server certificate against `config.ca_file`, and binds.
     /// Throws mbx::Error: unavailable (server unreachable, timeout, TLS/certificate failure —
-    /// hint names ca-file), auth (invalid credentials, code 49), config (bad URI, missing
-    /// password for a bind DN). Network.
+    /// hint names ca-file), auth (invalid credentials, code 49; an EXTERNAL identity the server
+    /// does not accept), config (bad URI, missing password for a bind DN, EXTERNAL without a
+    /// certificate or socket to take the identity from). Network.
     static Directory connect(const LdapConfig& config);
 
     Directory(Directory&&) noexcept;

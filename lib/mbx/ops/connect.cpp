@@ -11,6 +11,9 @@ directory::LdapConfig ldap_config(const config::Config& cfg, const SecretProvide
     c.ca_file = cfg.get("ldap.ca-file");
     c.bind_dn = cfg.get("ldap.bind-dn");
     if (!c.bind_dn.empty()) c.password = secrets(kLdapPassword);
+    c.sasl_mech = cfg.get("ldap.sasl-mech");
+    c.cert_file = cfg.get("ldap.cert-file");
+    c.key_file = cfg.get("ldap.key-file");
     c.timeout = cfg.get_duration("ldap.timeout");
     c.page_size = static_cast<int>(cfg.get_int("ldap.page-size"));
     if (c.page_size < 0 || c.page_size > 100000)

@@ -275,3 +275,94 @@ TEST_CASE("LDAP: a plain ldap:// connection has no peer certificate", "[director
     CHECK(count(dir, user_filter("(objectClass=mbxMailUser)", "uid", "alice")) == 1);
     CHECK_FALSE(dir.peer_certificate().has_value());
 }
+
+namespace {
+
+LdapConfig external_config(const std::string& uri_key) {
+    LdapConfig c;
+    c.uri = testenv(uri_key);
+    c.ca_file = testenv("TESTENV_CA_FILE");
+    c.sasl_mech = "EXTERNAL";
+    c.timeout = std::chrono::seconds(10);
+    return c;
+}
+
+// What only cn=mbxkit (not any bound user, not anonymous) may do: add and remove an entry
+// below ou=people. Proves which identity the bind gave.
+void check_bound_as_mbxkit(Directory& dir) {
+    const std::string dn = "uid=sasl-external-" + std::to_string(::getpid()) + "," + testenv("TESTENV_LDAP_PEOPLE");
+    dir.add(dn, {{"objectClass", {"inetOrgPerson"}}, {"cn", {"SASL EXTERNAL test"}}, {"sn", {"test"}}});
+    CHECK(dir.read_entry(dn).has_value());
+    dir.remove(dn);
+    CHECK(count(dir, "(uid=alice)") == 1);
+}
+
+} // namespace
+
+TEST_CASE("LDAP: SASL EXTERNAL over ldapi:// binds as the peer's mapped identity", "[directory][external]") {
+    Directory dir = Directory::connect(external_config("TESTENV_LDAPI_URI"));
+    check_bound_as_mbxkit(dir);
+    CHECK_FALSE(dir.peer_certificate().has_value()); // a Unix socket: no TLS
+}
+
+TEST_CASE("LDAP: SASL EXTERNAL with a client certificate, over ldaps:// and StartTLS", "[directory][external]") {
+    for (const std::string key : {"TESTENV_LDAPS_URI", "TESTENV_LDAP_URI"}) {
+        INFO(key);
+        LdapConfig c = external_config(key);
+        c.cert_file = testenv("TESTENV_LDAP_CLIENT_CERT");
+        c.key_file = testenv("TESTENV_LDAP_CLIENT_KEY");
+        Directory dir = Directory::connect(c);
+        check_bound_as_mbxkit(dir);
+    }
+}
+
+TEST_CASE("LDAP: SASL EXTERNAL refusals name the problem", "[directory][external]") {
+    SECTION("a certificate from a CA the server does not trust is an auth error") {
+        // slapd (TLSVerifyClient allow) ignores it: the connection has no identity for EXTERNAL.
+        const std::string stem = testenv("TESTENV_DIR") + "/stranger-" + std::to_string(::getpid());
+        const std::string make = "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 "
+                                 "-subj /CN=stranger -keyout " + stem + ".key -out " + stem + ".pem 2>/dev/null";
+        REQUIRE(std::system(make.c_str()) == 0);
+        LdapConfig c = external_config("TESTENV_LDAPS_URI");
+        c.cert_file = stem + ".pem";
+        c.key_file = stem + ".key";
+        mbx::Error e = error_of([&] { Directory::connect(c); });
+        std::filesystem::remove(stem + ".pem");
+        std::filesystem::remove(stem + ".key");
+        CHECK(e.category() == mbx::ErrorCategory::auth);
+        CHECK(std::string(e.what()).starts_with("cannot bind to '" + c.uri + "' with SASL EXTERNAL: "));
+        CHECK(std::string(e.hint()).find(c.cert_file) != std::string::npos);
+    }
+    SECTION("without a certificate on ldaps:// it is a config error before any connection") {
+        mbx::Error e = error_of([&] { Directory::connect(external_config("TESTENV_LDAPS_URI")); });
+        CHECK(e.category() == mbx::ErrorCategory::config);
+        CHECK(std::string(e.what()).find("needs a client certificate") != std::string::npos);
+    }
+    SECTION("bind-dn with EXTERNAL is a config error") {
+        LdapConfig c = external_config("TESTENV_LDAPI_URI");
+        c.bind_dn = testenv("TESTENV_LDAP_BIND_DN");
+        mbx::Error e = error_of([&] { Directory::connect(c); });
+        CHECK(e.category() == mbx::ErrorCategory::config);
+    }
+    SECTION("another mechanism is a config error") {
+        LdapConfig c = external_config("TESTENV_LDAPI_URI");
+        c.sasl_mech = "GSSAPI";
+        mbx::Error e = error_of([&] { Directory::connect(c); });
+        CHECK(e.category() == mbx::ErrorCategory::config);
+        CHECK(std::string(e.what()) == "unsupported [ldap] sasl-mech 'GSSAPI'");
+    }
+    SECTION("a key readable by others is refused") {
+        LdapConfig c = external_config("TESTENV_LDAPS_URI");
+        c.cert_file = testenv("TESTENV_LDAP_CLIENT_CERT");
+        const std::filesystem::path key =
+            std::filesystem::path(testenv("TESTENV_DIR")) / ("client-key-0644-" + std::to_string(::getpid()) + ".pem");
+        std::filesystem::copy_file(testenv("TESTENV_LDAP_CLIENT_KEY"), key,
+                                   std::filesystem::copy_options::overwrite_existing);
+        std::filesystem::permissions(key, std::filesystem::perms(0644));
+        c.key_file = key.string();
+        mbx::Error e = error_of([&] { Directory::connect(c); });
+        std::filesystem::remove(key);
+        CHECK(e.category() == mbx::ErrorCategory::config);
+        CHECK(std::string(e.hint()) == "run: chmod 600 '" + key.string() + "'");
+    }
+}
