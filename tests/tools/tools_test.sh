@@ -65,7 +65,8 @@ run "ldap unreachable" 69 "$bin/mbx" ping --config "$conf" --journal "$journal" 
 external=(--ldap-bind-dn "" --ldap-password-file "" --ldap-sasl-mech EXTERNAL)
 run "ldap SASL EXTERNAL over ldapi://" 0 "$bin/mbx" ping --config "$conf" --journal "$journal" --user alice --format json \
   --ldap-uri "$TESTENV_LDAPI_URI" "${external[@]}" &&
-  check "ldapi EXTERNAL: bind and search ok" has "$out" '"service":"ldap","status":"ok","step":"search"'
+  check "ldapi EXTERNAL: bind and search ok" has "$out" '"service":"ldap","status":"ok","step":"search"' &&
+  check "ldapi EXTERNAL: the server's identity shown" has "$out" "bound as $TESTENV_LDAP_BIND_DN"
 run "ldap SASL EXTERNAL with a client certificate" 0 "$bin/mbx" quota check alice --config "$conf" --journal "$journal" \
   --format csv --ldap-uri "$TESTENV_LDAPS_URI" "${external[@]}" \
   --ldap-cert-file "$TESTENV_LDAP_CLIENT_CERT" --ldap-key-file "$TESTENV_LDAP_CLIENT_KEY" &&

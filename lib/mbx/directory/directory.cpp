@@ -331,6 +331,16 @@ Directory Directory::connect(const LdapConfig& config) {
     return Directory(std::move(impl));
 }
 
+std::optional<std::string> Directory::who_am_i() {
+    berval* raw = nullptr;
+    const int rc = ldap_whoami_s(impl_->ld.get(), &raw, nullptr, nullptr);
+    std::unique_ptr<berval, decltype(&ber_bvfree)> identity(raw, &ber_bvfree);
+    if (rc == LDAP_PROTOCOL_ERROR || rc == LDAP_UNWILLING_TO_PERFORM) return std::nullopt; // not offered
+    if (rc != LDAP_SUCCESS) impl_->fail(rc, "cannot ask who this connection is (WhoAmI)");
+    if (!identity || identity->bv_val == nullptr) return std::string();
+    return std::string(identity->bv_val, identity->bv_len);
+}
+
 std::optional<tls::CertificateInfo> Directory::peer_certificate() const {
     if (impl_->certificate_error) throw *impl_->certificate_error;
     return impl_->certificate;

@@ -125,6 +125,11 @@ public:
     /// be parsed. No network: libldap's copy of the handshake is read once at connect().
     std::optional<tls::CertificateInfo> peer_certificate() const;
 
+    /// Who the server says this connection is bound as (the WhoAmI extended operation, RFC
+    /// 4532): "dn:cn=mbxkit,ou=services,dc=example,dc=org", "" when anonymous; nullopt when
+    /// the server does not offer the operation. Network.
+    std::optional<std::string> who_am_i();
+
 private:
     struct Impl;
     explicit Directory(std::unique_ptr<Impl> impl);

@@ -22,6 +22,17 @@ directory::LdapConfig ldap_config(const config::Config& cfg, const SecretProvide
     return c;
 }
 
+std::string bind_description(directory::Directory& dir, const directory::LdapConfig& config) {
+    // The server's word on the identity: SASL EXTERNAL has no bind DN of its own to show.
+    if (const auto identity = dir.who_am_i()) {
+        if (identity->empty()) return "anonymous bind";
+        const std::string_view id = *identity;
+        return "bound as " + std::string(id.starts_with("dn:") ? id.substr(3) : id); // authzId "dn:..." (RFC 4513)
+    }
+    if (!config.sasl_mech.empty()) return "bound with SASL " + config.sasl_mech;
+    return config.bind_dn.empty() ? std::string("anonymous bind") : "bound as " + config.bind_dn;
+}
+
 imap::ImapConfig imap_master_config(const config::Config& cfg, const SecretProvider& secrets, const std::string& user) {
     return imap_section_config(cfg, secrets, "imap", user);
 }

@@ -28,6 +28,11 @@ inline constexpr SecretSource kActiveSyncToken{"activesync", "token-file", "MBX_
 /// bind DN is set. Throws Error(config) for a missing uri or a bad value.
 directory::LdapConfig ldap_config(const config::Config& cfg, const SecretProvider& secrets);
 
+/// "bound as cn=mbxkit,ou=services,dc=example,dc=org" (the server's WhoAmI answer, else the
+/// configured bind DN), "bound with SASL EXTERNAL", or "anonymous bind": what ping and
+/// diagnose show for a successful bind. Network (one WhoAmI request).
+std::string bind_description(directory::Directory& dir, const directory::LdapConfig& config);
+
 /// [imap] settings as a config that logs in as the master user on behalf of `user`.
 /// Throws Error(config) for a missing uri or master-user, or a bad master-method.
 imap::ImapConfig imap_master_config(const config::Config& cfg, const SecretProvider& secrets, const std::string& user);

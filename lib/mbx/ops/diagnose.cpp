@@ -163,11 +163,10 @@ private:
         }
         const auto t0 = Clock::now();
         try {
-            dir_.emplace(directory::Directory::connect(ldap_config(cfg_, secrets_)));
+            const auto config = ldap_config(cfg_, secrets_);
+            dir_.emplace(directory::Directory::connect(config));
             add({.area = "server", .check = "ldap", .status = Status::ok,
-                 .detail = fmt::format("{} answers; {}", cfg_.get("ldap.uri"),
-                                       cfg_.has("ldap.bind-dn") ? "bound as " + p(cfg_.get("ldap.bind-dn"))
-                                                                : std::string("anonymous bind")),
+                 .detail = fmt::format("{} answers; {}", cfg_.get("ldap.uri"), p(bind_description(*dir_, config))),
                  .latency_ms = ms_since(t0)});
             certificate("ldap-certificate", [&] { return dir_->peer_certificate(); }, "LDAP");
         } catch (const Error& e) {

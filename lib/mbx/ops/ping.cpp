@@ -47,8 +47,9 @@ void ping_ldap(const config::Config& cfg, const SecretProvider& secrets, PingRep
     const std::string uri = cfg.get("ldap.uri");
     std::optional<directory::Directory> dir;
     report.checks.push_back(run_check("ldap", uri, "bind", [&] {
-        dir.emplace(directory::Directory::connect(ldap_config(cfg, secrets)));
-        return cfg.has("ldap.bind-dn") ? "bound as " + cfg.get("ldap.bind-dn") : std::string("anonymous bind");
+        const auto config = ldap_config(cfg, secrets);
+        dir.emplace(directory::Directory::connect(config));
+        return bind_description(*dir, config);
     }));
     if (!dir) return;
     report.checks.push_back(run_check("ldap", uri, "search", [&] {

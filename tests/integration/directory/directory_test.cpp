@@ -290,6 +290,7 @@ LdapConfig external_config(const std::string& uri_key) {
 // What only cn=mbxkit (not any bound user, not anonymous) may do: add and remove an entry
 // below ou=people. Proves which identity the bind gave.
 void check_bound_as_mbxkit(Directory& dir) {
+    CHECK(dir.who_am_i() == "dn:" + testenv("TESTENV_LDAP_BIND_DN"));
     const std::string dn = "uid=sasl-external-" + std::to_string(::getpid()) + "," + testenv("TESTENV_LDAP_PEOPLE");
     dir.add(dn, {{"objectClass", {"inetOrgPerson"}}, {"cn", {"SASL EXTERNAL test"}}, {"sn", {"test"}}});
     CHECK(dir.read_entry(dn).has_value());
@@ -365,4 +366,14 @@ TEST_CASE("LDAP: SASL EXTERNAL refusals name the problem", "[directory][external
         CHECK(e.category() == mbx::ErrorCategory::config);
         CHECK(std::string(e.hint()) == "run: chmod 600 '" + key.string() + "'");
     }
+}
+
+TEST_CASE("LDAP: WhoAmI names the bound identity, empty for an anonymous bind", "[directory]") {
+    Directory service = Directory::connect(service_config());
+    CHECK(service.who_am_i() == "dn:" + testenv("TESTENV_LDAP_BIND_DN"));
+    LdapConfig anonymous = service_config();
+    anonymous.bind_dn.clear();
+    anonymous.password = {};
+    Directory dir = Directory::connect(anonymous);
+    CHECK(dir.who_am_i() == std::string());
 }
