@@ -6,7 +6,6 @@
 #include "mbx/core/text.hpp"
 
 #include <array>
-#include <cstring>
 #include <fmt/format.h>
 
 namespace mbx::audit {
@@ -163,9 +162,6 @@ private:
     std::string_view s_;
 };
 
-// Request{}: parse_line runs once per log line.
-void reset(Request& r) { r = Request{}; }
-
 } // namespace
 
 // The fields every format shares, after the format-specific part has been read.
@@ -303,7 +299,7 @@ LineKind AccessLogParser::malformed(std::string_view why) {
 }
 
 LineKind AccessLogParser::parse_line(std::string_view line, Request& out) {
-    reset(out);
+    out = Request{};
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
     if (line.size() > kMaxLineBytes) return malformed("line too long");
     if (trim(line).empty()) return LineKind::directive;

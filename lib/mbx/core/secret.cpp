@@ -33,6 +33,13 @@ void Secret::wipe() noexcept {
     value_.clear();
 }
 
+void require_owner_only(const std::string& path, unsigned mode, std::string_view what) {
+    if ((mode & 077) == 0) return;
+    throw Error(ErrorCategory::config,
+                fmt::format("{} '{}' is readable or writable by group or others (mode {:04o})", what, path, mode & 07777),
+                fmt::format("run: chmod 600 '{}'", path));
+}
+
 Secret read_secret_file(const std::filesystem::path& path) {
     const std::string name = path.string();
     // O_NOFOLLOW is not used: admins keep secrets behind symlinks (Kubernetes secret mounts);
@@ -49,10 +56,7 @@ Secret read_secret_file(const std::filesystem::path& path) {
     }
     if ((st.st_mode & 077) != 0) {
         ::close(fd);
-        throw Error(ErrorCategory::config,
-                    fmt::format("secret file '{}' is readable or writable by group or others (mode {:04o})", name,
-                                st.st_mode & 07777),
-                    fmt::format("run: chmod 600 '{}'", name));
+        require_owner_only(name, st.st_mode, "secret file");
     }
     std::string data;
     char buf[4096];

@@ -31,6 +31,11 @@ private:
     std::string value_;
 };
 
+/// Throws Error(config) "WHAT 'PATH' is readable or writable by group or others (mode 0644)"
+/// with the chmod that fixes it when `mode` (a st_mode) gives group or others any access. The
+/// one rule for files that hold secrets: password files, API keys, TLS private keys. Pure.
+void require_owner_only(const std::string& path, unsigned mode, std::string_view what);
+
 /// Reads a secret from `path`: the first line, without its line ending. Refuses a file that
 /// group or others can read or write (Error(config) with the chmod that fixes it), a missing
 /// or unreadable file (Error(config)), and an empty secret (Error(config)).

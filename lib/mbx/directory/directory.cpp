@@ -1,14 +1,14 @@
 #include "mbx/directory/directory.hpp"
 
 #include "mbx/core/error.hpp"
+#include "mbx/core/secret.hpp"
+#include "mbx/core/text.hpp"
 #include "mbx/directory/ldap_error.hpp"
 
 #include <ldap.h>
 #include <sasl/sasl.h>
 #include <sys/stat.h>
 #include <sys/time.h>
-
-#include <cstdio>
 
 #include <deque>
 #include <fstream>
@@ -104,10 +104,7 @@ void check_readable(const std::string& file, const std::string& key, const std::
 }
 
 void check_external(const LdapConfig& config) {
-    std::string mech = config.sasl_mech;
-    for (char& c : mech)
-        if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
-    if (mech != "EXTERNAL")
+    if (!iequals(config.sasl_mech, "EXTERNAL"))
         throw Error(ErrorCategory::config, "unsupported [ldap] sasl-mech " + in_quotes(config.sasl_mech),
                     "use EXTERNAL, or leave sasl-mech empty for a simple bind with bind-dn");
     if (!config.bind_dn.empty())
@@ -135,14 +132,8 @@ void check_config(const LdapConfig& config) {
     check_readable(config.cert_file, "cert-file", "client certificate");
     check_readable(config.key_file, "key-file", "client key");
     // The private key is a secret like the password files: owner-only, or refused.
-    if (struct stat st {}; !config.key_file.empty() && ::stat(config.key_file.c_str(), &st) == 0 && (st.st_mode & 077) != 0) {
-        char mode[8];
-        std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
-        throw Error(ErrorCategory::config,
-                    "client key " + in_quotes(config.key_file) + " is readable or writable by group or others (mode " +
-                        mode + ")",
-                    "run: chmod 600 " + in_quotes(config.key_file));
-    }
+    if (struct stat st {}; !config.key_file.empty() && ::stat(config.key_file.c_str(), &st) == 0)
+        require_owner_only(config.key_file, st.st_mode, "client key");
     if (is_external(config)) check_external(config);
     if (!config.bind_dn.empty() && config.password.empty()) {
         // An empty password turns a simple bind into an unauthenticated one (RFC 4513 §5.1.2)
