@@ -6,12 +6,15 @@
 #include "mbx/core/text.hpp"
 
 #include <array>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 #include <fmt/format.h>
 
 namespace mbx::audit {
 namespace {
 
-enum Role : int { r_ignore, r_date, r_time, r_c_ip, r_method, r_stem, r_query, r_username, r_user_agent, r_status, r_proto_version };
+enum Role : int { r_ignore, r_date, r_time, r_c_ip, r_method, r_stem, r_query, r_username, r_user_agent, r_status, r_proto_version, r_count };
 
 Role role_of(std::string_view field) {
     static constexpr std::array<std::pair<std::string_view, Role>, 10> kRoles = {{
@@ -30,6 +33,8 @@ Role role_of(std::string_view field) {
         if (iequals(name, field)) return role;
     return r_ignore;
 }
+
+static_assert(r_count == 11, "AccessLogParser::field_of_ has a slot per role");
 
 // Fixed-width decimal at s[pos..pos+n), or -1.
 int number_at(std::string_view s, std::size_t pos, std::size_t n) {
@@ -188,23 +193,22 @@ void AccessLogParser::fill(const Raw& raw, Request& out) {
             if (c == '+') c = ' ';
         out.user_agent = user_agent_;
     }
-    parse_query(raw.query, query_, QueryDetail::inventory);
-    const EasQuery& q = query_.query;
+    const QueryView& q = query_.scan(raw.query);
     out.query_form = q.form;
-    out.query_error = query_.error;
-    out.user = raw.user.empty() ? std::string_view(q.user) : raw.user;
+    out.query_error = q.error;
+    out.user = raw.user.empty() ? q.user : raw.user;
     out.device_id = q.device_id;
     out.device_type = q.device_type;
     out.command = q.command;
-    out.exchange_log = query_.log_value;
+    out.exchange_log = q.log_value;
     if (!raw.header_version.empty()) {
         out.protocol_version = raw.header_version;
         out.version_source = VersionSource::header;
     } else if (q.form == QueryForm::base64 && !q.protocol_version.empty()) {
         out.protocol_version = q.protocol_version;
         out.version_source = VersionSource::base64;
-    } else if (!query_.log.protocol_version.empty()) {
-        out.protocol_version = query_.log.protocol_version;
+    } else if (!q.log_version.empty()) {
+        out.protocol_version = q.log_version;
         out.version_source = VersionSource::log_token;
     }
     out.probe = is_probe(out.user, out.device_type);
@@ -313,11 +317,13 @@ LineKind AccessLogParser::parse_iis(std::string_view line, Request& out) {
         if (line.substr(0, kFields.size()) == kFields) {
             fields_.clear();
             roles_.clear();
+            field_of_.fill(-1);
             std::string_view rest = line.substr(kFields.size());
             while (!(rest = trim(rest)).empty() && fields_.size() < 256) {
                 const auto sp = rest.find_first_of(" \t");
                 fields_.emplace_back(rest.substr(0, sp));
                 roles_.push_back(role_of(fields_.back()));
+                field_of_[static_cast<std::size_t>(roles_.back())] = static_cast<int>(roles_.size() - 1); // the last one counts
                 rest.remove_prefix(sp == std::string_view::npos ? rest.size() : sp);
             }
         } else if (line.substr(0, kDate.size()) == kDate) {
@@ -326,36 +332,56 @@ LineKind AccessLogParser::parse_iis(std::string_view line, Request& out) {
         return LineKind::directive;
     }
     if (fields_.empty()) return malformed("data line before any #Fields: directive");
+    // One pass over the line finds its spaces (IIS escapes them in values: '+'), which give
+    // every field's place; only the fields with a role are then looked at, the stem first.
+    const std::size_t spaces = find_spaces(line);
+    const std::size_t values = spaces + (line.back() == ' ' ? 0 : 1); // a trailing space ends the last value
+    if (values > roles_.size()) return malformed("more values than #Fields: names");
+    if (values < roles_.size()) return malformed("fewer values than #Fields: names");
+    const auto value = [&](int role) -> std::string_view {
+        const int i = field_of_[static_cast<std::size_t>(role)];
+        if (i < 0) return {};
+        const std::size_t start = i == 0 ? 0 : spaces_[static_cast<std::size_t>(i) - 1] + 1;
+        const std::size_t end = static_cast<std::size_t>(i) < spaces ? spaces_[static_cast<std::size_t>(i)] : line.size();
+        return dash_empty(line.substr(start, end - start));
+    };
+    const std::string_view stem = value(r_stem);
+    if (!is_activesync_path(stem)) return LineKind::skipped;
     Raw raw;
-    std::string_view d = default_date_, t, stem_value, query_value;
-    std::size_t n = 0;
-    for (std::string_view rest = line; !rest.empty();) {
-        const auto sp = find_byte(rest, ' ');
-        const std::string_view v = dash_empty(rest.substr(0, sp));
-        rest.remove_prefix(sp == std::string_view::npos ? rest.size() : sp + 1);
-        if (n >= roles_.size()) return malformed("more values than #Fields: names");
-        switch (roles_[n++]) {
-        case r_date: d = v; break;
-        case r_time: t = v; break;
-        case r_c_ip: raw.ip = v; break;
-        case r_method: raw.method = v; break;
-        case r_stem: stem_value = v; break;
-        case r_query: query_value = v; break;
-        case r_username: raw.user = v; break;
-        case r_user_agent: raw.user_agent = v; break;
-        case r_status: raw.status = parse_status(v); break;
-        case r_proto_version: raw.header_version = v; break;
-        default: break;
-        }
-    }
-    if (n != roles_.size()) return malformed("fewer values than #Fields: names");
-    raw.time = iis_time(d, t);
-    if (!is_activesync_path(stem_value)) return LineKind::skipped;
-    raw.path = stem_value;
-    raw.query = query_value;
+    raw.ip = value(r_c_ip);
+    raw.method = value(r_method);
+    raw.user = value(r_username);
+    raw.user_agent = value(r_user_agent);
+    raw.status = parse_status(value(r_status));
+    raw.header_version = value(r_proto_version);
+    raw.time = iis_time(field_of_[r_date] < 0 ? std::string_view(default_date_) : value(r_date), value(r_time));
+    raw.path = stem;
+    raw.query = value(r_query);
     raw.plus_is_space = true;
     fill(raw, out);
     return LineKind::request;
+}
+
+// The positions of the spaces of `line` into spaces_ (the first kMaxFields of them); returns
+// how many there are. 16 bytes a step with SSE2.
+std::size_t AccessLogParser::find_spaces(std::string_view line) {
+    std::size_t n = 0;
+    const auto note = [&](std::size_t at) {
+        if (n < spaces_.size()) spaces_[n] = static_cast<std::uint32_t>(at);
+        ++n;
+    };
+    std::size_t i = 0;
+#if defined(__SSE2__)
+    const __m128i space = _mm_set1_epi8(' ');
+    for (; i + 16 <= line.size(); i += 16) {
+        auto hits = static_cast<unsigned>(
+            _mm_movemask_epi8(_mm_cmpeq_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(line.data() + i)), space)));
+        for (; hits != 0; hits &= hits - 1) note(i + static_cast<std::size_t>(__builtin_ctz(hits)));
+    }
+#endif
+    for (; i < line.size(); ++i)
+        if (line[i] == ' ') note(i);
+    return n;
 }
 
 LineKind AccessLogParser::parse_combined(std::string_view line, Request& out) {

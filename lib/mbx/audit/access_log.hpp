@@ -11,6 +11,7 @@
 
 #include "mbx/audit/eas_query.hpp"
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -121,10 +122,14 @@ private:
 
     LogFormat format_;
     std::vector<std::string> fields_;
+    std::size_t find_spaces(std::string_view line);
+
     std::vector<int> roles_; ///< per field: which Request field it fills
+    std::array<int, 11> field_of_{}; ///< per role: the field that fills it (the last one), -1: none
+    std::array<std::uint32_t, 257> spaces_{}; ///< where the current line's spaces are (the first 257)
     std::string default_date_; ///< from `#Date:`, for field sets without `date`
     std::string_view reason_;
-    ParsedQuery query_; ///< the query of the current line (its buffers reused from line to line)
+    QueryScanner query_; ///< the query of the current line (its buffers reused from line to line)
     // Decoding buffers of combined lines, reused from line to line (no allocation per line).
     std::string request_line_, referer_, user_agent_, value_, header_version_;
 };

@@ -3,6 +3,9 @@
 #include "mbx/core/text.hpp"
 
 #include <array>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 namespace mbx::audit {
 namespace {
@@ -90,13 +93,27 @@ QueryError decode_parameters(Bytes& in, EasQuery& out, bool keep) {
     return QueryError::none;
 }
 
+// True when every byte of `id` is printable ASCII (0x21..0x7E): normalise_device_id() keeps it
+// as it is. 16 bytes at a time with SSE2.
+bool is_printable_id(std::string_view id) {
+    std::size_t i = 0;
+#if defined(__SSE2__)
+    const __m128i low = _mm_set1_epi8(0x20), high = _mm_set1_epi8(0x7F);
+    for (; i + 16 <= id.size(); i += 16) {
+        const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(id.data() + i));
+        // Signed compares: bytes >= 0x80 are negative, below 0x21.
+        const __m128i ok = _mm_and_si128(_mm_cmpgt_epi8(v, low), _mm_cmplt_epi8(v, high));
+        if (_mm_movemask_epi8(ok) != 0xFFFF) return false;
+    }
+#endif
+    for (; i < id.size(); ++i)
+        if (id[i] < 0x21 || id[i] > 0x7E) return false;
+    return true;
+}
+
 // normalise_device_id() in place: no copy for the usual printable id.
 void normalise_device_id_in_place(std::string& id) {
-    for (char c : id)
-        if (c < 0x21 || c > 0x7E) {
-            id = normalise_device_id(id);
-            return;
-        }
+    if (!is_printable_id(id)) id = normalise_device_id(id);
 }
 
 // A plain `name=value` item: the client fields are decoded straight into `out` (keeping their
@@ -117,26 +134,6 @@ void set_plain_field(std::string_view name, std::string_view raw_value, EasQuery
 
 // The base64 form into `out`; the parameters other than User only when `keep`.
 QueryError decode_base64(std::string_view text, EasQuery& out, bool keep);
-
-// ParsedQuery{} with the strings' capacity kept.
-void reset(ParsedQuery& p) {
-    EasQuery& q = p.query;
-    q.form = QueryForm::none;
-    q.protocol_version.clear();
-    q.command.clear();
-    q.command_code.reset();
-    q.locale.reset();
-    q.user.clear();
-    q.device_id.clear();
-    q.device_type.clear();
-    q.policy_key.reset();
-    q.parameters.clear();
-    p.log.protocol_version.clear();
-    p.log.fields.clear();
-    p.has_log = false;
-    p.log_value = {};
-    p.error = QueryError::none;
-}
 
 // A query item that is the base64 form: base64 alphabet (maybe percent-escaped) and no `=`
 // except trailing padding. Plain items always have `name=`.
@@ -221,15 +218,8 @@ std::string percent_decode(std::string_view text, bool plus_is_space) {
 }
 
 void percent_decode_into(std::string& out, std::string_view text, bool plus_is_space) {
-    // Most values have nothing to decode: one scan (values are short: a loop, not memchr
-    // calls), one copy.
-    bool plain = true;
-    for (const char c : text)
-        if (c == '%' || (c == '+' && plus_is_space)) {
-            plain = false;
-            break;
-        }
-    if (plain) {
+    // Most values have nothing to decode: one scan, one copy.
+    if (find_either(text, '%', plus_is_space ? '+' : '%') == std::string_view::npos) {
         out.assign(text);
         return;
     }
@@ -357,45 +347,85 @@ std::optional<std::string> encode_base64_query(const EasQuery& query) {
     return base64_encode(b);
 }
 
-std::string version_from_log_digits(std::string_view digits) {
+namespace {
+
+// version_from_log_digits() into `buffer` (4 bytes: "16.1" at most), no allocation.
+std::string_view log_digits_version(std::string_view digits, std::array<char, 4>& buffer) {
     if (!is_digits(digits) || digits.size() > 3) return {};
     if (digits.size() == 1) { // Exchange 2003: V1 = 1.0, V2 = 2.0, V3 = 2.1
-        if (digits == "1") return "1.0";
-        if (digits == "2") return "2.0";
-        if (digits == "3") return "2.1";
-        return std::string(digits) + ".0";
+        buffer = {digits[0] == '3' ? '2' : digits[0], '.', digits[0] == '3' ? '1' : '0'};
+        return {buffer.data(), 3};
     }
-    return std::string(digits.substr(0, digits.size() - 1)) + "." + std::string(digits.substr(digits.size() - 1));
+    const std::size_t n = digits.size();
+    for (std::size_t i = 0; i + 1 < n; ++i) buffer[i] = digits[i];
+    buffer[n - 1] = '.';
+    buffer[n] = digits[n - 1];
+    return {buffer.data(), n + 1};
+}
+
+} // namespace
+
+std::string version_from_log_digits(std::string_view digits) {
+    std::array<char, 4> buffer{};
+    return std::string(log_digits_version(digits, buffer));
 }
 
 namespace {
 
 // The version of a `V<digits>` token of Exchange's Log= field, or empty: V141 and V25 take the
 // whole token; Exchange 2003 runs on after one digit (V2TCo...).
-std::string v_token_version(std::string_view token) {
+std::string_view v_token_version(std::string_view token, std::array<char, 4>& buffer) {
     if (token.empty() || token[0] != 'V') return {};
     std::size_t n = 1;
     while (n < token.size() && token[n] >= '0' && token[n] <= '9') ++n;
     const auto digits = token.substr(1, n - 1);
-    return n == token.size() || digits.size() == 1 ? version_from_log_digits(digits) : std::string();
+    return n == token.size() || digits.size() == 1 ? log_digits_version(digits, buffer) : std::string_view{};
+}
+
+// The version of the Log= value that starts at `text[start]` and ends at the end of `text`, or
+// with `stop_at_amp` before the first `&` (a query's next item); where it ends goes to `end`. The tokens parse_exchange_log takes a
+// version from start with `V` (V141, Ver1:161), so only those are looked at, with the same
+// rules: the first V<digits> token, a later Ver1:<digits> winning over it. One pass for both
+// the version and the end.
+std::string_view log_value_version(std::string_view text, std::size_t start, bool stop_at_amp, std::array<char, 4>& ver1_buffer,
+                                   std::array<char, 4>& v_buffer, std::size_t& end) {
+    std::string_view ver1, version_v;
+    for (std::size_t pos = start;;) {
+        const std::size_t v = stop_at_amp ? find_either(text, 'V', '&', pos) : find_byte(text, 'V', pos);
+        if (v == std::string_view::npos || text[v] != 'V') {
+            end = v == std::string_view::npos ? text.size() : v;
+            break;
+        }
+        pos = v + 1;
+        if (v > start && text[v - 1] != '_') continue; // inside a token
+        const std::size_t token_end = stop_at_amp ? find_either(text, '_', '&', v) : find_byte(text, '_', v);
+        const std::string_view token = text.substr(v, token_end == std::string_view::npos ? text.npos : token_end - v);
+        if (version_v.empty() && !(version_v = v_token_version(token, v_buffer)).empty()) continue;
+        constexpr std::string_view kVer1 = "Ver1:";
+        if (token.substr(0, kVer1.size()) == kVer1)
+            if (const auto version = log_digits_version(token.substr(kVer1.size()), ver1_buffer); !version.empty())
+                ver1 = version;
+    }
+    return ver1.empty() ? version_v : ver1;
 }
 
 } // namespace
 
 ExchangeLog parse_exchange_log(std::string_view value) {
     ExchangeLog log;
-    std::string version_v; // from a V<digits> token; Ver1: wins over it
+    std::array<char, 4> ver1{}, v{};
+    std::string_view version_v; // from a V<digits> token; Ver1: wins over it
     while (!value.empty()) {
         const auto end = value.find('_');
         const std::string_view token = value.substr(0, end);
         value.remove_prefix(end == std::string_view::npos ? value.size() : end + 1);
         if (token.empty()) continue;
-        if (version_v.empty() && !(version_v = v_token_version(token)).empty()) continue;
+        if (version_v.empty() && !(version_v = v_token_version(token, v)).empty()) continue;
         if (const auto colon = token.find(':'); colon != std::string_view::npos && colon > 0) {
             const auto name = token.substr(0, colon);
             const auto raw = token.substr(colon + 1);
             if (name == "Ver1") {
-                if (auto v = version_from_log_digits(raw); !v.empty()) log.protocol_version = v;
+                if (const auto version = log_digits_version(raw, ver1); !version.empty()) log.protocol_version = version;
             } else if (log.fields.size() < kMaxLogFields) {
                 if (log.fields.empty()) log.fields.reserve(kMaxLogFields / 2); // one allocation, not five
                 log.fields.emplace_back(percent_decode(name), percent_decode(raw));
@@ -408,30 +438,13 @@ ExchangeLog parse_exchange_log(std::string_view value) {
 }
 
 std::string exchange_log_version(std::string_view value) {
-    // The tokens parse_exchange_log takes a version from start with `V` (V141, Ver1:161), so
-    // only those are looked at, with the same rules: the first V<digits> token, a later
-    // Ver1:<digits> winning over it.
-    std::string ver1, version_v;
-    for (std::size_t pos = 0; (pos = find_byte(value, 'V', pos)) != std::string_view::npos; ++pos) {
-        if (pos > 0 && value[pos - 1] != '_') continue; // inside a token
-        const std::string_view token = value.substr(pos, find_byte(value, '_', pos) - pos);
-        if (version_v.empty() && !(version_v = v_token_version(token)).empty()) continue;
-        constexpr std::string_view kVer1 = "Ver1:";
-        if (token.substr(0, kVer1.size()) == kVer1)
-            if (auto v = version_from_log_digits(token.substr(kVer1.size())); !v.empty()) ver1 = std::move(v);
-    }
-    return ver1.empty() ? version_v : ver1;
+    std::array<char, 4> ver1{}, version_v{};
+    std::size_t end = 0;
+    return std::string(log_value_version(value, 0, false, ver1, version_v, end));
 }
 
 ParsedQuery parse_query(std::string_view query) {
     ParsedQuery parsed;
-    parse_query(query, parsed, QueryDetail::full);
-    return parsed;
-}
-
-void parse_query(std::string_view query, ParsedQuery& parsed, QueryDetail detail) {
-    reset(parsed);
-    const bool full = detail == QueryDetail::full;
     std::string decoded_name; // only for a name with escapes (never, in practice)
     bool first = true;
     while (!query.empty()) {
@@ -446,25 +459,93 @@ void parse_query(std::string_view query, ParsedQuery& parsed, QueryDetail detail
         if (eq != std::string_view::npos && iequals(name, "Log")) {
             parsed.has_log = true;
             parsed.log_value = item.substr(eq + 1);
-            if (full) parsed.log = parse_exchange_log(parsed.log_value);
-            else parsed.log.protocol_version = exchange_log_version(parsed.log_value);
+            parsed.log = parse_exchange_log(parsed.log_value);
             continue;
         }
         if (at_start && !is_plain_name(name) && looks_base64(item)) {
-            parsed.error = decode_base64(item, parsed.query, full);
+            parsed.error = decode_base64(item, parsed.query, true);
             continue;
         }
         if (eq == std::string_view::npos || name.empty()) continue;
         if (parsed.query.form == QueryForm::none) parsed.query.form = QueryForm::plain;
         std::string_view plain_name = name;
-        bool escaped = false;
-        for (const char c : name) escaped = escaped || c == '%' || c == '+';
-        if (escaped) {
+        if (find_either(name, '%', '+') != std::string_view::npos) {
             percent_decode_into(decoded_name, name);
             plain_name = decoded_name;
         }
-        set_plain_field(plain_name, item.substr(eq + 1), parsed.query, full);
+        set_plain_field(plain_name, item.substr(eq + 1), parsed.query, true);
     }
+    return parsed;
+}
+
+std::string_view QueryScanner::decoded(std::string_view raw, std::string& buffer) {
+    if (find_either(raw, '%', '+') == std::string_view::npos) return raw;
+    percent_decode_into(buffer, raw);
+    return buffer;
+}
+
+const QueryView& QueryScanner::scan(std::string_view query) {
+    view_ = QueryView{};
+    bool first = true;
+    for (std::size_t pos = 0; pos < query.size();) {
+        // The item's name first: Log= is found by name, and its value's end in the same pass
+        // as its version.
+        const std::size_t eq_or_amp = find_either(query, '=', '&', pos);
+        if (eq_or_amp == pos && query[pos] == '&') { // `&&Log=` (Exchange 2003)
+            ++pos;
+            continue;
+        }
+        const bool at_start = first;
+        first = false;
+        const bool has_eq = eq_or_amp != std::string_view::npos && query[eq_or_amp] == '=';
+        const std::string_view name = query.substr(pos, has_eq ? eq_or_amp - pos : 0);
+        if (has_eq && iequals(name, "Log")) {
+            std::size_t end = 0;
+            view_.has_log = true;
+            view_.log_version = log_value_version(query, eq_or_amp + 1, true, ver1_, version_v_, end);
+            view_.log_value = query.substr(eq_or_amp + 1, end - eq_or_amp - 1);
+            pos = end + 1;
+            continue;
+        }
+        const std::size_t amp = has_eq ? find_byte(query, '&', eq_or_amp) : eq_or_amp;
+        const std::size_t item_end = amp == std::string_view::npos ? query.size() : amp;
+        const std::string_view item = query.substr(pos, item_end - pos);
+        pos = item_end + 1;
+        if (at_start && !is_plain_name(has_eq ? name : item) && looks_base64(item)) {
+            base64_.protocol_version.clear();
+            base64_.command.clear();
+            base64_.user.clear();
+            base64_.device_id.clear();
+            base64_.device_type.clear();
+            view_.error = decode_base64(item, base64_, false);
+            view_.form = QueryForm::base64;
+            view_.protocol_version = base64_.protocol_version;
+            view_.command = base64_.command;
+            view_.user = base64_.user;
+            view_.device_id = base64_.device_id;
+            view_.device_type = base64_.device_type;
+            continue;
+        }
+        if (!has_eq || name.empty()) continue;
+        if (view_.form == QueryForm::none) view_.form = QueryForm::plain;
+        const std::string_view plain_name = decoded(name, name_);
+        const std::string_view raw = item.substr(name.size() + 1);
+        if (iequals(plain_name, "Cmd")) {
+            view_.command = decoded(raw, command_);
+        } else if (iequals(plain_name, "User")) {
+            view_.user = decoded(raw, user_);
+        } else if (iequals(plain_name, "DeviceId")) {
+            const std::string_view id = decoded(raw, device_id_);
+            view_.device_id = id;
+            if (!is_printable_id(id)) {
+                device_id_ = normalise_device_id(id);
+                view_.device_id = device_id_;
+            }
+        } else if (iequals(plain_name, "DeviceType")) {
+            view_.device_type = decoded(raw, device_type_);
+        }
+    }
+    return view_;
 }
 
 } // namespace mbx::audit

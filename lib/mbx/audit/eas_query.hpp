@@ -9,6 +9,7 @@
 // bytes they decode to (invalid UTF-8 and control characters included); whoever shows them
 // must pass them through mbx::out::printable.
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -71,13 +72,6 @@ struct ParsedQuery {
     QueryError error = QueryError::none; ///< the base64 part did not decode (query is partial)
 };
 
-/// How much parse_query() decodes.
-enum class QueryDetail {
-    full,      ///< everything: the other parameters and the Log= `Name:value` tokens too
-    inventory, ///< what the client inventory uses: form, version, command, user, device id and
-               ///< type; `query.parameters` and `log.fields` stay empty (log_value has them)
-};
-
 /// The protocol version a base64 version byte stands for: the byte is version × 10
 /// (121 → "12.1", 140 → "14.0"); bytes that are no known version are shown the same way
 /// (99 → "9.9"). Pure.
@@ -122,10 +116,41 @@ std::optional<std::string> encode_base64_query(const EasQuery& query);
 /// (at most 32). Pure.
 ParsedQuery parse_query(std::string_view query);
 
-/// parse_query() into `out`, which is reset first with its strings' capacity kept: the log
-/// readers call it once per line. With QueryDetail::inventory the fields it fills are the same
-/// as with QueryDetail::full. Pure apart from `out`.
-void parse_query(std::string_view query, ParsedQuery& out, QueryDetail detail);
+/// What the client inventory reads of a query: the fields parse_query() decodes into
+/// `query` and `log.protocol_version`, as views. They point into the scanned text when a
+/// value has nothing to decode (nearly always), else into the QueryScanner's buffers: valid
+/// until its next scan() and while the text lives.
+struct QueryView {
+    QueryForm form = QueryForm::none;
+    std::string_view protocol_version = {}; ///< of the base64 form
+    std::string_view command = {};
+    std::string_view user = {};
+    std::string_view device_id = {}; ///< normalise_device_id() form
+    std::string_view device_type = {};
+    bool has_log = false;
+    std::string_view log_value = {};   ///< the Log= value as logged
+    std::string_view log_version = {}; ///< exchange_log_version() of it
+    QueryError error = QueryError::none;
+};
+
+/// parse_query() for the log readers, which call it once per line of logs of GiBs: one pass
+/// over the query, no copy of a value that has no escape, the Log= field's version found in the
+/// same pass that finds its end, the other parameters and Log= tokens skipped. Its fields are
+/// always those parse_query() decodes (the eas_query fuzz target checks it).
+class QueryScanner {
+public:
+    /// The fields of `query`. Pure apart from this object; never throws but bad_alloc.
+    const QueryView& scan(std::string_view query);
+
+private:
+    std::string_view decoded(std::string_view raw, std::string& buffer);
+    std::string_view log_version(std::string_view query, std::size_t start, std::size_t& end);
+
+    QueryView view_;
+    EasQuery base64_; ///< the base64 form's fields (their strings reused)
+    std::string command_, user_, device_id_, device_type_, name_; ///< decoded values
+    std::array<char, 4> ver1_{}, version_v_{}; ///< Log= versions ("16.1", "2.0")
+};
 
 /// percent_decode() into `out` (replacing its contents, keeping its capacity). Pure.
 void percent_decode_into(std::string& out, std::string_view text, bool plus_is_space = true);
