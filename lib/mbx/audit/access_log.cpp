@@ -6,6 +6,7 @@
 #include "mbx/core/text.hpp"
 
 #include <array>
+#include <cstring>
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif
@@ -119,11 +120,10 @@ public:
     bool quoted(std::string_view& out, std::string& buffer) {
         skip_spaces();
         if (s_.empty() || s_[0] != '"') return false;
-        // The closing quote, unless a backslash comes first: inline searches, no loop over the
-        // characters.
+        // The closing quote, unless a backslash comes first: one inline search.
         const std::string_view body = s_.substr(1);
-        const std::size_t quote = find_byte(body, '"');
-        if (quote != std::string_view::npos && find_byte(body.substr(0, quote), '\\') == std::string_view::npos) {
+        const std::size_t quote = find_either(body, '"', '\\');
+        if (quote != std::string_view::npos && body[quote] == '"') {
             out = body.substr(0, quote);
             s_.remove_prefix(quote + 2);
             return true;
@@ -241,6 +241,34 @@ std::string_view version_source_name(VersionSource source) {
     return "none";
 }
 
+namespace {
+
+// iequals(kSegment, the 27 bytes at p), 8 bytes a compare: a letter of the name matches both
+// of its cases (bit 0x20 masked), a dash only itself.
+bool is_segment_name(const char* p) {
+    constexpr std::string_view kLower = "microsoft-server-activesync";
+    // Loaded as the line's bytes are (memcpy), so that any byte order works.
+    const auto word = [](const char* bytes) {
+        std::uint64_t v;
+        std::memcpy(&v, bytes, sizeof v);
+        return v;
+    };
+    const auto mask = [&](std::size_t at) {
+        std::array<char, 8> m{};
+        for (std::size_t i = 0; i < m.size(); ++i) m[i] = kLower[at + i] == '-' ? '\0' : '\x20';
+        return word(m.data());
+    };
+    static const std::array<std::uint64_t, 4> kWords = {word(kLower.data()), word(kLower.data() + 8),
+                                                        word(kLower.data() + 16), word(kLower.data() + 19)};
+    static const std::array<std::uint64_t, 4> kMasks = {mask(0), mask(8), mask(16), mask(19)};
+    constexpr std::array<std::size_t, 4> kAt = {0, 8, 16, 19}; // the last word overlaps: 27 bytes
+    for (std::size_t i = 0; i < kAt.size(); ++i)
+        if ((word(p + kAt[i]) | kMasks[i]) != kWords[i]) return false;
+    return true;
+}
+
+} // namespace
+
 bool is_activesync_path(std::string_view path) {
     // The segment's first '-' is its 10th byte: only the dashes of the path are looked at
     // (most paths of a web server's log have none or few), each for a whole segment there.
@@ -251,7 +279,7 @@ bool is_activesync_path(std::string_view path) {
         const std::size_t start = dash - kDash, end = start + kSegment.size();
         if (end > path.size()) return false; // later dashes leave even less room
         if ((start == 0 || path[start - 1] == '/') && (end == path.size() || path[end] == '/') &&
-            iequals(path.substr(start, kSegment.size()), kSegment))
+            is_segment_name(path.data() + start))
             return true;
     }
     return false;
@@ -259,7 +287,7 @@ bool is_activesync_path(std::string_view path) {
 
 bool is_probe(std::string_view user, std::string_view device_type) {
     if (iequals(device_type, "TestActiveSyncConnectivity") || iequals(device_type, kMbxkitProbeDeviceType)) return true;
-    if (const auto backslash = user.rfind('\\'); backslash != std::string_view::npos) user.remove_prefix(backslash + 1);
+    user.remove_prefix(after_last(user, '\\'));
     constexpr std::string_view kHealth = "HealthMailbox";
     return user.size() >= kHealth.size() && iequals(user.substr(0, kHealth.size()), kHealth);
 }

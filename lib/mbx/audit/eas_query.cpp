@@ -3,6 +3,7 @@
 #include "mbx/core/text.hpp"
 
 #include <array>
+#include <cstring>
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif
@@ -29,6 +30,23 @@ bool is_digits(std::string_view s) {
     if (s.empty()) return false;
     for (char c : s)
         if (c < '0' || c > '9') return false;
+    return true;
+}
+
+// iequals(name, keyword) for a keyword of lower-case ASCII letters only: a byte matches when
+// it is the letter in either case (x | 0x20 is the lower-case letter for those two bytes only),
+// 8 bytes a compare.
+bool is_keyword(std::string_view name, std::string_view keyword) {
+    if (name.size() != keyword.size()) return false;
+    std::size_t i = 0;
+    for (; i + 8 <= name.size(); i += 8) {
+        std::uint64_t x, k;
+        std::memcpy(&x, name.data() + i, sizeof x);
+        std::memcpy(&k, keyword.data() + i, sizeof k);
+        if ((x | 0x2020202020202020ull) != k) return false;
+    }
+    for (; i < name.size(); ++i)
+        if ((name[i] | 0x20) != keyword[i]) return false;
     return true;
 }
 
@@ -499,7 +517,7 @@ const QueryView& QueryScanner::scan(std::string_view query) {
         first = false;
         const bool has_eq = eq_or_amp != std::string_view::npos && query[eq_or_amp] == '=';
         const std::string_view name = query.substr(pos, has_eq ? eq_or_amp - pos : 0);
-        if (has_eq && iequals(name, "Log")) {
+        if (has_eq && is_keyword(name, "log")) {
             std::size_t end = 0;
             view_.has_log = true;
             view_.log_version = log_value_version(query, eq_or_amp + 1, true, ver1_, version_v_, end);
@@ -530,18 +548,18 @@ const QueryView& QueryScanner::scan(std::string_view query) {
         if (view_.form == QueryForm::none) view_.form = QueryForm::plain;
         const std::string_view plain_name = decoded(name, name_);
         const std::string_view raw = item.substr(name.size() + 1);
-        if (iequals(plain_name, "Cmd")) {
+        if (is_keyword(plain_name, "cmd")) {
             view_.command = decoded(raw, command_);
-        } else if (iequals(plain_name, "User")) {
+        } else if (is_keyword(plain_name, "user")) {
             view_.user = decoded(raw, user_);
-        } else if (iequals(plain_name, "DeviceId")) {
+        } else if (is_keyword(plain_name, "deviceid")) {
             const std::string_view id = decoded(raw, device_id_);
             view_.device_id = id;
             if (!is_printable_id(id)) {
                 device_id_ = normalise_device_id(id);
                 view_.device_id = device_id_;
             }
-        } else if (iequals(plain_name, "DeviceType")) {
+        } else if (is_keyword(plain_name, "devicetype")) {
             view_.device_type = decoded(raw, device_type_);
         }
     }

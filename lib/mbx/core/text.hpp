@@ -3,6 +3,8 @@
 // attribute names compare case-insensitively in ASCII only, never by locale.
 
 #include <cstddef>
+#include <cstdint>
+#include <cstring>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -30,45 +32,69 @@ inline bool iequals(std::string_view a, std::string_view b) {
     return true;
 }
 
-/// s.find(c, from), inline: the log parsers look for the next space, `&`, `=` or `_` some 30
-/// times per line, mostly a few bytes away, where calling memchr costs more than the search.
-/// 16 bytes at a time with SSE2 (never reading past `s`), else byte by byte. Pure.
-inline std::size_t find_byte(std::string_view s, char c, std::size_t from = 0) {
-    if (from >= s.size()) return std::string_view::npos;
-    const char* const begin = s.data();
-    const char* const end = begin + s.size();
-    const char* p = begin + from;
+namespace detail {
+
+/// The first byte at or after `from` that is `a` or `b` (a == b: one byte), or npos. 16 bytes
+/// a step with SSE2, the last step on the string's last 16 bytes (never past the string); a
+/// string shorter than 16 bytes 8 bytes a step (a zero byte of x ^ needle is a match).
+inline std::size_t find_first_of2(std::string_view s, char a, char b, std::size_t from) {
+    const std::size_t n = s.size();
+    if (from >= n) return std::string_view::npos;
+    const char* const base = s.data();
+    std::size_t i = from;
 #if defined(__SSE2__)
-    const __m128i needle = _mm_set1_epi8(c);
-    for (; end - p >= 16; p += 16) {
-        const int hits = _mm_movemask_epi8(_mm_cmpeq_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)), needle));
-        if (hits != 0) return static_cast<std::size_t>(p - begin) + static_cast<std::size_t>(__builtin_ctz(hits));
+    if (n >= 16) {
+        const __m128i na = _mm_set1_epi8(a), nb = _mm_set1_epi8(b);
+        const auto hits_at = [&](std::size_t at) {
+            const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(base + at));
+            return static_cast<unsigned>(_mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(v, na), _mm_cmpeq_epi8(v, nb))));
+        };
+        for (; i + 16 <= n; i += 16)
+            if (const unsigned hits = hits_at(i); hits != 0) return i + static_cast<std::size_t>(__builtin_ctz(hits));
+        if (i == n) return std::string_view::npos;
+        const unsigned hits = hits_at(n - 16) >> (16 - (n - i)); // bit 0: byte i
+        return hits != 0 ? i + static_cast<std::size_t>(__builtin_ctz(hits)) : std::string_view::npos;
     }
 #endif
-    for (; p < end; ++p)
-        if (*p == c) return static_cast<std::size_t>(p - begin);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    constexpr std::uint64_t k01 = 0x0101010101010101ull, k80 = 0x8080808080808080ull;
+    const std::uint64_t wa = k01 * static_cast<unsigned char>(a), wb = k01 * static_cast<unsigned char>(b);
+    for (; i + 8 <= n; i += 8) {
+        std::uint64_t x;
+        std::memcpy(&x, base + i, sizeof x);
+        const std::uint64_t va = x ^ wa, vb = x ^ wb;
+        // Exact for the lowest set bit (a false positive only follows a true one).
+        const std::uint64_t zero = ((va - k01) & ~va & k80) | ((vb - k01) & ~vb & k80);
+        if (zero != 0) return i + static_cast<std::size_t>(__builtin_ctzll(zero)) / 8;
+    }
+#endif
+    for (; i < n; ++i)
+        if (base[i] == a || base[i] == b) return i;
     return std::string_view::npos;
+}
+
+} // namespace detail
+
+/// s.find(c, from), inline: the log parsers look for the next space, `&`, `=` or `_` some 30
+/// times per line, mostly a few bytes away, where calling memchr costs more than the search.
+/// Never reads past `s`. Pure.
+inline std::size_t find_byte(std::string_view s, char c, std::size_t from = 0) {
+    return detail::find_first_of2(s, c, c, from);
 }
 
 /// The first position at or after `from` of `a` or `b` (s.find_first_of of two bytes), inline
 /// like find_byte: the query scanner looks for the end of an item and the next `V` token of
 /// Exchange's Log= field in one pass. Pure.
 inline std::size_t find_either(std::string_view s, char a, char b, std::size_t from = 0) {
-    if (from >= s.size()) return std::string_view::npos;
-    const char* const begin = s.data();
-    const char* const end = begin + s.size();
-    const char* p = begin + from;
-#if defined(__SSE2__)
-    const __m128i na = _mm_set1_epi8(a), nb = _mm_set1_epi8(b);
-    for (; end - p >= 16; p += 16) {
-        const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
-        const int hits = _mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(v, na), _mm_cmpeq_epi8(v, nb)));
-        if (hits != 0) return static_cast<std::size_t>(p - begin) + static_cast<std::size_t>(__builtin_ctz(hits));
-    }
-#endif
-    for (; p < end; ++p)
-        if (*p == a || *p == b) return static_cast<std::size_t>(p - begin);
-    return std::string_view::npos;
+    return detail::find_first_of2(s, a, b, from);
+}
+
+/// Where what follows the last `c` of `s` starts: s.rfind(c) + 1, or 0 when `c` is not in `s`.
+/// Forward find_byte steps: for a byte that is rare (`\\` in a user name), one search. Pure.
+inline std::size_t after_last(std::string_view s, char c) {
+    std::size_t start = 0;
+    for (std::size_t p = find_byte(s, c); p != std::string_view::npos; p = find_byte(s, c, p + 1)) start = p + 1;
+    return start;
 }
 
 /// `s` without leading and trailing ASCII white space (space, \t, \n, \v, \f, \r). Pure.

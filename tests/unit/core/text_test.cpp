@@ -1,5 +1,7 @@
 #include "mbx/core/text.hpp"
 
+#include <cstdint>
+
 #include <catch2/catch.hpp>
 
 TEST_CASE("ascii_upper and ascii_lower change ASCII letters only", "[core][text]") {
@@ -30,6 +32,28 @@ TEST_CASE("split_list trims items and drops empty ones", "[core][text]") {
     CHECK(mbx::split_list("") == V{});
     CHECK(mbx::split_list(" , ") == V{});
     CHECK(mbx::split_list("one") == V{"one"});
+}
+
+TEST_CASE("find_byte, find_either and after_last agree with string_view on any bytes", "[core][text]") {
+    // An alphabet of needles and their neighbours in the SWAR and SSE2 tricks: 0x00, 0x01 (a
+    // borrow), 0x80 and 0xff (high bits), 0x7f.
+    constexpr std::string_view kAlphabet("a&=V_\x00\x01\x7f\x80\xff", 10);
+    std::uint32_t random = 12345;
+    const auto next = [&] { return random = random * 1103515245u + 12345u; };
+    for (int round = 0; round < 3000; ++round) {
+        std::string s(next() % 72, 'a');
+        for (char& c : s) c = kAlphabet[(next() >> 16) % kAlphabet.size()];
+        const std::string_view v = s;
+        const char a = kAlphabet[(next() >> 16) % kAlphabet.size()], b = kAlphabet[(next() >> 16) % kAlphabet.size()];
+        const char pair[2] = {a, b};
+        for (std::size_t from = 0; from <= s.size() + 1; ++from) {
+            INFO("round " << round << " size " << s.size() << " from " << from);
+            REQUIRE(mbx::find_byte(v, a, from) == v.find(a, from));
+            REQUIRE(mbx::find_either(v, a, b, from) == v.find_first_of(std::string_view(pair, 2), from));
+        }
+        const auto last = v.rfind(a);
+        REQUIRE(mbx::after_last(v, a) == (last == std::string_view::npos ? 0 : last + 1));
+    }
 }
 
 TEST_CASE("find_byte is string_view::find at every position, in and past the 16-byte blocks", "[core][text]") {
