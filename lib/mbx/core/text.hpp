@@ -37,7 +37,7 @@ namespace detail {
 /// The first byte at or after `from` that is `a` or `b` (a == b: one byte), or npos. 16 bytes
 /// a step with SSE2, the last step on the string's last 16 bytes (never past the string); a
 /// string shorter than 16 bytes 8 bytes a step (a zero byte of x ^ needle is a match).
-inline std::size_t find_first_of2(std::string_view s, char a, char b, std::size_t from) {
+[[gnu::always_inline]] inline std::size_t find_first_of2(std::string_view s, char a, char b, std::size_t from) {
     const std::size_t n = s.size();
     if (from >= n) return std::string_view::npos;
     const char* const base = s.data();

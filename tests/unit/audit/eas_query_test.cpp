@@ -182,3 +182,62 @@ TEST_CASE("Log= tokens in every form", "[audit][eas_query]") {
     for (int i = 0; i < 100; ++i) many += "_K" + std::to_string(i) + ":v";
     CHECK(parse_exchange_log(many).fields.size() == kMaxLogFields);
 }
+
+TEST_CASE("the Log= version of a whole value, with V bytes inside other tokens", "[audit][eas_query]") {
+    // Found by the fuzzer: a token that only contains a V must not hide the Ver1: after it.
+    const std::string value = "C9DOMAIN\xff%idG__Ver1:161_DevOS:9iicId=8p9J1";
+    CHECK(parse_exchange_log(value).protocol_version == "16.1");
+    CHECK(exchange_log_version(value) == "16.1");
+    CHECK(exchange_log_version("aV141_V25") == "2.5"); // the first V token at a token's start
+    CHECK(exchange_log_version("V2TCoV_Ver1:x") == "2.0");
+    CHECK(exchange_log_version("") == "");
+}
+
+TEST_CASE("QueryScanner decodes the fields parse_query decodes", "[audit][eas_query]") {
+    EasQuery b64;
+    b64.protocol_version = "14.1";
+    b64.command = "Sync";
+    b64.device_id = std::string("\x01\xab\x02", 3);
+    b64.device_type = "SmartPhone";
+    b64.user = "EXAMPLE\\dora";
+    const std::string base64 = *encode_base64_query(b64);
+    const std::vector<std::string> queries = {
+        "",
+        "Cmd=Sync&User=alice&DeviceId=ApplABC&DeviceType=iPhone",
+        "cmd=Ping&USER=EXAMPLE%5Calice&deviceid=AB+CD&DeviceTYPE=iPad&SaveInSent=T",
+        "Cmd=Sync&User=a&Cmd=Ping&User=b%40example.org",           // the last one counts
+        "User=x&&Log=V2TCo1_&Cmd=Sync",                              // Exchange 2003's &&Log=, then more
+        "Cmd=Sync&Log=SC1:1_Ver1:141_HH:mail_V160_x&Log=V25_",       // two Log= fields: the last one
+        "Cmd=Sync&Log=V141_a&b=Ver1:161",                            // Ver1: after the Log= value ends
+        "Cmd=Sync&DeviceId=%01%FFbin&DeviceType=%zz",                // a binary id; a bad escape kept
+        "Cm%64=Sync&Us+er=x",                                        // escaped names
+        "=x&Cmd&DeviceId=&User=%",                                   // empty and broken items
+        base64,
+        base64 + "&Log=V141_Ver1:161",
+        base64 + "&Cmd=Ping",
+        base64.substr(0, 14) + "&Cmd=Sync",                          // truncated base64
+        "CollectionId=&Cmd=Ping",
+        "jAAJBAp2MTQwRGV2aWNlAApTbWFydFBob25l&Log=V140_Ver1:141_LdapC1_",
+    };
+    QueryScanner scanner; // one scanner for all, as the log parser uses it: nothing stale may show
+    for (const auto& text : queries) {
+        INFO(text);
+        const ParsedQuery full = parse_query(text);
+        const QueryView& fast = scanner.scan(text);
+        CHECK(fast.form == full.query.form);
+        CHECK(fast.protocol_version == full.query.protocol_version);
+        CHECK(fast.command == full.query.command);
+        CHECK(fast.user == full.query.user);
+        CHECK(fast.device_id == full.query.device_id);
+        CHECK(fast.device_type == full.query.device_type);
+        CHECK(fast.error == full.error);
+        CHECK(fast.has_log == full.has_log);
+        CHECK(fast.log_value == full.log_value);
+        CHECK(fast.log_version == full.log.protocol_version);
+    }
+    const QueryView& v = scanner.scan("cmd=Ping&USER=EXAMPLE%5Calice&deviceid=AB+CD");
+    CHECK(v.user == "EXAMPLE\\alice");
+    CHECK(v.device_id == "41422043"+std::string("44")); // "AB CD": the space makes it hex
+    CHECK(scanner.scan(base64).device_id == "01ab02");
+}
+

@@ -4,6 +4,7 @@
 #include "../test_support.hpp"
 
 #include <catch2/catch.hpp>
+#include <map>
 #include <string>
 #include <zlib.h>
 
@@ -128,6 +129,35 @@ TEST_CASE("account_name: after DOMAIN\\, before @", "[audit][inventory]") {
     CHECK(account_name("A\\B\\carol@x@y") == "carol");
     CHECK(account_name("") == "");
     CHECK(account_name("EXAMPLE\\") == "");
+}
+
+TEST_CASE("device keys fold ASCII letters only, 8 bytes at a time and in the tail", "[audit][inventory]") {
+    // Users and device ids long enough for the word-at-a-time folding, with the bytes next to
+    // 'A' and 'Z' ('@' 0x40, '[' 0x5B, '`' 0x60, '{' 0x7B) and UTF-8, which must not fold.
+    mbx::test::TempDir dir;
+    const std::string head = "2024-03-01 10:00:00 POST /Microsoft-Server-ActiveSync ";
+    const auto line = [&](const std::string& user, const std::string& id) {
+        return head + "Cmd=Sync&DeviceId=" + id + "&DeviceType=iPhone " + user + " 1.1.1.1 - 200\n";
+    };
+    const auto path = dir.write(
+        "u_ex.log",
+        "#Fields: date time cs-method cs-uri-stem cs-uri-query cs-username c-ip cs(User-Agent) sc-status\n" +
+            line("AbcdEfghIjkl[x]", "DEVICE-ZZ-0001{a}") + line("aBCDeFGHiJKL[X]", "device-zz-0001{A}") +
+            line("abcdefghijkl{x}", "DEVICE-ZZ-0001{a}") +  // '{' is not '['
+            line("abcdefghijkl[x]", "DEVICE-ZZ-0001[a]") +  // nor the other way round
+            line("abcdefghijkl`x`", "DEVICE-ZZ-0001{a}") +  // '`' is not '@'
+            line("ÄBCDEFGHIJKL[x]", "DEVICE-ZZ-0001{a}") + line("äbcdefghijkl[x]", "DEVICE-ZZ-0001{a}"));
+    Inventory inv;
+    scan_access_log(path, LogFormat::iis, inv);
+    const auto devices = inv.devices();
+    std::map<std::string, std::uint64_t> requests;
+    for (const auto& d : devices) requests[d.user + " " + d.device_id] = d.requests;
+    CHECK(requests == std::map<std::string, std::uint64_t>{{"AbcdEfghIjkl[x] DEVICE-ZZ-0001{a}", 2},
+                                                           {"abcdefghijkl{x} DEVICE-ZZ-0001{a}", 1},
+                                                           {"abcdefghijkl[x] DEVICE-ZZ-0001[a]", 1},
+                                                           {"abcdefghijkl`x` DEVICE-ZZ-0001{a}", 1},
+                                                           {"ÄBCDEFGHIJKL[x] DEVICE-ZZ-0001{a}", 1},
+                                                           {"äbcdefghijkl[x] DEVICE-ZZ-0001{a}", 1}});
 }
 
 TEST_CASE("one device logged as DOMAIN\\user, as a UPN and by its query's User= is one device",
