@@ -339,6 +339,27 @@ LineKind AccessLogParser::parse_line(std::string_view line, Request& out) {
     return format_ == LogFormat::iis ? parse_iis(line, out) : parse_combined(line, out);
 }
 
+// The Unix time of a line whose time has its seconds as the two digits at `seconds_at` of
+// `time`: from the cache when everything but those digits is the previous line's (the
+// conversions are linear in the seconds, 0 to 60), else convert() and cached. Exact.
+template <typename Convert>
+std::int64_t AccessLogParser::line_time(std::string_view date, std::string_view time, std::size_t seconds_at,
+                                        Convert convert) {
+    const int seconds = number_at(time, seconds_at, 2);
+    const bool cacheable = seconds >= 0 && seconds <= 60;
+    if (cacheable && minute_.base != 0 && date == minute_.date && time.size() == minute_.time.size() &&
+        time.substr(0, seconds_at) == std::string_view(minute_.time).substr(0, seconds_at) &&
+        time.substr(seconds_at + 2) == std::string_view(minute_.time).substr(seconds_at + 2))
+        return minute_.base + seconds;
+    const std::int64_t t = convert();
+    if (cacheable && t != 0) {
+        minute_.date.assign(date);
+        minute_.time.assign(time);
+        minute_.base = t - seconds;
+    }
+    return t;
+}
+
 LineKind AccessLogParser::parse_iis(std::string_view line, Request& out) {
     if (line[0] == '#') {
         constexpr std::string_view kFields = "#Fields:", kDate = "#Date:";
@@ -382,7 +403,9 @@ LineKind AccessLogParser::parse_iis(std::string_view line, Request& out) {
     raw.user_agent = value(r_user_agent);
     raw.status = parse_status(value(r_status));
     raw.header_version = value(r_proto_version);
-    raw.time = iis_time(field_of_[r_date] < 0 ? std::string_view(default_date_) : value(r_date), value(r_time));
+    const std::string_view date = field_of_[r_date] < 0 ? std::string_view(default_date_) : value(r_date);
+    const std::string_view time = value(r_time);
+    raw.time = line_time(date, time, 6, [&] { return iis_time(date, time); }); // "10:00:00"
     raw.path = stem;
     raw.query = value(r_query);
     raw.plus_is_space = true;
@@ -423,7 +446,7 @@ LineKind AccessLogParser::parse_combined(std::string_view line, Request& out) {
     raw.status = parse_status(status_text);
     if (raw.status == 0 && status_text != "-") return malformed("status is not a number");
     raw.user = dash_empty(raw.user);
-    raw.time = combined_time(when);
+    raw.time = line_time({}, when, 18, [&] { return combined_time(when); }); // "10/Oct/2000:13:55:36 -0700"
     std::string_view referer, user_agent, value, header_version;
     if (!c.done() && (!c.quoted(referer, referer_) || !c.quoted(user_agent, user_agent_)))
         return malformed("referer and user agent not quoted");

@@ -128,6 +128,15 @@ private:
     std::array<int, 11> field_of_{}; ///< per role: the field that fills it (the last one), -1: none
     std::array<std::uint32_t, 257> spaces_{}; ///< where the current line's spaces are (the first 257)
     std::string default_date_; ///< from `#Date:`, for field sets without `date`
+    /// The previous line's time but for its seconds, and its Unix time at second 0: lines
+    /// come in time order, so most lines only add their seconds to it (see line_time()).
+    struct MinuteCache {
+        std::string date, time; ///< as logged (combined: `date` empty, `time` the whole field)
+        std::int64_t base = 0;  ///< 0: nothing cached
+    };
+    MinuteCache minute_;
+    template <typename Convert>
+    std::int64_t line_time(std::string_view date, std::string_view time, std::size_t seconds_at, Convert convert);
     std::string_view reason_;
     QueryScanner query_; ///< the query of the current line (its buffers reused from line to line)
     // Decoding buffers of combined lines, reused from line to line (no allocation per line).

@@ -4,6 +4,8 @@
 
 #include <catch2/catch.hpp>
 #include <string>
+#include <utility>
+#include <vector>
 
 using namespace mbx::audit;
 
@@ -261,4 +263,51 @@ TEST_CASE("log format names", "[audit][access_log]") {
     CHECK(unix_time(1970, 1, 1, 0, 0, 0) == 0);
     CHECK(unix_time(2024, 13, 1, 0, 0, 0) == 0);
     CHECK(iso8601(unix_time(2000, 2, 29, 23, 59, 59)) == "2000-02-29T23:59:59Z");
+}
+
+TEST_CASE("line times from the previous line's minute equal full conversions", "[audit][access_log]") {
+    // Each line's time against a fresh parser's (which has nothing cached): same minute, the
+    // next minute, another zone or date, seconds 59 and 60, broken seconds and fields.
+    const std::vector<std::string> combined = {
+        "01/Nov/2026:00:00:02 +0000", "01/Nov/2026:00:00:59 +0000", "01/Nov/2026:00:00:60 +0000",
+        "01/Nov/2026:00:01:00 +0000", "01/Nov/2026:00:01:07 +0130", "01/Nov/2026:00:01:07 -0130",
+        "02/Nov/2026:00:01:07 -0130", "02/Nov/2026:00:01:6x -0130", "02/Nov/2026:00:01:61 -0130",
+        "02/Nov/2026:00:01:09 -0130", "02/Nov/2026:00:01:09", "02/Nov/2026:00:01:08",
+        "31/Feb/2026:00:01:08 +0000", "01/Nov/2026:00:01:09 +0000",
+    };
+    AccessLogParser cached(LogFormat::combined);
+    Request r;
+    for (const auto& when : combined) {
+        const std::string line = "1.1.1.1 - anna [" + when +
+                                 "] \"POST /Microsoft-Server-ActiveSync?Cmd=Sync&DeviceId=D1 HTTP/1.1\" 200 1 \"-\" \"ua\"";
+        INFO(when);
+        AccessLogParser fresh(LogFormat::combined);
+        Request expected;
+        REQUIRE(parse(fresh, line, expected) == LineKind::request);
+        REQUIRE(parse(cached, line, r) == LineKind::request);
+        CHECK(r.time == expected.time);
+    }
+    CHECK(r.time == unix_time(2026, 11, 1, 0, 1, 9));
+
+    const std::vector<std::pair<std::string, std::string>> iis = {
+        {"2026-11-01", "00:00:02"}, {"2026-11-01", "00:00:59"}, {"2026-11-01", "00:01:00"},
+        {"2026-11-02", "00:01:00"}, {"2026-11-02", "00:01:60"}, {"2026-11-02", "00:01:x1"},
+        {"2026-11-02", "00:01:01.250"}, {"2026-11-02", "00:01:02.250"}, {"2026-11-02", "00:01:03"},
+        {"2026-13-02", "00:01:03"}, {"2026-11-02", "00:01:04"},
+    };
+    AccessLogParser iis_cached(LogFormat::iis);
+    const std::string fields = "#Fields: date time cs-method cs-uri-stem cs-uri-query cs-username";
+    REQUIRE(parse(iis_cached, fields, r) == LineKind::directive);
+    for (const auto& [date, time] : iis) {
+        const std::string line =
+            date + " " + time + " POST /Microsoft-Server-ActiveSync Cmd=Sync&DeviceId=D1 anna";
+        INFO(line);
+        AccessLogParser fresh(LogFormat::iis);
+        Request expected;
+        REQUIRE(parse(fresh, fields, expected) == LineKind::directive);
+        REQUIRE(parse(fresh, line, expected) == LineKind::request);
+        REQUIRE(parse(iis_cached, line, r) == LineKind::request);
+        CHECK(r.time == expected.time);
+    }
+    CHECK(r.time == unix_time(2026, 11, 2, 0, 1, 4));
 }
