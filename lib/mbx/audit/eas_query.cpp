@@ -214,10 +214,7 @@ std::string_view command_name(std::uint8_t code) {
 }
 
 std::string normalise_device_id(std::string_view raw) {
-    bool text = true;
-    for (char c : raw)
-        if (c < 0x21 || c > 0x7E) text = false;
-    if (text) return std::string(raw);
+    if (is_printable_id(raw)) return std::string(raw);
     static constexpr char kHex[] = "0123456789abcdef";
     std::string out;
     out.reserve(raw.size() * 2);
