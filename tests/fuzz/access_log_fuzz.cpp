@@ -1,7 +1,8 @@
 // Fuzzes the access-log parsers through the line splitter: the first byte picks the chunk
 // size (1..64) the "file" arrives in and the format (IIS with a #Fields: line first, combined,
 // or auto detection), so lines split anywhere and over-long lines are tried under a small
-// limit. Every line must give a LineKind, never a crash.
+// limit. Every line must give a LineKind, never a crash, and where the plain combined splitter
+// takes a line it must give the full splitter's tokens.
 #include "mbx/audit/access_log.hpp"
 #include "mbx/audit/inventory.hpp"
 #include "mbx/audit/log_reader.hpp"
@@ -23,8 +24,19 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     Inventory inventory;
     Request request;
     LineSplitter splitter(4096);
+    detail::CombinedFields plain, full;
+    detail::CombinedBuffers buffers;
     auto on_line = [&](const LogLine& line) {
         if (line.overlong && !line.text.empty()) __builtin_trap();
+        if (detail::split_plain_combined(line.text, plain)) {
+            if (!detail::split_combined(line.text, full, buffers).empty()) __builtin_trap();
+            const auto same = [](const detail::CombinedFields& a, const detail::CombinedFields& b) {
+                return a.ip == b.ip && a.ident == b.ident && a.user == b.user && a.when == b.when &&
+                       a.request_line == b.request_line && a.status == b.status && a.bytes == b.bytes &&
+                       a.referer == b.referer && a.user_agent == b.user_agent && a.header_version == b.header_version;
+            };
+            if (!same(plain, full)) __builtin_trap();
+        }
         if (line.text.size() > 4097) __builtin_trap();
         const LineKind kind = line.overlong ? LineKind::malformed : parser.parse_line(line.text, request);
         if (kind == LineKind::request && !is_activesync_path(request.uri_path)) __builtin_trap();

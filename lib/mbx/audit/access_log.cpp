@@ -435,35 +435,106 @@ std::size_t AccessLogParser::find_spaces(std::string_view line) {
     return n;
 }
 
-LineKind AccessLogParser::parse_combined(std::string_view line, Request& out) {
+namespace detail {
+
+std::string_view split_combined(std::string_view line, CombinedFields& out, CombinedBuffers& buffers) {
+    out = CombinedFields{};
     Cursor c(line);
-    Raw raw;
-    std::string_view ident, when, status_text, bytes, request_line;
-    if (!c.bare(raw.ip) || !c.bare(ident) || !c.bare(raw.user)) return malformed("fewer fields than combined");
-    if (!c.bracketed(when)) return malformed("no [time] field");
-    if (!c.quoted(request_line, request_line_)) return malformed("no quoted request line");
-    if (!c.bare(status_text) || !c.bare(bytes)) return malformed("no status and size");
-    raw.status = parse_status(status_text);
-    if (raw.status == 0 && status_text != "-") return malformed("status is not a number");
-    raw.user = dash_empty(raw.user);
-    raw.time = line_time({}, when, 18, [&] { return combined_time(when); }); // "10/Oct/2000:13:55:36 -0700"
-    std::string_view referer, user_agent, value, header_version;
-    if (!c.done() && (!c.quoted(referer, referer_) || !c.quoted(user_agent, user_agent_)))
-        return malformed("referer and user agent not quoted");
-    if (user_agent == "-") user_agent = {};
-    raw.user_agent = user_agent;
+    if (!c.bare(out.ip) || !c.bare(out.ident) || !c.bare(out.user)) return "fewer fields than combined";
+    if (!c.bracketed(out.when)) return "no [time] field";
+    if (!c.quoted(out.request_line, buffers.request_line)) return "no quoted request line";
+    if (!c.bare(out.status) || !c.bare(out.bytes)) return "no status and size";
+    if (!c.done() && (!c.quoted(out.referer, buffers.referer) || !c.quoted(out.user_agent, buffers.user_agent)))
+        return "referer and user agent not quoted";
     // Extra fields after the user agent: the first that looks like a version is the logged
     // MS-ASProtocolVersion header ("$http_ms_asprotocolversion" / "%{MS-ASProtocolVersion}i").
+    std::string_view value;
     for (int extra = 0; !c.done() && extra < 16; ++extra) {
-        if (!c.quoted(value, value_) && !c.bare(value)) return malformed("unterminated quoted field");
-        if (header_version.empty() && looks_like_version(value)) {
-            header_version_.assign(value); // "14.1": no allocation; value_ is reused by later fields
-            header_version = header_version_;
+        if (!c.quoted(value, buffers.value) && !c.bare(value)) return "unterminated quoted field";
+        if (out.header_version.empty() && looks_like_version(value)) {
+            buffers.header_version.assign(value); // "14.1": no allocation; buffers.value is reused
+            out.header_version = buffers.header_version;
         }
     }
-    raw.header_version = header_version;
+    return {};
+}
+
+namespace {
+
+// The steps of split_plain_combined(): `pos` moves along `line`; each step is false where the
+// line is not plain.
+
+// A token up to the next space or the end (not empty); pos lands on that space or the end.
+[[gnu::always_inline]] inline bool plain_bare(std::string_view line, std::size_t& pos, std::string_view& out) {
+    if (pos >= line.size() || line[pos] == ' ') return false;
+    std::size_t end = find_byte(line, ' ', pos);
+    if (end == std::string_view::npos) end = line.size();
+    out = std::string_view(line.data() + pos, end - pos);
+    pos = end;
+    return true;
+}
+
+// Exactly one space, with a token after it.
+[[gnu::always_inline]] inline bool plain_space(std::string_view line, std::size_t& pos) {
+    if (pos + 1 >= line.size() || line[pos] != ' ' || line[pos + 1] == ' ') return false;
+    ++pos;
+    return true;
+}
+
+// A "quoted" token without a backslash (split_combined() decodes those).
+[[gnu::always_inline]] inline bool plain_quoted(std::string_view line, std::size_t& pos, std::string_view& out) {
+    if (pos >= line.size() || line[pos] != '"') return false;
+    const std::size_t close = find_either(line, '"', '\\', pos + 1);
+    if (close == std::string_view::npos || line[close] != '"') return false;
+    out = std::string_view(line.data() + pos + 1, close - pos - 1);
+    pos = close + 1;
+    return true;
+}
+
+} // namespace
+
+bool split_plain_combined(std::string_view line, CombinedFields& out) {
+    std::size_t pos = 0;
+    out = CombinedFields{};
+    if (!plain_bare(line, pos, out.ip) || !plain_space(line, pos) || !plain_bare(line, pos, out.ident) ||
+        !plain_space(line, pos) || !plain_bare(line, pos, out.user) || !plain_space(line, pos) || line[pos] != '[')
+        return false;
+    const std::size_t close = find_byte(line, ']', pos);
+    if (close == std::string_view::npos) return false;
+    out.when = std::string_view(line.data() + pos + 1, close - pos - 1);
+    pos = close + 1;
+    if (!plain_space(line, pos) || !plain_quoted(line, pos, out.request_line) || !plain_space(line, pos) ||
+        !plain_bare(line, pos, out.status) || !plain_space(line, pos) || !plain_bare(line, pos, out.bytes))
+        return false;
+    if (pos == line.size()) return true; // the common format
+    if (!plain_space(line, pos) || !plain_quoted(line, pos, out.referer) || !plain_space(line, pos) ||
+        !plain_quoted(line, pos, out.user_agent))
+        return false;
+    std::string_view value;
+    for (int extra = 0; pos < line.size() && extra < 16; ++extra) {
+        if (!plain_space(line, pos)) return false;
+        if (line[pos] == '"' ? !plain_quoted(line, pos, value) : !plain_bare(line, pos, value)) return false;
+        if (out.header_version.empty() && looks_like_version(value)) out.header_version = value;
+    }
+    return true;
+}
+
+} // namespace detail
+
+LineKind AccessLogParser::parse_combined(std::string_view line, Request& out) {
+    detail::CombinedFields f;
+    if (!detail::split_plain_combined(line, f))
+        if (const std::string_view why = detail::split_combined(line, f, combined_); !why.empty()) return malformed(why);
+    Raw raw;
+    raw.ip = f.ip;
+    raw.status = parse_status(f.status);
+    if (raw.status == 0 && f.status != "-") return malformed("status is not a number");
+    raw.user = dash_empty(f.user);
+    raw.time = line_time({}, f.when, 18, [&] { return combined_time(f.when); }); // "10/Oct/2000:13:55:36 -0700"
+    raw.user_agent = f.user_agent == "-" ? std::string_view{} : f.user_agent;
+    raw.header_version = f.header_version;
     // "METHOD target HTTP/x"; the target may be absolute ("https://host/path").
-    std::string_view req = request_line, target;
+    std::string_view req = f.request_line, target;
     const auto sp1 = find_byte(req, ' ');
     if (sp1 == std::string_view::npos) return LineKind::skipped; // "-" or garbage sent to the server
     raw.method = req.substr(0, sp1);

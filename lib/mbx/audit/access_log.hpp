@@ -92,6 +92,37 @@ std::int64_t unix_time(int year, int month, int day, int hour, int minute, int s
 /// "2024-03-01T10:00:00Z" for Unix seconds. Pure.
 std::string iso8601(std::int64_t unix_seconds);
 
+namespace detail {
+
+/// The tokens of a combined line ("quoted" ones without their quotes, [time] without its
+/// brackets): views into the line, or into CombinedBuffers where a quoted token had escapes.
+struct CombinedFields {
+    std::string_view ip = {}, ident = {}, user = {}, when = {}, request_line = {}, status = {}, bytes = {};
+    std::string_view referer = {}, user_agent = {}; ///< empty in the common format
+    /// The first extra field after the user agent that looks like a version ("14.1"): the
+    /// logged MS-ASProtocolVersion header.
+    std::string_view header_version = {};
+};
+
+/// Where split_combined() decodes quoted tokens that have backslash escapes.
+struct CombinedBuffers {
+    std::string request_line, referer, user_agent, value, header_version;
+};
+
+/// Splits a combined line into its tokens: bare up to a space, "quoted" (nginx `\xHH`, Apache
+/// `\"` and `\\` decoded into `buffers`) or [bracketed], any number of spaces between them,
+/// at most 16 extra fields after the user agent looked at. Returns why the line is not
+/// combined, else empty. Never reads past `line`; pure apart from `buffers`.
+std::string_view split_combined(std::string_view line, CombinedFields& out, CombinedBuffers& buffers);
+
+/// split_combined() for the lines nearly every log holds, in about half its instructions:
+/// exactly one space between tokens and no backslash in a quoted one. Returns false for any
+/// other line (split_combined() then decides); when it returns true, `out` is what
+/// split_combined() gives (the access_log fuzz target and a unit test check it). Pure.
+bool split_plain_combined(std::string_view line, CombinedFields& out);
+
+} // namespace detail
+
 /// Parses the lines of one log file, in order. Holds the IIS `#Fields:` (and `#Date:`) state,
 /// so use one parser per file.
 class AccessLogParser {
@@ -139,8 +170,8 @@ private:
     std::int64_t line_time(std::string_view date, std::string_view time, std::size_t seconds_at, Convert convert);
     std::string_view reason_;
     QueryScanner query_; ///< the query of the current line (its buffers reused from line to line)
-    // Decoding buffers of combined lines, reused from line to line (no allocation per line).
-    std::string request_line_, referer_, user_agent_, value_, header_version_;
+    detail::CombinedBuffers combined_; ///< reused from line to line (no allocation per line)
+    std::string user_agent_;          ///< an IIS user agent with its '+' turned into spaces
 };
 
 } // namespace mbx::audit

@@ -3,6 +3,7 @@
 #include "mbx/core/text.hpp"
 
 #include <catch2/catch.hpp>
+#include <random>
 #include <string>
 #include <utility>
 #include <vector>
@@ -310,4 +311,74 @@ TEST_CASE("line times from the previous line's minute equal full conversions", "
         CHECK(r.time == expected.time);
     }
     CHECK(r.time == unix_time(2026, 11, 2, 0, 1, 4));
+}
+
+namespace {
+
+bool same_tokens(const detail::CombinedFields& a, const detail::CombinedFields& b) {
+    return a.ip == b.ip && a.ident == b.ident && a.user == b.user && a.when == b.when &&
+           a.request_line == b.request_line && a.status == b.status && a.bytes == b.bytes && a.referer == b.referer &&
+           a.user_agent == b.user_agent && a.header_version == b.header_version;
+}
+
+} // namespace
+
+TEST_CASE("the plain combined splitter takes plain lines and gives the full splitter's tokens", "[audit][access_log]") {
+    detail::CombinedFields plain, full;
+    detail::CombinedBuffers buffers;
+    const std::string request = "\"POST /Microsoft-Server-ActiveSync?Cmd=Ping&User=anna&DeviceId=D1 HTTP/1.1\"";
+    // Plain lines: the splitter takes them.
+    std::string many_extras = "1.1.1.1 - anna [01/Nov/2026:00:00:00 +0000] " + request + " 200 1 \"-\" \"ua\"";
+    for (int i = 0; i < 20; ++i) many_extras += i == 18 ? " \"2.5\"" : " x";
+    for (const std::string& line : std::vector<std::string>{
+             "1.1.1.1 - anna [01/Nov/2026:00:00:00 +0000] " + request + " 200 1 \"-\" \"Apple-iPhone/1\" \"16.1\"",
+             "1.1.1.1 - anna [01/Nov/2026:00:00:00 +0000] " + request + " 200 1", // common format
+             "1.1.1.1 - anna [01/Nov/2026:00:00:00 +0000] " + request + " 200 1 \"-\" \"ua\" 0.012 \"-\" 14.1",
+             "1.1.1.1 \"q a]b [x] \"\" 200 1 \"\" \"\"", // odd but plain
+             many_extras, // past 16 extras nothing is looked at
+         }) {
+        INFO(line);
+        REQUIRE(detail::split_plain_combined(line, plain));
+        REQUIRE(detail::split_combined(line, full, buffers).empty());
+        CHECK(same_tokens(plain, full));
+    }
+    CHECK(plain.header_version.empty());
+    // Lines it leaves to the full splitter.
+    for (const std::string& line : std::vector<std::string>{
+             "1.1.1.1  - anna [01/Nov/2026:00:00:00 +0000] " + request + " 200 1",          // two spaces
+             "1.1.1.1 - anna [01/Nov/2026:00:00:00 +0000] " + request + " 200 1 ",          // trailing space
+             "1.1.1.1 - anna [01/Nov/2026:00:00:00 +0000] " + request + " 200 1 \"-\" \"a\\\"b\"", // escape
+             " 1.1.1.1 - anna [01/Nov/2026:00:00:00 +0000] " + request + " 200 1",          // leading space
+             "1.1.1.1 - anna [01/Nov/2026:00:00:00 +0000] " + request + " 200 1 \"-\" \"ua\" \"open",
+         }) {
+        INFO(line);
+        CHECK_FALSE(detail::split_plain_combined(line, plain));
+        CHECK(detail::split_combined(line, full, buffers).empty());
+    }
+    // Random lines near every rule: each field mostly of its own kind, sometimes any piece,
+    // mostly one space between them. Whenever the plain splitter takes a line, the full
+    // splitter must agree.
+    const std::vector<std::string> odd = {"[x", "]", "[]", "\"a\\\"b\"", "\"x\\\\y\"", "\"open", "\\", "\"", "q\"r", "[a]b", "-"};
+    const std::vector<std::vector<std::string>> fields = {
+        {"1.1.1.1", "::1"}, {"-"}, {"anna", "-", "a\"b"}, {"[01/Nov/2026:00:00:00 +0000]", "[x]"},
+        {request, "\"-\"", "\"\""}, {"200", "-"}, {"1", "-"}, {"\"-\"", "\"https://x/\""},
+        {"\"ua 1\"", "\"-\""}, {"\"16.1\"", "14.1", "0.012", "\"-\""}};
+    const std::vector<std::string> gaps = {" ", " ", " ", " ", " ", " ", " ", "  ", "", "\t"};
+    std::mt19937 random(7);
+    int taken = 0;
+    for (int n = 0; n < 20000; ++n) {
+        std::string line;
+        const auto count = 1 + random() % (fields.size() + 4);
+        for (unsigned i = 0; i < count; ++i) {
+            if (i > 0) line += gaps[random() % gaps.size()];
+            const auto& own = fields[std::min<std::size_t>(i, fields.size() - 1)];
+            line += random() % 8 == 0 ? odd[random() % odd.size()] : own[random() % own.size()];
+        }
+        if (!detail::split_plain_combined(line, plain)) continue;
+        ++taken;
+        INFO(line);
+        REQUIRE(detail::split_combined(line, full, buffers).empty());
+        REQUIRE(same_tokens(plain, full));
+    }
+    CHECK(taken > 100);
 }
