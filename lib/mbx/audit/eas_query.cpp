@@ -153,6 +153,16 @@ void set_plain_field(std::string_view name, std::string_view raw_value, EasQuery
 // The base64 form into `out`; the parameters other than User only when `keep`.
 QueryError decode_base64(std::string_view text, EasQuery& out, bool keep);
 
+// version_from_byte() appended to `out`: byte / 10, a dot, byte % 10 (no allocation: the log
+// readers decode a version per base64 line).
+void append_version(std::string& out, std::uint8_t byte) {
+    const int major = byte / 10;
+    if (major >= 10) out += static_cast<char>('0' + major / 10);
+    out += static_cast<char>('0' + major % 10);
+    out += '.';
+    out += static_cast<char>('0' + byte % 10);
+}
+
 // A query item that is the base64 form: base64 alphabet (maybe percent-escaped) and no `=`
 // except trailing padding. Plain items always have `name=`.
 bool looks_base64(std::string_view item) {
@@ -192,7 +202,9 @@ std::string_view query_error_name(QueryError error) {
 }
 
 std::string version_from_byte(std::uint8_t byte) {
-    return std::to_string(byte / 10) + "." + std::to_string(byte % 10);
+    std::string version;
+    append_version(version, byte);
+    return version;
 }
 
 bool is_known_version(std::string_view version) {
@@ -266,18 +278,21 @@ namespace {
 
 QueryError decode_base64(std::string_view text, EasQuery& out, bool keep) {
     out.form = QueryForm::base64;
-    const auto bytes = base64_decode(text.find('%') == std::string_view::npos ? std::string(text)
-                                                                               : percent_decode(text, false));
+    std::string unescaped; // only when some proxy logged the base64 percent-escaped
+    if (find_byte(text, '%') != std::string_view::npos) unescaped = percent_decode(text, false);
+    const auto bytes = base64_decode(unescaped.empty() ? text : std::string_view(unescaped));
     if (!bytes) return QueryError::bad_base64;
     Bytes in(*bytes);
     std::uint8_t version = 0, command = 0, id_length = 0, key_length = 0, type_length = 0;
     std::string_view locale, id, key, type;
     if (!in.byte(version)) return QueryError::truncated;
-    out.protocol_version = version_from_byte(version);
+    out.protocol_version.clear();
+    append_version(out.protocol_version, version);
     if (!in.byte(command)) return QueryError::truncated;
     out.command_code = command;
     const auto name = command_name(command);
-    out.command = name.empty() ? "Command" + std::to_string(command) : std::string(name);
+    if (name.empty()) out.command = "Command" + std::to_string(command);
+    else out.command.assign(name);
     if (!in.take(2, locale)) return QueryError::truncated;
     out.locale = static_cast<std::uint16_t>(little_endian(locale));
     if (!in.byte(id_length)) return QueryError::truncated;

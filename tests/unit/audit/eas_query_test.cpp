@@ -241,3 +241,15 @@ TEST_CASE("QueryScanner decodes the fields parse_query decodes", "[audit][eas_qu
     CHECK(scanner.scan(base64).device_id == "01ab02");
 }
 
+
+TEST_CASE("version_from_byte is the byte's tens, a dot and its units for every byte", "[audit][eas_query]") {
+    for (unsigned byte = 0; byte < 256; ++byte) {
+        INFO(byte);
+        CHECK(version_from_byte(static_cast<std::uint8_t>(byte)) ==
+              std::to_string(byte / 10) + "." + std::to_string(byte % 10));
+    }
+    CHECK(version_from_byte(141) == "14.1");
+    CHECK(version_from_byte(25) == "2.5");
+    CHECK(version_from_byte(255) == "25.5");
+    CHECK(version_from_byte(7) == "0.7");
+}
