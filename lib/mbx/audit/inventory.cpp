@@ -97,7 +97,9 @@ std::uint32_t Inventory::Pool::find(std::string_view s) const {
 std::uint32_t Inventory::Pool::add(std::string_view s) {
     if (const std::uint32_t id = find(s); id != kNone) return id;
     const auto id = static_cast<std::uint32_t>(strings_.size());
-    ids_.emplace(strings_.emplace_back(s), id);
+    const std::string_view stored = strings_.emplace_back(s);
+    views_.push_back(stored);
+    ids_.emplace(stored, id);
     return id;
 }
 
@@ -174,7 +176,7 @@ bool Inventory::holds(std::uint32_t id, const std::string& spill, std::string_vi
 
 std::string Inventory::text(std::uint32_t id, const std::string& spill) const {
     if (id == kNone) return {};
-    return id == kOverflow ? spill : pool_.at(id);
+    return id == kOverflow ? spill : std::string(pool_.at(id));
 }
 
 void Inventory::add(LineKind kind, const Request& r) {
@@ -343,15 +345,15 @@ std::vector<Device> Inventory::devices() const {
         d.device_id = s.device_id;
         d.device_type = text(r.device_type, s.device_type);
         d.user_agent = text(r.user_agent, s.user_agent);
-        for (std::uint8_t i = 0; i < r.n_agents; ++i) d.user_agents.insert(pool_.at(r.agents[i]));
+        for (std::uint8_t i = 0; i < r.n_agents; ++i) d.user_agents.emplace(pool_.at(r.agents[i]));
         // The classification of the latest user agent and device type.
         d.client = classifier_.classify(d.user_agent, d.device_type, d.device_id);
-        for (std::uint8_t i = 0; i < r.n_versions; ++i) d.protocol_versions.insert(pool_.at(r.versions[i]));
+        for (std::uint8_t i = 0; i < r.n_versions; ++i) d.protocol_versions.emplace(pool_.at(r.versions[i]));
         for (unsigned v = 0; v < 8; ++v)
             if ((r.sources & (1u << v)) != 0) d.version_sources.insert(static_cast<VersionSource>(v));
         d.last_version = text(r.last_version, s.last_version);
         d.last_version_time = r.last_version_time;
-        for (std::uint8_t i = 0; i < r.n_commands; ++i) d.commands[pool_.at(r.commands[i].key)] = r.commands[i].n;
+        for (std::uint8_t i = 0; i < r.n_commands; ++i) d.commands[std::string(pool_.at(r.commands[i].key))] = r.commands[i].n;
         for (std::uint8_t i = 0; i < r.n_statuses; ++i)
             d.statuses[static_cast<int>(r.statuses[i].key)] = r.statuses[i].n;
         d.first_seen = r.first_seen;

@@ -120,10 +120,11 @@ private:
     public:
         std::uint32_t find(std::string_view s) const;
         std::uint32_t add(std::string_view s);
-        const std::string& at(std::uint32_t id) const { return strings_[id]; }
+        std::string_view at(std::uint32_t id) const { return views_[id]; }
 
     private:
         std::deque<std::string> strings_;
+        std::vector<std::string_view> views_; ///< of strings_, by id: one load, no deque arithmetic
         std::unordered_map<std::string_view, std::uint32_t> ids_;
     };
 
