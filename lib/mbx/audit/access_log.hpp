@@ -102,6 +102,8 @@ struct CombinedFields {
     /// The first extra field after the user agent that looks like a version ("14.1"): the
     /// logged MS-ASProtocolVersion header.
     std::string_view header_version = {};
+
+    bool operator==(const CombinedFields&) const = default; ///< the same views' text
 };
 
 /// Where split_combined() decodes quoted tokens that have backslash escapes.

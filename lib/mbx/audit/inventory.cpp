@@ -36,24 +36,6 @@ std::uint64_t hash_of(std::string_view s, std::uint64_t seed) {
     return fold_multiply(h ^ tail ^ k1, seed ^ k2);
 }
 
-// ascii_lower() in place, 8 bytes a step: 0x20 is added to the bytes 'A'..'Z' of each word
-// at once (the other bytes, UTF-8 included, are left as they are).
-void lower_in_place(std::string& s) {
-    constexpr std::uint64_t k7F = 0x7F7F7F7F7F7F7F7Full, k80 = 0x8080808080808080ull;
-    char* p = s.data();
-    std::size_t n = s.size();
-    for (; n >= 8; p += 8, n -= 8) {
-        std::uint64_t x = load64(p);
-        const std::uint64_t low7 = x & k7F;
-        const std::uint64_t at_least_a = low7 + 0x3F3F3F3F3F3F3F3Full; // the high bit: low7 >= 'A'
-        const std::uint64_t past_z = low7 + 0x2525252525252525ull;     // the high bit: low7 > 'Z'
-        x |= (at_least_a & ~past_z & ~x & k80) >> 2;
-        std::memcpy(p, &x, sizeof x);
-    }
-    for (; n > 0; ++p, --n)
-        if (*p >= 'A' && *p <= 'Z') *p = static_cast<char>(*p - 'A' + 'a');
-}
-
 // Adds `id` to the first `n` entries of `ids` unless it is there or they are full.
 template <std::size_t N>
 void insert_capped(std::array<std::uint32_t, N>& ids, std::uint8_t& n, std::uint32_t id) {
@@ -205,7 +187,7 @@ void Inventory::add(LineKind kind, const Request& r) {
     const auto [end, ec] = std::to_chars(length, length + sizeof length, account.size());
     (void)ec;
     key.assign(length, end).append(":").append(account).append(r.device_id);
-    lower_in_place(key);
+    ascii_lower_in_place(key);
     const std::uint32_t index = find_or_insert(key, r);
     Record& d = records_[index];
 

@@ -19,8 +19,26 @@ std::string ascii_upper(std::string_view s) {
 
 std::string ascii_lower(std::string_view s) {
     std::string out(s);
-    std::transform(out.begin(), out.end(), out.begin(), down);
+    ascii_lower_in_place(out);
     return out;
+}
+
+// 0x20 is added to the bytes 'A'..'Z' of each 8-byte word at once (the other bytes, UTF-8
+// included, are left as they are); the tail byte by byte.
+void ascii_lower_in_place(std::string& s) {
+    constexpr std::uint64_t k7F = 0x7F7F7F7F7F7F7F7Full, k80 = 0x8080808080808080ull;
+    char* p = s.data();
+    std::size_t n = s.size();
+    for (; n >= 8; p += 8, n -= 8) {
+        std::uint64_t x;
+        std::memcpy(&x, p, sizeof x);
+        const std::uint64_t low7 = x & k7F;
+        const std::uint64_t at_least_a = low7 + 0x3F3F3F3F3F3F3F3Full; // the high bit: low7 >= 'A'
+        const std::uint64_t past_z = low7 + 0x2525252525252525ull;     // the high bit: low7 > 'Z'
+        x |= (at_least_a & ~past_z & ~x & k80) >> 2;
+        std::memcpy(p, &x, sizeof x);
+    }
+    for (; n > 0; ++p, --n) *p = down(*p);
 }
 
 std::string_view trim(std::string_view s) {

@@ -21,6 +21,9 @@ std::string ascii_upper(std::string_view s);
 /// `s` with A-Z turned into a-z; other bytes unchanged. Pure.
 std::string ascii_lower(std::string_view s);
 
+/// ascii_lower() in place, 8 bytes a step (the client inventory folds a key per log line).
+void ascii_lower_in_place(std::string& s);
+
 /// True when `a` and `b` are equal ignoring ASCII case. Pure.
 inline bool iequals(std::string_view a, std::string_view b) {
     // Inline, sizes first: the log parsers call it for every name and path segment they read.

@@ -73,3 +73,21 @@ TEST_CASE("find_byte is string_view::find at every position, in and past the 16-
     CHECK(mbx::find_byte("abc\xff" "def", '\xff') == 3);
     CHECK(mbx::find_byte({}, 'a') == std::string_view::npos);
 }
+
+TEST_CASE("ascii_lower_in_place folds A-Z only, at every byte value and word position", "[core][text]") {
+    // Every byte value at every place of an 8-byte word and of the tail: the word-at-a-time
+    // test must fold 'A'..'Z' and leave '@', '[', 0x80-0xff (UTF-8) and all else as they are.
+    for (std::size_t size : {1, 7, 8, 9, 15, 16, 17, 23}) {
+        for (unsigned byte = 0; byte < 256; ++byte) {
+            for (std::size_t at = 0; at < size; ++at) {
+                std::string s(size, 'Q');
+                s[at] = static_cast<char>(byte);
+                std::string expected(size, 'q');
+                expected[at] = byte >= 'A' && byte <= 'Z' ? static_cast<char>(byte + 0x20) : static_cast<char>(byte);
+                mbx::ascii_lower_in_place(s);
+                INFO("size " << size << " byte " << byte << " at " << at);
+                REQUIRE(s == expected);
+            }
+        }
+    }
+}
