@@ -10,6 +10,9 @@
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
 #include <fmt/format.h>
 
 namespace mbx::audit {
@@ -413,14 +416,13 @@ LineKind AccessLogParser::parse_iis(std::string_view line, Request& out) {
     return LineKind::request;
 }
 
-// The positions of the spaces of `line` into spaces_ (the first kMaxFields of them); returns
-// how many there are. 16 bytes a step with SSE2.
-std::size_t AccessLogParser::find_spaces(std::string_view line) {
-    std::size_t n = 0;
-    const auto note = [&](std::size_t at) {
-        if (n < spaces_.size()) spaces_[n] = static_cast<std::uint32_t>(at);
-        ++n;
-    };
+namespace {
+
+// Notes the positions of the spaces of `line` (`note(position)` for each, in order): 16 bytes
+// a step with SSE2, 32 with AVX2 (find_spaces_avx2, where the CPU has it): an IIS line with an
+// Exchange Log= value is about 900 bytes.
+template <typename Note>
+[[gnu::always_inline]] inline void each_space(std::string_view line, Note note) {
     std::size_t i = 0;
 #if defined(__SSE2__)
     const __m128i space = _mm_set1_epi8(' ');
@@ -432,6 +434,39 @@ std::size_t AccessLogParser::find_spaces(std::string_view line) {
 #endif
     for (; i < line.size(); ++i)
         if (line[i] == ' ') note(i);
+}
+
+#if defined(__x86_64__)
+template <typename Note>
+__attribute__((target("avx2"))) void each_space_avx2(std::string_view line, Note note) {
+    std::size_t i = 0;
+    const __m256i space = _mm256_set1_epi8(' ');
+    for (; i + 32 <= line.size(); i += 32) {
+        auto hits = static_cast<unsigned>(_mm256_movemask_epi8(
+            _mm256_cmpeq_epi8(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(line.data() + i)), space)));
+        for (; hits != 0; hits &= hits - 1) note(i + static_cast<std::size_t>(__builtin_ctz(hits)));
+    }
+    each_space(line.substr(i), [&](std::size_t at) { note(i + at); });
+}
+#endif
+
+} // namespace
+
+// The positions of the spaces of `line` into spaces_ (the first kMaxFields of them); returns
+// how many there are.
+std::size_t AccessLogParser::find_spaces(std::string_view line) {
+    std::size_t n = 0;
+    const auto note = [&](std::size_t at) {
+        if (n < spaces_.size()) spaces_[n] = static_cast<std::uint32_t>(at);
+        ++n;
+    };
+#if defined(__x86_64__)
+    if (mbx::detail::has_avx2()) {
+        each_space_avx2(line, note);
+        return n;
+    }
+#endif
+    each_space(line, note);
     return n;
 }
 

@@ -150,8 +150,9 @@ void set_plain_field(std::string_view name, std::string_view raw_value, EasQuery
     }
 }
 
-// The base64 form into `out`; the parameters other than User only when `keep`.
-QueryError decode_base64(std::string_view text, EasQuery& out, bool keep);
+// The base64 form into `out`; the parameters other than User only when `keep`. `unescaped`
+// and `bytes` are where it decodes (QueryScanner reuses them from line to line: no allocation).
+QueryError decode_base64(std::string_view text, EasQuery& out, bool keep, std::string& unescaped, std::string& bytes);
 
 // version_from_byte() appended to `out`: byte / 10, a dot, byte % 10 (no allocation: the log
 // readers decode a version per base64 line).
@@ -272,17 +273,21 @@ void percent_decode_into(std::string& out, std::string_view text, bool plus_is_s
     out.resize(static_cast<std::size_t>(o - out.data()));
 }
 
-QueryError decode_base64_query(std::string_view text, EasQuery& out) { return decode_base64(text, out, true); }
+QueryError decode_base64_query(std::string_view text, EasQuery& out) {
+    std::string unescaped, bytes;
+    return decode_base64(text, out, true, unescaped, bytes);
+}
 
 namespace {
 
-QueryError decode_base64(std::string_view text, EasQuery& out, bool keep) {
+QueryError decode_base64(std::string_view text, EasQuery& out, bool keep, std::string& unescaped, std::string& bytes) {
     out.form = QueryForm::base64;
-    std::string unescaped; // only when some proxy logged the base64 percent-escaped
-    if (find_byte(text, '%') != std::string_view::npos) unescaped = percent_decode(text, false);
-    const auto bytes = base64_decode(unescaped.empty() ? text : std::string_view(unescaped));
-    if (!bytes) return QueryError::bad_base64;
-    Bytes in(*bytes);
+    if (find_byte(text, '%') != std::string_view::npos) { // some proxies log it percent-escaped
+        percent_decode_into(unescaped, text, false);
+        text = unescaped;
+    }
+    if (!base64_decode_into(bytes, text)) return QueryError::bad_base64;
+    Bytes in(bytes);
     std::uint8_t version = 0, command = 0, id_length = 0, key_length = 0, type_length = 0;
     std::string_view locale, id, key, type;
     if (!in.byte(version)) return QueryError::truncated;
@@ -421,7 +426,8 @@ std::string_view log_value_version(std::string_view text, std::size_t start, boo
                                    std::array<char, 4>& v_buffer, std::size_t& end) {
     std::string_view ver1, version_v;
     for (std::size_t pos = start;;) {
-        const std::size_t v = stop_at_amp ? find_either(text, 'V', '&', pos) : find_byte(text, 'V', pos);
+        // The value runs for hundreds of bytes: the long-span search (AVX2 where the CPU has it).
+        const std::size_t v = find_either_long(text, 'V', stop_at_amp ? '&' : 'V', pos);
         if (v == std::string_view::npos || text[v] != 'V') {
             end = v == std::string_view::npos ? text.size() : v;
             break;
@@ -493,7 +499,8 @@ ParsedQuery parse_query(std::string_view query) {
             continue;
         }
         if (at_start && !is_plain_name(name) && looks_base64(item)) {
-            parsed.error = decode_base64(item, parsed.query, true);
+            std::string unescaped, bytes;
+            parsed.error = decode_base64(item, parsed.query, true, unescaped, bytes);
             continue;
         }
         if (eq == std::string_view::npos || name.empty()) continue;
@@ -508,19 +515,18 @@ ParsedQuery parse_query(std::string_view query) {
     return parsed;
 }
 
-std::string_view QueryScanner::decoded(std::string_view raw, std::string& buffer) {
-    if (find_either(raw, '%', '+') == std::string_view::npos) return raw;
-    percent_decode_into(buffer, raw);
-    return buffer;
-}
-
 const QueryView& QueryScanner::scan(std::string_view query) {
     view_ = QueryView{};
     bool first = true;
     for (std::size_t pos = 0; pos < query.size();) {
-        // The item's name first: Log= is found by name, and its value's end in the same pass
-        // as its version.
-        const std::size_t eq_or_amp = find_either(query, '=', '&', pos);
+        // The item's name first (Log= is found by name, and its value's end in the same pass as
+        // its version), noting an escape on the way: one search, not a second one to decode.
+        std::size_t eq_or_amp = detail::find_first_of4(query, '=', '&', '%', '+', pos);
+        bool name_escaped = false;
+        if (eq_or_amp != std::string_view::npos && (query[eq_or_amp] == '%' || query[eq_or_amp] == '+')) {
+            name_escaped = true;
+            eq_or_amp = find_either(query, '=', '&', eq_or_amp + 1);
+        }
         if (eq_or_amp == pos && query[pos] == '&') { // `&&Log=` (Exchange 2003)
             ++pos;
             continue;
@@ -537,7 +543,16 @@ const QueryView& QueryScanner::scan(std::string_view query) {
             pos = end + 1;
             continue;
         }
-        const std::size_t amp = has_eq ? find_byte(query, '&', eq_or_amp) : eq_or_amp;
+        // The value's end, and whether it has an escape to decode, in one search.
+        std::size_t amp = eq_or_amp;
+        bool value_escaped = false;
+        if (has_eq) {
+            amp = detail::find_first_of4(query, '&', '%', '+', '&', eq_or_amp + 1);
+            if (amp != std::string_view::npos && query[amp] != '&') {
+                value_escaped = true;
+                amp = find_byte(query, '&', amp + 1);
+            }
+        }
         const std::size_t item_end = amp == std::string_view::npos ? query.size() : amp;
         const std::string_view item = query.substr(pos, item_end - pos);
         pos = item_end + 1;
@@ -547,7 +562,7 @@ const QueryView& QueryScanner::scan(std::string_view query) {
             base64_.user.clear();
             base64_.device_id.clear();
             base64_.device_type.clear();
-            view_.error = decode_base64(item, base64_, false);
+            view_.error = decode_base64(item, base64_, false, base64_unescaped_, base64_bytes_);
             view_.form = QueryForm::base64;
             view_.protocol_version = base64_.protocol_version;
             view_.command = base64_.command;
@@ -558,21 +573,30 @@ const QueryView& QueryScanner::scan(std::string_view query) {
         }
         if (!has_eq || name.empty()) continue;
         if (view_.form == QueryForm::none) view_.form = QueryForm::plain;
-        const std::string_view plain_name = decoded(name, name_);
+        std::string_view plain_name = name;
+        if (name_escaped) {
+            percent_decode_into(name_, name);
+            plain_name = name_;
+        }
         const std::string_view raw = item.substr(name.size() + 1);
+        const auto value = [&](std::string& buffer) -> std::string_view {
+            if (!value_escaped) return raw;
+            percent_decode_into(buffer, raw);
+            return buffer;
+        };
         if (is_keyword(plain_name, "cmd")) {
-            view_.command = decoded(raw, command_);
+            view_.command = value(command_);
         } else if (is_keyword(plain_name, "user")) {
-            view_.user = decoded(raw, user_);
+            view_.user = value(user_);
         } else if (is_keyword(plain_name, "deviceid")) {
-            const std::string_view id = decoded(raw, device_id_);
+            const std::string_view id = value(device_id_);
             view_.device_id = id;
             if (!is_printable_id(id)) {
                 device_id_ = normalise_device_id(id);
                 view_.device_id = device_id_;
             }
         } else if (is_keyword(plain_name, "devicetype")) {
-            view_.device_type = decoded(raw, device_type_);
+            view_.device_type = value(device_type_);
         }
     }
     return view_;

@@ -143,11 +143,11 @@ public:
     const QueryView& scan(std::string_view query);
 
 private:
-    std::string_view decoded(std::string_view raw, std::string& buffer);
     std::string_view log_version(std::string_view query, std::size_t start, std::size_t& end);
 
     QueryView view_;
     EasQuery base64_; ///< the base64 form's fields (their strings reused)
+    std::string base64_unescaped_, base64_bytes_; ///< where the base64 form is decoded
     std::string command_, user_, device_id_, device_type_, name_; ///< decoded values
     std::array<char, 4> ver1_{}, version_v_{}; ///< Log= versions ("16.1", "2.0")
 };

@@ -32,7 +32,11 @@ std::uint64_t hash_of(std::string_view s, std::uint64_t seed) {
     std::size_t n = s.size();
     for (; n >= 8; p += 8, n -= 8) h = fold_multiply(h ^ load64(p) ^ k2, k1 ^ seed);
     std::uint64_t tail = 0;
-    for (std::size_t i = 0; i < n; ++i) tail |= static_cast<std::uint64_t>(static_cast<unsigned char>(p[i])) << (8 * i);
+    if (n > 0 && s.size() >= 8) { // the last 8 bytes, shifted to the n not yet hashed: one load
+        tail = load64(s.data() + s.size() - 8) >> (64 - 8 * n);
+    } else {
+        for (std::size_t i = 0; i < n; ++i) tail |= static_cast<std::uint64_t>(static_cast<unsigned char>(p[i])) << (8 * i);
+    }
     return fold_multiply(h ^ tail ^ k1, seed ^ k2);
 }
 
@@ -67,7 +71,12 @@ void count_capped(Counts& counts, std::uint8_t& n, std::uint32_t key, std::uint3
 } // namespace
 
 std::string_view account_name(std::string_view user) {
-    user.remove_prefix(after_last(user, '\\'));
+    // One search for `alice`, two for `EXAMPLE\alice` or `alice@example.org`.
+    std::size_t start = 0, at = find_either(user, '\\', '@');
+    for (; at != std::string_view::npos && user[at] == '\\'; at = find_either(user, '\\', '@', start)) start = at + 1;
+    if (at == std::string_view::npos) return user.substr(start);
+    if (find_byte(user, '\\', at + 1) == std::string_view::npos) return user.substr(start, at - start);
+    user.remove_prefix(after_last(user, '\\')); // `a@b\c`: a backslash after the `@`
     return user.substr(0, find_byte(user, '@'));
 }
 
@@ -129,14 +138,24 @@ std::uint32_t Inventory::find_or_insert(std::string_view key, const Request& r) 
     return index;
 }
 
-// The id of `command`: first among the device's own commands (a few compares of short strings
-// that stay in the cache), else from the pool; past the device's cap, "(other)".
+// The id of `command`: from a small table of the commands seen (a log holds a few dozen names;
+// a name of up to 8 bytes compares as one word), else from the pool; past the device's cap, a
+// command new to the pool is "(other)". A slot is only a shortcut: a collision costs a pool
+// lookup, never a wrong id.
 std::uint32_t Inventory::command_id(const Record& d, std::string_view command) {
-    for (std::uint8_t i = 0; i < d.n_commands; ++i)
-        if (d.commands[i].key != other_ && pool_.at(d.commands[i].key) == command) return d.commands[i].key;
-    const std::uint32_t id = pool_.find(command);
-    if (id != kNone) return id;
-    return d.n_commands < kCap ? pool_.add(command) : other_;
+    std::uint64_t word = 0;
+    std::memcpy(&word, command.data(), std::min<std::size_t>(command.size(), sizeof word));
+    CommandSlot& slot = command_slots_[((word ^ command.size()) * 0x9E3779B97F4A7C15ull) >> 58];
+    if (slot.id != kNone && slot.word == word && slot.size == command.size() &&
+        (command.size() <= sizeof word || pool_.at(slot.id) == command))
+        return slot.id;
+    std::uint32_t id = pool_.find(command);
+    if (id == kNone) {
+        if (d.n_commands >= kCap) return other_;
+        id = pool_.add(command);
+    }
+    slot = {word, command.size(), id};
+    return id;
 }
 
 // The id of `value`: interned when it is new and `room` (this device's count for the field)
@@ -182,12 +201,19 @@ void Inventory::add(LineKind kind, const Request& r) {
     // SOGo treat them so). The account's length goes first so that no pair of values can make
     // the same key.
     const std::string_view account = account_name(r.user);
-    std::string& key = key_;
     char length[24];
     const auto [end, ec] = std::to_chars(length, length + sizeof length, account.size());
     (void)ec;
-    key.assign(length, end).append(":").append(account).append(r.device_id);
-    ascii_lower_in_place(key);
+    const auto digits = static_cast<std::size_t>(end - length);
+    const std::size_t size = digits + 1 + account.size() + r.device_id.size();
+    if (key_.size() < size) key_.resize(size); // grows to the longest key, never shrinks
+    char* const k = key_.data();
+    std::memcpy(k, length, digits);
+    k[digits] = ':';
+    std::memcpy(k + digits + 1, account.data(), account.size());
+    std::memcpy(k + digits + 1 + account.size(), r.device_id.data(), r.device_id.size());
+    ascii_lower_in_place(k, size);
+    const std::string_view key(k, size);
     const std::uint32_t index = find_or_insert(key, r);
     Record& d = records_[index];
 

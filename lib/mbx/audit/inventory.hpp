@@ -147,6 +147,13 @@ private:
         std::uint32_t index = 0; ///< record index + 1; 0 = empty
     };
     std::vector<Slot> slots_;
+    /// Command ids by name (see command_id()): 64 slots, by a hash of the size and first 8 bytes.
+    struct CommandSlot {
+        std::uint64_t word = 0;  ///< the name's first 8 bytes (zero-padded)
+        std::size_t size = 0;
+        std::uint32_t id = kNone;
+    };
+    std::array<CommandSlot, 64> command_slots_{};
     std::uint64_t seed_ = 0; ///< random per Inventory: a log cannot be crafted to collide
     Totals totals_;
     std::string key_; ///< the lookup key of the request being added (reused buffer)

@@ -1,6 +1,11 @@
 #include "mbx/core/text.hpp"
 
 #include <algorithm>
+#include <array>
+#include <cstring>
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
 
 namespace mbx {
 namespace {
@@ -10,6 +15,55 @@ char down(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a
 bool space(char c) { return c == ' ' || (c >= '\t' && c <= '\r'); }
 
 } // namespace
+
+#if defined(__x86_64__)
+namespace {
+
+// Bit i: byte at + i of `base` is `na` or `nb` (32 bytes).
+__attribute__((target("avx2"))) unsigned hits_avx2(const char* base, std::size_t at, __m256i na, __m256i nb) {
+    const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(base + at));
+    return static_cast<unsigned>(_mm256_movemask_epi8(_mm256_or_si256(_mm256_cmpeq_epi8(v, na), _mm256_cmpeq_epi8(v, nb))));
+}
+
+// detail::find_first_of2() 32 bytes a step: only called when detail::has_avx2().
+__attribute__((target("avx2"))) std::size_t find_first_of2_avx2(std::string_view s, char a, char b, std::size_t from) {
+    const std::size_t n = s.size();
+    if (from >= n || n - from < 32) return detail::find_first_of2(s, a, b, from);
+    const char* const base = s.data();
+    const __m256i na = _mm256_set1_epi8(a), nb = _mm256_set1_epi8(b);
+    std::size_t i = from;
+    for (; i + 32 <= n; i += 32)
+        if (const unsigned hits = hits_avx2(base, i, na, nb); hits != 0) return i + static_cast<std::size_t>(__builtin_ctz(hits));
+    if (i == n) return std::string_view::npos;
+    const unsigned hits = hits_avx2(base, n - 32, na, nb) >> (32 - (n - i)); // bit 0: byte i
+    return hits != 0 ? i + static_cast<std::size_t>(__builtin_ctz(hits)) : std::string_view::npos;
+}
+
+bool cpu_has_avx2() {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2") != 0;
+}
+
+bool use_avx2 = cpu_has_avx2();
+
+} // namespace
+
+bool detail::has_avx2() { return use_avx2; }
+
+void detail::set_avx2(bool on) { use_avx2 = on && cpu_has_avx2(); }
+
+std::size_t find_either_long(std::string_view s, char a, char b, std::size_t from) {
+    return detail::has_avx2() ? find_first_of2_avx2(s, a, b, from) : detail::find_first_of2(s, a, b, from);
+}
+#else
+bool detail::has_avx2() { return false; }
+
+void detail::set_avx2(bool) {}
+
+std::size_t find_either_long(std::string_view s, char a, char b, std::size_t from) {
+    return detail::find_first_of2(s, a, b, from);
+}
+#endif
 
 std::string ascii_upper(std::string_view s) {
     std::string out(s);
@@ -23,13 +77,14 @@ std::string ascii_lower(std::string_view s) {
     return out;
 }
 
+void ascii_lower_in_place(std::string& s) { ascii_lower_in_place(s.data(), s.size()); }
+
 // 0x20 is added to the bytes 'A'..'Z' of each 8-byte word at once (the other bytes, UTF-8
-// included, are left as they are); the tail byte by byte.
-void ascii_lower_in_place(std::string& s) {
+// included, are left as they are). A tail of a string of 8 bytes or more is the last 8 bytes,
+// again (lowering is idempotent); a shorter string goes byte by byte.
+void ascii_lower_in_place(char* data, std::size_t size) {
     constexpr std::uint64_t k7F = 0x7F7F7F7F7F7F7F7Full, k80 = 0x8080808080808080ull;
-    char* p = s.data();
-    std::size_t n = s.size();
-    for (; n >= 8; p += 8, n -= 8) {
+    const auto lower_word = [&](char* p) {
         std::uint64_t x;
         std::memcpy(&x, p, sizeof x);
         const std::uint64_t low7 = x & k7F;
@@ -37,8 +92,14 @@ void ascii_lower_in_place(std::string& s) {
         const std::uint64_t past_z = low7 + 0x2525252525252525ull;     // the high bit: low7 > 'Z'
         x |= (at_least_a & ~past_z & ~x & k80) >> 2;
         std::memcpy(p, &x, sizeof x);
+    };
+    if (size < 8) {
+        for (std::size_t i = 0; i < size; ++i) data[i] = down(data[i]);
+        return;
     }
-    for (; n > 0; ++p, --n) *p = down(*p);
+    std::size_t i = 0;
+    for (; i + 8 <= size; i += 8) lower_word(data + i);
+    if (i < size) lower_word(data + size - 8);
 }
 
 std::string_view trim(std::string_view s) {
@@ -71,36 +132,61 @@ std::string base64_encode(std::string_view bytes) {
     return out;
 }
 
+namespace {
+
+// The value of each base64 alphabet byte (RFC 4648 §4), -1 for any other byte.
+constexpr std::array<signed char, 256> kBase64Values = [] {
+    std::array<signed char, 256> t{};
+    for (int c = 0; c < 256; ++c)
+        t[static_cast<std::size_t>(c)] = static_cast<signed char>(c >= 'A' && c <= 'Z'   ? c - 'A'
+                                                                  : c >= 'a' && c <= 'z' ? c - 'a' + 26
+                                                                  : c >= '0' && c <= '9' ? c - '0' + 52
+                                                                  : c == '+'             ? 62
+                                                                  : c == '/'             ? 63
+                                                                                         : -1);
+    return t;
+}();
+
+int base64_value(char c) { return kBase64Values[static_cast<unsigned char>(c)]; }
+
+} // namespace
+
 std::optional<std::string> base64_decode(std::string_view text) {
-    auto value = [](char c) -> int {
-        if (c >= 'A' && c <= 'Z') return c - 'A';
-        if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-        if (c >= '0' && c <= '9') return c - '0' + 52;
-        if (c == '+') return 62;
-        if (c == '/') return 63;
-        return -1;
-    };
+    std::string out;
+    if (!base64_decode_into(out, text)) return std::nullopt;
+    return out;
+}
+
+bool base64_decode_into(std::string& out, std::string_view text) {
     if (text.size() % 4 == 0 && !text.empty()) { // padded: at most two '=' and only at the end
         if (text.back() == '=') text.remove_suffix(1);
         if (text.back() == '=') text.remove_suffix(1);
     }
-    if (text.size() % 4 == 1) return std::nullopt; // one sextet cannot make a byte
-    std::string out;
-    out.reserve(text.size() / 4 * 3 + 2);
-    unsigned acc = 0;
-    int bits = 0;
-    for (char c : text) {
-        const int v = value(c);
-        if (v < 0) return std::nullopt;
-        acc = ((acc << 6) | static_cast<unsigned>(v)) & 0x3FFF; // never more than 13 live bits
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            out += static_cast<char>((acc >> bits) & 0xFF);
-        }
+    if (text.size() % 4 == 1) return false; // one sextet cannot make a byte
+    const std::size_t groups = text.size() / 4, rest = text.size() % 4;
+    out.resize(groups * 3 + (rest == 0 ? 0 : rest - 1));
+    char* o = out.data();
+    const char* p = text.data();
+    // Four characters make three bytes; a negative value (not base64) makes `bad` negative.
+    int bad = 0;
+    for (std::size_t g = 0; g < groups; ++g, p += 4, o += 3) {
+        const int a = base64_value(p[0]), b = base64_value(p[1]), c = base64_value(p[2]), d = base64_value(p[3]);
+        bad |= a | b | c | d;
+        const auto v = static_cast<unsigned>(a) << 18 | static_cast<unsigned>(b) << 12 | static_cast<unsigned>(c) << 6 |
+                       static_cast<unsigned>(d);
+        o[0] = static_cast<char>((v >> 16) & 0xFF);
+        o[1] = static_cast<char>((v >> 8) & 0xFF);
+        o[2] = static_cast<char>(v & 0xFF);
     }
-    if ((acc & ((1U << bits) - 1)) != 0) return std::nullopt; // RFC 4648 §3.5: pad bits are zero
-    return out;
+    if (bad < 0) return false;
+    if (rest == 0) return true;
+    // Two or three characters: one or two bytes, and the pad bits must be zero (RFC 4648 §3.5).
+    const int a = base64_value(p[0]), b = base64_value(p[1]), c = rest == 3 ? base64_value(p[2]) : 0;
+    if ((a | b | c) < 0) return false;
+    const auto v = static_cast<unsigned>(a) << 18 | static_cast<unsigned>(b) << 12 | static_cast<unsigned>(c) << 6;
+    o[0] = static_cast<char>((v >> 16) & 0xFF);
+    if (rest == 3) o[1] = static_cast<char>((v >> 8) & 0xFF);
+    return (v & (rest == 2 ? 0xFFFFu : 0xFFu)) == 0;
 }
 
 std::vector<std::string> split_list(std::string_view list) {

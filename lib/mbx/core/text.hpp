@@ -24,6 +24,9 @@ std::string ascii_lower(std::string_view s);
 /// ascii_lower() in place, 8 bytes a step (the client inventory folds a key per log line).
 void ascii_lower_in_place(std::string& s);
 
+/// ascii_lower_in_place() of the `size` bytes at `data`. Pure apart from them.
+void ascii_lower_in_place(char* data, std::size_t size);
+
 /// True when `a` and `b` are equal ignoring ASCII case. Pure.
 inline bool iequals(std::string_view a, std::string_view b) {
     // Inline, sizes first: the log parsers call it for every name and path segment they read.
@@ -76,21 +79,62 @@ namespace detail {
     return std::string_view::npos;
 }
 
+/// find_first_of2() for four bytes (some may repeat): the query scanner finds an item's end and
+/// whether the item has an escape (`%`, `+`) in one search.
+[[gnu::always_inline]] inline std::size_t find_first_of4(std::string_view s, char a, char b, char c, char d,
+                                                         std::size_t from) {
+    const std::size_t n = s.size();
+    if (from >= n) return std::string_view::npos;
+    const char* const base = s.data();
+    std::size_t i = from;
+#if defined(__SSE2__)
+    if (n >= 16) {
+        const __m128i na = _mm_set1_epi8(a), nb = _mm_set1_epi8(b), nc = _mm_set1_epi8(c), nd = _mm_set1_epi8(d);
+        const auto hits_at = [&](std::size_t at) {
+            const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(base + at));
+            const __m128i ab = _mm_or_si128(_mm_cmpeq_epi8(v, na), _mm_cmpeq_epi8(v, nb));
+            const __m128i cd = _mm_or_si128(_mm_cmpeq_epi8(v, nc), _mm_cmpeq_epi8(v, nd));
+            return static_cast<unsigned>(_mm_movemask_epi8(_mm_or_si128(ab, cd)));
+        };
+        for (; i + 16 <= n; i += 16)
+            if (const unsigned hits = hits_at(i); hits != 0) return i + static_cast<std::size_t>(__builtin_ctz(hits));
+        if (i == n) return std::string_view::npos;
+        const unsigned hits = hits_at(n - 16) >> (16 - (n - i)); // bit 0: byte i
+        return hits != 0 ? i + static_cast<std::size_t>(__builtin_ctz(hits)) : std::string_view::npos;
+    }
+#endif
+    for (; i < n; ++i)
+        if (base[i] == a || base[i] == b || base[i] == c || base[i] == d) return i;
+    return std::string_view::npos;
+}
+
 } // namespace detail
 
 /// s.find(c, from), inline: the log parsers look for the next space, `&`, `=` or `_` some 30
 /// times per line, mostly a few bytes away, where calling memchr costs more than the search.
 /// Never reads past `s`. Pure.
-inline std::size_t find_byte(std::string_view s, char c, std::size_t from = 0) {
+[[gnu::always_inline]] inline std::size_t find_byte(std::string_view s, char c, std::size_t from = 0) {
     return detail::find_first_of2(s, c, c, from);
 }
 
 /// The first position at or after `from` of `a` or `b` (s.find_first_of of two bytes), inline
 /// like find_byte: the query scanner looks for the end of an item and the next `V` token of
 /// Exchange's Log= field in one pass. Pure.
-inline std::size_t find_either(std::string_view s, char a, char b, std::size_t from = 0) {
+[[gnu::always_inline]] inline std::size_t find_either(std::string_view s, char a, char b, std::size_t from = 0) {
     return detail::find_first_of2(s, a, b, from);
 }
+
+namespace detail {
+/// True when this CPU runs AVX2 (x86-64 only; checked once). The searches over long spans use
+/// it: the baseline build is SSE2, so the AVX2 code is chosen at run time.
+bool has_avx2();
+/// Turns the AVX2 code off (or back on where the CPU has it): the tests compare both paths.
+void set_avx2(bool on);
+} // namespace detail
+
+/// find_either() for spans that run long (Exchange's Log= value: hundreds of bytes): 32 bytes a
+/// step with AVX2 where the CPU has it, else find_either(). The same result. Pure.
+std::size_t find_either_long(std::string_view s, char a, char b, std::size_t from = 0);
 
 /// Where what follows the last `c` of `s` starts: s.rfind(c) + 1, or 0 when `c` is not in `s`.
 /// Forward find_byte steps: for a byte that is rare (`\\` in a user name), one search. Pure.
@@ -112,6 +156,11 @@ std::string base64_encode(std::string_view bytes);
 /// included), misplaced padding, an impossible length or non-zero trailing bits. Pure; never
 /// reads past `text`.
 std::optional<std::string> base64_decode(std::string_view text);
+
+/// base64_decode() into `out` (replacing its contents, keeping its capacity: the log readers
+/// decode a base64 query per line without allocating). False, with `out` unspecified, where
+/// base64_decode() gives nothing. Pure apart from `out`.
+bool base64_decode_into(std::string& out, std::string_view text);
 
 /// The items of a comma-separated list (`cn, sn,givenName`), trimmed, empty items dropped. Pure.
 std::vector<std::string> split_list(std::string_view list);

@@ -2,6 +2,8 @@
 #include "mbx/core/text.hpp"
 
 #include <catch2/catch.hpp>
+#include <optional>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -241,6 +243,98 @@ TEST_CASE("QueryScanner decodes the fields parse_query decodes", "[audit][eas_qu
     CHECK(scanner.scan(base64).device_id == "01ab02");
 }
 
+
+namespace {
+
+// RFC 4648 base64 decoded a sextet at a time: the reference base64_decode_into() must match.
+std::optional<std::string> reference_base64(std::string_view text) {
+    const std::string_view alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    if (text.size() % 4 == 0 && !text.empty()) {
+        if (text.back() == '=') text.remove_suffix(1);
+        if (text.back() == '=') text.remove_suffix(1);
+    }
+    if (text.size() % 4 == 1) return std::nullopt;
+    std::string out;
+    unsigned acc = 0;
+    int bits = 0;
+    for (char c : text) {
+        const auto v = alphabet.find(c);
+        if (v == std::string_view::npos) return std::nullopt;
+        acc = ((acc << 6) | static_cast<unsigned>(v)) & 0x3FFF;
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            out += static_cast<char>((acc >> bits) & 0xFF);
+        }
+    }
+    if ((acc & ((1U << bits) - 1)) != 0) return std::nullopt;
+    return out;
+}
+
+} // namespace
+
+TEST_CASE("base64_decode_into decodes what a sextet-at-a-time decoder decodes", "[audit][core][text]") {
+    // Random text near the alphabet: valid and invalid bytes, padding anywhere, every length
+    // remainder; one output buffer for all (its old contents must never show).
+    const std::string bytes = "AZaz09+/=Qw-_ %\x80";
+    std::mt19937 random(11);
+    std::string out;
+    for (int n = 0; n < 20000; ++n) {
+        std::string text;
+        const auto size = random() % 23;
+        for (std::size_t i = 0; i < size; ++i)
+            text += random() % 6 == 0 ? bytes[random() % bytes.size()] : "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"[random() % 64];
+        if (random() % 3 == 0) text += random() % 2 == 0 ? "=" : "==";
+        INFO(text);
+        const auto expected = reference_base64(text);
+        const bool ok = mbx::base64_decode_into(out, text);
+        REQUIRE(ok == expected.has_value());
+        if (ok) REQUIRE(out == *expected);
+        REQUIRE(mbx::base64_decode(text) == expected);
+    }
+}
+
+TEST_CASE("QueryScanner decodes what parse_query decodes, for random queries", "[audit][eas_query]") {
+    // Items built near every rule: names in any case and escaped, values with escapes, `=` and
+    // `+`, empty items, `&&Log=`, Log= values with V and Ver1 tokens, base64 at the start.
+    EasQuery b64;
+    b64.protocol_version = "16.1";
+    b64.command = "Ping";
+    b64.device_id = "ABCDEF0123";
+    b64.device_type = "iPhone";
+    b64.user = "bob";
+    const std::string base64 = *encode_base64_query(b64);
+    const std::vector<std::string> names = {"Cmd", "cmd", "User", "USER", "DeviceId", "deviceid", "DeviceType", "Log", "log",
+                                            "C%6Dd", "Us+er", "Device%49d", "SaveInSent", "x", "", "Cmd%", "Log+"};
+    const std::vector<std::string> values = {"Sync", "alice", "EXAMPLE%5Calice", "a+b", "%zz", "%", "x=y", "", "%01%FF",
+                                             "V141_Ver1:161_x", "SC1:1_V25_", "V2TCo", "Ver1:99_V160", "+", "abc%2"};
+    QueryScanner scanner;
+    std::mt19937 random(5);
+    for (int n = 0; n < 20000; ++n) {
+        std::string query = random() % 8 == 0 ? base64.substr(0, random() % 2 == 0 ? base64.size() : 5 + random() % 20) : "";
+        const auto items = random() % 6;
+        for (std::size_t i = 0; i < items; ++i) {
+            if (!query.empty() || random() % 4 == 0) query += random() % 8 == 0 ? "&&" : "&";
+            query += names[random() % names.size()];
+            if (random() % 10 != 0) query += "=";
+            query += values[random() % values.size()];
+            if (random() % 6 == 0) query += values[random() % values.size()];
+        }
+        INFO(query);
+        const ParsedQuery full = parse_query(query);
+        const QueryView& fast = scanner.scan(query);
+        REQUIRE(fast.form == full.query.form);
+        REQUIRE(fast.protocol_version == full.query.protocol_version);
+        REQUIRE(fast.command == full.query.command);
+        REQUIRE(fast.user == full.query.user);
+        REQUIRE(fast.device_id == full.query.device_id);
+        REQUIRE(fast.device_type == full.query.device_type);
+        REQUIRE(fast.error == full.error);
+        REQUIRE(fast.has_log == full.has_log);
+        REQUIRE(fast.log_value == full.log_value);
+        REQUIRE(fast.log_version == full.log.protocol_version);
+    }
+}
 
 TEST_CASE("version_from_byte is the byte's tens, a dot and its units for every byte", "[audit][eas_query]") {
     for (unsigned byte = 0; byte < 256; ++byte) {

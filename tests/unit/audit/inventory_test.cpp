@@ -5,6 +5,7 @@
 
 #include <catch2/catch.hpp>
 #include <map>
+#include <random>
 #include <string>
 #include <zlib.h>
 
@@ -129,6 +130,24 @@ TEST_CASE("account_name: after DOMAIN\\, before @", "[audit][inventory]") {
     CHECK(account_name("A\\B\\carol@x@y") == "carol");
     CHECK(account_name("") == "");
     CHECK(account_name("EXAMPLE\\") == "");
+}
+
+TEST_CASE("account_name is after the last \\ and before the next @, for random names", "[audit][inventory]") {
+    // The reference: the rule as written, one step at a time.
+    const auto reference = [](std::string_view user) {
+        const auto back = user.rfind('\\');
+        if (back != std::string_view::npos) user.remove_prefix(back + 1);
+        return user.substr(0, user.find('@'));
+    };
+    std::mt19937 random(3);
+    const std::string bytes = "ab\\@@\\.-";
+    for (int n = 0; n < 20000; ++n) {
+        std::string user;
+        const auto size = random() % 40; // past 16: the searches' vector steps
+        for (std::size_t i = 0; i < size; ++i) user += bytes[random() % bytes.size()];
+        INFO(user);
+        REQUIRE(account_name(user) == reference(user));
+    }
 }
 
 TEST_CASE("device keys fold ASCII letters only, 8 bytes at a time and in the tail", "[audit][inventory]") {

@@ -1,6 +1,8 @@
 #include "mbx/core/text.hpp"
 
 #include <cstdint>
+#include <random>
+#include <string>
 
 #include <catch2/catch.hpp>
 
@@ -90,4 +92,24 @@ TEST_CASE("ascii_lower_in_place folds A-Z only, at every byte value and word pos
             }
         }
     }
+}
+
+TEST_CASE("find_either_long finds what find_either finds, with and without AVX2", "[core][text]") {
+    // Strings around the 16- and 32-byte steps, needles anywhere (or nowhere), every start.
+    std::mt19937 random(13);
+    const std::string bytes = "aaaaaaaaVV&_ \x80";
+    for (bool avx2 : {true, false}) {
+        mbx::detail::set_avx2(avx2);
+        for (int n = 0; n < 3000; ++n) {
+            std::string s;
+            const auto size = random() % 140;
+            for (std::size_t i = 0; i < size; ++i) s += random() % 4 == 0 ? bytes[random() % bytes.size()] : 'a';
+            for (std::size_t from = 0; from <= s.size() + 1; ++from) {
+                INFO("avx2 " << avx2 << " \"" << s << "\" from " << from);
+                REQUIRE(mbx::find_either_long(s, 'V', '&', from) == mbx::find_either(s, 'V', '&', from));
+                REQUIRE(mbx::find_either_long(s, ' ', ' ', from) == s.find(' ', from));
+            }
+        }
+    }
+    mbx::detail::set_avx2(true);
 }
