@@ -337,7 +337,9 @@ LineKind AccessLogParser::parse_line(std::string_view line, Request& out) {
     out = Request{};
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
     if (line.size() > kMaxLineBytes) return malformed("line too long");
-    if (trim(line).empty()) return LineKind::directive;
+    // Empty or white space only: a line that starts with anything else has something to trim to.
+    if (line.empty() || ((line[0] == ' ' || (line[0] >= '\t' && line[0] <= '\r')) && trim(line).empty()))
+        return LineKind::directive;
     if (format_ == LogFormat::auto_detect) format_ = line[0] == '#' ? LogFormat::iis : LogFormat::combined;
     return format_ == LogFormat::iis ? parse_iis(line, out) : parse_combined(line, out);
 }

@@ -237,7 +237,8 @@ void Inventory::add(LineKind kind, const Request& r) {
         std::uint8_t room = d.n_versions;
         const bool same = holds(d.last_version, spill.last_version, r.protocol_version);
         const std::uint32_t version = same ? d.last_version : intern(r.protocol_version, room);
-        if (version != kOverflow) insert_capped(d.versions, d.n_versions, version);
+        // The latest version is in the list already (or the list is full): no need to look.
+        if (!same && version != kOverflow) insert_capped(d.versions, d.n_versions, version);
         // The version of the newest request (logs are in time order; a line without a time
         // counts as newer than those before it).
         if (r.time == 0 || r.time >= d.last_version_time) {

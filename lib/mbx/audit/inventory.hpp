@@ -7,6 +7,7 @@
 #include "mbx/audit/log_reader.hpp"
 
 #include <array>
+#include <cstddef>
 #include <cstdint>
 #include <deque>
 #include <filesystem>
@@ -94,8 +95,13 @@ private:
         std::uint32_t key = 0; ///< string id (commands) or HTTP status (-1: "other")
         std::uint64_t n = 0;
     };
-    /// What add() touches for every request of a device.
-    struct Record {
+    /// What add() touches for every request of a device, laid out so that a request touches
+    /// few cache lines (the records of thousands of devices are megabytes: every line a
+    /// request touches is a load from L3 or memory): the counters, ids and lookup key in the
+    /// first two lines, then the command counts (a device has a handful: one or two lines),
+    /// the status counts (most devices have two or three: one line), and last the lists of
+    /// user agents and versions, touched only when the device shows a new one.
+    struct alignas(64) Record {
         std::uint64_t requests = 0;
         std::int64_t first_seen = 0, last_seen = 0, last_version_time = 0;
         std::uint32_t user_agent = kNone, device_type = kNone, last_version = kNone;
@@ -106,10 +112,12 @@ private:
         bool user_qualified = false; ///< the Spill's user has a domain (is the one to show)
         /// The lookup key, compared here when it fits: the record's cache line is read anyway,
         /// the Spill's heap string would be one more miss per request.
-        std::array<char, 62> key{};
-        std::array<std::uint32_t, kCap> agents{}, versions{};
+        std::array<char, 76> key{};
         std::array<Count, kCap + 1> commands{}, statuses{}; ///< +1: "(other)"
+        std::array<std::uint32_t, kCap> agents{}, versions{};
     };
+    static_assert(offsetof(Record, commands) == 128, "the counters and the key fill the first two cache lines");
+
     /// What add() touches only for a new device or a value past the caps.
     struct Spill {
         std::string key = {}, user = {}, device_id = {};

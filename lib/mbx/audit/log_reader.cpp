@@ -75,6 +75,7 @@ void inflate_file(std::FILE* f, const std::filesystem::path& path, std::vector<c
 void LineSplitter::emit(std::string_view text, const LineCallback& on_line) {
     if (!text.empty() && text.back() == '\r') text.remove_suffix(1);
     ++number_;
+    if (overlong_) ++overlong_lines_;
     on_line(LogLine{overlong_ ? std::string_view{} : text, number_, overlong_});
     overlong_ = false;
 }
@@ -117,26 +118,21 @@ ReadStats read_log_lines(const std::filesystem::path& path, const LineCallback& 
     if (!f) throw Error(ErrorCategory::io, "cannot open " + quoted(path) + ": " + std::strerror(errno));
     ReadStats stats;
     LineSplitter lines(max_line);
-    std::uint64_t overlong = 0;
-    const LineCallback counting = [&](const LogLine& line) {
-        if (line.overlong) ++overlong;
-        on_line(line);
-    };
     std::vector<char> in(kBufferBytes);
     std::size_t n = read_some(f.get(), in.data(), 2, path);
     if (n == 2 && static_cast<unsigned char>(in[0]) == 0x1f && static_cast<unsigned char>(in[1]) == 0x8b) {
         stats.gzip = true;
-        inflate_file(f.get(), path, in, n, lines, counting, stats);
+        inflate_file(f.get(), path, in, n, lines, on_line, stats);
     } else {
         while (n > 0) {
             stats.bytes += n;
-            lines.feed(std::string_view(in.data(), n), counting);
+            lines.feed(std::string_view(in.data(), n), on_line);
             n = read_some(f.get(), in.data(), in.size(), path);
         }
     }
-    lines.finish(counting);
+    lines.finish(on_line);
     stats.lines = lines.lines();
-    stats.overlong = overlong;
+    stats.overlong = lines.overlong_lines();
     return stats;
 }
 

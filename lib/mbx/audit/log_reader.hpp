@@ -39,6 +39,9 @@ public:
     /// Lines reported so far.
     std::uint64_t lines() const { return number_; }
 
+    /// Of those, the lines reported as overlong.
+    std::uint64_t overlong_lines() const { return overlong_lines_; }
+
 private:
     void emit(std::string_view text, const LineCallback& on_line);
 
@@ -46,6 +49,7 @@ private:
     std::string partial_;
     bool overlong_ = false;
     std::uint64_t number_ = 0;
+    std::uint64_t overlong_lines_ = 0;
 };
 
 /// What reading a file saw.
