@@ -144,7 +144,7 @@ std::uint32_t Inventory::find_or_insert(std::string_view key, const Request& r) 
 // lookup, never a wrong id.
 std::uint32_t Inventory::command_id(const Record& d, std::string_view command) {
     std::uint64_t word = 0;
-    std::memcpy(&word, command.data(), std::min<std::size_t>(command.size(), sizeof word));
+    if (!command.empty()) std::memcpy(&word, command.data(), std::min<std::size_t>(command.size(), sizeof word));
     CommandSlot& slot = command_slots_[((word ^ command.size()) * 0x9E3779B97F4A7C15ull) >> 58];
     if (slot.id != kNone && slot.word == word && slot.size == command.size() &&
         (command.size() <= sizeof word || pool_.at(slot.id) == command))
@@ -210,8 +210,9 @@ void Inventory::add(LineKind kind, const Request& r) {
     char* const k = key_.data();
     std::memcpy(k, length, digits);
     k[digits] = ':';
-    std::memcpy(k + digits + 1, account.data(), account.size());
-    std::memcpy(k + digits + 1 + account.size(), r.device_id.data(), r.device_id.size());
+    // char_traits::copy, not memcpy: an empty view may have no data (a 401 line has no user).
+    std::char_traits<char>::copy(k + digits + 1, account.data(), account.size());
+    std::char_traits<char>::copy(k + digits + 1 + account.size(), r.device_id.data(), r.device_id.size());
     ascii_lower_in_place(k, size);
     const std::string_view key(k, size);
     const std::uint32_t index = find_or_insert(key, r);

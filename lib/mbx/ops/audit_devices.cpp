@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <array>
+#include <charconv>
 #include <fmt/format.h>
 #include <fstream>
 #include <map>
@@ -19,9 +20,19 @@ using json = nlohmann::json;
 
 namespace {
 
+// "Sync:12,Ping:3": appended, not formatted (a device has a dozen counts, an inventory
+// thousands of devices).
 template <class Map> std::string counts(const Map& m) {
     std::string s;
-    for (const auto& [k, n] : m) s += fmt::format("{}{}:{}", s.empty() ? "" : ",", k, n);
+    char number[24];
+    for (const auto& [k, n] : m) {
+        if (!s.empty()) s += ',';
+        s += k;
+        s += ':';
+        const auto [end, ec] = std::to_chars(number, number + sizeof number, n);
+        (void)ec;
+        s.append(number, end);
+    }
     return s;
 }
 

@@ -409,3 +409,21 @@ TEST_CASE("IIS lines split alike with and without AVX2", "[audit][access_log]") 
     CHECK(requests > 1500);
     mbx::detail::set_avx2(true);
 }
+
+TEST_CASE("iso8601 is what unix_time reads back, for times across the years", "[audit][access_log]") {
+    // Every field is checked: unix_time() of the text's fields must give the same second.
+    std::mt19937_64 random(19);
+    for (int n = 0; n < 20000; ++n) {
+        const auto t = static_cast<std::int64_t>(random() % 253402300800ull); // 1970 to 9999
+        INFO(t);
+        const std::string text = iso8601(t);
+        REQUIRE(text.size() == 20);
+        REQUIRE(text.substr(4, 1) + text.substr(7, 1) + text.substr(10, 1) + text.substr(13, 1) + text.substr(16, 1) +
+                    text.substr(19) == "--T::Z");
+        REQUIRE(unix_time(std::stoi(text.substr(0, 4)), std::stoi(text.substr(5, 2)), std::stoi(text.substr(8, 2)),
+                          std::stoi(text.substr(11, 2)), std::stoi(text.substr(14, 2)), std::stoi(text.substr(17, 2))) == t);
+    }
+    CHECK(iso8601(0) == "1970-01-01T00:00:00Z");
+    CHECK(iso8601(253402300799) == "9999-12-31T23:59:59Z");
+    CHECK(iso8601(-1) == "1969-12-31T23:59:59Z");
+}
