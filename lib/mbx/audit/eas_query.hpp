@@ -143,7 +143,6 @@ public:
     const QueryView& scan(std::string_view query);
 
 private:
-    std::string_view log_version(std::string_view query, std::size_t start, std::size_t& end);
 
     QueryView view_;
     EasQuery base64_; ///< the base64 form's fields (their strings reused)

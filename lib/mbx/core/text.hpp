@@ -2,12 +2,14 @@
 // ASCII text helpers every area shares: protocol keywords, header names, config keys and LDAP
 // attribute names compare case-insensitively in ASCII only, never by locale.
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 #if defined(__SSE2__)
 #include <emmintrin.h>
@@ -40,20 +42,24 @@ inline bool iequals(std::string_view a, std::string_view b) {
 
 namespace detail {
 
-/// The first byte at or after `from` that is `a` or `b` (a == b: one byte), or npos. 16 bytes
+/// The first byte at or after `from` that is one of `bytes` (repeats allowed), or npos. 16 bytes
 /// a step with SSE2, the last step on the string's last 16 bytes (never past the string); a
 /// string shorter than 16 bytes 8 bytes a step (a zero byte of x ^ needle is a match).
-[[gnu::always_inline]] inline std::size_t find_first_of2(std::string_view s, char a, char b, std::size_t from) {
+template <typename... Bytes>
+[[gnu::always_inline]] inline std::size_t find_first_of_bytes(std::string_view s, std::size_t from, Bytes... bytes) {
+    static_assert(sizeof...(Bytes) > 0 && (std::is_same_v<Bytes, char> && ...), "needles are chars");
     const std::size_t n = s.size();
     if (from >= n) return std::string_view::npos;
     const char* const base = s.data();
     std::size_t i = from;
 #if defined(__SSE2__)
     if (n >= 16) {
-        const __m128i na = _mm_set1_epi8(a), nb = _mm_set1_epi8(b);
+        const __m128i needles[] = {_mm_set1_epi8(bytes)...};
         const auto hits_at = [&](std::size_t at) {
             const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(base + at));
-            return static_cast<unsigned>(_mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(v, na), _mm_cmpeq_epi8(v, nb))));
+            __m128i hit = _mm_cmpeq_epi8(v, needles[0]);
+            for (std::size_t k = 1; k < sizeof...(Bytes); ++k) hit = _mm_or_si128(hit, _mm_cmpeq_epi8(v, needles[k]));
+            return static_cast<unsigned>(_mm_movemask_epi8(hit));
         };
         for (; i + 16 <= n; i += 16)
             if (const unsigned hits = hits_at(i); hits != 0) return i + static_cast<std::size_t>(__builtin_ctz(hits));
@@ -64,48 +70,31 @@ namespace detail {
 #endif
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
     constexpr std::uint64_t k01 = 0x0101010101010101ull, k80 = 0x8080808080808080ull;
-    const std::uint64_t wa = k01 * static_cast<unsigned char>(a), wb = k01 * static_cast<unsigned char>(b);
+    const std::array<std::uint64_t, sizeof...(Bytes)> words{k01 * static_cast<unsigned char>(bytes)...};
     for (; i + 8 <= n; i += 8) {
         std::uint64_t x;
         std::memcpy(&x, base + i, sizeof x);
-        const std::uint64_t va = x ^ wa, vb = x ^ wb;
         // Exact for the lowest set bit (a false positive only follows a true one).
-        const std::uint64_t zero = ((va - k01) & ~va & k80) | ((vb - k01) & ~vb & k80);
+        std::uint64_t zero = 0;
+        for (const std::uint64_t w : words) zero |= ((x ^ w) - k01) & ~(x ^ w) & k80;
         if (zero != 0) return i + static_cast<std::size_t>(__builtin_ctzll(zero)) / 8;
     }
 #endif
     for (; i < n; ++i)
-        if (base[i] == a || base[i] == b) return i;
+        if (((base[i] == bytes) || ...)) return i;
     return std::string_view::npos;
 }
 
-/// find_first_of2() for four bytes (some may repeat): the query scanner finds an item's end and
-/// whether the item has an escape (`%`, `+`) in one search.
+/// find_first_of_bytes() for two bytes (a == b: one byte).
+[[gnu::always_inline]] inline std::size_t find_first_of2(std::string_view s, char a, char b, std::size_t from) {
+    return find_first_of_bytes(s, from, a, b);
+}
+
+/// find_first_of_bytes() for four bytes: the query scanner finds an item's end and whether the
+/// item has an escape (`%`, `+`) in one search.
 [[gnu::always_inline]] inline std::size_t find_first_of4(std::string_view s, char a, char b, char c, char d,
                                                          std::size_t from) {
-    const std::size_t n = s.size();
-    if (from >= n) return std::string_view::npos;
-    const char* const base = s.data();
-    std::size_t i = from;
-#if defined(__SSE2__)
-    if (n >= 16) {
-        const __m128i na = _mm_set1_epi8(a), nb = _mm_set1_epi8(b), nc = _mm_set1_epi8(c), nd = _mm_set1_epi8(d);
-        const auto hits_at = [&](std::size_t at) {
-            const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(base + at));
-            const __m128i ab = _mm_or_si128(_mm_cmpeq_epi8(v, na), _mm_cmpeq_epi8(v, nb));
-            const __m128i cd = _mm_or_si128(_mm_cmpeq_epi8(v, nc), _mm_cmpeq_epi8(v, nd));
-            return static_cast<unsigned>(_mm_movemask_epi8(_mm_or_si128(ab, cd)));
-        };
-        for (; i + 16 <= n; i += 16)
-            if (const unsigned hits = hits_at(i); hits != 0) return i + static_cast<std::size_t>(__builtin_ctz(hits));
-        if (i == n) return std::string_view::npos;
-        const unsigned hits = hits_at(n - 16) >> (16 - (n - i)); // bit 0: byte i
-        return hits != 0 ? i + static_cast<std::size_t>(__builtin_ctz(hits)) : std::string_view::npos;
-    }
-#endif
-    for (; i < n; ++i)
-        if (base[i] == a || base[i] == b || base[i] == c || base[i] == d) return i;
-    return std::string_view::npos;
+    return find_first_of_bytes(s, from, a, b, c, d);
 }
 
 } // namespace detail

@@ -195,6 +195,24 @@ TEST_CASE("the Log= version of a whole value, with V bytes inside other tokens",
     CHECK(exchange_log_version("") == "");
 }
 
+namespace {
+
+// The scanner's fields are parse_query()'s.
+void require_same(const QueryView& fast, const ParsedQuery& full) {
+    REQUIRE(fast.form == full.query.form);
+    REQUIRE(fast.protocol_version == full.query.protocol_version);
+    REQUIRE(fast.command == full.query.command);
+    REQUIRE(fast.user == full.query.user);
+    REQUIRE(fast.device_id == full.query.device_id);
+    REQUIRE(fast.device_type == full.query.device_type);
+    REQUIRE(fast.error == full.error);
+    REQUIRE(fast.has_log == full.has_log);
+    REQUIRE(fast.log_value == full.log_value);
+    REQUIRE(fast.log_version == full.log.protocol_version);
+}
+
+} // namespace
+
 TEST_CASE("QueryScanner decodes the fields parse_query decodes", "[audit][eas_query]") {
     EasQuery b64;
     b64.protocol_version = "14.1";
@@ -224,18 +242,7 @@ TEST_CASE("QueryScanner decodes the fields parse_query decodes", "[audit][eas_qu
     QueryScanner scanner; // one scanner for all, as the log parser uses it: nothing stale may show
     for (const auto& text : queries) {
         INFO(text);
-        const ParsedQuery full = parse_query(text);
-        const QueryView& fast = scanner.scan(text);
-        CHECK(fast.form == full.query.form);
-        CHECK(fast.protocol_version == full.query.protocol_version);
-        CHECK(fast.command == full.query.command);
-        CHECK(fast.user == full.query.user);
-        CHECK(fast.device_id == full.query.device_id);
-        CHECK(fast.device_type == full.query.device_type);
-        CHECK(fast.error == full.error);
-        CHECK(fast.has_log == full.has_log);
-        CHECK(fast.log_value == full.log_value);
-        CHECK(fast.log_version == full.log.protocol_version);
+        require_same(scanner.scan(text), parse_query(text));
     }
     const QueryView& v = scanner.scan("cmd=Ping&USER=EXAMPLE%5Calice&deviceid=AB+CD");
     CHECK(v.user == "EXAMPLE\\alice");
@@ -321,18 +328,7 @@ TEST_CASE("QueryScanner decodes what parse_query decodes, for random queries", "
             if (random() % 6 == 0) query += values[random() % values.size()];
         }
         INFO(query);
-        const ParsedQuery full = parse_query(query);
-        const QueryView& fast = scanner.scan(query);
-        REQUIRE(fast.form == full.query.form);
-        REQUIRE(fast.protocol_version == full.query.protocol_version);
-        REQUIRE(fast.command == full.query.command);
-        REQUIRE(fast.user == full.query.user);
-        REQUIRE(fast.device_id == full.query.device_id);
-        REQUIRE(fast.device_type == full.query.device_type);
-        REQUIRE(fast.error == full.error);
-        REQUIRE(fast.has_log == full.has_log);
-        REQUIRE(fast.log_value == full.log_value);
-        REQUIRE(fast.log_version == full.log.protocol_version);
+        require_same(scanner.scan(query), parse_query(query));
     }
 }
 
