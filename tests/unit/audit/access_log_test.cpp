@@ -427,3 +427,49 @@ TEST_CASE("iso8601 is what unix_time reads back, for times across the years", "[
     CHECK(iso8601(253402300799) == "9999-12-31T23:59:59Z");
     CHECK(iso8601(-1) == "1969-12-31T23:59:59Z");
 }
+
+TEST_CASE("split_plain_combined agrees with split_combined on lines of any length, with and without AVX2",
+          "[audit][access_log]") {
+    // Tokens of random lengths put the spaces, quotes and backslashes on both sides of every
+    // 64-byte block and of the 1,024-byte limit of the plain splitter; random damage (a double
+    // space, a quote, a backslash, a cut) makes lines it must refuse.
+    std::mt19937 random(23);
+    const auto run = [&](std::size_t most) {
+        std::string t(random() % (most + 1), 'x');
+        for (char& c : t)
+            if (random() % 16 == 0) c = "/-=a"[random() % 4];
+        return t;
+    };
+    detail::CombinedFields plain, full;
+    detail::CombinedBuffers buffers;
+    for (bool avx2 : {true, false}) {
+        mbx::detail::set_avx2(avx2);
+        int taken = 0;
+        for (int n = 0; n < 5000; ++n) {
+            std::string line = "10.0.0." + std::to_string(random() % 256) + " - " + run(40) + "u [01/Nov/2026:00:00:0" +
+                               std::to_string(random() % 10) + " +0000] \"POST /" + run(600) + " HTTP/1.1\" 200 " +
+                               std::to_string(random() % 100000) + " \"" + run(100) + "\" \"" + run(400) + "\"";
+            if (random() % 2 == 0) line += " \"16.1\"";
+            const bool damaged = random() % 4 == 0;
+            if (damaged) {
+                const auto at = random() % line.size();
+                switch (random() % 4) {
+                case 0: line.insert(at, " "); break;
+                case 1: line.insert(at, "\""); break;
+                case 2: line.insert(at, "\\"); break;
+                default: line.resize(at); break;
+                }
+            }
+            INFO("avx2 " << avx2 << ": " << line);
+            if (!detail::split_plain_combined(line, plain)) {
+                CHECK((damaged || line.size() > 1024)); // every plain line up to the limit is taken
+                continue;
+            }
+            ++taken;
+            REQUIRE(detail::split_combined(line, full, buffers).empty());
+            REQUIRE(plain == full);
+        }
+        CHECK(taken > 2000);
+    }
+    mbx::detail::set_avx2(true);
+}
