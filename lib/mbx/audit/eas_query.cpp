@@ -14,15 +14,12 @@ namespace {
 constexpr std::size_t kMaxParameters = 32;
 
 // A table: percent_decode calls this for every `%` of every logged query.
-constexpr std::array<signed char, 256> kHexValues = [] {
-    std::array<signed char, 256> t{};
-    for (int c = 0; c < 256; ++c)
-        t[static_cast<std::size_t>(c)] = static_cast<signed char>(c >= '0' && c <= '9'   ? c - '0'
-                                                                  : c >= 'a' && c <= 'f' ? c - 'a' + 10
-                                                                  : c >= 'A' && c <= 'F' ? c - 'A' + 10
-                                                                                         : -1);
-    return t;
-}();
+constexpr auto kHexValues = byte_table([](int c) {
+    return c >= '0' && c <= '9'   ? c - '0'
+           : c >= 'a' && c <= 'f' ? c - 'a' + 10
+           : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                  : -1;
+});
 
 int hex_value(char c) { return kHexValues[static_cast<unsigned char>(c)]; }
 

@@ -135,17 +135,14 @@ std::string base64_encode(std::string_view bytes) {
 namespace {
 
 // The value of each base64 alphabet byte (RFC 4648 §4), -1 for any other byte.
-constexpr std::array<signed char, 256> kBase64Values = [] {
-    std::array<signed char, 256> t{};
-    for (int c = 0; c < 256; ++c)
-        t[static_cast<std::size_t>(c)] = static_cast<signed char>(c >= 'A' && c <= 'Z'   ? c - 'A'
-                                                                  : c >= 'a' && c <= 'z' ? c - 'a' + 26
-                                                                  : c >= '0' && c <= '9' ? c - '0' + 52
-                                                                  : c == '+'             ? 62
-                                                                  : c == '/'             ? 63
-                                                                                         : -1);
-    return t;
-}();
+constexpr auto kBase64Values = byte_table([](int c) {
+    return c >= 'A' && c <= 'Z'   ? c - 'A'
+           : c >= 'a' && c <= 'z' ? c - 'a' + 26
+           : c >= '0' && c <= '9' ? c - '0' + 52
+           : c == '+'             ? 62
+           : c == '/'             ? 63
+                                  : -1;
+});
 
 int base64_value(char c) { return kBase64Values[static_cast<unsigned char>(c)]; }
 

@@ -29,6 +29,14 @@ void ascii_lower_in_place(std::string& s);
 /// ascii_lower_in_place() of the `size` bytes at `data`. Pure apart from them.
 void ascii_lower_in_place(char* data, std::size_t size);
 
+/// `value(c)` for every byte value c (0-255), as a table built at compile time: the parsers
+/// look up hex digits and base64 characters per byte. `value` returns -128..127.
+template <typename Value> constexpr std::array<signed char, 256> byte_table(Value value) {
+    std::array<signed char, 256> table{};
+    for (int c = 0; c < 256; ++c) table[static_cast<std::size_t>(c)] = static_cast<signed char>(value(c));
+    return table;
+}
+
 /// True when `a` and `b` are equal ignoring ASCII case. Pure.
 inline bool iequals(std::string_view a, std::string_view b) {
     // Inline, sizes first: the log parsers call it for every name and path segment they read.
