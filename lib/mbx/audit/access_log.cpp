@@ -354,7 +354,7 @@ LineKind AccessLogParser::parse_line(std::string_view line, Request& out) {
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
     if (line.size() > kMaxLineBytes) return malformed("line too long");
     // Empty or white space only: a line that starts with anything else has something to trim to.
-    if (line.empty() || ((line[0] == ' ' || (line[0] >= '\t' && line[0] <= '\r')) && trim(line).empty()))
+    if (line.empty() || (is_ascii_space(line[0]) && trim(line).empty()))
         return LineKind::directive;
     if (format_ == LogFormat::auto_detect) format_ = line[0] == '#' ? LogFormat::iis : LogFormat::combined;
     return format_ == LogFormat::iis ? parse_iis(line, out) : parse_combined(line, out);
@@ -437,7 +437,7 @@ LineKind AccessLogParser::parse_iis(std::string_view line, Request& out) {
 namespace {
 
 // Notes the positions of the spaces of `line` (`note(position)` for each, in order): 16 bytes
-// a step with SSE2, 32 with AVX2 (find_spaces_avx2, where the CPU has it): an IIS line with an
+// a step with SSE2, 32 with AVX2 (each_space_avx2, where the CPU has it): an IIS line with an
 // Exchange Log= value is about 900 bytes.
 template <typename Note>
 [[gnu::always_inline]] inline void each_space(std::string_view line, Note note) {

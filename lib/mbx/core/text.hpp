@@ -37,6 +37,9 @@ template <typename Value> constexpr std::array<signed char, 256> byte_table(Valu
     return table;
 }
 
+/// ASCII white space as trim() removes it: space, \t, \n, \v, \f, \r. Pure.
+inline bool is_ascii_space(char c) { return c == ' ' || (c >= '\t' && c <= '\r'); }
+
 /// True when `a` and `b` are equal ignoring ASCII case. Pure.
 inline bool iequals(std::string_view a, std::string_view b) {
     // Inline, sizes first: the log parsers call it for every name and path segment they read.
@@ -96,13 +99,6 @@ template <typename... Bytes>
 /// find_first_of_bytes() for two bytes (a == b: one byte).
 [[gnu::always_inline]] inline std::size_t find_first_of2(std::string_view s, char a, char b, std::size_t from) {
     return find_first_of_bytes(s, from, a, b);
-}
-
-/// find_first_of_bytes() for four bytes: the query scanner finds an item's end and whether the
-/// item has an escape (`%`, `+`) in one search.
-[[gnu::always_inline]] inline std::size_t find_first_of4(std::string_view s, char a, char b, char c, char d,
-                                                         std::size_t from) {
-    return find_first_of_bytes(s, from, a, b, c, d);
 }
 
 } // namespace detail
