@@ -1,24 +1,31 @@
 #include "mbx/audit/log_reader.hpp"
 
 #include "mbx/core/error.hpp"
+#include "mbx/core/fd.hpp"
 #include "mbx/core/output.hpp"
 
 #include <cerrno>
-#include <cstdio>
+#include <cstdlib>
 #include <cstring>
+#include <fcntl.h>
 #include <memory>
+#include <new>
+#include <unistd.h>
 #include <vector>
 #include <zlib.h>
 
 namespace mbx::audit {
 namespace {
 
-constexpr std::size_t kBufferBytes = 64 * 1024;
+constexpr std::size_t kBufferBytes = 64 * 1024; ///< decompressed bytes per inflate() call
+/// Bytes per read(2): stdio read a 1 GiB log in 32,800 calls, half of them 4 KiB into its own
+/// buffer and then copied again. One call per 128 KiB into a page-aligned buffer (the kernel's
+/// copy from the page cache is faster into one) that stays in the L2 cache for the parser.
+constexpr std::size_t kReadBytes = 128 * 1024;
 
-struct FileCloser {
-    void operator()(std::FILE* f) const { std::fclose(f); }
+struct FreeBytes {
+    void operator()(char* p) const { std::free(p); }
 };
-using File = std::unique_ptr<std::FILE, FileCloser>;
 
 struct InflateEnd {
     void operator()(z_stream* z) const { inflateEnd(z); }
@@ -26,29 +33,33 @@ struct InflateEnd {
 
 std::string quoted(const std::filesystem::path& path) { return "'" + out::printable(path.string()) + "'"; }
 
-std::size_t read_some(std::FILE* f, char* buf, std::size_t cap, const std::filesystem::path& path) {
-    const std::size_t n = std::fread(buf, 1, cap, f);
-    if (n < cap && std::ferror(f))
-        throw Error(ErrorCategory::io, "cannot read " + quoted(path) + ": " + std::strerror(errno));
-    return n;
+// Reads up to `cap` bytes: 0 only at the end of the file; a pipe may return fewer.
+std::size_t read_some(int fd, char* buf, std::size_t cap, const std::filesystem::path& path) {
+    while (true) {
+        const ssize_t n = ::read(fd, buf, cap);
+        if (n >= 0) return static_cast<std::size_t>(n);
+        if (errno != EINTR)
+            throw Error(ErrorCategory::io, "cannot read " + quoted(path) + ": " + std::strerror(errno));
+    }
 }
 
 // Inflates gzip members one after the other until the file ends (`cat a.gz b.gz` is valid gzip).
-// `in` already holds `prefill` bytes (the magic), so pipes work without seeking back.
-void inflate_file(std::FILE* f, const std::filesystem::path& path, std::vector<char>& in, std::size_t prefill,
+// `in` (of `in_size` bytes) already holds the `prefill` bytes read to see the magic, so pipes
+// work without seeking back.
+void inflate_file(int fd, const std::filesystem::path& path, char* in, std::size_t in_size, std::size_t prefill,
                   LineSplitter& lines, const LineCallback& on_line, ReadStats& stats) {
     z_stream z{};
     if (inflateInit2(&z, 15 + 16) != Z_OK) throw Error(ErrorCategory::internal, "cannot initialise zlib");
     std::unique_ptr<z_stream, InflateEnd> guard(&z);
-    z.next_in = reinterpret_cast<Bytef*>(in.data());
+    z.next_in = reinterpret_cast<Bytef*>(in);
     z.avail_in = static_cast<uInt>(prefill);
     std::vector<char> out(kBufferBytes);
     bool ended = false; // the current member reached Z_STREAM_END
     while (true) {
         if (z.avail_in == 0) {
-            const std::size_t n = read_some(f, in.data(), in.size(), path);
+            const std::size_t n = read_some(fd, in, in_size, path);
             if (n == 0) break;
-            z.next_in = reinterpret_cast<Bytef*>(in.data());
+            z.next_in = reinterpret_cast<Bytef*>(in);
             z.avail_in = static_cast<uInt>(n);
         }
         if (ended) { // more bytes after a member: the next member
@@ -114,20 +125,32 @@ void LineSplitter::finish(const LineCallback& on_line) {
 }
 
 ReadStats read_log_lines(const std::filesystem::path& path, const LineCallback& on_line, std::size_t max_line) {
-    File f(std::fopen(path.c_str(), "rb"));
-    if (!f) throw Error(ErrorCategory::io, "cannot open " + quoted(path) + ": " + std::strerror(errno));
+    int opened = -1;
+    do opened = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    while (opened < 0 && errno == EINTR);
+    if (opened < 0) throw Error(ErrorCategory::io, "cannot open " + quoted(path) + ": " + std::strerror(errno));
+    const Fd file(opened);
+    const std::unique_ptr<char[], FreeBytes> buffer(static_cast<char*>(std::aligned_alloc(4096, kReadBytes)));
+    if (!buffer) throw std::bad_alloc();
+    char* const in = buffer.get();
     ReadStats stats;
     LineSplitter lines(max_line);
-    std::vector<char> in(kBufferBytes);
-    std::size_t n = read_some(f.get(), in.data(), 2, path);
-    if (n == 2 && static_cast<unsigned char>(in[0]) == 0x1f && static_cast<unsigned char>(in[1]) == 0x8b) {
+    // The first read holds the gzip magic's 2 bytes unless the file is shorter (a pipe may
+    // deliver 1 byte first).
+    std::size_t n = read_some(file.get(), in, kReadBytes, path);
+    while (n == 1) {
+        const std::size_t more = read_some(file.get(), in + n, kReadBytes - n, path);
+        if (more == 0) break;
+        n += more;
+    }
+    if (n >= 2 && static_cast<unsigned char>(in[0]) == 0x1f && static_cast<unsigned char>(in[1]) == 0x8b) {
         stats.gzip = true;
-        inflate_file(f.get(), path, in, n, lines, on_line, stats);
+        inflate_file(file.get(), path, in, kReadBytes, n, lines, on_line, stats);
     } else {
         while (n > 0) {
             stats.bytes += n;
-            lines.feed(std::string_view(in.data(), n), on_line);
-            n = read_some(f.get(), in.data(), in.size(), path);
+            lines.feed(std::string_view(in, n), on_line);
+            n = read_some(file.get(), in, kReadBytes, path);
         }
     }
     lines.finish(on_line);

@@ -2,6 +2,7 @@
 #include "mbx/core/text.hpp"
 
 #include "mbx/core/error.hpp"
+#include "mbx/core/fd.hpp"
 #include "mbx/core/output.hpp"
 
 #include <algorithm>
@@ -35,25 +36,6 @@ std::string utc_compact(sys_seconds t) {
 }
 
 // ---- the archive on disk ---------------------------------------------------------------------
-
-// An open file descriptor, closed at scope exit.
-class Fd {
-public:
-    explicit Fd(int fd = -1) : fd_(fd) {}
-    Fd(Fd&& o) noexcept : fd_(std::exchange(o.fd_, -1)) {}
-    Fd& operator=(Fd&& o) noexcept {
-        std::swap(fd_, o.fd_);
-        return *this;
-    }
-    ~Fd() {
-        if (fd_ >= 0) ::close(fd_);
-    }
-    int get() const { return fd_; }
-    int release() { return std::exchange(fd_, -1); }
-
-private:
-    int fd_;
-};
 
 Error io_error(std::string_view what, const fs::path& path, int err) {
     return Error(ErrorCategory::io, fmt::format("cannot {} {}: {}", what, in_quotes(path.string()), std::strerror(err)),

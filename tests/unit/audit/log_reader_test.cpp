@@ -2,7 +2,11 @@
 #include "../test_support.hpp"
 
 #include <catch2/catch.hpp>
+#include <chrono>
 #include <string>
+#include <sys/wait.h>
+#include <thread>
+#include <unistd.h>
 #include <vector>
 #include <zlib.h>
 
@@ -36,6 +40,32 @@ struct Collected {
         };
     }
 };
+
+// Reads `pieces` through a pipe (/dev/fd/N) that a child process writes one piece at a time,
+// pausing between them, so that each read(2) sees one piece: the reader must not take a short
+// first read for the whole file.
+Collected read_through_pipe(const std::vector<std::string>& pieces, ReadStats& stats) {
+    int fds[2];
+    REQUIRE(::pipe(fds) == 0);
+    const pid_t child = ::fork();
+    REQUIRE(child >= 0);
+    if (child == 0) {
+        ::close(fds[0]);
+        for (const auto& piece : pieces) {
+            if (::write(fds[1], piece.data(), piece.size()) != static_cast<ssize_t>(piece.size())) ::_exit(1);
+            std::this_thread::sleep_for(std::chrono::milliseconds(30));
+        }
+        ::_exit(0);
+    }
+    ::close(fds[1]);
+    Collected c;
+    stats = read_log_lines("/dev/fd/" + std::to_string(fds[0]), c.callback());
+    ::close(fds[0]);
+    int status = 0;
+    ::waitpid(child, &status, 0);
+    CHECK(status == 0);
+    return c;
+}
 
 } // namespace
 
@@ -106,4 +136,31 @@ TEST_CASE("damaged or missing files are errors", "[audit][log_reader]") {
     const auto empty = dir.write("empty", "");
     Collected none;
     CHECK(read_log_lines(empty, none.callback()).lines == 0);
+}
+
+TEST_CASE("a pipe that delivers the gzip magic a byte at a time still reads as gzip", "[audit][log_reader]") {
+    const std::string packed = gzip("one\ntwo\n");
+    ReadStats stats;
+    const Collected gz = read_through_pipe({packed.substr(0, 1), packed.substr(1, 1), packed.substr(2)}, stats);
+    CHECK(stats.gzip);
+    CHECK(gz.texts == std::vector<std::string>{"one", "two"});
+    const Collected plain = read_through_pipe({"o", "ne\ntw", "o"}, stats);
+    CHECK_FALSE(stats.gzip);
+    CHECK(plain.texts == std::vector<std::string>{"one", "two"});
+    CHECK(stats.bytes == 7);
+}
+
+TEST_CASE("files of one byte and directories", "[audit][log_reader]") {
+    mbx::test::TempDir dir;
+    Collected c;
+    const auto stats = read_log_lines(dir.write("one", "\x1f"), c.callback()); // half a gzip magic: plain
+    CHECK_FALSE(stats.gzip);
+    CHECK(c.texts == std::vector<std::string>{"\x1f"});
+    try {
+        read_log_lines(dir.path(), c.callback());
+        FAIL("no error");
+    } catch (const mbx::Error& e) {
+        CHECK(e.category() == mbx::ErrorCategory::io);
+        CHECK_THAT(e.what(), Catch::Contains("Is a directory"));
+    }
 }
