@@ -145,23 +145,31 @@ Loaded load_logs(const LogSource& source) {
     }
     const auto& defaults = mbx::audit::default_client_rules();
     rules.insert(rules.end(), defaults.begin(), defaults.end());
-    mbx::audit::Inventory inventory{mbx::audit::ClientClassifier(std::move(rules))};
     Loaded loaded;
-    for (const auto& path : source.logs) {
-        if (source.on_file) source.on_file(path);
-        const auto before = inventory.totals().malformed;
-        const auto scan = mbx::audit::scan_access_log(path, source.format, inventory);
-        FileRow f{.path = path.string(),
-                  .format = std::string(mbx::audit::log_format_name(scan.format)),
-                  .gzip = scan.read.gzip,
-                  .lines = scan.read.lines,
-                  .malformed = inventory.totals().malformed - before};
-        if (!scan.malformed.empty())
-            f.first_malformed = fmt::format("line {}: {}", scan.malformed.front().line, scan.malformed.front().reason);
-        loaded.files.push_back(std::move(f));
+    std::vector<mbx::audit::Device> devices;
+    { // the inventory's records go before the rows are made: the peak is the devices and their rows
+        mbx::audit::Inventory inventory{mbx::audit::ClientClassifier(std::move(rules))};
+        for (const auto& path : source.logs) {
+            if (source.on_file) source.on_file(path);
+            const auto before = inventory.totals().malformed;
+            const auto scan = mbx::audit::scan_access_log(path, source.format, inventory);
+            FileRow f{.path = path.string(),
+                      .format = std::string(mbx::audit::log_format_name(scan.format)),
+                      .gzip = scan.read.gzip,
+                      .lines = scan.read.lines,
+                      .malformed = inventory.totals().malformed - before};
+            if (!scan.malformed.empty())
+                f.first_malformed = fmt::format("line {}: {}", scan.malformed.front().line, scan.malformed.front().reason);
+            loaded.files.push_back(std::move(f));
+        }
+        devices = inventory.devices();
+        loaded.totals = inventory.totals();
     }
-    for (const auto& d : inventory.devices()) loaded.devices.push_back(row_of(d));
-    loaded.totals = inventory.totals();
+    loaded.devices.reserve(devices.size());
+    for (auto& d : devices) {
+        loaded.devices.push_back(row_of(d));
+        d = mbx::audit::Device{}; // freed as its row is made
+    }
     return loaded;
 }
 
