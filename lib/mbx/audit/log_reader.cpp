@@ -19,8 +19,8 @@ namespace {
 
 constexpr std::size_t kBufferBytes = 64 * 1024; ///< decompressed bytes per inflate() call
 /// Bytes per read(2): stdio read a 1 GiB log in 32,800 calls, half of them 4 KiB into its own
-/// buffer and then copied again. One call per 128 KiB into a page-aligned buffer (the kernel's
-/// copy from the page cache is faster into one) that stays in the L2 cache for the parser.
+/// buffer and then copied again. Here one call per 128 KiB, into a page-aligned buffer small
+/// enough to stay in the L2 cache for the parser (docs/benchmarks.md, seventh pass).
 constexpr std::size_t kReadBytes = 128 * 1024;
 
 struct FreeBytes {
