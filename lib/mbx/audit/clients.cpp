@@ -138,6 +138,7 @@ const std::vector<ClientRule>& default_client_rules() {
         {F::user_agent, K::prefix, "Microsoft-PocketPC/", "Pocket PC", V::pocket_pc},
         {F::user_agent, K::prefix, "MSFT-WP/", "Windows Phone", V::after_slash},
         {F::user_agent, K::prefix, "WindowsMail/", "Windows Mail", V::after_slash},
+        {F::user_agent, K::prefix, "MSFT-WIN-3/", "Windows Mail", V::after_slash}, // Windows 8-10: MSFT-WIN-3/10.0.17134
         {F::user_agent, K::prefix, "Outlook/", "Outlook (desktop)", V::after_slash},
         {F::user_agent, K::prefix, "Microsoft.Outlook", "Outlook (desktop)", V::none},
         {F::user_agent, K::prefix, "BlackBerry", "BlackBerry", V::after_slash},
@@ -186,6 +187,10 @@ std::string ios_version_for_build(std::string_view build) {
 }
 
 std::vector<ClientRule> parse_client_rules(std::string_view text, std::string_view source) {
+    return parse_rules(text, source).clients;
+}
+
+Rules parse_rules(std::string_view text, std::string_view source) {
     static constexpr std::array<std::pair<std::string_view, MatchField>, 3> kFields = {
         {{"user-agent", F::user_agent}, {"device-type", F::device_type}, {"device-id", F::device_id}}};
     static constexpr std::array<std::pair<std::string_view, MatchKind>, 3> kKinds = {
@@ -198,7 +203,7 @@ std::vector<ClientRule> parse_client_rules(std::string_view text, std::string_vi
          {"samsung", V::samsung},
          {"windows_mobile", V::windows_mobile},
          {"pocket_pc", V::pocket_pc}}};
-    std::vector<ClientRule> rules;
+    Rules rules;
     int number = 0;
     while (!text.empty()) {
         const auto nl = text.find('\n');
@@ -206,6 +211,13 @@ std::vector<ClientRule> parse_client_rules(std::string_view text, std::string_vi
         text.remove_prefix(nl == std::string_view::npos ? text.size() : nl + 1);
         ++number;
         if (line.empty() || line[0] == '#') continue;
+        if (constexpr std::string_view kCapability = "capability";
+            line.starts_with(kCapability) && (line.size() == kCapability.size() || line[kCapability.size()] == ' ' ||
+                                              line[kCapability.size()] == '\t')) {
+            rules.capabilities.push_back(parse_capability(line.substr(kCapability.size()),
+                                                          out::printable(source) + ":" + std::to_string(number)));
+            continue;
+        }
         std::string_view words[4];
         for (auto& w : words) {
             line = trim(line);
@@ -220,8 +232,8 @@ std::vector<ClientRule> parse_client_rules(std::string_view text, std::string_vi
             !parse_name(words[3], kVersions, rule.version) || rule.pattern.empty() || rule.family.empty())
             throw Error(ErrorCategory::data,
                         "bad client rule at " + out::printable(source) + ":" + std::to_string(number),
-                        "write FIELD KIND PATTERN VERSION FAMILY, e.g. 'user-agent prefix Foo/ after_slash Foo'");
-        rules.push_back(std::move(rule));
+                        "write FIELD KIND PATTERN VERSION FAMILY, e.g. 'user-agent prefix Foo/ after_slash Foo' (or a 'capability' line)");
+        rules.clients.push_back(std::move(rule));
     }
     return rules;
 }

@@ -3,6 +3,8 @@
 // family and version, by a data table. Add a client by adding a ClientRule, in code
 // (default_client_rules) or from a rules file (parse_client_rules) placed before the defaults.
 
+#include "mbx/audit/capabilities.hpp"
+
 #include <string>
 #include <string_view>
 #include <vector>
@@ -48,6 +50,17 @@ struct ClientInfo {
 /// Windows Mobile / Pocket PC / Windows Phone, Windows Mail, Outlook, BlackBerry, Nokia; then
 /// device type and device id fallbacks. Pure.
 const std::vector<ClientRule>& default_client_rules();
+
+/// What a rules file holds: client recognition rules and capability rows.
+struct Rules {
+    std::vector<ClientRule> clients = {};
+    std::vector<Capability> capabilities = {};
+};
+
+/// Rules and capability rows from text, one per line: a `capability` line is parsed by
+/// parse_capability(), every other line as for parse_client_rules(). Throws Error(data) naming
+/// `source` and the line number for a bad line. Pure.
+Rules parse_rules(std::string_view text, std::string_view source);
 
 /// Rules from text, one per line: `FIELD KIND PATTERN VERSION FAMILY...` separated by white
 /// space (FAMILY is the rest of the line), e.g. `user-agent prefix Foo/ after_slash Foo Mail`.

@@ -1,5 +1,7 @@
 #include "mbx/audit/compat.hpp"
 
+#include "mbx/audit/eas_query.hpp"
+
 #include "mbx/core/error.hpp"
 #include "mbx/core/output.hpp"
 #include "mbx/core/text.hpp"
@@ -80,46 +82,169 @@ std::vector<std::string> parse_versions(std::string_view list) {
     return out;
 }
 
-Judgement judge(const std::set<std::string>& seen, std::string_view last, const std::vector<std::string>& target,
-                std::string_view client) {
+std::string_view basis_name(Basis b) {
+    switch (b) {
+    case Basis::observed: return "observed";
+    case Basis::capability: return "capability";
+    case Basis::unknown: break;
+    }
+    return "unknown";
+}
+
+namespace {
+
+// "speaks up to 16.1", "speaks at most 14.1", "speaks 16.0".
+std::string capability_text(const Capability& row) {
+    if (!row.speaks.empty() && row.speaks == row.at_most) return "speaks up to " + row.speaks;
+    if (row.speaks.empty()) return "speaks at most " + row.at_most;
+    if (row.at_most.empty()) return "speaks " + row.speaks;
+    return fmt::format("speaks {}, at most {}", row.speaks, row.at_most);
+}
+
+const std::string& higher(const std::string& a, const std::string& b) {
+    if (a.empty()) return b;
+    if (b.empty()) return a;
+    return compare_versions(a, b) >= 0 ? a : b;
+}
+
+// The device as the judge sees it: what it surely speaks, what it cannot exceed.
+struct Facts {
+    std::vector<std::string> used; ///< seen, ascending
+    std::string now;               ///< the version it uses now ("" when none seen)
+    const Capability* row = nullptr;
+    std::string speaks;   ///< the highest version it surely speaks (seen or by its row)
+    std::string at_most;  ///< it speaks nothing above this ("" unknown)
+    bool row_contradicted = false; ///< the logs show a version above the row's at_most
+};
+
+Facts facts_of(const DeviceVersions& d, const std::vector<Capability>& rows) {
+    Facts f;
+    for (const auto& v : d.seen)
+        if (!v.empty()) f.used.push_back(v);
+    std::sort(f.used.begin(), f.used.end(), [](const auto& x, const auto& y) { return compare_versions(x, y) < 0; });
+    f.now = !d.last.empty() ? d.last : f.used.empty() ? std::string() : f.used.back();
+    f.row = find_capability(rows, d.family, d.client_version);
+    const std::string seen_top = f.used.empty() ? std::string() : f.used.back();
+    f.speaks = higher(f.row ? f.row->speaks : std::string(), seen_top);
+    if (f.row && !f.row->at_most.empty()) {
+        f.row_contradicted = !seen_top.empty() && compare_versions(seen_top, f.row->at_most) > 0;
+        if (!f.row_contradicted) f.at_most = f.row->at_most;
+    }
+    return f;
+}
+
+bool contains(const std::vector<std::string>& list, std::string_view v) {
+    return std::any_of(list.begin(), list.end(), [&](const auto& x) { return compare_versions(x, v) == 0; });
+}
+
+// "; or keep 14.1 on the server" where the admin can change the server's versions.
+std::string or_keep(const TargetInfo& target, std::string_view version) {
+    if (target.fixed || version.empty()) return {};
+    return fmt::format(", or keep {} on the server", version);
+}
+
+} // namespace
+
+Judgement judge(const DeviceVersions& d, const TargetInfo& target, const std::vector<Capability>& rows) {
     Judgement j;
-    const std::string who = client.empty() ? std::string("the client") : std::string(client);
-    auto kept = [&](std::string_view v) {
-        return std::any_of(target.begin(), target.end(), [&](const auto& t) { return compare_versions(t, v) == 0; });
-    };
-    std::vector<std::string> used(seen.begin(), seen.end());
-    std::erase_if(used, [](const auto& v) { return v.empty(); });
-    std::sort(used.begin(), used.end(), [](const auto& x, const auto& y) { return compare_versions(x, y) < 0; });
-    if (used.empty()) {
-        j.reason = "the logs show no protocol version for this device";
+    const std::string who = d.client.empty() ? std::string("the client") : d.client;
+    std::vector<std::string> t = target.versions; // ascending, whoever built it
+    std::sort(t.begin(), t.end(), [](const auto& x, const auto& y) { return compare_versions(x, y) < 0; });
+    if (t.empty()) throw Error(ErrorCategory::usage, "no target versions given", "e.g. --target-versions 14.1,16.0,16.1");
+    const Facts f = facts_of(d, rows);
+    if (f.row) j.capability = fmt::format("{}: {} ({})", capability_label(*f.row), capability_text(*f.row), f.row->source);
+    const std::string label = f.row ? capability_label(*f.row) : std::string();
+    if (f.used.empty() && !f.row) {
+        j.reason = "the logs show no protocol version for this device and no capability row covers its client";
         j.remediation = "log the MS-ASProtocolVersion header (nginx $http_ms_asprotocolversion, Apache "
                         "%{MS-ASProtocolVersion}i) or probe the device class with `mbx audit probe`";
         return j;
     }
-    for (const auto& v : used)
-        if (kept(v)) j.best_common = v; // ascending: the last kept one is the best
-    const std::string now = last.empty() ? used.back() : std::string(last);
-    if (j.best_common.empty()) {
+    const std::string contradiction =
+        f.row_contradicted ? fmt::format(" (the logs show {}, above the {} row's {})", f.used.back(), label, f.row->at_most)
+                           : std::string();
+    // What it may negotiate: the highest target version under its bound (a version it was not
+    // seen using counts only when it is a released one), and what it surely can: the highest
+    // one under what it is known to speak.
+    std::string best, sure;
+    for (const auto& v : t) {
+        if (!is_known_version(v) && !contains(f.used, v)) continue;
+        if (!f.at_most.empty() && compare_versions(v, f.at_most) > 0) continue;
+        best = v;
+        if (!f.speaks.empty() && compare_versions(v, f.speaks) <= 0) sure = v;
+    }
+    if (best.empty() && !f.at_most.empty()) { // every version the target keeps is above what its client can speak
         j.verdict = Verdict::breaks;
-        j.reason = fmt::format("uses {}; the target keeps only {}: no version in common", joined(used), joined(target));
-        j.remediation = fmt::format("update {} to one that speaks {} or later, or keep {} on the server", who,
-                                    target.front(), used.back());
+        j.basis = Basis::capability;
+        j.reason = fmt::format("{} speaks at most {} ({}); the target keeps only {}", who, f.at_most, label, joined(t));
+        if (const auto first = first_client_speaking(rows, d.family, t.front()))
+            j.remediation = fmt::format("update to {} {} or later, which speaks {}{}", d.family, *first, t.front(),
+                                        or_keep(target, f.at_most));
+        else
+            j.remediation = fmt::format("move the user to a client that speaks {} or later{}", t.front(),
+                                        or_keep(target, f.at_most));
         return j;
     }
-    if (!kept(now)) {
+    // Above what it is known to speak, unless what it surely speaks keeps it where it is.
+    if (best.empty() || (best != sure && (sure.empty() || compare_versions(sure, f.now) < 0))) {
+        const std::string wanted = best.empty() ? t.back() : best;
         j.verdict = Verdict::at_risk;
-        j.reason = fmt::format("uses {} now, which the target drops; it has also used {}, which stays", now, j.best_common);
-        j.remediation = fmt::format("keep {} on the server, or check {} on {} before the upgrade", now, who, j.best_common);
+        j.basis = f.row ? Basis::capability : Basis::unknown;
+        j.best_common = sure;
+        const std::string seen = f.used.empty() ? std::string("no version in the logs") : "seen using " + joined(f.used);
+        if (f.row)
+            j.reason = fmt::format("{}; {} {}: whether it speaks {} is not known", seen, label, capability_text(*f.row), wanted);
+        else
+            j.reason = fmt::format("{}; whether {} speaks {} is not known (no capability row for it){}", seen, who, wanted,
+                                   contradiction);
+        if (!sure.empty())
+            j.reason += fmt::format("; if not, it falls back to {}{}", sure,
+                                    contains(f.used, sure) ? " (it has used it)" : "");
+        j.remediation = fmt::format("check one such device with `mbx audit probe URL --as-version {}` or add its "
+                                    "capability with --rules; update {} if it cannot{}",
+                                    wanted, who, or_keep(target, f.used.empty() ? std::string() : f.used.back()));
         return j;
     }
-    if (compare_versions(now, j.best_common) < 0) {
+    best = sure;
+    j.best_common = best;
+    const bool seen_best = contains(f.used, best);
+    const bool row_speaks = f.row && !f.row->speaks.empty() && compare_versions(best, f.row->speaks) <= 0;
+    j.basis = seen_best || !row_speaks ? Basis::observed : Basis::capability;
+    if (f.now.empty()) { // no version in the logs, but its row speaks `best`
+        j.verdict = Verdict::ok;
+        j.reason = fmt::format("no version in the logs; {} {}: it will use {}", label, capability_text(*f.row), best);
+        return j;
+    }
+    const int c = compare_versions(best, f.now);
+    if (c == 0) {
+        j.verdict = Verdict::ok;
+        j.basis = Basis::observed;
+        j.reason = fmt::format("uses {}, which the target keeps{}", f.now, contradiction);
+        return j;
+    }
+    if (c > 0) {
+        if (row_speaks) {
+            j.verdict = Verdict::ok;
+            j.basis = Basis::capability;
+            j.reason = fmt::format("uses {} now; {} {}: it will negotiate {} with the target", f.now, label,
+                                   capability_text(*f.row), best);
+            return j;
+        }
         j.verdict = Verdict::at_risk;
-        j.reason = fmt::format("uses {} now, below {}, which it has used and the target keeps", now, j.best_common);
-        j.remediation = fmt::format("re-create the device partnership so that {} negotiates {} again", who, j.best_common);
+        j.reason = fmt::format("uses {} now, below {}, which it has used and the target keeps", f.now, best);
+        j.remediation = fmt::format("re-create the device partnership so that {} negotiates {} again", who, best);
         return j;
     }
-    j.verdict = Verdict::ok;
-    j.reason = fmt::format("uses {}, which the target keeps", now);
+    // The target drops the version it uses now: it must fall back (new client, older server).
+    j.verdict = Verdict::at_risk;
+    const std::string why = seen_best   ? "it has used it"
+                            : row_speaks ? fmt::format("{} {}", label, capability_text(*f.row))
+                                         : "clients negotiate down; the logs do not show it using it";
+    j.reason = fmt::format("uses {}, which the target drops; it will have to fall back to {} ({})", f.now, best, why);
+    j.remediation = target.fixed ? fmt::format("check that {} falls back to {} before the change", who, best)
+                                 : fmt::format("keep {} on the server, or check that {} falls back to {} before the change "
+                                               "(`mbx audit probe URL --as-version {}`)",
+                                               f.now, who, best, best);
     return j;
 }
 

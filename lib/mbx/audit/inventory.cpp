@@ -322,12 +322,20 @@ void Inventory::fold_userless(std::vector<Device>& list) const {
         if (!list[i].user.empty()) continue;
         const auto it = by_id.find(ascii_lower(list[i].device_id));
         if (it == by_id.end() || it->second.size() != 1) continue;
-        merge_device(list[it->second.front()], list[i]);
+        Device& into = list[it->second.front()];
+        merge_device(into, list[i]);
+        // The latest user agent or device type may have come from the folded requests.
+        into.client = classifier_.classify(into.user_agent, into.device_type, into.device_id);
         folded[i] = true;
     }
+    // Moved down over the folded ones; never onto itself (a self-move-assignment leaves a
+    // std::string or std::set in an unspecified state: libstdc++ empties them).
     std::size_t kept = 0;
-    for (std::size_t i = 0; i < list.size(); ++i)
-        if (!folded[i]) list[kept++] = std::move(list[i]);
+    for (std::size_t i = 0; i < list.size(); ++i) {
+        if (folded[i]) continue;
+        if (kept != i) list[kept] = std::move(list[i]);
+        ++kept;
+    }
     list.resize(kept);
 }
 

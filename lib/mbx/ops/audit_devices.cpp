@@ -129,22 +129,28 @@ void read_device_rows(const json& after, std::vector<DeviceRow>& out) {
 
 } // namespace
 
-Loaded load_logs(const LogSource& source) {
-    if (source.logs.empty())
-        throw Error(ErrorCategory::usage, "give at least one --log FILE", "e.g. --log /var/log/nginx/eas-access.log");
-    std::vector<mbx::audit::ClientRule> rules;
-    if (source.rules) {
-        std::ifstream in(*source.rules);
+mbx::audit::Rules load_rules(const std::optional<std::filesystem::path>& path) {
+    mbx::audit::Rules rules;
+    if (path) {
+        std::ifstream in(*path);
         if (!in)
-            throw Error(ErrorCategory::usage,
-                        fmt::format("cannot read --rules '{}'", mbx::out::printable(source.rules->string())),
+            throw Error(ErrorCategory::usage, fmt::format("cannot read --rules '{}'", mbx::out::printable(path->string())),
                         "check the path and its permissions");
         std::stringstream text;
         text << in.rdbuf();
-        rules = mbx::audit::parse_client_rules(text.str(), source.rules->string());
+        rules = mbx::audit::parse_rules(text.str(), path->string());
     }
-    const auto& defaults = mbx::audit::default_client_rules();
-    rules.insert(rules.end(), defaults.begin(), defaults.end());
+    const auto& clients = mbx::audit::default_client_rules();
+    rules.clients.insert(rules.clients.end(), clients.begin(), clients.end());
+    const auto& rows = mbx::audit::default_capabilities();
+    rules.capabilities.insert(rules.capabilities.end(), rows.begin(), rows.end());
+    return rules;
+}
+
+Loaded load_logs(const LogSource& source) {
+    if (source.logs.empty())
+        throw Error(ErrorCategory::usage, "give at least one --log FILE", "e.g. --log /var/log/nginx/eas-access.log");
+    auto rules = load_rules(source.rules).clients;
     Loaded loaded;
     std::vector<mbx::audit::Device> devices;
     { // the inventory's records go before the rows are made: the peak is the devices and their rows

@@ -69,6 +69,11 @@ struct LogSource {
     std::function<void(const std::filesystem::path&)> on_file = {};
 };
 
+/// The client rules and capability rows of the rules file `path` (when given), followed by the
+/// built-in ones. Throws Error(usage) for an unreadable file, Error(data) for a bad line. Reads
+/// the file.
+mbx::audit::Rules load_rules(const std::optional<std::filesystem::path>& path);
+
 /// The devices of `source.logs`, sorted by user then device id. Throws Error(usage) without a
 /// log or for an unreadable rules file, Error(data) for a bad rules file, and what
 /// scan_access_log throws (io/data) for an unreadable or corrupt log. Reads the files.

@@ -699,8 +699,12 @@ private:
                      .remedy = "set [activesync] url and user (or run `mbx audit server`) to compare versions"});
                 continue;
             }
-            const auto j = mbx::audit::judge({d->versions.begin(), d->versions.end()}, d->last_version,
-                                             server_versions_, audit::client_name(*d));
+            const auto j = mbx::audit::judge({.seen = {d->versions.begin(), d->versions.end()},
+                                              .last = d->last_version,
+                                              .family = d->family,
+                                              .client_version = d->client_version,
+                                              .client = audit::client_name(*d)},
+                                             {.versions = server_versions_});
             Finding f{.area = "devices", .check = p(d->device_id),
                       .detail = fmt::format("{}; uses {}, server offers {} (from {}): {}", who,
                                             d->last_version.empty() ? "-" : p(d->last_version), server,

@@ -256,3 +256,61 @@ TEST_CASE("requests naming no user count for the one user of their device id", "
     CHECK(devices[3].requests == 1);
     CHECK(devices[4].user == "EXAMPLE\\eve");
 }
+
+// The defect of 2026-12: one request that names no user and folds into no device (a base64 query
+// without User, logged with user `-`, from a device id seen nowhere else) blanked every device
+// row but its requests and times (a self-move in the compaction after the fold).
+TEST_CASE("a userless request that folds nowhere leaves every other device whole", "[audit][inventory]") {
+    EasQuery q;
+    q.protocol_version = "14.1";
+    q.command = "FolderSync";
+    q.device_id = "NEVERSEENELSEWHERE01";
+    q.device_type = "SmartPhone";
+    const std::string as = " POST /Microsoft-Server-ActiveSync/default.eas ";
+    mbx::test::TempDir dir;
+    const auto path = dir.write(
+        "u_ex261201.log",
+        "#Software: Microsoft Internet Information Services 10.0\r\n"
+        "#Fields: date time cs-method cs-uri-stem cs-uri-query cs-username c-ip cs(User-Agent) sc-status\r\n"
+        "2026-12-01 08:00:00" + as + "Cmd=Sync&User=alice&DeviceId=ApplF17XYZQWERTYUIOP&DeviceType=iPhone&Log=V161_ "
+        "CONTOSO\\alice.longname 10.1.1.1 Apple-iPhone15C2/2104.62 200\r\n"
+        "2026-12-01 08:00:01" + as + "Cmd=Ping&User=bob&DeviceId=androidc1234567890&DeviceType=Android&Log=V141_ "
+        "bob.longname@contoso.example 10.1.1.2 Android/4.4.2-EAS-2.0 200\r\n"
+        "2026-12-01 08:00:02" + as + "Cmd=Sync&User=carol&DeviceId=WindowsMailDevice01&DeviceType=WindowsMail&Log=V160_ "
+        "CONTOSO\\carol 10.1.1.3 MSFT-WIN-3/10.0.17134 200\r\n"
+        "2026-12-01 08:00:03" + as + *encode_base64_query(q) + " - 10.1.1.4 MSFT-PPC/5.2.5082 401\r\n");
+    Inventory inv;
+    scan_access_log(path, LogFormat::auto_detect, inv);
+    const auto devices = inv.devices();
+    REQUIRE(devices.size() == 4);
+    const Device& lonely = devices[0];
+    CHECK(lonely.user.empty());
+    CHECK(lonely.device_id == "NEVERSEENELSEWHERE01");
+    CHECK(lonely.device_type == "SmartPhone");
+    CHECK(lonely.client.family == "Windows Mobile (Pocket PC)");
+    CHECK(lonely.protocol_versions == std::set<std::string>{"14.1"});
+    struct Want {
+        const char *user, *id, *type, *agent, *family, *version;
+    };
+    const Want want[] = {
+        {"bob.longname@contoso.example", "androidc1234567890", "Android", "Android/4.4.2-EAS-2.0",
+         "Android (Exchange app)", "14.1"},
+        {"CONTOSO\\alice.longname", "ApplF17XYZQWERTYUIOP", "iPhone", "Apple-iPhone15C2/2104.62", "iOS", "16.1"},
+        {"CONTOSO\\carol", "WindowsMailDevice01", "WindowsMail", "MSFT-WIN-3/10.0.17134", "Windows Mail", "16.0"},
+    };
+    for (std::size_t i = 0; i < 3; ++i) {
+        const Device& d = devices[i + 1];
+        INFO(want[i].user);
+        CHECK(d.user == want[i].user);
+        CHECK(d.device_id == want[i].id);
+        CHECK(d.device_type == want[i].type);
+        CHECK(d.user_agent == want[i].agent);
+        CHECK(d.user_agents == std::set<std::string>{want[i].agent});
+        CHECK(d.client.family == want[i].family);
+        CHECK(d.protocol_versions == std::set<std::string>{want[i].version});
+        CHECK(d.last_version == want[i].version);
+        CHECK(d.commands.size() == 1);
+        CHECK(d.statuses == std::map<int, std::uint64_t>{{200, 1}});
+        CHECK(d.requests == 1);
+    }
+}
