@@ -28,6 +28,8 @@ const std::vector<Capability>& default_capabilities() {
         {"iOS", "9", "10", "16.0", "16.0",
          "EAS 16.0 shipped in iOS 9 (Exchange Team, 2015-06); 16.1 only since iOS 10 (Exchange Team, 2025-12-15)"},
         {"iOS", "", "9", "", "14.1", "EAS 16 came to iOS with iOS 9 (Exchange Team, 2015-06); 14.1 is the version before 16.0"},
+        // "0": only when the user agent gave a version; a device id (`androidc…`) alone may be
+        // another app's.
         {"Android (Exchange app)", "0", "", "", "14.1",
          "AOSP Exchange app (packages/apps/Exchange, Eas.java): 14.1 is the highest protocol it knows"},
         {"Windows Phone", "", "10", "", "14.1", "Windows Phone 7 and 8.x predate EAS 16.0 (published 2015-06): by release date"},
@@ -40,7 +42,8 @@ const std::vector<Capability>& default_capabilities() {
 }
 
 std::string capability_label(const Capability& row) {
-    if (row.from.empty() && row.below.empty()) return row.family;
+    // "0": any version, but a version there must be (see the Android row).
+    if ((row.from.empty() || row.from == "0") && row.below.empty()) return row.family;
     if (row.below.empty()) return fmt::format("{} {} and later", row.family, row.from);
     if (row.from.empty()) return fmt::format("{} before {}", row.family, row.below);
     return fmt::format("{} {} to before {}", row.family, row.from, row.below);

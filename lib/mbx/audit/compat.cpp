@@ -176,7 +176,7 @@ Judgement judge(const DeviceVersions& d, const TargetInfo& target, const std::ve
     if (best.empty() && !f.at_most.empty()) { // every version the target keeps is above what its client can speak
         j.verdict = Verdict::breaks;
         j.basis = Basis::capability;
-        j.reason = fmt::format("{} speaks at most {} ({}); the target keeps only {}", who, f.at_most, label, joined(t));
+        j.reason = fmt::format("{} speaks at most {}; the target keeps only {}", who, f.at_most, joined(t));
         if (const auto first = first_client_speaking(rows, d.family, t.front()))
             j.remediation = fmt::format("update to {} {} or later, which speaks {}{}", d.family, *first, t.front(),
                                         or_keep(target, f.at_most));

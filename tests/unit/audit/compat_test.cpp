@@ -178,6 +178,8 @@ TEST_CASE("capability rows: lookup, labels, rules-file lines, named targets", "[
     CHECK(find_capability(rows, "Windows Phone", "10.0.10240") == nullptr);
     CHECK(find_capability(rows, "Windows Mobile (Pocket PC)", "")->at_most == "14.1");
     CHECK(find_capability(rows, "Samsung Email", "6.1") == nullptr);
+    CHECK(find_capability(rows, "Android (Exchange app)", "") == nullptr);
+    CHECK(capability_label(*find_capability(rows, "Android (Exchange app)", "4.4")) == "Android (Exchange app)");
     CHECK(first_client_speaking(rows, "iOS", "16.1") == std::optional<std::string>("10"));
     CHECK(first_client_speaking(rows, "iOS", "16.0") == std::optional<std::string>("9"));
     CHECK_FALSE(first_client_speaking(rows, "Android (Exchange app)", "16.1"));
