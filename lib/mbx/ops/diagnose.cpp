@@ -710,6 +710,23 @@ private:
                                             d->last_version.empty() ? "-" : p(d->last_version), server,
                                             versions_from_, p(j.reason)),
                       .remedy = p(j.remediation)};
+            // Unlike compat's question (what happens after a change), diagnose asks what fails
+            // now: a device still sending a version the server does not offer is failing today,
+            // whatever it could fall back to.
+            const bool offered = d->last_version.empty() ||
+                                 std::any_of(server_versions_.begin(), server_versions_.end(), [&](const auto& v) {
+                                     return mbx::audit::compare_versions(v, d->last_version) == 0;
+                                 });
+            if (!offered) {
+                f.status = Status::failed;
+                f.mis = "MIS_2";
+                if (!j.best_common.empty())
+                    f.remedy = fmt::format("re-create the device partnership on the phone: it keeps the versions of "
+                                           "an earlier OPTIONS answer; it will then negotiate {}",
+                                           j.best_common);
+                add(std::move(f));
+                continue;
+            }
             switch (j.verdict) {
             case mbx::audit::Verdict::ok: f.status = Status::ok; break;
             case mbx::audit::Verdict::at_risk: f.status = Status::warning; f.mis = "MIS_2"; break;
