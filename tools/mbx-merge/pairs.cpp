@@ -9,6 +9,7 @@
 #include <atomic>
 #include <fmt/format.h>
 #include <fstream>
+#include <map>
 #include <iostream>
 #include <mutex>
 #include <thread>
@@ -149,6 +150,13 @@ Cell optional_text(const char* text) {
     return Cell(std::string(text));
 }
 
+// "header added: x-rewritten-by ×4, body changed ×1"
+std::string counts_text(const std::map<std::string, std::uint64_t>& counts) {
+    std::string out;
+    for (const auto& [kind, n] : counts) out += fmt::format("{}{} ×{}", out.empty() ? "" : ", ", mbx::out::printable(kind), n);
+    return out;
+}
+
 mbx::out::ReportSpec report_spec() {
     return {"merge",
             {{"from", "From", Kind::text, Role::label},
@@ -165,8 +173,16 @@ mbx::out::ReportSpec report_spec() {
              {"bytes_copied", "Bytes copied", Kind::bytes, Role::value},
              {"failed", "Failed", Kind::integer, Role::value, "rejected by the target"},
              {"missing", "Missing", Kind::integer, Role::value, "selected source messages not on the target at the end"},
-             {"status", "Status", Kind::text, Role::detail},
-             {"error", "Error", Kind::text, Role::detail}}};
+             {"status", "Status", Kind::text, Role::detail, "planned, ok, incomplete, failed; missing: a row naming one missing message"},
+             {"error", "Error", Kind::text, Role::detail},
+             {"normalised", "Normalised", Kind::integer, Role::value,
+              "copies present whose bytes the target's server changed on APPEND"},
+             {"normalised_how", "How", Kind::text, Role::detail, "how the server changed them, with counts"},
+             {"extra", "Extra", Kind::integer, Role::value, "second copies made by this run or the one it resumed"},
+             {"uid", "UID", Kind::integer, Role::detail, "missing rows: the source message's UID"},
+             {"message_id", "Message-ID", Kind::text, Role::detail, "missing rows"},
+             {"date", "Date", Kind::text, Role::detail, "missing rows: the Date header"},
+             {"subject", "Subject", Kind::text, Role::detail, "missing rows"}}};
 }
 
 } // namespace
@@ -292,7 +308,8 @@ ExitCode merge_all(mbx::cli::Context& ctx, const std::vector<Pair>& pairs, const
     sink->begin(report_spec());
     ExitCode worst = ExitCode::ok;
     std::uint64_t folders = 0, messages = 0, to_copy = 0, bytes_to_copy = 0, copied = 0, bytes = 0, failed = 0,
-                  missing = 0, pairs_ok = 0, flags_fixed = 0;
+                  missing = 0, pairs_ok = 0, flags_fixed = 0, normalised = 0, extra = 0;
+    std::map<std::string, std::uint64_t> how;
     double seconds = 0;
     bool verified_all = true; // every folder has a verification count
     for (const auto& o : outcomes) {
@@ -303,7 +320,7 @@ ExitCode merge_all(mbx::cli::Context& ctx, const std::vector<Pair>& pairs, const
             std::cerr << "mbx merge: " << o.pair.from << " -> " << o.pair.to << ": "
                       << mbx::out::printable(o.error->one_line()) << '\n';
             sink->row(std::vector<Cell>{o.pair.from, o.pair.to, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {},
-                                        std::string("failed"), std::string(o.error->what())});
+                                        std::string("failed"), std::string(o.error->what()), {}, {}, {}, {}, {}, {}, {}});
             continue;
         }
         const auto& r = *o.result;
@@ -328,9 +345,20 @@ ExitCode merge_all(mbx::cli::Context& ctx, const std::vector<Pair>& pairs, const
             const Cell error = optional_text(f.status == "failed" && r.stopped ? r.stopped->what() : nullptr);
             auto n = [](std::uint64_t v) { return Cell(static_cast<std::int64_t>(v)); };
             if (!f.missing) verified_all = false;
+            normalised += f.normalised.value_or(0);
+            extra += f.extra.value_or(0);
+            for (const auto& [kind, count] : f.normalised_how) how[kind] += count;
             sink->row(std::vector<Cell>{o.pair.from, o.pair.to, f.plan.source, f.plan.target, f.created,
                                         n(f.messages), n(f.excluded), n(f.present), n(f.to_copy), n(f.bytes_to_copy),
-                                        n(f.copied), n(f.bytes_copied), n(f.failed), miss, f.status, error});
+                                        n(f.copied), n(f.bytes_copied), n(f.failed), miss, f.status, error,
+                                        optional_count(f.normalised), counts_text(f.normalised_how),
+                                        optional_count(f.extra), {}, {}, {}, {}});
+        }
+        for (const auto& m : r.missing_messages) {
+            auto p = [](const std::string& v) { return Cell(mbx::out::printable(v)); };
+            sink->row(std::vector<Cell>{o.pair.from, o.pair.to, m.folder, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {},
+                                        std::string("missing"), {}, {}, {}, {}, Cell(static_cast<std::int64_t>(m.uid)),
+                                        p(m.message_id), p(m.date), p(m.subject)});
         }
     }
     std::string text;
@@ -344,6 +372,13 @@ ExitCode merge_all(mbx::cli::Context& ctx, const std::vector<Pair>& pairs, const
                            pairs_ok, outcomes.size());
     if (flags_fixed > 0)
         text += fmt::format("; flags of {} copies from the interrupted run set again as on the source", flags_fixed);
+    if (extra > 0)
+        text += fmt::format("; {} second copies on the target (a server stored an interrupted run's messages after "
+                            "this run looked; none removed)",
+                            extra);
+    if (normalised > 0)
+        text += fmt::format("; {} copies present though the target's server changed their bytes ({})", normalised,
+                            counts_text(how));
     auto i = [](std::uint64_t v) { return Cell(static_cast<std::int64_t>(v)); };
     sink->finish({worst,
                   text,
@@ -358,6 +393,9 @@ ExitCode merge_all(mbx::cli::Context& ctx, const std::vector<Pair>& pairs, const
                    {"failed", i(failed)},
                    {"flags_fixed", i(flags_fixed)},
                    {"missing", verified_all ? i(missing) : Cell()},
+                   {"normalised", verified_all ? i(normalised) : Cell()},
+                   {"normalised_how", Cell(counts_text(how))},
+                   {"extra", verified_all ? i(extra) : Cell()},
                    {"seconds", Cell(seconds)},
                    {"dry_run", Cell(options.dry_run)}}});
     return worst;

@@ -300,6 +300,55 @@ AppendResult append_result(std::string_view mailbox, const Response& r) {
     return result;
 }
 
+std::optional<std::vector<std::uint64_t>> parse_uid_set(std::string_view text, std::size_t max) {
+    auto number = [](std::string_view& t) -> std::optional<std::uint64_t> {
+        std::size_t n = 0;
+        std::uint64_t v = 0;
+        for (; n < t.size() && t[n] >= '0' && t[n] <= '9'; ++n) {
+            if (n >= 10) return std::nullopt; // nz-number is 32 bits
+            v = v * 10 + static_cast<std::uint64_t>(t[n] - '0');
+        }
+        if (n == 0 || v == 0) return std::nullopt;
+        t.remove_prefix(n);
+        return v;
+    };
+    std::vector<std::uint64_t> out;
+    for (;;) {
+        const auto first = number(text);
+        if (!first) return std::nullopt;
+        std::uint64_t last = *first;
+        if (!text.empty() && text.front() == ':') {
+            text.remove_prefix(1);
+            const auto second = number(text);
+            if (!second) return std::nullopt;
+            last = *second;
+        }
+        const std::uint64_t lo = std::min(*first, last), hi = std::max(*first, last);
+        if (hi - lo >= max || out.size() + (hi - lo + 1) > max) return std::nullopt;
+        for (std::uint64_t u = lo; u <= hi; ++u) out.push_back(u);
+        if (text.empty()) return out;
+        if (text.front() != ',') return std::nullopt;
+        text.remove_prefix(1);
+    }
+}
+
+std::optional<AppendUids> append_uids(std::string_view code, std::size_t count) {
+    constexpr std::string_view kName = "APPENDUID ";
+    if (code.size() < kName.size() || !iequals(code.substr(0, kName.size()), kName)) return std::nullopt;
+    code.remove_prefix(kName.size());
+    const auto space = code.find(' ');
+    if (space == std::string_view::npos || space == 0 || space > 10) return std::nullopt;
+    AppendUids out;
+    for (const char c : code.substr(0, space)) {
+        if (c < '0' || c > '9') return std::nullopt;
+        out.uidvalidity = out.uidvalidity * 10 + static_cast<std::uint64_t>(c - '0');
+    }
+    auto uids = parse_uid_set(code.substr(space + 1), count);
+    if (out.uidvalidity == 0 || !uids || uids->size() != count) return std::nullopt;
+    out.uids = std::move(*uids);
+    return out;
+}
+
 AppendResult append(Connection& conn, std::string_view mailbox, const std::vector<std::string>& flags,
                     std::string_view internaldate, std::string_view message) {
     Response r = conn.command(append_command(mailbox, flags, internaldate, std::string(message)));

@@ -88,6 +88,24 @@ struct AppendResult {
     std::optional<std::uint64_t> uid;
 };
 
+/// What an APPENDUID response code says (RFC 4315 section 3): the target mailbox's UIDVALIDITY
+/// and the UIDs the server gave the appended messages, in the order they were sent (a
+/// MULTIAPPEND's `uid-set`).
+struct AppendUids {
+    std::uint64_t uidvalidity = 0;
+    std::vector<std::uint64_t> uids;
+};
+
+/// The UIDs of a sequence set of UIDs ("3955:3957,3960"; a range in either order stands for
+/// the UIDs between, ascending), in its order; nullopt when it is malformed or names more than
+/// `max` UIDs (never expands more). Pure.
+std::optional<std::vector<std::uint64_t>> parse_uid_set(std::string_view text, std::size_t max);
+
+/// The UIDs of the response code `code` ("APPENDUID 38505 3955:3957,3960") when it is an
+/// APPENDUID naming exactly `count` UIDs; nullopt for another code, a malformed one, or another
+/// count (never expands more than `count` UIDs). Pure.
+std::optional<AppendUids> append_uids(std::string_view code, std::size_t count);
+
 /// APPEND `message` to `mailbox` (UTF-8) with `flags` (flag atoms; \\Recent is dropped) and
 /// `internaldate` as an IMAP date-time ("17-Jul-1996 02:44:25 -0700"; empty: the server's
 /// now). The message goes as a literal (LITERAL+ when offered). Throws mbx::Error(internal)

@@ -10,7 +10,9 @@
 #include <deque>
 #include <functional>
 #include <fmt/format.h>
+#include <iterator>
 #include <map>
+#include <set>
 #include <nlohmann/json.hpp>
 #include <thread>
 #include <tuple>
@@ -79,14 +81,60 @@ struct FolderState {
     /// Copies made by this run whose flags differ from their source message's: (source UID,
     /// target UID). A server that crashed while storing them can have lost keyword names.
     std::vector<std::pair<std::uint64_t, std::uint64_t>> reflag;
+    /// The copies of this run (and of the run it resumes) that APPENDUID named: source UID ->
+    /// target UID, valid while both folders keep these UIDVALIDITYs.
+    KnownCopies known;
+    std::uint64_t known_source_uidvalidity = 0, known_target_uidvalidity = 0;
+    /// From the last scan: pairs whose sizes differ (the target changed the bytes), the first
+    /// kMaxExplained of them as (source UID, target UID) to say how.
+    std::uint64_t resized = 0;
+    std::vector<std::pair<std::uint64_t, std::uint64_t>> resized_pairs;
+    std::uint64_t extra = 0; ///< from the last scan: second copies made by this run or the ones it resumes
     std::int64_t action = 0;
     bool done = false;
 };
+
+// How a copy's header differs from its source's: "header added: X-Name" (the first field the
+// target has and the source has not), "header rewritten", or "body changed" (equal headers).
+std::string describe_change(std::string_view source, std::string_view target) {
+    auto names = [](std::string_view header) {
+        std::multiset<std::string> out;
+        for (std::size_t pos = 0; pos < header.size();) {
+            std::size_t eol = header.find('\n', pos);
+            if (eol == std::string_view::npos) eol = header.size();
+            std::string_view line = header.substr(pos, eol - pos);
+            pos = eol + 1;
+            const auto colon = line.find(':');
+            if (line.empty() || line.front() == ' ' || line.front() == '\t' || colon == std::string_view::npos) continue;
+            out.insert(ascii_lower(trim(line.substr(0, colon))));
+        }
+        return out;
+    };
+    const auto from = names(source), to = names(target);
+    std::vector<std::string> added;
+    std::set_difference(to.begin(), to.end(), from.begin(), from.end(), std::back_inserter(added));
+    if (!added.empty()) return "header added: " + added.front();
+    if (source == target) return "body changed";
+    return "header rewritten";
+}
 
 struct Baseline {
     std::uint64_t uidvalidity = 0;
     std::uint64_t uid = 1;
 };
+
+// Known copies journaled by a run, per target folder.
+struct Journaled {
+    std::uint64_t source_uidvalidity = 0, target_uidvalidity = 0;
+    KnownCopies copies;
+};
+
+// At most this many changed copies per folder are compared header to header (two FETCHes of
+// headers each) to say how the target changed them.
+constexpr std::size_t kMaxExplained = 50;
+// At most this many missing messages per folder are named (folder, UID, Message-ID, date,
+// subject) in the output and the journal; the count is always whole.
+constexpr std::size_t kMaxNamedMissing = 1000;
 
 class Merger {
 public:
@@ -103,9 +151,14 @@ private:
     void copy_folder(FolderState& st);
     void fix_flags(FolderState& st);
     void copy_batch(FolderState& st, const std::vector<Todo>& todo, bool multi);
-    void send(FolderState& st, imap::FetchItem& f, std::uint64_t uid, bool multi, std::vector<std::uint64_t>& copied);
+    void send(FolderState& st, imap::FetchItem& f, std::uint64_t uid, bool multi,
+              std::vector<std::pair<std::uint64_t, std::uint64_t>>& copied);
+    void explain(FolderState& st);
+    void name_missing(FolderState& st);
+    void load_known();
+    void settle(const std::string& folder);
     void close_group();
-    void complete_one(FolderState& st, std::vector<std::uint64_t>& copied_uids);
+    void complete_one(FolderState& st, std::vector<std::pair<std::uint64_t, std::uint64_t>>& copied);
     void verify();
     void throttle(std::uint64_t size);
     void backoff(int attempt, const Error& why);
@@ -119,6 +172,8 @@ private:
     std::optional<imap::Connection> src_, dst_;
     std::vector<FolderState> folders_;
     std::map<std::string, Baseline> baselines_; // by target folder
+    std::map<std::string, Journaled> journaled_; // by target folder, from the resumed runs
+    std::set<std::string> in_doubt_; // target folders where a resumed run died while sending
     Result result_;
     Clock::time_point start_ = Clock::now();
     std::uint64_t total_to_copy_ = 0, total_bytes_ = 0, copied_ = 0, copied_bytes_ = 0;
@@ -172,29 +227,10 @@ void Merger::scan_folder(FolderState& st, bool count_source) {
         r.excluded = all - chosen.size();
     }
 
-    // The target's messages are only counted as they stream (a multiset of fingerprints), never
-    // kept. The copies this run (or the run it resumes) made, UIDs from the baseline on, must
-    // also match their source message's flags: each pairs with the first source message of its
-    // fingerprint not yet paired (`by_fingerprint`: source indexes sorted by fingerprint, then
-    // UID; 4 bytes a message).
-    FingerprintCounts available;
-    std::vector<std::uint32_t> by_fingerprint(chosen.size());
-    std::vector<bool> paired(chosen.size());
-    for (std::uint32_t i = 0; i < chosen.size(); ++i) by_fingerprint[i] = i;
-    std::sort(by_fingerprint.begin(), by_fingerprint.end(), [&](std::uint32_t x, std::uint32_t y) {
-        return std::tie(chosen[x].fingerprint, chosen[x].uid) < std::tie(chosen[y].fingerprint, chosen[y].uid);
-    });
-    st.reflag.clear();
-    auto pair_with_source = [&](const Message& copy) {
-        auto it = std::lower_bound(by_fingerprint.begin(), by_fingerprint.end(), copy.fingerprint,
-                                   [&](std::uint32_t i, const Fingerprint& fp) { return chosen[i].fingerprint < fp; });
-        for (; it != by_fingerprint.end() && chosen[*it].fingerprint == copy.fingerprint; ++it) {
-            if (paired[*it]) continue;
-            paired[*it] = true;
-            if (chosen[*it].flags != copy.flags) st.reflag.emplace_back(chosen[*it].uid, copy.uid);
-            return;
-        }
-    };
+    // The target's messages (no bodies: ~80 bytes each), paired with the source's by
+    // match_messages: first the copies APPENDUID named, then by identity. In --mode always only
+    // the copies this run (or the run it resumes) made, UIDs from the baseline on, count.
+    std::vector<Message> copies;
     if (st.target_exists) {
         auto opened = [&](const Scan& target) {
             st.target_uidvalidity = target.uidvalidity;
@@ -209,27 +245,115 @@ void Merger::scan_folder(FolderState& st, bool count_source) {
         scan(
             *dst_, r.plan.target,
             [&](Message&& m) {
-                const bool mine = m.uid >= st.baseline;
-                if (opt_.mode == Mode::missing || mine) ++available[m.fingerprint];
-                if (mine) pair_with_source(m);
+                if (opt_.mode == Mode::missing || m.uid >= st.baseline) copies.push_back(std::move(m));
             },
             opened);
     } else {
         st.baseline = 1;
         baselines_.try_emplace(r.plan.target, Baseline{0, 1});
     }
-    auto missing = missing_messages(chosen, available);
+    static const KnownCopies kNone;
+    const bool known_valid = st.known_source_uidvalidity == st.source_uidvalidity &&
+                             st.known_target_uidvalidity == st.target_uidvalidity;
+    const Matching match = match_messages(chosen, copies, known_valid ? st.known : kNone);
+    st.reflag.clear();
+    st.resized = match.resized;
+    st.resized_pairs.clear();
+    for (const auto& [si, ti] : match.pairs) {
+        const Message& from = chosen[si];
+        const Message& copy = copies[ti];
+        if (copy.uid >= st.baseline && from.flags != copy.flags) st.reflag.emplace_back(from.uid, copy.uid);
+        if (from.size != copy.size && st.resized_pairs.size() < kMaxExplained) st.resized_pairs.emplace_back(from.uid, copy.uid);
+    }
+    // Copies from the baseline on (made by this run or the ones it resumes) that pair with no
+    // source message though one has their identity: a second copy. Reported, never removed.
+    std::set<Fingerprint> ids;
+    for (const auto& m : chosen) ids.insert(m.identity.has_message_id ? m.identity.message_id : m.identity.header);
+    std::vector<bool> used(copies.size());
+    for (const auto& p : match.pairs) used[p.second] = true;
+    st.extra = 0;
+    for (std::size_t t = 0; t < copies.size(); ++t)
+        if (!used[t] && !copies[t].deleted && copies[t].uid >= st.baseline &&
+            ids.contains(copies[t].identity.has_message_id ? copies[t].identity.message_id : copies[t].identity.header))
+            ++st.extra;
     st.todo.clear();
-    st.todo.reserve(missing.size());
+    st.todo.reserve(match.missing.size());
     std::uint64_t bytes = 0;
-    for (auto i : missing) {
+    for (auto i : match.missing) {
         st.todo.push_back({chosen[i].uid, chosen[i].size});
         bytes += chosen[i].size;
     }
     if (count_source) {
-        r.present = chosen.size() - missing.size();
-        r.to_copy = missing.size();
+        r.present = chosen.size() - match.missing.size();
+        r.to_copy = match.missing.size();
         r.bytes_to_copy = bytes;
+    }
+}
+
+// The copies the resumed run, and the runs it resumed in turn, journaled with their target
+// UIDs (merge.batch). Bad or foreign entries are skipped: identity still finds those copies.
+void Merger::load_known() {
+    std::set<std::int64_t> seen;
+    for (std::optional<std::int64_t> run = req_.resume_run; run && seen.size() < 50 && seen.insert(*run).second;) {
+        std::optional<std::int64_t> earlier;
+        for (const auto& a : req_.journal->actions_of(*run)) {
+            if (!a.after || !a.after->is_object()) continue;
+            const json& after = *a.after;
+            if (a.kind == "merge.plan" && after.contains("resumes_run") && after["resumes_run"].is_number_integer())
+                earlier = after["resumes_run"].get<std::int64_t>();
+            const std::string prefix = req_.to.label + "/";
+            if (a.kind != "merge.batch" || !a.subject.starts_with(prefix)) continue;
+            if (a.status == journal::ActionStatus::planned) in_doubt_.insert(a.subject.substr(prefix.size()));
+            if (!after.contains("target_uidvalidity") || !after.contains("source_uids")) continue;
+            try {
+                const auto source_uids = imap::parse_uid_set(after["source_uids"].get<std::string>(), 1u << 20);
+                if (!source_uids) continue;
+                std::vector<std::pair<std::uint64_t, std::uint64_t>> pairs;
+                if (after.contains("target_uids")) {
+                    const auto target_uids = imap::parse_uid_set(after["target_uids"].get<std::string>(), 1u << 20);
+                    if (!target_uids || target_uids->size() != source_uids->size()) continue;
+                    for (std::size_t i = 0; i < source_uids->size(); ++i) pairs.emplace_back((*source_uids)[i], (*target_uids)[i]);
+                } else if (after.contains("uid_pairs")) {
+                    for (const auto& p : after["uid_pairs"]) pairs.emplace_back(p.at(0).get<std::uint64_t>(), p.at(1).get<std::uint64_t>());
+                }
+                Journaled& j = journaled_[a.subject.substr(prefix.size())];
+                const auto sv = after["source_uidvalidity"].get<std::uint64_t>();
+                const auto tv = after["target_uidvalidity"].get<std::uint64_t>();
+                if (j.source_uidvalidity != sv || j.target_uidvalidity != tv) {
+                    if (!j.copies.empty() && run != req_.resume_run) continue; // a newer run's entries win
+                    j = Journaled{sv, tv, {}};
+                }
+                for (const auto& [s, t] : pairs) j.copies.try_emplace(s, t);
+            } catch (const json::exception&) {
+                continue;
+            }
+        }
+        run = earlier;
+    }
+}
+
+// A run that died while sending a batch leaves the server with what it had received: a server
+// goes on storing the APPENDs still in its socket buffer after the client is gone (and Dovecot's
+// IMAPSieve commits each rewritten copy on its own). Scanning before that ends would copy those
+// messages a second time; so the folder is watched (STATUS MESSAGES UIDNEXT) until it has not
+// changed for opt_.settle_quiet, at most opt_.settle_max.
+void Merger::settle(const std::string& folder) {
+    progress_.update("wait for " + folder + " to settle after the interrupted run", 0, 0);
+    const auto deadline = Clock::now() + opt_.settle_max;
+    std::optional<std::pair<std::uint64_t, std::uint64_t>> last;
+    auto quiet_since = Clock::now();
+    for (;;) {
+        const auto info = imap::status(*dst_, folder, {"MESSAGES", "UIDNEXT"});
+        const std::pair<std::uint64_t, std::uint64_t> now{info.get("MESSAGES").value_or(0), info.get("UIDNEXT").value_or(0)};
+        if (now != last) {
+            last = now;
+            quiet_since = Clock::now();
+        } else if (Clock::now() - quiet_since >= opt_.settle_quiet) {
+            return;
+        }
+        if (Clock::now() >= deadline) return;
+        throw_if_interrupted();
+        std::this_thread::sleep_for(std::chrono::milliseconds(200));
     }
 }
 
@@ -239,12 +363,18 @@ void Merger::plan() {
     for (auto& p : plan_folders(source, target, opt_.folders)) {
         if (!dst_ && p.reason == "inbox") p.create = false; // made by the first login
         FolderState st;
+        if (const auto j = journaled_.find(p.target); j != journaled_.end()) {
+            st.known = j->second.copies;
+            st.known_source_uidvalidity = j->second.source_uidvalidity;
+            st.known_target_uidvalidity = j->second.target_uidvalidity;
+        }
         st.target_exists = dst_ && !p.create;
         st.result.plan = std::move(p);
         folders_.push_back(std::move(st));
     }
     for (auto& st : folders_) {
         throw_if_interrupted();
+        if (st.target_exists && in_doubt_.contains(st.result.plan.target)) settle(st.result.plan.target);
         progress_.update("scan " + st.result.plan.source, 0, 0);
         scan_folder(st, true);
         total_to_copy_ += st.result.to_copy;
@@ -332,18 +462,28 @@ void Merger::show(const FolderState& st) {
     progress_.update("copy " + st.result.plan.source, copied_, total_to_copy_, detail);
 }
 
-void Merger::complete_one(FolderState& st, std::vector<std::uint64_t>& copied_uids) {
+void Merger::complete_one(FolderState& st, std::vector<std::pair<std::uint64_t, std::uint64_t>>& copied) {
     Group g = std::move(pending_.front());
     pending_.pop_front();
     imap::Response r = dst_->wait(g.tag);
     FolderResult& fr = st.result;
     if (r.ok()) {
-        for (const auto& m : g.messages) {
+        // UIDPLUS: the server says which UID each copy got; resume, verification and flag
+        // repair of these copies then need no identity at all.
+        const auto ids = imap::append_uids(r.code, g.messages.size());
+        if (ids && (ids->uidvalidity != st.known_target_uidvalidity || st.known_source_uidvalidity != st.source_uidvalidity)) {
+            st.known.clear();
+            st.known_target_uidvalidity = ids->uidvalidity;
+            st.known_source_uidvalidity = st.source_uidvalidity;
+        }
+        for (std::size_t i = 0; i < g.messages.size(); ++i) {
+            const auto& m = g.messages[i];
             ++fr.copied;
             fr.bytes_copied += m.size;
             ++copied_;
             copied_bytes_ += m.size;
-            copied_uids.push_back(m.uid);
+            copied.emplace_back(m.uid, ids ? ids->uids[i] : 0);
+            if (ids) st.known[m.uid] = ids->uids[i];
         }
         return;
     }
@@ -364,7 +504,12 @@ void Merger::complete_one(FolderState& st, std::vector<std::uint64_t>& copied_ui
                                           req_.to.imap.user));
         return;
     }
-    if (code == "LIMIT" || code == "UNAVAILABLE" || code == "INUSE" || code == "SERVERBUG") throw Transient{error};
+    // [LIMIT] on one message is a refusal of that message (Dovecot's quota_max_mail_size says
+    // "NO [LIMIT] Mail size is larger than the maximum size"; RFC 7889's [TOOBIG] likewise):
+    // reported and skipped, never retried in this run. A group gets split first.
+    const bool refused_message = code == "LIMIT" || code == "TOOBIG";
+    if (!refused_message && (code == "UNAVAILABLE" || code == "INUSE" || code == "SERVERBUG" || code == "THROTTLED"))
+        throw Transient{error};
     if (g.messages.size() > 1) {
         // A MULTIAPPEND is all or nothing: find the message the target refuses one by one.
         for (const auto& m : g.messages) retry_single_.push_back(m.uid);
@@ -387,7 +532,7 @@ void Merger::close_group() {
 }
 
 void Merger::send(FolderState& st, imap::FetchItem& f, std::uint64_t uid, bool multi,
-                  std::vector<std::uint64_t>& copied) {
+                  std::vector<std::pair<std::uint64_t, std::uint64_t>>& copied) {
     auto body = f.sections.find("BODY[]");
     if (body == f.sections.end() || !body->second || !f.flags || !f.internaldate_text) {
         throw Error(ErrorCategory::data, fmt::format("the source sent no body, flags or date for UID {} in {}", uid,
@@ -426,29 +571,58 @@ void Merger::copy_batch(FolderState& st, const std::vector<Todo>& todo, bool mul
         uids.push_back(t.uid);
         sizes[t.uid] = t.size;
     }
-    std::vector<std::uint64_t> copied_uids;
+    std::vector<std::pair<std::uint64_t, std::uint64_t>> copied; // (source UID, target UID or 0)
     retry_single_.clear();
+    // The batch is journaled before a byte is sent: if the run dies, the next one knows that
+    // the server may still be storing part of it (see settle()).
+    std::int64_t action = 0;
+    if (req_.journal)
+        action = req_.journal->add_action(req_.run_id,
+                                          {.kind = "merge.batch",
+                                           .subject = req_.to.label + "/" + st.result.plan.target,
+                                           .after = json{{"source_folder", st.result.plan.source},
+                                                         {"source_uidvalidity", st.source_uidvalidity},
+                                                         {"sending", imap::uid_set_of(uids)}},
+                                           .status = journal::ActionStatus::planned});
     imap::uid_fetch(*src_, imap::uid_set_of(uids), "(UID FLAGS INTERNALDATE BODY.PEEK[])", [&](imap::FetchItem& f) {
         if (!f.uid || !sizes.contains(*f.uid)) return; // an unsolicited FETCH (flag change)
         if (stopping_ || interrupt_requested()) return; // read the rest of the batch, send nothing
-        send(st, f, *f.uid, multi, copied_uids);
+        send(st, f, *f.uid, multi, copied);
         show(st);
     });
     close_group();
-    while (!pending_.empty()) complete_one(st, copied_uids);
+    while (!pending_.empty()) complete_one(st, copied);
     show(st);
-    if (req_.journal && !copied_uids.empty()) {
+    if (req_.journal) {
         std::uint64_t bytes = 0;
-        for (auto u : copied_uids) bytes += sizes[u];
-        req_.journal->add_action(req_.run_id,
-                                 {.kind = "merge.batch",
-                                  .subject = req_.to.label + "/" + st.result.plan.target,
-                                  .after = json{{"source_folder", st.result.plan.source},
-                                                {"source_uidvalidity", st.source_uidvalidity},
-                                                {"source_uids", imap::uid_set_of(copied_uids)},
-                                                {"copied", copied_uids.size()},
-                                                {"bytes", bytes}},
-                                  .status = journal::ActionStatus::done});
+        std::vector<std::uint64_t> source_uids, target_uids;
+        for (const auto& [s, t] : copied) {
+            bytes += sizes[s];
+            source_uids.push_back(s);
+            if (t != 0) target_uids.push_back(t);
+        }
+        json after{{"source_folder", st.result.plan.source},
+                   {"source_uidvalidity", st.source_uidvalidity},
+                   {"source_uids", source_uids.empty() ? std::string() : imap::uid_set_of(source_uids)},
+                   {"copied", copied.size()},
+                   {"bytes", bytes}};
+        // Which target UID each copy got (APPENDUID): as a second UID set when both ascend
+        // together (the usual case), else as pairs.
+        if (!copied.empty() && target_uids.size() == copied.size()) {
+            auto sorted = copied;
+            std::sort(sorted.begin(), sorted.end());
+            const bool together = std::is_sorted(sorted.begin(), sorted.end(),
+                                                 [](const auto& a, const auto& b) { return a.second < b.second; });
+            after["target_uidvalidity"] = st.known_target_uidvalidity;
+            if (together) {
+                after["target_uids"] = imap::uid_set_of(target_uids);
+            } else {
+                json pairs = json::array();
+                for (const auto& [s, t] : sorted) pairs.push_back({s, t});
+                after["uid_pairs"] = std::move(pairs);
+            }
+        }
+        req_.journal->update_action(action, journal::ActionStatus::done, std::move(after));
     }
     if (!retry_single_.empty() && !stopping_) {
         std::vector<Todo> again;
@@ -556,25 +730,91 @@ void Merger::backoff(int attempt, const Error& why) {
     }
 }
 
+// How the target changed the copies whose sizes differ from their source's: their headers
+// side by side (the first kMaxExplained of a folder). Both folders are selected by the scan.
+void Merger::explain(FolderState& st) {
+    if (st.resized_pairs.empty()) return;
+    std::vector<std::uint64_t> source_uids, target_uids;
+    for (const auto& [s, t] : st.resized_pairs) {
+        source_uids.push_back(s);
+        target_uids.push_back(t);
+    }
+    std::map<std::uint64_t, std::string> source_headers, target_headers;
+    auto header_of = [](imap::FetchItem& f) {
+        for (auto& [name, value] : f.sections)
+            if (name.starts_with("BODY[HEADER") && value) return std::move(*value);
+        return std::string();
+    };
+    imap::uid_fetch(*src_, imap::uid_set_of(source_uids), "(UID BODY.PEEK[HEADER])",
+                    [&](imap::FetchItem& f) { if (f.uid) source_headers[*f.uid] = header_of(f); });
+    imap::uid_fetch(*dst_, imap::uid_set_of(target_uids), "(UID BODY.PEEK[HEADER])",
+                    [&](imap::FetchItem& f) { if (f.uid) target_headers[*f.uid] = header_of(f); });
+    auto& how = st.result.normalised_how;
+    for (const auto& [s, t] : st.resized_pairs)
+        ++how[describe_change(source_headers[s], target_headers[t])];
+    if (st.resized > st.resized_pairs.size()) how["not examined"] += st.resized - st.resized_pairs.size();
+}
+
+// The missing messages by name: Message-ID, date and subject from the source (the first
+// kMaxNamedMissing of a folder). The source folder is selected by the scan.
+void Merger::name_missing(FolderState& st) {
+    if (st.todo.empty()) return;
+    std::vector<std::uint64_t> uids;
+    for (const auto& t : st.todo) {
+        if (uids.size() >= kMaxNamedMissing) break;
+        uids.push_back(t.uid);
+    }
+    imap::uid_fetch(*src_, imap::uid_set_of(uids), "(UID BODY.PEEK[HEADER.FIELDS (MESSAGE-ID DATE SUBJECT)])",
+                    [&](imap::FetchItem& f) {
+                        if (!f.uid) return;
+                        std::string header;
+                        for (const auto& [name, value] : f.sections)
+                            if (name.starts_with("BODY[HEADER") && value) header = *value;
+                        result_.missing_messages.push_back({.folder = st.result.plan.source,
+                                                            .uid = *f.uid,
+                                                            .message_id = message_id_of(header),
+                                                            .date = header_value(header, "Date").value_or(""),
+                                                            .subject = header_value(header, "Subject").value_or("")});
+                    });
+}
+
 void Merger::verify() {
+    result_.missing_messages.clear();
     for (auto& st : folders_) {
         if (st.result.status == "failed") continue;
         throw_if_interrupted();
         progress_.update("verify " + st.result.plan.source, 0, 0);
         scan_folder(st, false);
         st.result.missing = st.todo.size();
+        st.result.normalised = st.resized;
+        st.result.extra = st.extra;
+        st.result.normalised_how.clear();
+        explain(st);
+        name_missing(st);
     }
     if (req_.journal) {
         json folders = json::array();
-        std::uint64_t missing = 0;
+        std::uint64_t missing = 0, normalised = 0;
         for (const auto& st : folders_) {
-            folders.push_back({{"source", st.result.plan.source}, {"target", st.result.plan.target},
-                               {"missing", st.result.missing.value_or(0)}});
+            folders.push_back({{"source", st.result.plan.source},
+                               {"target", st.result.plan.target},
+                               {"missing", st.result.missing.value_or(0)},
+                               {"normalised", st.result.normalised.value_or(0)},
+                               {"extra", st.result.extra.value_or(0)},
+                               {"normalised_how", st.result.normalised_how}});
             missing += st.result.missing.value_or(0);
+            normalised += st.result.normalised.value_or(0);
         }
+        json named = json::array();
+        for (const auto& m : result_.missing_messages)
+            named.push_back({{"folder", m.folder}, {"uid", m.uid}, {"message_id", m.message_id}, {"date", m.date},
+                             {"subject", m.subject}});
         req_.journal->add_action(req_.run_id, {.kind = "merge.verify",
                                                .subject = pair(),
-                                               .after = json{{"missing", missing}, {"folders", std::move(folders)}},
+                                               .after = json{{"missing", missing},
+                                                             {"normalised", normalised},
+                                                             {"folders", std::move(folders)},
+                                                             {"missing_messages", std::move(named)}},
                                                .status = journal::ActionStatus::done});
     }
 }
@@ -597,6 +837,7 @@ Result Merger::run() {
                     baselines_[f["target"].get<std::string>()] = {f["target_uidvalidity"].get<std::uint64_t>(),
                                                                   f["baseline_uid"].get<std::uint64_t>()};
         }
+        load_known();
     }
     connect();
     plan();

@@ -2,14 +2,16 @@
 // `mbx merge`: copy one mailbox into another, IMAP to IMAP, faithfully (bytes, flags,
 // keywords, INTERNALDATE), without duplicates, resumable, verified. The ExMerge step of MIS_5.
 //
-// How it stays exactly-once without trusting its own bookkeeping: every pass starts from what
-// the servers hold. A folder is scanned on both sides (fingerprints: message.hpp), the source
-// messages the target lacks are copied, and a crash, a kill -9 or a dropped connection at any
-// point is repaired by scanning again. The journal records the plan, each folder and each
-// batch (progress and audit), and the target's UIDNEXT from the run's start, so that a resumed
-// run tells the messages it copied itself from older ones: in --mode always to copy again only
-// what it has not copied, in both modes to give its own copies the source's flags again when
-// they differ (a server crash can lose keyword names; see fix_flags in merge.cpp).
+// How it stays exactly-once without trusting its own bookkeeping alone: every pass starts from
+// what the servers hold. A folder is scanned on both sides and its messages paired
+// (match_messages: the copies APPENDUID named, then identity, never size alone: servers change
+// bytes on APPEND), the source messages the target lacks are copied, and a crash, a kill -9 or a
+// dropped connection at any point is repaired by scanning again. The journal records the plan,
+// each folder, each batch (before it is sent, and after with the target UIDs), and the target's
+// UIDNEXT from the run's start, so that a resumed run tells the messages it copied itself from
+// older ones: in --mode always to copy again only what it has not copied, in both modes to give
+// its own copies the source's flags again when they differ (a server crash can lose keyword
+// names; see fix_flags in merge.cpp).
 
 #include "mbx/core/error.hpp"
 #include "mbx/core/progress.hpp"
@@ -18,6 +20,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -54,6 +57,11 @@ struct Options {
     bool target_absent = false;
     int retries = 5;      ///< reconnects per folder on a dropped connection or throttling
     std::chrono::milliseconds backoff{1000}; ///< first back-off; doubles up to 30 s
+    /// A resumed run whose predecessor died while sending to a folder first waits until that
+    /// folder has not changed for settle_quiet (at most settle_max): the server may still be
+    /// storing what it had received.
+    std::chrono::milliseconds settle_quiet{2000};
+    std::chrono::milliseconds settle_max{60000};
     std::size_t batch_messages = 1000;        ///< messages per UID FETCH of bodies
     std::uint64_t batch_bytes = 32ull << 20;  ///< bytes per UID FETCH of bodies
     std::size_t in_flight = 32;               ///< APPEND commands sent before the oldest is awaited
@@ -84,12 +92,32 @@ struct FolderResult {
     std::uint64_t failed = 0;        ///< rejected by the target
     std::uint64_t flags_fixed = 0;   ///< copies of this run (or the resumed one) given the source's flags again
     std::optional<std::uint64_t> missing; ///< after verification
+    /// After verification: copies on the target whose bytes differ from the source's (the server
+    /// changed them on APPEND), counted present; and how ("header added: x-name", "header
+    /// rewritten", "body changed", "not examined" past the first 50 of a folder) -> count.
+    std::optional<std::uint64_t> normalised;
+    std::map<std::string, std::uint64_t> normalised_how;
+    /// After verification: copies made by this run (or the ones it resumed) that are a second
+    /// copy of a source message (a server that stored a killed run's messages late). Reported;
+    /// mbx never deletes them.
+    std::optional<std::uint64_t> extra;
     std::string status = "planned";  ///< planned | ok | incomplete | failed
+};
+
+/// A selected source message that verification did not find on the target.
+struct MissingMessage {
+    std::string folder;     ///< source folder
+    std::uint64_t uid = 0;  ///< source UID
+    std::string message_id; ///< empty when it has none (or an unprintable one)
+    std::string date;       ///< the Date header as written
+    std::string subject;    ///< the Subject header as written (may hold 8-bit bytes)
 };
 
 struct Result {
     std::vector<FolderResult> folders;
     std::vector<Rejected> rejected;
+    /// After verification: the missing messages by name, the first 1,000 of each folder.
+    std::vector<MissingMessage> missing_messages;
     ExitCode exit = ExitCode::ok;
     /// Why the run stopped early (over quota, error budget, a server gone), if it did.
     std::optional<Error> stopped;

@@ -7,6 +7,8 @@
 #include <fnmatch.h>
 #include <map>
 #include <set>
+#include <tuple>
+#include <unordered_map>
 
 namespace mbx::ops::merge {
 namespace {
@@ -160,7 +162,7 @@ Message message_of(const imap::FetchItem& item) {
     std::string header;
     for (const auto& [name, value] : item.sections)
         if (name.starts_with("BODY[HEADER") && value) header = *value;
-    m.fingerprint = fingerprint_of(header, m.size);
+    m.identity = identity_of(header);
     return m;
 }
 
@@ -172,17 +174,120 @@ bool selected(const Message& m, const MessageFilter& f) {
     return true;
 }
 
-std::vector<std::size_t> missing_messages(const std::vector<Message>& source, FingerprintCounts& target) {
-    std::vector<std::size_t> out;
-    for (std::size_t i = 0; i < source.size(); ++i) {
-        auto it = target.find(source[i].fingerprint);
-        if (it != target.end() && it->second > 0) {
-            --it->second;
-            continue;
+namespace {
+
+// The pairs of `a` and `b` (sizes) that match min(|a|, |b|) of them with the smallest total
+// size difference: in sorted order, which pairs are chosen is a small dynamic programme.
+std::vector<std::pair<std::size_t, std::size_t>> closest_sizes(const std::vector<std::uint64_t>& a,
+                                                               const std::vector<std::uint64_t>& b) {
+    if (a.size() > b.size()) {
+        auto swapped = closest_sizes(b, a);
+        for (auto& [x, y] : swapped) std::swap(x, y);
+        return swapped;
+    }
+    std::vector<std::size_t> ia(a.size()), ib(b.size());
+    for (std::size_t i = 0; i < ia.size(); ++i) ia[i] = i;
+    for (std::size_t j = 0; j < ib.size(); ++j) ib[j] = j;
+    std::sort(ia.begin(), ia.end(), [&](auto x, auto y) { return std::tie(a[x], x) < std::tie(a[y], y); });
+    std::sort(ib.begin(), ib.end(), [&](auto x, auto y) { return std::tie(b[x], x) < std::tie(b[y], y); });
+    const std::size_t n = a.size(), m = b.size();
+    std::vector<std::pair<std::size_t, std::size_t>> out;
+    if (n == m || n * m > (1u << 22)) { // nothing to choose, or too large a group: in order
+        for (std::size_t k = 0; k < n; ++k) out.emplace_back(ia[k], ib[k]);
+        return out;
+    }
+    auto diff = [&](std::size_t i, std::size_t j) {
+        const auto x = a[ia[i]], y = b[ib[j]];
+        return x > y ? x - y : y - x;
+    };
+    // cost[i][j]: the first i of a matched within the first j of b (i <= j).
+    constexpr std::uint64_t kInf = ~std::uint64_t{0};
+    std::vector<std::uint64_t> cost((n + 1) * (m + 1), kInf);
+    auto at = [&](std::size_t i, std::size_t j) -> std::uint64_t& { return cost[i * (m + 1) + j]; };
+    for (std::size_t j = 0; j <= m; ++j) at(0, j) = 0;
+    for (std::size_t i = 1; i <= n; ++i)
+        for (std::size_t j = i; j <= m; ++j) {
+            const std::uint64_t skip = j > i ? at(i, j - 1) : kInf;
+            const std::uint64_t take = at(i - 1, j - 1) == kInf ? kInf : at(i - 1, j - 1) + diff(i - 1, j - 1);
+            at(i, j) = std::min(skip, take);
         }
-        out.push_back(i);
+    for (std::size_t i = n, j = m; i > 0; --j) {
+        if (j > i && at(i, j) == at(i, j - 1)) continue;
+        out.emplace_back(ia[i - 1], ib[j - 1]);
+        --i;
     }
     return out;
+}
+
+} // namespace
+
+Matching match_messages(const std::vector<Message>& source, const std::vector<Message>& target, const KnownCopies& known) {
+    Matching r;
+    std::vector<bool> paired(source.size()), used(target.size());
+    auto pair = [&](std::size_t s, std::size_t t) {
+        paired[s] = used[t] = true;
+        r.pairs.emplace_back(s, t);
+        if (source[s].size != target[t].size) ++r.resized;
+    };
+    if (!known.empty()) {
+        std::unordered_map<std::uint64_t, std::size_t> by_uid;
+        for (std::size_t t = 0; t < target.size(); ++t) by_uid.emplace(target[t].uid, t);
+        for (std::size_t s = 0; s < source.size(); ++s) {
+            const auto k = known.find(source[s].uid);
+            if (k == known.end()) continue;
+            const auto t = by_uid.find(k->second);
+            if (t == by_uid.end() || used[t->second] || target[t->second].deleted != source[s].deleted) continue;
+            pair(s, t->second);
+            ++r.by_uid;
+        }
+    }
+    // Groups of equal (identity, \Deleted) on both sides, paired by closest sizes.
+    auto match_groups = [&](auto source_key, auto target_key) {
+        std::map<std::pair<Fingerprint, bool>, std::pair<std::vector<std::size_t>, std::vector<std::size_t>>> groups;
+        for (std::size_t s = 0; s < source.size(); ++s)
+            if (const auto key = source_key(s)) groups[{*key, source[s].deleted}].first.push_back(s);
+        for (std::size_t t = 0; t < target.size(); ++t)
+            if (const auto key = target_key(t)) {
+                auto g = groups.find({*key, target[t].deleted});
+                if (g != groups.end()) g->second.second.push_back(t);
+            }
+        for (auto& [key, members] : groups) {
+            const auto& [ss, ts] = members;
+            if (ts.empty()) continue;
+            std::vector<std::uint64_t> a, b;
+            for (auto s : ss) a.push_back(source[s].size);
+            for (auto t : ts) b.push_back(target[t].size);
+            for (const auto& [i, j] : closest_sizes(a, b)) pair(ss[i], ts[j]);
+        }
+    };
+    using Key = std::optional<Fingerprint>;
+    match_groups(
+        [&](std::size_t s) -> Key {
+            if (paired[s] || !source[s].identity.has_message_id) return std::nullopt;
+            return source[s].identity.message_id;
+        },
+        [&](std::size_t t) -> Key {
+            if (used[t] || !target[t].identity.has_message_id) return std::nullopt;
+            return target[t].identity.message_id;
+        });
+    // Without a Message-ID: by header, against the target messages with none, or with one that
+    // no source message has (the target's server added it).
+    std::set<Fingerprint> source_ids;
+    for (const auto& m : source)
+        if (m.identity.has_message_id) source_ids.insert(m.identity.message_id);
+    match_groups(
+        [&](std::size_t s) -> Key {
+            if (paired[s] || source[s].identity.has_message_id) return std::nullopt;
+            return source[s].identity.header;
+        },
+        [&](std::size_t t) -> Key {
+            if (used[t] || (target[t].identity.has_message_id && source_ids.contains(target[t].identity.message_id)))
+                return std::nullopt;
+            return target[t].identity.header;
+        });
+    for (std::size_t s = 0; s < source.size(); ++s)
+        if (!paired[s]) r.missing.push_back(s);
+    return r;
 }
 
 } // namespace mbx::ops::merge

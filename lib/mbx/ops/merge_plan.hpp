@@ -62,7 +62,7 @@ std::vector<FolderPlan> plan_folders(const std::vector<Folder>& source, const st
 struct Message {
     std::uint64_t uid = 0;
     std::uint64_t size = 0;
-    Fingerprint fingerprint = {};
+    Identity identity = {};
     std::chrono::sys_seconds internaldate = {};
     bool deleted = false;
     std::uint64_t flags = 0; ///< flags_hash() of its flags and keywords
@@ -92,12 +92,27 @@ struct MessageFilter {
 
 bool selected(const Message& m, const MessageFilter& filter);
 
-/// A multiset of fingerprints: how many copies of each message a folder holds.
-using FingerprintCounts = std::unordered_map<Fingerprint, std::uint32_t, FingerprintHash>;
+/// The copies a merge made and knows by UID (APPENDUID, RFC 4315): source UID -> target UID,
+/// within one pair of folders and UIDVALIDITYs.
+using KnownCopies = std::unordered_map<std::uint64_t, std::uint64_t>;
 
-/// The source messages the target lacks: walking `source` in order, each one takes a copy from
-/// `target` when there is one left, otherwise it is missing. So a source with two equal
-/// messages needs two on the target. Returns indexes into `source`. Consumes `target`. Pure.
-std::vector<std::size_t> missing_messages(const std::vector<Message>& source, FingerprintCounts& target);
+/// How the source messages stand on the target.
+struct Matching {
+    std::vector<std::size_t> missing = {};                       ///< source indexes, ascending
+    std::vector<std::pair<std::size_t, std::size_t>> pairs = {}; ///< (source index, target index)
+    std::uint64_t by_uid = 0;   ///< pairs found through `known` (no identity needed)
+    std::uint64_t resized = 0;  ///< pairs whose sizes differ: the target changed the bytes on APPEND
+};
+
+/// Pairs each source message with at most one target message, each target message used once:
+/// first the copies `known` by UID, then by Message-ID, then (source messages without one) by
+/// Date/From/Subject against the target messages left that have no Message-ID or one no source
+/// message has (a server that adds a Message-ID on APPEND). Within a group of equal identities
+/// the sizes decide which pairs with which (closest sizes, sorted order); a size never decides
+/// alone, so a copy whose bytes the server changed still pairs. A message marked \Deleted only
+/// pairs with one that is too. So a source with two equal messages needs two copies, and two
+/// different messages that share an identity are both copied. Pure.
+Matching match_messages(const std::vector<Message>& source, const std::vector<Message>& target,
+                        const KnownCopies& known = {});
 
 } // namespace mbx::ops::merge

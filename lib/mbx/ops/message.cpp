@@ -62,23 +62,45 @@ std::size_t FingerprintHash::operator()(const Fingerprint& f) const noexcept {
     return h;
 }
 
-Fingerprint fingerprint_of(std::string_view header, std::uint64_t size) {
-    std::string key;
-    const std::string id = fold_spaces(header_value(header, "Message-ID").value_or(""));
-    if (!id.empty()) {
-        key = "M\n" + id;
-    } else {
-        key = "H\n" + fold_spaces(header_value(header, "Date").value_or("")) + "\n" +
-              fold_spaces(header_value(header, "From").value_or("")) + "\n" +
-              fold_spaces(header_value(header, "Subject").value_or(""));
+namespace {
+
+// The value as identity compares it: folded whitespace, and a run of bytes >= 0x80 or `X` as
+// one `?`, so that a server that munges 8-bit header bytes into `X` (Cyrus) or keeps them
+// (Dovecot) gives the same text.
+std::string identity_text(std::string_view value) {
+    std::string out;
+    bool run = false;
+    for (const char c : fold_spaces(value)) {
+        const bool eight_bit = static_cast<unsigned char>(c) >= 0x80 || c == 'X';
+        if (eight_bit && run) continue;
+        run = eight_bit;
+        out += eight_bit ? '?' : c;
     }
-    key += "\n" + std::to_string(size);
+    return out;
+}
+
+Fingerprint digest_of(std::string_view key) {
     unsigned char digest[EVP_MAX_MD_SIZE];
     unsigned int length = 0;
     EVP_Digest(key.data(), key.size(), digest, &length, EVP_sha256(), nullptr);
     Fingerprint f;
     std::memcpy(f.bytes.data(), digest, f.bytes.size());
     return f;
+}
+
+} // namespace
+
+Identity identity_of(std::string_view header) {
+    Identity id;
+    const std::string message_id = identity_text(header_value(header, "Message-ID").value_or(""));
+    if (!message_id.empty()) {
+        id.has_message_id = true;
+        id.message_id = digest_of("M\n" + message_id);
+    }
+    id.header = digest_of("H\n" + identity_text(header_value(header, "Date").value_or("")) + "\n" +
+                          identity_text(header_value(header, "From").value_or("")) + "\n" +
+                          identity_text(header_value(header, "Subject").value_or("")));
+    return id;
 }
 
 } // namespace mbx::ops

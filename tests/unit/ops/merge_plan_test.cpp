@@ -4,6 +4,10 @@
 #include "../test_support.hpp"
 
 #include <catch2/catch.hpp>
+#include <cstdlib>
+#include <set>
+#include <random>
+#include <map>
 
 using namespace mbx::ops;
 using namespace mbx::ops::merge;
@@ -31,40 +35,140 @@ Message msg(std::uint64_t uid, std::string_view header, std::uint64_t size) {
     Message m;
     m.uid = uid;
     m.size = size;
-    m.fingerprint = fingerprint_of(header, size);
+    m.identity = identity_of(header);
     return m;
+}
+
+std::vector<std::size_t> missing_of(const std::vector<Message>& source, const std::vector<Message>& target,
+                                    const KnownCopies& known = {}) {
+    return match_messages(source, target, known).missing;
 }
 
 } // namespace
 
-TEST_CASE("fingerprint: Message-ID and size; without one Date, From, Subject and size", "[ops][merge]") {
-    const auto a = fingerprint_of("Message-ID: <a@x>\r\nSubject: hi\r\n\r\n", 100);
-    CHECK(a == fingerprint_of("Subject: other\r\nMessage-ID:  <a@x> \r\n\r\n", 100)); // subject does not matter
-    CHECK(a == fingerprint_of("message-id:\r\n <a@x>\r\n\r\n", 100));                // folded, any case
-    CHECK_FALSE(a == fingerprint_of("Message-ID: <a@x>\r\n\r\n", 101));                // size matters
-    CHECK_FALSE(a == fingerprint_of("Message-ID: <b@x>\r\n\r\n", 100));
-    const auto h = fingerprint_of("Date: Mon, 1 Jan 2024 10:00:00 +0000\r\nFrom: a@x\r\nSubject: s\r\n\r\n", 50);
-    CHECK(h == fingerprint_of("Subject: s\r\nFrom:  a@x\r\nDate: Mon, 1 Jan 2024\r\n 10:00:00 +0000\r\n\r\n", 50));
-    CHECK_FALSE(h == fingerprint_of("Date: Mon, 1 Jan 2024 10:00:00 +0000\r\nFrom: a@x\r\nSubject: t\r\n\r\n", 50));
-    // A header of a message that has no Message-ID never equals one that has.
-    CHECK_FALSE(fingerprint_of("Subject: <a@x>\r\n\r\n", 100) == a);
+TEST_CASE("identity: Message-ID, else Date, From, Subject; never the size or the bytes around them", "[ops][merge]") {
+    const auto a = identity_of("Message-ID: <a@x>\r\nSubject: hi\r\n\r\n");
+    CHECK(a.has_message_id);
+    CHECK(a.message_id == identity_of("Subject: other\r\nMessage-ID:  <a@x> \r\n\r\n").message_id); // subject does not matter
+    CHECK(a.message_id == identity_of("message-id:\r\n <a@x>\r\n\r\n").message_id);                 // folded, any case
+    CHECK(a.message_id == identity_of("Message-ID: <a@x>\nX-Added: by the server\n\n").message_id);   // bare LF, a field added
+    CHECK_FALSE(a.message_id == identity_of("Message-ID: <b@x>\r\n\r\n").message_id);
+    const auto h = identity_of("Date: Mon, 1 Jan 2024 10:00:00 +0000\r\nFrom: a@x\r\nSubject: s\r\n\r\n");
+    CHECK_FALSE(h.has_message_id);
+    CHECK(h == identity_of("Subject: s\r\nFrom:  a@x\r\nDate: Mon, 1 Jan 2024\r\n 10:00:00 +0000\r\n\r\n"));
+    CHECK_FALSE(h == identity_of("Date: Mon, 1 Jan 2024 10:00:00 +0000\r\nFrom: a@x\r\nSubject: t\r\n\r\n"));
+    // 8-bit header bytes kept (Dovecot) or munged into X (Cyrus munge8bit): the same identity.
+    CHECK(identity_of("Subject: Gr\xc3\xbc\xc3\x9f" "e\r\nFrom: J\xf6rg <j@x>\r\n\r\n") ==
+          identity_of("Subject: GrXXXXe\r\nFrom: JXrg <j@x>\r\n\r\n"));
+    CHECK_FALSE(identity_of("Subject: Gr\xc3\xbc\xc3\x9f" "e\r\n\r\n") == identity_of("Subject: Grusse\r\n\r\n"));
     CHECK(message_id_of("Message-ID: <a@x>\r\n\r\n") == "<a@x>");
     CHECK(message_id_of("Message-ID: <\x01@x>\r\n\r\n").empty());
 }
 
-TEST_CASE("missing_messages is a multiset difference in source order", "[ops][merge]") {
+TEST_CASE("match_messages: a multiset difference in source order", "[ops][merge]") {
     std::vector<Message> source{msg(1, "Message-ID: <1>\r\n", 10), msg(2, "Message-ID: <2>\r\n", 10),
                                 msg(3, "Message-ID: <2>\r\n", 10), msg(4, "Message-ID: <4>\r\n", 10)};
-    FingerprintCounts target;
-    ++target[source[1].fingerprint]; // the target has one copy of <2>
-    ++target[source[0].fingerprint];
-    ++target[fingerprint_of("Message-ID: <9>\r\n", 10)]; // extra on the target: irrelevant
-    CHECK(missing_messages(source, target) == std::vector<std::size_t>{2, 3});
-    FingerprintCounts empty;
-    CHECK(missing_messages(source, empty).size() == 4);
-    FingerprintCounts all;
-    for (const auto& m : source) ++all[m.fingerprint];
-    CHECK(missing_messages(source, all).empty()); // a second run copies nothing
+    std::vector<Message> target{msg(11, "Message-ID: <2>\r\n", 10), msg(12, "Message-ID: <1>\r\n", 10),
+                                msg(13, "Message-ID: <9>\r\n", 10)}; // <9>: extra on the target, irrelevant
+    CHECK(missing_of(source, target) == std::vector<std::size_t>{2, 3});
+    CHECK(missing_of(source, {}).size() == 4);
+    CHECK(missing_of(source, source).empty()); // a second run copies nothing
+}
+
+TEST_CASE("match_messages: a copy whose bytes the server changed is present, sizes only break ties", "[ops][merge]") {
+    // The target added a header field (+53 bytes) and turned bare LFs into CRLF (+2).
+    std::vector<Message> source{msg(1, "Message-ID: <a@x>\r\n", 1000), msg(2, "Date: d\r\nFrom: f\r\nSubject: s\r\n", 300)};
+    std::vector<Message> target{msg(7, "Message-ID: <a@x>\r\n", 1055), msg(8, "Date: d\r\nFrom: f\r\nSubject: s\r\n", 302)};
+    auto m = match_messages(source, target);
+    CHECK(m.missing.empty());
+    CHECK(m.resized == 2);
+    CHECK(m.by_uid == 0);
+    // Two different messages with one Message-ID (a broken client): the one whose size is
+    // nearest pairs with the target's copy; the other is missing and gets copied.
+    std::vector<Message> twins{msg(1, "Message-ID: <d@x>\r\n", 1000), msg(2, "Message-ID: <d@x>\r\n", 5000)};
+    CHECK(missing_of(twins, {msg(9, "Message-ID: <d@x>\r\n", 5060)}) == std::vector<std::size_t>{0});
+    CHECK(missing_of(twins, {msg(9, "Message-ID: <d@x>\r\n", 1010)}) == std::vector<std::size_t>{1});
+    CHECK(missing_of(twins, {msg(9, "Message-ID: <d@x>\r\n", 1010), msg(10, "Message-ID: <d@x>\r\n", 4000)}).empty());
+    // No Message-ID on the source; the target's server added one: the header pairs them.
+    std::vector<Message> plain{msg(1, "Date: d\r\nFrom: f\r\nSubject: s\r\n", 300)};
+    CHECK(missing_of(plain, {msg(5, "Message-ID: <added@server>\r\nDate: d\r\nFrom: f\r\nSubject: s\r\n", 340)}).empty());
+    // ... but not against a target message whose Message-ID belongs to another source message.
+    std::vector<Message> mixed{msg(1, "Date: d\r\nFrom: f\r\nSubject: s\r\n", 300),
+                               msg(2, "Message-ID: <m@x>\r\nDate: d\r\nFrom: f\r\nSubject: s\r\n", 320)};
+    CHECK(missing_of(mixed, {msg(5, "Message-ID: <m@x>\r\nDate: d\r\nFrom: f\r\nSubject: s\r\n", 320)}) ==
+          std::vector<std::size_t>{0});
+}
+
+TEST_CASE("match_messages: copies known by UID, and \\Deleted copies", "[ops][merge]") {
+    std::vector<Message> source{msg(1, "Message-ID: <a@x>\r\n", 100), msg(2, "Message-ID: <b@x>\r\n", 100)};
+    // The server rewrote the Message-ID of the copy of 1 (UID 40): APPENDUID still knows it.
+    std::vector<Message> target{msg(40, "Message-ID: <rewritten@server>\r\n", 180), msg(41, "Message-ID: <b@x>\r\n", 100)};
+    auto m = match_messages(source, target, {{1, 40}, {2, 41}});
+    CHECK(m.missing.empty());
+    CHECK(m.by_uid == 2);
+    // A known copy that is gone (expunged) or marked \Deleted (a server that stores a rewritten
+    // copy and deletes the original: Dovecot with IMAPSieve editheader) is found by identity.
+    target[1].deleted = true;
+    target.push_back(msg(42, "Message-ID: <b@x>\r\n", 150));
+    m = match_messages(source, target, {{1, 40}, {2, 41}});
+    CHECK(m.missing.empty());
+    CHECK(m.by_uid == 1);
+    REQUIRE(m.pairs.size() == 2);
+    CHECK(target[m.pairs[1].second].uid == 42);
+    // Only a \Deleted copy: missing (it would go at the next EXPUNGE).
+    CHECK(missing_of({source[1]}, {target[1]}) == std::vector<std::size_t>{0});
+    Message gone = source[1];
+    gone.deleted = true; // --include-deleted: a \Deleted source message pairs with a \Deleted copy
+    CHECK(missing_of({gone}, {target[1]}).empty());
+}
+
+TEST_CASE("match_messages against a plain count model on random mailboxes", "[ops][merge]") {
+    const char* env = std::getenv("MBX_TEST_SEED");
+    const std::uint64_t seed = env ? std::strtoull(env, nullptr, 10) : std::random_device{}();
+    CAPTURE(seed);
+    std::mt19937_64 random(seed);
+    for (int round = 0; round < 300; ++round) {
+        // Identities: a few Message-IDs and a few MID-less headers, shared by several messages.
+        std::vector<Message> source, target;
+        std::map<std::pair<std::string, bool>, std::pair<int, int>> counts; // (identity, deleted) -> (source, target)
+        for (std::uint64_t uid = 1; uid <= 40; ++uid) {
+            const int k = static_cast<int>(random() % 12);
+            const std::string header = k < 8 ? "Message-ID: <" + std::to_string(k) + "@x>\r\n"
+                                             : "Date: d" + std::to_string(k) + "\r\nSubject: s\r\n";
+            Message m = msg(uid, header, 1000 + random() % 5000);
+            m.deleted = random() % 10 == 0;
+            ++counts[{header, m.deleted}].first;
+            source.push_back(m);
+            if (random() % 3 != 0) { // on the target, perhaps changed by its server
+                Message copy = m;
+                copy.uid = 1000 + uid;
+                copy.size += random() % 4 == 0 ? random() % 200 : 0;
+                target.push_back(copy);
+                ++counts[{header, m.deleted}].second;
+            }
+        }
+        std::shuffle(target.begin(), target.end(), random);
+        const auto m = match_messages(source, target);
+        std::size_t want = 0;
+        for (const auto& [key, c] : counts) want += static_cast<std::size_t>(std::max(0, c.first - c.second));
+        INFO("round " << round);
+        CHECK(m.missing.size() == want);
+        CHECK(m.pairs.size() + m.missing.size() == source.size());
+        std::set<std::size_t> used;
+        for (const auto& [s, t] : m.pairs) {
+            CHECK(source[s].identity == target[t].identity);
+            CHECK(source[s].deleted == target[t].deleted);
+            CHECK(used.insert(t).second); // each target message pairs once
+        }
+        // Copying what is missing leaves nothing missing: re-runs are idempotent.
+        for (auto i : m.missing) {
+            Message copy = source[i];
+            copy.uid = 5000 + i;
+            copy.size += 17;
+            target.push_back(copy);
+        }
+        CHECK(missing_of(source, target).empty());
+    }
 }
 
 TEST_CASE("filters: deleted, dates, size", "[ops][merge]") {
