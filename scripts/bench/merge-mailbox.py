@@ -500,8 +500,8 @@ def cmd_report(a):
         if not m:
             continue
         out = []
-        for peer, want, label in (("mbsync", 2.0, ">= 2x mbsync"),
-                                  ("doveadm", 0.4, ">= 40% of doveadm backup")):
+        for peer, want, label in (("zero", 0.7, ">= 70% of the zero-work IMAP client"),
+                                  ("mbsync", 2.0, ">= 2x mbsync")):
             p = by.get((mbox, peer))
             if p and p["mps"]:
                 ratio = m["mps"] / p["mps"]
