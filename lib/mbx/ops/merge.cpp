@@ -151,14 +151,15 @@ private:
     void copy_folder(FolderState& st);
     void fix_flags(FolderState& st);
     void copy_batch(FolderState& st, const std::vector<Todo>& todo, bool multi);
-    void send(FolderState& st, imap::FetchItem& f, std::uint64_t uid, bool multi,
-              std::vector<std::pair<std::uint64_t, std::uint64_t>>& copied);
+    void drain(FolderState& st);
+    void finish_batch(FolderState& st, std::uint64_t id);
+    void send(FolderState& st, imap::FetchItem& f, std::uint64_t uid, bool multi);
     void explain(FolderState& st);
     void name_missing(FolderState& st);
     void load_known();
     void settle(const std::string& folder);
     void close_group();
-    void complete_one(FolderState& st, std::vector<std::pair<std::uint64_t, std::uint64_t>>& copied);
+    void complete_one(FolderState& st);
     void verify();
     void throttle(std::uint64_t size);
     void backoff(int attempt, const Error& why);
@@ -193,8 +194,21 @@ private:
         std::string tag;
         std::vector<Sent> messages;
         std::uint64_t bytes = 0;
+        std::uint64_t batch = 0; ///< the batch it belongs to (batches_)
     };
     std::deque<Group> pending_;
+    // A batch whose APPENDs may still be in flight: it is journaled done when its last group
+    // completes, so the next batch's FETCH overlaps the target's commit of this one.
+    struct Batch {
+        std::int64_t action = 0;
+        std::vector<std::pair<std::uint64_t, std::uint64_t>> copied; ///< (source UID, target UID or 0)
+        std::uint64_t bytes = 0;
+        std::size_t groups = 0; ///< groups sent and not completed
+        bool sent = false;      ///< every group of it is sent
+    };
+    std::map<std::uint64_t, Batch> batches_;
+    std::uint64_t next_batch_ = 0, current_batch_ = 0;
+    void handle_completion(FolderState& st, Group& g, const imap::Response& r);
     std::optional<Group> open_group_; // a MULTIAPPEND still being streamed
     bool multiappend_ = false;         // the target has MULTIAPPEND and LITERAL+
     std::vector<std::uint64_t> retry_single_; // UIDs of a refused MULTIAPPEND, to send one by one
@@ -462,11 +476,18 @@ void Merger::show(const FolderState& st) {
     progress_.update("copy " + st.result.plan.source, copied_, total_to_copy_, detail);
 }
 
-void Merger::complete_one(FolderState& st, std::vector<std::pair<std::uint64_t, std::uint64_t>>& copied) {
+void Merger::complete_one(FolderState& st) {
     Group g = std::move(pending_.front());
     pending_.pop_front();
-    imap::Response r = dst_->wait(g.tag);
+    const imap::Response r = dst_->wait(g.tag);
+    handle_completion(st, g, r); // may throw Transient: the batch then stays planned (in doubt)
+    auto b = batches_.find(g.batch);
+    if (b != batches_.end() && --b->second.groups == 0 && b->second.sent) finish_batch(st, g.batch);
+}
+
+void Merger::handle_completion(FolderState& st, Group& g, const imap::Response& r) {
     FolderResult& fr = st.result;
+    auto& copied = batches_[g.batch].copied;
     if (r.ok()) {
         // UIDPLUS: the server says which UID each copy got; resume, verification and flag
         // repair of these copies then need no identity at all.
@@ -483,6 +504,7 @@ void Merger::complete_one(FolderState& st, std::vector<std::pair<std::uint64_t, 
             ++copied_;
             copied_bytes_ += m.size;
             copied.emplace_back(m.uid, ids ? ids->uids[i] : 0);
+            batches_[g.batch].bytes += m.size;
             if (ids) st.known[m.uid] = ids->uids[i];
         }
         return;
@@ -531,8 +553,7 @@ void Merger::close_group() {
     open_group_.reset();
 }
 
-void Merger::send(FolderState& st, imap::FetchItem& f, std::uint64_t uid, bool multi,
-                  std::vector<std::pair<std::uint64_t, std::uint64_t>>& copied) {
+void Merger::send(FolderState& st, imap::FetchItem& f, std::uint64_t uid, bool multi) {
     auto body = f.sections.find("BODY[]");
     if (body == f.sections.end() || !body->second || !f.flags || !f.internaldate_text) {
         throw Error(ErrorCategory::data, fmt::format("the source sent no body, flags or date for UID {} in {}", uid,
@@ -551,9 +572,14 @@ void Merger::send(FolderState& st, imap::FetchItem& f, std::uint64_t uid, bool m
         g.tag = dst_->submit(imap::append_command(target, flags, *f.internaldate_text, std::move(bytes)));
         g.messages.push_back(std::move(sent));
         g.bytes = size;
+        g.batch = current_batch_;
+        ++batches_[current_batch_].groups;
         pending_.push_back(std::move(g));
     } else {
-        if (!open_group_) open_group_ = Group{dst_->submit_streamed(*start), {}, 0};
+        if (!open_group_) {
+            open_group_ = Group{dst_->submit_streamed(*start), {}, 0, current_batch_};
+            ++batches_[current_batch_].groups;
+        }
         dst_->send_raw(imap::multiappend_item(flags, *f.internaldate_text, bytes.size()));
         dst_->send_raw(bytes);
         open_group_->messages.push_back(std::move(sent));
@@ -561,78 +587,87 @@ void Merger::send(FolderState& st, imap::FetchItem& f, std::uint64_t uid, bool m
         if (open_group_->messages.size() >= opt_.group_messages || open_group_->bytes >= opt_.group_bytes)
             close_group();
     }
-    while (pending_.size() > opt_.in_flight) complete_one(st, copied);
+    while (pending_.size() > opt_.in_flight) complete_one(st);
 }
 
 void Merger::copy_batch(FolderState& st, const std::vector<Todo>& todo, bool multi) {
-    std::map<std::uint64_t, std::uint64_t> sizes; // uid -> planned size
+    std::set<std::uint64_t> wanted;
     std::vector<std::uint64_t> uids;
     for (const auto& t : todo) {
         uids.push_back(t.uid);
-        sizes[t.uid] = t.size;
+        wanted.insert(t.uid);
     }
-    std::vector<std::pair<std::uint64_t, std::uint64_t>> copied; // (source UID, target UID or 0)
-    retry_single_.clear();
+    const std::uint64_t id = next_batch_++;
+    current_batch_ = id;
+    Batch& batch = batches_[id];
     // The batch is journaled before a byte is sent: if the run dies, the next one knows that
     // the server may still be storing part of it (see settle()).
-    std::int64_t action = 0;
     if (req_.journal)
-        action = req_.journal->add_action(req_.run_id,
-                                          {.kind = "merge.batch",
-                                           .subject = req_.to.label + "/" + st.result.plan.target,
-                                           .after = json{{"source_folder", st.result.plan.source},
-                                                         {"source_uidvalidity", st.source_uidvalidity},
-                                                         {"sending", imap::uid_set_of(uids)}},
-                                           .status = journal::ActionStatus::planned});
+        batch.action = req_.journal->add_action(req_.run_id,
+                                                {.kind = "merge.batch",
+                                                 .subject = req_.to.label + "/" + st.result.plan.target,
+                                                 .after = json{{"source_folder", st.result.plan.source},
+                                                               {"source_uidvalidity", st.source_uidvalidity},
+                                                               {"sending", imap::uid_set_of(uids)}},
+                                                 .status = journal::ActionStatus::planned});
     imap::uid_fetch(*src_, imap::uid_set_of(uids), "(UID FLAGS INTERNALDATE BODY.PEEK[])", [&](imap::FetchItem& f) {
-        if (!f.uid || !sizes.contains(*f.uid)) return; // an unsolicited FETCH (flag change)
+        if (!f.uid || !wanted.contains(*f.uid)) return; // an unsolicited FETCH (flag change)
         if (stopping_ || interrupt_requested()) return; // read the rest of the batch, send nothing
-        send(st, f, *f.uid, multi, copied);
+        send(st, f, *f.uid, multi);
         show(st);
     });
     close_group();
-    while (!pending_.empty()) complete_one(st, copied);
+    batches_[id].sent = true;
+    if (batches_[id].groups == 0) finish_batch(st, id);
     show(st);
-    if (req_.journal) {
-        std::uint64_t bytes = 0;
-        std::vector<std::uint64_t> source_uids, target_uids;
-        for (const auto& [s, t] : copied) {
-            bytes += sizes[s];
-            source_uids.push_back(s);
-            if (t != 0) target_uids.push_back(t);
-        }
-        json after{{"source_folder", st.result.plan.source},
-                   {"source_uidvalidity", st.source_uidvalidity},
-                   {"source_uids", source_uids.empty() ? std::string() : imap::uid_set_of(source_uids)},
-                   {"copied", copied.size()},
-                   {"bytes", bytes}};
-        // Which target UID each copy got (APPENDUID): as a second UID set when both ascend
-        // together (the usual case), else as pairs.
-        if (!copied.empty() && target_uids.size() == copied.size()) {
-            auto sorted = copied;
-            std::sort(sorted.begin(), sorted.end());
-            const bool together = std::is_sorted(sorted.begin(), sorted.end(),
-                                                 [](const auto& a, const auto& b) { return a.second < b.second; });
-            after["target_uidvalidity"] = st.known_target_uidvalidity;
-            if (together) {
-                after["target_uids"] = imap::uid_set_of(target_uids);
-            } else {
-                json pairs = json::array();
-                for (const auto& [s, t] : sorted) pairs.push_back({s, t});
-                after["uid_pairs"] = std::move(pairs);
-            }
-        }
-        req_.journal->update_action(action, journal::ActionStatus::done, std::move(after));
-    }
-    if (!retry_single_.empty() && !stopping_) {
-        std::vector<Todo> again;
-        for (auto u : retry_single_) again.push_back({u, sizes[u]});
-        copy_batch(st, again, false);
-    }
     if (interrupt_requested() && !stopping_)
         stopping_ = Error(ErrorCategory::interrupted, "stopped on request",
                           "run the same command again to continue where it stopped");
-    if (stopping_) throw Stop{*stopping_};
+    if (stopping_) {
+        drain(st);
+        throw Stop{*stopping_};
+    }
+}
+
+// Waits for every APPEND in flight (their batches are journaled as they complete).
+void Merger::drain(FolderState& st) {
+    while (!pending_.empty()) complete_one(st);
+}
+
+void Merger::finish_batch(FolderState& st, std::uint64_t id) {
+    auto it = batches_.find(id);
+    if (it == batches_.end()) return;
+    Batch batch = std::move(it->second);
+    batches_.erase(it);
+    if (!req_.journal) return;
+    const auto& copied = batch.copied;
+    std::vector<std::uint64_t> source_uids, target_uids;
+    for (const auto& [s, t] : copied) {
+        source_uids.push_back(s);
+        if (t != 0) target_uids.push_back(t);
+    }
+    json after{{"source_folder", st.result.plan.source},
+               {"source_uidvalidity", st.source_uidvalidity},
+               {"source_uids", source_uids.empty() ? std::string() : imap::uid_set_of(source_uids)},
+               {"copied", copied.size()},
+               {"bytes", batch.bytes}};
+    // Which target UID each copy got (APPENDUID): as a second UID set when both ascend
+    // together (the usual case), else as pairs.
+    if (!copied.empty() && target_uids.size() == copied.size()) {
+        auto sorted = copied;
+        std::sort(sorted.begin(), sorted.end());
+        const bool together = std::is_sorted(sorted.begin(), sorted.end(),
+                                             [](const auto& a, const auto& b) { return a.second < b.second; });
+        after["target_uidvalidity"] = st.known_target_uidvalidity;
+        if (together) {
+            after["target_uids"] = imap::uid_set_of(target_uids);
+        } else {
+            json pairs = json::array();
+            for (const auto& [s, t] : sorted) pairs.push_back({s, t});
+            after["uid_pairs"] = std::move(pairs);
+        }
+    }
+    req_.journal->update_action(batch.action, journal::ActionStatus::done, std::move(after));
 }
 
 void Merger::copy_folder(FolderState& st) {
@@ -660,6 +695,20 @@ void Merger::copy_folder(FolderState& st) {
             copy_batch(st, std::vector<Todo>(st.todo.begin() + i, st.todo.begin() + j), multiappend_);
             i = j;
         }
+        drain(st);
+        // Messages of a refused MULTIAPPEND, one by one (the refused one, or what still fits
+        // under the quota).
+        std::map<std::uint64_t, std::uint64_t> sizes;
+        for (const auto& t : st.todo) sizes[t.uid] = t.size;
+        while (!retry_single_.empty() && !stopping_) {
+            std::vector<Todo> again;
+            for (auto u : retry_single_) again.push_back({u, sizes[u]});
+            retry_single_.clear();
+            copy_batch(st, again, false);
+            drain(st);
+        }
+        retry_single_.clear();
+        if (stopping_) throw Stop{*stopping_};
     }
     fix_flags(st);
 }
@@ -878,6 +927,8 @@ Result Merger::run() {
                 try {
                     if (attempt > 0) {
                         connect();
+                        // What the broken connection had sent may still be being stored.
+                        if (st.target_exists) settle(st.result.plan.target);
                         scan_folder(st, false);
                     }
                     copy_folder(st);
@@ -886,11 +937,13 @@ Result Merger::run() {
                     if (attempt >= opt_.retries) throw Stop{t.error};
                     pending_.clear();
                     open_group_.reset();
+                    batches_.clear(); // journaled planned: in doubt
                     backoff(attempt, t.error);
                 } catch (const Error& e) {
                     if (!retryable(e) || attempt >= opt_.retries) throw;
                     pending_.clear();
                     open_group_.reset();
+                    batches_.clear();
                     backoff(attempt, e);
                 }
             }
