@@ -52,6 +52,16 @@ run "world-readable secret file refused" 78 "$bin/mbx" ping --config "$conf" --j
   check "refusal names the chmod fix" has "$out" "run: chmod 600 '$work/master.pw'"
 
 printf 'wrong-password\n' >"$work/bad.pw"; chmod 600 "$work/bad.pw"
+# An abbreviated option is unknown: Boost would otherwise take --ldap-password for
+# --ldap-password-file and print (and journal) the value as a file name.
+for typo in "--imap-master-password Hunter6" "--ldap-password=Hunter7"; do
+  # shellcheck disable=SC2086
+  if run "abbreviation refused: ${typo%%[ =]*}" 64 "$bin/mbx" quota check alice --config "$conf" --journal "$journal" $typo; then
+    check "abbreviation: the option is named, its value never shown (${typo%%[ =]*})" \
+      bash -c '[[ "$1" == *"unknown option '"'"'${2%%[ =]*}'"'"'"* && "$1" != *Hunter* ]]' _ "$err" "$typo"
+  fi
+done
+check "abbreviation: no value reached the journal" bash -c '! sqlite3 "$1" .dump | grep -q Hunter' _ "$journal"
 run "wrong master password" 77 "$bin/mbx" ping --config "$conf" --journal "$journal" --user alice --imap-master-password-file "$work/bad.pw" &&
   check "auth failure reported in the table" has "$out" "authentication failed"
 run "wrong master password, nagios" 3 "$bin/mbx" ping --config "$conf" --journal "$journal" --user alice --imap-master-password-file "$work/bad.pw" --format nagios &&

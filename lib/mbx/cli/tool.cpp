@@ -186,8 +186,17 @@ int run_tool(int argc, char** argv, const ToolSpec& spec) {
         }
         po::variables_map vm;
         try {
-            po::store(po::command_line_parser(argc, argv).options(all).positional(positional).run(), vm);
+            // No abbreviations: Boost would take `--ldap-password=X` for `--ldap-password-file=X`,
+            // print X ("cannot read secret file 'X'") and journal it. An option is spelled whole.
+            const int style = po::command_line_style::default_style & ~po::command_line_style::allow_guessing;
+            po::store(po::command_line_parser(argc, argv).options(all).positional(positional).style(style).run(), vm);
             po::notify(vm);
+        } catch (const po::unknown_option& e) {
+            // The token as typed may carry a value (`--ldap-password=X`): never echo it.
+            std::string name = e.get_option_name();
+            name = name.substr(0, name.find('='));
+            throw Error(ErrorCategory::usage, fmt::format("unknown option '{}'", out::printable(name)),
+                        fmt::format("options are spelled in full, never abbreviated; see 'mbx {} --help'", spec.name));
         } catch (const po::error& e) {
             throw Error(ErrorCategory::usage, e.what(), fmt::format("see 'mbx {} --help'", spec.name));
         }

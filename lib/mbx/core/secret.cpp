@@ -3,6 +3,8 @@
 #include <cstdlib>
 #include <fcntl.h>
 #include <fmt/format.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <termios.h>
 #include <unistd.h>
@@ -40,11 +42,25 @@ void require_owner_only(const std::string& path, unsigned mode, std::string_view
                 fmt::format("run: chmod 600 '{}'", path));
 }
 
+void keep_secrets_out_of_core_dumps() noexcept {
+    // A core file, or a debugger attached by another user, would show the secret in plain text:
+    // no core, and not dumpable (which also keeps /proc/PID/mem to root).
+    const rlimit none{0, 0};
+    ::setrlimit(RLIMIT_CORE, &none);
+#if !defined(__SANITIZE_ADDRESS__)
+    // (LeakSanitizer needs a dumpable process to stop its threads at exit: sanitizer builds
+    // keep the core limit only.)
+    ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+#endif
+}
+
 Secret read_secret_file(const std::filesystem::path& path) {
     const std::string name = path.string();
     // O_NOFOLLOW is not used: admins keep secrets behind symlinks (Kubernetes secret mounts);
     // the permission check is on the file the link points to, which is what matters.
-    int fd = ::open(name.c_str(), O_RDONLY | O_CLOEXEC);
+    // O_NONBLOCK: a FIFO (or a device) opens at once instead of waiting for a writer, and is
+    // then refused as not a regular file; on a regular file the flag changes nothing.
+    int fd = ::open(name.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0)
         throw Error(ErrorCategory::config, fmt::format("cannot read secret file '{}': {}", name, std::strerror(errno)),
                     "check the *-password-file setting");
@@ -66,6 +82,7 @@ Secret read_secret_file(const std::filesystem::path& path) {
     std::memset(buf, 0, sizeof buf);
     Secret secret(data.substr(0, data.find_first_of("\r\n")));
     std::fill(data.begin(), data.end(), '\0');
+    keep_secrets_out_of_core_dumps();
     if (secret.empty())
         throw Error(ErrorCategory::config, fmt::format("secret file '{}' is empty", name),
                     "write the secret on its first line");
@@ -100,9 +117,13 @@ Secret resolve_secret(const config::Config& cfg, const SecretSource& source, boo
     const bool have_file = cfg.has(file_key);
     const bool file_from_flag = cfg.origin(file_key).kind == config::Origin::Kind::flag;
     if (have_file && (file_from_flag || !have_env)) return read_secret_file(cfg.get(file_key));
-    if (have_env) return Secret(env);
+    if (have_env) {
+        keep_secrets_out_of_core_dumps();
+        return Secret(env);
+    }
     if (interactive && ::isatty(STDIN_FILENO)) {
         Secret s = prompt_secret(source.description);
+        keep_secrets_out_of_core_dumps();
         if (!s.empty()) return s;
     }
     if (source.env_var.empty())

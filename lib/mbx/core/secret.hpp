@@ -36,6 +36,10 @@ private:
 /// one rule for files that hold secrets: password files, API keys, TLS private keys. Pure.
 void require_owner_only(const std::string& path, unsigned mode, std::string_view what);
 
+/// Turns core dumps off for this process (RLIMIT_CORE 0) and makes it not dumpable
+/// (PR_SET_DUMPABLE 0): called whenever a secret is loaded. Never fails.
+void keep_secrets_out_of_core_dumps() noexcept;
+
 /// Reads a secret from `path`: the first line, without its line ending. Refuses a file that
 /// group or others can read or write (Error(config) with the chmod that fixes it), a missing
 /// or unreadable file (Error(config)), and an empty secret (Error(config)).

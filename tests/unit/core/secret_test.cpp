@@ -3,7 +3,11 @@
 #include "../test_support.hpp"
 
 #include <catch2/catch.hpp>
+#include <chrono>
 #include <cstdlib>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
 
 namespace {
 
@@ -27,6 +31,28 @@ TEST_CASE("a secret file others can read is refused with the fix", "[core][secre
     CHECK(msg.find("s3cret") == std::string::npos);
     auto g = dir.write("pw-group", "x\n", 0640);
     CHECK_THROWS_AS(mbx::read_secret_file(g), mbx::Error);
+}
+
+TEST_CASE("a FIFO given as a secret file is refused at once, not waited on", "[core][secret]") {
+    mbx::test::TempDir dir;
+    const auto fifo = dir.path() / "pw-fifo";
+    REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+    const auto start = std::chrono::steady_clock::now();
+    const auto msg = message_of([&] { mbx::read_secret_file(fifo); });
+    CHECK(msg.find("is not a regular file") != std::string::npos);
+    CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(5));
+}
+
+TEST_CASE("once a secret is loaded the process makes no core dump", "[core][secret]") {
+    mbx::test::TempDir dir;
+    CHECK(mbx::read_secret_file(dir.write("pw", "s3cret\n")).reveal() == "s3cret");
+    rlimit core{};
+    REQUIRE(::getrlimit(RLIMIT_CORE, &core) == 0);
+    CHECK(core.rlim_cur == 0);
+    CHECK(core.rlim_max == 0);
+#if !defined(__SANITIZE_ADDRESS__)
+    CHECK(::prctl(PR_GET_DUMPABLE, 0, 0, 0, 0) == 0);
+#endif
 }
 
 TEST_CASE("missing and empty secret files are configuration errors", "[core][secret]") {
