@@ -7,7 +7,7 @@
 namespace mbx::config {
 namespace {
 
-constexpr std::array<SettingDef, 53> kSettings{{
+constexpr std::array<SettingDef, 54> kSettings{{
     // [ldap]: the directory holding users, addresses and quota limits.
     {"ldap", "uri", "", "LDAP server: ldap://host[:port] (use starttls), ldaps://host[:port] or ldapi://%2Fpath%2Fto%2Fsocket"},
     {"ldap", "starttls", "true", "with ldap://, upgrade to TLS with StartTLS before binding"},
@@ -34,6 +34,7 @@ constexpr std::array<SettingDef, 53> kSettings{{
     {"imap", "master-method", "authzid", "how the master logs in as a user: authzid (SASL PLAIN) or separator"},
     {"imap", "master-separator", "*", "with master-method=separator: login is USER<separator>MASTER"},
     {"imap", "timeout", "60s", "network timeout"},
+    {"imap", "command-timeout", "15m", "longest one command may take, however slowly the server answers (0: no limit)"},
     {"imap", "connections", "8", "parallel connections for commands that work on many mailboxes"},
     // [doveadm]: Dovecot's HTTP admin API, the fast path where the admin has it.
     {"doveadm", "url", "", "doveadm HTTP API endpoint, e.g. https://mail.example.org:8080/doveadm/v1"},

@@ -2,6 +2,8 @@
 #include "mbx/core/text.hpp"
 
 #include "mbx/core/error.hpp"
+#include "mbx/core/output.hpp"
+#include "mbx/core/interrupt.hpp"
 #include "mbx/imap/curl_error.hpp"
 #include "mbx/tls/curl_certificate.hpp"
 
@@ -11,6 +13,7 @@
 #include <algorithm>
 #include <array>
 #include <cerrno>
+#include <chrono>
 #include <map>
 #include <optional>
 #include <set>
@@ -70,6 +73,16 @@ struct Connection::Impl {
     CurlPtr curl;
     std::string uri;
     std::chrono::milliseconds timeout{};
+    std::chrono::milliseconds command_timeout{};
+    ReaderLimits limits{};
+    /// Since when a command has been waiting for its completion (idle: none is).
+    std::chrono::steady_clock::time_point busy_since{};
+    bool idle = true;
+    std::size_t untagged_held = 0; ///< what `untagged` holds: bytes and kPieceOverhead a piece
+    /// The last line the server sent during libcurl's greeting and login (what a refusal said:
+    /// `NO [UNAVAILABLE] ...` is a server failure, not a wrong password). Server lines only:
+    /// what the client sends (the credentials) never reaches it.
+    std::string last_server_line;
     std::array<char, CURL_ERROR_SIZE> error_buffer{};
     std::unique_ptr<ResponseReader> reader;
     unsigned long tag_counter = 0;
@@ -89,6 +102,9 @@ struct Connection::Impl {
     void capture_certificate();
     curl_socket_t socket() const;
     void wait_socket(short events, const char* doing) const;
+    void check_deadline(const char* doing) const;
+    void start_command();
+    void end_command();
     std::size_t recv_some(char* buffer, std::size_t size);
     void send_all(std::string_view bytes);
     bool read_one();
@@ -104,6 +120,17 @@ void Connection::Impl::configure(const ImapConfig& config) {
     set(h, CURLOPT_CONNECT_ONLY, 1L); // libcurl stops after greeting, TLS and login
     set(h, CURLOPT_NOSIGNAL, 1L);
     set(h, CURLOPT_ERRORBUFFER, error_buffer.data());
+    // During the login only (open() turns it off): the server's lines, for last_server_line.
+    set(h, CURLOPT_DEBUGFUNCTION, +[](CURL*, curl_infotype type, char* data, size_t size, void* self) -> int {
+        if (type == CURLINFO_HEADER_IN && size > 0) {
+            std::string_view line(data, std::min<std::size_t>(size, 512));
+            while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.remove_suffix(1);
+            static_cast<Impl*>(self)->last_server_line.assign(line);
+        }
+        return 0;
+    });
+    set(h, CURLOPT_DEBUGDATA, static_cast<void*>(this));
+    set(h, CURLOPT_VERBOSE, 1L);
     // Never downgrade: STARTTLS is mandatory on imap://, certificates are always verified.
     set(h, CURLOPT_USE_SSL, static_cast<long>(CURLUSESSL_ALL));
     set(h, CURLOPT_SSL_VERIFYPEER, 1L);
@@ -161,26 +188,59 @@ curl_socket_t Connection::Impl::socket() const {
     return fd;
 }
 
+// A command that is answered, however slowly, is still bounded: a server that drips one byte or
+// one `* OK` line a second would otherwise hold a sweep forever (the idle timeout never fires).
+void Connection::Impl::check_deadline(const char* doing) const {
+    if (idle || command_timeout.count() <= 0) return;
+    if (std::chrono::steady_clock::now() - busy_since <= command_timeout) return;
+    throw Error(ErrorCategory::unavailable,
+                std::string("cannot ") + doing + " " + in_quotes(uri) + ": one command took longer than " +
+                    std::to_string(command_timeout.count() / 1000) + " s",
+                "the server answers too slowly (overloaded or broken); retry later, or raise [imap] command-timeout",
+                CURLE_OPERATION_TIMEDOUT);
+}
+
+void Connection::Impl::start_command() {
+    if (!idle) return;
+    idle = false;
+    busy_since = std::chrono::steady_clock::now();
+}
+
+void Connection::Impl::end_command() {
+    idle = outstanding.empty();
+    busy_since = std::chrono::steady_clock::now(); // the next command in a pipeline starts now
+}
+
+// Waits in short slices: SIGINT/SIGTERM end the wait at once (poll is not restarted, but a
+// loop on EINTR would wait again), and the command deadline is checked while the server is
+// silent.
 void Connection::Impl::wait_socket(short events, const char* doing) const {
+    using Clock = std::chrono::steady_clock;
     pollfd pfd{socket(), events, 0};
+    const auto give_up = Clock::now() + timeout;
     for (;;) {
-        int n = ::poll(&pfd, 1, static_cast<int>(timeout.count()));
-        if (n > 0) return;
-        if (n < 0 && errno == EINTR) continue;
-        if (n == 0) {
+        if (interrupt_requested())
+            throw Error(ErrorCategory::interrupted, std::string("stopped on request while waiting to ") + doing + " " + in_quotes(uri),
+                        "run the same command again to continue where it stopped");
+        check_deadline(doing);
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(give_up - Clock::now());
+        if (left.count() <= 0) {
             throw Error(ErrorCategory::unavailable,
                         std::string("cannot ") + doing + " " + in_quotes(uri) + ": timed out after " +
                             std::to_string(timeout.count()) + " ms",
                         "the server stopped answering; retry later or raise [imap] timeout",
                         CURLE_OPERATION_TIMEDOUT);
         }
-        throw Error(ErrorCategory::unavailable,
-                    std::string("cannot ") + doing + " " + in_quotes(uri) + ": poll failed", "",
-                    errno);
+        int n = ::poll(&pfd, 1, static_cast<int>(std::min<long long>(left.count(), 250)));
+        if (n > 0) return;
+        if (n < 0 && errno != EINTR)
+            throw Error(ErrorCategory::unavailable,
+                        std::string("cannot ") + doing + " " + in_quotes(uri) + ": poll failed", "", errno);
     }
 }
 
 std::size_t Connection::Impl::recv_some(char* buffer, std::size_t size) {
+    check_deadline("read from");
     for (;;) {
         std::size_t n = 0;
         // TLS may hold decrypted bytes the socket no longer shows: try first, poll on AGAIN.
@@ -237,6 +297,14 @@ bool Connection::Impl::read_one() {
     if (head == "+" || head.starts_with("+ ")) return true;
     if (head.starts_with("* ")) {
         if (untagged_keyword(head) == "BYE") bye = head.substr(6);
+        untagged_held += 2 * kPieceOverhead; // the line and its two vectors
+        for (const auto& piece : line.segments) untagged_held += piece.size() + kPieceOverhead;
+        for (const auto& piece : line.literals) untagged_held += piece.size() + kPieceOverhead;
+        if (untagged_held > limits.max_held)
+            throw Error(ErrorCategory::data,
+                        "cannot read response from " + in_quotes(uri) + ": the server sent more than " +
+                            std::to_string(limits.max_held >> 20) + " MiB of untagged responses to one command",
+                        "the server is broken or hostile; check it (its logs, a transcript) before trying again");
         untagged.push_back(std::move(line));
         return false;
     }
@@ -250,7 +318,9 @@ bool Connection::Impl::read_one() {
     Response r{completion->tag, completion->status, std::move(completion->code),
                std::move(completion->text), std::move(untagged)};
     untagged.clear();
+    untagged_held = 0;
     outstanding.erase(r.tag);
+    end_command();
     completed.emplace(r.tag, std::move(r));
     return false;
 }
@@ -285,6 +355,8 @@ Connection Connection::open(const ImapConfig& config) {
     auto impl = std::make_unique<Impl>();
     impl->uri = config.uri;
     impl->timeout = config.timeout;
+    impl->command_timeout = config.command_timeout;
+    impl->limits = config.limits;
     impl->allow_non_sync = config.non_synchronizing_literals;
     impl->curl.reset(curl_easy_init());
     if (!impl->curl) throw Error(ErrorCategory::internal, "cannot create a libcurl handle");
@@ -294,7 +366,16 @@ Connection Connection::open(const ImapConfig& config) {
                     "use imaps://host[:port] or imap://host[:port]");
     }
     CURLcode rc = curl_easy_perform(impl->curl.get());
+    curl_easy_setopt(impl->curl.get(), CURLOPT_VERBOSE, 0L);
     if (rc != CURLE_OK) {
+        // RFC 5530: [UNAVAILABLE] is the server's failure (its authentication backend is down),
+        // not the credentials'. Dovecot says "NO [UNAVAILABLE] Temporary authentication failure."
+        if (rc == CURLE_LOGIN_DENIED && impl->last_server_line.find("[UNAVAILABLE]") != std::string::npos)
+            throw Error(ErrorCategory::temporary,
+                        "cannot log in to " + in_quotes(config.uri) + " as " + login_subject(config) +
+                            ": the server cannot authenticate now (" + out::printable(impl->last_server_line.substr(0, 200)) + ")",
+                        "the server's authentication backend is down (Dovecot: its passdb, often LDAP); retry later",
+                        rc);
         detail::CurlContext context{config.uri, login_subject(config), !config.master_user.empty(),
                                     impl->error_buffer.data(), config.section};
         throw detail::curl_open_error(rc, context);
@@ -313,6 +394,7 @@ void Connection::send_raw(std::string_view bytes) { impl_->send_all(bytes); }
 
 void Connection::send_line(std::string_view line) {
     check_line(line);
+    impl_->start_command();
     std::string out(line);
     out += "\r\n";
     impl_->send_all(out);
@@ -320,7 +402,11 @@ void Connection::send_line(std::string_view line) {
 
 ResponseLine Connection::read_line() {
     impl_->check_open();
-    return impl_->reader->read();
+    ResponseLine line = impl_->reader->read();
+    const std::string& head = line.head();
+    // A hand-made command (uid_fetch) reads its own lines: a tagged one is its completion.
+    if (!head.starts_with("* ") && head != "+" && !head.starts_with("+ ")) impl_->end_command();
+    return line;
 }
 
 std::string Connection::submit(std::string_view command) {
@@ -329,6 +415,7 @@ std::string Connection::submit(std::string_view command) {
     std::string tag = next_tag();
     std::string line = tag + " " + std::string(command) + "\r\n";
     impl_->outstanding.insert(tag);
+    impl_->start_command();
     impl_->send_all(line);
     return tag;
 }
@@ -338,6 +425,7 @@ std::string Connection::submit_streamed(std::string_view start) {
     impl_->check_open();
     std::string tag = next_tag();
     impl_->outstanding.insert(tag);
+    impl_->start_command();
     impl_->send_all(tag + " " + std::string(start));
     return tag;
 }
@@ -353,6 +441,7 @@ std::string Connection::submit(const Command& command) {
     }
     std::string tag = next_tag();
     impl_->outstanding.insert(tag);
+    impl_->start_command();
     std::string out = tag;
     for (const auto& piece : command.pieces()) {
         out += ' ';

@@ -61,6 +61,8 @@ bool ResponseReader::fill() {
 }
 
 std::string ResponseReader::read_text_line(std::size_t budget) {
+    // Past the response's budget the response is too large, not the line.
+    if (budget < limits_.max_line && budget <= kPieceOverhead) fail_limit("one response", limits_.max_response);
     std::size_t limit = std::min(limits_.max_line, budget);
     std::size_t scanned = 0; // bytes after pos_ known to hold no LF (fill() may move pos_)
     for (;;) {
@@ -71,7 +73,10 @@ std::string ResponseReader::read_text_line(std::size_t budget) {
             pos_ = lf + 1;
             return line;
         }
-        if (buffer_.size() - pos_ > limit + 1) fail_limit("a response line", limit);
+        if (buffer_.size() - pos_ > limit + 1) {
+            if (limit < limits_.max_line) fail_limit("one response", limits_.max_response);
+            fail_limit("a response line", limit);
+        }
         scanned = buffer_.size() - pos_;
         if (!fill()) {
             throw Error(ErrorCategory::unavailable,
@@ -101,20 +106,24 @@ std::string ResponseReader::read_literal(std::size_t size) {
 
 ResponseLine ResponseReader::read() {
     ResponseLine line;
+    // What the response holds in memory: its bytes and, per piece, a string's own cost
+    // (kPieceOverhead): a server sending `{1}\r\nA ` by the million would otherwise make the
+    // client hold 13 times what it received.
     std::size_t total = 0;
     for (;;) {
         std::size_t budget = limits_.max_response - total;
         std::string text = read_text_line(budget);
-        total += text.size();
+        total += text.size() + kPieceOverhead;
         long long size = literal_size(text);
         line.segments.push_back(std::move(text));
         if (size < 0) return line;
         auto n = static_cast<unsigned long long>(size);
         if (n > limits_.max_literal) fail_limit("a literal of " + std::to_string(n) + " bytes",
                                                 limits_.max_literal);
-        if (n > limits_.max_response - total) fail_limit("one response", limits_.max_response);
+        if (total > limits_.max_response || n + kPieceOverhead > limits_.max_response - total)
+            fail_limit("one response", limits_.max_response);
         line.literals.push_back(read_literal(static_cast<std::size_t>(n)));
-        total += static_cast<std::size_t>(n);
+        total += static_cast<std::size_t>(n) + kPieceOverhead;
     }
 }
 

@@ -50,6 +50,7 @@ imap::ImapConfig imap_section_config(const config::Config& cfg, const SecretProv
     c.user = user;
     c.section = section;
     c.timeout = cfg.get_duration(key("timeout"));
+    c.command_timeout = cfg.get_duration(key("command-timeout"));
     if (user_password_file) {
         // The user's own login: no master user involved.
         c.password = read_secret_file(*user_password_file);
