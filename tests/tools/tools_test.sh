@@ -61,6 +61,19 @@ for typo in "--imap-master-password Hunter6" "--ldap-password=Hunter7"; do
       bash -c '[[ "$1" == *"unknown option '"'"'${2%%[ =]*}'"'"'"* && "$1" != *Hunter* ]]' _ "$err" "$typo"
   fi
 done
+# A password in a server URL is refused and never echoed; credentials never go in clear text.
+run "userinfo in [imap] uri refused" 78 "$bin/mbx" quota check alice --config "$conf" --journal "$journal" \
+    --imap-uri "imaps://alice:Hunter8@127.0.0.1:1" &&
+  check "userinfo: the setting is named, the password not shown" bash -c '[[ "$1" == *"[imap] uri holds a user name or password"* && "$1" != *Hunter* ]]' _ "$err"
+run "userinfo in an audit URL refused" 64 "$bin/mbx" audit server "https://alice:Hunter9@127.0.0.1:1" --config "$conf" --journal "$journal" &&
+  check "userinfo: the audit URL is not echoed" bash -c '[[ "$1" != *Hunter* ]]' _ "$err"
+printf 'pw' >"$work/eas.pw"; chmod 600 "$work/eas.pw"
+run "audit probe over plain http with a password refused" 64 "$bin/mbx" audit probe "http://127.0.0.1:1" --as-version 14.1 \
+    --user alice --activesync-password-file "$work/eas.pw" --config "$conf" --journal "$journal" &&
+  check "plain http: the refusal names the opt-in" has "$err" "allow-plain-http"
+run "ldap password bind without StartTLS refused" 78 "$bin/mbx" quota check alice --config "$conf" --journal "$journal" \
+    --ldap-starttls false &&
+  check "ldap cleartext: the refusal names the fix and the opt-in" has "$err" "allow-cleartext-bind"
 check "abbreviation: no value reached the journal" bash -c '! sqlite3 "$1" .dump | grep -q Hunter' _ "$journal"
 run "wrong master password" 77 "$bin/mbx" ping --config "$conf" --journal "$journal" --user alice --imap-master-password-file "$work/bad.pw" &&
   check "auth failure reported in the table" has "$out" "authentication failed"

@@ -183,7 +183,14 @@ const SettingDef& Config::def(std::string_view name) const {
 }
 
 void Config::set(std::string_view name, std::string value, Origin origin) {
-    def(name);
+    const SettingDef& d = def(name);
+    if ((d.key == "uri" || d.key == "url") && url_has_userinfo(value))
+        // Not echoed: the value holds the secret.
+        throw Error(ErrorCategory::config,
+                    fmt::format("{}: [{}] {} holds a user name or password ('user:password@'): refused", origin.where,
+                                section_of(name), d.key),
+                    "put the user and the password in their own settings (the password in a *-password-file), "
+                    "never in a URL");
     values_[std::string(name)] = std::move(value);
     origins_[std::string(name)] = std::move(origin);
 }

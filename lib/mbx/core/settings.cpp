@@ -7,10 +7,11 @@
 namespace mbx::config {
 namespace {
 
-constexpr std::array<SettingDef, 54> kSettings{{
+constexpr std::array<SettingDef, 56> kSettings{{
     // [ldap]: the directory holding users, addresses and quota limits.
     {"ldap", "uri", "", "LDAP server: ldap://host[:port] (use starttls), ldaps://host[:port] or ldapi://%2Fpath%2Fto%2Fsocket"},
     {"ldap", "starttls", "true", "with ldap://, upgrade to TLS with StartTLS before binding"},
+    {"ldap", "allow-cleartext-bind", "false", "allow a password bind over ldap:// without StartTLS (the password crosses the network in clear text)"},
     {"ldap", "ca-file", "", "PEM file of CAs that sign the server certificate (default: system store)"},
     {"ldap", "bind-dn", "", "DN to bind as (empty: anonymous)"},
     {"ldap", "password-file", "", "file holding the bind password (mode 0600); or MBX_LDAP_PASSWORD"},
@@ -46,6 +47,7 @@ constexpr std::array<SettingDef, 54> kSettings{{
     {"activesync", "ca-file", "", "PEM file of CAs that sign the server certificate"},
     {"activesync", "user", "", "user for authenticated requests"},
     {"activesync", "password-file", "", "file holding that user's password (mode 0600); or MBX_ACTIVESYNC_PASSWORD"},
+    {"activesync", "allow-plain-http", "false", "allow sending the ActiveSync password or token over http:// (audit server and probe)"},
     {"activesync", "token-file", "", "file holding an OAuth bearer token (mode 0600), used instead of the password; or MBX_ACTIVESYNC_TOKEN"},
     {"activesync", "timeout", "30s", "request timeout"},
     // [journal]

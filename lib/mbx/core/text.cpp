@@ -101,6 +101,14 @@ void ascii_lower_in_place(char* data, std::size_t size) {
     if (i < size) lower_word(data + size - 8);
 }
 
+bool url_has_userinfo(std::string_view url) {
+    const auto scheme = url.find("://");
+    if (scheme == std::string_view::npos) return false;
+    std::string_view authority = url.substr(scheme + 3);
+    authority = authority.substr(0, authority.find_first_of("/?#"));
+    return authority.find('@') != std::string_view::npos;
+}
+
 std::string_view trim(std::string_view s) {
     while (!s.empty() && is_ascii_space(s.front())) s.remove_prefix(1);
     while (!s.empty() && is_ascii_space(s.back())) s.remove_suffix(1);

@@ -140,6 +140,11 @@ inline std::size_t after_last(std::string_view s, char c) {
 /// `s` without leading and trailing ASCII white space (space, \t, \n, \v, \f, \r). Pure.
 std::string_view trim(std::string_view s);
 
+/// True when the URL's authority holds userinfo (`scheme://user:password@host`): a password
+/// there ends up in shell history, logs, tables and the journal, so mbxkit refuses such URLs.
+/// Pure.
+bool url_has_userinfo(std::string_view url);
+
 /// Standard base64 (RFC 4648 §4, with padding) of `bytes`: HTTP Basic and X-Dovecot-API
 /// authorization headers, LDIF values. Pure.
 std::string base64_encode(std::string_view bytes);

@@ -135,6 +135,13 @@ void check_config(const LdapConfig& config) {
     if (struct stat st {}; !config.key_file.empty() && ::stat(config.key_file.c_str(), &st) == 0)
         require_owner_only(config.key_file, st.st_mode, "client key");
     if (is_external(config)) check_external(config);
+    if (starts_with_scheme(config.uri, "ldap://") && !config.starttls && !config.bind_dn.empty() &&
+        !config.allow_cleartext_bind)
+        throw Error(ErrorCategory::config,
+                    "refusing a password bind to " + in_quotes(config.uri) +
+                        " without TLS: with [ldap] starttls = false the password crosses the network in clear text",
+                    "set [ldap] starttls = true, or use ldaps:// or ldapi://; or set [ldap] allow-cleartext-bind = "
+                    "true where the path is trusted (loopback, a VPN)");
     if (!config.bind_dn.empty() && config.password.empty()) {
         // An empty password turns a simple bind into an unauthenticated one (RFC 4513 §5.1.2)
         // that many servers accept as anonymous: refuse instead of silently binding as nobody.

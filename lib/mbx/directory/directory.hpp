@@ -24,6 +24,7 @@ namespace mbx::directory {
 struct LdapConfig {
     std::string uri;      ///< ldap://host:port, ldaps://host:port or ldapi://%2Fpath%2Fto%2Fsocket
     bool starttls = true; ///< with ldap://: upgrade with StartTLS (RFC 4511 §4.14) before binding
+    bool allow_cleartext_bind = false; ///< a password bind over ldap:// without StartTLS is refused unless set
     std::string ca_file;  ///< PEM CA bundle that signs the server certificate; empty: system store
     std::string bind_dn;  ///< empty: anonymous (or SASL EXTERNAL, see sasl_mech)
     mbx::Secret password; ///< for bind_dn; never logged, never in an error message

@@ -203,8 +203,16 @@ std::string eas_endpoint(std::string_view url) {
     return std::string(url) + std::string(kEasPath);
 }
 
+void refuse_userinfo(std::string_view url) {
+    if (url_has_userinfo(url))
+        throw Error(ErrorCategory::usage, "a server URL holds a user name or password ('user:password@'): refused",
+                    "give the user with --user and the password in its *-password-file; a password in a URL ends "
+                    "up in shell history, logs and the journal");
+}
+
 EasAccess eas_access(const config::Config& cfg, const SecretProvider& secrets, const std::string& url,
                      const std::optional<std::string>& user) {
+    refuse_userinfo(url);
     EasAccess a;
     const std::string base = url.empty() ? cfg.require("activesync.url") : url;
     if (!starts_with_ci(base, "https://") && !starts_with_ci(base, "http://"))
@@ -212,6 +220,13 @@ EasAccess eas_access(const config::Config& cfg, const SecretProvider& secrets, c
                     "give https://host (ActiveSync) or imap(s)://host:port");
     a.endpoint = eas_endpoint(base);
     a.user = user ? *user : cfg.get("activesync.user");
+    const bool credentials = !a.user.empty() || cfg.has("activesync.token-file") || std::getenv("MBX_ACTIVESYNC_TOKEN");
+    if (starts_with_ci(base, "http://") && credentials && !cfg.get_bool("activesync.allow-plain-http"))
+        throw Error(ErrorCategory::usage,
+                    fmt::format("refusing to send the ActiveSync credentials over plain http to '{}'", out::printable(base)),
+                    "use https://; or, to audit a test server over a trusted network, set [activesync] "
+                    "allow-plain-http = true (--activesync-allow-plain-http): the password then crosses the "
+                    "network readable by anyone on the path");
     a.ca_file = cfg.get("activesync.ca-file");
     a.timeout = cfg.get_duration("activesync.timeout");
     if (cfg.has("activesync.token-file") || std::getenv("MBX_ACTIVESYNC_TOKEN"))
@@ -247,6 +262,7 @@ ExitCode worst_finding(std::vector<Finding>& findings) {
 
 ServerReport audit_server(const config::Config& cfg, const SecretProvider& secrets, const std::string& url,
                           const std::optional<std::string>& user) {
+    refuse_userinfo(url);
     ServerReport r;
     r.url = url;
     r.kind = "activesync";

@@ -106,4 +106,7 @@ http::Request eas_request(const EasAccess& access, std::string method, std::stri
 /// Sorts findings worst first and returns the worst level (ok when there are none). Pure.
 ExitCode worst_finding(std::vector<Finding>& findings);
 
+/// Throws Error(usage) when `url` holds userinfo (`user:password@`), never echoing it. Pure.
+void refuse_userinfo(std::string_view url);
+
 } // namespace mbx::ops::audit

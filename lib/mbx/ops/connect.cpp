@@ -8,6 +8,7 @@ directory::LdapConfig ldap_config(const config::Config& cfg, const SecretProvide
     directory::LdapConfig c;
     c.uri = cfg.require("ldap.uri");
     c.starttls = cfg.get_bool("ldap.starttls");
+    c.allow_cleartext_bind = cfg.get_bool("ldap.allow-cleartext-bind");
     c.ca_file = cfg.get("ldap.ca-file");
     c.bind_dn = cfg.get("ldap.bind-dn");
     if (!c.bind_dn.empty()) c.password = secrets(kLdapPassword);

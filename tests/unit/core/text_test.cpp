@@ -113,3 +113,13 @@ TEST_CASE("find_either_long finds what find_either finds, with and without AVX2"
     }
     mbx::detail::set_avx2(true);
 }
+
+TEST_CASE("url_has_userinfo: a user or password in the authority, nowhere else", "[core][text]") {
+    CHECK(mbx::url_has_userinfo("imaps://alice:secret@mail.example.org:993"));
+    CHECK(mbx::url_has_userinfo("ldap://cn=admin@127.0.0.1"));
+    CHECK(mbx::url_has_userinfo("https://user@host/path"));
+    CHECK_FALSE(mbx::url_has_userinfo("imaps://mail.example.org:993"));
+    CHECK_FALSE(mbx::url_has_userinfo("https://host/Microsoft-Server-ActiveSync?User=a@b"));
+    CHECK_FALSE(mbx::url_has_userinfo("ldapi://%2Frun%2Fslapd%2Fldapi"));
+    CHECK_FALSE(mbx::url_has_userinfo("not a url"));
+}
