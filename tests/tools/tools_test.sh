@@ -35,6 +35,8 @@ printf '[ldap]\nuri = ldap://127.0.0.1:1\n' >"$work/good.conf"
 MBX_LDAP_URL=x run "unknown MBX_ variable" 78 "$bin/mbx" ping --config "$work/good.conf" &&
   check "unknown variable named" has "$err" "unknown environment variable 'MBX_LDAP_URL'"
 run "missing config file" 78 "$bin/mbx" ping --config "$work/absent.conf"
+run "a directory as the config file" 78 "$bin/mbx" ping --config /tmp && check "config directory: named" has "$err" "it is a directory"
+run "/dev/zero as the config file" 78 "$bin/mbx" ping --config /dev/zero && check "config /dev/zero: the bound named" has "$err" "is larger than 1 MiB"
 
 need_testenv
 journal="$work/journal.sqlite"
@@ -200,6 +202,11 @@ run "quota sweep, nagios" "$dave_rc" "$bin/mbx" quota sweep "${everyone[@]}" --c
 run "quota sweep, bad filter" 64 "$bin/mbx" quota sweep --filter '(uid=a*' --config "$conf" --journal "$journal" &&
   check "quota sweep: bad filter named" has "$err" "invalid LDAP filter '(uid=a*'"
 run "quota sweep, bad shard" 64 "$bin/mbx" quota sweep --shard 4/3 --config "$conf" --journal "$journal"
+run "quota sweep, /dev/zero as users file" 65 "$bin/mbx" quota sweep --users-file /dev/zero --config "$conf" --journal "$journal" &&
+  check "users file /dev/zero: a clear error" has "$err" "users file '/dev/zero'"
+head -c 300000 /dev/zero | tr '\0' a >"$work/long-users"
+run "quota sweep, a 300 kB user name" 65 "$bin/mbx" quota sweep --users-file "$work/long-users" --config "$conf" --journal "$journal" &&
+  check "users file: the long line named" has "$err" "line 1 is longer than 4 KiB"
 run "quota sweep, a user operand" 64 "$bin/mbx" quota sweep alice --config "$conf" --journal "$journal"
 printf 'not-the-key\n' >"$work/bad.key"; chmod 600 "$work/bad.key"
 run "quota sweep, wrong doveadm key" 77 "$bin/mbx" quota sweep --backend doveadm --doveadm-api-key-file "$work/bad.key" --config "$conf" --journal "$journal" --format csv &&

@@ -1,6 +1,7 @@
 #include "pairs.hpp"
 
 #include "mbx/core/config.hpp"
+#include "mbx/core/input_file.hpp"
 #include "mbx/core/text.hpp"
 #include "mbx/core/version.hpp"
 #include "mbx/journal/journal.hpp"
@@ -193,14 +194,14 @@ std::vector<Pair> pairs_of(mbx::cli::Context& ctx) {
         if (!from.empty() || !to.empty())
             throw Error(ErrorCategory::usage, "--users-file cannot be combined with --from/--to",
                         "put every pair in the file, one 'from,to' per line");
-        std::ifstream in(file);
-        if (!in)
-            throw Error(ErrorCategory::usage, fmt::format("cannot read --users-file '{}'", mbx::out::printable(file)),
-                        "check the path and its permissions");
+        const std::string text = mbx::read_input_file(
+            file, {.what = "--users-file", .unreadable = ErrorCategory::usage, .max_line = mbx::kMaxUserLine});
         std::vector<Pair> pairs;
-        std::string line;
-        for (int n = 1; std::getline(in, line); ++n) {
-            std::string_view t = mbx::trim(line);
+        std::string_view rest = text;
+        for (int n = 1; !rest.empty(); ++n) {
+            const auto nl = rest.find('\n');
+            std::string_view t = mbx::trim(rest.substr(0, nl));
+            rest.remove_prefix(nl == std::string_view::npos ? rest.size() : nl + 1);
             if (t.empty() || t.front() == '#') continue;
             auto comma = t.find(',');
             std::string a = comma == std::string_view::npos ? "" : std::string(mbx::trim(t.substr(0, comma)));

@@ -1,6 +1,7 @@
 #include "users.hpp"
 
 #include "mbx/core/output.hpp"
+#include "mbx/core/input_file.hpp"
 #include "mbx/core/text.hpp"
 #include "mbx/journal/journal.hpp"
 #include "mbx/ops/reprovision.hpp"
@@ -64,14 +65,14 @@ std::vector<Pair> pairs_of(mbx::cli::Context& ctx) {
         if (!positional.empty() || !new_uid.empty() || ctx.args().count("resume") || ctx.args().count("password-file"))
             throw Error(ErrorCategory::usage, "--from-file cannot be combined with USER, --new-uid, --resume or --password-file",
                         "put every user in the file, one 'user,new_uid' per line");
-        std::ifstream in(file);
-        if (!in)
-            throw Error(ErrorCategory::usage, fmt::format("cannot read --from-file '{}'", mbx::out::printable(file)),
-                        "check the path and its permissions");
+        const std::string text = mbx::read_input_file(
+            file, {.what = "--from-file", .unreadable = ErrorCategory::usage, .max_line = mbx::kMaxUserLine});
         std::vector<Pair> pairs;
-        std::string line;
-        for (int n = 1; std::getline(in, line); ++n) {
-            const std::string_view t = mbx::trim(line);
+        std::string_view rest = text;
+        for (int n = 1; !rest.empty(); ++n) {
+            const auto nl = rest.find('\n');
+            const std::string_view t = mbx::trim(rest.substr(0, nl));
+            rest.remove_prefix(nl == std::string_view::npos ? rest.size() : nl + 1);
             if (t.empty() || t.front() == '#') continue;
             auto fields = mbx::split_list(t);
             if (fields.size() != 2 || t.find(',') == std::string_view::npos)

@@ -1,4 +1,6 @@
 #include "mbx/core/config.hpp"
+
+#include "mbx/core/input_file.hpp"
 #include "mbx/core/text.hpp"
 
 #include "mbx/core/output.hpp"
@@ -133,13 +135,12 @@ Config Config::load(const std::optional<std::filesystem::path>& file,
         else if (std::filesystem::exists(kSystemConfig)) path = kSystemConfig;
     }
     if (path) {
-        std::ifstream in(*path, std::ios::binary);
-        if (!in)
-            throw Error(ErrorCategory::config, fmt::format("cannot read configuration file '{}'", path->string()),
-                        "check the path given by --config or MBX_CONFIG");
-        std::ostringstream text;
-        text << in.rdbuf();
-        for (const auto& e : parse_ini(text.str(), path->string())) {
+        const std::string text = read_input_file(*path, {.what = "configuration file",
+                                                         .unreadable = ErrorCategory::config,
+                                                         .too_large = ErrorCategory::config,
+                                                         .max_bytes = 1u << 20,
+                                                         .max_line = 64u << 10});
+        for (const auto& e : parse_ini(text, path->string())) {
             auto name = full_name(e.section, e.key);
             if (!find_setting(name))
                 throw Error(ErrorCategory::config,

@@ -2,6 +2,7 @@
 
 #include "mbx/audit/compat.hpp"
 #include "mbx/core/error.hpp"
+#include "mbx/core/input_file.hpp"
 #include "mbx/core/output.hpp"
 #include "mbx/core/text.hpp"
 #include "mbx/journal/journal.hpp"
@@ -132,13 +133,9 @@ void read_device_rows(const json& after, std::vector<DeviceRow>& out) {
 mbx::audit::Rules load_rules(const std::optional<std::filesystem::path>& path) {
     mbx::audit::Rules rules;
     if (path) {
-        std::ifstream in(*path);
-        if (!in)
-            throw Error(ErrorCategory::usage, fmt::format("cannot read --rules '{}'", mbx::out::printable(path->string())),
-                        "check the path and its permissions");
-        std::stringstream text;
-        text << in.rdbuf();
-        rules = mbx::audit::parse_rules(text.str(), path->string());
+        const std::string text = read_input_file(*path, {.what = "--rules", .unreadable = ErrorCategory::usage,
+                                                         .max_bytes = 4u << 20, .max_line = 4u << 10});
+        rules = mbx::audit::parse_rules(text, path->string());
     }
     const auto& clients = mbx::audit::default_client_rules();
     rules.clients.insert(rules.clients.end(), clients.begin(), clients.end());

@@ -1,4 +1,6 @@
 #include "mbx/ops/quota.hpp"
+
+#include "mbx/core/input_file.hpp"
 #include "mbx/core/text.hpp"
 
 #include "mbx/core/config.hpp"
@@ -131,16 +133,14 @@ std::int64_t parse_ldap_quota(std::string_view value, std::string_view format) {
 }
 
 std::vector<std::string> read_users_file(const std::string& path) {
-    std::ifstream in(path);
-    if (!in)
-        throw Error(ErrorCategory::io, fmt::format("cannot read users file '{}': {}", out::printable(path),
-                                                   std::strerror(errno)));
+    const std::string text = read_input_file(path, {.what = "users file", .max_line = kMaxUserLine});
     std::vector<std::string> users;
-    for (std::string line; std::getline(in, line);) {
-        const std::string_view uid = trim(line);
+    for (std::string_view rest = text; !rest.empty();) {
+        const auto nl = rest.find('\n');
+        const std::string_view uid = trim(rest.substr(0, nl));
+        rest.remove_prefix(nl == std::string_view::npos ? rest.size() : nl + 1);
         if (!uid.empty() && uid.front() != '#') users.emplace_back(uid);
     }
-    if (in.bad()) throw Error(ErrorCategory::io, fmt::format("cannot read users file '{}'", out::printable(path)));
     return users;
 }
 

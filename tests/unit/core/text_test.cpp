@@ -123,3 +123,23 @@ TEST_CASE("url_has_userinfo: a user or password in the authority, nowhere else",
     CHECK_FALSE(mbx::url_has_userinfo("ldapi://%2Frun%2Fslapd%2Fldapi"));
     CHECK_FALSE(mbx::url_has_userinfo("not a url"));
 }
+
+#include "mbx/core/input_file.hpp"
+#include "../test_support.hpp"
+
+TEST_CASE("input files: bounded in size and line length, never a directory", "[core][input]") {
+    mbx::test::TempDir dir;
+    const mbx::InputFile spec{.what = "users file", .max_bytes = 100, .max_line = 10};
+    CHECK(mbx::read_input_file(dir.write("ok", "alice\nbob\n"), spec) == "alice\nbob\n");
+    auto error = mbx::test::error_of([&] { mbx::read_input_file(dir.write("big", std::string(101, 'x')), spec); });
+    CHECK(error.category() == mbx::ErrorCategory::data);
+    CHECK(std::string(error.what()).find("is larger than 100 bytes") != std::string::npos);
+    error = mbx::test::error_of([&] { mbx::read_input_file(dir.write("long", "a\nbbbbbbbbbbbb\n"), spec); });
+    CHECK(std::string(error.what()).find("line 2 is longer than 10 bytes") != std::string::npos);
+    error = mbx::test::error_of([&] { mbx::read_input_file(dir.path(), spec); });
+    CHECK(error.category() == mbx::ErrorCategory::io);
+    CHECK(std::string(error.what()).find("it is a directory") != std::string::npos);
+    // /dev/zero never ends: the bound stops it.
+    error = mbx::test::error_of([&] { mbx::read_input_file("/dev/zero", {.what = "x", .too_large = mbx::ErrorCategory::config}); });
+    CHECK(error.category() == mbx::ErrorCategory::config);
+}
