@@ -93,6 +93,22 @@ void apply_migrations(SQLite::Database& db, std::span<const Migration> steps) {
         throw_sqlite_error(e, fmt::format("cannot read journal '{}'", db.getFilename()));
     }
     refuse_newer(db, version, known);
+    if (version == 0) {
+        // Schema version 0 is an empty database, never one with tables: those are someone
+        // else's (mbxkit would add its tables to them, or fail on a table of the same name).
+        int tables = 0;
+        try {
+            tables = db.execAndGet("SELECT count(*) FROM sqlite_master").getInt();
+        } catch (const SQLite::Exception& e) {
+            throw_sqlite_error(e, fmt::format("cannot read journal '{}'", db.getFilename()));
+        }
+        if (tables > 0)
+            throw Error(ErrorCategory::config,
+                        fmt::format("'{}' is an SQLite database but not an mbxkit journal ({} tables, no journal schema): "
+                                    "left as it is",
+                                    db.getFilename(), tables),
+                        "point --journal (or [journal] path) at an mbxkit journal or a new file");
+    }
     for (const Migration& step : steps) {
         if (step.version <= version) continue;
         try {

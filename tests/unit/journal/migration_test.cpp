@@ -107,3 +107,17 @@ TEST_CASE("migration steps must be numbered 1, 2, 3", "[journal]") {
     CHECK_THROWS_AS(detail::apply_migrations(db, gap), mbx::Error);
     CHECK(detail::read_user_version(db) == 0);
 }
+
+TEST_CASE("a database with someone else's tables is refused, not migrated", "[journal]") {
+    TempDir tmp;
+    {
+        SQLite::Database db(tmp / "other.sqlite", SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+        db.exec("CREATE TABLE runs (x); INSERT INTO runs VALUES (1)"); // a name mbxkit uses too
+    }
+    const auto e = mbx::test::error_of([&] { Journal::open(tmp / "other.sqlite"); });
+    CHECK(e.category() == mbx::ErrorCategory::config);
+    CHECK(std::string(e.what()).find("not an mbxkit journal") != std::string::npos);
+    SQLite::Database db(tmp / "other.sqlite", SQLite::OPEN_READONLY);
+    CHECK(count(db, "SELECT count(*) FROM sqlite_master") == 1); // nothing added
+    CHECK(detail::read_user_version(db) == 0);
+}
