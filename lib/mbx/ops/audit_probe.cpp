@@ -117,7 +117,7 @@ private:
                 s.detail = e.what();
             }
         }
-        s.verdict = verdict_of(s.http_status, s.eas_status);
+        s.verdict = verdict_of(s.http_status, s.eas_status, resp.body.empty());
         if (!s.detail.empty() && s.verdict == "works") s.verdict = "server-error";
         if (resp.status == 503) s.detail = "busy; Retry-After: " + resp.header("Retry-After");
         if (resp.status == 200 && resp.body.empty()) s.detail = "empty answer";
@@ -257,11 +257,12 @@ ProvisionResult parse_provision_response(std::string_view body) {
     return r;
 }
 
-std::string verdict_of(int http_status, std::optional<int> eas_status) {
+std::string verdict_of(int http_status, std::optional<int> eas_status, bool empty_body) {
     if (is_account_problem(http_status)) return "account-problem";
     if (http_status == 449) return "needs-provision";
     if (http_status >= 500 && http_status != 501) return "server-error";
     if (http_status != 200) return "rejected";
+    if (empty_body) return "server-error";
     if (!eas_status) return "works";
     if (*eas_status == 1) return "works";
     if (*eas_status >= 142 && *eas_status <= 144) return "needs-provision";

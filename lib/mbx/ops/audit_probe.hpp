@@ -74,7 +74,9 @@ ProvisionResult parse_provision_response(std::string_view body);
 
 /// The verdict for an HTTP status and an EAS Status ("works", "rejected", "needs-provision",
 /// "account-problem", "server-error"). Pure.
-std::string verdict_of(int http_status, std::optional<int> eas_status);
+/// An HTTP 200 with no body is a server error: FolderSync and Provision always answer WBXML
+/// ([MS-ASCMD] 2.2.1.5, 2.2.1.14), so "200, nothing" is a broken server or proxy, never "works".
+std::string verdict_of(int http_status, std::optional<int> eas_status, bool empty_body = false);
 
 /// The request query ("?Cmd=...") of `command` for `version` in `form` ("plain" or "base64";
 /// base64 only from 12.1: Error(usage) otherwise), with `policy_key` in the base64 form. Pure.

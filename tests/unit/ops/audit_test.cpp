@@ -86,6 +86,7 @@ TEST_CASE("probe requests, queries and verdicts", "[ops][audit]") {
     CHECK(verdict_of(457, std::nullopt) == "account-problem");
     CHECK(verdict_of(503, std::nullopt) == "server-error");
     CHECK(verdict_of(200, 9) == "rejected");
+    CHECK(verdict_of(200, std::nullopt, true) == "server-error"); // 200 with an empty body: not "works"
 
     const std::string answer("\x03\x01\x6a\x00\x00\x07\x56\x4c\x03\x31\x00\x01\x4e\x57\x03\x33\x00\x01\x01\x01", 20);
     const auto fs = parse_foldersync_response(answer);
