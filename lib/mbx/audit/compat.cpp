@@ -187,7 +187,16 @@ Judgement judge(const DeviceVersions& d, const TargetInfo& target, const std::ve
     }
     // Above what it is known to speak, unless what it surely speaks keeps it where it is.
     if (best.empty() || (best != sure && (sure.empty() || compare_versions(sure, f.now) < 0))) {
-        const std::string wanted = best.empty() ? t.back() : best;
+        // What it would have to speak: with nothing sure, the lowest version the target keeps
+        // above what it is known to speak (any one is enough); else the higher one it may reach.
+        std::string wanted = best.empty() ? t.back() : best;
+        if (sure.empty())
+            for (const auto& v : t)
+                if ((is_known_version(v) || contains(f.used, v)) && (f.speaks.empty() || compare_versions(v, f.speaks) > 0) &&
+                    (f.at_most.empty() || compare_versions(v, f.at_most) <= 0)) {
+                    wanted = v;
+                    break;
+                }
         j.verdict = Verdict::at_risk;
         j.basis = f.row ? Basis::capability : Basis::unknown;
         j.best_common = sure;

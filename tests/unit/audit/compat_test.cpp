@@ -64,8 +64,8 @@ TEST_CASE("judge by what the logs show when no capability row covers the client"
     CHECK(unknown_up.verdict == Verdict::at_risk);
     CHECK(unknown_up.basis == Basis::unknown);
     CHECK(unknown_up.best_common.empty());
-    CHECK_THAT(unknown_up.reason, Catch::Contains("whether Windows Mail 17.5.9600 speaks 16.1 is not known"));
-    CHECK_THAT(unknown_up.remediation, Catch::Contains("mbx audit probe URL --as-version 16.1"));
+    CHECK_THAT(unknown_up.reason, Catch::Contains("whether Windows Mail 17.5.9600 speaks 14.1 is not known")); // any version kept would do: the lowest
+    CHECK_THAT(unknown_up.remediation, Catch::Contains("mbx audit probe URL --as-version 14.1"));
     CHECK_THAT(unknown_up.remediation, Catch::Contains("keep 14.0 on the server"));
 
     // Uses 16.0 now, which goes; it has used 14.1, which stays: it falls back (15.0 is no
