@@ -8,12 +8,6 @@ bin="$1"
 . "$(dirname "$0")/lib.sh"
 journal="$work/journal.sqlite"
 mbx() { "$bin/mbx" "$@" --journal "$journal"; }
-json_check() { # NAME PYTHON-ASSERTIONS (reads $out as `doc`)
-  local name="$1" code="$2"
-  if printf '%s' "$out" | /usr/bin/python3 -c "import json,sys
-doc=json.load(sys.stdin); rows={(r['user'],r['device_id']):r for r in doc['rows']}; s=doc['summary']
-$code" 2>"$work/py.err"; then ok "$name"; else fail "$name: $(tail -n 3 "$work/py.err")"; fi
-}
 
 # --- real requests to SOGo through nginx, then its access log --------------------------------------
 need_testenv

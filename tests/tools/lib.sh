@@ -37,6 +37,15 @@ need_testenv() {
   conf="$TESTENV_DIR/mbxkit.conf"
 }
 
+# json_check NAME PYTHON-ASSERTIONS: runs the assertions on $out, a JSON report of the audit
+# commands, with `doc`, `rows` (by (user, device_id)) and `s` (the summary) defined.
+json_check() {
+  local name="$1" code="$2"
+  if printf '%s' "$out" | /usr/bin/python3 -c "import json,sys
+doc=json.load(sys.stdin); rows={(r['user'],r['device_id']):r for r in doc['rows']}; s=doc['summary']
+$code" 2>"$work/py.err"; then ok "$name"; else fail "$name: $(tail -n 3 "$work/py.err")"; fi
+}
+
 finish() {
   echo "$passed passed, $failed failed"
   [ "$failed" = 0 ] || exit 1

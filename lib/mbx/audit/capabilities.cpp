@@ -87,12 +87,7 @@ const NamedTarget& find_named_target(std::string_view name) {
 
 Capability parse_capability(std::string_view rest, std::string_view where) {
     std::string_view words[4];
-    for (auto& w : words) {
-        rest = trim(rest);
-        const auto sp = rest.find_first_of(" \t");
-        w = rest.substr(0, sp);
-        rest.remove_prefix(sp == std::string_view::npos ? rest.size() : sp);
-    }
+    for (auto& w : words) w = take_word(rest);
     auto field = [](std::string_view w) { return w == "-" ? std::string() : std::string(w); };
     Capability row{.family = std::string(trim(rest)),
                    .from = field(words[0]),

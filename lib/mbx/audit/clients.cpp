@@ -219,12 +219,7 @@ Rules parse_rules(std::string_view text, std::string_view source) {
             continue;
         }
         std::string_view words[4];
-        for (auto& w : words) {
-            line = trim(line);
-            const auto sp = line.find_first_of(" \t");
-            w = line.substr(0, sp);
-            line.remove_prefix(sp == std::string_view::npos ? line.size() : sp);
-        }
+        for (auto& w : words) w = take_word(line);
         ClientRule rule;
         rule.pattern = std::string(words[2]);
         rule.family = std::string(trim(line));

@@ -101,6 +101,14 @@ void ascii_lower_in_place(char* data, std::size_t size) {
     if (i < size) lower_word(data + size - 8);
 }
 
+std::string_view take_word(std::string_view& text) {
+    text = trim(text);
+    const auto end = text.find_first_of(" \t");
+    const std::string_view word = text.substr(0, end);
+    text.remove_prefix(end == std::string_view::npos ? text.size() : end);
+    return word;
+}
+
 bool url_has_userinfo(std::string_view url) {
     const auto scheme = url.find("://");
     if (scheme == std::string_view::npos) return false;

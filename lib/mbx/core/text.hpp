@@ -163,4 +163,8 @@ bool base64_decode_into(std::string& out, std::string_view text);
 /// The items of a comma-separated list (`cn, sn,givenName`), trimmed, empty items dropped. Pure.
 std::vector<std::string> split_list(std::string_view list);
 
+/// The next word of `text` (separated by spaces or tabs), removed from it with the blanks
+/// before it; empty at the end. Pure apart from `text`.
+std::string_view take_word(std::string_view& text);
+
 } // namespace mbx
