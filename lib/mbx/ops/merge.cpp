@@ -357,7 +357,16 @@ void Merger::settle(const std::string& folder) {
     std::optional<std::pair<std::uint64_t, std::uint64_t>> last;
     auto quiet_since = Clock::now();
     for (;;) {
-        const auto info = imap::status(*dst_, folder, {"MESSAGES", "UIDNEXT"});
+        imap::StatusEntry info;
+        try {
+            info = imap::status(*dst_, folder, {"MESSAGES", "UIDNEXT"});
+        } catch (const Error& e) {
+            // The wait is a precaution: a server that cannot answer STATUS now is left to the
+            // scan, which says what is wrong (and is retried where the copy is).
+            if (e.category() == ErrorCategory::interrupted) throw;
+            connect();
+            return;
+        }
         const std::pair<std::uint64_t, std::uint64_t> now{info.get("MESSAGES").value_or(0), info.get("UIDNEXT").value_or(0)};
         if (now != last) {
             last = now;

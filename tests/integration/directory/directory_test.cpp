@@ -271,6 +271,11 @@ TEST_CASE("LDAP: the peer certificate via StartTLS and via ldaps:// is the sandb
 TEST_CASE("LDAP: a plain ldap:// connection has no peer certificate", "[directory][tls]") {
     LdapConfig c = service_config();
     c.starttls = false;
+    // A password bind in clear text is refused unless allowed (the sandbox is on loopback).
+    const auto refused = mbx::test::error_of([&] { Directory::connect(c); });
+    CHECK(refused.category() == mbx::ErrorCategory::config);
+    CHECK(std::string(refused.what()).find("without TLS") != std::string::npos);
+    c.allow_cleartext_bind = true;
     Directory dir = Directory::connect(c);
     CHECK(count(dir, user_filter("(objectClass=mbxMailUser)", "uid", "alice")) == 1);
     CHECK_FALSE(dir.peer_certificate().has_value());
