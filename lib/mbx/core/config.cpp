@@ -295,8 +295,17 @@ std::chrono::seconds parse_duration(std::string_view text, std::string_view what
     auto [value, unit] = split_number(text, what);
     static constexpr std::pair<std::string_view, double> kUnits[] = {
         {"s", 1}, {"m", 60}, {"h", 3600}, {"d", 86400}, {"w", 604800}};
-    for (auto [name, seconds] : kUnits)
-        if (unit == name) return std::chrono::seconds(std::llround(value * seconds));
+    // At most 100 years: a value past any use that still fits every conversion downstream
+    // (milliseconds in 64 bits); `99999999999999999w` overflowed to a timeout of 0 ms.
+    constexpr double kMaxSeconds = 100.0 * 365 * 86400;
+    for (auto [name, seconds] : kUnits) {
+        if (unit != name) continue;
+        const double total = value * seconds;
+        if (!(total <= kMaxSeconds))
+            throw Error(ErrorCategory::usage, fmt::format("{} '{}' is too long", what, out::printable(text)),
+                        "give at most 100 years, e.g. 30s, 15m, 12h, 30d or 2w");
+        return std::chrono::seconds(std::llround(total));
+    }
     throw Error(ErrorCategory::usage, fmt::format("invalid {} '{}': missing or unknown unit", what, out::printable(text)),
                 "write it as 30s, 15m, 12h, 30d or 2w");
 }

@@ -115,6 +115,12 @@ TEST_CASE("sizes and durations", "[core][config]") {
     CHECK(parse_duration("15m", "age") == std::chrono::minutes(15));
     CHECK(parse_duration("2w", "age") == std::chrono::hours(24 * 14));
     CHECK_THROWS_AS(parse_duration("30", "age"), mbx::Error);
+    // Past 100 years: an error, never an overflow into a short (or zero) timeout.
+    CHECK(parse_duration("5200w", "age") == std::chrono::hours(24 * 7 * 5200));
+    for (const char* huge : {"99999999999999999w", "1e300s", "5300w"}) {
+        INFO(huge);
+        CHECK(mbx::test::error_of([&] { parse_duration(huge, "--imap-timeout"); }).category() == mbx::ErrorCategory::usage);
+    }
 }
 
 TEST_CASE("docs/configuration.md documents every setting with its default", "[core][config]") {
