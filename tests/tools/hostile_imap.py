@@ -9,6 +9,11 @@ login that is not CAPABILITY, one of these behaviours:
   unavailable  the login is refused with `NO [UNAVAILABLE] Temporary authentication failure.`
                (Dovecot's answer when its passdb, e.g. LDAP, is down)
 
+and two HTTPS servers, for the ActiveSync side, that answer every request with:
+
+  http-status   the status line `HTTP/1.1 999999999999 OK`
+  http-garbage  4 KiB of random bytes, no status line at all
+
   hostile_imap.py MODE CERT KEY PORTFILE   listens on a free port, writes it to PORTFILE, serves
                                            clients one at a time until killed
 """
@@ -64,6 +69,15 @@ def serve(conn):
             say(tag + " OK nothing\r\n")
 
 
+def serve_http(conn):
+    conn.recv(65536)  # the request, whatever it is
+    if MODE == "http-status":
+        conn.sendall(b"HTTP/1.1 999999999999 OK\r\nContent-Length: 0\r\n\r\n")
+    else:
+        import os
+        conn.sendall(os.urandom(4096))
+
+
 def main():
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.load_cert_chain(CERT, KEY)
@@ -81,7 +95,7 @@ def main():
         def run(raw=raw):
             try:
                 with ctx.wrap_socket(raw, server_side=True) as conn:
-                    serve(conn)
+                    (serve_http if MODE.startswith("http-") else serve)(conn)
             except (OSError, ssl.SSLError):
                 pass
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Hostile and broken IMAP servers (tests/tools/hostile_imap.py, TLS on loopback, no testenv):
 # a command answered with untagged responses forever, a server that drips a line every 0.2 s,
-# an endless response of one-byte literals, a login refused with [UNAVAILABLE]. Each must end
+# an endless response of one-byte literals, a login refused with [UNAVAILABLE], and two HTTPS
+# servers that do not answer in HTTP (status 999999999999, random bytes). Each must end
 # with a clear error and the documented exit code, in bounded memory (peak RSS printed) and
 # time; SIGTERM must end a command stuck on a dripping server at once, journal consistent.
 #   hostile_servers_test.sh BIN_DIR
@@ -85,4 +86,23 @@ if run "unavailable: login refused with [UNAVAILABLE]" 75 merge; then
   check "unavailable: a server failure, not a wrong password" has "$err" "the server cannot authenticate now"
   check "unavailable: not the master-user advice" bash -c '! grep -q "check \[imap\] master-user" <<<"$1"' _ "$err"
 fi
+
+# ActiveSync servers that do not answer in HTTP: a server failure (69), never "invalid URL" (78).
+printf 'not-a-real-password' >"$work/eas.pw"
+chmod 600 "$work/eas.pw"
+eas() {
+  /usr/bin/time -f '%M' -o "$work/rss" "$bin/mbx" audit "$1" --config "$work/mbxkit.conf" --journal "$journal" \
+    --activesync-url "https://127.0.0.1:$(cat "$work/port")" --activesync-ca-file "$work/ca.pem" \
+    --activesync-user probe --activesync-password-file "$work/eas.pw" "${@:2}"
+}
+for mode in http-status http-garbage; do
+  start_server "$mode"
+  if run "$mode: audit server" 69 eas server; then
+    check "$mode: said to be no HTTP answer ($(rss_mb) MB peak RSS)" has "$out$err" "did not answer in HTTP"
+    check "$mode: not called an invalid URL" bash -c '! grep -q "invalid URL" <<<"$1"' _ "$out$err"
+  fi
+  if run "$mode: audit probe" 69 eas probe --as-version 14.1; then
+    check "$mode: probe says it too ($(rss_mb) MB peak RSS)" has "$out$err" "did not answer in HTTP"
+  fi
+done
 finish

@@ -127,8 +127,24 @@ def quota(user):
             i = parts.index("STORAGE"); print(parts[i + 1], parts[i + 2])
     m.logout()
 
+def bulk(user, folder, n):  # a fresh folder of n old messages
+    m = login(user)
+    box = quote(mutf7(folder))
+    m.delete(box)
+    ok(m.create(box))
+    for i in range(n):
+        ok(m.append(box, "()", '"04-Mar-2019 10:00:00 +0000"', message(1000 + i, 2000).encode()))
+    m.logout()
+
+def count(user, folder):
+    m = login(user)
+    print(int(ok(m.select(quote(mutf7(folder)), readonly=True))[0]))
+    m.logout()
+
 cmd = sys.argv[1]
 if cmd == "setup": setup(sys.argv[2], sys.argv[3], sys.argv[4])
+elif cmd == "bulk": bulk(sys.argv[2], sys.argv[3], int(sys.argv[4]))
+elif cmd == "count": count(sys.argv[2], sys.argv[3])
 elif cmd == "state": state(sys.argv[2], sys.argv[3])
 elif cmd == "old": old(sys.argv[2], sys.argv[3], sys.argv[4])
 elif cmd == "quota": quota(sys.argv[2])
@@ -271,5 +287,52 @@ run "undo after a lost journal update" 0 mbx journal undo "$run_id" --format jso
     grep -c "\"detail\":\"already in " <<<"$1" | grep -qx 3 && cmp -s "$2" <(/usr/bin/python3 "$3" state "$4" "$5")' \
     _ "$out" "$work/state.undone" "$work/imap.py" "$user" "$folder"
 check "undo never touches the archive" [ "$(ls "$rundir/cur" | wc -l)" = 3 ]
+
+# --- one cleanup of a mailbox at a time (issue 20, item 15) ------------------------------------
+# A claim held by a live run (a sleeping process stands in for it): refused with 75, untouched.
+sleep 600 & holder=$!
+/usr/bin/python3 - "$journal" "$holder" "$user" <<'EOF'
+import socket, sqlite3, sys
+c = sqlite3.connect(sys.argv[1])
+cur = c.execute("INSERT INTO runs (uuid, tool, operator, operator_uid, host, pid, mbx_version, started_at)"
+                " VALUES ('0123456789abcdef0123456789abcdef', 'quota', 'someone', 1000, ?, ?, 'test',"
+                " '2026-01-01T00:00:00Z')", (socket.gethostname(), int(sys.argv[2])))
+c.execute("INSERT INTO actions (run_id, seq, kind, subject, status, started_at)"
+          " VALUES (?, 1, 'mailbox.claim', ?, 'planned', '2026-01-01T00:00:00Z')", (cur.lastrowid, sys.argv[3]))
+c.commit()
+EOF
+run "claim held by a live run" 75 mbx quota cleanup "$user" --folder "$folder" --older-than 1h --quota-archive-dir "$archive" &&
+  check "claim: the holding run named" has "$err" "another mbxkit run is changing the mailbox of '$user': run" &&
+  check "claim: the holder's pid named" has "$err" "pid $holder on"
+check "claim: mailbox untouched" bash -c 'cmp -s "$1" <(/usr/bin/python3 "$2" state "$3" "$4")' \
+  _ "$work/state.undone" "$work/imap.py" "$user" "$folder"
+kill "$holder"; wait "$holder" 2>/dev/null
+run "claim of a run whose process is gone is no claim" 0 mbx quota cleanup "$user" --folder "$folder" --older-than 30d --dry-run
+
+# Two cleanups at once with one journal: every message removed once, and counted once.
+bulkbox="Concurrent"
+py bulk "$user" "$bulkbox" 400 || fail "bulk setup"
+"$bin/mbx" quota cleanup "$user" --folder "$bulkbox" --older-than 30d --quota-archive-dir "$work/arch-a" \
+  --config "$conf" --journal "$journal" --format json >"$work/a.out" 2>"$work/a.err" & pa=$!
+"$bin/mbx" quota cleanup "$user" --folder "$bulkbox" --older-than 30d --quota-archive-dir "$work/arch-b" \
+  --config "$conf" --journal "$journal" --format json >"$work/b.out" 2>"$work/b.err" & pb=$!
+wait "$pa"; ra=$?; wait "$pb"; rb=$?
+check "concurrent: each ends 0 or 75 (a: $ra, b: $rb; $(cat "$work/a.err" "$work/b.err" | head -c 300 | tr '\n' ' '))" \
+  bash -c '[[ "$1" =~ ^(0|75)$ && "$2" =~ ^(0|75)$ ]]' _ "$ra" "$rb"
+check "concurrent: the folder is empty" [ "$(py count "$user" "$bulkbox")" = 0 ]
+check "concurrent: 400 expunges journaled done and reported removed, not one twice" /usr/bin/python3 -c '
+import json, sqlite3, sys
+c = sqlite3.connect(sys.argv[1])
+done = c.execute("SELECT COUNT(*) FROM actions WHERE kind = ? AND status = ? AND subject LIKE ?",
+                 ("quota.cleanup.message", "done", sys.argv[2] + "/Concurrent:%")).fetchone()[0]
+assert done == 400, done
+removed = 0
+for f in sys.argv[3:]:
+    text = open(f).read()
+    if text.strip(): removed += sum(r["removed"] for r in json.loads(text)["rows"])
+assert removed == 400, removed
+held = c.execute("SELECT COUNT(*) FROM actions WHERE kind = ? AND status = ?", ("mailbox.claim", "planned")).fetchone()[0]
+assert held == 1, held  # only the fake holder above, whose process is gone
+' "$journal" "$user" "$work/a.out" "$work/b.out"
 
 finish

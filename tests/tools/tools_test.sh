@@ -37,6 +37,13 @@ MBX_LDAP_URL=x run "unknown MBX_ variable" 78 "$bin/mbx" ping --config "$work/go
 run "missing config file" 78 "$bin/mbx" ping --config "$work/absent.conf"
 run "a directory as the config file" 78 "$bin/mbx" ping --config /tmp && check "config directory: named" has "$err" "it is a directory"
 run "/dev/zero as the config file" 78 "$bin/mbx" ping --config /dev/zero && check "config /dev/zero: the bound named" has "$err" "is larger than 1 MiB"
+# A 100 KB user name (once SQLite's "LIKE or GLOB pattern too complex", exit 70): a usage error.
+long_name=$(head -c 102400 /dev/zero | tr '\0' 'a')
+run "a 100 KB user name" 64 "$bin/mbx" diagnose "$long_name" --config "$work/good.conf" &&
+  check "long argument: named with its length and the bound" has "$err" "argument 1 ('aaaaaaaaaaaaaaaaaaaa...') is 102400 bytes long; mbxkit takes at most 8192 bytes"
+run "a 100 KB option value" 64 "$bin/mbx" quota check alice "--journal=/tmp/$long_name" &&
+  check "long option: named" has "$err" "option '--journal' is 102415 bytes long" &&
+  check "long option: its value not shown" bash -c '! grep -q aaaaaaaaaaaaaaaaaaaa <<<"$1"' _ "$err"
 
 need_testenv
 journal="$work/journal.sqlite"

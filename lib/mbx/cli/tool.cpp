@@ -1,5 +1,6 @@
 #include "mbx/cli/tool.hpp"
 
+
 #include "mbx/core/interrupt.hpp"
 #include "mbx/core/version.hpp"
 #include "mbx/journal/journal.hpp"
@@ -166,6 +167,31 @@ void Context::finish_journal_run(ExitCode code) noexcept {
     }
 }
 
+namespace {
+
+// No argument mbxkit takes is longer than an option with a path (PATH_MAX is 4096) or a line
+// of a users file: a longer one is a mistake (a file pasted for a name) that would otherwise
+// reach LDAP, IMAP and SQLite and fail there with their limits' messages (SQLite's "LIKE or
+// GLOB pattern too complex" was exit 70).
+constexpr std::size_t kMaxArgument = 8u << 10;
+
+void check_argument_lengths(const std::vector<std::string>& args, const ToolSpec& spec) {
+    for (std::size_t i = 0; i < args.size(); ++i) {
+        const std::string& a = args[i];
+        if (a.size() <= kMaxArgument) continue;
+        // An option's value is never shown (it may be a pasted secret); a plain word, briefly.
+        const std::string shown = a.starts_with("-")
+                                      ? fmt::format("option '{}'", out::printable(a.substr(0, std::min(a.find('='), std::size_t{40}))))
+                                      : fmt::format("argument {} ('{}...')", i + 1, out::printable(a.substr(0, 20)));
+        throw Error(ErrorCategory::usage,
+                    fmt::format("{} is {} bytes long; mbxkit takes at most {} bytes in one argument", shown, a.size(),
+                                kMaxArgument),
+                    fmt::format("check the command line; a list of users goes in a file (see 'mbx {} --help')", spec.name));
+    }
+}
+
+} // namespace
+
 int run_tool(int argc, char** argv, const ToolSpec& spec) {
     install_interrupt_handlers();
     std::vector<std::string> args(argv + (argc > 0 ? 1 : 0), argv + argc);
@@ -184,6 +210,7 @@ int run_tool(int argc, char** argv, const ToolSpec& spec) {
             all.add_options()(name.c_str(), po::value<std::vector<std::string>>());
             positional.add(name.c_str(), count);
         }
+        check_argument_lengths(args, spec);
         po::variables_map vm;
         try {
             // No abbreviations: Boost would take `--ldap-password=X` for `--ldap-password-file=X`,

@@ -52,14 +52,35 @@ std::string shown_url(const std::string& url) {
     return s;
 }
 
+Error invalid_url(const Request& req, std::string_view what) {
+    return Error(ErrorCategory::config, fmt::format("invalid URL '{}' for the {}", shown_url(req.url), what),
+                 "use http://host:port/path or https://host:port/path");
+}
+
+// The URL is judged here, before any transfer, so that libcurl's "unsupported protocol" after
+// it can only mean that the server's answer was not HTTP.
+void check_url(const Request& req, std::string_view what) {
+    std::unique_ptr<CURLU, decltype(&curl_url_cleanup)> u(curl_url(), curl_url_cleanup);
+    if (!u) throw Error(ErrorCategory::internal, "cannot create a libcurl URL handle");
+    if (curl_url_set(u.get(), CURLUPART_URL, req.url.c_str(), 0) != CURLUE_OK) throw invalid_url(req, what);
+    char* scheme = nullptr;
+    if (curl_url_get(u.get(), CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK) throw invalid_url(req, what);
+    const bool http = iequals(scheme, "http") || iequals(scheme, "https");
+    curl_free(scheme);
+    if (!http) throw invalid_url(req, what);
+}
+
 Error transfer_error(CURLcode code, const char* detail, const Request& req, std::string_view what) {
     const std::string subject = fmt::format("cannot reach the {} at '{}'", what, shown_url(req.url));
     const std::string text = *detail ? detail : curl_easy_strerror(code);
     switch (code) {
-    case CURLE_UNSUPPORTED_PROTOCOL:
     case CURLE_URL_MALFORMAT:
-        return Error(ErrorCategory::config, fmt::format("invalid URL '{}' for the {}", shown_url(req.url), what),
-                     "use http://host:port/path or https://host:port/path");
+        return invalid_url(req, what);
+    case CURLE_UNSUPPORTED_PROTOCOL: // the URL passed check_url: the answer was not HTTP
+    case CURLE_WEIRD_SERVER_REPLY:
+        return Error(ErrorCategory::unavailable,
+                     fmt::format("the {} at '{}' did not answer in HTTP: {}", what, shown_url(req.url), text),
+                     "check that the URL names the HTTP(S) port of that service", code);
     case CURLE_SSL_CACERT_BADFILE:
         return Error(ErrorCategory::config, fmt::format("cannot read the CA file '{}'", req.ca_file),
                      "check the ca-file setting");
@@ -101,6 +122,7 @@ std::string Response::header(std::string_view name) const {
 
 Response perform(const Request& req, std::string_view what) {
     global_init();
+    check_url(req, what);
     std::unique_ptr<CURL, decltype(&curl_easy_cleanup)> h(curl_easy_init(), curl_easy_cleanup);
     if (!h) throw Error(ErrorCategory::internal, "cannot create a libcurl handle");
     CURL* c = h.get();

@@ -45,7 +45,8 @@ struct Response {
 
 /// Sends `request` and returns the response whatever its status (the caller judges 4xx/5xx).
 /// Throws mbx::Error: unavailable (refused, unreachable, TLS failure or untrusted certificate —
-/// the hint names `what`'s ca-file), temporary (timeout), config (bad URL, unreadable CA file),
+/// the hint names `what`'s ca-file; an answer that is not HTTP, such as a status line of
+/// 999999999999 or random bytes), temporary (timeout), config (bad URL, unreadable CA file),
 /// data (body over max_body_bytes, or a certificate asked for that cannot be parsed). `what`
 /// names the service in messages ("doveadm API").
 /// Thread-safe (one handle per call). Network.

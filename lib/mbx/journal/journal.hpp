@@ -101,6 +101,16 @@ public:
                        std::optional<nlohmann::json> after = std::nullopt,
                        std::optional<std::string> error = std::nullopt);
 
+    /// Claims the mailbox of `user` for run `run_id`, so that two runs sharing this journal
+    /// never change one mailbox at once (two cleanups would archive, expunge and count the same
+    /// messages twice). The claim is an action of kind `mailbox.claim` about `user`, status
+    /// planned while held; release it with update_action(id, done). A claim of a run that
+    /// ended, or whose process is gone (stale), is no claim. Returns the action id. Side
+    /// effects: one write transaction (BEGIN IMMEDIATE, so the check and the claim are one
+    /// step across processes). Failure: temporary when a live run holds a claim on `user`,
+    /// naming it; internal when a Batch is open.
+    std::int64_t claim_mailbox(std::int64_t run_id, std::string_view user);
+
     // ---- reading -------------------------------------------------------------------------
 
     /// Runs selected by `filter`, newest first (by started_at, then id). A run stored as

@@ -2,6 +2,7 @@
 #include "mbx/journal/journal.hpp"
 
 #include "mbx/core/error.hpp"
+#include "mbx/core/output.hpp"
 #include "mbx/journal/journal_impl.hpp"
 #include "mbx/journal/system_info.hpp"
 
@@ -256,6 +257,35 @@ void Journal::for_each_action_of_run(std::int64_t run_id,
         if (!action) return;
         visit(*action);
     }
+}
+
+// Here rather than in journal.cpp: the check reads runs with read_run and kRunColumns.
+std::int64_t Journal::claim_mailbox(std::int64_t run_id, std::string_view user) {
+    auto tx = batch(); // BEGIN IMMEDIATE: no other process can claim between check and claim
+    impl_->guarded("cannot read journal", [&] {
+        SQLite::Statement holders(
+            impl_->db_, fmt::format("SELECT {} FROM runs WHERE id <> :run AND status = 'running' AND id IN"
+                                    " (SELECT run_id FROM actions WHERE kind = 'mailbox.claim' AND subject = :user"
+                                    " AND status = 'planned')",
+                                    kRunColumns));
+        holders.bind(":run", run_id);
+        holders.bind(":user", std::string(user));
+        while (holders.executeStep()) {
+            const RunRecord other = impl_->read_run(holders);
+            if (other.stale) continue; // its process is gone: the claim died with it
+            throw Error(ErrorCategory::temporary,
+                        fmt::format("another mbxkit run is changing the mailbox of {}: run {} (mbx {}, pid {} on "
+                                    "{}, started {})",
+                                    "'" + out::printable(user) + "'", other.id, other.tool, other.pid, other.host, other.started_at),
+                        "wait for it to end, or stop it; two runs at once would archive and count the same "
+                        "messages twice");
+        }
+    });
+    const std::int64_t id = add_action(run_id, {.kind = "mailbox.claim",
+                                                .subject = std::string(user),
+                                                .status = ActionStatus::planned});
+    tx.commit();
+    return id;
 }
 
 } // namespace mbx::journal

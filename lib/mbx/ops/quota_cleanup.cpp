@@ -21,6 +21,7 @@
 #include <fmt/format.h>
 #include <fstream>
 #include <iterator>
+#include <set>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -248,7 +249,8 @@ void plan_folder(imap::Connection& conn, CleanupFolder& f, std::size_t index, sy
 nlohmann::json folder_summary(const CleanupFolder& f, const std::string& cutoff) {
     return {{"folder", f.folder},   {"uidvalidity", f.uidvalidity}, {"cutoff", cutoff},
             {"matched", f.matched}, {"selected", f.selected},       {"bytes", f.bytes},
-            {"removed", f.removed}, {"vanished", f.vanished},       {"result", f.result}};
+            {"removed", f.removed}, {"vanished", f.vanished},       {"kept", f.kept},
+            {"result", f.result}};
 }
 
 // ---- apply ---------------------------------------------------------------------------------
@@ -259,6 +261,7 @@ struct Removal {
     bool vanished = false;
     bool was_deleted = false;
     std::uint64_t size = 0;
+    bool kept = false; // still there after UID EXPUNGE
 };
 
 class Applier {
@@ -369,12 +372,22 @@ private:
         tx.commit();
     }
 
-    // UID STORE +FLAGS.SILENT (\Deleted) and UID EXPUNGE of exactly `uids`.
-    void expunge(const CleanupFolder& f, const std::vector<std::uint64_t>& uids, const std::vector<Removal>& removals) {
+    // UID STORE +FLAGS.SILENT (\Deleted) and UID EXPUNGE of exactly `uids`, then UID SEARCH
+    // for them: what the server still has is marked kept, not counted as removed.
+    void expunge(const CleanupFolder& f, const std::vector<std::uint64_t>& uids, std::vector<Removal>& removals) {
         const std::string set = imap::uid_set_of(uids);
         try {
             imap::uid_store(conn_, set, "+FLAGS.SILENT", {"\\Deleted"});
             imap::uid_expunge(conn_, set);
+            const auto left = imap::uid_search(conn_, "UID " + set);
+            const std::set<std::uint64_t> kept(left.begin(), left.end());
+            std::vector<std::uint64_t> ours;
+            for (auto& r : removals)
+                if (!r.vanished && kept.contains(r.uid)) {
+                    r.kept = true;
+                    if (!r.was_deleted) ours.push_back(r.uid);
+                }
+            if (!ours.empty()) imap::uid_store(conn_, imap::uid_set_of(ours), "-FLAGS.SILENT", {"\\Deleted"});
         } catch (const Error& e) {
             // The server refused (NO/BAD): nothing was expunged; take our \Deleted flags back
             // and say so. After a network failure the outcome is unknown: the actions stay
@@ -401,13 +414,23 @@ private:
     void finish_batch(CleanupFolder& f, const std::vector<Removal>& removals) {
         if (journal_ && req_.run_id) {
             auto tx = journal_->batch();
-            for (const auto& r : removals)
-                if (!r.vanished) journal_->update_action(r.action, journal::ActionStatus::done);
+            for (const auto& r : removals) {
+                if (r.vanished) continue;
+                if (r.kept)
+                    journal_->update_action(r.action, journal::ActionStatus::failed, std::nullopt,
+                                            "the server kept the message after UID EXPUNGE");
+                else
+                    journal_->update_action(r.action, journal::ActionStatus::done);
+            }
             tx.commit();
         }
         for (const auto& r : removals) {
             if (r.vanished) {
                 ++f.vanished;
+                continue;
+            }
+            if (r.kept) {
+                ++f.kept;
                 continue;
             }
             ++f.removed;
@@ -471,6 +494,11 @@ void apply_all(imap::Connection& conn, journal::Journal* journal, const CleanupR
             interrupted = !applier.folder(f, per_folder[i]);
             f.result = interrupted ? "interrupted" : "done";
             if (interrupted) f.error = "interrupted; run the cleanup again to go on";
+            if (f.kept > 0 && !interrupted) {
+                f.result = f.removed > 0 ? "partial" : "failed";
+                f.error = fmt::format("the server kept {} of the messages after UID EXPUNGE", f.kept);
+                report.code = combine_exit_codes(report.code, ExitCode::unavailable);
+            }
         } catch (const Error& e) {
             if (e.category() == ErrorCategory::io || e.category() == ErrorCategory::config) throw;
             f.result = f.removed > 0 ? "partial" : "failed";
@@ -484,6 +512,25 @@ void apply_all(imap::Connection& conn, journal::Journal* journal, const CleanupR
     }
     if (interrupted) report.code = ExitCode::interrupted;
 }
+
+// Releases a mailbox claim however the cleanup ends; a crash leaves it to the stale-run check.
+class ClaimHeld {
+public:
+    ClaimHeld(journal::Journal& journal, std::int64_t id) : journal_(journal), id_(id) {}
+    ClaimHeld(const ClaimHeld&) = delete;
+    ClaimHeld& operator=(const ClaimHeld&) = delete;
+    ~ClaimHeld() {
+        try {
+            journal_.update_action(id_, journal::ActionStatus::done);
+        } catch (const Error&) {
+            // The run ends next; a claim of an ended run is no claim.
+        }
+    }
+
+private:
+    journal::Journal& journal_;
+    std::int64_t id_;
+};
 
 } // namespace
 
@@ -504,6 +551,10 @@ CleanupReport cleanup_mailbox(const config::Config& cfg, const SecretProvider& s
     const CleanupUser user = find_cleanup_user(cfg, secrets, req.user);
     CleanupReport report;
     report.user = user.uid;
+    // One mutation of a mailbox at a time: the claim is taken before the plan, so a second
+    // cleanup refuses before it plans (and later counts) any of the first's messages.
+    std::optional<ClaimHeld> claim;
+    if (!req.dry_run && journal && req.run_id) claim.emplace(*journal, journal->claim_mailbox(*req.run_id, user.uid));
     const sys_seconds cutoff = req.now - req.older_than;
     report.cutoff = utc_text(cutoff, false);
 

@@ -102,7 +102,8 @@ struct CleanupFolder {
     std::int64_t bytes = 0;    ///< RFC822.SIZE of the selected messages
     std::int64_t removed = 0;  ///< archived and expunged (apply)
     std::int64_t removed_bytes = 0;
-    std::int64_t vanished = 0; ///< selected, but gone before they could be archived
+    std::int64_t vanished = 0; ///< selected, but gone before this run could expunge them
+    std::int64_t kept = 0;     ///< archived, but still there after UID EXPUNGE
     /// "would-remove", "nothing", "done", "partial", "failed", "interrupted", "not-started"
     std::string result = {};
     std::string error = {};

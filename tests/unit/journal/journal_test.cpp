@@ -4,6 +4,7 @@
 #include "mbx/journal/system_info.hpp"
 #include "../test_support.hpp"
 
+#include <fmt/format.h>
 #include <fstream>
 #include <regex>
 
@@ -456,4 +457,44 @@ TEST_CASE("runs_about: the runs with actions about one subject, newest first, by
     // The window: nothing started after now + 1 h.
     CHECK(j.runs_about("alice", std::chrono::system_clock::now() + std::chrono::hours(1), 0).empty());
     CHECK(j.runs_about("nobody", std::chrono::system_clock::now() - std::chrono::hours(1), 0).empty());
+}
+
+TEST_CASE("claim_mailbox: one live run changes a mailbox at a time", "[journal]") {
+    TempDir tmp;
+    auto path = tmp / "j.sqlite";
+    auto journal = Journal::open(path);
+    const auto first = journal.begin_run(start_of("quota"));
+    const auto second = journal.begin_run(start_of("quota"));
+    const auto claim = journal.claim_mailbox(first, "alice");
+    CHECK(journal.actions_of(first).back().kind == "mailbox.claim");
+    CHECK(journal.actions_of(first).back().status == ActionStatus::planned);
+
+    // Held by a live run (this process): refused, naming the holder; another user is free.
+    try {
+        journal.claim_mailbox(second, "alice");
+        FAIL("a second claim on alice was granted");
+    } catch (const mbx::Error& e) {
+        CHECK(e.category() == mbx::ErrorCategory::temporary);
+        CHECK_THAT(e.what(), Catch::Contains(fmt::format("mailbox of 'alice': run {} (mbx quota, pid {}", first,
+                                                         getpid())));
+    }
+    CHECK(journal.actions_of(second).empty()); // the refusal wrote nothing
+    CHECK_NOTHROW(journal.claim_mailbox(second, "bob"));
+    CHECK_NOTHROW(journal.claim_mailbox(first, "alice")); // a run's own claim never blocks it
+
+    // Released: free again.
+    journal.update_action(claim, ActionStatus::done);
+    auto again = journal.actions_of(first).back().id; // the second claim of `first`
+    journal.update_action(again, ActionStatus::done);
+    const auto held = journal.claim_mailbox(second, "alice");
+
+    // A holder whose process is gone, or that has ended, holds nothing.
+    const auto third = journal.begin_run(start_of("quota"));
+    set_run_column(path, second, "pid", std::to_string(dead_pid()));
+    CHECK_NOTHROW(journal.claim_mailbox(third, "alice"));
+    const auto fourth = journal.begin_run(start_of("quota"));
+    CHECK_THROWS_AS(journal.claim_mailbox(fourth, "alice"), mbx::Error); // third holds it now
+    journal.finish_run(third, RunStatus::failed, 69);
+    CHECK_NOTHROW(journal.claim_mailbox(fourth, "alice"));
+    (void)held;
 }
