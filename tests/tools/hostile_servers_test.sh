@@ -60,7 +60,7 @@ start_server drip
 SECONDS=0
 if run "drip: a server that never stops answering" 69 merge; then
   check "drip: the command deadline ended it (${SECONDS} s, command-timeout 5s)" [ "$SECONDS" -lt 30 ]
-  check "drip: the error names the deadline and the setting" has "$err" "[imap] command-timeout"
+  check "drip: the error names the deadline and the setting ($(rss_mb) MB peak RSS)" has "$err" "[imap] command-timeout"
 fi
 
 # SIGTERM (what `timeout` sends) while a command is stuck: exit 130 at once, the run journaled.
@@ -83,7 +83,7 @@ fi
 
 start_server unavailable
 if run "unavailable: login refused with [UNAVAILABLE]" 75 merge; then
-  check "unavailable: a server failure, not a wrong password" has "$err" "the server cannot authenticate now"
+  check "unavailable: a server failure, not a wrong password ($(rss_mb) MB peak RSS)" has "$err" "the server cannot authenticate now"
   check "unavailable: not the master-user advice" bash -c '! grep -q "check \[imap\] master-user" <<<"$1"' _ "$err"
 fi
 
