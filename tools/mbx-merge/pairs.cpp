@@ -3,17 +3,13 @@
 #include "mbx/core/config.hpp"
 #include "mbx/core/input_file.hpp"
 #include "mbx/core/text.hpp"
-#include "mbx/core/version.hpp"
-#include "mbx/journal/journal.hpp"
+#include "mbx/ops/batch.hpp"
 #include "mbx/ops/connect.hpp"
 
-#include <atomic>
 #include <fmt/format.h>
 #include <fstream>
 #include <map>
 #include <iostream>
-#include <mutex>
-#include <thread>
 
 namespace mbx_merge {
 
@@ -73,12 +69,6 @@ merge::Endpoint endpoint_of(mbx::cli::Context& ctx, const std::string& label, co
     return {label, mbx::ops::imap_section_config(ctx.config(), secrets, section, user, password_file)};
 }
 
-mbx::journal::RunStatus run_status(ExitCode code) {
-    if (code == ExitCode::ok) return mbx::journal::RunStatus::ok;
-    if (code == ExitCode::interrupted) return mbx::journal::RunStatus::interrupted;
-    return mbx::journal::RunStatus::failed;
-}
-
 // The outcome of one pair: the merge result, or the error that stopped it before any write.
 struct PairOutcome {
     Pair pair;
@@ -86,16 +76,6 @@ struct PairOutcome {
     std::optional<Error> error;
     ExitCode exit = ExitCode::ok;
 };
-
-std::optional<std::int64_t> resume_run_of(mbx::cli::Context& ctx, mbx::journal::Journal& journal) {
-    const std::string text = arg(ctx, "resume");
-    if (text.empty()) return std::nullopt;
-    const auto run = journal.find_run_by_reference(text);
-    if (!run || run->tool != "merge")
-        throw Error(ErrorCategory::usage, fmt::format("no merge run '{}' in the journal", mbx::out::printable(text)),
-                    "list them with `mbx journal list --tool merge`");
-    return run->id;
-}
 
 // Endpoints (and their secrets: Context::secret may prompt) are resolved up front, in order.
 struct Prepared {
@@ -113,32 +93,6 @@ Prepared prepare(mbx::cli::Context& ctx, const Pair& pair, const merge::Options&
         p.error = e;
     }
     return p;
-}
-
-PairOutcome merge_pair(mbx::cli::Context& ctx, mbx::journal::Journal& journal, const Prepared& prepared,
-                       mbx::Progress& progress, const std::vector<std::string>& argv) {
-    PairOutcome outcome{prepared.pair, {}, prepared.error, prepared.error ? prepared.error->exit_code() : ExitCode::ok};
-    if (prepared.error) return outcome;
-    std::optional<std::int64_t> run_id;
-    try {
-        merge::Request req = *prepared.request;
-        req.journal = &journal;
-        req.resume_run = resume_run_of(ctx, journal);
-        if (!req.resume_run && !req.options.dry_run)
-            req.resume_run = merge::find_unfinished_run(journal, prepared.pair.from, prepared.pair.to);
-        run_id = journal.begin_run({.tool = "merge",
-                                    .args = argv,
-                                    .dry_run = req.options.dry_run,
-                                    .mbx_version = std::string(mbx::version())});
-        req.run_id = *run_id;
-        outcome.result = merge::run(req, progress);
-        outcome.exit = outcome.result->exit;
-    } catch (const Error& e) {
-        outcome.error = e;
-        outcome.exit = e.exit_code();
-    }
-    if (run_id) journal.finish_run(*run_id, run_status(outcome.exit), static_cast<int>(outcome.exit));
-    return outcome;
 }
 
 Cell optional_count(const std::optional<std::uint64_t>& v) {
@@ -259,51 +213,27 @@ ExitCode merge_all(mbx::cli::Context& ctx, const std::vector<Pair>& pairs, const
     const unsigned parallel =
         std::max(1u, std::min<unsigned>(args(ctx).count("parallel") ? args(ctx)["parallel"].as<unsigned>() : 1u,
                                          static_cast<unsigned>(pairs.size())));
-    std::vector<PairOutcome> outcomes(pairs.size());
     // The journal keeps each pair's run as if it had been run alone: --users-file FILE and
     // --parallel N become --from/--to, every other option stays.
     auto argv_of = [&](const Pair& p) {
         if (pairs.size() == 1 && !args(ctx).count("users-file")) return ctx.argv();
-        std::vector<std::string> a{"--from", p.from, "--to", p.to};
-        const auto& all = ctx.argv();
-        for (std::size_t i = 0; i < all.size(); ++i) {
-            const std::string& w = all[i];
-            if (w == "--users-file" || w == "--parallel") {
-                ++i;
-                continue;
-            }
-            if (w.starts_with("--users-file=") || w.starts_with("--parallel=")) continue;
-            a.push_back(w);
-        }
-        return a;
+        return mbx::ops::subject_argv(ctx.argv(), {"--users-file", "--parallel"}, {"--from", p.from, "--to", p.to});
     };
     std::vector<Prepared> prepared;
     for (const auto& p : pairs) prepared.push_back(prepare(ctx, p, options));
-    if (parallel == 1) {
-        for (std::size_t i = 0; i < pairs.size(); ++i)
-            outcomes[i] = merge_pair(ctx, ctx.journal(), prepared[i], ctx.progress(), argv_of(pairs[i]));
-    } else {
-        // Each worker has its own journal handle (a Journal is one thread's); progress is off.
-        const auto path = ctx.journal().path();
-        std::atomic<std::size_t> next{0};
-        std::vector<std::thread> workers;
-        for (unsigned w = 0; w < parallel; ++w) {
-            workers.emplace_back([&] {
-                mbx::NullProgress quiet;
-                std::optional<mbx::journal::Journal> journal;
-                for (std::size_t i; (i = next++) < pairs.size();) {
-                    try {
-                        if (!journal) journal.emplace(mbx::journal::Journal::open(path));
-                        outcomes[i] = merge_pair(ctx, *journal, prepared[i], quiet, argv_of(pairs[i]));
-                    } catch (const Error& e) {
-                        outcomes[i] = PairOutcome{pairs[i], {}, e, e.exit_code()};
-                    }
-                }
-            });
-        }
-        for (auto& t : workers) t.join();
-    }
-    ctx.progress().finish();
+    const std::string resume = arg(ctx, "resume");
+    std::vector<std::optional<merge::Result>> results(pairs.size());
+    const auto ends = mbx::ops::run_batch(ctx.journal(), ctx.progress(), pairs.size(), parallel,
+                                          [&](mbx::ops::SubjectContext& s) {
+                                              const Prepared& p = prepared[s.index];
+                                              if (p.error) throw *p.error;
+                                              results[s.index] = merge::run_journaled(
+                                                  *p.request, s.journal, resume, argv_of(p.pair), s.progress);
+                                              return results[s.index]->exit;
+                                          });
+    std::vector<PairOutcome> outcomes;
+    for (std::size_t i = 0; i < pairs.size(); ++i)
+        outcomes.push_back({pairs[i], std::move(results[i]), ends[i].error, ends[i].exit});
 
     auto sink = ctx.sink();
     sink->begin(report_spec());

@@ -4,6 +4,7 @@
 #include "mbx/core/input_file.hpp"
 #include "mbx/core/text.hpp"
 #include "mbx/journal/journal.hpp"
+#include "mbx/ops/batch.hpp"
 #include "mbx/ops/reprovision.hpp"
 
 #include <algorithm>
@@ -97,29 +98,37 @@ std::vector<Pair> pairs_of(mbx::cli::Context& ctx) {
 ExitCode reprovision_all(mbx::cli::Context& ctx, const std::vector<Pair>& pairs) {
     const bool batch = ctx.args().count("from-file") > 0;
     auto secrets = [&](const mbx::SecretSource& s) { return ctx.secret(s); };
-    std::vector<rp::Result> results;
-    for (const auto& p : pairs) {
+    const std::optional<std::int64_t> resume = batch ? std::nullopt : resume_of(ctx);
+    std::vector<std::optional<rp::Result>> done(pairs.size());
+    // One user after the other (each reprovision runs a merge of its own); each run_batch
+    // subject is one journal run, begun (or reopened) by rp::run.
+    const auto ends = mbx::ops::run_batch(ctx.journal(), ctx.progress(), pairs.size(), 1, [&](mbx::ops::SubjectContext& s) {
+        const Pair& p = pairs[s.index];
         rp::Request req{.user = p.user, .new_uid = p.new_uid};
         if (const auto f = arg(ctx, "password-file"); !f.empty()) req.password_file = f;
         req.cutover = ctx.args().count("no-cutover") == 0;
         req.dry_run = ctx.dry_run();
         req.force = ctx.args().count("force") > 0;
-        if (!batch) req.resume_run = resume_of(ctx);
+        req.resume_run = resume;
         // The journal keeps each user's run as if it had been run alone.
         req.argv = batch ? std::vector<std::string>{p.user, "--new-uid", p.new_uid} : ctx.argv();
         if (batch)
             for (const char* flag : {"--no-cutover", "--force", "--dry-run", "-n"})
                 if (std::find(ctx.argv().begin(), ctx.argv().end(), flag) != ctx.argv().end()) req.argv.emplace_back(flag);
-        try {
-            results.push_back(rp::run(ctx.config(), secrets, req, ctx.journal(), ctx.progress()));
-        } catch (const Error& e) {
-            if (!batch) throw;
-            rp::Result r{.user = p.user, .new_uid = p.new_uid, .exit = e.exit_code(), .error = e};
-            r.steps.push_back({"inspect", "", "failed", e.one_line()});
+        done[s.index] = rp::run(ctx.config(), secrets, req, s.journal, s.progress);
+        return done[s.index]->exit;
+    });
+    std::vector<rp::Result> results;
+    for (std::size_t i = 0; i < pairs.size(); ++i) {
+        if (const auto& e = ends[i].error) {
+            if (!batch) throw *e;
+            rp::Result r{.user = pairs[i].user, .new_uid = pairs[i].new_uid, .exit = e->exit_code(), .error = *e};
+            r.steps.push_back({"inspect", "", "failed", e->one_line()});
             results.push_back(std::move(r));
+        } else {
+            results.push_back(std::move(*done[i]));
         }
     }
-    ctx.progress().finish();
 
     // Tables are for people: the LDIF follows the table as text instead of a column.
     const bool table = ctx.format() == mbx::out::Format::table;

@@ -66,16 +66,6 @@ std::map<std::string, std::string> setting_flags(const ToolSpec& spec, const po:
     return flags;
 }
 
-journal::RunStatus run_status(ExitCode code) {
-    switch (code) {
-    case ExitCode::ok: return journal::RunStatus::ok;
-    case ExitCode::warning: return journal::RunStatus::warning;
-    case ExitCode::critical: return journal::RunStatus::critical;
-    case ExitCode::interrupted: return journal::RunStatus::interrupted;
-    default: return journal::RunStatus::failed;
-    }
-}
-
 // Nagios reads stdout, not stderr: under --format nagios a failure is also an UNKNOWN line.
 void report_failure(const ToolSpec& spec, const Error& e, bool nagios) {
     std::cerr << program(spec) << ": " << out::printable(e.one_line()) << std::endl;
@@ -160,7 +150,7 @@ void Context::begin_journal_run() {
 void Context::finish_journal_run(ExitCode code) noexcept {
     if (!run_id_) return;
     try {
-        journal_->finish_run(*run_id_, run_status(code), static_cast<int>(code));
+        journal_->finish_run(*run_id_, journal::run_status_of(static_cast<int>(code)), static_cast<int>(code));
     } catch (const std::exception& e) {
         std::cerr << "mbx " << spec_.name << ": warning: cannot record the end of run " << *run_id_
                   << " in the journal: " << out::printable(e.what()) << '\n';

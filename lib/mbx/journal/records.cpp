@@ -105,6 +105,16 @@ std::optional<Parsed> parse_fields(std::string_view text) {
 
 } // namespace
 
+RunStatus run_status_of(int code) {
+    switch (static_cast<ExitCode>(code)) {
+    case ExitCode::ok: return RunStatus::ok;
+    case ExitCode::warning: return RunStatus::warning;
+    case ExitCode::critical: return RunStatus::critical;
+    case ExitCode::interrupted: return RunStatus::interrupted;
+    default: return RunStatus::failed;
+    }
+}
+
 std::string_view to_string(RunStatus status) {
     for (const auto& [value, name] : kRunStatuses)
         if (value == status) return name;

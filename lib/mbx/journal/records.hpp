@@ -45,6 +45,10 @@ std::string_view to_string(ActionStatus status);
 /// Parses a run status string. Failure: throws mbx::Error(usage) naming the valid values.
 RunStatus parse_run_status(std::string_view text);
 
+/// The status of a run that ended with exit code `code` (an int: ExitCode's value): ok,
+/// warning, critical, interrupted, or failed for every failure. The one rule every command uses.
+RunStatus run_status_of(int code);
+
 /// Parses an action status string. Failure: throws mbx::Error(usage) naming the valid values.
 ActionStatus parse_action_status(std::string_view text);
 

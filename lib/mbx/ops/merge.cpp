@@ -1019,21 +1019,4 @@ Result run(const Request& request, Progress& progress) {
     return m.run();
 }
 
-std::optional<std::int64_t> find_unfinished_run(journal::Journal& journal, const std::string& from,
-                                                const std::string& to) {
-    const std::string subject = from + " -> " + to;
-    for (const auto& run : journal.list_runs({.tool = "merge", .limit = 100})) {
-        bool this_pair = false;
-        for (const auto& a : journal.actions_of(run.id))
-            if (a.kind == "merge.plan" && a.subject == subject && a.after) this_pair = true;
-        if (!this_pair) continue;
-        if (run.status == journal::RunStatus::ok || run.dry_run) {
-            if (run.status == journal::RunStatus::ok) return std::nullopt; // finished: start afresh
-            continue;
-        }
-        return run.id;
-    }
-    return std::nullopt;
-}
-
 } // namespace mbx::ops::merge

@@ -149,4 +149,12 @@ Result run(const Request& request, Progress& progress);
 std::optional<std::int64_t> find_unfinished_run(journal::Journal& journal, const std::string& from,
                                                 const std::string& to);
 
+/// One pair as `mbx merge` runs it: in a journal run of its own (tool "merge", arguments
+/// `argv`, as if the pair had been given alone) that continues run `resume` (a run id or uuid
+/// prefix, --resume) or, when empty and not a dry run, the pair's unfinished run
+/// (find_unfinished_run). The run is finished with the status of the exit code however the
+/// merge ends. Throws as run(), and usage for a `resume` that names no merge run.
+Result run_journaled(Request request, journal::Journal& journal, const std::string& resume,
+                     const std::vector<std::string>& argv, Progress& progress);
+
 } // namespace mbx::ops::merge

@@ -142,12 +142,6 @@ void write_password_file(const std::filesystem::path& path, const Secret& passwo
     }
 }
 
-journal::RunStatus run_status(ExitCode code) {
-    if (code == ExitCode::ok) return journal::RunStatus::ok;
-    if (code == ExitCode::interrupted) return journal::RunStatus::interrupted;
-    return journal::RunStatus::failed;
-}
-
 // Test hook (docs/development.md): with MBXKIT_TEST_STOP_BEFORE=STEP in the environment the
 // process stops itself (SIGSTOP) as that step begins, so a test can stop a server, kill -9 the
 // process, or let it go on (SIGCONT) at an exact point. Unset in production: a getenv.
@@ -755,7 +749,7 @@ Result run(const config::Config& cfg, const SecretProvider& secrets, const Reque
         res.exit = e.exit_code();
     }
     try {
-        journal.finish_run(res.run_id, run_status(res.exit), static_cast<int>(res.exit));
+        journal.finish_run(res.run_id, journal::run_status_of(static_cast<int>(res.exit)), static_cast<int>(res.exit));
     } catch (const Error&) {
         if (res.exit == ExitCode::ok) throw;
     }

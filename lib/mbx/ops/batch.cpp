@@ -1,0 +1,89 @@
+#include "mbx/ops/batch.hpp"
+
+#include "mbx/journal/journal.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <exception>
+#include <mutex>
+#include <thread>
+
+namespace mbx::ops {
+
+namespace {
+
+SubjectOutcome one(SubjectContext& ctx, const std::function<ExitCode(SubjectContext&)>& work) {
+    try {
+        return {work(ctx), std::nullopt};
+    } catch (const Error& e) {
+        return {e.exit_code(), e};
+    }
+}
+
+} // namespace
+
+std::vector<SubjectOutcome> run_batch(journal::Journal& journal, Progress& progress, std::size_t count,
+                                      unsigned parallel, const std::function<ExitCode(SubjectContext&)>& work) {
+    std::vector<SubjectOutcome> outcomes(count);
+    const unsigned workers_wanted =
+        static_cast<unsigned>(std::clamp<std::size_t>(parallel, 1, std::max<std::size_t>(count, 1)));
+    if (workers_wanted == 1) {
+        for (std::size_t i = 0; i < count; ++i) {
+            SubjectContext ctx{i, journal, progress};
+            outcomes[i] = one(ctx, work);
+        }
+        progress.finish();
+        return outcomes;
+    }
+    const auto path = journal.path();
+    std::atomic<std::size_t> next{0};
+    std::exception_ptr unexpected;
+    std::mutex unexpected_mutex;
+    std::vector<std::thread> workers;
+    for (unsigned w = 0; w < workers_wanted; ++w) {
+        workers.emplace_back([&] {
+            NullProgress quiet;
+            std::optional<journal::Journal> own;
+            for (std::size_t i; (i = next++) < count;) {
+                try {
+                    if (!own) own.emplace(journal::Journal::open(path));
+                    SubjectContext ctx{i, *own, quiet};
+                    outcomes[i] = one(ctx, work);
+                } catch (const Error& e) {
+                    outcomes[i] = {e.exit_code(), e};
+                } catch (...) {
+                    const std::lock_guard lock(unexpected_mutex);
+                    if (!unexpected) unexpected = std::current_exception();
+                    next = count; // stop handing out subjects
+                }
+            }
+        });
+    }
+    for (auto& t : workers) t.join();
+    progress.finish();
+    if (unexpected) std::rethrow_exception(unexpected);
+    return outcomes;
+}
+
+std::vector<std::string> subject_argv(const std::vector<std::string>& argv,
+                                      std::initializer_list<std::string_view> batch_options,
+                                      std::vector<std::string> subject_args) {
+    std::vector<std::string> out = std::move(subject_args);
+    for (std::size_t i = 0; i < argv.size(); ++i) {
+        const std::string& w = argv[i];
+        bool drop = false;
+        for (const auto o : batch_options) {
+            if (w == o) {
+                ++i; // and its value
+                drop = true;
+            } else if (w.size() > o.size() && w.starts_with(o) && w[o.size()] == '=') {
+                drop = true;
+            }
+            if (drop) break;
+        }
+        if (!drop) out.push_back(w);
+    }
+    return out;
+}
+
+} // namespace mbx::ops

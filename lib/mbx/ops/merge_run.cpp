@@ -1,0 +1,58 @@
+// `mbx merge` of one pair as a journal run: which earlier run it continues, and the run's
+// beginning and end. Separate from merge.cpp, which copies.
+#include "mbx/ops/merge.hpp"
+
+#include "mbx/core/output.hpp"
+#include "mbx/core/version.hpp"
+#include "mbx/journal/journal.hpp"
+
+#include <fmt/format.h>
+
+namespace mbx::ops::merge {
+
+std::optional<std::int64_t> find_unfinished_run(journal::Journal& journal, const std::string& from,
+                                                const std::string& to) {
+    const std::string subject = from + " -> " + to;
+    for (const auto& run : journal.list_runs({.tool = "merge", .limit = 100})) {
+        bool this_pair = false;
+        for (const auto& a : journal.actions_of(run.id))
+            if (a.kind == "merge.plan" && a.subject == subject && a.after) this_pair = true;
+        if (!this_pair) continue;
+        if (run.status == journal::RunStatus::ok || run.dry_run) {
+            if (run.status == journal::RunStatus::ok) return std::nullopt; // finished: start afresh
+            continue;
+        }
+        return run.id;
+    }
+    return std::nullopt;
+}
+
+Result run_journaled(Request request, journal::Journal& journal, const std::string& resume,
+                     const std::vector<std::string>& argv, Progress& progress) {
+    request.journal = &journal;
+    if (!resume.empty()) {
+        const auto run = journal.find_run_by_reference(resume);
+        if (!run || run->tool != "merge")
+            throw Error(ErrorCategory::usage, fmt::format("no merge run '{}' in the journal", out::printable(resume)),
+                        "list them with `mbx journal list --tool merge`");
+        request.resume_run = run->id;
+    } else if (!request.options.dry_run) {
+        request.resume_run = find_unfinished_run(journal, request.from.label, request.to.label);
+    }
+    const std::int64_t run_id = journal.begin_run(
+        {.tool = "merge", .args = argv, .dry_run = request.options.dry_run, .mbx_version = std::string(version())});
+    request.run_id = run_id;
+    ExitCode exit = ExitCode::internal;
+    try {
+        Result result = run(request, progress);
+        exit = result.exit;
+        journal.finish_run(run_id, journal::run_status_of(static_cast<int>(exit)), static_cast<int>(exit));
+        return result;
+    } catch (const Error& e) {
+        exit = e.exit_code();
+        journal.finish_run(run_id, journal::run_status_of(static_cast<int>(exit)), static_cast<int>(exit));
+        throw;
+    }
+}
+
+} // namespace mbx::ops::merge

@@ -1,0 +1,85 @@
+#include "mbx/ops/batch.hpp"
+
+#include "mbx/journal/journal.hpp"
+#include "../test_support.hpp"
+
+#include <catch2/catch.hpp>
+#include <mutex>
+#include <set>
+#include <stdexcept>
+#include <thread>
+
+using mbx::Error;
+using mbx::ErrorCategory;
+using mbx::ExitCode;
+using mbx::ops::SubjectContext;
+using mbx::test::TempDir;
+
+TEST_CASE("run_batch: every subject once, outcomes in order, one subject's failure kept to it", "[batch]") {
+    TempDir tmp;
+    auto journal = mbx::journal::Journal::open(tmp / "j.sqlite");
+    mbx::NullProgress progress;
+    for (unsigned parallel : {1u, 3u, 50u}) {
+        std::mutex m;
+        std::multiset<std::size_t> seen;
+        std::set<const mbx::journal::Journal*> handles;
+        const auto outcomes = mbx::ops::run_batch(journal, progress, 10, parallel, [&](SubjectContext& s) {
+            {
+                const std::lock_guard lock(m);
+                seen.insert(s.index);
+                handles.insert(&s.journal);
+            }
+            // Each subject writes a run through its own handle: the journal is one thread's.
+            const auto run = s.journal.begin_run({.tool = "batchtest"});
+            s.journal.finish_run(run, mbx::journal::RunStatus::ok, 0);
+            if (s.index == 4) throw Error(ErrorCategory::unavailable, "subject 4 cannot reach its server");
+            return s.index == 7 ? ExitCode::warning : ExitCode::ok;
+        });
+        INFO("parallel " << parallel);
+        REQUIRE(outcomes.size() == 10);
+        CHECK(seen == std::multiset<std::size_t>{0, 1, 2, 3, 4, 5, 6, 7, 8, 9});
+        for (std::size_t i = 0; i < 10; ++i) {
+            const ExitCode want = i == 4 ? ExitCode::unavailable : i == 7 ? ExitCode::warning : ExitCode::ok;
+            CHECK(outcomes[i].exit == want);
+            CHECK(outcomes[i].error.has_value() == (i == 4));
+        }
+        CHECK(std::string(outcomes[4].error->what()) == "subject 4 cannot reach its server");
+        if (parallel == 1) CHECK(handles == std::set<const mbx::journal::Journal*>{&journal});
+        else CHECK_FALSE(handles.contains(&journal)); // workers open their own
+    }
+    CHECK(journal.list_runs({.tool = "batchtest"}).size() == 30);
+}
+
+TEST_CASE("run_batch: an exception that is not an mbx::Error stops the batch and propagates", "[batch]") {
+    TempDir tmp;
+    auto journal = mbx::journal::Journal::open(tmp / "j.sqlite");
+    mbx::NullProgress progress;
+    for (unsigned parallel : {1u, 4u}) {
+        CHECK_THROWS_AS(mbx::ops::run_batch(journal, progress, 20, parallel,
+                                            [&](SubjectContext& s) -> ExitCode {
+                                                if (s.index == 2) throw std::logic_error("a bug");
+                                                return ExitCode::ok;
+                                            }),
+                        std::logic_error);
+    }
+    CHECK(mbx::ops::run_batch(journal, progress, 0, 4, [](SubjectContext&) { return ExitCode::ok; }).empty());
+}
+
+TEST_CASE("subject_argv: the batch's own options go, the subject's come first", "[batch]") {
+    using V = std::vector<std::string>;
+    CHECK(mbx::ops::subject_argv({"--users-file", "pairs.csv", "--parallel=4", "--format", "json", "-n"},
+                                 {"--users-file", "--parallel"}, {"--from", "a", "--to", "b"}) ==
+          V{"--from", "a", "--to", "b", "--format", "json", "-n"});
+    CHECK(mbx::ops::subject_argv({"--parallel", "2", "--users-file=x", "--users-files-are-not-this"},
+                                 {"--users-file", "--parallel"}, {}) == V{"--users-files-are-not-this"});
+}
+
+TEST_CASE("run_status_of: one rule from exit code to run status", "[batch]") {
+    using mbx::journal::RunStatus;
+    using mbx::journal::run_status_of;
+    CHECK(run_status_of(0) == RunStatus::ok);
+    CHECK(run_status_of(1) == RunStatus::warning);
+    CHECK(run_status_of(2) == RunStatus::critical);
+    CHECK(run_status_of(130) == RunStatus::interrupted);
+    for (int code : {64, 65, 69, 70, 74, 75, 77, 78}) CHECK(run_status_of(code) == RunStatus::failed);
+}
