@@ -37,6 +37,14 @@ MBX_LDAP_URL=x run "unknown MBX_ variable" 78 "$bin/mbx" ping --config "$work/go
 run "missing config file" 78 "$bin/mbx" ping --config "$work/absent.conf"
 run "a directory as the config file" 78 "$bin/mbx" ping --config /tmp && check "config directory: named" has "$err" "it is a directory"
 run "/dev/zero as the config file" 78 "$bin/mbx" ping --config /dev/zero && check "config /dev/zero: the bound named" has "$err" "is larger than 1 MiB"
+# An option of another subcommand is refused by the runner, naming where it belongs (issue 21).
+run "quota sweep --to" 64 "$bin/mbx" quota sweep --to 2G &&
+  check "misplaced option: named with its subcommand" has "$err" "--to does not apply to 'mbx quota sweep'; it is an option of 'mbx quota raise'"
+run "audit probe --log" 64 "$bin/mbx" audit probe https://x --log a.log &&
+  check "misplaced option: every subcommand that takes it" has "$err" "it is an option of 'mbx audit clients', 'mbx audit compat'"
+run "journal show --since" 64 "$bin/mbx" journal show 1 --since 2026-01-01 && ok "journal show --since refused"
+run "quota: no subcommand" 64 "$bin/mbx" quota && check "no subcommand: the choices" has "$err" "missing subcommand; use check, sweep, cleanup, raise"
+run "audit: unknown subcommand" 64 "$bin/mbx" audit frob && check "unknown subcommand named" has "$err" "unknown subcommand 'frob'"
 # A 100 KB user name (once SQLite's "LIKE or GLOB pattern too complex", exit 70): a usage error.
 long_name=$(head -c 102400 /dev/zero | tr '\0' 'a')
 run "a 100 KB user name" 64 "$bin/mbx" diagnose "$long_name" --config "$work/good.conf" &&

@@ -27,7 +27,6 @@ mbx::ExitCode clients(mbx::cli::Context& ctx, const std::vector<std::string>& op
     if (!operands.empty())
         throw mbx::Error(mbx::ErrorCategory::usage, "'mbx audit clients' takes no operands",
                          "name the logs with --log FILE (repeatable)");
-    refuse_options(ctx, "clients", {"target-versions", "server", "from-journal", "user", "as-version", "device-id"});
     const Loaded loaded = load_logs(ctx);
     ctx.progress().finish();
     journal_devices(ctx, loaded);

@@ -65,7 +65,6 @@ mbx::ExitCode compat(mbx::cli::Context& ctx, const std::vector<std::string>& ope
     if (!operands.empty())
         throw mbx::Error(mbx::ErrorCategory::usage, "'mbx audit compat' takes no operands",
                          "give --target NAME, --target-versions LIST or --server URL, and --log FILE... or --from-journal");
-    refuse_options(ctx, "compat", {"as-version", "device-id"});
     const bool from_journal = ctx.args().count("from-journal") > 0;
     if (from_journal == (ctx.args().count("log") > 0))
         throw mbx::Error(mbx::ErrorCategory::usage, "give --log FILE... or --from-journal (one of them)",

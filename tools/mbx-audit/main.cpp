@@ -8,21 +8,6 @@ namespace {
 
 namespace po = mbx::cli::po;
 
-mbx::ExitCode audit(mbx::cli::Context& ctx) {
-    auto words = ctx.args().count("words") ? ctx.args()["words"].as<std::vector<std::string>>()
-                                           : std::vector<std::string>{};
-    if (words.empty())
-        throw mbx::Error(mbx::ErrorCategory::usage, "missing subcommand", "use server, clients, compat or probe");
-    const std::string sub = words.front();
-    const std::vector<std::string> operands(words.begin() + 1, words.end());
-    if (sub == "server") return mbx_audit::server(ctx, operands);
-    if (sub == "clients") return mbx_audit::clients(ctx, operands);
-    if (sub == "compat") return mbx_audit::compat(ctx, operands);
-    if (sub == "probe") return mbx_audit::probe(ctx, operands);
-    throw mbx::Error(mbx::ErrorCategory::usage, fmt::format("unknown subcommand '{}'", mbx::out::printable(sub)),
-                     "use server, clients, compat or probe");
-}
-
 } // namespace
 
 namespace mbx_audit {
@@ -34,14 +19,6 @@ std::string joined(const std::vector<std::string>& items, std::string_view sep) 
         s += i;
     }
     return s;
-}
-
-void refuse_options(mbx::cli::Context& ctx, std::string_view subcommand, std::initializer_list<const char*> options) {
-    for (const char* name : options)
-        if (ctx.args().count(name))
-            throw mbx::Error(mbx::ErrorCategory::usage,
-                             fmt::format("--{} does not apply to 'mbx audit {}'", name, subcommand),
-                             "see 'mbx audit --help'");
 }
 
 } // namespace mbx_audit
@@ -93,6 +70,11 @@ int main(int argc, char** argv) {
                  "probe: the DeviceId to use (default: MBXPROBE + a hash of the user)");
         },
         .positional = {{"words", -1}},
-        .run = audit,
+        .subcommands = {{"server", {"user"}, mbx_audit::server},
+                        {"clients", {"log", "log-format", "rules"}, mbx_audit::clients},
+                        {"compat",
+                         {"log", "log-format", "rules", "target", "target-versions", "server", "from-journal", "user"},
+                         mbx_audit::compat},
+                        {"probe", {"user", "as-version", "device-id"}, mbx_audit::probe}},
     });
 }

@@ -40,7 +40,6 @@ void journal_steps(mbx::cli::Context& ctx, const mbx::ops::audit::ProbeReport& r
 mbx::ExitCode probe(mbx::cli::Context& ctx, const std::vector<std::string>& operands) {
     if (operands.size() > 1)
         throw mbx::Error(mbx::ErrorCategory::usage, "probe takes one URL", "run it once per server");
-    refuse_options(ctx, "probe", {"log", "log-format", "rules", "target-versions", "server", "from-journal"});
     if (!ctx.args().count("as-version"))
         throw mbx::Error(mbx::ErrorCategory::usage, "no version to probe", "give --as-version V (repeatable)");
     const auto& args = ctx.args();

@@ -42,8 +42,6 @@ mbx::ExitCode server(mbx::cli::Context& ctx, const std::vector<std::string>& ope
     if (urls.empty()) urls.push_back(""); // [activesync] url
     const std::optional<std::string> user =
         ctx.args().count("user") ? std::optional(ctx.args()["user"].as<std::string>()) : std::nullopt;
-    refuse_options(ctx, "server", {"as-version", "device-id", "log", "log-format", "rules", "target-versions", "server",
-                                   "from-journal"});
     auto secrets = [&](const mbx::SecretSource& s) { return ctx.secret(s); };
 
     auto sink = ctx.sink();

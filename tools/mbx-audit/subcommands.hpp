@@ -23,7 +23,4 @@ mbx::ExitCode probe(mbx::cli::Context& ctx, const std::vector<std::string>& oper
 /// `items` joined by `sep`, each as it is (callers pass printable values where it matters).
 std::string joined(const std::vector<std::string>& items, std::string_view sep = ",");
 
-/// Error(usage) for the first of `options` given: they belong to other subcommands.
-void refuse_options(mbx::cli::Context& ctx, std::string_view subcommand, std::initializer_list<const char*> options);
-
 } // namespace mbx_audit

@@ -47,21 +47,20 @@ mbx::ExitCode undo(mbx::cli::Context& ctx, const std::vector<std::string>& opera
     return code;
 }
 
-mbx::ExitCode journal(mbx::cli::Context& ctx) {
-    const auto& a = ctx.args();
-    auto words = a.count("words") ? a["words"].as<std::vector<std::string>>() : std::vector<std::string>{};
-    if (words.empty())
-        throw mbx::Error(mbx::ErrorCategory::usage, "no journal command given", "use: list, show RUN or export");
-    if (words.front() == "undo") return undo(ctx, {words.begin() + 1, words.end()});
-    mbx::journal_tool::Request req;
-    req.action = words.front();
-    req.operands.assign(words.begin() + 1, words.end());
-    if (a.count("since")) req.since = a["since"].as<std::string>();
-    if (a.count("tool")) req.tool = a["tool"].as<std::string>();
-    if (a.count("status")) req.status = a["status"].as<std::string>();
-    req.limit = a["limit"].as<std::size_t>();
-    auto sink = ctx.sink();
-    return mbx::journal_tool::run(ctx.journal(), req, *sink);
+// `mbx journal list|show|export`: read only.
+auto reader(std::string action) {
+    return [action](mbx::cli::Context& ctx, const std::vector<std::string>& operands) {
+        const auto& a = ctx.args();
+        mbx::journal_tool::Request req;
+        req.action = action;
+        req.operands = operands;
+        if (a.count("since")) req.since = a["since"].as<std::string>();
+        if (a.count("tool")) req.tool = a["tool"].as<std::string>();
+        if (a.count("status")) req.status = a["status"].as<std::string>();
+        req.limit = a["limit"].as<std::size_t>();
+        auto sink = ctx.sink();
+        return mbx::journal_tool::run(ctx.journal(), req, *sink);
+    };
 }
 
 } // namespace
@@ -97,6 +96,9 @@ int main(int argc, char** argv) {
                 ("force", "undo: also revert actions whose state changed since the run");
         },
         .positional = {{"words", -1}},
-        .run = journal,
+        .subcommands = {{"list", {"since", "tool", "status", "limit"}, reader("list")},
+                        {"show", {}, reader("show")},
+                        {"export", {"since", "tool", "status"}, reader("export")},
+                        {"undo", {"force"}, undo}},
     });
 }

@@ -1,26 +1,9 @@
 // mbx quota: mailbox usage against its limits, and the fixes for MIS_9 (docs/commands/quota.md)
 #include "subcommands.hpp"
 
-#include <fmt/format.h>
-
 namespace {
 
 namespace po = mbx::cli::po;
-
-mbx::ExitCode quota(mbx::cli::Context& ctx) {
-    auto words = ctx.args().count("words") ? ctx.args()["words"].as<std::vector<std::string>>()
-                                           : std::vector<std::string>{};
-    if (words.empty())
-        throw mbx::Error(mbx::ErrorCategory::usage, "missing subcommand", "use check, sweep, cleanup or raise");
-    const std::string sub = words.front();
-    const std::vector<std::string> operands(words.begin() + 1, words.end());
-    if (sub == "check") return mbx_quota::check(ctx, operands);
-    if (sub == "sweep") return mbx_quota::sweep(ctx, operands);
-    if (sub == "cleanup") return mbx_quota::cleanup(ctx, operands);
-    if (sub == "raise") return mbx_quota::raise(ctx, operands);
-    throw mbx::Error(mbx::ErrorCategory::usage, fmt::format("unknown subcommand '{}'", mbx::out::printable(sub)),
-                     "use check, sweep, cleanup or raise");
-}
 
 } // namespace
 
@@ -75,6 +58,9 @@ int main(int argc, char** argv) {
                 ("by", po::value<std::string>()->value_name("SIZE"), "raise: add SIZE to the current limit");
         },
         .positional = {{"words", -1}},
-        .run = quota,
+        .subcommands = {{"check", {"users-file"}, mbx_quota::check},
+                        {"sweep", {"users-file", "filter", "shard", "parallel", "backend"}, mbx_quota::sweep},
+                        {"cleanup", {"folder", "older-than", "until-below", "largest-first"}, mbx_quota::cleanup},
+                        {"raise", {"to", "by"}, mbx_quota::raise}},
     });
 }

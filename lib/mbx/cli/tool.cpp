@@ -5,6 +5,7 @@
 #include "mbx/core/version.hpp"
 #include "mbx/journal/journal.hpp"
 
+#include <algorithm>
 #include <fmt/format.h>
 #include <iostream>
 #include <sstream>
@@ -76,11 +77,52 @@ void report_failure(const ToolSpec& spec, const Error& e, bool nagios) {
     }
 }
 
+std::vector<std::string> words_of(const ToolSpec& spec, const po::variables_map& vm) {
+    if (spec.positional.empty() || !vm.count(spec.positional.front().first)) return {};
+    return vm[spec.positional.front().first].as<std::vector<std::string>>();
+}
+
+// The subcommand the words name, checked against the options given: one rule for every command
+// with subcommands, so that `mbx quota sweep --to 2G` is refused, not silently ignored.
+const Subcommand& chosen_subcommand(const ToolSpec& spec, const po::options_description& own,
+                                    const po::variables_map& vm) {
+    std::string names;
+    for (const auto& s : spec.subcommands) names += (names.empty() ? "" : ", ") + s.name;
+    const auto words = words_of(spec, vm);
+    if (words.empty()) throw Error(ErrorCategory::usage, "missing subcommand", "use " + names);
+    const auto sub = std::find_if(spec.subcommands.begin(), spec.subcommands.end(),
+                                  [&](const Subcommand& s) { return s.name == words.front(); });
+    if (sub == spec.subcommands.end())
+        throw Error(ErrorCategory::usage, fmt::format("unknown subcommand '{}'", out::printable(words.front())),
+                    "use " + names);
+    for (const auto& option : own.options()) {
+        const std::string& name = option->long_name();
+        if (!vm.count(name) || vm[name].defaulted()) continue;
+        if (std::find(sub->options.begin(), sub->options.end(), name) != sub->options.end()) continue;
+        std::string takers;
+        for (const auto& s : spec.subcommands)
+            if (std::find(s.options.begin(), s.options.end(), name) != s.options.end())
+                takers += fmt::format("{}'mbx {} {}'", takers.empty() ? "" : ", ", spec.name, s.name);
+        throw Error(ErrorCategory::usage, fmt::format("--{} does not apply to 'mbx {} {}'", name, spec.name, sub->name),
+                    takers.empty() ? fmt::format("see 'mbx {} --help'", spec.name)
+                                   : fmt::format("it is an option of {}; see 'mbx {} --help'", takers, spec.name));
+    }
+    return *sub;
+}
+
+ExitCode run_command(const ToolSpec& spec, Context& ctx) {
+    if (spec.subcommands.empty()) return spec.run(ctx);
+    const auto words = words_of(spec, ctx.args());
+    for (const auto& s : spec.subcommands)
+        if (s.name == words.front()) return s.run(ctx, std::vector<std::string>(words.begin() + 1, words.end()));
+    throw Error(ErrorCategory::internal, "subcommand vanished after parsing");
+}
+
 ExitCode run_parsed(const ToolSpec& spec, Context& ctx) {
     if (spec.journaled) ctx.begin_journal_run();
     ExitCode code = ExitCode::internal;
     try {
-        code = spec.run(ctx);
+        code = run_command(spec, ctx);
         ctx.progress().finish();
         std::cout.flush();
         if (!std::cout)
@@ -226,6 +268,7 @@ int run_tool(int argc, char** argv, const ToolSpec& spec) {
             return 0;
         }
         nagios = vm["format"].as<std::string>() == "nagios";
+        if (!spec.subcommands.empty()) (void)chosen_subcommand(spec, own, vm);
         std::optional<std::filesystem::path> file;
         if (vm.count("config")) file = vm["config"].as<std::string>();
         Context ctx(spec, vm, config::Config::load(file, setting_flags(spec, vm)), args);

@@ -27,6 +27,14 @@ namespace po = boost::program_options;
 
 class Context;
 
+/// A subcommand (`mbx quota sweep`): its name, the command's own options it takes, and what
+/// runs it with the words after its name.
+struct Subcommand {
+    std::string name = {};
+    std::vector<std::string> options = {}; ///< long names, without "--"
+    std::function<ExitCode(Context&, const std::vector<std::string>& operands)> run = {};
+};
+
 /// A command, declared once: the runner builds --help, parsing and dispatch from it.
 struct ToolSpec {
     std::string name = {};        ///< "explain": the program is mbx-explain, run as `mbx explain`
@@ -45,6 +53,11 @@ struct ToolSpec {
     /// Positional arguments in order: name and how many (-1: any number, the last one only).
     std::vector<std::pair<std::string, int>> positional = {};
     std::function<ExitCode(Context&)> run = {};
+    /// Instead of `run`: subcommands, named by the first word of the first positional. The
+    /// runner refuses (64) a missing or unknown subcommand and any of the command's own options
+    /// given to a subcommand that does not take it, naming the ones that do, before the
+    /// configuration is read or a journal run begins.
+    std::vector<Subcommand> subcommands = {};
 };
 
 /// What a running command gets from the runner.
