@@ -1,4 +1,5 @@
 #include "mbx/audit/access_log.hpp"
+#include "mbx/audit/scan.hpp"
 
 #include "mbx/audit/log_reader.hpp"
 #include "mbx/core/error.hpp"
@@ -16,6 +17,9 @@
 #include <fmt/format.h>
 
 namespace mbx::audit {
+using scan::find_byte;
+using scan::find_either;
+using scan::after_last;
 namespace {
 
 enum Role : int { r_ignore, r_date, r_time, r_c_ip, r_method, r_stem, r_query, r_username, r_user_agent, r_status, r_proto_version, r_count };
@@ -479,7 +483,7 @@ std::size_t AccessLogParser::find_spaces(std::string_view line) {
         ++n;
     };
 #if defined(__x86_64__)
-    if (mbx::detail::has_avx2()) {
+    if (scan::has_avx2()) {
         each_space_avx2(line, note);
         return n;
     }
@@ -635,7 +639,7 @@ bool split_plain_combined(std::string_view line, CombinedFields& out) {
     if (line.size() > LineMasks::kMaxBytes) return false;
     LineMasks m;
 #if defined(__x86_64__)
-    if (mbx::detail::has_avx2())
+    if (scan::has_avx2())
         line_masks(line, m, block_masks_avx2);
     else
 #endif

@@ -1,4 +1,5 @@
 #include "mbx/audit/eas_query.hpp"
+#include "mbx/audit/scan.hpp"
 
 #include "mbx/core/text.hpp"
 
@@ -9,6 +10,9 @@
 #endif
 
 namespace mbx::audit {
+using scan::find_byte;
+using scan::find_either_long;
+using scan::find_either;
 namespace {
 
 constexpr std::size_t kMaxParameters = 32;
@@ -518,7 +522,7 @@ const QueryView& QueryScanner::scan(std::string_view query) {
     for (std::size_t pos = 0; pos < query.size();) {
         // The item's name first (Log= is found by name, and its value's end in the same pass as
         // its version), noting an escape on the way: one search, not a second one to decode.
-        std::size_t eq_or_amp = detail::find_first_of_bytes(query, pos, '=', '&', '%', '+');
+        std::size_t eq_or_amp = scan::find_first_of_bytes(query, pos, '=', '&', '%', '+');
         bool name_escaped = false;
         if (eq_or_amp != std::string_view::npos && (query[eq_or_amp] == '%' || query[eq_or_amp] == '+')) {
             name_escaped = true;
@@ -544,7 +548,7 @@ const QueryView& QueryScanner::scan(std::string_view query) {
         std::size_t amp = eq_or_amp;
         bool value_escaped = false;
         if (has_eq) {
-            amp = detail::find_first_of_bytes(query, eq_or_amp + 1, '&', '%', '+');
+            amp = scan::find_first_of_bytes(query, eq_or_amp + 1, '&', '%', '+');
             if (amp != std::string_view::npos && query[amp] != '&') {
                 value_escaped = true;
                 amp = find_byte(query, '&', amp + 1);

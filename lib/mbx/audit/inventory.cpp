@@ -1,4 +1,5 @@
 #include "mbx/audit/inventory.hpp"
+#include "mbx/audit/scan.hpp"
 
 #include "mbx/core/text.hpp"
 
@@ -8,6 +9,9 @@
 #include <random>
 
 namespace mbx::audit {
+using scan::find_byte;
+using scan::find_either;
+using scan::after_last;
 namespace {
 
 // 64 × 64 → 128-bit multiply, folded: the mixing step of the wyhash family.

@@ -1,4 +1,5 @@
 #include "mbx/audit/access_log.hpp"
+#include "mbx/audit/scan.hpp"
 #include "mbx/core/output.hpp"
 #include "mbx/core/text.hpp"
 
@@ -390,9 +391,9 @@ TEST_CASE("IIS lines split alike with and without AVX2", "[audit][access_log]") 
     int requests = 0;
     for (const auto& line : lines) {
         INFO(line);
-        mbx::detail::set_avx2(true);
+        mbx::audit::scan::set_avx2(true);
         const LineKind ka = with.parse_line(line, a);
-        mbx::detail::set_avx2(false);
+        mbx::audit::scan::set_avx2(false);
         const LineKind kb = without.parse_line(line, b);
         REQUIRE(ka == kb);
         if (ka != LineKind::request) continue;
@@ -407,7 +408,7 @@ TEST_CASE("IIS lines split alike with and without AVX2", "[audit][access_log]") 
         REQUIRE(a.exchange_log == b.exchange_log);
     }
     CHECK(requests > 1500);
-    mbx::detail::set_avx2(true);
+    mbx::audit::scan::set_avx2(true);
 }
 
 TEST_CASE("iso8601 is what unix_time reads back, for times across the years", "[audit][access_log]") {
@@ -443,7 +444,7 @@ TEST_CASE("split_plain_combined agrees with split_combined on lines of any lengt
     detail::CombinedFields plain, full;
     detail::CombinedBuffers buffers;
     for (bool avx2 : {true, false}) {
-        mbx::detail::set_avx2(avx2);
+        mbx::audit::scan::set_avx2(avx2);
         int taken = 0;
         for (int n = 0; n < 5000; ++n) {
             std::string line = "10.0.0." + std::to_string(random() % 256) + " - " + run(40) + "u [01/Nov/2026:00:00:0" +
@@ -471,5 +472,5 @@ TEST_CASE("split_plain_combined agrees with split_combined on lines of any lengt
         }
         CHECK(taken > 2000);
     }
-    mbx::detail::set_avx2(true);
+    mbx::audit::scan::set_avx2(true);
 }

@@ -1,3 +1,4 @@
+#include "mbx/audit/scan.hpp"
 // A reference model for `mbx audit clients` (DESIGN.md "Testing": every fast path is checked
 // against a plain reference on random inputs). A seeded generator writes whole access logs (IIS
 // W3C and nginx/Apache combined, every line form the readers accept, gzip sometimes, several
@@ -1697,9 +1698,9 @@ std::optional<std::uint64_t> env_number(const char* name) {
 class Avx2Off {
 public:
     explicit Avx2Off(bool off) {
-        if (off) mbx::detail::set_avx2(false);
+        if (off) mbx::audit::scan::set_avx2(false);
     }
-    ~Avx2Off() { mbx::detail::set_avx2(true); }
+    ~Avx2Off() { mbx::audit::scan::set_avx2(true); }
     Avx2Off(const Avx2Off&) = delete;
     Avx2Off& operator=(const Avx2Off&) = delete;
 };
