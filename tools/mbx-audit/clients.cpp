@@ -3,8 +3,6 @@
 #include "devices.hpp"
 #include "subcommands.hpp"
 
-#include "mbx/audit/access_log.hpp"
-
 #include <fmt/format.h>
 #include <set>
 
@@ -18,7 +16,7 @@ namespace {
 
 Cell time_cell(std::int64_t t) {
     if (t == 0) return Cell();
-    return Cell(mbx::audit::iso8601(t));
+    return Cell(mbx::ops::audit::iso8601(t));
 }
 
 } // namespace

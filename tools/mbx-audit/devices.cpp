@@ -1,7 +1,5 @@
 #include "devices.hpp"
 
-#include "mbx/journal/journal.hpp"
-
 namespace mbx_audit {
 
 using mbx::Error;
@@ -12,7 +10,7 @@ Loaded load_logs(mbx::cli::Context& ctx) {
     mbx::ops::audit::LogSource source;
     if (a.count("log"))
         for (const auto& path : a["log"].as<std::vector<std::string>>()) source.logs.emplace_back(path);
-    source.format = mbx::audit::parse_log_format(a.count("log-format") ? a["log-format"].as<std::string>() : "auto");
+    source.format = mbx::ops::audit::parse_log_format(a.count("log-format") ? a["log-format"].as<std::string>() : "auto");
     if (a.count("rules")) source.rules = a["rules"].as<std::string>();
     source.on_file = [&ctx](const std::filesystem::path& path) { ctx.progress().update("read " + path.string(), 0, 0); };
     return mbx::ops::audit::load_logs(source);

@@ -1,7 +1,6 @@
 // mbx audit probe URL --user USER --as-version V...: an active sync test as a device of version V.
 #include "subcommands.hpp"
 
-#include "mbx/journal/journal.hpp"
 #include "mbx/ops/audit_probe.hpp"
 
 #include <cmath>
@@ -18,23 +17,6 @@ using mbx::out::printable;
 
 Cell optional_int(const std::optional<int>& v) { return v ? Cell(std::int64_t{*v}) : Cell(); }
 
-void journal_steps(mbx::cli::Context& ctx, const mbx::ops::audit::ProbeReport& r) {
-    if (!ctx.run_id()) return;
-    for (const auto& s : r.steps) {
-        nlohmann::json after{{"version", s.version},     {"step", s.step},       {"form", s.form},
-                             {"http_status", s.http_status}, {"verdict", s.verdict}, {"device_id", printable(r.device_id)},
-                             {"eas_status", s.eas_status ? nlohmann::json(*s.eas_status) : nlohmann::json(nullptr)},
-                             {"folders", s.folders ? nlohmann::json(*s.folders) : nlohmann::json(nullptr)}};
-        const bool ok = s.verdict == "works" || s.verdict == "needs-provision";
-        ctx.journal().add_action(*ctx.run_id(),
-                                 {.kind = "audit.probe",
-                                  .subject = printable(r.user) + "@" + r.url,
-                                  .after = after,
-                                  .status = ok ? mbx::journal::ActionStatus::done : mbx::journal::ActionStatus::failed,
-                                  .error = ok ? std::nullopt : std::optional(s.verdict)});
-    }
-}
-
 } // namespace
 
 mbx::ExitCode probe(mbx::cli::Context& ctx, const std::vector<std::string>& operands) {
@@ -50,7 +32,7 @@ mbx::ExitCode probe(mbx::cli::Context& ctx, const std::vector<std::string>& oper
 
     const auto r = mbx::ops::audit::probe(ctx.config(), secrets, url, user,
                                           args["as-version"].as<std::vector<std::string>>(), device);
-    journal_steps(ctx, r);
+    if (ctx.run_id()) mbx::ops::audit::journal_probe(ctx.journal(), *ctx.run_id(), r);
 
     auto sink = ctx.sink();
     sink->begin({"audit_probe",

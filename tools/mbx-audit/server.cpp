@@ -1,7 +1,6 @@
 // mbx audit server URL...: what each ActiveSync (or IMAP) server announces, and what it means.
 #include "subcommands.hpp"
 
-#include "mbx/journal/journal.hpp"
 #include "mbx/ops/audit_server.hpp"
 
 #include <cmath>
@@ -20,19 +19,6 @@ std::string printable_joined(const std::vector<std::string>& items, std::string_
     std::vector<std::string> shown;
     for (const auto& i : items) shown.push_back(printable(i));
     return joined(shown, sep);
-}
-
-void journal_server(mbx::cli::Context& ctx, const mbx::ops::audit::ServerReport& r) {
-    if (!ctx.run_id()) return;
-    nlohmann::json after{{"kind", r.kind},          {"http_status", r.http_status},
-                         {"versions", r.versions},  {"server_version", printable(r.server_version)},
-                         {"findings", r.findings},  {"status", std::string(mbx::out::status_word(r.status))}};
-    ctx.journal().add_action(*ctx.run_id(),
-                             {.kind = "audit.server",
-                              .subject = r.url,
-                              .after = after,
-                              .status = r.error ? mbx::journal::ActionStatus::failed : mbx::journal::ActionStatus::done,
-                              .error = r.error ? std::optional(r.error->one_line()) : std::nullopt});
 }
 
 } // namespace
@@ -61,7 +47,7 @@ mbx::ExitCode server(mbx::cli::Context& ctx, const std::vector<std::string>& ope
     int with_findings = 0, failed = 0;
     for (const auto& url : urls) {
         const auto r = mbx::ops::audit::audit_server(ctx.config(), secrets, url, user);
-        journal_server(ctx, r);
+        if (ctx.run_id()) mbx::ops::audit::journal_server(ctx.journal(), *ctx.run_id(), r);
         code = mbx::combine_exit_codes(code, r.status);
         if (r.error) ++failed, ctx.warn(r.error->one_line());
         else if (!r.findings.empty()) ++with_findings;

@@ -1,6 +1,6 @@
 // mbx explain: what an MIS error code means and which command fixes it (docs/commands/explain.md).
 #include "mbx/cli/tool.hpp"
-#include "mbx/kb/catalogue.hpp"
+#include "mbx/ops/catalogue.hpp"
 #include "page.hpp"
 
 #include <nlohmann/json.hpp>
@@ -16,11 +16,11 @@ mbx::ExitCode explain(mbx::cli::Context& ctx) {
     if (list == !codes.empty())
         throw mbx::Error(mbx::ErrorCategory::usage, list ? "--list cannot be combined with a code" : "no code given",
                          "run 'mbx explain CODE' or 'mbx explain --list'");
-    std::span<const mbx::kb::MisCode> selected = mbx::kb::all_codes();
-    if (!list) selected = std::span(&mbx::kb::find_code(codes.front()), 1);
+    std::span<const mbx::ops::catalogue::MisCode> selected = mbx::ops::catalogue::all_codes();
+    if (!list) selected = std::span(&mbx::ops::catalogue::find_code(codes.front()), 1);
 
     if (ctx.format() == mbx::out::Format::json) {
-        ctx.out() << (list ? mbx::kb::to_json(selected) : mbx::kb::to_json(selected.front())).dump(2) << '\n';
+        ctx.out() << (list ? mbx::ops::catalogue::to_json(selected) : mbx::ops::catalogue::to_json(selected.front())).dump(2) << '\n';
         return ExitCode::ok;
     }
     auto sink = ctx.sink();

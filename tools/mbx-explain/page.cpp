@@ -38,12 +38,12 @@ out::ReportSpec summary_spec() {
              {"command", "COMMAND", Kind::text, Role::detail}}};
 }
 
-std::vector<out::Cell> summary_row(const kb::MisCode& code) {
+std::vector<out::Cell> summary_row(const ops::catalogue::MisCode& code) {
     return {code.code(), code.symbol, code.title,
             code.commands.empty() ? std::string("-") : code.commands.front().command};
 }
 
-void write_page(std::ostream& os, const kb::MisCode& code) {
+void write_page(std::ostream& os, const ops::catalogue::MisCode& code) {
     if (!code.device_message.empty()) {
         os << "\nDevice showed:\n";
         wrap(os, code.device_message, "  ", "  ");
@@ -58,7 +58,7 @@ void write_page(std::ostream& os, const kb::MisCode& code) {
     for (const auto& c : code.commands) w = std::max(w, c.command.size());
     os << "\nCommands:\n";
     for (const auto& c : code.commands)
-        os << fmt::format("  {:<{}}  {:<9}  {}\n", c.command, w, kb::is_shipped(c.command) ? "" : "(planned)", c.purpose);
+        os << fmt::format("  {:<{}}  {:<9}  {}\n", c.command, w, ops::catalogue::is_shipped(c.command) ? "" : "(planned)", c.purpose);
 }
 
 } // namespace mbx::explain

@@ -1,7 +1,7 @@
 // mbx journal: list, show and export what mbxkit did (docs/commands/journal.md).
 #include "mbx/cli/tool.hpp"
 #include "mbx/ops/undo.hpp"
-#include "report.hpp"
+#include "mbx/ops/journal_view.hpp"
 
 #include <fmt/format.h>
 
@@ -15,7 +15,7 @@ using mbx::out::Role;
 mbx::ExitCode undo(mbx::cli::Context& ctx, const std::vector<std::string>& operands) {
     if (operands.size() != 1)
         throw mbx::Error(mbx::ErrorCategory::usage, "'mbx journal undo' takes one run", "e.g. mbx journal undo 42");
-    const auto target = mbx::journal_tool::resolve_run(ctx.journal(), operands.front());
+    const auto target = mbx::ops::journal_view::resolve_run(ctx.journal(), operands.front());
     ctx.begin_journal_run();
     auto secrets = [&](const mbx::SecretSource& s) { return ctx.secret(s); };
     auto sink = ctx.sink();
@@ -51,7 +51,7 @@ mbx::ExitCode undo(mbx::cli::Context& ctx, const std::vector<std::string>& opera
 auto reader(std::string action) {
     return [action](mbx::cli::Context& ctx, const std::vector<std::string>& operands) {
         const auto& a = ctx.args();
-        mbx::journal_tool::Request req;
+        mbx::ops::journal_view::Request req;
         req.action = action;
         req.operands = operands;
         if (a.count("since")) req.since = a["since"].as<std::string>();
@@ -59,7 +59,7 @@ auto reader(std::string action) {
         if (a.count("status")) req.status = a["status"].as<std::string>();
         req.limit = a["limit"].as<std::size_t>();
         auto sink = ctx.sink();
-        return mbx::journal_tool::run(ctx.journal(), req, *sink);
+        return mbx::ops::journal_view::run(ctx.journal(), req, *sink);
     };
 }
 

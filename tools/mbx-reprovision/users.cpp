@@ -3,7 +3,6 @@
 #include "mbx/core/output.hpp"
 #include "mbx/core/input_file.hpp"
 #include "mbx/core/text.hpp"
-#include "mbx/journal/journal.hpp"
 #include "mbx/ops/batch.hpp"
 #include "mbx/ops/reprovision.hpp"
 
@@ -31,11 +30,7 @@ std::string arg(mbx::cli::Context& ctx, const char* name) {
 std::optional<std::int64_t> resume_of(mbx::cli::Context& ctx) {
     const std::string text = arg(ctx, "resume");
     if (text.empty()) return std::nullopt;
-    const auto run = ctx.journal().find_run_by_reference(text);
-    if (!run || run->tool != "reprovision")
-        throw Error(ErrorCategory::usage, fmt::format("no reprovision run '{}' in the journal", mbx::out::printable(text)),
-                    "list them with `mbx journal list --tool reprovision`");
-    return run->id;
+    return rp::resume_run_of(ctx.journal(), text);
 }
 
 mbx::out::ReportSpec report_spec(bool with_ldif) {

@@ -22,6 +22,9 @@ class Journal;
 
 namespace mbx::ops::audit {
 
+using mbx::audit::iso8601;
+using mbx::audit::parse_log_format;
+
 /// One device, flattened for output and for the journal.
 struct DeviceRow {
     std::string user = {};

@@ -6,6 +6,7 @@
 #include "mbx/core/output.hpp"
 #include "mbx/core/text.hpp"
 #include "mbx/core/version.hpp"
+#include "mbx/journal/journal.hpp"
 
 #include <algorithm>
 #include <charconv>
@@ -331,6 +332,21 @@ ProbeReport probe(const config::Config& cfg, const SecretProvider& secrets, cons
     }
     judge(r, versions);
     return r;
+}
+
+void journal_probe(journal::Journal& journal, std::int64_t run, const ProbeReport& r) {
+    for (const auto& s : r.steps) {
+        nlohmann::json after{{"version", s.version},     {"step", s.step},       {"form", s.form},
+                             {"http_status", s.http_status}, {"verdict", s.verdict}, {"device_id", out::printable(r.device_id)},
+                             {"eas_status", s.eas_status ? nlohmann::json(*s.eas_status) : nlohmann::json(nullptr)},
+                             {"folders", s.folders ? nlohmann::json(*s.folders) : nlohmann::json(nullptr)}};
+        const bool ok = s.verdict == "works" || s.verdict == "needs-provision";
+        journal.add_action(run, {.kind = "audit.probe",
+                                 .subject = out::printable(r.user) + "@" + r.url,
+                                 .after = after,
+                                 .status = ok ? journal::ActionStatus::done : journal::ActionStatus::failed,
+                                 .error = ok ? std::nullopt : std::optional(s.verdict)});
+    }
 }
 
 } // namespace mbx::ops::audit

@@ -98,4 +98,8 @@ ProbeReport probe(const config::Config& cfg, const SecretProvider& secrets, cons
                   const std::optional<std::string>& user, const std::vector<std::string>& versions,
                   const std::optional<std::string>& device_id);
 
+/// One `audit.probe` action per step of `report` (subject USER@URL; done when the verdict is
+/// works or needs-provision, else failed with the verdict). Writes the journal.
+void journal_probe(journal::Journal& journal, std::int64_t run, const ProbeReport& report);
+
 } // namespace mbx::ops::audit

@@ -7,6 +7,7 @@
 #include "mbx/core/version.hpp"
 #include "mbx/imap/connection.hpp"
 #include "mbx/imap/mailbox_ops.hpp"
+#include "mbx/journal/journal.hpp"
 
 #include <algorithm>
 #include <cstdlib>
@@ -277,6 +278,17 @@ ServerReport audit_server(const config::Config& cfg, const SecretProvider& secre
         r.status = e.exit_code();
     }
     return r;
+}
+
+void journal_server(journal::Journal& journal, std::int64_t run, const ServerReport& r) {
+    nlohmann::json after{{"kind", r.kind},          {"http_status", r.http_status},
+                         {"versions", r.versions},  {"server_version", out::printable(r.server_version)},
+                         {"findings", r.findings},  {"status", std::string(out::status_word(r.status))}};
+    journal.add_action(run, {.kind = "audit.server",
+                             .subject = r.url,
+                             .after = after,
+                             .status = r.error ? journal::ActionStatus::failed : journal::ActionStatus::done,
+                             .error = r.error ? std::optional(r.error->one_line()) : std::nullopt});
 }
 
 } // namespace mbx::ops::audit

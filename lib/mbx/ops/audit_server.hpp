@@ -18,6 +18,10 @@
 #include <vector>
 
 
+namespace mbx::journal {
+class Journal;
+}
+
 namespace mbx::ops::audit {
 
 /// One finding: a line for people and its level (warning or critical).
@@ -80,6 +84,11 @@ std::string eas_endpoint(std::string_view url);
 /// throws Error(config)). Network.
 ServerReport audit_server(const config::Config& cfg, const SecretProvider& secrets, const std::string& url,
                           const std::optional<std::string>& user);
+
+/// One `audit.server` action for `report` (subject the URL; after: kind, http_status, versions,
+/// server_version, findings, status; failed with the error when the server failed). Writes the
+/// journal.
+void journal_server(journal::Journal& journal, std::int64_t run, const ServerReport& report);
 
 /// How to reach and authenticate to an ActiveSync endpoint.
 struct EasAccess {

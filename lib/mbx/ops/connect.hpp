@@ -6,23 +6,13 @@
 #include "mbx/core/secret.hpp"
 #include "mbx/directory/directory.hpp"
 #include "mbx/imap/connection.hpp"
+#include "mbx/ops/secrets.hpp"
 
 #include <filesystem>
 #include <functional>
 #include <optional>
 
 namespace mbx::ops {
-
-/// Gives a secret for a source (the tool's Context::secret: file, environment or prompt).
-using SecretProvider = std::function<Secret(const SecretSource&)>;
-
-inline constexpr SecretSource kLdapPassword{"ldap", "password-file", "MBX_LDAP_PASSWORD", "LDAP bind password"};
-inline constexpr SecretSource kImapMasterPassword{"imap", "master-password-file", "MBX_IMAP_MASTER_PASSWORD",
-                                                  "IMAP master password"};
-inline constexpr SecretSource kActiveSyncPassword{"activesync", "password-file", "MBX_ACTIVESYNC_PASSWORD",
-                                                  "ActiveSync password"};
-inline constexpr SecretSource kActiveSyncToken{"activesync", "token-file", "MBX_ACTIVESYNC_TOKEN",
-                                               "ActiveSync OAuth bearer token"};
 
 /// [ldap] settings as a directory config. Asks `secrets` for the bind password only when a
 /// bind DN is set. Throws Error(config) for a missing uri or a bad value.

@@ -1,8 +1,10 @@
-#include "report.hpp"
+#include "mbx/ops/journal_view.hpp"
+
+#include "mbx/journal/journal.hpp"
 
 #include <fmt/format.h>
 
-namespace mbx::journal_tool {
+namespace mbx::ops::journal_view {
 namespace {
 
 using out::Cell;
@@ -66,15 +68,15 @@ journal::RunFilter filter_of(const Request& req, bool with_limit) {
 
 } // namespace
 
-journal::RunRecord resolve_run(journal::Journal& j, const std::string& text) {
+namespace {
+
+journal::RunRecord find_run(journal::Journal& j, const std::string& text) {
     const auto run = j.find_run_by_reference(text);
     if (!run)
         throw Error(ErrorCategory::data, fmt::format("no run '{}' in journal '{}'", out::printable(text), j.path().string()),
                     "see 'mbx journal list'");
     return *run;
 }
-
-namespace {
 
 ExitCode list(journal::Journal& j, const Request& req, out::Sink& sink) {
     auto runs = j.list_runs(filter_of(req, true));
@@ -87,7 +89,7 @@ ExitCode list(journal::Journal& j, const Request& req, out::Sink& sink) {
 ExitCode show(journal::Journal& j, const Request& req, out::Sink& sink) {
     if (req.operands.size() != 1)
         throw Error(ErrorCategory::usage, "'mbx journal show' takes one run", "e.g. mbx journal show 42");
-    auto run = resolve_run(j, req.operands.front());
+    auto run = find_run(j, req.operands.front());
     sink.begin({"journal_actions", action_columns()});
     std::int64_t n = 0;
     j.for_each_action_of_run(run.id, [&](const journal::ActionRecord& a) {
@@ -134,4 +136,9 @@ ExitCode run(journal::Journal& journal, const Request& req, out::Sink& sink) {
                 "use: list, show RUN or export");
 }
 
-} // namespace mbx::journal_tool
+RunRef resolve_run(journal::Journal& journal, const std::string& text) {
+    const auto run = find_run(journal, text);
+    return {run.id, run.tool};
+}
+
+} // namespace mbx::ops::journal_view
