@@ -1,6 +1,7 @@
 #include "mbx/audit/wbxml.hpp"
 #include "mbx/http/client.hpp"
 #include "mbx/journal/journal.hpp"
+#include "mbx/ops/audit_compat.hpp"
 #include "mbx/ops/audit_devices.hpp"
 #include "mbx/ops/audit_probe.hpp"
 #include "mbx/ops/audit_server.hpp"
@@ -175,4 +176,50 @@ TEST_CASE("load_journal reads the one-action-per-device journals of older versio
     REQUIRE(back.has_value());
     REQUIRE(back->devices.size() == 1);
     CHECK(to_json(back->devices[0]) == to_json(d));
+}
+
+TEST_CASE("compat: the target from one source, every device judged, counted and journaled", "[ops][audit]") {
+    const mbx::config::Config cfg;
+    const mbx::ops::SecretProvider no_secrets = [](const mbx::SecretSource&) -> mbx::Secret {
+        throw mbx::Error(mbx::ErrorCategory::internal, "no secret expected");
+    };
+    CHECK_THROWS_AS(compat_target(cfg, no_secrets, {}), mbx::Error);
+    CHECK_THROWS_AS(compat_target(cfg, no_secrets, {.name = "exchange-online", .versions = "16.1"}), mbx::Error);
+    const auto online = compat_target(cfg, no_secrets, {.name = "exchange-online"});
+    CHECK(online.info.fixed);
+    CHECK(online.info.versions == std::vector<std::string>{"16.1"});
+    const auto listed = compat_target(cfg, no_secrets, {.versions = "16.1, 14.1,16.0"});
+    CHECK(listed.info.versions == std::vector<std::string>{"14.1", "16.0", "16.1"});
+    CHECK(listed.source == "--target-versions");
+
+    Loaded loaded;
+    DeviceRow old_phone{.user = "alice", .device_id = "A1", .versions = {"2.5"}, .last_version = "2.5"};
+    DeviceRow current{.user = "bob", .device_id = "B1", .versions = {"14.1", "16.1"}, .last_version = "16.1"};
+    DeviceRow silent{.user = "carol", .device_id = "C1"};
+    loaded.devices = {old_phone, current, silent};
+    const auto report = judge_devices(loaded, listed.info, {});
+    REQUIRE(report.rows.size() == 3);
+    // Seen only with 2.5 and no capability row: it may speak more, so at risk, never ok.
+    CHECK(report.rows[0].judgement.verdict == Verdict::at_risk);
+    CHECK(report.rows[1].judgement.verdict == Verdict::ok);
+    CHECK(report.rows[2].judgement.verdict == Verdict::unknown);
+    CHECK(report.worst == mbx::ExitCode::warning);
+    CHECK(report.totals.at(Verdict::at_risk) == 1);
+    CHECK(report.totals.at(Verdict::ok) == 1);
+    std::int64_t counted = 0;
+    for (const auto& [client, counts] : report.by_client)
+        for (const auto& [v, n] : counts) counted += n;
+    CHECK(counted == 3);
+    CHECK(exit_of(Verdict::at_risk) == mbx::ExitCode::warning);
+
+    mbx::test::TempDir tmp;
+    auto journal = mbx::journal::Journal::open(tmp / "j.sqlite");
+    const auto run = journal.begin_run({.tool = "audit"});
+    journal_compat(journal, run, report, listed.info);
+    const auto actions = journal.actions_of(run);
+    REQUIRE(actions.size() == 3);
+    CHECK(actions[0].kind == "audit.compat");
+    CHECK(actions[0].subject == "alice/A1");
+    CHECK((*actions[0].after)["verdict"] == "at-risk");
+    CHECK((*actions[1].after)["best_common"] == "16.1");
 }
