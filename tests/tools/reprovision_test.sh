@@ -3,7 +3,7 @@
 # (new entry, addresses moved, old entry disabled, a 0600 password that logs in, the mailbox
 # copied exactly, the old one untouched), the same command again, undo (the old entry back
 # byte for byte as sorted LDIF) and a second undo, a taken NEWUID, a missing user, uids with
-# , + " \ = and a leading #, --no-cutover then the cutover in the same run, --from-file with a
+# , + " \ = and a leading #, --no-cutover then the cutover in the same run, --users-file with a
 # failing line, --password-file (0600 and 0644), undo-new-entry = remove, and the new
 # passwords nowhere in the journal or the output. Every outcome is read back from the servers.
 #   reprovision_test.sh BIN_DIR      (TESTENV_FILE=.../env)
@@ -229,10 +229,10 @@ check "cutover after --no-cutover: the copies have the flags changed on the old 
 check "cutover after --no-cutover: the final pass journaled merge.flags for the 2" [ "$(sqlite3 "$journal" \
   "select json_extract(after, '$.fixed') from actions where kind = 'merge.flags' and run_id = ${nc_run:-0}")" = 2 ]
 
-# --- --from-file: the failing middle line does not stop the batch ----------------------------
+# --- --users-file: the failing middle line does not stop the batch ----------------------------
 printf '# user,new_uid\nrpv5,rpv5new\nrpvnosuchuser2,rpvnosuchuser2new\n\nrpv6,rpv6new\n' >"$work/batch.csv"
-if rrun "--from-file" 65 mbx reprovision --from-file "$work/batch.csv" --format json; then
-  check "--from-file: rpv5 and rpv6 done, the missing user failed, three runs" jq_py '
+if rrun "--users-file" 65 mbx reprovision --users-file "$work/batch.csv" --format json; then
+  check "--users-file: rpv5 and rpv6 done, the missing user failed, three runs" jq_py '
 import json,sys; d=json.load(sys.stdin); rows=d["rows"]
 by={}
 for r in rows: by.setdefault(r["user"], []).append(r)
@@ -244,9 +244,9 @@ runs={u:{r["run"] for r in rs} for u,rs in by.items()}
 assert all(len(v)==1 and None not in v for v in runs.values()), runs
 assert len({next(iter(v)) for v in runs.values()})==3, runs
 assert d["summary"]["users"]==3 and d["summary"]["users_ok"]==2, d["summary"]' <<<"$out"
-  check "--from-file: the failure is named on stderr" has "$err" "rpvnosuchuser2"
+  check "--users-file: the failure is named on stderr" has "$err" "rpvnosuchuser2"
 fi
-check "--from-file: rpv5new and rpv6new have the addresses, rpv5 and rpv6 are disabled" bash -c '
+check "--users-file: rpv5new and rpv6new have the addresses, rpv5 and rpv6 are disabled" bash -c '
   grep -qxF "mail: rpv5@example.org" "$1" && grep -qxF "mail: rpv6@example.org" "$2" &&
   grep -qxF "mbxAccountDisabled: TRUE" "$3" && grep -qxF "mbxAccountDisabled: TRUE" "$4"' _ \
   "$(at "$(py dn rpv5new)")" "$(at "$(py dn rpv6new)")" "$(at "$(py dn rpv5)")" "$(at "$(py dn rpv6)")"

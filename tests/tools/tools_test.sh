@@ -45,6 +45,14 @@ run "audit probe --log" 64 "$bin/mbx" audit probe https://x --log a.log &&
 run "journal show --since" 64 "$bin/mbx" journal show 1 --since 2026-01-01 && ok "journal show --since refused"
 run "quota: no subcommand" 64 "$bin/mbx" quota && check "no subcommand: the choices" has "$err" "missing subcommand; use check, sweep, cleanup, raise"
 run "audit: unknown subcommand" 64 "$bin/mbx" audit frob && check "unknown subcommand named" has "$err" "unknown subcommand 'frob'"
+# Pairs files: one reader for merge and reprovision (issue 21), -F the short name everywhere.
+printf '# from,to\nalice,alice2,a note\nbob\n' >"$work/pairs.csv"
+run "a pairs file line of one name" 65 "$bin/mbx" merge -F "$work/pairs.csv" &&
+  check "pairs file: FILE:LINE named" has "$err" "$work/pairs.csv:3: expected two comma-separated names"
+run "reprovision: --users-file and --from-file" 64 "$bin/mbx" reprovision --users-file "$work/pairs.csv" --from-file "$work/pairs.csv" &&
+  check "reprovision: --from-file is the old name" has "$err" "--from-file is its old name"
+run "reprovision -F: the same reader" 65 "$bin/mbx" reprovision -F "$work/pairs.csv" &&
+  check "reprovision -F: FILE:LINE named" has "$err" "$work/pairs.csv:3: expected two comma-separated names"
 # A 100 KB user name (once SQLite's "LIKE or GLOB pattern too complex", exit 70): a usage error.
 long_name=$(head -c 102400 /dev/zero | tr '\0' 'a')
 run "a 100 KB user name" 64 "$bin/mbx" diagnose "$long_name" --config "$work/good.conf" &&

@@ -1,10 +1,10 @@
 #include "pairs.hpp"
 
 #include "mbx/core/config.hpp"
-#include "mbx/core/input_file.hpp"
 #include "mbx/core/text.hpp"
 #include "mbx/ops/batch.hpp"
 #include "mbx/ops/connect.hpp"
+#include "mbx/ops/users.hpp"
 
 #include <fmt/format.h>
 #include <fstream>
@@ -148,26 +148,9 @@ std::vector<Pair> pairs_of(mbx::cli::Context& ctx) {
         if (!from.empty() || !to.empty())
             throw Error(ErrorCategory::usage, "--users-file cannot be combined with --from/--to",
                         "put every pair in the file, one 'from,to' per line");
-        const std::string text = mbx::read_input_file(
-            file, {.what = "--users-file", .unreadable = ErrorCategory::usage, .max_line = mbx::kMaxUserLine});
         std::vector<Pair> pairs;
-        std::string_view rest = text;
-        for (int n = 1; !rest.empty(); ++n) {
-            const auto nl = rest.find('\n');
-            std::string_view t = mbx::trim(rest.substr(0, nl));
-            rest.remove_prefix(nl == std::string_view::npos ? rest.size() : nl + 1);
-            if (t.empty() || t.front() == '#') continue;
-            auto comma = t.find(',');
-            std::string a = comma == std::string_view::npos ? "" : std::string(mbx::trim(t.substr(0, comma)));
-            std::string b = comma == std::string_view::npos ? "" : std::string(mbx::trim(t.substr(comma + 1)));
-            if (auto extra = b.find(','); extra != std::string::npos) b = std::string(mbx::trim(b.substr(0, extra)));
-            if (a.empty() || b.empty())
-                throw Error(ErrorCategory::data, fmt::format("{}:{}: expected 'from,to'", file, n),
-                            "one pair per line, e.g. alice@old,alice");
-            pairs.push_back({a, b});
-        }
-        if (pairs.empty())
-            throw Error(ErrorCategory::data, fmt::format("--users-file '{}' has no pairs", file), "one 'from,to' per line");
+        for (auto& p : mbx::ops::read_pairs_file(file, "--users-file", "alice@old,alice"))
+            pairs.push_back({std::move(p.first), std::move(p.second)});
         return pairs;
     }
     if (from.empty() || to.empty())
@@ -217,7 +200,7 @@ ExitCode merge_all(mbx::cli::Context& ctx, const std::vector<Pair>& pairs, const
     // --parallel N become --from/--to, every other option stays.
     auto argv_of = [&](const Pair& p) {
         if (pairs.size() == 1 && !args(ctx).count("users-file")) return ctx.argv();
-        return mbx::ops::subject_argv(ctx.argv(), {"--users-file", "--parallel"}, {"--from", p.from, "--to", p.to});
+        return mbx::ops::subject_argv(ctx.argv(), {"--users-file", "-F", "--parallel"}, {"--from", p.from, "--to", p.to});
     };
     std::vector<Prepared> prepared;
     for (const auto& p : pairs) prepared.push_back(prepare(ctx, p, options));

@@ -37,7 +37,7 @@ int main(int argc, char** argv) {
         .journaled = true,
         .options = [](auto& o) {
             o.add_options()
-                ("users-file", po::value<std::string>()->value_name("FILE"),
+                ("users-file,F", po::value<std::string>()->value_name("FILE"),
                  "check, sweep: also the uids in FILE (one per line, # comments)")
                 ("filter", po::value<std::string>()->value_name("LDAPFILTER"),
                  "sweep: only users matching this filter too (ANDed with [ldap] user-filter)")

@@ -17,7 +17,7 @@ int main(int argc, char** argv) {
         .name = "reprovision",
         .summary = "Replace a corrupted account: new account and mailbox, merge, verify logon, cut over.",
         .usage = "mbx reprovision USER --new-uid NEWUID [options]\n"
-                 "       mbx reprovision --from-file FILE [options]\n"
+                 "       mbx reprovision --users-file FILE [options]\n"
                  "       mbx reprovision --resume RUN",
         .description =
             "MIS_5's fix as one journaled plan: (1) inspect the old entry, (2) create a new entry NEWUID next\n"
@@ -33,14 +33,15 @@ int main(int argc, char** argv) {
         .examples = "  mbx reprovision alice --new-uid alice2 --dry-run\n"
                     "  mbx reprovision alice --new-uid alice2\n"
                     "  mbx reprovision --resume 42\n"
-                    "  mbx reprovision --from-file broken.csv --format json\n",
+                    "  mbx reprovision --users-file broken.csv --format json\n",
         .sections = {"ldap", "imap", "journal", "reprovision"},
         .changes_state = true,
         .journaled = false, // one journal run per user, begun (or reopened) by the operation
         .options = [](auto& o) {
             o.add_options()
                 ("new-uid", po::value<std::string>()->value_name("NEWUID"), "login of the new account")
-                ("from-file", po::value<std::string>()->value_name("FILE"), "CSV lines user,new_uid (# comments)")
+                ("users-file,F", po::value<std::string>()->value_name("FILE"), "CSV lines user,new_uid (# comments)")
+                ("from-file", po::value<std::string>()->value_name("FILE"), "the old name of --users-file")
                 ("password-file", po::value<std::string>()->value_name("FILE"),
                  "set the new account's password from this 0600 file instead of generating one")
                 ("no-cutover", "stop after the logon check: addresses stay on the old entry")

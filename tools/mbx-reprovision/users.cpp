@@ -1,10 +1,10 @@
 #include "users.hpp"
 
 #include "mbx/core/output.hpp"
-#include "mbx/core/input_file.hpp"
 #include "mbx/core/text.hpp"
 #include "mbx/ops/batch.hpp"
 #include "mbx/ops/reprovision.hpp"
+#include "mbx/ops/users.hpp"
 
 #include <algorithm>
 #include <fmt/format.h>
@@ -25,6 +25,13 @@ namespace {
 
 std::string arg(mbx::cli::Context& ctx, const char* name) {
     return ctx.args().count(name) ? ctx.args()[name].as<std::string>() : std::string();
+}
+
+// --users-file, or --from-file, its name before every command took users files alike.
+std::string users_file(mbx::cli::Context& ctx) {
+    if (ctx.args().count("users-file") && ctx.args().count("from-file"))
+        throw Error(ErrorCategory::usage, "give --users-file once (--from-file is its old name)");
+    return ctx.args().count("users-file") ? arg(ctx, "users-file") : arg(ctx, "from-file");
 }
 
 std::optional<std::int64_t> resume_of(mbx::cli::Context& ctx) {
@@ -56,28 +63,14 @@ Cell optional_run(std::int64_t id) {
 std::vector<Pair> pairs_of(mbx::cli::Context& ctx) {
     std::vector<std::string> positional;
     if (ctx.args().count("user")) positional = ctx.args()["user"].as<std::vector<std::string>>();
-    const std::string new_uid = arg(ctx, "new-uid"), file = arg(ctx, "from-file");
+    const std::string new_uid = arg(ctx, "new-uid"), file = users_file(ctx);
     if (!file.empty()) {
         if (!positional.empty() || !new_uid.empty() || ctx.args().count("resume") || ctx.args().count("password-file"))
-            throw Error(ErrorCategory::usage, "--from-file cannot be combined with USER, --new-uid, --resume or --password-file",
+            throw Error(ErrorCategory::usage, "--users-file cannot be combined with USER, --new-uid, --resume or --password-file",
                         "put every user in the file, one 'user,new_uid' per line");
-        const std::string text = mbx::read_input_file(
-            file, {.what = "--from-file", .unreadable = ErrorCategory::usage, .max_line = mbx::kMaxUserLine});
         std::vector<Pair> pairs;
-        std::string_view rest = text;
-        for (int n = 1; !rest.empty(); ++n) {
-            const auto nl = rest.find('\n');
-            const std::string_view t = mbx::trim(rest.substr(0, nl));
-            rest.remove_prefix(nl == std::string_view::npos ? rest.size() : nl + 1);
-            if (t.empty() || t.front() == '#') continue;
-            auto fields = mbx::split_list(t);
-            if (fields.size() != 2 || t.find(',') == std::string_view::npos)
-                throw Error(ErrorCategory::data, fmt::format("{}:{}: expected 'user,new_uid'", file, n),
-                            "one pair per line, e.g. alice,alice2");
-            pairs.push_back({fields[0], fields[1]});
-        }
-        if (pairs.empty())
-            throw Error(ErrorCategory::data, fmt::format("--from-file '{}' has no users", file), "one 'user,new_uid' per line");
+        for (auto& p : mbx::ops::read_pairs_file(file, "--users-file", "alice,alice2"))
+            pairs.push_back({std::move(p.first), std::move(p.second)});
         return pairs;
     }
     if (const auto run = resume_of(ctx); run && positional.empty() && new_uid.empty()) {
@@ -91,7 +84,7 @@ std::vector<Pair> pairs_of(mbx::cli::Context& ctx) {
 }
 
 ExitCode reprovision_all(mbx::cli::Context& ctx, const std::vector<Pair>& pairs) {
-    const bool batch = ctx.args().count("from-file") > 0;
+    const bool batch = !users_file(ctx).empty();
     auto secrets = [&](const mbx::SecretSource& s) { return ctx.secret(s); };
     const std::optional<std::int64_t> resume = batch ? std::nullopt : resume_of(ctx);
     std::vector<std::optional<rp::Result>> done(pairs.size());

@@ -73,11 +73,12 @@ std::vector<std::string> subject_argv(const std::vector<std::string>& argv,
         const std::string& w = argv[i];
         bool drop = false;
         for (const auto o : batch_options) {
+            const bool short_option = o.size() == 2 && o[0] == '-' && o[1] != '-';
             if (w == o) {
                 ++i; // and its value
                 drop = true;
-            } else if (w.size() > o.size() && w.starts_with(o) && w[o.size()] == '=') {
-                drop = true;
+            } else if (w.size() > o.size() && w.starts_with(o) && (w[o.size()] == '=' || short_option)) {
+                drop = true; // --opt=V, or -oV
             }
             if (drop) break;
         }

@@ -44,8 +44,8 @@ std::vector<SubjectOutcome> run_batch(journal::Journal& journal, Progress& progr
                                       unsigned parallel, const std::function<ExitCode(SubjectContext&)>& work);
 
 /// The arguments journaled for one subject of a batch, as if it had been run alone: `argv`
-/// without the batch's own options (`batch_options`, each with its value, as `--opt V` or
-/// `--opt=V`), after `subject_args`.
+/// without the batch's own options (`batch_options`, each with its value, as `--opt V`,
+/// `--opt=V`, `-o V` or `-oV`), after `subject_args`.
 std::vector<std::string> subject_argv(const std::vector<std::string>& argv,
                                       std::initializer_list<std::string_view> batch_options,
                                       std::vector<std::string> subject_args);

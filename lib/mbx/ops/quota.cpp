@@ -132,18 +132,6 @@ std::int64_t parse_ldap_quota(std::string_view value, std::string_view format) {
                 "use bytes or dovecot");
 }
 
-std::vector<std::string> read_users_file(const std::string& path) {
-    const std::string text = read_input_file(path, {.what = "users file", .max_line = kMaxUserLine});
-    std::vector<std::string> users;
-    for (std::string_view rest = text; !rest.empty();) {
-        const auto nl = rest.find('\n');
-        const std::string_view uid = trim(rest.substr(0, nl));
-        rest.remove_prefix(nl == std::string_view::npos ? rest.size() : nl + 1);
-        if (!uid.empty() && uid.front() != '#') users.emplace_back(uid);
-    }
-    return users;
-}
-
 directory::Entry find_user(directory::Directory& dir, const config::Config& cfg, const std::string& uid,
                            const std::vector<std::string>& attributes) {
     const std::string uid_attr = cfg.get("ldap.uid-attribute");

@@ -5,6 +5,7 @@
 #include "mbx/core/error.hpp"
 #include "mbx/directory/directory.hpp"
 #include "mbx/directory/entry.hpp"
+#include "mbx/ops/users.hpp"
 #include "mbx/ops/connect.hpp"
 
 #include <cstdint>
@@ -57,10 +58,6 @@ Tier classify(std::optional<std::int64_t> used, std::optional<std::int64_t> limi
 /// `bytes` in bytes. Throws Error(data) naming the value when it cannot be parsed, and
 /// Error(config) for an unknown format. Pure.
 std::int64_t parse_ldap_quota(std::string_view value, std::string_view format);
-
-/// Reads uids from a users file: one per line, surrounding blanks trimmed, blank lines and
-/// lines starting with `#` skipped. Throws Error(io) naming the file when it cannot be read.
-std::vector<std::string> read_users_file(const std::string& path);
 
 /// One checked mailbox.
 struct QuotaRow {

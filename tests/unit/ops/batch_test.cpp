@@ -72,6 +72,8 @@ TEST_CASE("subject_argv: the batch's own options go, the subject's come first", 
           V{"--from", "a", "--to", "b", "--format", "json", "-n"});
     CHECK(mbx::ops::subject_argv({"--parallel", "2", "--users-file=x", "--users-files-are-not-this"},
                                  {"--users-file", "--parallel"}, {}) == V{"--users-files-are-not-this"});
+    CHECK(mbx::ops::subject_argv({"-F", "pairs.csv", "-v", "-Fother.csv", "-n"}, {"-F", "--users-file"}, {"x"}) ==
+          V{"x", "-v", "-n"});
 }
 
 TEST_CASE("run_status_of: one rule from exit code to run status", "[batch]") {

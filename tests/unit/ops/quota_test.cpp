@@ -109,3 +109,26 @@ TEST_CASE("read_users_file skips blanks and comments", "[ops][quota]") {
     CHECK(mbx::ops::read_users_file(p.string()) == std::vector<std::string>{"alice", "bob", "dave"});
     CHECK(error_of([&] { mbx::ops::read_users_file((dir / "missing").string()); }).category() == ErrorCategory::io);
 }
+
+TEST_CASE("read_pairs_file: two names a line, further columns ignored, FILE:LINE for a bad line", "[ops][quota]") {
+    mbx::test::TempDir dir;
+    const auto write = [&](const char* name, const char* text) {
+        std::ofstream(dir / name) << text;
+        return (dir / name).string();
+    };
+    const auto good = write("good.csv", "# from,to\n alice , alice2 \n\nbob,bob2,a note\n");
+    const auto pairs = mbx::ops::read_pairs_file(good, "--users-file", "a,b");
+    REQUIRE(pairs.size() == 2);
+    CHECK((pairs[0].first == "alice" && pairs[0].second == "alice2"));
+    CHECK((pairs[1].first == "bob" && pairs[1].second == "bob2"));
+    for (const char* bad : {"alice,alice2\nbob\n", "alice,alice2\n,bob\n", "alice,alice2\nbob, \n"}) {
+        const auto path = write("bad.csv", bad);
+        const auto e = error_of([&] { mbx::ops::read_pairs_file(path, "--users-file", "a,b"); });
+        CHECK(e.category() == ErrorCategory::data);
+        CHECK_THAT(e.what(), Catch::Contains(path + ":2: expected two comma-separated names"));
+    }
+    CHECK(error_of([&] { mbx::ops::read_pairs_file(write("empty.csv", "# none\n"), "--users-file", "a,b"); })
+              .category() == ErrorCategory::data);
+    CHECK(error_of([&] { mbx::ops::read_pairs_file((dir / "missing").string(), "--users-file", "a,b"); }).category() ==
+          ErrorCategory::usage);
+}
