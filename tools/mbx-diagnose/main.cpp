@@ -25,8 +25,7 @@ mbx::ExitCode diagnose(mbx::cli::Context& ctx) {
         for (const auto& path : a["log"].as<std::vector<std::string>>()) req.logs.emplace_back(path);
     req.log_format = mbx::audit::parse_log_format(a.count("log-format") ? a["log-format"].as<std::string>() : "auto");
     req.on_check = [&ctx](std::string_view check) { ctx.progress().update(std::string(check), 0, 0); };
-    auto secrets = [&](const mbx::SecretSource& s) { return ctx.secret(s); };
-    const dx::Report report = dx::diagnose(ctx.config(), secrets, req, &ctx.journal());
+    const dx::Report report = dx::diagnose(ctx.session(), req);
     ctx.progress().finish();
     if (ctx.run_id()) dx::journal_findings(ctx.journal(), *ctx.run_id(), report);
 

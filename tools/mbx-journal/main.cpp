@@ -17,7 +17,6 @@ mbx::ExitCode undo(mbx::cli::Context& ctx, const std::vector<std::string>& opera
         throw mbx::Error(mbx::ErrorCategory::usage, "'mbx journal undo' takes one run", "e.g. mbx journal undo 42");
     const auto target = mbx::ops::journal_view::resolve_run(ctx.journal(), operands.front());
     ctx.begin_journal_run();
-    auto secrets = [&](const mbx::SecretSource& s) { return ctx.secret(s); };
     auto sink = ctx.sink();
     sink->begin({"journal_undo",
                  {{"action", "Action", Kind::integer, Role::label, "the undone action's id"},
@@ -28,7 +27,7 @@ mbx::ExitCode undo(mbx::cli::Context& ctx, const std::vector<std::string>& opera
     std::int64_t undone = 0, conflicts = 0, failed = 0, total = 0;
     const bool dry = ctx.dry_run();
     const auto code = mbx::ops::undo_run(
-        ctx.config(), secrets, ctx.journal(), target.id, ctx.run_id(), dry, ctx.args().count("force") > 0,
+        ctx.session(), target.id, ctx.args().count("force") > 0,
         [&](const mbx::ops::UndoOutcome& o) {
             ++total;
             if (o.result == mbx::ops::UndoResult::undone || o.result == mbx::ops::UndoResult::would_undo) ++undone;

@@ -206,14 +206,13 @@ ExitCode merge_all(mbx::cli::Context& ctx, const std::vector<Pair>& pairs, const
     for (const auto& p : pairs) prepared.push_back(prepare(ctx, p, options));
     const std::string resume = arg(ctx, "resume");
     std::vector<std::optional<merge::Result>> results(pairs.size());
-    const auto ends = mbx::ops::run_batch(ctx.journal(), ctx.progress(), pairs.size(), parallel,
-                                          [&](mbx::ops::SubjectContext& s) {
-                                              const Prepared& p = prepared[s.index];
-                                              if (p.error) throw *p.error;
-                                              results[s.index] = merge::run_journaled(
-                                                  *p.request, s.journal, resume, argv_of(p.pair), s.progress);
-                                              return results[s.index]->exit;
-                                          });
+    const auto ends = mbx::ops::run_batch(ctx.session(), pairs.size(), parallel, [&](mbx::ops::SubjectContext& s) {
+        const Prepared& p = prepared[s.index];
+        if (p.error) throw *p.error;
+        results[s.index] =
+            merge::run_journaled(*p.request, *s.session.journal, resume, argv_of(p.pair), s.session.progress);
+        return results[s.index]->exit;
+    });
     std::vector<PairOutcome> outcomes;
     for (std::size_t i = 0; i < pairs.size(); ++i)
         outcomes.push_back({pairs[i], std::move(results[i]), ends[i].error, ends[i].exit});

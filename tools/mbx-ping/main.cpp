@@ -12,8 +12,7 @@ using mbx::out::Role;
 mbx::ExitCode ping(mbx::cli::Context& ctx) {
     mbx::ops::PingRequest req;
     if (ctx.args().count("user")) req.user = ctx.args()["user"].as<std::string>();
-    auto secrets = [&](const mbx::SecretSource& s) { return ctx.secret(s); };
-    auto report = mbx::ops::ping(ctx.config(), secrets, req, &ctx.journal(), ctx.run_id());
+    auto report = mbx::ops::ping(ctx.session(), req);
     auto sink = ctx.sink();
     sink->begin({"ping",
                  {{"service", "Service", Kind::text, Role::label},

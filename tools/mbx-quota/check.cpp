@@ -55,10 +55,8 @@ mbx::ExitCode check(mbx::cli::Context& ctx, const std::vector<std::string>& oper
     const auto users = users_of(ctx, operands);
     if (users.empty())
         throw mbx::Error(mbx::ErrorCategory::usage, "no user to check", "give USER... or --users-file FILE");
-    auto secrets = [&](const mbx::SecretSource& s) { return ctx.secret(s); };
     QuotaReport report(ctx);
-    const auto code = mbx::ops::check_users(ctx.config(), secrets, users, &ctx.journal(), ctx.run_id(),
-                                            [&](const mbx::ops::QuotaRow& r) { report.row(r); });
+    const auto code = mbx::ops::check_users(ctx.session(), users, [&](const mbx::ops::QuotaRow& r) { report.row(r); });
     report.finish(code);
     return code;
 }

@@ -87,8 +87,7 @@ std::string summary_text(const mbx::ops::CleanupReport& r, bool dry_run, std::op
 
 mbx::ExitCode cleanup(mbx::cli::Context& ctx, const std::vector<std::string>& operands) {
     const auto req = request_of(ctx, operands);
-    auto secrets = [&](const mbx::SecretSource& s) { return ctx.secret(s); };
-    const auto report = mbx::ops::cleanup_mailbox(ctx.config(), secrets, req, &ctx.journal(), ctx.progress());
+    const auto report = mbx::ops::cleanup_mailbox(ctx.session(), req);
     ctx.progress().finish();
 
     auto sink = ctx.sink();

@@ -57,8 +57,7 @@ std::string summary_text(const mbx::ops::RaiseRow& r) {
 
 mbx::ExitCode raise(mbx::cli::Context& ctx, const std::vector<std::string>& operands) {
     const auto req = request_of(ctx, operands);
-    auto secrets = [&](const mbx::SecretSource& s) { return ctx.secret(s); };
-    const auto r = mbx::ops::raise_quota(ctx.config(), secrets, req, &ctx.journal(), ctx.run_id());
+    const auto r = mbx::ops::raise_quota(ctx.session(), req);
 
     auto sink = ctx.sink();
     sink->begin({"quota_raise",

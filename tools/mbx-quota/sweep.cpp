@@ -24,11 +24,10 @@ mbx::ExitCode sweep(mbx::cli::Context& ctx, const std::vector<std::string>& oper
                          "use 1 to 256");
     opts.backend = mbx::ops::parse_backend(a.count("backend") ? a["backend"].as<std::string>()
                                                               : ctx.config().get("quota.backend"));
-    auto secrets = [&](const mbx::SecretSource& s) { return ctx.secret(s); };
     QuotaReport report(ctx);
     auto& progress = ctx.progress();
     const auto code = mbx::ops::sweep_users(
-        ctx.config(), secrets, opts, &ctx.journal(), ctx.run_id(), [&](const mbx::ops::QuotaRow& r) { report.row(r); },
+        ctx.session(), opts, [&](const mbx::ops::QuotaRow& r) { report.row(r); },
         [&](const mbx::ops::SweepProgress& p) {
             progress.update("sweep", p.checked, p.enumerated ? p.found : 0,
                             p.enumerated ? std::string() : fmt::format("{} found so far", p.found));

@@ -85,12 +85,11 @@ std::vector<Pair> pairs_of(mbx::cli::Context& ctx) {
 
 ExitCode reprovision_all(mbx::cli::Context& ctx, const std::vector<Pair>& pairs) {
     const bool batch = !users_file(ctx).empty();
-    auto secrets = [&](const mbx::SecretSource& s) { return ctx.secret(s); };
     const std::optional<std::int64_t> resume = batch ? std::nullopt : resume_of(ctx);
     std::vector<std::optional<rp::Result>> done(pairs.size());
     // One user after the other (each reprovision runs a merge of its own); each run_batch
     // subject is one journal run, begun (or reopened) by rp::run.
-    const auto ends = mbx::ops::run_batch(ctx.journal(), ctx.progress(), pairs.size(), 1, [&](mbx::ops::SubjectContext& s) {
+    const auto ends = mbx::ops::run_batch(ctx.session(), pairs.size(), 1, [&](mbx::ops::SubjectContext& s) {
         const Pair& p = pairs[s.index];
         rp::Request req{.user = p.user, .new_uid = p.new_uid};
         if (const auto f = arg(ctx, "password-file"); !f.empty()) req.password_file = f;
@@ -103,7 +102,7 @@ ExitCode reprovision_all(mbx::cli::Context& ctx, const std::vector<Pair>& pairs)
         if (batch)
             for (const char* flag : {"--no-cutover", "--force", "--dry-run", "-n"})
                 if (std::find(ctx.argv().begin(), ctx.argv().end(), flag) != ctx.argv().end()) req.argv.emplace_back(flag);
-        done[s.index] = rp::run(ctx.config(), secrets, req, s.journal, s.progress);
+        done[s.index] = rp::run(s.session, req);
         return done[s.index]->exit;
     });
     std::vector<rp::Result> results;

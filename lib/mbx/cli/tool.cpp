@@ -184,9 +184,21 @@ journal::Journal& Context::journal() {
 
 Secret Context::secret(const SecretSource& source) const { return resolve_secret(config_, source, true); }
 
+const Session& Context::session() {
+    if (!session_)
+        session_.emplace(Session{.config = config_,
+                                 .secrets = [this](const SecretSource& s) { return secret(s); },
+                                 .journal = &journal(),
+                                 .run_id = run_id_,
+                                 .progress = *progress_,
+                                 .dry_run = dry_run_});
+    return *session_;
+}
+
 void Context::begin_journal_run() {
     run_id_ = journal().begin_run({.tool = spec_.name, .args = argv_, .dry_run = dry_run_,
                                    .mbx_version = std::string(mbx::version())});
+    if (session_) session_->run_id = run_id_;
 }
 
 void Context::finish_journal_run(ExitCode code) noexcept {

@@ -9,6 +9,7 @@
 #include "mbx/core/output.hpp"
 #include "mbx/core/progress.hpp"
 #include "mbx/core/secret.hpp"
+#include "mbx/core/session.hpp"
 
 #include <boost/program_options.hpp>
 #include <functional>
@@ -96,6 +97,10 @@ public:
     /// Resolves a secret (file, environment, prompt on a terminal).
     Secret secret(const SecretSource& source) const;
 
+    /// What operations get: the configuration, secret(), the journal (opened here) and this
+    /// invocation's run, progress and --dry-run. Built on first use, after the run began.
+    const Session& session();
+
     // For the runner.
     void begin_journal_run();
     void finish_journal_run(ExitCode code) noexcept;
@@ -109,6 +114,7 @@ private:
     bool dry_run_ = false, verbose_ = false, quiet_ = false;
     std::unique_ptr<Progress> progress_;
     std::unique_ptr<journal::Journal> journal_;
+    std::optional<Session> session_;
     std::optional<std::int64_t> run_id_;
 };
 

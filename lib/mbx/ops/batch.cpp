@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <atomic>
 #include <exception>
+#include <filesystem>
 #include <mutex>
 #include <thread>
 
@@ -22,20 +23,21 @@ SubjectOutcome one(SubjectContext& ctx, const std::function<ExitCode(SubjectCont
 
 } // namespace
 
-std::vector<SubjectOutcome> run_batch(journal::Journal& journal, Progress& progress, std::size_t count,
-                                      unsigned parallel, const std::function<ExitCode(SubjectContext&)>& work) {
+std::vector<SubjectOutcome> run_batch(const Session& session, std::size_t count, unsigned parallel,
+                                      const std::function<ExitCode(SubjectContext&)>& work) {
     std::vector<SubjectOutcome> outcomes(count);
     const unsigned workers_wanted =
         static_cast<unsigned>(std::clamp<std::size_t>(parallel, 1, std::max<std::size_t>(count, 1)));
     if (workers_wanted == 1) {
         for (std::size_t i = 0; i < count; ++i) {
-            SubjectContext ctx{i, journal, progress};
+            SubjectContext ctx{i, session};
             outcomes[i] = one(ctx, work);
         }
-        progress.finish();
+        session.progress.finish();
         return outcomes;
     }
-    const auto path = journal.path();
+    const std::optional<std::filesystem::path> path =
+        session.journal ? std::optional(session.journal->path()) : std::nullopt;
     std::atomic<std::size_t> next{0};
     std::exception_ptr unexpected;
     std::mutex unexpected_mutex;
@@ -46,8 +48,14 @@ std::vector<SubjectOutcome> run_batch(journal::Journal& journal, Progress& progr
             std::optional<journal::Journal> own;
             for (std::size_t i; (i = next++) < count;) {
                 try {
-                    if (!own) own.emplace(journal::Journal::open(path));
-                    SubjectContext ctx{i, *own, quiet};
+                    if (path && !own) own.emplace(journal::Journal::open(*path));
+                    const Session worker{.config = session.config,
+                                         .secrets = session.secrets,
+                                         .journal = own ? &*own : nullptr,
+                                         .run_id = session.run_id,
+                                         .progress = quiet,
+                                         .dry_run = session.dry_run};
+                    SubjectContext ctx{i, worker};
                     outcomes[i] = one(ctx, work);
                 } catch (const Error& e) {
                     outcomes[i] = {e.exit_code(), e};
@@ -60,7 +68,7 @@ std::vector<SubjectOutcome> run_batch(journal::Journal& journal, Progress& progr
         });
     }
     for (auto& t : workers) t.join();
-    progress.finish();
+    session.progress.finish();
     if (unexpected) std::rethrow_exception(unexpected);
     return outcomes;
 }

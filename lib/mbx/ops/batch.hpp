@@ -4,7 +4,7 @@
 // subject kept to that subject. Tools call this; none owns a thread pool or a journal run.
 
 #include "mbx/core/error.hpp"
-#include "mbx/core/progress.hpp"
+#include "mbx/core/session.hpp"
 
 #include <cstdint>
 #include <functional>
@@ -14,19 +14,14 @@
 #include <string_view>
 #include <vector>
 
-namespace mbx::journal {
-class Journal;
-}
-
 namespace mbx::ops {
 
-/// What the work on one subject gets: the journal handle of its thread (a Journal is one
-/// thread's; every worker opens its own on the same file) and a progress display (a
-/// NullProgress when several subjects run at once).
+/// What the work on one subject gets: its index and a session whose journal is its thread's
+/// (a Journal is one thread's; every worker opens its own on the same file) and whose progress
+/// is a NullProgress when several subjects run at once.
 struct SubjectContext {
     std::size_t index;
-    journal::Journal& journal;
-    Progress& progress;
+    const Session& session;
 };
 
 /// How one subject ended: what its work returned, or the mbx::Error it threw.
@@ -36,12 +31,12 @@ struct SubjectOutcome {
 };
 
 /// Runs `work` for subjects 0 .. count-1, `parallel` at a time (clamped to 1 .. count; 1 runs
-/// them in order on this thread with `journal` and `progress`). An mbx::Error thrown by `work`
+/// them in order on this thread with `session` itself). An mbx::Error thrown by `work`
 /// (or by opening a worker's journal) becomes that subject's outcome and the others go on;
 /// any other exception propagates once every worker has stopped. Returns the outcomes in
 /// subject order. Side effects: whatever `work` does; progress.finish() at the end.
-std::vector<SubjectOutcome> run_batch(journal::Journal& journal, Progress& progress, std::size_t count,
-                                      unsigned parallel, const std::function<ExitCode(SubjectContext&)>& work);
+std::vector<SubjectOutcome> run_batch(const Session& session, std::size_t count, unsigned parallel,
+                                      const std::function<ExitCode(SubjectContext&)>& work);
 
 /// The arguments journaled for one subject of a batch, as if it had been run alone: `argv`
 /// without the batch's own options (`batch_options`, each with its value, as `--opt V`,

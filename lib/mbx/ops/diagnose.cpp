@@ -908,8 +908,10 @@ std::int64_t limit_for(std::int64_t used, double warning_percent) {
     return std::max<std::int64_t>(MiB, (least + MiB - 1) / MiB * MiB);
 }
 
-Report diagnose(const config::Config& cfg, const SecretProvider& secrets, const Request& request,
-                journal::Journal* journal) {
+Report diagnose(const Session& session, const Request& request) {
+    const config::Config& cfg = session.config;
+    const SecretProvider& secrets = session.secrets;
+    journal::Journal* journal = session.journal;
     if (request.user.empty())
         throw Error(ErrorCategory::usage, "no user to diagnose", "give the login: mbx diagnose USER");
     if (!cfg.has("ldap.uri") && !cfg.has("imap.uri"))

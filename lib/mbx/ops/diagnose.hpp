@@ -91,12 +91,12 @@ std::int64_t limit_for(std::int64_t used, double warning_percent);
 /// Runs every check for `request.user` with the servers of `cfg` ([ldap], [imap], [activesync]
 /// when set; [diagnose] certificate-warning-days, reference-user, history-days). Never stops at
 /// a failed check: a failure of one server skips the checks that need it and the others go on.
-/// Reads `journal` (device inventory, server versions, history) when given; writes nothing.
+/// Reads the session's journal (device inventory, server versions, history) when it has one;
+/// writes nothing.
 /// Throws Error(config) for an unusable configuration (neither [ldap] nor [imap] uri, a bad
 /// [diagnose] value), Error(usage) for an empty user, and what load_logs throws for an
 /// unreadable --log. Network.
-Report diagnose(const config::Config& cfg, const SecretProvider& secrets, const Request& request,
-                journal::Journal* journal);
+Report diagnose(const Session& session, const Request& request);
 
 /// Records each finding as a `diagnose.check` action of `run` (subject: the user; after: the
 /// finding), in one batch. Writes the journal.

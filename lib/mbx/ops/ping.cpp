@@ -84,8 +84,11 @@ void ping_imap(const config::Config& cfg, const SecretProvider& secrets, PingRep
 
 } // namespace
 
-PingReport ping(const config::Config& cfg, const SecretProvider& secrets, const PingRequest& request,
-                journal::Journal* journal, std::optional<std::int64_t> run_id) {
+PingReport ping(const Session& session, const PingRequest& request) {
+    const config::Config& cfg = session.config;
+    const SecretProvider& secrets = session.secrets;
+    journal::Journal* journal = session.journal;
+    const auto run_id = session.run_id;
     if (!cfg.has("ldap.uri") && !cfg.has("imap.uri"))
         throw Error(ErrorCategory::config, "nothing to check: neither [ldap] uri nor [imap] uri is set",
                     "write a configuration file (docs/configuration.md) and pass it with --config");

@@ -40,10 +40,9 @@ struct PingReport {
 };
 
 /// Runs the checks for every configured service ([ldap] when uri is set, [imap] when uri is
-/// set; at least one must be). Never stops at the first failure. When `journal` and `run_id`
-/// are given, each check is journaled as an action (`ldap.bind`, `ldap.search`, `imap.login`).
+/// set; at least one must be). Never stops at the first failure. When the session has a journal and a run,
+/// each check is journaled as an action (`ldap.bind`, `ldap.search`, `imap.login`).
 /// Throws Error(config) when nothing is configured. Network.
-PingReport ping(const config::Config& cfg, const SecretProvider& secrets, const PingRequest& request,
-                journal::Journal* journal, std::optional<std::int64_t> run_id);
+PingReport ping(const Session& session, const PingRequest& request);
 
 } // namespace mbx::ops

@@ -244,9 +244,12 @@ void journal_quota_row(journal::Journal& j, std::int64_t run, const QuotaRow& r)
                        .error = r.error.empty() || r.tier != Tier::unknown ? std::nullopt : std::optional(r.error)});
 }
 
-ExitCode check_users(const config::Config& cfg, const SecretProvider& secrets, const std::vector<std::string>& users,
-                     journal::Journal* journal, std::optional<std::int64_t> run_id,
+ExitCode check_users(const Session& session, const std::vector<std::string>& users,
                      const std::function<void(const QuotaRow&)>& on_row) {
+    const config::Config& cfg = session.config;
+    const SecretProvider& secrets = session.secrets;
+    journal::Journal* journal = session.journal;
+    const auto run_id = session.run_id;
     const Thresholds t = thresholds_from_config(cfg);
     auto dir = directory::Directory::connect(ldap_config(cfg, secrets));
     ExitCode overall = ExitCode::ok;

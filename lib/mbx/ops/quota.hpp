@@ -124,11 +124,10 @@ void journal_quota_row(journal::Journal& journal, std::int64_t run, const QuotaR
 /// back to the LDAP quota attribute for the limit (usage from STATUS SIZE) when the server has
 /// no QUOTA or no STORAGE limit. Calls `on_row` once per user, in order. A user that cannot
 /// be checked becomes a row of tier unknown and never stops the loop. Journals one
-/// `quota.check` action per user when `journal` and `run_id` are given. Returns the worst
+/// `quota.check` action per user when the session has a journal and a run. Returns the worst
 /// tier's exit code combined with the per-user failures. Throws Error when the directory
 /// itself cannot be used (config, connect, bind). Network; journal.
-ExitCode check_users(const config::Config& cfg, const SecretProvider& secrets, const std::vector<std::string>& users,
-                     journal::Journal* journal, std::optional<std::int64_t> run_id,
+ExitCode check_users(const Session& session, const std::vector<std::string>& users,
                      const std::function<void(const QuotaRow&)>& on_row);
 
 } // namespace mbx::ops

@@ -534,8 +534,11 @@ private:
 
 } // namespace
 
-CleanupReport cleanup_mailbox(const config::Config& cfg, const SecretProvider& secrets, const CleanupRequest& req,
-                              journal::Journal* journal, Progress& progress) {
+CleanupReport cleanup_mailbox(const Session& session, const CleanupRequest& req) {
+    const config::Config& cfg = session.config;
+    const SecretProvider& secrets = session.secrets;
+    journal::Journal* journal = session.journal;
+    Progress& progress = session.progress;
     if (req.folders.empty()) throw Error(ErrorCategory::usage, "no folder to clean", "give --folder Trash,Junk");
     if (req.older_than <= std::chrono::seconds(0))
         throw Error(ErrorCategory::usage, "refusing to clean without an age", "give --older-than, e.g. 30d");

@@ -145,8 +145,7 @@ struct CleanupReport {
 ///
 /// Throws Error for what stops the whole command (directory, login, config, archive).
 /// Network; journal (when given); destructive (expunges) and local disk writes unless dry run.
-CleanupReport cleanup_mailbox(const config::Config& cfg, const SecretProvider& secrets, const CleanupRequest& req,
-                              journal::Journal* journal, Progress& progress);
+CleanupReport cleanup_mailbox(const Session& session, const CleanupRequest& req);
 
 /// Undo handler of `quota.cleanup.message` (the row in undo.cpp). For a done action, or a
 /// planned one whose UID is no longer in the folder under the same UIDVALIDITY: reads the

@@ -243,8 +243,11 @@ RestoreDecision decide_restore(const std::vector<std::string>& current, const st
     return RestoreDecision::conflict;
 }
 
-RaiseRow raise_quota(const config::Config& cfg, const SecretProvider& secrets, const RaiseRequest& req,
-                     journal::Journal* journal, std::optional<std::int64_t> run_id) {
+RaiseRow raise_quota(const Session& session, const RaiseRequest& req) {
+    const config::Config& cfg = session.config;
+    const SecretProvider& secrets = session.secrets;
+    journal::Journal* journal = session.journal;
+    const auto run_id = session.run_id;
     check_sizes(req.to, req.by);
     auto dir = directory::Directory::connect(ldap_config(cfg, secrets));
     RaiseRow row;

@@ -97,8 +97,7 @@ RestoreDecision decide_restore(const std::vector<std::string>& current, const st
 /// or an unreadable current value, --by without a limit, the modify refused), config (no
 /// [ldap] quota-attribute, unknown quota-format), unavailable, auth, temporary.
 /// Network; changes the directory; journal.
-RaiseRow raise_quota(const config::Config& cfg, const SecretProvider& secrets, const RaiseRequest& req,
-                     journal::Journal* journal, std::optional<std::int64_t> run_id);
+RaiseRow raise_quota(const Session& session, const RaiseRequest& req);
 
 /// Undoes one `quota.raise` action: reads the entry (one directory connection per undo run,
 /// kept in ctx.state("ldap")), then by decide_restore: restores the exact before-values

@@ -214,10 +214,13 @@ Backend parse_backend(std::string_view text) {
                 "use imap or doveadm");
 }
 
-ExitCode sweep_users(const config::Config& cfg, const SecretProvider& secrets, const SweepOptions& options,
-                     journal::Journal* journal, std::optional<std::int64_t> run_id,
+ExitCode sweep_users(const Session& session, const SweepOptions& options,
                      const std::function<void(const QuotaRow&)>& on_row,
                      const std::function<void(const SweepProgress&)>& on_progress) {
+    const config::Config& cfg = session.config;
+    const SecretProvider& secrets = session.secrets;
+    journal::Journal* journal = session.journal;
+    const auto run_id = session.run_id;
     const Thresholds t = thresholds_from_config(cfg);
     const unsigned parallel = std::clamp(options.parallel, 1u, 256u);
     std::string filter = cfg.get("ldap.user-filter");

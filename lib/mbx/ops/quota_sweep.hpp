@@ -62,13 +62,12 @@ struct SweepProgress {
 /// `on_row` (in completion order, on the calling thread) and `on_progress` now and then.
 /// Users of the users file that the search did not return get an unknown row ("no user ...
 /// in the directory or excluded by --filter"). A user that cannot be checked is an unknown
-/// row and never stops the sweep. Journals one `quota.check` action per row when `journal` and
-/// `run_id` are given (committed in batches). Returns the worst tier's code combined with the
+/// row and never stops the sweep. Journals one `quota.check` action per row when the session has
+/// a journal and a run (committed in batches). Returns the worst tier's code combined with the
 /// failures. Throws Error for a broken setup (config, the directory unreachable or refusing
 /// the bind, an invalid filter) and interrupted on SIGINT/SIGTERM (rows so far are journaled).
 /// Network; journal; threads.
-ExitCode sweep_users(const config::Config& cfg, const SecretProvider& secrets, const SweepOptions& options,
-                     journal::Journal* journal, std::optional<std::int64_t> run_id,
+ExitCode sweep_users(const Session& session, const SweepOptions& options,
                      const std::function<void(const QuotaRow&)>& on_row,
                      const std::function<void(const SweepProgress&)>& on_progress);
 

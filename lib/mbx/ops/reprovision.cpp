@@ -684,8 +684,12 @@ std::pair<std::string, std::string> request_of_run(journal::Journal& journal, st
                 "run the command with USER --new-uid NEWUID again");
 }
 
-Result run(const config::Config& cfg, const SecretProvider& secrets, const Request& req, journal::Journal& journal,
-           Progress& progress) {
+Result run(const Session& session, const Request& req) {
+    const config::Config& cfg = session.config;
+    const SecretProvider& secrets = session.secrets;
+    if (!session.journal) throw Error(ErrorCategory::internal, "mbx reprovision runs with a journal");
+    journal::Journal& journal = *session.journal;
+    Progress& progress = session.progress;
     Result res{.user = req.user, .new_uid = req.new_uid};
     if (req.user.empty() || req.new_uid.empty())
         throw Error(ErrorCategory::usage, "give the user and --new-uid NEWUID", "e.g. mbx reprovision alice --new-uid alice2");

@@ -100,8 +100,7 @@ struct Result {
 /// Error only for bad requests found before any run is begun: usage (NEWUID equals USER,
 /// --resume of another command's run), data (no such run), and for a journal that cannot be
 /// written. Network; changes the directory and the new mailbox; journal.
-Result run(const config::Config& cfg, const SecretProvider& secrets, const Request& req,
-           journal::Journal& journal, Progress& progress);
+Result run(const Session& session, const Request& req);
 
 /// The reprovision run `reference` names (a run id or uuid prefix, as --resume takes it).
 /// Throws Error(usage) when it names no reprovision run. Reads the journal.

@@ -2,14 +2,12 @@
 // The secrets operations ask for, and how they ask: no protocol header here, so that an ops
 // header that only needs a SecretProvider does not pull in LDAP or IMAP.
 
-#include "mbx/core/secret.hpp"
-
-#include <functional>
+#include "mbx/core/session.hpp"
 
 namespace mbx::ops {
 
-/// Gives a secret for a source (the tool's Context::secret: file, environment or prompt).
-using SecretProvider = std::function<Secret(const SecretSource&)>;
+using mbx::SecretProvider;
+using mbx::Session;
 
 inline constexpr SecretSource kLdapPassword{"ldap", "password-file", "MBX_LDAP_PASSWORD", "LDAP bind password"};
 inline constexpr SecretSource kImapMasterPassword{"imap", "master-password-file", "MBX_IMAP_MASTER_PASSWORD",

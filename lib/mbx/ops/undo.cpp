@@ -69,9 +69,14 @@ const UndoHandler* find_undo_handler(std::string_view kind) {
 
 bool is_undoable(std::string_view kind) { return find_undo_handler(kind) != nullptr; }
 
-ExitCode undo_run(const config::Config& cfg, const SecretProvider& secrets, journal::Journal& journal,
-                  std::int64_t target, std::optional<std::int64_t> undo_run_id, bool dry_run, bool force,
+ExitCode undo_run(const Session& session, std::int64_t target, bool force,
                   const std::function<void(const UndoOutcome&)>& on_outcome) {
+    const config::Config& cfg = session.config;
+    const SecretProvider& secrets = session.secrets;
+    if (!session.journal) throw Error(ErrorCategory::internal, "undo reads the journal");
+    journal::Journal& journal = *session.journal;
+    const std::optional<std::int64_t> undo_run_id = session.run_id;
+    const bool dry_run = session.dry_run;
     const auto run = journal.find_run(target);
     if (!run)
         throw Error(ErrorCategory::data, fmt::format("no run {} in the journal", target),

@@ -86,8 +86,7 @@ bool is_undoable(std::string_view kind);
 /// Error(data) for an unknown run, Error(usage) for a run that is still running, a dry run, or
 /// an undo run. Returns ok, warning (conflicts) or the worst failure's exit code.
 /// Journal writes; network through the handlers.
-ExitCode undo_run(const config::Config& cfg, const SecretProvider& secrets, journal::Journal& journal,
-                  std::int64_t target, std::optional<std::int64_t> undo_run_id, bool dry_run, bool force,
+ExitCode undo_run(const Session& session, std::int64_t target, bool force,
                   const std::function<void(const UndoOutcome&)>& on_outcome);
 
 } // namespace mbx::ops

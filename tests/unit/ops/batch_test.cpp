@@ -19,19 +19,21 @@ TEST_CASE("run_batch: every subject once, outcomes in order, one subject's failu
     TempDir tmp;
     auto journal = mbx::journal::Journal::open(tmp / "j.sqlite");
     mbx::NullProgress progress;
+    const mbx::config::Config cfg;
+    const mbx::Session session{.config = cfg, .secrets = {}, .journal = &journal, .progress = progress};
     for (unsigned parallel : {1u, 3u, 50u}) {
         std::mutex m;
         std::multiset<std::size_t> seen;
         std::set<const mbx::journal::Journal*> handles;
-        const auto outcomes = mbx::ops::run_batch(journal, progress, 10, parallel, [&](SubjectContext& s) {
+        const auto outcomes = mbx::ops::run_batch(session, 10, parallel, [&](SubjectContext& s) {
             {
                 const std::lock_guard lock(m);
                 seen.insert(s.index);
-                handles.insert(&s.journal);
+                handles.insert(s.session.journal);
             }
             // Each subject writes a run through its own handle: the journal is one thread's.
-            const auto run = s.journal.begin_run({.tool = "batchtest"});
-            s.journal.finish_run(run, mbx::journal::RunStatus::ok, 0);
+            const auto run = s.session.journal->begin_run({.tool = "batchtest"});
+            s.session.journal->finish_run(run, mbx::journal::RunStatus::ok, 0);
             if (s.index == 4) throw Error(ErrorCategory::unavailable, "subject 4 cannot reach its server");
             return s.index == 7 ? ExitCode::warning : ExitCode::ok;
         });
@@ -54,15 +56,22 @@ TEST_CASE("run_batch: an exception that is not an mbx::Error stops the batch and
     TempDir tmp;
     auto journal = mbx::journal::Journal::open(tmp / "j.sqlite");
     mbx::NullProgress progress;
+    const mbx::config::Config cfg;
+    const mbx::Session session{.config = cfg, .secrets = {}, .journal = &journal, .progress = progress};
     for (unsigned parallel : {1u, 4u}) {
-        CHECK_THROWS_AS(mbx::ops::run_batch(journal, progress, 20, parallel,
+        CHECK_THROWS_AS(mbx::ops::run_batch(session, 20, parallel,
                                             [&](SubjectContext& s) -> ExitCode {
                                                 if (s.index == 2) throw std::logic_error("a bug");
                                                 return ExitCode::ok;
                                             }),
                         std::logic_error);
     }
-    CHECK(mbx::ops::run_batch(journal, progress, 0, 4, [](SubjectContext&) { return ExitCode::ok; }).empty());
+    CHECK(mbx::ops::run_batch(session, 0, 4, [](SubjectContext&) { return ExitCode::ok; }).empty());
+    // Not journaled: the workers open no journal either.
+    const mbx::Session bare{.config = cfg, .secrets = {}, .progress = progress};
+    CHECK(mbx::ops::run_batch(bare, 5, 3, [](SubjectContext& s) {
+              return s.session.journal == nullptr ? ExitCode::ok : ExitCode::internal;
+          }).size() == 5);
 }
 
 TEST_CASE("subject_argv: the batch's own options go, the subject's come first", "[batch]") {

@@ -148,16 +148,17 @@ TEST_CASE("cleanup_mailbox: refuses before connecting", "[quota-cleanup]") {
         throw std::logic_error("no secret needed");
     };
     mbx::NullProgress progress;
+    const mbx::Session session{.config = cfg, .secrets = secrets, .progress = progress};
     CleanupRequest req{.user = "alice", .folders = parse_folder_list("Trash"), .older_than = 30 * 24h};
     SECTION("apply without [quota] archive-dir is a configuration error") {
-        const auto e = error_of([&] { cleanup_mailbox(cfg, secrets, req, nullptr, progress); });
+        const auto e = error_of([&] { cleanup_mailbox(session, req); });
         CHECK(e.category() == ErrorCategory::config);
         CHECK_THAT(std::string(e.what()), Catch::Contains("archive-dir"));
     }
     SECTION("no age is a usage error") {
         req.older_than = {};
         req.dry_run = true;
-        CHECK(error_of([&] { cleanup_mailbox(cfg, secrets, req, nullptr, progress); }).category() ==
+        CHECK(error_of([&] { cleanup_mailbox(session, req); }).category() ==
               ErrorCategory::usage);
     }
 }
