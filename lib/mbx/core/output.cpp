@@ -60,6 +60,8 @@ std::size_t utf8_sequence_length(std::string_view s, std::size_t i) {
 
 } // namespace
 
+std::string quoted(std::string_view text) { return "'" + printable(text) + "'"; }
+
 std::string printable(std::string_view text) {
     // Printable ASCII throughout (nearly every value): one pass, one copy.
     if (std::all_of(text.begin(), text.end(), [](char ch) { return ch >= 0x20 && ch < 0x7F; }))

@@ -88,6 +88,9 @@ std::unique_ptr<Sink> make_sink(Format format, std::ostream& out);
 /// terminal escape sequence passes) become visible `\xNN` escapes; invalid UTF-8 bytes too.
 std::string printable(std::string_view text);
 
+/// printable(text) in single quotes: how messages name a user, folder, file or URL.
+std::string quoted(std::string_view text);
+
 /// "1.5 GiB", "980 B": binary units, one decimal.
 std::string human_bytes(std::int64_t bytes);
 

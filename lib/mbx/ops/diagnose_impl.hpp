@@ -37,7 +37,7 @@ inline std::int64_t ms_since(Clock::time_point t0) {
     return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t0).count();
 }
 
-std::string p(std::string_view s) { return out::printable(s); }
+inline std::string p(std::string_view s) { return out::printable(s); }
 
 // `items` as printable text joined by `sep`.
 template <class Range> std::string joined(const Range& items, std::string_view sep) {
@@ -49,7 +49,7 @@ template <class Range> std::string joined(const Range& items, std::string_view s
 // A server that answers but whose TLS certificate is not accepted: not "down", and not fixed by
 // waiting. The directory, imap and http layers classify a failed handshake or an untrusted
 // certificate themselves, and their hint for it (only for it) names the section's ca-file.
-bool tls_failure(const Error& e) { return e.hint().find("ca-file") != std::string::npos; }
+inline bool tls_failure(const Error& e) { return e.hint().find("ca-file") != std::string::npos; }
 
 inline std::string tls_remedy(std::string_view section) {
     return fmt::format("the server's TLS certificate is not accepted: renew it if it expired, check that it names "
