@@ -1,4 +1,5 @@
 #include "mbx/ops/reprovision.hpp"
+#include "mbx/ops/reprovision_impl.hpp"
 
 #include "mbx/core/interrupt.hpp"
 #include "mbx/core/output.hpp"
@@ -38,14 +39,19 @@ constexpr std::string_view kCutover = "reprovision.cutover";
 constexpr std::string_view kFinal = "reprovision.final-merge";
 constexpr std::string_view kResume = "reprovision.resume";
 
-// Attributes never copied nor journaled: the old password (a hash is still a secret).
-const std::vector<std::string> kSecretAttributes{"userPassword", "unicodePwd", "sambaNTPassword", "sambaLMPassword"};
+using detail::kSecretAttributes;
 
 // The standard folders a device expects (MIS_8), made when neither mailbox has that use.
 constexpr std::pair<std::string_view, std::string_view> kStandardFolders[] = {
     {"\\Drafts", "Drafts"}, {"\\Sent", "Sent"}, {"\\Trash", "Trash"}, {"\\Junk", "Junk"}};
 
-std::string in_quotes(std::string_view s) { return "'" + out::printable(s) + "'"; }
+std::string in_quotes(std::string_view s) { return out::quoted(s); }
+using detail::consistent;
+using detail::holds;
+using detail::replace_all;
+using detail::sorted;
+using detail::str;
+using detail::strings;
 
 bool same_name(std::string_view a, std::string_view b) { return iequals(a, b); }
 
@@ -68,49 +74,6 @@ json values_of(const directory::Entry* e, const std::vector<std::string>& attrs)
     json j = json::object();
     for (const auto& a : attrs) j[a] = e ? text_values(*e, a) : std::vector<std::string>{};
     return j;
-}
-
-std::vector<std::string> strings(const json& j) {
-    std::vector<std::string> out;
-    if (!j.is_array()) return out;
-    for (const auto& v : j)
-        if (v.is_string()) out.push_back(v.get<std::string>());
-    return out;
-}
-
-std::string str(const json& j, const char* key) {
-    return j.is_object() && j.contains(key) && j.at(key).is_string() ? j.at(key).get<std::string>() : std::string();
-}
-
-std::vector<std::string> sorted(std::vector<std::string> v) {
-    std::sort(v.begin(), v.end());
-    return v;
-}
-
-// True when `entry` holds, for every attribute of `want`, exactly those values (as a set).
-bool holds(const directory::Entry& entry, const json& want) {
-    if (!want.is_object()) return false;
-    for (const auto& [attr, values] : want.items())
-        if (sorted(entry.values(attr)) != sorted(strings(values))) return false;
-    return true;
-}
-
-// True when every attribute of `before` holds either its before- or its after-values.
-bool consistent(const directory::Entry& entry, const json& before, const json& after) {
-    if (!before.is_object()) return false;
-    for (const auto& [attr, values] : before.items()) {
-        const auto now = sorted(entry.values(attr));
-        if (now != sorted(strings(values)) && now != sorted(strings(after.value(attr, json::array())))) return false;
-    }
-    return true;
-}
-
-std::vector<directory::Modification> replace_all(const json& values) {
-    std::vector<directory::Modification> mods;
-    if (!values.is_object()) return mods;
-    for (const auto& [attr, v] : values.items())
-        mods.push_back({directory::Modification::Op::replace, attr, strings(v)});
-    return mods;
 }
 
 std::string safe_file_part(std::string_view s) {
@@ -768,123 +731,51 @@ Result run(const Session& session, const Request& req) {
     return res;
 }
 
-// ---- undo ---------------------------------------------------------------------------------
+namespace detail {
 
-UndoOutcome undo_cutover(UndoContext& ctx, const journal::ActionRecord& action) {
-    UndoOutcome o{.action_id = action.id, .kind = action.kind, .subject = action.subject};
-    const json before = action.before.value_or(json{});
-    const json after = action.after.value_or(json{});
-    const std::string old_dn = str(before, "old_dn"), moved_dn = str(after, "old_dn"), new_dn = str(before, "new_dn");
-    if (old_dn.empty() || moved_dn.empty() || new_dn.empty() || !before.contains("old") || !after.contains("old")) {
-        o.detail = "the journal record has no DNs and values: restore the entries by hand";
-        return o;
-    }
-    auto& dir = undo_directory(ctx);
-    std::string at = moved_dn;
-    auto old = dir.read_entry(moved_dn);
-    if (!old && moved_dn != old_dn) {
-        at = old_dn;
-        old = dir.read_entry(old_dn);
-    }
-    if (!old) {
-        o.detail = fmt::format("the old entry {} no longer exists", in_quotes(old_dn));
-        return o;
-    }
-    const auto now_new = dir.read_entry(new_dn);
-    const json old_before = before.value("old", json::object()), old_after = after.value("old", json::object());
-    const json new_before = before.value("new", json::object()), new_after = after.value("new", json::object());
-    // Each attribute must hold its before- or its after-values: a cutover stopped half-way
-    // leaves some of each, and that is still exactly what this run wrote.
-    const bool ours = (at == old_dn || at == moved_dn) && consistent(*old, old_before, old_after) &&
-                      (!now_new || consistent(*now_new, new_before, new_after));
-    const bool as_before = at == old_dn && holds(*old, old_before) && (!now_new || holds(*now_new, new_before));
-    if (as_before) {
-        o.result = UndoResult::already;
-        o.detail = fmt::format("{} has its addresses and is enabled", in_quotes(old_dn));
-        return o;
-    }
-    std::string forced;
-    if (!ours) {
-        if (!ctx.force) {
-            o.result = UndoResult::conflict;
-            o.detail = fmt::format("{} or {} changed since the cutover; left alone (use --force)", in_quotes(old_dn),
-                                   in_quotes(new_dn));
-            return o;
-        }
-        forced = " (forced: the entries had changed since)";
-    }
-    if (ctx.dry_run) {
-        o.result = UndoResult::would_undo;
-        o.detail = fmt::format("would give {} back its addresses and enable it, and remove them from {}{}",
-                               in_quotes(old_dn), in_quotes(new_dn), forced);
-        return o;
-    }
-    if (at != old_dn) {
-        const auto [rdn, parent] = directory::split_rdn(old_dn);
-        dir.rename(at, rdn, parent);
-    }
-    // The old entry first: for a moment both have the addresses, none is left without them.
-    if (const auto mods = replace_all(old_before); !mods.empty()) dir.modify(old_dn, mods);
-    if (const auto mods = replace_all(new_before); now_new && !mods.empty()) dir.modify(new_dn, mods);
-    o.result = UndoResult::undone;
-    o.detail = fmt::format("{} has its addresses back and is enabled{}; {} has none{}", in_quotes(old_dn),
-                           at != old_dn ? " (moved back)" : "", in_quotes(new_dn), forced);
-    return o;
+std::vector<std::string> strings(const json& j) {
+    std::vector<std::string> out;
+    if (!j.is_array()) return out;
+    for (const auto& v : j)
+        if (v.is_string()) out.push_back(v.get<std::string>());
+    return out;
 }
 
-UndoOutcome undo_account(UndoContext& ctx, const journal::ActionRecord& action) {
-    UndoOutcome o{.action_id = action.id, .kind = action.kind, .subject = action.subject};
-    const std::string dn = str(action.after.value_or(json{}), "dn");
-    if (dn.empty()) {
-        o.detail = "the journal record has no DN: remove or disable the new entry by hand";
-        return o;
-    }
-    const Settings s = settings_of(ctx.cfg, ctx.journal.path());
-    auto& dir = undo_directory(ctx);
-    const auto entry = dir.read_entry(dn);
-    if (!entry) {
-        o.result = UndoResult::already;
-        o.detail = fmt::format("{} does not exist", in_quotes(dn));
-        return o;
-    }
-    if (s.undo_removes_new_entry) {
-        o.kept = json{{"dn", dn}, {"ldif", directory::ldif_entry(*entry, kSecretAttributes)}};
-        if (ctx.dry_run) {
-            o.result = UndoResult::would_undo;
-            o.detail = fmt::format("would remove {} (its mailbox stays on the server)", in_quotes(dn));
-            return o;
-        }
-        dir.remove(dn);
-        o.result = UndoResult::undone;
-        o.detail = fmt::format("removed {} (its LDIF is kept in this undo's journal record; its mailbox stays)",
-                               in_quotes(dn));
-        return o;
-    }
-    switch (s.disable) {
-    case DisableMethod::none:
-        o.result = UndoResult::already;
-        o.detail = fmt::format("[reprovision] disable-method = none: {} is left as it is", in_quotes(dn));
-        return o;
-    case DisableMethod::attribute:
-        if (entry->values(s.disable_attribute) == std::vector<std::string>{s.disable_value}) {
-            o.result = UndoResult::already;
-            o.detail = fmt::format("{} is disabled already", in_quotes(dn));
-            return o;
-        }
-        o.detail = fmt::format("{}disabled {} ({}: {}; its mailbox stays)", ctx.dry_run ? "would have " : "", in_quotes(dn),
-                               s.disable_attribute, s.disable_value);
-        if (!ctx.dry_run) dir.modify(dn, {{directory::Modification::Op::replace, s.disable_attribute, {s.disable_value}}});
-        break;
-    case DisableMethod::move: {
-        const auto [rdn, parent] = directory::split_rdn(dn);
-        o.detail = fmt::format("{}moved {} under {} (its mailbox stays)", ctx.dry_run ? "would have " : "", in_quotes(dn),
-                               in_quotes(s.disabled_base));
-        if (!ctx.dry_run) dir.rename(dn, rdn, s.disabled_base);
-        break;
-    }
-    }
-    o.result = ctx.dry_run ? UndoResult::would_undo : UndoResult::undone;
-    return o;
+std::string str(const json& j, const char* key) {
+    return j.is_object() && j.contains(key) && j.at(key).is_string() ? j.at(key).get<std::string>() : std::string();
 }
+
+std::vector<std::string> sorted(std::vector<std::string> v) {
+    std::sort(v.begin(), v.end());
+    return v;
+}
+
+// True when `entry` holds, for every attribute of `want`, exactly those values (as a set).
+bool holds(const directory::Entry& entry, const json& want) {
+    if (!want.is_object()) return false;
+    for (const auto& [attr, values] : want.items())
+        if (sorted(entry.values(attr)) != sorted(strings(values))) return false;
+    return true;
+}
+
+// True when every attribute of `before` holds either its before- or its after-values.
+bool consistent(const directory::Entry& entry, const json& before, const json& after) {
+    if (!before.is_object()) return false;
+    for (const auto& [attr, values] : before.items()) {
+        const auto now = sorted(entry.values(attr));
+        if (now != sorted(strings(values)) && now != sorted(strings(after.value(attr, json::array())))) return false;
+    }
+    return true;
+}
+
+std::vector<directory::Modification> replace_all(const json& values) {
+    std::vector<directory::Modification> mods;
+    if (!values.is_object()) return mods;
+    for (const auto& [attr, v] : values.items())
+        mods.push_back({directory::Modification::Op::replace, attr, strings(v)});
+    return mods;
+}
+
+} // namespace detail
 
 } // namespace mbx::ops::reprovision
