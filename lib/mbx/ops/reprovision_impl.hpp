@@ -1,11 +1,27 @@
 #pragma once
-// What reprovision.cpp (the run) and reprovision_undo.cpp share: reading the journaled JSON
-// and comparing a directory entry with it. Internal to lib/mbx/ops: nothing else includes it.
+// mbx reprovision's insides: the step constants, the helpers and the Reprovisioner that runs the
+// steps. reprovision.cpp has the run and the entry points, reprovision_steps.cpp the steps,
+// reprovision_undo.cpp the undo. Internal to lib/mbx/ops: nothing else includes it.
 
+#include "mbx/ops/reprovision.hpp"
+
+#include "mbx/core/config.hpp"
+#include "mbx/core/interrupt.hpp"
+#include "mbx/core/secret.hpp"
+#include "mbx/directory/directory.hpp"
 #include "mbx/directory/entry.hpp"
+#include "mbx/journal/journal.hpp"
+#include "mbx/ops/connect.hpp"
+#include "mbx/ops/merge.hpp"
 
+#include <algorithm>
+#include <filesystem>
+#include <fmt/format.h>
+#include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace mbx::ops::reprovision::detail {
@@ -15,6 +31,22 @@ using json = nlohmann::json;
 /// Attributes never copied nor journaled: the old password (a hash is still a secret).
 inline const std::vector<std::string> kSecretAttributes{"userPassword", "unicodePwd", "sambaNTPassword",
                                                         "sambaLMPassword"};
+
+inline constexpr std::string_view kTool = "reprovision";
+inline constexpr std::string_view kInspect = "reprovision.inspect";
+inline constexpr std::string_view kAccount = "reprovision.account";
+inline constexpr std::string_view kMailbox = "reprovision.mailbox";
+inline constexpr std::string_view kMerge = "reprovision.merge";
+inline constexpr std::string_view kLogon = "reprovision.logon";
+inline constexpr std::string_view kCutover = "reprovision.cutover";
+inline constexpr std::string_view kFinal = "reprovision.final-merge";
+inline constexpr std::string_view kResume = "reprovision.resume";
+
+
+// The standard folders a device expects (MIS_8), made when neither mailbox has that use.
+inline constexpr std::pair<std::string_view, std::string_view> kStandardFolders[] = {
+    {"\\Drafts", "Drafts"}, {"\\Sent", "Sent"}, {"\\Trash", "Trash"}, {"\\Junk", "Junk"}};
+
 
 /// The strings of a JSON array (other members skipped). Pure.
 std::vector<std::string> strings(const json& j);
@@ -32,5 +64,112 @@ bool consistent(const directory::Entry& entry, const json& before, const json& a
 
 /// A replace of every attribute of `values` with its values.
 std::vector<directory::Modification> replace_all(const json& values);
+
+std::string in_quotes(std::string_view s);
+
+bool same_name(std::string_view a, std::string_view b);
+
+bool contains_name(const std::vector<std::string>& names, std::string_view n);
+
+// A value we journal must be printable text (addresses, flags); binary values stay out.
+std::vector<std::string> text_values(const directory::Entry& e, const std::string& attr);
+
+json values_of(const directory::Entry* e, const std::vector<std::string>& attrs);
+
+std::string safe_file_part(std::string_view s);
+
+// Writes the password to a new 0600 file (O_EXCL: never over another file) and syncs it, so
+// the secret is on disk before the directory is told about it.
+void write_password_file(const std::filesystem::path& path, const Secret& password);
+
+// Test hook (docs/development.md): with MBXKIT_TEST_STOP_BEFORE=STEP in the environment the
+// process stops itself (SIGSTOP) as that step begins, so a test can stop a server, kill -9 the
+// process, or let it go on (SIGCONT) at an exact point. Unset in production: a getenv.
+void stop_if_asked(std::string_view step);
+
+// The actions of an earlier run, by kind: the last of each.
+struct Journaled {
+    std::map<std::string, journal::ActionRecord, std::less<>> last;
+
+    const journal::ActionRecord* find(std::string_view kind) const {
+        auto it = last.find(kind);
+        return it == last.end() ? nullptr : &it->second;
+    }
+    bool done(std::string_view kind) const {
+        const auto* a = find(kind);
+        return a && a->status == journal::ActionStatus::done;
+    }
+    bool undone() const {
+        return std::any_of(last.begin(), last.end(),
+                           [](const auto& kv) { return kv.second.status == journal::ActionStatus::undone; });
+    }
+};
+
+
+Journaled journaled(journal::Journal& journal, std::int64_t run_id);
+
+// The reprovision run of USER -> NEWUID most recently begun, if any (dry runs do not count).
+std::optional<journal::RunRecord> previous_run(journal::Journal& journal, const std::string& user,
+                                               const std::string& new_uid);
+
+class Reprovisioner {
+public:
+    Reprovisioner(const config::Config& cfg, const SecretProvider& secrets, const Request& req,
+                  journal::Journal& journal, Progress& progress, Result& res)
+        : cfg_(cfg), secrets_(secrets), req_(req), journal_(journal), progress_(progress), res_(res),
+          settings_(settings_of(cfg, journal.path())) {}
+
+    void run(const Journaled& earlier);
+
+private:
+    directory::Directory& dir() {
+        if (!dir_) dir_.emplace(directory::Directory::connect(ldap_config(cfg_, secrets_)));
+        return *dir_;
+    }
+    std::int64_t begin(std::string_view kind, std::string subject, std::optional<json> before, json after) {
+        if (req_.dry_run) return 0;
+        return journal_.add_action(res_.run_id, {.kind = std::string(kind),
+                                                 .subject = std::move(subject),
+                                                 .before = std::move(before),
+                                                 .after = std::move(after),
+                                                 .status = journal::ActionStatus::planned});
+    }
+    void done(std::int64_t action, std::optional<json> after = std::nullopt) {
+        if (action) journal_.update_action(action, journal::ActionStatus::done, std::move(after));
+    }
+    void report(std::string step, std::string subject, std::string status, std::string detail, std::string ldif = {}) {
+        res_.steps.push_back({std::move(step), std::move(subject), std::move(status), std::move(detail), std::move(ldif)});
+    }
+    void phase(std::string_view step) {
+        stop_if_asked(step);
+        step_ = step;
+        throw_if_interrupted();
+        progress_.update(fmt::format("{} -> {}: {}", req_.user, req_.new_uid, step), 0, 0);
+    }
+    merge::Endpoint endpoint(const std::string& user) {
+        return {user, imap_master_config(cfg_, secrets_, user)};
+    }
+
+    void inspect(const Journaled& earlier);
+    void account(const Journaled& earlier);
+    void mailbox();
+    void merge_pass(std::string_view kind, const char* step);
+    void logon();
+    void cutover(const Journaled& earlier);
+    std::vector<directory::Attribute> new_entry_attributes(const directory::Entry& old) const;
+
+    const config::Config& cfg_;
+    const SecretProvider& secrets_;
+    const Request& req_;
+    journal::Journal& journal_;
+    Progress& progress_;
+    Result& res_;
+    Settings settings_;
+    std::optional<directory::Directory> dir_;
+    json snapshot_;                 // the old entry as inspected: dn, ldif, addresses, disable values
+    std::optional<Secret> password_;
+    std::int64_t action_ = 0;       // the action of the step under way (marked failed on error)
+    std::string step_ = "inspect";  // the step under way (reported failed on error)
+};
 
 } // namespace mbx::ops::reprovision::detail
