@@ -1,10 +1,7 @@
 // mbx diagnose: the folders checks.
 #include "mbx/ops/diagnose_impl.hpp"
 
-#include <algorithm>
-#include <cmath>
 #include <fmt/format.h>
-#include <set>
 
 namespace mbx::ops::diagnose::detail {
 

@@ -15,12 +15,23 @@ using mbx::ExitCode;
 using mbx::ops::SubjectContext;
 using mbx::test::TempDir;
 
-TEST_CASE("run_batch: every subject once, outcomes in order, one subject's failure kept to it", "[batch]") {
+namespace {
+
+// A journal in a temporary directory and a session on it.
+struct Setup {
     TempDir tmp;
-    auto journal = mbx::journal::Journal::open(tmp / "j.sqlite");
+    mbx::journal::Journal journal = mbx::journal::Journal::open(tmp / "j.sqlite");
     mbx::NullProgress progress;
-    const mbx::config::Config cfg;
-    const mbx::Session session{.config = cfg, .secrets = {}, .journal = &journal, .progress = progress};
+    mbx::config::Config cfg;
+    mbx::Session session{.config = cfg, .secrets = {}, .journal = &journal, .progress = progress};
+};
+
+} // namespace
+
+TEST_CASE("run_batch: every subject once, outcomes in order, one subject's failure kept to it", "[batch]") {
+    Setup setup;
+    auto& journal = setup.journal;
+    const auto& session = setup.session;
     for (unsigned parallel : {1u, 3u, 50u}) {
         std::mutex m;
         std::multiset<std::size_t> seen;
@@ -53,11 +64,8 @@ TEST_CASE("run_batch: every subject once, outcomes in order, one subject's failu
 }
 
 TEST_CASE("run_batch: an exception that is not an mbx::Error stops the batch and propagates", "[batch]") {
-    TempDir tmp;
-    auto journal = mbx::journal::Journal::open(tmp / "j.sqlite");
-    mbx::NullProgress progress;
-    const mbx::config::Config cfg;
-    const mbx::Session session{.config = cfg, .secrets = {}, .journal = &journal, .progress = progress};
+    Setup setup;
+    const auto& session = setup.session;
     for (unsigned parallel : {1u, 4u}) {
         CHECK_THROWS_AS(mbx::ops::run_batch(session, 20, parallel,
                                             [&](SubjectContext& s) -> ExitCode {
@@ -68,7 +76,7 @@ TEST_CASE("run_batch: an exception that is not an mbx::Error stops the batch and
     }
     CHECK(mbx::ops::run_batch(session, 0, 4, [](SubjectContext&) { return ExitCode::ok; }).empty());
     // Not journaled: the workers open no journal either.
-    const mbx::Session bare{.config = cfg, .secrets = {}, .progress = progress};
+    const mbx::Session bare{.config = setup.cfg, .secrets = {}, .progress = setup.progress};
     CHECK(mbx::ops::run_batch(bare, 5, 3, [](SubjectContext& s) {
               return s.session.journal == nullptr ? ExitCode::ok : ExitCode::internal;
           }).size() == 5);
