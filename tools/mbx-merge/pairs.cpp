@@ -7,7 +7,6 @@
 #include "mbx/ops/users.hpp"
 
 #include <fmt/format.h>
-#include <fstream>
 #include <map>
 #include <iostream>
 
@@ -193,9 +192,7 @@ merge::Options options_of(mbx::cli::Context& ctx) {
 }
 
 ExitCode merge_all(mbx::cli::Context& ctx, const std::vector<Pair>& pairs, const merge::Options& options) {
-    const unsigned parallel =
-        std::max(1u, std::min<unsigned>(args(ctx).count("parallel") ? args(ctx)["parallel"].as<unsigned>() : 1u,
-                                         static_cast<unsigned>(pairs.size())));
+    const unsigned parallel = args(ctx).count("parallel") ? args(ctx)["parallel"].as<unsigned>() : 1u;
     // The journal keeps each pair's run as if it had been run alone: --users-file FILE and
     // --parallel N become --from/--to, every other option stays.
     auto argv_of = [&](const Pair& p) {

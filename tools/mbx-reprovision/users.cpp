@@ -8,7 +8,6 @@
 
 #include <algorithm>
 #include <fmt/format.h>
-#include <fstream>
 #include <iostream>
 
 namespace mbx_reprovision {
@@ -37,7 +36,7 @@ std::string users_file(mbx::cli::Context& ctx) {
 std::optional<std::int64_t> resume_of(mbx::cli::Context& ctx) {
     const std::string text = arg(ctx, "resume");
     if (text.empty()) return std::nullopt;
-    return rp::resume_run_of(ctx.journal(), text);
+    return mbx::ops::resume_run_of(ctx.journal(), text, "reprovision");
 }
 
 mbx::out::ReportSpec report_spec(bool with_ldif) {

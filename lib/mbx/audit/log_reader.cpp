@@ -31,7 +31,7 @@ struct InflateEnd {
     void operator()(z_stream* z) const { inflateEnd(z); }
 };
 
-std::string quoted(const std::filesystem::path& path) { return "'" + out::printable(path.string()) + "'"; }
+std::string quoted(const std::filesystem::path& path) { return out::quoted(path.string()); }
 
 // Reads up to `cap` bytes: 0 only at the end of the file; a pipe may return fewer.
 std::size_t read_some(int fd, char* buf, std::size_t cap, const std::filesystem::path& path) {

@@ -1,6 +1,5 @@
 #include "mbx/cli/tool.hpp"
 
-
 #include "mbx/core/interrupt.hpp"
 #include "mbx/core/version.hpp"
 #include "mbx/journal/journal.hpp"
@@ -110,19 +109,17 @@ const Subcommand& chosen_subcommand(const ToolSpec& spec, const po::options_desc
     return *sub;
 }
 
-ExitCode run_command(const ToolSpec& spec, Context& ctx) {
-    if (spec.subcommands.empty()) return spec.run(ctx);
-    const auto words = words_of(spec, ctx.args());
-    for (const auto& s : spec.subcommands)
-        if (s.name == words.front()) return s.run(ctx, std::vector<std::string>(words.begin() + 1, words.end()));
-    throw Error(ErrorCategory::internal, "subcommand vanished after parsing");
-}
-
-ExitCode run_parsed(const ToolSpec& spec, Context& ctx) {
+// `sub`: the subcommand chosen_subcommand() checked, or nullptr for a command without them.
+ExitCode run_parsed(const ToolSpec& spec, Context& ctx, const Subcommand* sub) {
     if (spec.journaled) ctx.begin_journal_run();
     ExitCode code = ExitCode::internal;
     try {
-        code = run_command(spec, ctx);
+        if (sub) {
+            const auto words = words_of(spec, ctx.args());
+            code = sub->run(ctx, std::vector<std::string>(words.begin() + 1, words.end()));
+        } else {
+            code = spec.run(ctx);
+        }
         ctx.progress().finish();
         std::cout.flush();
         if (!std::cout)
@@ -280,11 +277,11 @@ int run_tool(int argc, char** argv, const ToolSpec& spec) {
             return 0;
         }
         nagios = vm["format"].as<std::string>() == "nagios";
-        if (!spec.subcommands.empty()) (void)chosen_subcommand(spec, own, vm);
+        const Subcommand* sub = spec.subcommands.empty() ? nullptr : &chosen_subcommand(spec, own, vm);
         std::optional<std::filesystem::path> file;
         if (vm.count("config")) file = vm["config"].as<std::string>();
         Context ctx(spec, vm, config::Config::load(file, setting_flags(spec, vm)), args);
-        ExitCode code = run_parsed(spec, ctx);
+        ExitCode code = run_parsed(spec, ctx, sub);
         return nagios ? nagios_exit_status(code) : static_cast<int>(code);
     } catch (const Error& e) {
         report_failure(spec, e, nagios);

@@ -276,7 +276,7 @@ std::int64_t Journal::claim_mailbox(std::int64_t run_id, std::string_view user) 
             throw Error(ErrorCategory::temporary,
                         fmt::format("another mbxkit run is changing the mailbox of {}: run {} (mbx {}, pid {} on "
                                     "{}, started {})",
-                                    "'" + out::printable(user) + "'", other.id, other.tool, other.pid, other.host, other.started_at),
+                                    out::quoted(user), other.id, other.tool, other.pid, other.host, other.started_at),
                         "wait for it to end, or stop it; two runs at once would archive and count the same "
                         "messages twice");
         }

@@ -1,11 +1,13 @@
 #include "mbx/ops/batch.hpp"
 
+#include "mbx/core/output.hpp"
 #include "mbx/journal/journal.hpp"
 
 #include <algorithm>
 #include <atomic>
 #include <exception>
 #include <filesystem>
+#include <fmt/format.h>
 #include <mutex>
 #include <thread>
 
@@ -71,6 +73,14 @@ std::vector<SubjectOutcome> run_batch(const Session& session, std::size_t count,
     session.progress.finish();
     if (unexpected) std::rethrow_exception(unexpected);
     return outcomes;
+}
+
+std::int64_t resume_run_of(journal::Journal& journal, std::string_view reference, std::string_view tool) {
+    const auto run = journal.find_run_by_reference(reference);
+    if (!run || run->tool != tool)
+        throw Error(ErrorCategory::usage, fmt::format("no {} run '{}' in the journal", tool, out::printable(reference)),
+                    fmt::format("list them with `mbx journal list --tool {}`", tool));
+    return run->id;
 }
 
 std::vector<std::string> subject_argv(const std::vector<std::string>& argv,

@@ -38,6 +38,10 @@ struct SubjectOutcome {
 std::vector<SubjectOutcome> run_batch(const Session& session, std::size_t count, unsigned parallel,
                                       const std::function<ExitCode(SubjectContext&)>& work);
 
+/// The run of command `tool` that `reference` names (a run id or uuid prefix, as --resume takes
+/// it). Throws Error(usage) naming the command when it names no run of it. Reads the journal.
+std::int64_t resume_run_of(journal::Journal& journal, std::string_view reference, std::string_view tool);
+
 /// The arguments journaled for one subject of a batch, as if it had been run alone: `argv`
 /// without the batch's own options (`batch_options`, each with its value, as `--opt V`,
 /// `--opt=V`, `-o V` or `-oV`), after `subject_args`.

@@ -23,7 +23,7 @@ namespace {
 namespace fs = std::filesystem;
 using std::chrono::sys_seconds;
 
-std::string in_quotes(std::string_view s) { return "'" + out::printable(s) + "'"; }
+std::string in_quotes(std::string_view s) { return out::quoted(s); }
 
 // "20261124T185203Z" for `t`.
 std::string utc_compact(sys_seconds t) {

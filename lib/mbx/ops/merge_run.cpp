@@ -2,11 +2,9 @@
 // beginning and end. Separate from merge.cpp, which copies.
 #include "mbx/ops/merge.hpp"
 
-#include "mbx/core/output.hpp"
 #include "mbx/core/version.hpp"
 #include "mbx/journal/journal.hpp"
-
-#include <fmt/format.h>
+#include "mbx/ops/batch.hpp"
 
 namespace mbx::ops::merge {
 
@@ -30,27 +28,22 @@ std::optional<std::int64_t> find_unfinished_run(journal::Journal& journal, const
 Result run_journaled(Request request, journal::Journal& journal, const std::string& resume,
                      const std::vector<std::string>& argv, Progress& progress) {
     request.journal = &journal;
-    if (!resume.empty()) {
-        const auto run = journal.find_run_by_reference(resume);
-        if (!run || run->tool != "merge")
-            throw Error(ErrorCategory::usage, fmt::format("no merge run '{}' in the journal", out::printable(resume)),
-                        "list them with `mbx journal list --tool merge`");
-        request.resume_run = run->id;
-    } else if (!request.options.dry_run) {
+    if (!resume.empty())
+        request.resume_run = resume_run_of(journal, resume, "merge");
+    else if (!request.options.dry_run)
         request.resume_run = find_unfinished_run(journal, request.from.label, request.to.label);
-    }
     const std::int64_t run_id = journal.begin_run(
         {.tool = "merge", .args = argv, .dry_run = request.options.dry_run, .mbx_version = std::string(version())});
     request.run_id = run_id;
-    ExitCode exit = ExitCode::internal;
+    const auto finish = [&](ExitCode exit) {
+        journal.finish_run(run_id, journal::run_status_of(static_cast<int>(exit)), static_cast<int>(exit));
+    };
     try {
         Result result = run(request, progress);
-        exit = result.exit;
-        journal.finish_run(run_id, journal::run_status_of(static_cast<int>(exit)), static_cast<int>(exit));
+        finish(result.exit);
         return result;
     } catch (const Error& e) {
-        exit = e.exit_code();
-        journal.finish_run(run_id, journal::run_status_of(static_cast<int>(exit)), static_cast<int>(exit));
+        finish(e.exit_code());
         throw;
     }
 }

@@ -203,14 +203,6 @@ Secret generate_password() {
     return Secret(std::move(pw));
 }
 
-std::int64_t resume_run_of(journal::Journal& journal, std::string_view reference) {
-    const auto run = journal.find_run_by_reference(reference);
-    if (!run || run->tool != kTool)
-        throw Error(ErrorCategory::usage, fmt::format("no reprovision run '{}' in the journal", out::printable(reference)),
-                    "list them with `mbx journal list --tool reprovision`");
-    return run->id;
-}
-
 std::pair<std::string, std::string> request_of_run(journal::Journal& journal, std::int64_t run_id) {
     const auto run = journal.find_run(run_id);
     if (!run || run->tool != kTool)

@@ -102,10 +102,6 @@ struct Result {
 /// written. Network; changes the directory and the new mailbox; journal.
 Result run(const Session& session, const Request& req);
 
-/// The reprovision run `reference` names (a run id or uuid prefix, as --resume takes it).
-/// Throws Error(usage) when it names no reprovision run. Reads the journal.
-std::int64_t resume_run_of(journal::Journal& journal, std::string_view reference);
-
 /// The user and NEWUID a reprovision run was started for (for `--resume RUN` alone).
 /// Throws Error(usage) when `run_id` is not a reprovision run. Reads the journal.
 std::pair<std::string, std::string> request_of_run(journal::Journal& journal, std::int64_t run_id);
