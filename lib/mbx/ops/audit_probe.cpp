@@ -1,4 +1,5 @@
 #include "mbx/ops/audit_probe.hpp"
+#include "mbx/ops/actions.hpp"
 
 #include "mbx/audit/access_log.hpp"
 #include "mbx/audit/compat.hpp"
@@ -341,7 +342,7 @@ void journal_probe(journal::Journal& journal, std::int64_t run, const ProbeRepor
                              {"eas_status", s.eas_status ? nlohmann::json(*s.eas_status) : nlohmann::json(nullptr)},
                              {"folders", s.folders ? nlohmann::json(*s.folders) : nlohmann::json(nullptr)}};
         const bool ok = s.verdict == "works" || s.verdict == "needs-provision";
-        journal.add_action(run, {.kind = "audit.probe",
+        journal.add_action(run, {.kind = kind::audit_probe,
                                  .subject = out::printable(r.user) + "@" + r.url,
                                  .after = after,
                                  .status = ok ? journal::ActionStatus::done : journal::ActionStatus::failed,

@@ -1,4 +1,5 @@
 #include "mbx/ops/audit_server.hpp"
+#include "mbx/ops/actions.hpp"
 
 #include "mbx/audit/compat.hpp"
 #include "mbx/audit/eas_query.hpp"
@@ -284,7 +285,7 @@ void journal_server(journal::Journal& journal, std::int64_t run, const ServerRep
     nlohmann::json after{{"kind", r.kind},          {"http_status", r.http_status},
                          {"versions", r.versions},  {"server_version", out::printable(r.server_version)},
                          {"findings", r.findings},  {"status", std::string(out::status_word(r.status))}};
-    journal.add_action(run, {.kind = "audit.server",
+    journal.add_action(run, {.kind = kind::audit_server,
                              .subject = r.url,
                              .after = after,
                              .status = r.error ? journal::ActionStatus::failed : journal::ActionStatus::done,

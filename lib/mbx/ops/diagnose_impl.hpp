@@ -11,6 +11,7 @@
 #include "mbx/directory/escape.hpp"
 #include "mbx/imap/mailbox_ops.hpp"
 #include "mbx/journal/journal.hpp"
+#include "mbx/ops/actions.hpp"
 #include "mbx/ops/audit_devices.hpp"
 #include "mbx/ops/audit_server.hpp"
 #include "mbx/ops/quota.hpp"
@@ -72,12 +73,6 @@ inline std::string command_of(const journal::RunRecord& run) {
         s += " " + p(a);
     }
     return s;
-}
-
-// Kinds that only look: a run made of these changed nothing about the user.
-inline bool read_only_kind(std::string_view kind) {
-    return kind == "quota.check" || kind.starts_with("diagnose.") || kind.starts_with("audit.") ||
-           kind == "ldap.bind" || kind == "ldap.search" || kind == "imap.login";
 }
 
 // The folders a device syncs besides INBOX: SPECIAL-USE attribute and the names servers use

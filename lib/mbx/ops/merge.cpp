@@ -1,4 +1,5 @@
 #include "mbx/ops/merge_impl.hpp"
+#include "mbx/ops/actions.hpp"
 
 #include <algorithm>
 #include <fmt/format.h>
@@ -124,10 +125,10 @@ void Merger::load_known() {
         for (const auto& a : req_.journal->actions_of(*run)) {
             if (!a.after || !a.after->is_object()) continue;
             const json& after = *a.after;
-            if (a.kind == "merge.plan" && after.contains("resumes_run") && after["resumes_run"].is_number_integer())
+            if (a.kind == kind::merge_plan && after.contains("resumes_run") && after["resumes_run"].is_number_integer())
                 earlier = after["resumes_run"].get<std::int64_t>();
             const std::string prefix = req_.to.label + "/";
-            if (a.kind != "merge.batch" || !a.subject.starts_with(prefix)) continue;
+            if (a.kind != kind::merge_batch || !a.subject.starts_with(prefix)) continue;
             if (a.status == journal::ActionStatus::planned) in_doubt_.insert(a.subject.substr(prefix.size()));
             if (!after.contains("target_uidvalidity") || !after.contains("source_uids")) continue;
             try {
@@ -265,7 +266,7 @@ void Merger::journal_plan() {
                   {"bytes_to_copy", total_bytes_},
                   {"folders", std::move(folders)}};
     if (req_.resume_run) after["resumes_run"] = *req_.resume_run;
-    req_.journal->add_action(req_.run_id, {.kind = "merge.plan",
+    req_.journal->add_action(req_.run_id, {.kind = kind::merge_plan,
                                            .subject = pair(),
                                            .after = std::move(after),
                                            .status = opt_.dry_run ? journal::ActionStatus::planned
@@ -300,7 +301,7 @@ ExitCode Merger::outcome() const {
 Result Merger::run() {
     if (req_.resume_run && req_.journal) {
         for (const auto& a : req_.journal->actions_of(*req_.resume_run)) {
-            if (a.kind != "merge.plan" || !a.after || !a.after->contains("folders")) continue;
+            if (a.kind != kind::merge_plan || !a.after || !a.after->contains("folders")) continue;
             for (const auto& f : (*a.after)["folders"])
                 if (f.contains("baseline_uid"))
                     baselines_[f["target"].get<std::string>()] = {f["target_uidvalidity"].get<std::uint64_t>(),
@@ -334,7 +335,7 @@ Result Merger::run() {
     for (auto& st : folders_) {
         if (req_.journal)
             st.action = req_.journal->add_action(
-                req_.run_id, {.kind = "merge.folder",
+                req_.run_id, {.kind = kind::merge_folder,
                               .subject = req_.to.label + "/" + st.result.plan.target,
                               .before = json{{"source_folder", st.result.plan.source},
                                              {"target_exists", st.target_exists},

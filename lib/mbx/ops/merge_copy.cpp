@@ -2,6 +2,7 @@
 // pipelined APPENDs (MULTIAPPEND groups when the target has it), journaled before a byte is
 // sent and after with the target UIDs; refused groups are retried one by one; flags repaired.
 #include "mbx/ops/merge_impl.hpp"
+#include "mbx/ops/actions.hpp"
 
 #include <algorithm>
 #include <fmt/format.h>
@@ -163,7 +164,7 @@ void Merger::copy_batch(FolderState& st, const std::vector<Todo>& todo, bool mul
     // the server may still be storing part of it (see settle()).
     if (req_.journal)
         batch.action = req_.journal->add_action(req_.run_id,
-                                                {.kind = "merge.batch",
+                                                {.kind = kind::merge_batch,
                                                  .subject = req_.to.label + "/" + st.result.plan.target,
                                                  .after = json{{"source_folder", st.result.plan.source},
                                                                {"source_uidvalidity", st.source_uidvalidity},
@@ -315,7 +316,7 @@ void Merger::fix_flags(FolderState& st) {
     st.result.flags_fixed += fixed;
     st.reflag.clear();
     if (req_.journal)
-        req_.journal->add_action(req_.run_id, {.kind = "merge.flags",
+        req_.journal->add_action(req_.run_id, {.kind = kind::merge_flags,
                                                .subject = req_.to.label + "/" + p.target,
                                                .before = json{{"target_uidvalidity", st.target_uidvalidity},
                                                               {"messages", std::move(before)}},

@@ -1,6 +1,7 @@
 // mbx merge: verification. Both sides scanned again, every selected source message paired or
 // counted missing; changed copies explained, missing ones named.
 #include "mbx/ops/merge_impl.hpp"
+#include "mbx/ops/actions.hpp"
 
 #include <algorithm>
 #include <fmt/format.h>
@@ -111,7 +112,7 @@ void Merger::verify() {
         for (const auto& m : result_.missing_messages)
             named.push_back({{"folder", m.folder}, {"uid", m.uid}, {"message_id", m.message_id}, {"date", m.date},
                              {"subject", m.subject}});
-        req_.journal->add_action(req_.run_id, {.kind = "merge.verify",
+        req_.journal->add_action(req_.run_id, {.kind = kind::merge_verify,
                                                .subject = pair(),
                                                .after = json{{"missing", missing},
                                                              {"normalised", normalised},

@@ -1,4 +1,5 @@
 #include "mbx/ops/quota_cleanup.hpp"
+#include "mbx/ops/actions.hpp"
 
 #include "mbx/core/text.hpp"
 #include "mbx/ops/maildir_archive.hpp"
@@ -368,7 +369,7 @@ private:
             const auto& r = removals[i];
             removals[i].action = journal_->add_action(
                 *req_.run_id,
-                {.kind = "quota.cleanup.message",
+                {.kind = kind::quota_cleanup_message,
                  .subject = fmt::format("{}/{}:{}", uid_, f.folder, r.uid),
                  .before = states[i].first,
                  .after = r.vanished ? std::nullopt : std::optional(states[i].second),
@@ -463,7 +464,7 @@ void journal_folder_plans(journal::Journal* journal, const CleanupRequest& req, 
     if (!journal || !req.run_id) return;
     auto tx = journal->batch();
     for (const auto& f : report.folders)
-        ids.push_back(journal->add_action(*req.run_id, {.kind = "quota.cleanup.folder",
+        ids.push_back(journal->add_action(*req.run_id, {.kind = kind::quota_cleanup_folder,
                                                         .subject = fmt::format("{}/{}", report.user, f.folder),
                                                         .after = folder_summary(f, report.cutoff),
                                                         .status = journal::ActionStatus::planned}));

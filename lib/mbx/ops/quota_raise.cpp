@@ -1,4 +1,6 @@
 #include "mbx/ops/quota_raise.hpp"
+
+#include "mbx/ops/actions.hpp"
 #include "mbx/core/text.hpp"
 
 #include "mbx/core/config.hpp"
@@ -17,7 +19,7 @@
 namespace mbx::ops {
 namespace {
 
-constexpr std::string_view kKind = "quota.raise";
+constexpr std::string_view kKind = kind::quota_raise;
 
 bool all_digits(std::string_view s) {
     return !s.empty() && std::all_of(s.begin(), s.end(), [](unsigned char c) { return std::isdigit(c) != 0; });

@@ -11,6 +11,7 @@
 #include "mbx/directory/directory.hpp"
 #include "mbx/directory/entry.hpp"
 #include "mbx/journal/journal.hpp"
+#include "mbx/ops/actions.hpp"
 #include "mbx/ops/connect.hpp"
 #include "mbx/ops/merge.hpp"
 
@@ -33,14 +34,14 @@ inline const std::vector<std::string> kSecretAttributes{"userPassword", "unicode
                                                         "sambaLMPassword"};
 
 inline constexpr std::string_view kTool = "reprovision";
-inline constexpr std::string_view kInspect = "reprovision.inspect";
-inline constexpr std::string_view kAccount = "reprovision.account";
-inline constexpr std::string_view kMailbox = "reprovision.mailbox";
-inline constexpr std::string_view kMerge = "reprovision.merge";
-inline constexpr std::string_view kLogon = "reprovision.logon";
-inline constexpr std::string_view kCutover = "reprovision.cutover";
-inline constexpr std::string_view kFinal = "reprovision.final-merge";
-inline constexpr std::string_view kResume = "reprovision.resume";
+inline constexpr std::string_view kInspect = kind::reprovision_inspect;
+inline constexpr std::string_view kAccount = kind::reprovision_account;
+inline constexpr std::string_view kMailbox = kind::reprovision_mailbox;
+inline constexpr std::string_view kMerge = kind::reprovision_merge;
+inline constexpr std::string_view kLogon = kind::reprovision_logon;
+inline constexpr std::string_view kCutover = kind::reprovision_cutover;
+inline constexpr std::string_view kFinal = kind::reprovision_final_merge;
+inline constexpr std::string_view kResume = kind::reprovision_resume;
 
 
 // The standard folders a device expects (MIS_8), made when neither mailbox has that use.

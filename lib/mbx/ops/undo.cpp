@@ -2,9 +2,7 @@
 
 #include "mbx/core/output.hpp"
 #include "mbx/journal/journal.hpp"
-#include "mbx/ops/quota_cleanup.hpp"
-#include "mbx/ops/quota_raise.hpp"
-#include "mbx/ops/reprovision.hpp"
+#include "mbx/ops/actions.hpp"
 
 #include <algorithm>
 #include <fmt/format.h>
@@ -13,17 +11,6 @@
 
 namespace mbx::ops {
 namespace {
-
-// One row per undoable action kind. Add the kind's handler here when an operation gains undo.
-const std::map<std::string, UndoHandler, std::less<>>& handlers() {
-    static const std::map<std::string, UndoHandler, std::less<>> table{
-        {"quota.cleanup.message", undo_quota_cleanup_message},
-        {"quota.raise", undo_quota_raise},
-        {"reprovision.account", reprovision::undo_account},
-        {"reprovision.cutover", reprovision::undo_cutover},
-    };
-    return table;
-}
 
 nlohmann::json undo_record(const UndoOutcome& o) {
     nlohmann::json j{{"result", std::string(undo_result_name(o.result))}, {"detail", o.detail}};
@@ -61,10 +48,9 @@ directory::Directory& undo_directory(UndoContext& ctx) {
     return *std::static_pointer_cast<directory::Directory>(slot);
 }
 
-const UndoHandler* find_undo_handler(std::string_view kind) {
-    const auto& t = handlers();
-    auto it = t.find(kind);
-    return it == t.end() ? nullptr : &it->second;
+UndoHandler find_undo_handler(std::string_view kind) {
+    const ActionKind* k = find_action_kind(kind);
+    return k ? k->undo : nullptr;
 }
 
 bool is_undoable(std::string_view kind) { return find_undo_handler(kind) != nullptr; }
@@ -107,7 +93,7 @@ ExitCode undo_run(const Session& session, std::int64_t target, bool force,
             continue; // never carried out
         } else {
             try {
-                o = (*find_undo_handler(a.kind))(uctx, a);
+                o = find_undo_handler(a.kind)(uctx, a);
             } catch (const Error& e) {
                 if (e.category() != ErrorCategory::data) throw; // unreachable server, bad config
                 o = {a.id, a.kind, a.subject, UndoResult::failed, e.one_line()};
@@ -119,7 +105,7 @@ ExitCode undo_run(const Session& session, std::int64_t target, bool force,
         if (undo_run_id && !dry_run && o.result != UndoResult::already) {
             auto batch = journal.batch();
             journal.add_action(*undo_run_id,
-                               {.kind = "undo." + a.kind,
+                               {.kind = std::string(kind::undo_prefix) + a.kind,
                                 .subject = a.subject,
                                 .before = nlohmann::json{{"run", target}, {"action", a.id}, {"seq", a.seq}},
                                 .after = undo_record(o),

@@ -1,7 +1,7 @@
 #pragma once
 // `mbx journal undo RUN`: reverses what a run did, action by action, newest first, from the
-// before-state the run journaled. Each kind of undoable action registers one handler here;
-// the journal tool only calls undo_run().
+// before-state the run journaled. Each kind of undoable action has one handler, named in the
+// registry of action kinds (ops/actions.hpp); the journal tool only calls undo_run().
 //
 // Rules every handler follows:
 // - It reverts one action (status done, or planned when the change may have happened before a
@@ -71,11 +71,11 @@ directory::Directory& undo_directory(UndoContext& ctx);
 
 /// Reverts one action. Returns its outcome; throws mbx::Error only for failures that make
 /// going on pointless (the server is unreachable, the configuration is wrong).
-using UndoHandler = std::function<UndoOutcome(UndoContext&, const journal::ActionRecord&)>;
+using UndoHandler = UndoOutcome (*)(UndoContext&, const journal::ActionRecord&);
 
-/// The handler for actions of `kind`, or nullptr. The table is in undo.cpp: one row per
-/// undoable action kind, pointing at the function its operation exports.
-const UndoHandler* find_undo_handler(std::string_view kind);
+/// The handler for actions of `kind`, or nullptr: the kind's row in the registry of action
+/// kinds (ops/actions.cpp), pointing at the function its operation exports.
+UndoHandler find_undo_handler(std::string_view kind);
 
 /// True when actions of `kind` can be undone.
 bool is_undoable(std::string_view kind);

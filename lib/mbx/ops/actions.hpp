@@ -1,0 +1,76 @@
+#pragma once
+// The kinds of journal action mbx writes, in one place: each kind's name, whether it only
+// looks (read-only: diagnose's history counts a run made of these as a check, not a change), and
+// how it is undone, if it can be. Operations journal actions under these names and nothing else
+// (scripts/check-layering refuses a kind written as a string literal in ops); `mbx journal undo`
+// and `mbx diagnose` read this table instead of lists of their own.
+
+#include "mbx/ops/undo.hpp"
+
+#include <span>
+#include <string_view>
+
+namespace mbx::ops::kind {
+
+// One name per kind, as the journal stores it. Ping's are "<service>.<step>".
+inline constexpr const char* ldap_bind = "ldap.bind";
+inline constexpr const char* ldap_search = "ldap.search";
+inline constexpr const char* imap_login = "imap.login";
+inline constexpr const char* quota_check = "quota.check";
+inline constexpr const char* quota_raise = "quota.raise";
+inline constexpr const char* quota_cleanup_folder = "quota.cleanup.folder";
+inline constexpr const char* quota_cleanup_message = "quota.cleanup.message";
+inline constexpr const char* mailbox_claim = "mailbox.claim"; ///< written by journal::Journal::claim_mailbox
+inline constexpr const char* merge_plan = "merge.plan";
+inline constexpr const char* merge_folder = "merge.folder";
+inline constexpr const char* merge_batch = "merge.batch";
+inline constexpr const char* merge_flags = "merge.flags";
+inline constexpr const char* merge_verify = "merge.verify";
+inline constexpr const char* reprovision_inspect = "reprovision.inspect";
+inline constexpr const char* reprovision_account = "reprovision.account";
+inline constexpr const char* reprovision_mailbox = "reprovision.mailbox";
+inline constexpr const char* reprovision_merge = "reprovision.merge";
+inline constexpr const char* reprovision_logon = "reprovision.logon";
+inline constexpr const char* reprovision_cutover = "reprovision.cutover";
+inline constexpr const char* reprovision_final_merge = "reprovision.final-merge";
+inline constexpr const char* reprovision_resume = "reprovision.resume";
+inline constexpr const char* audit_log = "audit.log";
+inline constexpr const char* audit_devices = "audit.devices";
+inline constexpr const char* audit_device = "audit.device"; ///< older journals: one action per device
+inline constexpr const char* audit_compat = "audit.compat";
+inline constexpr const char* audit_probe = "audit.probe";
+inline constexpr const char* audit_server = "audit.server";
+inline constexpr const char* diagnose_check = "diagnose.check";
+/// An undo journals "undo.<the undone action's kind>".
+inline constexpr std::string_view undo_prefix = "undo.";
+
+} // namespace mbx::ops::kind
+
+namespace mbx::ops {
+
+/// What an action of a kind does to the user's account, mailbox or directory entry.
+enum class Effect {
+    reads,   ///< only looks (a check, a plan, a scan)
+    changes, ///< writes to a server (or to the journal's claims)
+};
+
+/// One kind of journal action.
+struct ActionKind {
+    std::string_view name;
+    Effect effect = Effect::reads;
+    /// Reverts one action of this kind (mbx journal undo), or nullptr when it cannot be undone.
+    UndoHandler undo = nullptr;
+    std::string_view what = {}; ///< one line for people
+};
+
+/// Every kind, in the order of the list above.
+std::span<const ActionKind> action_kinds();
+
+/// The kind called `name`; an undo's "undo.X" is a kind of its own (it changes what X changed).
+/// nullptr for a name mbx never writes (a journal from a newer version).
+const ActionKind* find_action_kind(std::string_view name);
+
+/// True when actions of `name` only look. An unknown kind is taken to change something.
+bool read_only_kind(std::string_view name);
+
+} // namespace mbx::ops
