@@ -1,6 +1,6 @@
 #pragma once
-// mbx merge's driver pieces: the command line as merge Requests, the pairs of --users-file run
-// in parallel (each its own journal run), and the report.
+// mbx merge's driver pieces: the command line as a merge of pairs (ops::merge::run_pairs runs
+// them), and the report.
 #include "mbx/cli/tool.hpp"
 #include "mbx/ops/merge.hpp"
 
@@ -9,11 +9,7 @@
 
 namespace mbx_merge {
 
-/// One "from,to" pair to merge.
-struct Pair {
-    std::string from;
-    std::string to;
-};
+using Pair = mbx::ops::merge::Pair;
 
 /// The pair of --from/--to, or the pairs of --users-file. Throws mbx::Error(usage/data).
 std::vector<Pair> pairs_of(mbx::cli::Context& ctx);

@@ -45,8 +45,6 @@ mbx::ops::CleanupRequest request_of(mbx::cli::Context& ctx, const std::vector<st
     if (ctx.args().count("until-below"))
         req.until_below = mbx::ops::parse_percent(ctx.args()["until-below"].as<std::string>());
     if (ctx.args().count("largest-first")) req.order = mbx::ops::CleanupOrder::largest_first;
-    req.dry_run = ctx.dry_run();
-    req.run_id = ctx.run_id();
     req.now = std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
     return req;
 }
@@ -111,9 +109,9 @@ mbx::ExitCode cleanup(mbx::cli::Context& ctx, const std::vector<std::string>& op
             std::vector<Cell>{report.user, f.folder, f.matched, f.selected, f.bytes, f.removed, f.result, f.error});
     }
     sink->finish({report.code,
-                  summary_text(report, req.dry_run, req.until_below),
+                  summary_text(report, ctx.dry_run(), req.until_below),
                   {{"user", report.user},
-                   {"dry_run", req.dry_run},
+                   {"dry_run", ctx.dry_run()},
                    {"cutoff", report.cutoff},
                    {"matched", matched},
                    {"selected", selected},

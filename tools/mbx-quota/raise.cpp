@@ -34,7 +34,7 @@ mbx::ops::RaiseRequest request_of(mbx::cli::Context& ctx, const std::vector<std:
     if (a.count("to") && a.count("by"))
         throw mbx::Error(mbx::ErrorCategory::usage, "--to and --by cannot be used together",
                          "--to sets the new limit, --by adds to the current one");
-    mbx::ops::RaiseRequest req{.user = operands.front(), .dry_run = ctx.dry_run()};
+    mbx::ops::RaiseRequest req{.user = operands.front()};
     if (a.count("to")) req.to = mbx::config::parse_size(a["to"].as<std::string>(), "--to");
     if (a.count("by")) req.by = mbx::config::parse_size(a["by"].as<std::string>(), "--by");
     return req;
@@ -81,7 +81,7 @@ mbx::ExitCode raise(mbx::cli::Context& ctx, const std::vector<std::string>& oper
                                 std::string(mbx::out::status_word(r.status)), r.detail});
     const bool changed = r.result == "raised" || r.result == "lowered";
     sink->finish({r.status, summary_text(r),
-                  {{"user", r.user}, {"changed", changed}, {"dry_run", req.dry_run}, {"verified", r.verified}}});
+                  {{"user", r.user}, {"changed", changed}, {"dry_run", ctx.dry_run()}, {"verified", r.verified}}});
     return r.status;
 }
 

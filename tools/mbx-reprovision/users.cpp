@@ -93,7 +93,6 @@ ExitCode reprovision_all(mbx::cli::Context& ctx, const std::vector<Pair>& pairs)
         rp::Request req{.user = p.user, .new_uid = p.new_uid};
         if (const auto f = arg(ctx, "password-file"); !f.empty()) req.password_file = f;
         req.cutover = ctx.args().count("no-cutover") == 0;
-        req.dry_run = ctx.dry_run();
         req.force = ctx.args().count("force") > 0;
         req.resume_run = resume;
         // The journal keeps each user's run as if it had been run alone.

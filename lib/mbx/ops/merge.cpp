@@ -30,7 +30,7 @@ void Merger::connect() {
     src_.reset();
     dst_.reset();
     src_.emplace(imap::Connection::open(req_.from.imap));
-    if (opt_.dry_run && opt_.target_absent) return;
+    if (dry_run_ && opt_.target_absent) return;
     dst_.emplace(imap::Connection::open(req_.to.imap));
     // MULTIAPPEND (RFC 3502) saves a group of messages in one transaction: Dovecot then syncs
     // its index and directory once per group instead of once per message. Streaming it needs
@@ -122,7 +122,7 @@ void Merger::load_known() {
     std::set<std::int64_t> seen;
     for (std::optional<std::int64_t> run = req_.resume_run; run && seen.size() < 50 && seen.insert(*run).second;) {
         std::optional<std::int64_t> earlier;
-        for (const auto& a : req_.journal->actions_of(*run)) {
+        for (const auto& a : journal_->actions_of(*run)) {
             if (!a.after || !a.after->is_object()) continue;
             const json& after = *a.after;
             if (a.kind == kind::merge_plan && after.contains("resumes_run") && after["resumes_run"].is_number_integer())
@@ -248,7 +248,7 @@ void Merger::preflight() {
 }
 
 void Merger::journal_plan() {
-    if (!req_.journal) return;
+    if (!journal_) return;
     json folders = json::array();
     for (const auto& st : folders_) {
         const auto& r = st.result;
@@ -266,10 +266,10 @@ void Merger::journal_plan() {
                   {"bytes_to_copy", total_bytes_},
                   {"folders", std::move(folders)}};
     if (req_.resume_run) after["resumes_run"] = *req_.resume_run;
-    req_.journal->add_action(req_.run_id, {.kind = kind::merge_plan,
+    journal_->add_action(run_id_, {.kind = kind::merge_plan,
                                            .subject = pair(),
                                            .after = std::move(after),
-                                           .status = opt_.dry_run ? journal::ActionStatus::planned
+                                           .status = dry_run_ ? journal::ActionStatus::planned
                                                                   : journal::ActionStatus::done});
 }
 
@@ -298,127 +298,145 @@ ExitCode Merger::outcome() const {
     return ExitCode::ok;
 }
 
-Result Merger::run() {
-    if (req_.resume_run && req_.journal) {
-        for (const auto& a : req_.journal->actions_of(*req_.resume_run)) {
-            if (a.kind != kind::merge_plan || !a.after || !a.after->contains("folders")) continue;
-            for (const auto& f : (*a.after)["folders"])
-                if (f.contains("baseline_uid"))
-                    baselines_[f["target"].get<std::string>()] = {f["target_uidvalidity"].get<std::uint64_t>(),
-                                                                  f["baseline_uid"].get<std::uint64_t>()};
-        }
-        load_known();
+// A resumed run's baselines (the target's UIDNEXT when the first run began) and the copies it
+// journaled.
+void Merger::load_resumed() {
+    if (!req_.resume_run || !journal_) return;
+    for (const auto& a : journal_->actions_of(*req_.resume_run)) {
+        if (a.kind != kind::merge_plan || !a.after || !a.after->contains("folders")) continue;
+        for (const auto& f : (*a.after)["folders"])
+            if (f.contains("baseline_uid"))
+                baselines_[f["target"].get<std::string>()] = {f["target_uidvalidity"].get<std::uint64_t>(),
+                                                              f["baseline_uid"].get<std::uint64_t>()};
     }
+    load_known();
+}
+
+// A dry run's result: the plan, and whether the real run would be refused. Nothing is written.
+Result Merger::plan_only() {
+    if (!opt_.force) {
+        try {
+            preflight();
+        } catch (const Error& e) {
+            result_.stopped = e;
+        }
+    }
+    journal_plan();
+    for (auto& st : folders_) {
+        st.result.created = st.result.plan.create;
+        result_.folders.push_back(st.result);
+    }
+    result_.exit = result_.stopped ? result_.stopped->exit_code() : ExitCode::ok;
+    result_.seconds = std::chrono::duration<double>(Clock::now() - start_).count();
+    return result_;
+}
+
+void Merger::journal_folders() {
+    if (!journal_) return;
+    for (auto& st : folders_)
+        st.action = journal_->add_action(run_id_, {.kind = kind::merge_folder,
+                                                   .subject = req_.to.label + "/" + st.result.plan.target,
+                                                   .before = json{{"source_folder", st.result.plan.source},
+                                                                  {"target_exists", st.target_exists},
+                                                                  {"target_uidvalidity", st.target_uidvalidity}},
+                                                   .status = journal::ActionStatus::planned});
+}
+
+// One folder copied, reconnecting (and scanning again) on a dropped connection or throttling.
+void Merger::copy_with_retries(FolderState& st) {
+    for (int attempt = 0;; ++attempt) {
+        try {
+            if (attempt > 0) {
+                connect();
+                // What the broken connection had sent may still be being stored.
+                if (st.target_exists) settle(st.result.plan.target);
+                scan_folder(st, false);
+            }
+            copy_folder(st);
+            break;
+        } catch (const Transient& t) {
+            if (attempt >= opt_.retries) throw Stop{t.error};
+            pending_.clear();
+            open_group_.reset();
+            batches_.clear(); // journaled planned: in doubt
+            backoff(attempt, t.error);
+        } catch (const Error& e) {
+            if (!retryable(e) || attempt >= opt_.retries) throw;
+            pending_.clear();
+            open_group_.reset();
+            batches_.clear();
+            backoff(attempt, e);
+        }
+    }
+    st.done = true;
+    st.result.status = st.result.failed > 0 ? "incomplete" : "ok";
+    if (journal_ && st.action)
+        journal_->update_action(st.action, journal::ActionStatus::done,
+                                json{{"copied", st.result.copied},
+                                     {"bytes_copied", st.result.bytes_copied},
+                                     {"failed", st.result.failed}});
+}
+
+void Merger::verify_with_retries() {
+    for (int attempt = 0;; ++attempt) {
+        try {
+            if (attempt > 0) connect();
+            verify();
+            return;
+        } catch (const Error& e) {
+            if (!retryable(e) || attempt >= opt_.retries) throw;
+            backoff(attempt, e);
+        }
+    }
+}
+
+// Each folder's final status in the result (and the journal, for those the run did not finish).
+void Merger::finish_folders() {
+    for (auto& st : folders_) {
+        if (!st.done) {
+            st.result.status = "failed";
+            if (journal_ && st.action)
+                journal_->update_action(st.action, journal::ActionStatus::failed,
+                                        json{{"copied", st.result.copied}, {"failed", st.result.failed}},
+                                        result_.stopped ? std::optional<std::string>(result_.stopped->what())
+                                                        : std::nullopt);
+        } else if (st.result.missing.value_or(0) > 0) {
+            st.result.status = "incomplete";
+        }
+        result_.folders.push_back(st.result);
+    }
+}
+
+void Merger::logout() {
+    for (auto* side : {&src_, &dst_}) {
+        if (!*side) continue;
+        try {
+            (*side)->logout();
+        } catch (const Error&) {
+        }
+    }
+}
+
+Result Merger::run() {
+    load_resumed();
     connect();
     plan();
-    if (opt_.dry_run) {
-        // The plan says whether the real run would be refused; nothing is written either way.
-        if (!opt_.force) {
-            try {
-                preflight();
-            } catch (const Error& e) {
-                result_.stopped = e;
-            }
-        }
-        journal_plan();
-        for (auto& st : folders_) {
-            st.result.created = st.result.plan.create;
-            result_.folders.push_back(st.result);
-        }
-        result_.exit = result_.stopped ? result_.stopped->exit_code() : ExitCode::ok;
-        result_.seconds = std::chrono::duration<double>(Clock::now() - start_).count();
-        return result_;
-    }
+    if (dry_run_) return plan_only();
     if (!opt_.force) preflight();
     journal_plan();
     throttle_start_ = Clock::now();
-    for (auto& st : folders_) {
-        if (req_.journal)
-            st.action = req_.journal->add_action(
-                req_.run_id, {.kind = kind::merge_folder,
-                              .subject = req_.to.label + "/" + st.result.plan.target,
-                              .before = json{{"source_folder", st.result.plan.source},
-                                             {"target_exists", st.target_exists},
-                                             {"target_uidvalidity", st.target_uidvalidity}},
-                              .status = journal::ActionStatus::planned});
-    }
+    journal_folders();
     try {
-        for (auto& st : folders_) {
-            for (int attempt = 0;; ++attempt) {
-                try {
-                    if (attempt > 0) {
-                        connect();
-                        // What the broken connection had sent may still be being stored.
-                        if (st.target_exists) settle(st.result.plan.target);
-                        scan_folder(st, false);
-                    }
-                    copy_folder(st);
-                    break;
-                } catch (const Transient& t) {
-                    if (attempt >= opt_.retries) throw Stop{t.error};
-                    pending_.clear();
-                    open_group_.reset();
-                    batches_.clear(); // journaled planned: in doubt
-                    backoff(attempt, t.error);
-                } catch (const Error& e) {
-                    if (!retryable(e) || attempt >= opt_.retries) throw;
-                    pending_.clear();
-                    open_group_.reset();
-                    batches_.clear();
-                    backoff(attempt, e);
-                }
-            }
-            st.done = true;
-            st.result.status = st.result.failed > 0 ? "incomplete" : "ok";
-            if (req_.journal && st.action)
-                req_.journal->update_action(st.action, journal::ActionStatus::done,
-                                            json{{"copied", st.result.copied},
-                                                 {"bytes_copied", st.result.bytes_copied},
-                                                 {"failed", st.result.failed}});
-        }
-        if (opt_.verify) {
-            for (int attempt = 0;; ++attempt) {
-                try {
-                    if (attempt > 0) connect();
-                    verify();
-                    break;
-                } catch (const Error& e) {
-                    if (!retryable(e) || attempt >= opt_.retries) throw;
-                    backoff(attempt, e);
-                }
-            }
-        }
+        for (auto& st : folders_) copy_with_retries(st);
+        if (opt_.verify) verify_with_retries();
     } catch (const Stop& s) {
         result_.stopped = s.error;
     } catch (const Error& e) {
         if (!writes_started_) throw;
         result_.stopped = e;
     }
-    for (auto& st : folders_) {
-        if (!st.done) {
-            st.result.status = "failed";
-            if (req_.journal && st.action)
-                req_.journal->update_action(st.action, journal::ActionStatus::failed,
-                                            json{{"copied", st.result.copied}, {"failed", st.result.failed}},
-                                            result_.stopped ? std::optional<std::string>(result_.stopped->what())
-                                                            : std::nullopt);
-        } else if (st.result.missing.value_or(0) > 0) {
-            st.result.status = "incomplete";
-        }
-        result_.folders.push_back(st.result);
-    }
-    if (src_) {
-        try {
-            src_->logout();
-        } catch (const Error&) {
-        }
-    }
-    if (dst_) {
-        try {
-            dst_->logout();
-        } catch (const Error&) {
-        }
-    }
+    finish_folders();
+    logout();
     result_.exit = outcome();
     result_.seconds = std::chrono::duration<double>(Clock::now() - start_).count();
     return result_;
@@ -428,8 +446,9 @@ Result Merger::run() {
 
 namespace mbx::ops::merge {
 
-Result run(const Request& request, Progress& progress) {
-    detail::Merger m(request, progress);
+Result run(const Session& session, const Request& request) {
+    if (session.journal && !session.run_id) throw Error(ErrorCategory::internal, "a journaled merge needs its run");
+    detail::Merger m(session, request);
     return m.run();
 }
 

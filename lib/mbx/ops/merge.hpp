@@ -15,11 +15,13 @@
 
 #include "mbx/core/error.hpp"
 #include "mbx/core/progress.hpp"
+#include "mbx/core/session.hpp"
 #include "mbx/imap/connection.hpp"
 #include "mbx/ops/merge_plan.hpp"
 
 #include <chrono>
 #include <cstdint>
+#include <filesystem>
 #include <map>
 #include <optional>
 #include <string>
@@ -51,7 +53,6 @@ struct Options {
     std::uint64_t errors_max = 50;           ///< rejected messages tolerated before stopping
     bool verify = true;
     bool force = false;   ///< copy even when the pre-flight says the target quota is too small
-    bool dry_run = false; ///< plan only: EXAMINE, FETCH and LIST; no write on either side
     /// Dry run only: the target mailbox does not exist yet (mbx reprovision plans the merge
     /// into an account it has not made), so it is planned as empty, without logging in.
     bool target_absent = false;
@@ -125,13 +126,12 @@ struct Result {
     double seconds = 0;
 };
 
-/// What to merge, and where to journal it.
+/// What to merge. Where it is journaled, and whether it is a dry run (plan only: EXAMINE,
+/// FETCH and LIST, no write on either side), is the session's.
 struct Request {
     Endpoint from;
     Endpoint to;
     Options options;
-    journal::Journal* journal = nullptr; ///< nullptr: not journaled
-    std::int64_t run_id = 0;
     /// A run whose plan to continue (--resume, or found by the tool; mbx reprovision passes its
     /// own run): its baselines (the target's UIDNEXT when it began) are reused.
     std::optional<std::int64_t> resume_run = {};
@@ -142,7 +142,8 @@ struct Request {
 /// when the pre-flight finds that the copy cannot fit the target's quota (unless force).
 /// Problems after the first write are reported in Result (exit and stopped) so that what was
 /// done is still shown. Network; writes only to the target.
-Result run(const Request& request, Progress& progress);
+/// Journals to session.journal's run session.run_id (no journal: not journaled).
+Result run(const Session& session, const Request& request);
 
 /// The journal run of an earlier, unfinished `mbx merge` of the same pair that a new run
 /// continues, or nullopt (none, or the newest one finished). Reads the journal.
@@ -154,7 +155,64 @@ std::optional<std::int64_t> find_unfinished_run(journal::Journal& journal, const
 /// prefix, --resume) or, when empty and not a dry run, the pair's unfinished run
 /// (find_unfinished_run). The run is finished with the status of the exit code however the
 /// merge ends. Throws as run(), and usage for a `resume` that names no merge run.
-Result run_journaled(Request request, journal::Journal& journal, const std::string& resume,
-                     const std::vector<std::string>& argv, Progress& progress);
+Result run_journaled(const Session& session, Request request, const std::string& resume,
+                     const std::vector<std::string>& argv);
+
+/// One pair as the admin wrote it: USER, or USER@NAME for a user on the server of an
+/// [imap.NAME] section (a suffix with a dot is part of a login name: alice@example.org).
+struct Pair {
+    std::string from;
+    std::string to;
+};
+
+/// `mbx merge` over one pair or many (--users-file).
+struct PairsRequest {
+    std::vector<Pair> pairs;
+    Options options;
+    /// Log in to that side as the user with this password instead of the master user.
+    std::optional<std::filesystem::path> from_password_file = {};
+    std::optional<std::filesystem::path> to_password_file = {};
+    std::string resume = {};   ///< --resume RUN; empty: each pair continues its own unfinished run
+    unsigned parallel = 1;     ///< pairs at once
+    /// The command line. A pair's journal run records it as if the pair had been given alone:
+    /// with `alone` false, --users-file/-F/--parallel are replaced by --from/--to.
+    std::vector<std::string> argv = {};
+    bool alone = true;
+};
+
+/// What became of one pair: its merge, or the error that stopped it before any write.
+struct PairOutcome {
+    Pair pair;
+    std::optional<Result> result;
+    std::optional<Error> error;
+    ExitCode exit = ExitCode::ok;
+};
+
+/// The side `label` names, resolved from the configuration; its secret comes from the session
+/// (which may prompt). Throws usage for an empty user, config for a missing [imap.NAME].
+Endpoint endpoint_of(const Session& session, const std::string& label,
+                     const std::optional<std::filesystem::path>& password_file);
+
+/// Merges every pair, up to `parallel` at once, each in a journal run of its own
+/// (run_journaled) through ops::run_batch. Endpoints (and their secrets) are resolved first, in
+/// order. One pair's failure is kept to its outcome. Network; writes to the targets.
+std::vector<PairOutcome> run_pairs(const Session& session, const PairsRequest& request);
+
+/// The sums over the pairs' outcomes that `mbx merge` reports. Pure.
+struct Totals {
+    ExitCode worst = ExitCode::ok;
+    std::uint64_t pairs = 0, pairs_ok = 0, folders = 0, messages = 0, to_copy = 0, bytes_to_copy = 0, copied = 0,
+                  bytes_copied = 0, failed = 0, flags_fixed = 0, missing = 0, normalised = 0, extra = 0;
+    std::map<std::string, std::uint64_t> normalised_how; ///< how the servers changed bytes -> count
+    double seconds = 0;         ///< the longest pair
+    bool verified_all = true;   ///< every folder of every pair has a verification count
+};
+Totals totals_of(const std::vector<PairOutcome>& outcomes);
+
+/// "header added: x-rewritten-by ×4, body changed ×1". Pure.
+std::string counts_text(const std::map<std::string, std::uint64_t>& counts);
+
+/// The report's one-line summary of `t`. Pure.
+std::string summary_of(const Totals& t, bool dry_run);
 
 } // namespace mbx::ops::merge

@@ -162,8 +162,8 @@ void Merger::copy_batch(FolderState& st, const std::vector<Todo>& todo, bool mul
     Batch& batch = batches_[id];
     // The batch is journaled before a byte is sent: if the run dies, the next one knows that
     // the server may still be storing part of it (see settle()).
-    if (req_.journal)
-        batch.action = req_.journal->add_action(req_.run_id,
+    if (journal_)
+        batch.action = journal_->add_action(run_id_,
                                                 {.kind = kind::merge_batch,
                                                  .subject = req_.to.label + "/" + st.result.plan.target,
                                                  .after = json{{"source_folder", st.result.plan.source},
@@ -199,7 +199,7 @@ void Merger::finish_batch(FolderState& st, std::uint64_t id) {
     if (it == batches_.end()) return;
     Batch batch = std::move(it->second);
     batches_.erase(it);
-    if (!req_.journal) return;
+    if (!journal_) return;
     const auto& copied = batch.copied;
     std::vector<std::uint64_t> source_uids, target_uids;
     for (const auto& [s, t] : copied) {
@@ -227,7 +227,7 @@ void Merger::finish_batch(FolderState& st, std::uint64_t id) {
             after["uid_pairs"] = std::move(pairs);
         }
     }
-    req_.journal->update_action(batch.action, journal::ActionStatus::done, std::move(after));
+    journal_->update_action(batch.action, journal::ActionStatus::done, std::move(after));
 }
 
 void Merger::copy_folder(FolderState& st) {
@@ -315,8 +315,8 @@ void Merger::fix_flags(FolderState& st) {
     }
     st.result.flags_fixed += fixed;
     st.reflag.clear();
-    if (req_.journal)
-        req_.journal->add_action(req_.run_id, {.kind = kind::merge_flags,
+    if (journal_)
+        journal_->add_action(run_id_, {.kind = kind::merge_flags,
                                                .subject = req_.to.label + "/" + p.target,
                                                .before = json{{"target_uidvalidity", st.target_uidvalidity},
                                                               {"messages", std::move(before)}},

@@ -6,6 +6,7 @@
 #include "mbx/ops/merge.hpp"
 
 #include "mbx/core/interrupt.hpp"
+#include "mbx/core/session.hpp"
 #include "mbx/core/output.hpp"
 #include "mbx/core/text.hpp"
 #include "mbx/imap/mailbox_ops.hpp"
@@ -108,13 +109,22 @@ constexpr std::size_t kMaxNamedMissing = 1000;
 
 class Merger {
 public:
-    Merger(const Request& req, Progress& progress) : req_(req), opt_(req.options), progress_(progress) {}
+    Merger(const Session& session, const Request& req)
+        : req_(req), opt_(req.options), progress_(session.progress), journal_(session.journal),
+          run_id_(session.run_id.value_or(0)), dry_run_(session.dry_run) {}
 
     Result run();
 
 private:
     void connect();
+    void load_resumed();
     void plan();
+    Result plan_only();
+    void journal_folders();
+    void copy_with_retries(FolderState& st);
+    void verify_with_retries();
+    void finish_folders();
+    void logout();
     void scan_folder(FolderState& st, bool count_source);
     void preflight();
     void journal_plan();
@@ -140,6 +150,9 @@ private:
     const Request& req_;
     const Options& opt_;
     Progress& progress_;
+    journal::Journal* journal_;  // nullptr: not journaled
+    std::int64_t run_id_;        // the run the actions go to
+    bool dry_run_;               // plan only: EXAMINE, FETCH and LIST; no write on either side
     std::optional<imap::Connection> src_, dst_;
     std::vector<FolderState> folders_;
     std::map<std::string, Baseline> baselines_; // by target folder

@@ -26,21 +26,22 @@ std::optional<std::int64_t> find_unfinished_run(journal::Journal& journal, const
     return std::nullopt;
 }
 
-Result run_journaled(Request request, journal::Journal& journal, const std::string& resume,
-                     const std::vector<std::string>& argv, Progress& progress) {
-    request.journal = &journal;
+Result run_journaled(const Session& session, Request request, const std::string& resume,
+                     const std::vector<std::string>& argv) {
+    if (!session.journal) throw Error(ErrorCategory::internal, "mbx merge runs with a journal");
+    journal::Journal& journal = *session.journal;
     if (!resume.empty())
         request.resume_run = resume_run_of(journal, resume, "merge");
-    else if (!request.options.dry_run)
+    else if (!session.dry_run)
         request.resume_run = find_unfinished_run(journal, request.from.label, request.to.label);
-    const std::int64_t run_id = journal.begin_run(
-        {.tool = "merge", .args = argv, .dry_run = request.options.dry_run, .mbx_version = std::string(version())});
-    request.run_id = run_id;
+    Session in_run = session;
+    in_run.run_id = journal.begin_run(
+        {.tool = "merge", .args = argv, .dry_run = session.dry_run, .mbx_version = std::string(version())});
     const auto finish = [&](ExitCode exit) {
-        journal.finish_run(run_id, journal::run_status_of(static_cast<int>(exit)), static_cast<int>(exit));
+        journal.finish_run(*in_run.run_id, journal::run_status_of(static_cast<int>(exit)), static_cast<int>(exit));
     };
     try {
-        Result result = run(request, progress);
+        Result result = run(in_run, request);
         finish(result.exit);
         return result;
     } catch (const Error& e) {

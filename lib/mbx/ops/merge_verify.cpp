@@ -95,7 +95,7 @@ void Merger::verify() {
         explain(st);
         name_missing(st);
     }
-    if (req_.journal) {
+    if (journal_) {
         json folders = json::array();
         std::uint64_t missing = 0, normalised = 0;
         for (const auto& st : folders_) {
@@ -112,7 +112,7 @@ void Merger::verify() {
         for (const auto& m : result_.missing_messages)
             named.push_back({{"folder", m.folder}, {"uid", m.uid}, {"message_id", m.message_id}, {"date", m.date},
                              {"subject", m.subject}});
-        req_.journal->add_action(req_.run_id, {.kind = kind::merge_verify,
+        journal_->add_action(run_id_, {.kind = kind::merge_verify,
                                                .subject = pair(),
                                                .after = json{{"missing", missing},
                                                              {"normalised", normalised},

@@ -69,112 +69,15 @@ void for_each_uid_chunk(const std::vector<std::uint64_t>& uids, const std::funct
 using cleanup_detail::for_each_uid_chunk;
 using cleanup_detail::has_flag;
 
-// ---- parsing -----------------------------------------------------------------------------
+namespace {
 
-std::vector<FolderSpec> parse_folder_list(std::string_view text) {
-    const auto usage = [&](std::string what) {
-        return Error(ErrorCategory::usage, std::move(what),
-                     "give --folder NAME[,NAME...], e.g. --folder Trash,Junk or --folder '\\Trash'");
-    };
-    std::vector<FolderSpec> out;
-    for (std::size_t start = 0;;) {
-        const std::size_t comma = text.find(',', start);
-        const std::string_view item = trim(text.substr(start, comma == std::string_view::npos ? comma : comma - start));
-        if (item.empty()) throw usage(fmt::format("invalid --folder {}: an empty folder name", in_quotes(text)));
-        FolderSpec spec;
-        if (item.front() == '\\') {
-            const std::string_view attr = item.substr(1);
-            const bool letters = !attr.empty() && std::all_of(attr.begin(), attr.end(), [](char c) {
-                return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
-            });
-            if (!letters) throw usage(fmt::format("invalid special-use {} in --folder", in_quotes(item)));
-            spec.special_use = std::string(item);
-        } else {
-            spec.name = std::string(item);
-        }
-        for (const auto& seen : out)
-            if (seen.text() == spec.text()) throw usage(fmt::format("folder {} is given twice", in_quotes(item)));
-        out.push_back(std::move(spec));
-        if (comma == std::string_view::npos) break;
-        start = comma + 1;
-    }
-    return out;
-}
+// The request as the run carries it out: with the session's dry run and journal run.
+struct CleanupRun : CleanupRequest {
+    bool dry_run = false;                    // plan only: EXAMINE and FETCH, never STORE/EXPUNGE
+    std::optional<std::int64_t> run_id = {}; // the journal run (names the archive directory)
+};
 
-std::chrono::seconds parse_age(std::string_view text) {
-    const auto bad = [&](std::string_view why) {
-        return Error(ErrorCategory::usage, fmt::format("invalid --older-than {}: {}", in_quotes(text), why),
-                     "write a whole number and a unit: 36h, 30d, 12w, 6m (30-day months) or 1y (365 days)");
-    };
-    std::size_t digits = 0;
-    while (digits < text.size() && text[digits] >= '0' && text[digits] <= '9')
-        ++digits;
-    if (digits == 0) throw bad("no number");
-    if (digits > 6) throw bad("too large");
-    const std::int64_t value = std::stoll(std::string(text.substr(0, digits)));
-    const std::string_view unit = text.substr(digits);
-    std::int64_t seconds = 0;
-    if (unit == "h")
-        seconds = 3600;
-    else if (unit == "d")
-        seconds = 86400;
-    else if (unit == "w")
-        seconds = 7 * 86400;
-    else if (unit == "m")
-        seconds = 30 * 86400;
-    else if (unit == "y")
-        seconds = 365 * 86400;
-    else
-        throw bad(unit.empty() ? "no unit" : "unknown unit");
-    if (value == 0) throw bad("an age of 0 would select every message");
-    if (value * seconds > 100ll * 365 * 86400) throw bad("more than 100 years");
-    return std::chrono::seconds(value * seconds);
-}
-
-double parse_percent(std::string_view text) {
-    const auto bad = [&]() {
-        return Error(ErrorCategory::usage, fmt::format("invalid --until-below {}", in_quotes(text)),
-                     "give a percent of the limit above 0 and at most 100, e.g. 80% or 79.5");
-    };
-    std::string_view number = text;
-    if (!number.empty() && number.back() == '%') number.remove_suffix(1);
-    const bool ok_chars =
-        !number.empty() && number.front() != '.' && number.back() != '.' &&
-        std::count(number.begin(), number.end(), '.') <= 1 &&
-        std::all_of(number.begin(), number.end(), [](char c) { return (c >= '0' && c <= '9') || c == '.'; });
-    if (!ok_chars || number.size() > 12) throw bad();
-    const double value = std::strtod(std::string(number).c_str(), nullptr);
-    if (!(value > 0 && value <= 100)) throw bad();
-    return value;
-}
-
-// ---- planning (pure) -----------------------------------------------------------------------
-
-std::string cleanup_search_criteria(sys_seconds cutoff) {
-    static constexpr std::array<std::string_view, 12> kMonths{"Jan", "Feb", "Mar", "Apr", "May", "Jun",
-                                                              "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
-    const std::chrono::year_month_day d{std::chrono::floor<std::chrono::days>(cutoff) + std::chrono::days(2)};
-    return fmt::format("UNDELETED BEFORE {}-{}-{}", static_cast<unsigned>(d.day()),
-                       kMonths[static_cast<unsigned>(d.month()) - 1], static_cast<int>(d.year()));
-}
-
-std::vector<CleanupCandidate> select_for_cleanup(std::vector<CleanupCandidate> candidates, CleanupOrder order,
-                                                 std::int64_t usage_bytes, std::optional<double> below_bytes) {
-    const auto key = [](const CleanupCandidate& c) { return std::tuple(c.date, c.folder, c.uid); };
-    std::sort(candidates.begin(), candidates.end(), [&](const CleanupCandidate& a, const CleanupCandidate& b) {
-        if (order == CleanupOrder::largest_first && a.size != b.size) return a.size > b.size;
-        return key(a) < key(b);
-    });
-    if (!below_bytes) return candidates;
-    std::vector<CleanupCandidate> out;
-    double left = static_cast<double>(usage_bytes);
-    for (const auto& c : candidates) {
-        if (left < *below_bytes) break;
-        out.push_back(c);
-        left -= static_cast<double>(c.size);
-    }
-    return out;
-}
+} // namespace
 
 // ---- archive helpers (pure) ----------------------------------------------------------------
 
@@ -274,7 +177,7 @@ struct Removal {
 
 class Applier {
 public:
-    Applier(imap::Connection& conn, MaildirArchive& archive, journal::Journal* journal, const CleanupRequest& req,
+    Applier(imap::Connection& conn, MaildirArchive& archive, journal::Journal* journal, const CleanupRun& req,
             const std::string& uid, Progress& progress, std::int64_t total)
         : conn_(conn), archive_(archive), journal_(journal), req_(req), uid_(uid), progress_(progress), total_(total) {}
 
@@ -452,14 +355,14 @@ private:
     imap::Connection& conn_;
     MaildirArchive& archive_;
     journal::Journal* journal_;
-    const CleanupRequest& req_;
+    const CleanupRun& req_;
     const std::string& uid_;
     Progress& progress_;
     std::int64_t total_;
     std::int64_t done_ = 0;
 };
 
-void journal_folder_plans(journal::Journal* journal, const CleanupRequest& req, const CleanupReport& report,
+void journal_folder_plans(journal::Journal* journal, const CleanupRun& req, const CleanupReport& report,
                           std::vector<std::int64_t>& ids) {
     if (!journal || !req.run_id) return;
     auto tx = journal->batch();
@@ -471,7 +374,7 @@ void journal_folder_plans(journal::Journal* journal, const CleanupRequest& req, 
     tx.commit();
 }
 
-void apply_all(imap::Connection& conn, journal::Journal* journal, const CleanupRequest& req, CleanupReport& report,
+void apply_all(imap::Connection& conn, journal::Journal* journal, const CleanupRun& req, CleanupReport& report,
                const std::vector<std::vector<CleanupCandidate>>& per_folder, const std::vector<std::int64_t>& ids,
                const fs::path& archive_root, Progress& progress) {
     if (!conn.has_capability("UIDPLUS"))
@@ -542,49 +445,41 @@ private:
 
 } // namespace
 
-CleanupReport cleanup_mailbox(const Session& session, const CleanupRequest& req) {
-    const config::Config& cfg = session.config;
-    const SecretProvider& secrets = session.secrets;
-    journal::Journal* journal = session.journal;
-    Progress& progress = session.progress;
+namespace {
+
+// Refuses a cleanup without folders or age, and (unless a dry run) without an archive. Returns
+// the archive's root.
+fs::path check_cleanup_request(const config::Config& cfg, const CleanupRun& req) {
     if (req.folders.empty()) throw Error(ErrorCategory::usage, "no folder to clean", "give --folder Trash,Junk");
     if (req.older_than <= std::chrono::seconds(0))
         throw Error(ErrorCategory::usage, "refusing to clean without an age", "give --older-than, e.g. 30d");
-    fs::path archive_root;
-    if (!req.dry_run) {
-        if (!cfg.has("quota.archive-dir"))
-            throw Error(ErrorCategory::config,
-                        "missing [quota] archive-dir: cleanup archives every message before expunging it",
-                        "set archive-dir = /var/lib/mbxkit/archive in [quota] of the config, or give "
-                        "--quota-archive-dir DIR (or use --dry-run to see the plan)");
-        archive_root = fs::absolute(cfg.get("quota.archive-dir"));
-    }
-    const CleanupUser user = find_cleanup_user(cfg, secrets, req.user);
-    CleanupReport report;
-    report.user = user.uid;
-    // One mutation of a mailbox at a time: the claim is taken before the plan, so a second
-    // cleanup refuses before it plans (and later counts) any of the first's messages.
-    std::optional<ClaimHeld> claim;
-    if (!req.dry_run && journal && req.run_id) claim.emplace(*journal, journal->claim_mailbox(*req.run_id, user.uid));
-    const sys_seconds cutoff = req.now - req.older_than;
-    report.cutoff = utc_text(cutoff, false);
+    if (req.dry_run) return {};
+    if (!cfg.has("quota.archive-dir"))
+        throw Error(ErrorCategory::config, "missing [quota] archive-dir: cleanup archives every message before expunging it",
+                    "set archive-dir = /var/lib/mbxkit/archive in [quota] of the config, or give "
+                    "--quota-archive-dir DIR (or use --dry-run to see the plan)");
+    return fs::absolute(cfg.get("quota.archive-dir"));
+}
 
-    auto conn = imap::Connection::open(imap_master_config(cfg, secrets, user.uid));
-    read_storage(conn, report.usage_before, report.limit);
-    if (!report.limit && user.ldap_limit && *user.ldap_limit > 0) report.limit = user.ldap_limit;
-    std::optional<double> below;
-    if (req.until_below) {
-        if (!report.limit)
-            throw Error(ErrorCategory::data, fmt::format("{} has no limit to be below", in_quotes(user.uid)),
-                        "drop --until-below, or set a quota first (mbx quota raise)");
-        if (!report.usage_before)
-            throw Error(ErrorCategory::data,
-                        fmt::format("cannot read the usage of {}: the server has no QUOTA", in_quotes(user.uid)),
-                        "drop --until-below, or enable Dovecot's imap_quota plugin");
-        below = *req.until_below * static_cast<double>(*report.limit) / 100.0;
-    }
+// --until-below as bytes of the limit, or nullopt without it.
+std::optional<double> below_bytes(const CleanupRun& req, const CleanupReport& report) {
+    if (!req.until_below) return std::nullopt;
+    if (!report.limit)
+        throw Error(ErrorCategory::data, fmt::format("{} has no limit to be below", in_quotes(report.user)),
+                    "drop --until-below, or set a quota first (mbx quota raise)");
+    if (!report.usage_before)
+        throw Error(ErrorCategory::data,
+                    fmt::format("cannot read the usage of {}: the server has no QUOTA", in_quotes(report.user)),
+                    "drop --until-below, or enable Dovecot's imap_quota plugin");
+    return *req.until_below * static_cast<double>(*report.limit) / 100.0;
+}
 
-    const auto names = resolve_folders(conn, req.folders, user.uid);
+// Each folder's candidates, and which of them go: the report's folders get their counts and
+// results, the return value the selected messages by folder.
+std::vector<std::vector<CleanupCandidate>> plan_cleanup(imap::Connection& conn, const CleanupRun& req,
+                                                        CleanupReport& report, sys_seconds cutoff, Progress& progress) {
+    const std::optional<double> below = below_bytes(req, report);
+    const auto names = resolve_folders(conn, req.folders, report.user);
     std::vector<CleanupCandidate> candidates;
     for (std::size_t i = 0; i < names.size(); ++i) {
         report.folders.push_back({.requested = req.folders[i].text(), .folder = names[i]});
@@ -601,8 +496,31 @@ CleanupReport cleanup_mailbox(const Session& session, const CleanupRequest& req)
         freed += static_cast<std::int64_t>(c.size);
     }
     if (report.usage_before) report.estimated_after = std::max<std::int64_t>(0, *report.usage_before - freed);
-    for (auto& f : report.folders)
-        f.result = f.selected == 0 ? "nothing" : req.dry_run ? "would-remove" : "planned";
+    for (auto& f : report.folders) f.result = f.selected == 0 ? "nothing" : req.dry_run ? "would-remove" : "planned";
+    return per_folder;
+}
+
+} // namespace
+
+CleanupReport cleanup_mailbox(const Session& session, const CleanupRequest& request) {
+    const CleanupRun req{request, session.dry_run, session.run_id};
+    const config::Config& cfg = session.config;
+    journal::Journal* journal = session.journal;
+    const fs::path archive_root = check_cleanup_request(cfg, req);
+    const CleanupUser user = find_cleanup_user(cfg, session.secrets, req.user);
+    CleanupReport report;
+    report.user = user.uid;
+    // One mutation of a mailbox at a time: the claim is taken before the plan, so a second
+    // cleanup refuses before it plans (and later counts) any of the first's messages.
+    std::optional<ClaimHeld> claim;
+    if (!req.dry_run && journal && req.run_id) claim.emplace(*journal, journal->claim_mailbox(*req.run_id, user.uid));
+    const sys_seconds cutoff = req.now - req.older_than;
+    report.cutoff = utc_text(cutoff, false);
+
+    auto conn = imap::Connection::open(imap_master_config(cfg, session.secrets, user.uid));
+    read_storage(conn, report.usage_before, report.limit);
+    if (!report.limit && user.ldap_limit && *user.ldap_limit > 0) report.limit = user.ldap_limit;
+    const auto per_folder = plan_cleanup(conn, req, report, cutoff, session.progress);
 
     std::vector<std::int64_t> ids;
     journal_folder_plans(journal, req, report, ids);
@@ -614,10 +532,9 @@ CleanupReport cleanup_mailbox(const Session& session, const CleanupRequest& req)
     }
     if (nothing) {
         for (std::size_t i = 0; i < ids.size(); ++i)
-            journal->update_action(ids[i], journal::ActionStatus::done,
-                                   folder_summary(report.folders[i], report.cutoff));
+            journal->update_action(ids[i], journal::ActionStatus::done, folder_summary(report.folders[i], report.cutoff));
     } else {
-        apply_all(conn, journal, req, report, per_folder, ids, archive_root, progress);
+        apply_all(conn, journal, req, report, per_folder, ids, archive_root, session.progress);
     }
     try {
         std::optional<std::int64_t> limit;

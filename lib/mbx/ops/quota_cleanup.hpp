@@ -87,8 +87,6 @@ struct CleanupRequest {
     std::chrono::seconds older_than = {};   ///< parse_age
     std::optional<double> until_below = {}; ///< percent of the limit (parse_percent)
     CleanupOrder order = CleanupOrder::oldest_first;
-    bool dry_run = false;                    ///< plan only: EXAMINE and FETCH, never STORE/EXPUNGE
-    std::optional<std::int64_t> run_id = {}; ///< the journal run (names the archive directory)
     std::chrono::sys_seconds now = {};       ///< the clock; the cutoff is now - older_than
 };
 
@@ -122,7 +120,9 @@ struct CleanupReport {
     ExitCode code = ExitCode::ok;
 };
 
-/// Plans and, unless `req.dry_run`, applies a cleanup of one user's mailbox.
+/// Plans and, unless the session is a dry run (then only EXAMINE and FETCH, never STORE or
+/// EXPUNGE), applies a cleanup of one user's mailbox. The session's run names the archive
+/// directory and holds the journaled actions.
 ///
 /// Plan: the user's directory entry (exactly one, else Error(data)); an IMAP master login;
 /// GETQUOTAROOT INBOX for usage and limit (the LDAP quota attribute for the limit when the

@@ -82,89 +82,112 @@ std::optional<std::uint64_t> find_copy(imap::Connection& conn, const std::string
     return hit;
 }
 
+// What the cleanup journaled of one message.
+struct Cleaned {
+    std::string user = {}, folder = {};
+    std::uint64_t uidvalidity = 0, uid = 0, size = 0;
+    std::vector<std::string> flags = {};
+    std::string internaldate = {}, message_id = {}, file = {}, sha = {};
+};
+
+// nullopt when the message was never archived (the action has no after-state).
+std::optional<Cleaned> cleaned_of(const journal::ActionRecord& a) {
+    Cleaned m{.user = field<std::string>(a.before, "user", a.id),
+              .folder = field<std::string>(a.before, "folder", a.id),
+              .uidvalidity = field<std::uint64_t>(a.before, "uidvalidity", a.id),
+              .uid = field<std::uint64_t>(a.before, "uid", a.id)};
+    if (!a.after) return std::nullopt;
+    m.flags = field<std::vector<std::string>>(a.before, "flags", a.id);
+    m.internaldate = field<std::string>(a.before, "internaldate", a.id);
+    m.size = field<std::uint64_t>(a.before, "size", a.id);
+    m.message_id = field<std::string>(a.before, "message_id", a.id);
+    m.file = field<std::string>(a.after, "file", a.id);
+    m.sha = field<std::string>(a.after, "sha256", a.id);
+    return m;
+}
+
+// A crash between archive and expunge: the message may still be in its folder. Fills `o` and
+// returns true when it is (never expunged, or only flagged \Deleted, which is taken back).
+bool still_there(UndoContext& ctx, UndoSession& s, const Cleaned& m, UndoOutcome& o) {
+    const auto info = imap::select(s.conn, m.folder, true);
+    if (info.uidvalidity != m.uidvalidity || imap::uid_search(s.conn, "UID " + std::to_string(m.uid)).empty())
+        return false;
+    const bool original_deleted =
+        std::any_of(m.flags.begin(), m.flags.end(), [](const auto& f) { return iequals(f, "\\Deleted"); });
+    bool deleted = false;
+    imap::uid_fetch(s.conn, std::to_string(m.uid), "(UID FLAGS)", [&](const imap::FetchItem& f) {
+        deleted = deleted || (f.uid == m.uid && has_flag(f.flags, "\\Deleted"));
+    });
+    if (!deleted || original_deleted) {
+        o.result = UndoResult::already;
+        o.detail = fmt::format("UID {} is still in {}: it was never expunged", m.uid, out::quoted(m.folder));
+        return true;
+    }
+    o.detail = fmt::format("UID {} in {} is marked \\Deleted but not expunged: remove the flag", m.uid,
+                           out::quoted(m.folder));
+    o.result = UndoResult::would_undo;
+    if (ctx.dry_run) return true;
+    imap::select(s.conn, m.folder, false);
+    imap::uid_store(s.conn, std::to_string(m.uid), "-FLAGS.SILENT", {"\\Deleted"});
+    o.result = UndoResult::undone;
+    o.detail = fmt::format("removed the \\Deleted flag of UID {} in {}", m.uid, out::quoted(m.folder));
+    return true;
+}
+
+// The archived copy appended again, with its flags (less \Deleted and \Recent) and date.
+void append_back(UndoSession& s, const Cleaned& m, bool exists, const std::string& bytes, UndoOutcome& o) {
+    if (!exists) {
+        imap::create_mailbox(s.conn, m.folder);
+        s.folders.push_back(m.folder);
+    }
+    std::vector<std::string> keep;
+    for (const auto& f : m.flags)
+        if (!iequals(f, "\\Deleted") && !iequals(f, "\\Recent")) keep.push_back(f);
+    const auto appended = imap::append(s.conn, m.folder, keep, m.internaldate, bytes);
+    o.result = UndoResult::undone;
+    o.detail = appended.uid ? fmt::format("appended to {} as UID {}", out::quoted(m.folder), *appended.uid)
+                            : fmt::format("appended to {}", out::quoted(m.folder));
+}
+
 } // namespace
 
 UndoOutcome undo_quota_cleanup_message(UndoContext& ctx, const journal::ActionRecord& a) {
     UndoOutcome o{a.id, a.kind, a.subject, UndoResult::failed, {}};
-    const auto user = field<std::string>(a.before, "user", a.id);
-    const auto folder = field<std::string>(a.before, "folder", a.id);
-    const auto uidvalidity = field<std::uint64_t>(a.before, "uidvalidity", a.id);
-    const auto uid = field<std::uint64_t>(a.before, "uid", a.id);
-    if (!a.after) {
+    const auto cleaned = cleaned_of(a);
+    if (!cleaned) {
         o.result = UndoResult::already;
         o.detail = "the message was never archived, so never expunged";
         return o;
     }
-    const auto flags = field<std::vector<std::string>>(a.before, "flags", a.id);
-    const auto internaldate = field<std::string>(a.before, "internaldate", a.id);
-    const auto size = field<std::uint64_t>(a.before, "size", a.id);
-    const auto message_id = field<std::string>(a.before, "message_id", a.id);
-    const auto file = field<std::string>(a.after, "file", a.id);
-    const auto sha = field<std::string>(a.after, "sha256", a.id);
+    const Cleaned& m = *cleaned;
+    auto& s = undo_session(ctx, m.user);
+    const bool exists = std::find(s.folders.begin(), s.folders.end(), m.folder) != s.folders.end();
+    if (exists && a.status == journal::ActionStatus::planned && still_there(ctx, s, m, o)) return o;
 
-    auto& s = undo_session(ctx, user);
-    const bool exists = std::find(s.folders.begin(), s.folders.end(), folder) != s.folders.end();
-    const bool original_deleted =
-        std::any_of(flags.begin(), flags.end(), [](const auto& f) { return iequals(f, "\\Deleted"); });
-    if (exists && a.status == journal::ActionStatus::planned) {
-        // A crash between archive and expunge: the message may still be there.
-        const auto info = imap::select(s.conn, folder, true);
-        if (info.uidvalidity == uidvalidity && !imap::uid_search(s.conn, "UID " + std::to_string(uid)).empty()) {
-            bool deleted = false;
-            imap::uid_fetch(s.conn, std::to_string(uid), "(UID FLAGS)", [&](const imap::FetchItem& m) {
-                deleted = deleted || (m.uid == uid && has_flag(m.flags, "\\Deleted"));
-            });
-            if (!deleted || original_deleted) {
-                o.result = UndoResult::already;
-                o.detail = fmt::format("UID {} is still in {}: it was never expunged", uid, out::quoted(folder));
-                return o;
-            }
-            o.detail = fmt::format("UID {} in {} is marked \\Deleted but not expunged: remove the flag", uid,
-                                   out::quoted(folder));
-            o.result = UndoResult::would_undo;
-            if (ctx.dry_run) return o;
-            imap::select(s.conn, folder, false);
-            imap::uid_store(s.conn, std::to_string(uid), "-FLAGS.SILENT", {"\\Deleted"});
-            o.result = UndoResult::undone;
-            o.detail = fmt::format("removed the \\Deleted flag of UID {} in {}", uid, out::quoted(folder));
-            return o;
-        }
-    }
-
-    const auto bytes = read_file(file);
+    const auto bytes = read_file(m.file);
     if (!bytes) {
-        o.detail = fmt::format("cannot read the archive file {}", out::quoted(file));
+        o.detail = fmt::format("cannot read the archive file {}", out::quoted(m.file));
         return o;
     }
-    if (sha256_hex(*bytes) != sha) {
-        o.detail = fmt::format("the archive file {} does not match its SHA-256: not appended", out::quoted(file));
+    if (sha256_hex(*bytes) != m.sha) {
+        o.detail = fmt::format("the archive file {} does not match its SHA-256: not appended", out::quoted(m.file));
         return o;
     }
     if (exists) {
-        imap::select(s.conn, folder, true);
-        if (const auto copy = find_copy(s.conn, message_id, size, internaldate)) {
+        imap::select(s.conn, m.folder, true);
+        if (const auto copy = find_copy(s.conn, m.message_id, m.size, m.internaldate)) {
             o.result = UndoResult::already;
-            o.detail = fmt::format("already in {} as UID {}", out::quoted(folder), *copy);
+            o.detail = fmt::format("already in {} as UID {}", out::quoted(m.folder), *copy);
             return o;
         }
     }
     if (ctx.dry_run) {
         o.result = UndoResult::would_undo;
-        o.detail =
-            fmt::format("would append {} bytes to {}{}", bytes->size(), out::quoted(folder), exists ? "" : " (created)");
+        o.detail = fmt::format("would append {} bytes to {}{}", bytes->size(), out::quoted(m.folder),
+                               exists ? "" : " (created)");
         return o;
     }
-    if (!exists) {
-        imap::create_mailbox(s.conn, folder);
-        s.folders.push_back(folder);
-    }
-    std::vector<std::string> keep;
-    for (const auto& f : flags)
-        if (!iequals(f, "\\Deleted") && !iequals(f, "\\Recent")) keep.push_back(f);
-    const auto appended = imap::append(s.conn, folder, keep, internaldate, *bytes);
-    o.result = UndoResult::undone;
-    o.detail = appended.uid ? fmt::format("appended to {} as UID {}", out::quoted(folder), *appended.uid)
-                            : fmt::format("appended to {}", out::quoted(folder));
+    append_back(s, m, exists, *bytes, o);
     return o;
 }
 

@@ -74,7 +74,8 @@ std::string replace_in_rule(std::string_view rule, std::int64_t bytes) {
 std::string describe(std::int64_t bytes) { return fmt::format("{} ({})", bytes, out::human_bytes(bytes)); }
 
 // The read-only part: the entry, its current value, the new value. Fills `row`.
-void plan_row(directory::Directory& dir, const config::Config& cfg, const RaiseRequest& req, RaiseRow& row) {
+void plan_row(directory::Directory& dir, const config::Config& cfg, const RaiseRequest& req, bool dry_run,
+              RaiseRow& row) {
     row.attribute = cfg.require("ldap.quota-attribute");
     const std::string format = cfg.get("ldap.quota-format");
     if (format != "bytes" && format != "dovecot")
@@ -97,7 +98,7 @@ void plan_row(directory::Directory& dir, const config::Config& cfg, const RaiseR
     row.new_value = format_quota_value(old_value, row.new_bytes, format);
     const bool lower = row.old_bytes && row.new_bytes < *row.old_bytes;
     if (row.old_bytes && row.new_bytes == *row.old_bytes) row.result = "unchanged";
-    else if (req.dry_run) row.result = lower ? "would-lower" : "would-raise";
+    else if (dry_run) row.result = lower ? "would-lower" : "would-raise";
     else row.result = lower ? "lowered" : "raised";
     if (lower)
         row.detail = fmt::format("warning: the new limit is lower than the current one, {}",
@@ -254,7 +255,7 @@ RaiseRow raise_quota(const Session& session, const RaiseRequest& req) {
     auto dir = directory::Directory::connect(ldap_config(cfg, secrets));
     RaiseRow row;
     row.user = req.user;
-    plan_row(dir, cfg, req, row);
+    plan_row(dir, cfg, req, session.dry_run, row);
     if (row.result == "unchanged") {
         row.verified = "skipped";
         row.detail = fmt::format("{} is already {}", row.attribute, describe(row.new_bytes));
@@ -263,7 +264,7 @@ RaiseRow raise_quota(const Session& session, const RaiseRequest& req) {
                                           .after = after_json(row), .status = journal::ActionStatus::skipped});
         return row;
     }
-    if (req.dry_run) {
+    if (session.dry_run) {
         row.verified = "skipped";
         const std::string what = fmt::format("would set {} from {} to {}", row.attribute, show_values(row.old_values),
                                              out::printable(row.new_value));

@@ -25,7 +25,6 @@ struct RaiseRequest {
     std::string user = {};                ///< the login ([ldap] uid-attribute)
     std::optional<std::int64_t> to = {};  ///< the new limit
     std::optional<std::int64_t> by = {};  ///< added to the current limit
-    bool dry_run = false;                 ///< read only; the journal action stays `planned`
 };
 
 /// What raise_quota did (or would do) for one user.

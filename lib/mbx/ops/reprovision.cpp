@@ -215,22 +215,22 @@ std::pair<std::string, std::string> request_of_run(journal::Journal& journal, st
                 "run the command with USER --new-uid NEWUID again");
 }
 
-Result run(const Session& session, const Request& req) {
-    const config::Config& cfg = session.config;
-    const SecretProvider& secrets = session.secrets;
-    if (!session.journal) throw Error(ErrorCategory::internal, "mbx reprovision runs with a journal");
-    journal::Journal& journal = *session.journal;
-    Progress& progress = session.progress;
-    Result res{.user = req.user, .new_uid = req.new_uid};
+namespace {
+
+// Refuses what cannot be a reprovision before any run is begun: a missing or equal user, a bad
+// setting, an unreadable password file.
+void check_request(const config::Config& cfg, journal::Journal& journal, const RunRequest& req) {
     if (req.user.empty() || req.new_uid.empty())
         throw Error(ErrorCategory::usage, "give the user and --new-uid NEWUID", "e.g. mbx reprovision alice --new-uid alice2");
     if (req.user == req.new_uid)
         throw Error(ErrorCategory::usage, "--new-uid must differ from the user", "e.g. mbx reprovision alice --new-uid alice2");
-    // A bad setting or password file stops before a run is begun.
     (void)settings_of(cfg, journal.path());
     if (req.password_file && !req.dry_run) (void)read_secret_file(*req.password_file);
+}
 
-    std::optional<journal::RunRecord> earlier_run;
+// The run this one continues: --resume's (which must be of the same user), or the pair's
+// latest; none in a dry run.
+std::optional<journal::RunRecord> earlier_run_of(journal::Journal& journal, const RunRequest& req) {
     if (req.resume_run) {
         const auto [user, new_uid] = request_of_run(journal, *req.resume_run);
         if (user != req.user || new_uid != req.new_uid)
@@ -238,14 +238,52 @@ Result run(const Session& session, const Request& req) {
                         fmt::format("run {} reprovisions {} as {}, not {} as {}", *req.resume_run, in_quotes(user),
                                     in_quotes(new_uid), in_quotes(req.user), in_quotes(req.new_uid)),
                         "give the run's own user and --new-uid, or --resume alone");
-        earlier_run = journal.find_run(*req.resume_run);
-    } else if (!req.dry_run) {
-        earlier_run = previous_run(journal, req.user, req.new_uid);
+        return journal.find_run(*req.resume_run);
     }
+    if (req.dry_run) return std::nullopt;
+    return previous_run(journal, req.user, req.new_uid);
+}
+
+// An earlier run that got to the end: the result says so, and nothing is done again.
+Result already_done(const Request& req, const journal::RunRecord& run, const Journaled& earlier) {
+    Result res{.user = req.user, .new_uid = req.new_uid, .run_id = run.id};
+    const auto* inspect = earlier.find(kInspect);
+    res.old_dn = inspect && inspect->after ? str(inspect->after->value("old", json::object()), "dn") : std::string();
+    res.new_dn = str(inspect ? inspect->after.value_or(json{}) : json{}, "new_dn");
+    if (const auto* acct = earlier.find(kAccount)) res.password_file = str(acct->after.value_or(json{}), "login_file");
+    res.steps.push_back({"all", res.old_dn, "already",
+                         fmt::format("{} was reprovisioned as {} by run {}", req.user, req.new_uid, run.id)});
+    return res;
+}
+
+// The run's id: the earlier run reopened (journaled as a resume), or a new run.
+std::int64_t begin_or_reopen(journal::Journal& journal, const RunRequest& req,
+                             const std::optional<journal::RunRecord>& earlier_run) {
+    if (!earlier_run)
+        return journal.begin_run(
+            {.tool = std::string(kTool), .args = req.argv, .dry_run = req.dry_run, .mbx_version = std::string(version())});
+    journal.reopen_run(earlier_run->id);
+    journal.add_action(earlier_run->id,
+                       {.kind = std::string(kResume),
+                        .subject = req.user,
+                        .after = json{{"pid", static_cast<std::int64_t>(::getpid())},
+                                      {"previous_status", std::string(journal::to_string(earlier_run->status))}},
+                        .status = journal::ActionStatus::done});
+    return earlier_run->id;
+}
+
+} // namespace
+
+Result run(const Session& session, const Request& request) {
+    if (!session.journal) throw Error(ErrorCategory::internal, "mbx reprovision runs with a journal");
+    const RunRequest req{request, session.dry_run};
+    journal::Journal& journal = *session.journal;
+    check_request(session.config, journal, req);
+
+    std::optional<journal::RunRecord> earlier_run = earlier_run_of(journal, req);
     Journaled earlier;
     if (earlier_run && !req.dry_run) {
         earlier = journaled(journal, earlier_run->id);
-        const bool complete = earlier.done(kLogon) && (!req.cutover || earlier.done(kFinal));
         if (earlier_run->status == journal::RunStatus::running && !earlier_run->stale)
             throw Error(ErrorCategory::temporary,
                         fmt::format("run {} is reprovisioning {} now (pid {} on {})", earlier_run->id, in_quotes(req.user),
@@ -257,35 +295,15 @@ Result run(const Session& session, const Request& req) {
                             "start a new reprovision with another --new-uid");
             earlier_run.reset(); // a new attempt: the undone run stays as it is
             earlier = {};
-        } else if (complete) {
-            res.run_id = earlier_run->id;
-            res.old_dn = earlier.find(kInspect) && earlier.find(kInspect)->after
-                             ? str(earlier.find(kInspect)->after->value("old", json::object()), "dn")
-                             : std::string();
-            res.new_dn = str(earlier.find(kInspect)->after.value_or(json{}), "new_dn");
-            if (const auto* acct = earlier.find(kAccount))
-                res.password_file = str(acct->after.value_or(json{}), "login_file");
-            res.steps.push_back({"all", res.old_dn, "already",
-                                 fmt::format("{} was reprovisioned as {} by run {}", req.user, req.new_uid,
-                                             earlier_run->id)});
-            return res;
+        } else if (earlier.done(kLogon) && (!req.cutover || earlier.done(kFinal))) {
+            return already_done(req, *earlier_run, earlier);
         }
     }
-    if (earlier_run) {
-        res.run_id = earlier_run->id;
-        res.resumed = true;
-        journal.reopen_run(res.run_id);
-        journal.add_action(res.run_id, {.kind = std::string(kResume),
-                                        .subject = req.user,
-                                        .after = json{{"pid", static_cast<std::int64_t>(::getpid())},
-                                                      {"previous_status", std::string(journal::to_string(earlier_run->status))}},
-                                        .status = journal::ActionStatus::done});
-    } else {
-        res.run_id = journal.begin_run(
-            {.tool = std::string(kTool), .args = req.argv, .dry_run = req.dry_run, .mbx_version = std::string(version())});
-    }
+    Result res{.user = req.user, .new_uid = req.new_uid};
+    res.run_id = begin_or_reopen(journal, req, earlier_run);
+    res.resumed = earlier_run.has_value();
     try {
-        Reprovisioner r(cfg, secrets, req, journal, progress, res);
+        Reprovisioner r(session.config, session.secrets, req, journal, session.progress, res);
         r.run(earlier);
     } catch (const Error& e) {
         res.error = e;

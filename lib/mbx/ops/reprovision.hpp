@@ -64,7 +64,6 @@ struct Request {
     /// The new password comes from this 0600 file instead of being generated.
     std::optional<std::filesystem::path> password_file = {};
     bool cutover = true;
-    bool dry_run = false;
     bool force = false; ///< merge even when the pre-flight says the new mailbox's quota is too small
     /// Continue this run (--resume); otherwise an unfinished run of the same user and NEWUID
     /// is found in the journal and continued.

@@ -113,9 +113,14 @@ Journaled journaled(journal::Journal& journal, std::int64_t run_id);
 std::optional<journal::RunRecord> previous_run(journal::Journal& journal, const std::string& user,
                                                const std::string& new_uid);
 
+// The request as the run carries it out: with the session's dry run.
+struct RunRequest : Request {
+    bool dry_run = false;
+};
+
 class Reprovisioner {
 public:
-    Reprovisioner(const config::Config& cfg, const SecretProvider& secrets, const Request& req,
+    Reprovisioner(const config::Config& cfg, const SecretProvider& secrets, const RunRequest& req,
                   journal::Journal& journal, Progress& progress, Result& res)
         : cfg_(cfg), secrets_(secrets), req_(req), journal_(journal), progress_(progress), res_(res),
           settings_(settings_of(cfg, journal.path())) {}
@@ -161,7 +166,7 @@ private:
 
     const config::Config& cfg_;
     const SecretProvider& secrets_;
-    const Request& req_;
+    const RunRequest& req_;
     journal::Journal& journal_;
     Progress& progress_;
     Result& res_;

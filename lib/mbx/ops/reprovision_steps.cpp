@@ -185,13 +185,18 @@ void Reprovisioner::merge_pass(std::string_view kind, const char* step) {
     // The run's own earlier merge passes (an interrupted attempt, the first pass before the
     // cutover's last one) tell which target messages this run copied: their flags follow the
     // source's.
-    merge::Request m{endpoint(req_.user), endpoint(req_.new_uid), {}, req_.dry_run ? nullptr : &journal_, res_.run_id,
+    merge::Request m{endpoint(req_.user), endpoint(req_.new_uid), {},
                      req_.dry_run ? std::nullopt : std::optional<std::int64_t>(res_.run_id)};
     m.options.force = req_.force;
-    m.options.dry_run = req_.dry_run;
     m.options.target_absent = req_.dry_run;
+    const Session in_run{.config = cfg_,
+                         .secrets = secrets_,
+                         .journal = req_.dry_run ? nullptr : &journal_,
+                         .run_id = res_.run_id,
+                         .progress = progress_,
+                         .dry_run = req_.dry_run};
     action_ = begin(kind, req_.user + " -> " + req_.new_uid, std::nullopt, json::object());
-    res_.merge = merge::run(m, progress_);
+    res_.merge = merge::run(in_run, m);
     const auto& r = *res_.merge;
     std::uint64_t copied = 0, to_copy = 0, bytes = 0, failed = 0, missing = 0;
     for (const auto& f : r.folders) {

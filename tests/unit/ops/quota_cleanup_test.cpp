@@ -157,8 +157,7 @@ TEST_CASE("cleanup_mailbox: refuses before connecting", "[quota-cleanup]") {
     }
     SECTION("no age is a usage error") {
         req.older_than = {};
-        req.dry_run = true;
-        CHECK(error_of([&] { cleanup_mailbox(session, req); }).category() ==
-              ErrorCategory::usage);
+        const mbx::Session dry{.config = cfg, .secrets = secrets, .progress = progress, .dry_run = true};
+        CHECK(error_of([&] { cleanup_mailbox(dry, req); }).category() == ErrorCategory::usage);
     }
 }
