@@ -1,24 +1,188 @@
-// mbx diagnose: the directory checks.
+// mbx diagnose: the directory checks. Gathering (the searches) in the Diagnosis; the judge over
+// the facts (diagnose_judge.hpp) below it.
 #include "mbx/ops/diagnose_impl.hpp"
 
 #include <fmt/format.h>
+
+namespace mbx::ops::diagnose {
+
+using detail::joined;
+using detail::p;
+
+const directory::Entry* chosen_entry(const DirectoryFacts& facts) {
+    const auto& same_uid = facts.same_uid;
+    if (same_uid.empty()) return nullptr;
+    const std::string rdn = facts.uid_attribute + "=" + directory::escape_dn_value(facts.user) + ",";
+    auto chosen = std::find_if(same_uid.begin(), same_uid.end(), [&](const auto& e) {
+        return facts.filtered.contains(e.dn) && e.dn.size() > rdn.size() && iequals(e.dn.substr(0, rdn.size()), rdn);
+    });
+    if (chosen == same_uid.end())
+        chosen = std::find_if(same_uid.begin(), same_uid.end(), [&](const auto& e) { return facts.filtered.contains(e.dn); });
+    return chosen == same_uid.end() ? &same_uid.front() : &*chosen;
+}
+
+namespace {
+
+std::vector<std::string> address_attributes(const DirectoryFacts& facts) {
+    std::vector<std::string> attrs{facts.mail_attribute};
+    attrs.insert(attrs.end(), facts.alias_attributes.begin(), facts.alias_attributes.end());
+    return attrs;
+}
+
+} // namespace
+
+std::vector<std::string> entry_addresses(const directory::Entry& entry, const DirectoryFacts& facts) {
+    std::vector<std::string> addresses;
+    for (const auto& a : address_attributes(facts))
+        for (const auto& v : entry.values(a))
+            if (addresses.size() < 20 && std::find(addresses.begin(), addresses.end(), v) == addresses.end())
+                addresses.push_back(v);
+    return addresses;
+}
+
+std::optional<std::string> mail_address(const directory::Entry& entry, const DirectoryFacts& facts) {
+    const auto mails = entry.values(facts.mail_attribute);
+    if (mails.empty() || mails.front().find('@') == std::string::npos) return std::nullopt;
+    return mails.front();
+}
+
+namespace {
+
+Finding search_failed(const Error& e) {
+    return {.area = "directory", .check = "entry", .status = Status::failed, .mis = "MIS_5",
+            .detail = "directory search failed: " + e.one_line(),
+            .remedy = "retry; if it persists, check the directory server's log"};
+}
+
+Finding entry_finding(const DirectoryFacts& facts, const directory::Entry& entry) {
+    if (facts.filtered.contains(entry.dn))
+        return {.area = "directory", .check = "entry", .status = Status::ok, .detail = p(entry.dn)};
+    return {.area = "directory", .check = "entry", .status = Status::failed, .mis = "MIS_5",
+            .detail = fmt::format("{} has {} '{}' but does not match [ldap] user-filter {}: it is not a mail "
+                                  "user for mbxkit (nor, likely, for the mail server)",
+                                  p(entry.dn), facts.uid_attribute, p(facts.user), p(facts.user_filter)),
+            .remedy = "give the entry back what the filter needs (objectClass, attributes); if its provisioning "
+                      "is damaged beyond that, create a fresh account: `mbx reprovision " + p(facts.user) +
+                      " --new-uid NEWUID`"};
+}
+
+Finding uid_unique_finding(const DirectoryFacts& facts) {
+    if (facts.same_uid.size() <= 1)
+        return {.area = "directory", .check = "uid-unique", .status = Status::ok,
+                .detail = fmt::format("one entry has {} '{}'", facts.uid_attribute, p(facts.user))};
+    std::vector<std::string> dn_list;
+    for (const auto& e : facts.same_uid) dn_list.push_back(e.dn);
+    return {.area = "directory", .check = "uid-unique", .status = Status::failed, .mis = "MIS_5",
+            .detail = fmt::format("{} '{}' is on {} entries: {}", facts.uid_attribute, p(facts.user),
+                                  facts.same_uid.size(), joined(dn_list, "; ")),
+            .remedy = "a corrupted provisioning: keep the entry the mailbox belongs to, remove or rename the "
+                      "other (save it first: ldapsearch -LLL ... > saved.ldif), then `mbx diagnose " +
+                      p(facts.user) + "` again"};
+}
+
+Finding enabled_finding(const DirectoryFacts& facts, const directory::Entry& entry) {
+    if (facts.disable_method == "attribute") {
+        const std::string& attr = facts.disable_attribute;
+        if (auto v = entry.first(attr))
+            return {.area = "directory", .check = "enabled", .status = Status::failed, .mis = "MIS_5",
+                    .detail = fmt::format("the account is disabled: {}: {}", attr, p(*v)),
+                    .remedy = fmt::format("if it should sync again, remove {} from the entry; if `mbx reprovision` "
+                                          "disabled it, the user has a new account (see the history)",
+                                          attr)};
+        return {.area = "directory", .check = "enabled", .status = Status::ok,
+                .detail = fmt::format("no {} on the entry", attr)};
+    }
+    if (facts.disable_method == "move") {
+        const std::string& disabled = facts.disabled_base;
+        const std::string& dn = entry.dn;
+        const bool under = !disabled.empty() && dn.size() > disabled.size() &&
+                           iequals(std::string_view(dn).substr(dn.size() - disabled.size()), disabled) &&
+                           dn[dn.size() - disabled.size() - 1] == ',';
+        return {.area = "directory", .check = "enabled", .status = under ? Status::failed : Status::ok,
+                .mis = under ? "MIS_5" : "",
+                .detail = under ? fmt::format("the entry is under [reprovision] disabled-base {}", p(disabled))
+                                : fmt::format("not under [reprovision] disabled-base {}", p(disabled)),
+                .remedy = under ? "move it back if it should sync again; if `mbx reprovision` moved it, the user "
+                                  "has a new account (see the history)"
+                                : ""};
+    }
+    return {.area = "directory", .check = "enabled", .status = Status::skipped,
+            .detail = "[reprovision] disable-method is none: no account state to check"};
+}
+
+Finding mail_finding(const DirectoryFacts& facts, const directory::Entry& entry) {
+    const std::string& mail_attr = facts.mail_attribute;
+    if (auto mail = mail_address(entry, facts))
+        return {.area = "directory", .check = "mail", .status = Status::ok, .detail = p(*mail)};
+    const auto mails = entry.values(mail_attr);
+    return {.area = "directory", .check = "mail", .status = Status::failed, .mis = "MIS_5",
+            .detail = mails.empty() ? fmt::format("the entry has no {}", mail_attr)
+                                    : fmt::format("{} '{}' is not a mail address", mail_attr, p(mails.front())),
+            .remedy = fmt::format("give the entry its address ({}); ActiveSync provisions a device by it", mail_attr)};
+}
+
+Finding mail_unique_finding(const DirectoryFacts& facts, const std::vector<std::string>& addresses) {
+    if (facts.others.empty())
+        return {.area = "directory", .check = "mail-unique", .status = Status::ok,
+                .detail = fmt::format("{} address{} on this entry only", addresses.size(),
+                                      addresses.size() == 1 ? "" : "es")};
+    std::string clash;
+    for (const auto& o : facts.others)
+        for (const auto& a : address_attributes(facts))
+            for (const auto& v : o.values(a))
+                if (std::find(addresses.begin(), addresses.end(), v) != addresses.end())
+                    clash += fmt::format("{}{} is also on {}", clash.empty() ? "" : "; ", p(v), p(o.dn));
+    return {.area = "directory", .check = "mail-unique", .status = Status::failed, .mis = "MIS_5",
+            .detail = clash,
+            .remedy = "an address on two entries: remove it from the one that should not have it (a cutover that "
+                      "stopped halfway leaves it on both: see the history)"};
+}
+
+} // namespace
+
+std::vector<Finding> judge_directory(const DirectoryFacts& facts) {
+    if (!facts.reachable)
+        return {{.area = "directory", .check = "entry", .status = Status::skipped,
+                 .detail = "the directory could not be reached"}};
+    if (facts.error) return {search_failed(*facts.error)};
+    const directory::Entry* entry = chosen_entry(facts);
+    if (!entry)
+        return {{.area = "directory", .check = "entry", .status = Status::failed,
+                 .detail = fmt::format("no entry with {} '{}' under {}", facts.uid_attribute, p(facts.user),
+                                       p(facts.base)),
+                 .remedy = "check the spelling and [ldap] base; the history below shows whether mbxkit renamed or "
+                           "replaced the account"}};
+    std::vector<Finding> found{entry_finding(facts, *entry), uid_unique_finding(facts),
+                               enabled_finding(facts, *entry), mail_finding(facts, *entry)};
+    const auto addresses = entry_addresses(*entry, facts);
+    if (addresses.empty()) return found;
+    found.push_back(facts.others_error ? search_failed(*facts.others_error) : mail_unique_finding(facts, addresses));
+    return found;
+}
+
+} // namespace mbx::ops::diagnose
 
 namespace mbx::ops::diagnose::detail {
 
 void Diagnosis::directory_checks() {
     step("directory");
-    if (!dir_) {
-        add({.area = "directory", .check = "entry", .status = Status::skipped,
-             .detail = "the directory could not be reached"});
-        return;
+    DirectoryFacts facts{.reachable = dir_.has_value(), .user = req_.user};
+    if (dir_) {
+        try {
+            directory_facts(facts);
+        } catch (const Error& e) {
+            if (e.category() == ErrorCategory::config) throw;
+            facts.error = e;
+        }
     }
-    try {
-        directory_entry();
-    } catch (const Error& e) {
-        if (e.category() == ErrorCategory::config) throw;
-        add({.area = "directory", .check = "entry", .status = Status::failed, .mis = "MIS_5",
-             .detail = "directory search failed: " + e.one_line(),
-             .remedy = "retry; if it persists, check the directory server's log"});
+    add_all(judge_directory(facts));
+    if (!dir_ || facts.error) return;
+    user_missing_ = facts.same_uid.empty();
+    if (const directory::Entry* entry = chosen_entry(facts)) {
+        entry_ = *entry;
+        report_.dn = entry_->dn;
+        uid_ = entry_->first(facts.uid_attribute).value_or(req_.user);
+        report_.mail = mail_address(*entry_, facts).value_or("");
     }
 }
 
@@ -29,148 +193,45 @@ std::vector<std::string> Diagnosis::entry_attributes() const {
     return attrs;
 }
 
-void Diagnosis::directory_entry() {
-    const std::string base = cfg_.require("ldap.base");
-    const std::string uid_attr = cfg_.get("ldap.uid-attribute");
+void Diagnosis::directory_facts(DirectoryFacts& facts) {
+    facts.base = cfg_.require("ldap.base");
+    facts.uid_attribute = cfg_.get("ldap.uid-attribute");
+    facts.user_filter = cfg_.get("ldap.user-filter");
+    facts.mail_attribute = cfg_.get("ldap.mail-attribute");
+    facts.alias_attributes = split_list(cfg_.get("ldap.alias-attributes"));
+    facts.disable_method = cfg_.get("reprovision.disable-method");
+    facts.disable_attribute = cfg_.get("reprovision.disable-attribute");
+    facts.disabled_base = cfg_.get("reprovision.disabled-base");
     // Every entry with this uid, whatever the user filter says: a second one is the classic
     // sign of a provisioning that went wrong.
-    std::vector<directory::Entry> same_uid;
-    dir_->search(base, directory::Scope::subtree, directory::user_filter("", uid_attr, req_.user),
+    dir_->search(facts.base, directory::Scope::subtree, directory::user_filter("", facts.uid_attribute, req_.user),
                  entry_attributes(), [&](const directory::Entry& e) {
-                     if (same_uid.size() < 20) same_uid.push_back(e);
+                     if (facts.same_uid.size() < 20) facts.same_uid.push_back(e);
                  });
-    std::set<std::string> users;
-    dir_->search(base, directory::Scope::subtree,
-                 directory::user_filter(cfg_.get("ldap.user-filter"), uid_attr, req_.user), {"1.1"},
-                 [&](const directory::Entry& e) { users.insert(e.dn); });
-    std::sort(same_uid.begin(), same_uid.end(), [](const auto& a, const auto& b) { return a.dn < b.dn; });
-    if (same_uid.empty()) {
-        user_missing_ = true;
-        add({.area = "directory", .check = "entry", .status = Status::failed,
-             .detail = fmt::format("no entry with {} '{}' under {}", uid_attr, p(req_.user), p(base)),
-             .remedy = "check the spelling and [ldap] base; the history below shows whether mbxkit renamed or "
-                       "replaced the account"});
-        return;
-    }
-    // The entry to diagnose: the one the user filter selects (the one the mail server uses);
-    // of several, the one named by its uid (uid=USER,...), as provisioning names them.
-    const std::string rdn = uid_attr + "=" + directory::escape_dn_value(req_.user) + ",";
-    auto chosen = std::find_if(same_uid.begin(), same_uid.end(), [&](const auto& e) {
-        return users.contains(e.dn) && e.dn.size() > rdn.size() && iequals(e.dn.substr(0, rdn.size()), rdn);
-    });
-    if (chosen == same_uid.end())
-        chosen = std::find_if(same_uid.begin(), same_uid.end(), [&](const auto& e) { return users.contains(e.dn); });
-    if (chosen == same_uid.end()) {
-        entry_ = same_uid.front();
-        add({.area = "directory", .check = "entry", .status = Status::failed, .mis = "MIS_5",
-             .detail = fmt::format("{} has {} '{}' but does not match [ldap] user-filter {}: it is not a mail "
-                                   "user for mbxkit (nor, likely, for the mail server)",
-                                   p(entry_->dn), uid_attr, p(req_.user), p(cfg_.get("ldap.user-filter"))),
-             .remedy = "give the entry back what the filter needs (objectClass, attributes); if its provisioning "
-                       "is damaged beyond that, create a fresh account: `mbx reprovision " + p(req_.user) +
-                       " --new-uid NEWUID`"});
-    } else {
-        entry_ = *chosen;
-        add({.area = "directory", .check = "entry", .status = Status::ok, .detail = p(entry_->dn)});
-    }
-    report_.dn = entry_->dn;
-    uid_ = entry_->first(uid_attr).value_or(req_.user);
-    if (same_uid.size() > 1) {
-        std::vector<std::string> dn_list;
-        for (const auto& e : same_uid) dn_list.push_back(e.dn);
-        const std::string dns = joined(dn_list, "; ");
-        add({.area = "directory", .check = "uid-unique", .status = Status::failed, .mis = "MIS_5",
-             .detail = fmt::format("{} '{}' is on {} entries: {}", uid_attr, p(req_.user), same_uid.size(), dns),
-             .remedy = "a corrupted provisioning: keep the entry the mailbox belongs to, remove or rename the "
-                       "other (save it first: ldapsearch -LLL ... > saved.ldif), then `mbx diagnose " +
-                       p(req_.user) + "` again"});
-    } else {
-        add({.area = "directory", .check = "uid-unique", .status = Status::ok,
-             .detail = fmt::format("one entry has {} '{}'", uid_attr, p(req_.user))});
-    }
-    enabled_check();
-    mail_checks(base);
-}
-
-void Diagnosis::enabled_check() {
-    const std::string method = cfg_.get("reprovision.disable-method");
-    if (method == "attribute") {
-        const std::string attr = cfg_.get("reprovision.disable-attribute");
-        if (auto v = entry_->first(attr)) {
-            add({.area = "directory", .check = "enabled", .status = Status::failed, .mis = "MIS_5",
-                 .detail = fmt::format("the account is disabled: {}: {}", attr, p(*v)),
-                 .remedy = fmt::format("if it should sync again, remove {} from the entry; if `mbx reprovision` "
-                                       "disabled it, the user has a new account (see the history)",
-                                       attr)});
-            return;
-        }
-        add({.area = "directory", .check = "enabled", .status = Status::ok,
-             .detail = fmt::format("no {} on the entry", attr)});
-    } else if (method == "move") {
-        const std::string disabled = cfg_.get("reprovision.disabled-base");
-        const std::string dn = entry_->dn;
-        const bool under = !disabled.empty() && dn.size() > disabled.size() &&
-                           iequals(std::string_view(dn).substr(dn.size() - disabled.size()), disabled) &&
-                           dn[dn.size() - disabled.size() - 1] == ',';
-        add({.area = "directory", .check = "enabled", .status = under ? Status::failed : Status::ok,
-             .mis = under ? "MIS_5" : "",
-             .detail = under ? fmt::format("the entry is under [reprovision] disabled-base {}", p(disabled))
-                             : fmt::format("not under [reprovision] disabled-base {}", p(disabled)),
-             .remedy = under ? "move it back if it should sync again; if `mbx reprovision` moved it, the user "
-                               "has a new account (see the history)"
-                             : ""});
-    } else {
-        add({.area = "directory", .check = "enabled", .status = Status::skipped,
-             .detail = "[reprovision] disable-method is none: no account state to check"});
-    }
-}
-
-void Diagnosis::mail_checks(const std::string& base) {
-    const std::string mail_attr = cfg_.get("ldap.mail-attribute");
-    const auto mails = entry_->values(mail_attr);
-    if (mails.empty() || mails.front().find('@') == std::string::npos) {
-        add({.area = "directory", .check = "mail", .status = Status::failed, .mis = "MIS_5",
-             .detail = mails.empty() ? fmt::format("the entry has no {}", mail_attr)
-                                     : fmt::format("{} '{}' is not a mail address", mail_attr, p(mails.front())),
-             .remedy = fmt::format("give the entry its address ({}); ActiveSync provisions a device by it",
-                                   mail_attr)});
-    } else {
-        report_.mail = mails.front();
-        add({.area = "directory", .check = "mail", .status = Status::ok, .detail = p(mails.front())});
-    }
+    dir_->search(facts.base, directory::Scope::subtree,
+                 directory::user_filter(facts.user_filter, facts.uid_attribute, req_.user), {"1.1"},
+                 [&](const directory::Entry& e) { facts.filtered.insert(e.dn); });
+    std::sort(facts.same_uid.begin(), facts.same_uid.end(), [](const auto& a, const auto& b) { return a.dn < b.dn; });
+    const directory::Entry* entry = chosen_entry(facts);
+    if (!entry) return;
     // Every address of the entry (main and aliases), on no other entry.
-    std::vector<std::string> attrs{mail_attr};
-    for (const auto& a : split_list(cfg_.get("ldap.alias-attributes"))) attrs.push_back(a);
-    std::vector<std::string> addresses;
-    for (const auto& a : attrs)
-        for (const auto& v : entry_->values(a))
-            if (addresses.size() < 20 && std::find(addresses.begin(), addresses.end(), v) == addresses.end())
-                addresses.push_back(v);
+    const auto addresses = entry_addresses(*entry, facts);
     if (addresses.empty()) return;
+    std::vector<std::string> attrs{facts.mail_attribute};
+    attrs.insert(attrs.end(), facts.alias_attributes.begin(), facts.alias_attributes.end());
     std::string filter = "(|";
     for (const auto& v : addresses)
         for (const auto& a : attrs) filter += "(" + a + "=" + directory::escape_filter_value(v) + ")";
     filter += ")";
-    std::vector<directory::Entry> others;
-    dir_->search(base, directory::Scope::subtree, filter, attrs, [&](const directory::Entry& e) {
-        if (e.dn != entry_->dn && others.size() < 20) others.push_back(e);
-    });
-    if (others.empty()) {
-        add({.area = "directory", .check = "mail-unique", .status = Status::ok,
-             .detail = fmt::format("{} address{} on this entry only", addresses.size(),
-                                   addresses.size() == 1 ? "" : "es")});
-        return;
+    const std::string dn = entry->dn;
+    try {
+        dir_->search(facts.base, directory::Scope::subtree, filter, attrs, [&](const directory::Entry& e) {
+            if (e.dn != dn && facts.others.size() < 20) facts.others.push_back(e);
+        });
+    } catch (const Error& e) {
+        if (e.category() == ErrorCategory::config) throw;
+        facts.others_error = e;
     }
-    std::string clash;
-    for (const auto& o : others)
-        for (const auto& a : attrs)
-            for (const auto& v : o.values(a))
-                if (std::find(addresses.begin(), addresses.end(), v) != addresses.end())
-                    clash += fmt::format("{}{} is also on {}", clash.empty() ? "" : "; ", p(v), p(o.dn));
-    add({.area = "directory", .check = "mail-unique", .status = Status::failed, .mis = "MIS_5",
-         .detail = clash,
-         .remedy = "an address on two entries: remove it from the one that should not have it (a cutover that "
-                   "stopped halfway leaves it on both: see the history)"});
 }
 
 } // namespace mbx::ops::diagnose::detail

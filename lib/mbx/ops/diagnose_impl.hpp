@@ -1,10 +1,12 @@
 #pragma once
 // mbx diagnose's insides: the Diagnosis that runs every check. Its checks are one file per
 // area (diagnose_server.cpp, diagnose_directory.cpp, diagnose_folders.cpp, diagnose_quota.cpp,
-// diagnose_devices.cpp, diagnose_history.cpp); diagnose.cpp has the entry points. Internal to
-// lib/mbx/ops: nothing else includes it.
+// diagnose_devices.cpp, diagnose_history.cpp); in each, the Diagnosis gathers the area's facts
+// (the I/O) and hands them to the area's pure judge (diagnose_judge.hpp), whose findings it
+// adds; diagnose.cpp has the entry points. Internal to lib/mbx/ops: nothing else includes it.
 
 #include "mbx/ops/diagnose.hpp"
+#include "mbx/ops/diagnose_judge.hpp"
 #include "mbx/audit/compat.hpp"
 #include "mbx/core/output.hpp"
 #include "mbx/core/text.hpp"
@@ -126,37 +128,20 @@ private:
     }
     std::string uid() const { return uid_.empty() ? req_.user : uid_; }
 
-    // ---- server: the certificate of a TLS connection
-    template <class Get> void certificate(const std::string& check, Get&& get, std::string_view server) {
-        std::optional<tls::CertificateInfo> cert;
+    void add_all(std::vector<Finding> found) {
+        for (auto& f : found) add(std::move(f));
+    }
+
+    // ---- server: the certificate of a TLS connection, as `get` reads it
+    template <class Get> CertificateFacts certificate_facts(std::string check, Get&& get, std::string server) {
+        CertificateFacts facts{.check = std::move(check), .server = std::move(server), .now = req_.now,
+                               .warning_days = cert_warning_days_};
         try {
-            cert = get();
+            facts.certificate = get();
         } catch (const Error& e) {
-            add({.area = "server", .check = check, .status = Status::warning,
-                 .detail = fmt::format("{}: {}", server, e.one_line()),
-                 .remedy = "check the certificate with `openssl s_client -showcerts`"});
-            return;
+            facts.error = e;
         }
-        if (!cert) {
-            add({.area = "server", .check = check, .status = Status::skipped,
-                 .detail = fmt::format("{}: no TLS certificate (plain connection)", server)});
-            return;
-        }
-        const auto days = tls::days_left(*cert, req_.now);
-        const std::string what = fmt::format("{} certificate {} expires {}", server, p(cert->subject), date_of(cert->not_after));
-        if (days < 0) {
-            add({.area = "server", .check = check, .status = Status::failed, .mis = "MIS_5",
-                 .detail = fmt::format("{} ({} days ago)", what, -days),
-                 .remedy = "renew the certificate: devices refuse an expired one"});
-        } else if (days < cert_warning_days_) {
-            add({.area = "server", .check = check, .status = Status::warning, .mis = "MIS_5",
-                 .detail = fmt::format("{} in {} day{}", what, days, days == 1 ? "" : "s"),
-                 .remedy = fmt::format("renew it before {}: devices refuse an expired certificate",
-                                       date_of(cert->not_after))});
-        } else {
-            add({.area = "server", .check = check, .status = Status::ok,
-                 .detail = fmt::format("{} in {} days", what, days)});
-        }
+        return facts;
     }
 
     // ---- server: LDAP
@@ -165,19 +150,17 @@ private:
     // ---- directory: the entry
     void directory_checks();
     std::vector<std::string> entry_attributes() const;
-    void directory_entry();
-    void enabled_check();
-    void mail_checks(const std::string& base);
+    void directory_facts(DirectoryFacts& facts);
 
     // ---- server: IMAP
     void server_imap();
-    // The master login failed for the user: does it work for somebody else?
-    void reference_login(const Error& failure, std::int64_t latency);
+    // The master login failed for the user: the reference user, and how its login went.
+    void reference_login(ImapLoginFacts& facts);
     struct Stop {};
 
     // ---- folders
     void folders();
-    void open_folder(const std::string& check, const imap::ListEntry* entry, std::string_view use);
+    void examine(FolderFacts& folder);
 
     // ---- quota
     void quota();
@@ -192,7 +175,7 @@ private:
 
     // ---- history
     void history();
-    void change_finding(const journal::SubjectRun& r);
+    std::map<std::int64_t, std::int64_t> undone_runs(const std::vector<journal::SubjectRun>& runs) const;
 
     const config::Config& cfg_;
     const SecretProvider& secrets_;
@@ -208,7 +191,6 @@ private:
     std::optional<imap::Connection> imap_;
     std::vector<std::string> server_versions_;
     std::string versions_from_;
-    std::map<std::int64_t, std::int64_t> undone_by_; // run -> the `mbx journal undo` run that reverted it
 };
 
 } // namespace mbx::ops::diagnose::detail
