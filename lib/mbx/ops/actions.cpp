@@ -47,16 +47,24 @@ const std::array kinds{
     ActionKind{kind::diagnose_check, reads, nullptr, "one finding of mbx diagnose"},
 };
 
-const ActionKind undo_kind{kind::undo_prefix, changes, nullptr, "an action undone"};
+// Families: a kind this version does not name but whose prefix says what it is (an undo of any
+// kind; audit and diagnose kinds of other versions, which only ever looked).
+const std::array families{
+    ActionKind{kind::undo_prefix, changes, nullptr, "an action undone"},
+    ActionKind{"audit.", reads, nullptr, "an audit record of another mbxkit version"},
+    ActionKind{"diagnose.", reads, nullptr, "a diagnose record of another mbxkit version"},
+};
 
 } // namespace
 
 std::span<const ActionKind> action_kinds() { return kinds; }
 
 const ActionKind* find_action_kind(std::string_view name) {
-    if (name.starts_with(kind::undo_prefix)) return &undo_kind;
     const auto it = std::find_if(kinds.begin(), kinds.end(), [&](const ActionKind& k) { return k.name == name; });
-    return it == kinds.end() ? nullptr : &*it;
+    if (it != kinds.end()) return &*it;
+    const auto family = std::find_if(families.begin(), families.end(),
+                                     [&](const ActionKind& k) { return name.starts_with(k.name); });
+    return family == families.end() ? nullptr : &*family;
 }
 
 bool read_only_kind(std::string_view name) {

@@ -66,8 +66,9 @@ struct ActionKind {
 /// Every kind, in the order of the list above.
 std::span<const ActionKind> action_kinds();
 
-/// The kind called `name`; an undo's "undo.X" is a kind of its own (it changes what X changed).
-/// nullptr for a name mbx never writes (a journal from a newer version).
+/// The kind called `name`; an undo's "undo.X" is a kind of its own (it changes what X changed),
+/// and an "audit.X" or "diagnose.X" this version does not write only looked. nullptr for any
+/// other name mbx never writes (a journal from a newer version).
 const ActionKind* find_action_kind(std::string_view name);
 
 /// True when actions of `name` only look. An unknown kind is taken to change something.

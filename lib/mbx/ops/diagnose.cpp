@@ -62,7 +62,7 @@ void journal_findings(journal::Journal& journal, std::int64_t run, const Report&
         json after{{"area", f.area}, {"check", f.check}, {"status", std::string(status_name(f.status))},
                    {"mis", f.mis},   {"detail", f.detail}, {"remedy", f.remedy}};
         if (f.latency_ms) after["latency_ms"] = *f.latency_ms;
-        journal.add_action(run, {.kind = "diagnose.check",
+        journal.add_action(run, {.kind = kind::diagnose_check,
                                  .subject = report.user,
                                  .after = std::move(after),
                                  .status = f.status == Status::failed ? journal::ActionStatus::failed

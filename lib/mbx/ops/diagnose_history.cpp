@@ -79,7 +79,7 @@ std::vector<Finding> judge_history(const HistoryFacts& facts) {
     for (const auto& r : facts.runs) {
         if (r.run.tool == "diagnose") continue; // this very run, and earlier looks
         const bool changed = !r.run.dry_run && std::any_of(r.kinds.begin(), r.kinds.end(),
-                                                           [](const auto& k) { return !detail::read_only_kind(k); });
+                                                           [](const auto& k) { return !ops::read_only_kind(k); });
         if (!changed) {
             ++checks[r.run.tool];
             if (!latest_check) latest_check = &r;
