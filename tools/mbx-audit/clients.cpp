@@ -25,9 +25,8 @@ mbx::ExitCode clients(mbx::cli::Context& ctx, const std::vector<std::string>& op
     if (!operands.empty())
         throw mbx::Error(mbx::ErrorCategory::usage, "'mbx audit clients' takes no operands",
                          "name the logs with --log FILE (repeatable)");
-    const Loaded loaded = load_logs(ctx);
+    const Loaded loaded = mbx::ops::audit::read_clients(ctx.session(), log_source(ctx));
     ctx.progress().finish();
-    journal_devices(ctx, loaded);
 
     auto sink = ctx.sink();
     sink->begin({"audit_clients",

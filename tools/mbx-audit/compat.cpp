@@ -3,7 +3,7 @@
 #include "devices.hpp"
 #include "subcommands.hpp"
 
-#include "mbx/ops/audit_compat.hpp"
+#include "mbx/ops/audit_run.hpp"
 
 #include <fmt/format.h>
 #include <map>
@@ -42,8 +42,7 @@ mbx::ExitCode compat(mbx::cli::Context& ctx, const std::vector<std::string>& ope
                                   : std::nullopt).capabilities;
     const Loaded loaded = from_journal ? load_journal(ctx) : load_logs(ctx);
     ctx.progress().finish();
-    const auto report = audit::judge_devices(loaded, target.info, capabilities);
-    if (ctx.run_id()) audit::journal_compat(ctx.journal(), *ctx.run_id(), report, target.info);
+    const auto report = audit::judge_compat(ctx.session(), loaded, target.info, capabilities);
 
     auto sink = ctx.sink();
     sink->begin({"audit_compat",

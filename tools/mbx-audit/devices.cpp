@@ -5,7 +5,7 @@ namespace mbx_audit {
 using mbx::Error;
 using mbx::ErrorCategory;
 
-Loaded load_logs(mbx::cli::Context& ctx) {
+mbx::ops::audit::LogSource log_source(mbx::cli::Context& ctx) {
     const auto& a = ctx.args();
     mbx::ops::audit::LogSource source;
     if (a.count("log"))
@@ -13,17 +13,15 @@ Loaded load_logs(mbx::cli::Context& ctx) {
     source.format = mbx::ops::audit::parse_log_format(a.count("log-format") ? a["log-format"].as<std::string>() : "auto");
     if (a.count("rules")) source.rules = a["rules"].as<std::string>();
     source.on_file = [&ctx](const std::filesystem::path& path) { ctx.progress().update("read " + path.string(), 0, 0); };
-    return mbx::ops::audit::load_logs(source);
+    return source;
 }
+
+Loaded load_logs(mbx::cli::Context& ctx) { return mbx::ops::audit::load_logs(log_source(ctx)); }
 
 Loaded load_journal(mbx::cli::Context& ctx) {
     if (auto loaded = mbx::ops::audit::load_journal(ctx.journal())) return std::move(*loaded);
     throw Error(ErrorCategory::data, "the journal has no devices from `mbx audit clients`",
                 "run `mbx audit clients --log FILE...` first, or give --log here");
-}
-
-void journal_devices(mbx::cli::Context& ctx, const Loaded& loaded) {
-    if (ctx.run_id()) mbx::ops::audit::journal_devices(ctx.journal(), *ctx.run_id(), loaded);
 }
 
 } // namespace mbx_audit

@@ -3,7 +3,7 @@
 // from access logs (--log), or from the devices the latest clients run journaled (--from-journal).
 // The work is in mbx/ops/audit_devices.hpp; these read the options.
 #include "mbx/cli/tool.hpp"
-#include "mbx/ops/audit_devices.hpp"
+#include "mbx/ops/audit_run.hpp"
 
 namespace mbx_audit {
 
@@ -11,6 +11,10 @@ using mbx::ops::audit::client_name;
 using mbx::ops::audit::DeviceRow;
 using mbx::ops::audit::FileRow;
 using mbx::ops::audit::Loaded;
+
+/// The --log files (each read with --log-format, auto by default) and --rules (client rules
+/// before the built-in ones), with progress. Throws Error(usage) for a bad --log-format.
+mbx::ops::audit::LogSource log_source(mbx::cli::Context& ctx);
 
 /// The devices of the --log files (each read with --log-format, auto by default; --rules adds
 /// client rules before the built-in ones). Throws Error(usage) without --log, Error(io/data) for
@@ -21,7 +25,5 @@ Loaded load_logs(mbx::cli::Context& ctx);
 /// Error(data) when there is none.
 Loaded load_journal(mbx::cli::Context& ctx);
 
-/// Journals the devices and files to this run (when it has one).
-void journal_devices(mbx::cli::Context& ctx, const Loaded& loaded);
 
 } // namespace mbx_audit

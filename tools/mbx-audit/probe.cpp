@@ -1,7 +1,7 @@
 // mbx audit probe URL --user USER --as-version V...: an active sync test as a device of version V.
 #include "subcommands.hpp"
 
-#include "mbx/ops/audit_probe.hpp"
+#include "mbx/ops/audit_run.hpp"
 
 #include <cmath>
 #include <fmt/format.h>
@@ -28,11 +28,9 @@ mbx::ExitCode probe(mbx::cli::Context& ctx, const std::vector<std::string>& oper
     const std::string url = operands.empty() ? "" : operands.front();
     const auto user = args.count("user") ? std::optional(args["user"].as<std::string>()) : std::nullopt;
     const auto device = args.count("device-id") ? std::optional(args["device-id"].as<std::string>()) : std::nullopt;
-    auto secrets = [&](const mbx::SecretSource& s) { return ctx.secret(s); };
 
-    const auto r = mbx::ops::audit::probe(ctx.config(), secrets, url, user,
-                                          args["as-version"].as<std::vector<std::string>>(), device);
-    if (ctx.run_id()) mbx::ops::audit::journal_probe(ctx.journal(), *ctx.run_id(), r);
+    const auto r =
+        mbx::ops::audit::probe(ctx.session(), url, user, args["as-version"].as<std::vector<std::string>>(), device);
 
     auto sink = ctx.sink();
     sink->begin({"audit_probe",

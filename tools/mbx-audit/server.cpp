@@ -1,7 +1,7 @@
 // mbx audit server URL...: what each ActiveSync (or IMAP) server announces, and what it means.
 #include "subcommands.hpp"
 
-#include "mbx/ops/audit_server.hpp"
+#include "mbx/ops/audit_run.hpp"
 
 #include <cmath>
 #include <fmt/format.h>
@@ -28,7 +28,6 @@ mbx::ExitCode server(mbx::cli::Context& ctx, const std::vector<std::string>& ope
     if (urls.empty()) urls.push_back(""); // [activesync] url
     const std::optional<std::string> user =
         ctx.args().count("user") ? std::optional(ctx.args()["user"].as<std::string>()) : std::nullopt;
-    auto secrets = [&](const mbx::SecretSource& s) { return ctx.secret(s); };
 
     auto sink = ctx.sink();
     sink->begin({"audit_server",
@@ -46,8 +45,7 @@ mbx::ExitCode server(mbx::cli::Context& ctx, const std::vector<std::string>& ope
     mbx::ExitCode code = mbx::ExitCode::ok;
     int with_findings = 0, failed = 0;
     for (const auto& url : urls) {
-        const auto r = mbx::ops::audit::audit_server(ctx.config(), secrets, url, user);
-        if (ctx.run_id()) mbx::ops::audit::journal_server(ctx.journal(), *ctx.run_id(), r);
+        const auto r = mbx::ops::audit::audit_server(ctx.session(), url, user);
         code = mbx::combine_exit_codes(code, r.status);
         if (r.error) ++failed, ctx.warn(r.error->one_line());
         else if (!r.findings.empty()) ++with_findings;

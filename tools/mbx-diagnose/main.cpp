@@ -17,9 +17,12 @@ namespace dx = mbx::ops::diagnose;
 mbx::ExitCode diagnose(mbx::cli::Context& ctx) {
     const auto& a = ctx.args();
     dx::Request req;
-    if (!a.count("user"))
+    const auto users = ctx.users().users;
+    if (users.empty())
         throw mbx::Error(mbx::ErrorCategory::usage, "no user to diagnose", "give the login: mbx diagnose USER");
-    req.user = a["user"].as<std::vector<std::string>>().front();
+    if (users.size() > 1)
+        throw mbx::Error(mbx::ErrorCategory::usage, "'mbx diagnose' takes one user", "run it once per user");
+    req.user = users.front();
     if (a.count("device")) req.device = a["device"].as<std::string>();
     if (a.count("log"))
         for (const auto& path : a["log"].as<std::vector<std::string>>()) req.logs.emplace_back(path);
@@ -27,7 +30,6 @@ mbx::ExitCode diagnose(mbx::cli::Context& ctx) {
     req.on_check = [&ctx](std::string_view check) { ctx.progress().update(std::string(check), 0, 0); };
     const dx::Report report = dx::diagnose(ctx.session(), req);
     ctx.progress().finish();
-    if (ctx.run_id()) dx::journal_findings(ctx.journal(), *ctx.run_id(), report);
 
     // For people the remedies go under the table, numbered; machines get them in a column.
     const bool table = ctx.format() == mbx::out::Format::table;
@@ -114,6 +116,7 @@ int main(int argc, char** argv) {
                     "log-format", mbx::cli::po::value<std::string>()->value_name("FORMAT"),
                     "auto (default), iis or combined");
             },
+        .users = {.user = true},
         .positional = {{"user", 1}},
         .run = diagnose,
     });

@@ -38,7 +38,6 @@ int main(int argc, char** argv) {
             o.add_options()
                 ("from", po::value<std::string>()->value_name("USER[@NAME]"), "the mailbox to copy from")
                 ("to", po::value<std::string>()->value_name("USER[@NAME]"), "the mailbox to copy into")
-                ("users-file,F", po::value<std::string>()->value_name("FILE"), "CSV lines from,to (# comments)")
                 ("parallel", po::value<unsigned>()->value_name("N"), "--users-file: N pairs at once (default 1)")
                 ("from-password-file", po::value<std::string>()->value_name("FILE"),
                  "log in to the source as USER with this password instead of the master user")
@@ -64,6 +63,7 @@ int main(int argc, char** argv) {
                 ("force", "copy even when the target's quota cannot hold it")
                 ("resume", po::value<std::string>()->value_name("RUN"), "continue journal run RUN");
         },
+        .users = {.file = "CSV lines from,to (# comments)"},
         .run = merge,
     });
 }

@@ -31,7 +31,8 @@ std::string required(mbx::cli::Context& ctx, const char* option, std::string_vie
 }
 
 mbx::ops::CleanupRequest request_of(mbx::cli::Context& ctx, const std::vector<std::string>& operands) {
-    if (operands.size() != 1)
+    const auto users = ctx.users(operands).users;
+    if (users.size() != 1)
         throw mbx::Error(mbx::ErrorCategory::usage, "'mbx quota cleanup' takes exactly one USER",
                          "e.g. mbx quota cleanup alice --folder Trash --older-than 30d");
     for (const char* other : {"users-file", "filter", "shard", "parallel", "backend", "to", "by"})
@@ -39,7 +40,7 @@ mbx::ops::CleanupRequest request_of(mbx::cli::Context& ctx, const std::vector<st
             throw mbx::Error(mbx::ErrorCategory::usage,
                              fmt::format("--{} is not an option of 'mbx quota cleanup'", other));
     mbx::ops::CleanupRequest req;
-    req.user = operands.front();
+    req.user = users.front();
     req.folders = mbx::ops::parse_folder_list(required(ctx, "folder", "which folders to clean"));
     req.older_than = mbx::ops::parse_age(required(ctx, "older-than", "refusing to clean without an age"));
     if (ctx.args().count("until-below"))

@@ -11,7 +11,7 @@ int main(int argc, char** argv) {
     return mbx::cli::run_tool(argc, argv, {
         .name = "quota",
         .summary = "Mailboxes near or over their limits (MIS_9): check, sweep, clean up, raise.",
-        .usage = "mbx quota check USER... [--users-file FILE]\n"
+        .usage = "mbx quota check USER... [-u USER]... [--users-file FILE] | --all\n"
                  "       mbx quota sweep [--filter LDAPFILTER] [--users-file FILE] [--shard K/N] [--parallel N]\n"
                  "                       [--backend imap|doveadm]\n"
                  "       mbx quota cleanup USER --folder Trash,Junk --older-than 30d [--until-below 80%]\n"
@@ -37,8 +37,6 @@ int main(int argc, char** argv) {
         .journaled = true,
         .options = [](auto& o) {
             o.add_options()
-                ("users-file,F", po::value<std::string>()->value_name("FILE"),
-                 "check, sweep: also the uids in FILE (one per line, # comments)")
                 ("filter", po::value<std::string>()->value_name("LDAPFILTER"),
                  "sweep: only users matching this filter too (ANDed with [ldap] user-filter)")
                 ("shard", po::value<std::string>()->value_name("K/N"),
@@ -57,10 +55,11 @@ int main(int argc, char** argv) {
                 ("to", po::value<std::string>()->value_name("SIZE"), "raise: the new limit (e.g. 2G)")
                 ("by", po::value<std::string>()->value_name("SIZE"), "raise: add SIZE to the current limit");
         },
+        .users = {.user = true, .all = true, .file = "check, sweep: also the uids in FILE (one per line, # comments)"},
         .positional = {{"words", -1}},
-        .subcommands = {{"check", {"users-file"}, mbx_quota::check},
+        .subcommands = {{"check", {"user", "all", "users-file"}, mbx_quota::check},
                         {"sweep", {"users-file", "filter", "shard", "parallel", "backend"}, mbx_quota::sweep},
-                        {"cleanup", {"folder", "older-than", "until-below", "largest-first"}, mbx_quota::cleanup},
-                        {"raise", {"to", "by"}, mbx_quota::raise}},
+                        {"cleanup", {"user", "folder", "older-than", "until-below", "largest-first"}, mbx_quota::cleanup},
+                        {"raise", {"user", "to", "by"}, mbx_quota::raise}},
     });
 }

@@ -20,7 +20,8 @@ constexpr const char* kForeignOptions[] = {"users-file", "filter",      "shard",
 
 
 mbx::ops::RaiseRequest request_of(mbx::cli::Context& ctx, const std::vector<std::string>& operands) {
-    if (operands.size() != 1)
+    const auto users = ctx.users(operands).users;
+    if (users.size() != 1)
         throw mbx::Error(mbx::ErrorCategory::usage, "'mbx quota raise' takes exactly one USER",
                          "e.g. mbx quota raise alice --by 1G");
     const auto& a = ctx.args();
@@ -34,7 +35,7 @@ mbx::ops::RaiseRequest request_of(mbx::cli::Context& ctx, const std::vector<std:
     if (a.count("to") && a.count("by"))
         throw mbx::Error(mbx::ErrorCategory::usage, "--to and --by cannot be used together",
                          "--to sets the new limit, --by adds to the current one");
-    mbx::ops::RaiseRequest req{.user = operands.front()};
+    mbx::ops::RaiseRequest req{.user = users.front()};
     if (a.count("to")) req.to = mbx::config::parse_size(a["to"].as<std::string>(), "--to");
     if (a.count("by")) req.by = mbx::config::parse_size(a["by"].as<std::string>(), "--by");
     return req;

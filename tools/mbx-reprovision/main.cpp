@@ -40,7 +40,6 @@ int main(int argc, char** argv) {
         .options = [](auto& o) {
             o.add_options()
                 ("new-uid", po::value<std::string>()->value_name("NEWUID"), "login of the new account")
-                ("users-file,F", po::value<std::string>()->value_name("FILE"), "CSV lines user,new_uid (# comments)")
                 ("from-file", po::value<std::string>()->value_name("FILE"), "the old name of --users-file")
                 ("password-file", po::value<std::string>()->value_name("FILE"),
                  "set the new account's password from this 0600 file instead of generating one")
@@ -48,6 +47,7 @@ int main(int argc, char** argv) {
                 ("force", "merge even when the new mailbox's quota cannot hold the old content")
                 ("resume", po::value<std::string>()->value_name("RUN"), "continue journal run RUN");
         },
+        .users = {.user = true, .file = "CSV lines user,new_uid (# comments)"},
         .positional = {{"user", 1}},
         .run = reprovision,
     });

@@ -60,8 +60,9 @@ Cell optional_run(std::int64_t id) {
 } // namespace
 
 std::vector<Pair> pairs_of(mbx::cli::Context& ctx) {
-    std::vector<std::string> positional;
-    if (ctx.args().count("user")) positional = ctx.args()["user"].as<std::vector<std::string>>();
+    const std::vector<std::string> positional = ctx.users().users;
+    if (positional.size() > 1)
+        throw Error(ErrorCategory::usage, "'mbx reprovision' takes one USER", "give more users with --users-file FILE");
     const std::string new_uid = arg(ctx, "new-uid"), file = users_file(ctx);
     if (!file.empty()) {
         if (!positional.empty() || !new_uid.empty() || ctx.args().count("resume") || ctx.args().count("password-file"))
@@ -83,37 +84,13 @@ std::vector<Pair> pairs_of(mbx::cli::Context& ctx) {
 }
 
 ExitCode reprovision_all(mbx::cli::Context& ctx, const std::vector<Pair>& pairs) {
-    const bool batch = !users_file(ctx).empty();
-    const std::optional<std::int64_t> resume = batch ? std::nullopt : resume_of(ctx);
-    std::vector<std::optional<rp::Result>> done(pairs.size());
-    // One user after the other (each reprovision runs a merge of its own); each run_batch
-    // subject is one journal run, begun (or reopened) by rp::run.
-    const auto ends = mbx::ops::run_batch(ctx.session(), pairs.size(), 1, [&](mbx::ops::SubjectContext& s) {
-        const Pair& p = pairs[s.index];
-        rp::Request req{.user = p.user, .new_uid = p.new_uid};
-        if (const auto f = arg(ctx, "password-file"); !f.empty()) req.password_file = f;
-        req.cutover = ctx.args().count("no-cutover") == 0;
-        req.force = ctx.args().count("force") > 0;
-        req.resume_run = resume;
-        // The journal keeps each user's run as if it had been run alone.
-        req.argv = batch ? std::vector<std::string>{p.user, "--new-uid", p.new_uid} : ctx.argv();
-        if (batch)
-            for (const char* flag : {"--no-cutover", "--force", "--dry-run", "-n"})
-                if (std::find(ctx.argv().begin(), ctx.argv().end(), flag) != ctx.argv().end()) req.argv.emplace_back(flag);
-        done[s.index] = rp::run(s.session, req);
-        return done[s.index]->exit;
-    });
-    std::vector<rp::Result> results;
-    for (std::size_t i = 0; i < pairs.size(); ++i) {
-        if (const auto& e = ends[i].error) {
-            if (!batch) throw *e;
-            rp::Result r{.user = pairs[i].user, .new_uid = pairs[i].new_uid, .exit = e->exit_code(), .error = *e};
-            r.steps.push_back({"inspect", "", "failed", e->one_line()});
-            results.push_back(std::move(r));
-        } else {
-            results.push_back(std::move(*done[i]));
-        }
-    }
+    rp::UsersRequest req{.pairs = pairs, .each = {}, .batch = !users_file(ctx).empty()};
+    if (const auto f = arg(ctx, "password-file"); !f.empty()) req.each.password_file = f;
+    req.each.cutover = ctx.args().count("no-cutover") == 0;
+    req.each.force = ctx.args().count("force") > 0;
+    req.each.resume_run = req.batch ? std::nullopt : resume_of(ctx);
+    req.each.argv = ctx.argv();
+    const std::vector<rp::Result> results = rp::run_users(ctx.session(), req);
 
     // Tables are for people: the LDIF follows the table as text instead of a column.
     const bool table = ctx.format() == mbx::out::Format::table;

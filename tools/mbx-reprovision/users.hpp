@@ -2,17 +2,14 @@
 // mbx reprovision's driver: which users (one, or a --from-file batch), running each as its
 // own journal run, and the report.
 #include "mbx/cli/tool.hpp"
+#include "mbx/ops/reprovision.hpp"
 
 #include <string>
 #include <vector>
 
 namespace mbx_reprovision {
 
-/// One line of the batch: the old login and the new one.
-struct Pair {
-    std::string user;
-    std::string new_uid;
-};
+using Pair = mbx::ops::reprovision::Pair;
 
 /// The pairs from USER --new-uid NEWUID, --resume RUN, or --from-file FILE (CSV user,new_uid;
 /// # comments). Throws Error(usage) for a bad combination, Error(data) for a bad file line.

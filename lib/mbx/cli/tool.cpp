@@ -36,6 +36,17 @@ po::options_description common_options(const ToolSpec& spec) {
     return d;
 }
 
+// The one user-selection group (ToolSpec::users).
+po::options_description user_options(const ToolSpec& spec) {
+    po::options_description d("Users");
+    if (spec.users.user)
+        d.add_options()("user,u", po::value<std::vector<std::string>>()->value_name("USER"), "a user (repeatable)");
+    if (spec.users.all) d.add_options()("all,A", "every user [ldap] user-filter selects");
+    if (!spec.users.file.empty())
+        d.add_options()("users-file,F", po::value<std::string>()->value_name("FILE"), spec.users.file.c_str());
+    return d;
+}
+
 // Flags for settings are spelled --SECTION-KEY; their values go to Config::load as flags.
 po::options_description settings_options(const ToolSpec& spec) {
     po::options_description d("Settings (override the configuration file and MBX_* variables)");
@@ -158,6 +169,15 @@ std::unique_ptr<out::Sink> Context::sink() { return out::make_sink(format_, std:
 
 Progress& Context::progress() { return *progress_; }
 
+UserSelection Context::users(const std::vector<std::string>& operands) const {
+    UserSelection s{.users = operands};
+    if (args_.count("user") && !args_["user"].empty())
+        for (const auto& u : args_["user"].as<std::vector<std::string>>()) s.users.push_back(u);
+    s.all = args_.count("all") > 0;
+    if (args_.count("users-file")) s.file = args_["users-file"].as<std::string>();
+    return s;
+}
+
 void Context::warn(std::string_view message) {
     if (quiet_) return;
     progress_->finish();
@@ -241,14 +261,22 @@ int run_tool(int argc, char** argv, const ToolSpec& spec) {
         po::options_description own(spec.name + " options");
         if (spec.options) spec.options(own);
         po::options_description visible;
-        visible.add(own).add(common_options(spec));
+        // The command's own options and its user selection: what a subcommand may take.
+        po::options_description commands_own;
+        commands_own.add(own);
+        visible.add(own);
+        if (po::options_description users = user_options(spec); !users.options().empty()) {
+            visible.add(users);
+            commands_own.add(users);
+        }
+        visible.add(common_options(spec));
         po::options_description settings = settings_options(spec);
         if (!settings.options().empty()) visible.add(settings);
         po::options_description all;
         all.add(visible);
         po::positional_options_description positional;
         for (const auto& [name, count] : spec.positional) {
-            all.add_options()(name.c_str(), po::value<std::vector<std::string>>());
+            if (!all.find_nothrow(name, false)) all.add_options()(name.c_str(), po::value<std::vector<std::string>>());
             positional.add(name.c_str(), count);
         }
         check_argument_lengths(args, spec);
@@ -277,7 +305,7 @@ int run_tool(int argc, char** argv, const ToolSpec& spec) {
             return 0;
         }
         nagios = vm["format"].as<std::string>() == "nagios";
-        const Subcommand* sub = spec.subcommands.empty() ? nullptr : &chosen_subcommand(spec, own, vm);
+        const Subcommand* sub = spec.subcommands.empty() ? nullptr : &chosen_subcommand(spec, commands_own, vm);
         std::optional<std::filesystem::path> file;
         if (vm.count("config")) file = vm["config"].as<std::string>();
         Context ctx(spec, vm, config::Config::load(file, setting_flags(spec, vm)), args);

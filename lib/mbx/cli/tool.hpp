@@ -37,6 +37,22 @@ struct Subcommand {
 };
 
 /// A command, declared once: the runner builds --help, parsing and dispatch from it.
+/// Which of the one user-selection group a command takes, the same in every command that
+/// takes users: -u/--user USER (repeatable; beside USER operands, which it adds to), -A/--all
+/// (every user [ldap] user-filter selects) and -F/--users-file FILE.
+struct UserOptions {
+    bool user = false;
+    bool all = false;
+    std::string file = {}; ///< -F's help (what a line holds); empty: no -F
+};
+
+/// The users a command was given: USER operands and -u, in order; -A; -F's file.
+struct UserSelection {
+    std::vector<std::string> users = {};
+    bool all = false;
+    std::string file = {};
+};
+
 struct ToolSpec {
     std::string name = {};        ///< "explain": the program is mbx-explain, run as `mbx explain`
     std::string summary = {};     ///< one line for `mbx help`
@@ -51,6 +67,9 @@ struct ToolSpec {
     bool journaled = false;     ///< records a run (and its actions) in the journal
     /// Adds the command's own options.
     std::function<void(po::options_description&)> options = {};
+    /// The user-selection options this command takes (see UserOptions). A positional named
+    /// "user" fills -u's list.
+    UserOptions users = {};
     /// Positional arguments in order: name and how many (-1: any number, the last one only).
     std::vector<std::pair<std::string, int>> positional = {};
     std::function<ExitCode(Context&)> run = {};
@@ -73,6 +92,9 @@ public:
     const config::Config& config() const { return config_; }
     out::Format format() const { return format_; }
     bool dry_run() const { return dry_run_; }
+    /// The users selected with the user-selection group, `operands` first (a subcommand's
+    /// operands; a positional named "user" is already in -u's list).
+    UserSelection users(const std::vector<std::string>& operands = {}) const;
     bool verbose() const { return verbose_; }
     bool quiet() const { return quiet_; }
     /// The command line after the program name, as given (journaled redacted).

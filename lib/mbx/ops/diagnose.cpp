@@ -53,7 +53,9 @@ Report diagnose(const Session& session, const Request& request) {
     if (!cfg.has("ldap.uri") && !cfg.has("imap.uri"))
         throw Error(ErrorCategory::config, "nothing to check: neither [ldap] uri nor [imap] uri is set",
                     "write a configuration file (docs/configuration.md) and pass it with --config");
-    return Diagnosis(cfg, secrets, request, journal).run();
+    Report report = Diagnosis(cfg, secrets, request, journal).run();
+    if (journal && session.run_id) journal_findings(*journal, *session.run_id, report);
+    return report;
 }
 
 void journal_findings(journal::Journal& journal, std::int64_t run, const Report& report) {

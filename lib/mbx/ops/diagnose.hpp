@@ -95,7 +95,8 @@ std::int64_t limit_for(std::int64_t used, double warning_percent);
 /// writes nothing.
 /// Throws Error(config) for an unusable configuration (neither [ldap] nor [imap] uri, a bad
 /// [diagnose] value), Error(usage) for an empty user, and what load_logs throws for an
-/// unreadable --log. Network.
+/// unreadable --log. The findings are journaled in the session's run, when it has one
+/// (journal_findings). Network.
 Report diagnose(const Session& session, const Request& request);
 
 /// Records each finding as a `diagnose.check` action of `run` (subject: the user; after: the

@@ -9,6 +9,7 @@
 #include "mbx/directory/ldif.hpp"
 #include "mbx/imap/mailbox_ops.hpp"
 #include "mbx/journal/journal.hpp"
+#include "mbx/ops/batch.hpp"
 #include "mbx/ops/merge_plan.hpp"
 #include "mbx/ops/quota.hpp"
 
@@ -363,5 +364,42 @@ std::vector<directory::Modification> replace_all(const json& values) {
 }
 
 } // namespace detail
+
+namespace {
+
+// A batch user's run journals the command as if that user had been given alone.
+std::vector<std::string> argv_alone(const Pair& p, const std::vector<std::string>& argv) {
+    std::vector<std::string> alone{p.user, "--new-uid", p.new_uid};
+    for (const char* flag : {"--no-cutover", "--force", "--dry-run", "-n"})
+        if (std::find(argv.begin(), argv.end(), flag) != argv.end()) alone.emplace_back(flag);
+    return alone;
+}
+
+} // namespace
+
+std::vector<Result> run_users(const Session& session, const UsersRequest& req) {
+    std::vector<std::optional<Result>> done(req.pairs.size());
+    const auto ends = run_batch(session, req.pairs.size(), 1, [&](SubjectContext& s) {
+        const Pair& p = req.pairs[s.index];
+        Request one = req.each;
+        one.user = p.user;
+        one.new_uid = p.new_uid;
+        if (req.batch) one.argv = argv_alone(p, req.each.argv);
+        done[s.index] = run(s.session, one);
+        return done[s.index]->exit;
+    });
+    std::vector<Result> results;
+    for (std::size_t i = 0; i < req.pairs.size(); ++i) {
+        if (const auto& e = ends[i].error) {
+            if (!req.batch) throw *e;
+            Result r{.user = req.pairs[i].user, .new_uid = req.pairs[i].new_uid, .exit = e->exit_code(), .error = *e};
+            r.steps.push_back({"inspect", "", "failed", e->one_line()});
+            results.push_back(std::move(r));
+        } else {
+            results.push_back(std::move(*done[i]));
+        }
+    }
+    return results;
+}
 
 } // namespace mbx::ops::reprovision

@@ -101,6 +101,28 @@ struct Result {
 /// written. Network; changes the directory and the new mailbox; journal.
 Result run(const Session& session, const Request& req);
 
+/// One user of `mbx reprovision`: the old login and the new one.
+struct Pair {
+    std::string user;
+    std::string new_uid;
+};
+
+/// `mbx reprovision` of one user or a batch (--users-file).
+struct UsersRequest {
+    std::vector<Pair> pairs;
+    /// What every pair shares (password file, cutover, force, resume) and the command line.
+    Request each;
+    /// From a users file: each user's run journals `USER --new-uid NEWUID` and the flags
+    /// --no-cutover, --force, --dry-run, -n of the command line, as if it had been run alone,
+    /// and an error before its run is that user's result instead of ending the batch.
+    bool batch = false;
+};
+
+/// Runs every pair in turn (each reprovision runs a merge of its own), each one journal run
+/// (run()). A failure is kept to its user's Result; outside a batch, an error before the run
+/// is thrown as run() throws it.
+std::vector<Result> run_users(const Session& session, const UsersRequest& req);
+
 /// The user and NEWUID a reprovision run was started for (for `--resume RUN` alone).
 /// Throws Error(usage) when `run_id` is not a reprovision run. Reads the journal.
 std::pair<std::string, std::string> request_of_run(journal::Journal& journal, std::int64_t run_id);
