@@ -4,6 +4,7 @@
 // limit. Every line must give a LineKind, never a crash, and where the plain combined splitter
 // takes a line it must give the full splitter's tokens.
 #include "mbx/audit/access_log.hpp"
+#include "mbx/audit/access_log_parser.hpp"
 #include "mbx/audit/inventory.hpp"
 #include "mbx/audit/log_reader.hpp"
 

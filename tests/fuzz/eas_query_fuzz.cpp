@@ -4,6 +4,7 @@
 // inventory's fast paths (QueryScanner, exchange_log_version) must agree with the full ones.
 #include "mbx/audit/clients.hpp"
 #include "mbx/audit/eas_query.hpp"
+#include "mbx/audit/query_scanner.hpp"
 #include "mbx/core/text.hpp"
 
 #include <cstddef>

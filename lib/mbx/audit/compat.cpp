@@ -143,117 +143,151 @@ std::string or_keep(const TargetInfo& target, std::string_view version) {
     return fmt::format(", or keep {} on the server", version);
 }
 
-} // namespace
+// One device against one target: what judge() decides from.
+struct Case {
+    const DeviceVersions& d;
+    const TargetInfo& target;
+    const std::vector<Capability>& rows;
+    std::string who;            ///< the client's name, or "the client"
+    std::vector<std::string> t; ///< the target's versions, ascending
+    Facts f;
+    std::string label;         ///< the capability row's label, if there is a row
+    std::string contradiction; ///< " (the logs show 16.1, above ...)" when the logs contradict the row
+};
 
-Judgement judge(const DeviceVersions& d, const TargetInfo& target, const std::vector<Capability>& rows) {
-    Judgement j;
-    const std::string who = d.client.empty() ? std::string("the client") : d.client;
-    std::vector<std::string> t = target.versions; // ascending, whoever built it
-    std::sort(t.begin(), t.end(), [](const auto& x, const auto& y) { return compare_versions(x, y) < 0; });
-    if (t.empty()) throw Error(ErrorCategory::usage, "no target versions given", "e.g. --target-versions 14.1,16.0,16.1");
-    const Facts f = facts_of(d, rows);
-    if (f.row) j.capability = fmt::format("{}: {} ({})", capability_label(*f.row), capability_text(*f.row), f.row->source);
-    const std::string label = f.row ? capability_label(*f.row) : std::string();
-    if (f.used.empty() && !f.row) {
-        j.reason = "the logs show no protocol version for this device and no capability row covers its client";
-        j.remediation = "log the MS-ASProtocolVersion header (nginx $http_ms_asprotocolversion, Apache "
-                        "%{MS-ASProtocolVersion}i) or probe the device class with `mbx audit probe`";
-        return j;
-    }
-    const std::string contradiction =
-        f.row_contradicted ? fmt::format(" (the logs show {}, above the {} row's {})", f.used.back(), label, f.row->at_most)
-                           : std::string();
-    // What it may negotiate: the highest target version under its bound (a version it was not
-    // seen using counts only when it is a released one), and what it surely can: the highest
-    // one under what it is known to speak.
-    std::string best, sure;
-    for (const auto& v : t) {
-        if (!is_known_version(v) && !contains(f.used, v)) continue;
-        if (!f.at_most.empty() && compare_versions(v, f.at_most) > 0) continue;
+// What it may negotiate (`best`: the highest target version under its bound; a version it was
+// not seen using counts only when it is a released one), and what it surely can (`sure`: the
+// highest one under what it is known to speak).
+void reachable_versions(const Case& c, std::string& best, std::string& sure) {
+    for (const auto& v : c.t) {
+        if (!is_known_version(v) && !contains(c.f.used, v)) continue;
+        if (!c.f.at_most.empty() && compare_versions(v, c.f.at_most) > 0) continue;
         best = v;
-        if (!f.speaks.empty() && compare_versions(v, f.speaks) <= 0) sure = v;
+        if (!c.f.speaks.empty() && compare_versions(v, c.f.speaks) <= 0) sure = v;
     }
-    if (best.empty() && !f.at_most.empty()) { // every version the target keeps is above what its client can speak
-        j.verdict = Verdict::breaks;
-        j.basis = Basis::capability;
-        j.reason = fmt::format("{} speaks at most {}; the target keeps only {}", who, f.at_most, joined(t));
-        if (const auto first = first_client_speaking(rows, d.family, t.front()))
-            j.remediation = fmt::format("update to {} {} or later, which speaks {}{}", d.family, *first, t.front(),
-                                        or_keep(target, f.at_most));
-        else
-            j.remediation = fmt::format("move the user to a client that speaks {} or later{}", t.front(),
-                                        or_keep(target, f.at_most));
-        return j;
-    }
-    // Above what it is known to speak, unless what it surely speaks keeps it where it is.
-    if (best.empty() || (best != sure && (sure.empty() || compare_versions(sure, f.now) < 0))) {
-        // What it would have to speak: with nothing sure, the lowest version the target keeps
-        // above what it is known to speak (any one is enough); else the higher one it may reach.
-        std::string wanted = best.empty() ? t.back() : best;
-        if (sure.empty())
-            for (const auto& v : t)
-                if ((is_known_version(v) || contains(f.used, v)) && (f.speaks.empty() || compare_versions(v, f.speaks) > 0) &&
-                    (f.at_most.empty() || compare_versions(v, f.at_most) <= 0)) {
-                    wanted = v;
-                    break;
-                }
-        j.verdict = Verdict::at_risk;
-        j.basis = f.row ? Basis::capability : Basis::unknown;
-        j.best_common = sure;
-        const std::string seen = f.used.empty() ? std::string("no version in the logs") : "seen using " + joined(f.used);
-        if (f.row)
-            j.reason = fmt::format("{}; {} {}: whether it speaks {} is not known", seen, label, capability_text(*f.row), wanted);
-        else
-            j.reason = fmt::format("{}; whether {} speaks {} is not known (no capability row for it){}", seen, who, wanted,
-                                   contradiction);
-        if (!sure.empty())
-            j.reason += fmt::format("; if not, it falls back to {}{}", sure,
-                                    contains(f.used, sure) ? " (it has used it)" : "");
-        j.remediation = fmt::format("check one such device with `mbx audit probe URL --as-version {}` or add its "
-                                    "capability with --rules; update {} if it cannot{}",
-                                    wanted, who, or_keep(target, f.used.empty() ? std::string() : f.used.back()));
-        return j;
-    }
-    best = sure;
+}
+
+// Every version the target keeps is above what its client can speak.
+Judgement judge_breaks(const Case& c) {
+    Judgement j;
+    j.verdict = Verdict::breaks;
+    j.basis = Basis::capability;
+    j.reason = fmt::format("{} speaks at most {}; the target keeps only {}", c.who, c.f.at_most, joined(c.t));
+    if (const auto first = first_client_speaking(c.rows, c.d.family, c.t.front()))
+        j.remediation = fmt::format("update to {} {} or later, which speaks {}{}", c.d.family, *first, c.t.front(),
+                                    or_keep(c.target, c.f.at_most));
+    else
+        j.remediation = fmt::format("move the user to a client that speaks {} or later{}", c.t.front(),
+                                    or_keep(c.target, c.f.at_most));
+    return j;
+}
+
+// It may have to speak a version above what it is known to speak.
+Judgement judge_unsure(const Case& c, const std::string& best, const std::string& sure) {
+    const Facts& f = c.f;
+    // What it would have to speak: with nothing sure, the lowest version the target keeps
+    // above what it is known to speak (any one is enough); else the higher one it may reach.
+    std::string wanted = best.empty() ? c.t.back() : best;
+    if (sure.empty())
+        for (const auto& v : c.t)
+            if ((is_known_version(v) || contains(f.used, v)) && (f.speaks.empty() || compare_versions(v, f.speaks) > 0) &&
+                (f.at_most.empty() || compare_versions(v, f.at_most) <= 0)) {
+                wanted = v;
+                break;
+            }
+    Judgement j;
+    j.verdict = Verdict::at_risk;
+    j.basis = f.row ? Basis::capability : Basis::unknown;
+    j.best_common = sure;
+    const std::string seen = f.used.empty() ? std::string("no version in the logs") : "seen using " + joined(f.used);
+    if (f.row)
+        j.reason = fmt::format("{}; {} {}: whether it speaks {} is not known", seen, c.label, capability_text(*f.row), wanted);
+    else
+        j.reason = fmt::format("{}; whether {} speaks {} is not known (no capability row for it){}", seen, c.who, wanted,
+                               c.contradiction);
+    if (!sure.empty())
+        j.reason += fmt::format("; if not, it falls back to {}{}", sure, contains(f.used, sure) ? " (it has used it)" : "");
+    j.remediation = fmt::format("check one such device with `mbx audit probe URL --as-version {}` or add its "
+                                "capability with --rules; update {} if it cannot{}",
+                                wanted, c.who, or_keep(c.target, f.used.empty() ? std::string() : f.used.back()));
+    return j;
+}
+
+// It surely speaks `best`, a version the target keeps: how that compares with what it uses now.
+Judgement judge_sure(const Case& c, const std::string& best) {
+    const Facts& f = c.f;
+    Judgement j;
     j.best_common = best;
     const bool seen_best = contains(f.used, best);
     const bool row_speaks = f.row && !f.row->speaks.empty() && compare_versions(best, f.row->speaks) <= 0;
     j.basis = seen_best || !row_speaks ? Basis::observed : Basis::capability;
     if (f.now.empty()) { // no version in the logs, but its row speaks `best`
         j.verdict = Verdict::ok;
-        j.reason = fmt::format("no version in the logs; {} {}: it will use {}", label, capability_text(*f.row), best);
+        j.reason = fmt::format("no version in the logs; {} {}: it will use {}", c.label, capability_text(*f.row), best);
         return j;
     }
-    const int c = compare_versions(best, f.now);
-    if (c == 0) {
+    const int cmp = compare_versions(best, f.now);
+    if (cmp == 0) {
         j.verdict = Verdict::ok;
         j.basis = Basis::observed;
-        j.reason = fmt::format("uses {}, which the target keeps{}", f.now, contradiction);
+        j.reason = fmt::format("uses {}, which the target keeps{}", f.now, c.contradiction);
         return j;
     }
-    if (c > 0) {
+    if (cmp > 0) {
         if (row_speaks) {
             j.verdict = Verdict::ok;
             j.basis = Basis::capability;
-            j.reason = fmt::format("uses {} now; {} {}: it will negotiate {} with the target", f.now, label,
+            j.reason = fmt::format("uses {} now; {} {}: it will negotiate {} with the target", f.now, c.label,
                                    capability_text(*f.row), best);
             return j;
         }
         j.verdict = Verdict::at_risk;
         j.reason = fmt::format("uses {} now, below {}, which it has used and the target keeps", f.now, best);
-        j.remediation = fmt::format("re-create the device partnership so that {} negotiates {} again", who, best);
+        j.remediation = fmt::format("re-create the device partnership so that {} negotiates {} again", c.who, best);
         return j;
     }
     // The target drops the version it uses now: it must fall back (new client, older server).
     j.verdict = Verdict::at_risk;
     const std::string why = seen_best   ? "it has used it"
-                            : row_speaks ? fmt::format("{} {}", label, capability_text(*f.row))
+                            : row_speaks ? fmt::format("{} {}", c.label, capability_text(*f.row))
                                          : "clients negotiate down; the logs do not show it using it";
     j.reason = fmt::format("uses {}, which the target drops; it will have to fall back to {} ({})", f.now, best, why);
-    j.remediation = target.fixed ? fmt::format("check that {} falls back to {} before the change", who, best)
-                                 : fmt::format("keep {} on the server, or check that {} falls back to {} before the change "
-                                               "(`mbx audit probe URL --as-version {}`)",
-                                               f.now, who, best, best);
+    j.remediation = c.target.fixed ? fmt::format("check that {} falls back to {} before the change", c.who, best)
+                                   : fmt::format("keep {} on the server, or check that {} falls back to {} before the "
+                                                 "change (`mbx audit probe URL --as-version {}`)",
+                                                 f.now, c.who, best, best);
+    return j;
+}
+
+} // namespace
+
+Judgement judge(const DeviceVersions& d, const TargetInfo& target, const std::vector<Capability>& rows) {
+    Case c{d, target, rows, d.client.empty() ? std::string("the client") : d.client, target.versions, {}, {}, {}};
+    // ascending, whoever built it
+    std::sort(c.t.begin(), c.t.end(), [](const auto& x, const auto& y) { return compare_versions(x, y) < 0; });
+    if (c.t.empty()) throw Error(ErrorCategory::usage, "no target versions given", "e.g. --target-versions 14.1,16.0,16.1");
+    c.f = facts_of(d, rows);
+    const Facts& f = c.f;
+    if (f.used.empty() && !f.row) {
+        Judgement j;
+        j.reason = "the logs show no protocol version for this device and no capability row covers its client";
+        j.remediation = "log the MS-ASProtocolVersion header (nginx $http_ms_asprotocolversion, Apache "
+                        "%{MS-ASProtocolVersion}i) or probe the device class with `mbx audit probe`";
+        return j;
+    }
+    c.label = f.row ? capability_label(*f.row) : std::string();
+    if (f.row_contradicted)
+        c.contradiction = fmt::format(" (the logs show {}, above the {} row's {})", f.used.back(), c.label, f.row->at_most);
+    std::string best, sure;
+    reachable_versions(c, best, sure);
+    Judgement j;
+    if (best.empty() && !f.at_most.empty()) j = judge_breaks(c);
+    // Above what it is known to speak, unless what it surely speaks keeps it where it is.
+    else if (best.empty() || (best != sure && (sure.empty() || compare_versions(sure, f.now) < 0)))
+        j = judge_unsure(c, best, sure);
+    else
+        j = judge_sure(c, sure);
+    if (f.row) j.capability = fmt::format("{}: {} ({})", capability_label(*f.row), capability_text(*f.row), f.row->source);
     return j;
 }
 

@@ -9,7 +9,6 @@
 // bytes they decode to (invalid UTF-8 and control characters included); whoever shows them
 // must pass them through mbx::out::printable.
 
-#include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -116,57 +115,10 @@ std::optional<std::string> encode_base64_query(const EasQuery& query);
 /// (at most 32). Pure.
 ParsedQuery parse_query(std::string_view query);
 
-/// What the client inventory reads of a query: the fields parse_query() decodes into
-/// `query` and `log.protocol_version`, as views. They point into the scanned text when a
-/// value has nothing to decode (nearly always), else into the QueryScanner's buffers: valid
-/// until its next scan() and while the text lives.
-struct QueryView {
-    QueryForm form = QueryForm::none;
-    std::string_view protocol_version = {}; ///< of the base64 form
-    std::string_view command = {};
-    std::string_view user = {};
-    std::string_view device_id = {}; ///< normalise_device_id() form
-    std::string_view device_type = {};
-    bool has_log = false;
-    std::string_view log_value = {};   ///< the Log= value as logged
-    std::string_view log_version = {}; ///< exchange_log_version() of it
-    QueryError error = QueryError::none;
-};
-
-/// parse_query() for the log readers, which call it once per line of logs of GiBs: one pass
-/// over the query, no copy of a value that has no escape, the Log= field's version found in the
-/// same pass that finds its end, the other parameters and Log= tokens skipped. Its fields are
-/// always those parse_query() decodes (the eas_query fuzz target checks it).
-class QueryScanner {
-public:
-    /// The fields of `query`. Pure apart from this object; never throws but bad_alloc.
-    const QueryView& scan(std::string_view query);
-
-private:
-
-    QueryView view_;
-    EasQuery base64_; ///< the base64 form's fields (their strings reused)
-    std::string base64_unescaped_, base64_bytes_; ///< where the base64 form is decoded
-    std::string command_, user_, device_id_, device_type_, name_; ///< decoded values
-    std::array<char, 4> ver1_{}, version_v_{}; ///< Log= versions ("16.1", "2.0")
-};
-
-/// percent_decode() into `out` (replacing its contents, keeping its capacity). Pure.
-void percent_decode_into(std::string& out, std::string_view text, bool plus_is_space = true);
-
 /// Decodes the value of Exchange's `Log=` field (already percent-decoded or not: tokens are
 /// decoded here): `_`-separated tokens; the version from `Ver1:<digits>` (Exchange 2013+) or
 /// `V<digits>` (2007-2016: `V141` → 14.1, `V25` → 2.5; Exchange 2003: `V1`/`V2`/`V3` → 1.0,
 /// 2.0, 2.1, possibly followed directly by other letters, `V2TCo...`). Pure.
 ExchangeLog parse_exchange_log(std::string_view value);
-
-/// parse_exchange_log(value).protocol_version, without decoding the other tokens: it only
-/// looks at tokens that start with `V`. Pure.
-std::string exchange_log_version(std::string_view value);
-
-/// The version a `V`/`Ver1:` token's digits stand for: "141" → "14.1", "25" → "2.5", "1" →
-/// "1.0", "2" → "2.0", "3" → "2.1"; empty when `digits` is empty, not all digits or longer than
-/// 3. Pure.
-std::string version_from_log_digits(std::string_view digits);
 
 } // namespace mbx::audit

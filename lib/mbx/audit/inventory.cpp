@@ -1,4 +1,5 @@
 #include "mbx/audit/inventory.hpp"
+#include "mbx/audit/access_log_parser.hpp"
 #include "mbx/audit/scan.hpp"
 
 #include "mbx/core/text.hpp"
@@ -15,9 +16,9 @@ using scan::after_last;
 namespace {
 
 // 64 × 64 → 128-bit multiply, folded: the mixing step of the wyhash family.
-__extension__ typedef unsigned __int128 uint128; // GCC and Clang on 64-bit targets
+__extension__ typedef unsigned __int128 Uint128; // GCC and Clang on 64-bit targets
 std::uint64_t fold_multiply(std::uint64_t a, std::uint64_t b) {
-    const uint128 r = static_cast<uint128>(a) * b;
+    const Uint128 r = static_cast<Uint128>(a) * b;
     return static_cast<std::uint64_t>(r) ^ static_cast<std::uint64_t>(r >> 64);
 }
 

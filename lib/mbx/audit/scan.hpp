@@ -44,14 +44,14 @@ template <typename... Bytes>
     }
 #endif
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-    constexpr std::uint64_t k01 = 0x0101010101010101ull, k80 = 0x8080808080808080ull;
-    const std::array<std::uint64_t, sizeof...(Bytes)> words{k01 * static_cast<unsigned char>(bytes)...};
+    constexpr std::uint64_t kByteOnes = 0x0101010101010101ull, kByteHighBits = 0x8080808080808080ull;
+    const std::array<std::uint64_t, sizeof...(Bytes)> words{kByteOnes * static_cast<unsigned char>(bytes)...};
     for (; i + 8 <= n; i += 8) {
         std::uint64_t x;
         std::memcpy(&x, base + i, sizeof x);
         // Exact for the lowest set bit (a false positive only follows a true one).
         std::uint64_t zero = 0;
-        for (const std::uint64_t w : words) zero |= ((x ^ w) - k01) & ~(x ^ w) & k80;
+        for (const std::uint64_t w : words) zero |= ((x ^ w) - kByteOnes) & ~(x ^ w) & kByteHighBits;
         if (zero != 0) return i + static_cast<std::size_t>(__builtin_ctzll(zero)) / 8;
     }
 #endif

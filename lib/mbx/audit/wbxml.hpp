@@ -18,27 +18,29 @@
 
 namespace mbx::audit::wbxml {
 
-/// Code pages ([MS-ASWBXML] 2.1.2.1) this project names and builds requests for.
+/// Code pages ([MS-ASWBXML] 2.1.2.1) this project names and builds requests for. (Enumerators
+/// that are plain bytes: `page::airsync` converts to std::uint8_t where an Element wants one.)
 namespace page {
-inline constexpr std::uint8_t airsync = 0;
-inline constexpr std::uint8_t folder_hierarchy = 7;
-inline constexpr std::uint8_t provision = 14;
-inline constexpr std::uint8_t settings = 18;
+enum : std::uint8_t { airsync = 0, folder_hierarchy = 7, provision = 14, settings = 18 };
 } // namespace page
 
 /// Tag tokens (without the 0x40 content bit) of those pages.
 namespace tag {
 // FolderHierarchy (page 7)
-inline constexpr std::uint8_t display_name = 0x07, server_id = 0x08, parent_id = 0x09, type = 0x0A,
-                              fh_status = 0x0C, changes = 0x0E, add = 0x0F, fh_delete = 0x10,
-                              update = 0x11, sync_key = 0x12, folder_sync = 0x16, count = 0x17;
+enum : std::uint8_t {
+    display_name = 0x07, server_id = 0x08, parent_id = 0x09, type = 0x0A, fh_status = 0x0C, changes = 0x0E, add = 0x0F,
+    fh_delete = 0x10, update = 0x11, sync_key = 0x12, folder_sync = 0x16, count = 0x17
+};
 // Provision (page 14)
-inline constexpr std::uint8_t provision = 0x05, policies = 0x06, policy = 0x07, policy_type = 0x08,
-                              policy_key = 0x09, data = 0x0A, prov_status = 0x0B, remote_wipe = 0x0C;
+enum : std::uint8_t {
+    provision = 0x05, policies = 0x06, policy = 0x07, policy_type = 0x08, policy_key = 0x09, data = 0x0A,
+    prov_status = 0x0B, remote_wipe = 0x0C
+};
 // Settings (page 18)
-inline constexpr std::uint8_t settings = 0x05, set_status = 0x06, get = 0x07, set = 0x08,
-                              device_information = 0x16, model = 0x17, friendly_name = 0x19, os = 0x1A,
-                              os_language = 0x1B, user_agent = 0x20;
+enum : std::uint8_t {
+    settings = 0x05, set_status = 0x06, get = 0x07, set = 0x08, device_information = 0x16, model = 0x17,
+    friendly_name = 0x19, os = 0x1A, os_language = 0x1B, user_agent = 0x20
+};
 } // namespace tag
 
 /// One element: its code page and tag token, then either children or text (an inline string,

@@ -357,12 +357,12 @@ Quota decode_quota(const Untagged& u) {
         QuotaResource r{items[i].keyword(), items[i + 1].as_number(), items[i + 2].as_number()};
         if (r.name == "STORAGE") {
             // RFC 9208 §5.1: STORAGE is counted in units of 1024 octets.
-            constexpr std::uint64_t kib = 1024;
-            if (r.usage > UINT64_MAX / kib || r.limit > UINT64_MAX / kib) {
+            constexpr std::uint64_t kKib = 1024;
+            if (r.usage > UINT64_MAX / kKib || r.limit > UINT64_MAX / kKib) {
                 fail("QUOTA STORAGE value too large");
             }
-            r.usage *= kib;
-            r.limit *= kib;
+            r.usage *= kKib;
+            r.limit *= kKib;
         }
         q.resources.push_back(std::move(r));
     }
@@ -491,8 +491,8 @@ int digits_at(std::string_view s, std::size_t pos, std::size_t count) {
 std::chrono::sys_seconds parse_internaldate(std::string_view s) {
     // date-time = DQUOTE date-day-fixed "-" date-month "-" date-year SP time SP zone DQUOTE
     // (RFC 3501 §9), e.g. "17-Jul-1996 02:44:25 -0700" or " 7-Jul-1996 ...": 26 characters.
-    static constexpr std::string_view months[] = {"JAN", "FEB", "MAR", "APR", "MAY", "JUN",
-                                                  "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"};
+    static constexpr std::string_view kMonths[] = {"JAN", "FEB", "MAR", "APR", "MAY", "JUN",
+                                                   "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"};
     const std::string bad = "invalid date-time '" + std::string(s.substr(0, 40)) + "'";
     if (s.size() != 26 || s[2] != '-' || s[6] != '-' || s[11] != ' ' || s[14] != ':' ||
         s[17] != ':' || s[20] != ' ' || (s[21] != '+' && s[21] != '-')) {
@@ -502,7 +502,7 @@ std::chrono::sys_seconds parse_internaldate(std::string_view s) {
     std::string month_name = ascii_upper(s.substr(3, 3));
     unsigned month = 0;
     for (unsigned i = 0; i < 12; ++i) {
-        if (months[i] == month_name) month = i + 1;
+        if (kMonths[i] == month_name) month = i + 1;
     }
     int year = digits_at(s, 7, 4);
     int hour = digits_at(s, 12, 2), minute = digits_at(s, 15, 2), second = digits_at(s, 18, 2);

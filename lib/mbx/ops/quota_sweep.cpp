@@ -188,6 +188,180 @@ std::vector<QuotaRow> check_doveadm(const DoveadmClient& client, const Threshold
     return rows;
 }
 
+// [ldap] user-filter ANDed with --filter, which must be an RFC 4515 filter (Error(usage)).
+std::string sweep_filter(const config::Config& cfg, const std::string& option) {
+    std::string filter = cfg.get("ldap.user-filter");
+    if (option.empty()) return filter;
+    try {
+        directory::validate_filter(option);
+    } catch (const Error& e) {
+        throw Error(ErrorCategory::usage, e.what(), "write it as an RFC 4515 filter, e.g. '(ou=sales)'");
+    }
+    const std::string extra = option.front() == '(' ? option : "(" + option + ")";
+    const std::string base = filter.empty() || filter.front() == '(' ? filter : "(" + filter + ")";
+    return base.empty() ? extra : "(&" + base + extra + ")";
+}
+
+using UserSet = std::unordered_set<std::string>;
+
+// The uids of --users-file, if it was given.
+std::optional<UserSet> wanted_users(const SweepOptions& options) {
+    if (!options.users_file) return std::nullopt;
+    UserSet wanted;
+    for (auto& u : read_users_file(*options.users_file)) wanted.insert(std::move(u));
+    return wanted;
+}
+
+// `secrets`, but the IMAP master password is `master` (read once, before the workers start:
+// a prompt must not race).
+SecretProvider with_master(const SecretProvider& secrets, const Secret& master) {
+    return [&secrets, &master](const SecretSource& s) {
+        return s.file_setting == kImapMasterPassword.file_setting && s.section == kImapMasterPassword.section ? master
+                                                                                                               : secrets(s);
+    };
+}
+
+// Reads the usage of a batch with the sweep's backend; a batch that fails as a whole is a row
+// of unknown tier per user.
+struct Checker {
+    const config::Config& cfg;
+    const SecretProvider& secrets;
+    const Thresholds& thresholds;
+    const DoveadmClient* doveadm; ///< the doveadm backend, else imap
+
+    std::vector<QuotaRow> rows(const std::vector<Work>& work) const {
+        std::vector<QuotaRow> rows;
+        try {
+            rows = doveadm ? check_doveadm(*doveadm, thresholds, work) : check_imap(cfg, secrets, thresholds, work);
+        } catch (const std::exception& e) {
+            for (const auto& w : work) rows.push_back(unknown_row(w, Error(ErrorCategory::internal, e.what())));
+        }
+        return rows;
+    }
+};
+
+// The rows of finished batches, on the calling thread: to the caller, into the exit code, the
+// progress and the journal.
+class Delivery {
+public:
+    Delivery(const Session& session, const std::function<void(const QuotaRow&)>& on_row,
+             const std::function<void(const SweepProgress&)>& on_progress)
+        : journal_(session.journal), run_id_(session.run_id), on_row_(on_row), on_progress_(on_progress) {}
+
+    void operator()(std::vector<QuotaRow>& rows) {
+        for (auto& r : rows) {
+            overall_ = combine_exit_codes(overall_, r.tier == Tier::unknown ? r.failure : tier_severity(r.tier));
+            if (journal_ && run_id_) {
+                if (!batch_) batch_.emplace(journal_->batch());
+                journal_quota_row(*journal_, *run_id_, r);
+                ++uncommitted_;
+            }
+            on_row_(r);
+            ++progress_.checked;
+        }
+        // Commit every 500 rows or 2 s, so other writers never wait long and a kill loses little.
+        if (batch_ && (uncommitted_ >= 500 || Clock::now() - last_commit_ > std::chrono::seconds(2))) {
+            batch_->commit();
+            batch_.reset();
+            uncommitted_ = 0;
+            last_commit_ = Clock::now();
+        }
+        on_progress_(progress_);
+    }
+
+    /// Commits the rows journaled since the last commit.
+    void commit() {
+        if (batch_) batch_->commit();
+    }
+
+    SweepProgress& progress() { return progress_; }
+    ExitCode overall() const { return overall_; }
+
+private:
+    journal::Journal* journal_;
+    std::optional<std::int64_t> run_id_;
+    const std::function<void(const QuotaRow&)>& on_row_;
+    const std::function<void(const SweepProgress&)>& on_progress_;
+    ExitCode overall_ = ExitCode::ok;
+    SweepProgress progress_;
+    std::optional<journal::Journal::Batch> batch_;
+    Clock::time_point last_commit_ = Clock::now();
+    std::size_t uncommitted_ = 0;
+};
+
+using Drain = std::function<void(std::vector<QuotaRow>&)>;
+
+// `parallel` threads that check the batches of `pool` until it closes.
+std::vector<std::thread> start_workers(Pool& pool, unsigned parallel, const Checker& checker) {
+    std::vector<std::thread> workers;
+    for (unsigned i = 0; i < parallel; ++i)
+        workers.emplace_back([&pool, &checker] {
+            while (auto work = pool.take()) pool.give(checker.rows(*work));
+        });
+    return workers;
+}
+
+void stop_workers(Pool& pool, std::vector<std::thread>& workers) {
+    pool.abandon();
+    for (auto& w : workers)
+        if (w.joinable()) w.join();
+}
+
+// A selected entry as work: its user, or why it cannot be checked.
+Work work_of(const directory::Entry& e, const std::string& uid, const std::string& uid_attr, const config::Config& cfg) {
+    Work w;
+    w.info.uid = uid;
+    try {
+        w.info = user_info(e, cfg);
+        if (uid.empty())
+            throw Error(ErrorCategory::data, fmt::format("entry '{}' has no {}", out::printable(e.dn), uid_attr));
+    } catch (const Error& err) {
+        w.info.uid = uid.empty() ? e.dn : uid;
+        w.error = err;
+    }
+    return w;
+}
+
+// The paged search: each entry in the shard and the users file (erased from `wanted` as found)
+// goes to `pool` in batches of `batch_size`, rows drained meanwhile; then the pool is closed
+// and drained.
+void enumerate_users(directory::Directory& dir, const config::Config& cfg, const std::string& filter,
+                     const SweepOptions& options, std::optional<UserSet>& wanted, std::size_t batch_size, Pool& pool,
+                     const Drain& drain, SweepProgress& progress) {
+    std::vector<Work> pending;
+    const std::string uid_attr = cfg.get("ldap.uid-attribute");
+    dir.search(cfg.require("ldap.base"), directory::Scope::subtree, filter, quota_attributes(cfg),
+               [&](const directory::Entry& e) {
+                   throw_if_interrupted();
+                   const std::string uid = e.first(uid_attr).value_or("");
+                   if (options.shard && !in_shard(uid, *options.shard)) return;
+                   if (wanted && !wanted->erase(uid)) return;
+                   pending.push_back(work_of(e, uid, uid_attr, cfg));
+                   ++progress.found;
+                   if (pending.size() >= batch_size) {
+                       pool.put(std::move(pending), drain);
+                       pending.clear();
+                   }
+               });
+    if (!pending.empty()) pool.put(std::move(pending), drain);
+    progress.enumerated = true;
+    pool.close_and_drain(drain);
+}
+
+// Rows for the users of the file that the search did not return (in this shard), by uid.
+std::vector<QuotaRow> missing_rows(const UserSet& wanted, const std::optional<Shard>& shard) {
+    std::vector<std::string> missing(wanted.begin(), wanted.end());
+    std::sort(missing.begin(), missing.end());
+    std::vector<QuotaRow> rows;
+    for (const auto& uid : missing) {
+        if (shard && !in_shard(uid, *shard)) continue;
+        rows.push_back(failed_row(uid, "",
+                                  Error(ErrorCategory::data, fmt::format("no user '{}' in the directory (or excluded by --filter)",
+                                                                         out::printable(uid)))));
+    }
+    return rows;
+}
+
 } // namespace
 
 Shard parse_shard(std::string_view text) {
@@ -219,140 +393,40 @@ ExitCode sweep_users(const Session& session, const SweepOptions& options,
                      const std::function<void(const SweepProgress&)>& on_progress) {
     const config::Config& cfg = session.config;
     const SecretProvider& secrets = session.secrets;
-    journal::Journal* journal = session.journal;
-    const auto run_id = session.run_id;
     const Thresholds t = thresholds_from_config(cfg);
     const unsigned parallel = std::clamp(options.parallel, 1u, 256u);
-    std::string filter = cfg.get("ldap.user-filter");
-    if (!options.filter.empty()) {
-        try {
-            directory::validate_filter(options.filter);
-        } catch (const Error& e) {
-            throw Error(ErrorCategory::usage, e.what(), "write it as an RFC 4515 filter, e.g. '(ou=sales)'");
-        }
-        const std::string extra = options.filter.front() == '(' ? options.filter : "(" + options.filter + ")";
-        const std::string base = filter.empty() || filter.front() == '(' ? filter : "(" + filter + ")";
-        filter = base.empty() ? extra : "(&" + base + extra + ")";
-    }
-    std::optional<std::unordered_set<std::string>> wanted;
-    if (options.users_file) {
-        wanted.emplace();
-        for (auto& u : read_users_file(*options.users_file)) wanted->insert(std::move(u));
-    }
+    const std::string filter = sweep_filter(cfg, options.filter);
+    std::optional<UserSet> wanted = wanted_users(options);
     std::optional<DoveadmClient> doveadm;
     if (options.backend == Backend::doveadm) doveadm.emplace(cfg, secrets);
-    // Secrets are read once here, not by each worker (a prompt must not race).
     SecretProvider cached = secrets;
     std::optional<Secret> master;
     if (options.backend == Backend::imap) {
         master = secrets(kImapMasterPassword);
-        cached = [&secrets, &master](const SecretSource& s) {
-            return s.file_setting == kImapMasterPassword.file_setting && s.section == kImapMasterPassword.section ? *master : secrets(s);
-        };
+        cached = with_master(secrets, *master);
     }
     auto dir = directory::Directory::connect(ldap_config(cfg, secrets));
 
-    ExitCode overall = ExitCode::ok;
-    SweepProgress progress;
-    std::optional<journal::Journal::Batch> batch;
-    auto last_commit = Clock::now();
-    std::size_t uncommitted = 0;
-    auto deliver = [&](std::vector<QuotaRow>& rows) {
-        for (auto& r : rows) {
-            overall = combine_exit_codes(overall, r.tier == Tier::unknown ? r.failure : tier_severity(r.tier));
-            if (journal && run_id) {
-                if (!batch) batch.emplace(journal->batch());
-                journal_quota_row(*journal, *run_id, r);
-                ++uncommitted;
-            }
-            on_row(r);
-            ++progress.checked;
-        }
-        // Commit every 500 rows or 2 s, so other writers never wait long and a kill loses little.
-        if (batch && (uncommitted >= 500 || Clock::now() - last_commit > std::chrono::seconds(2))) {
-            batch->commit();
-            batch.reset();
-            uncommitted = 0;
-            last_commit = Clock::now();
-        }
-        on_progress(progress);
-    };
-
+    Delivery delivery(session, on_row, on_progress);
+    const Drain drain = [&delivery](std::vector<QuotaRow>& rows) { delivery(rows); };
+    const Checker checker{cfg, cached, t, doveadm ? &*doveadm : nullptr};
     Pool pool(parallel * 2);
-    std::vector<std::thread> workers;
-    for (unsigned i = 0; i < parallel; ++i)
-        workers.emplace_back([&] {
-            while (auto work = pool.take()) {
-                std::vector<QuotaRow> rows;
-                try {
-                    rows = doveadm ? check_doveadm(*doveadm, t, *work) : check_imap(cfg, cached, t, *work);
-                } catch (const std::exception& e) {
-                    for (const auto& w : *work)
-                        rows.push_back(unknown_row(w, Error(ErrorCategory::internal, e.what())));
-                }
-                pool.give(std::move(rows));
-            }
-        });
-    auto stop_workers = [&] {
-        pool.abandon();
-        for (auto& w : workers)
-            if (w.joinable()) w.join();
-    };
-
+    std::vector<std::thread> workers = start_workers(pool, parallel, checker);
     const std::size_t batch_size = doveadm ? std::max<std::size_t>(1, options.doveadm_batch) : 1;
-    std::vector<Work> pending;
     try {
-        const std::string uid_attr = cfg.get("ldap.uid-attribute");
-        dir.search(cfg.require("ldap.base"), directory::Scope::subtree, filter, quota_attributes(cfg),
-                   [&](const directory::Entry& e) {
-                       throw_if_interrupted();
-                       const std::string uid = e.first(uid_attr).value_or("");
-                       if (options.shard && !in_shard(uid, *options.shard)) return;
-                       if (wanted && !wanted->erase(uid)) return;
-                       Work w;
-                       w.info.uid = uid;
-                       try {
-                           w.info = user_info(e, cfg);
-                           if (uid.empty())
-                               throw Error(ErrorCategory::data,
-                                           fmt::format("entry '{}' has no {}", out::printable(e.dn), uid_attr));
-                       } catch (const Error& err) {
-                           w.info.uid = uid.empty() ? e.dn : uid;
-                           w.error = err;
-                       }
-                       ++progress.found;
-                       pending.push_back(std::move(w));
-                       if (pending.size() >= batch_size) {
-                           pool.put(std::move(pending), deliver);
-                           pending.clear();
-                       }
-                   });
-        if (!pending.empty()) pool.put(std::move(pending), deliver);
-        progress.enumerated = true;
-        pool.close_and_drain(deliver);
+        enumerate_users(dir, cfg, filter, options, wanted, batch_size, pool, drain, delivery.progress());
     } catch (...) {
-        stop_workers();
-        if (batch) batch->commit(); // the rows delivered so far stay journaled
+        stop_workers(pool, workers);
+        delivery.commit(); // the rows delivered so far stay journaled
         throw;
     }
-    stop_workers();
-
-    // Users of the file that the search did not return (in this shard).
+    stop_workers(pool, workers);
     if (wanted) {
-        std::vector<std::string> missing(wanted->begin(), wanted->end());
-        std::sort(missing.begin(), missing.end());
-        std::vector<QuotaRow> rows;
-        for (const auto& uid : missing) {
-            if (options.shard && !in_shard(uid, *options.shard)) continue;
-            rows.push_back(failed_row(uid, "",
-                                      Error(ErrorCategory::data,
-                                            fmt::format("no user '{}' in the directory (or excluded by --filter)",
-                                                        out::printable(uid)))));
-        }
-        deliver(rows);
+        std::vector<QuotaRow> rows = missing_rows(*wanted, options.shard);
+        delivery(rows);
     }
-    if (batch) batch->commit();
-    return overall;
+    delivery.commit();
+    return delivery.overall();
 }
 
 } // namespace mbx::ops

@@ -1,4 +1,5 @@
 #include "mbx/audit/access_log.hpp"
+#include "mbx/audit/access_log_parser.hpp"
 #include "mbx/audit/scan.hpp"
 #include "mbx/core/output.hpp"
 #include "mbx/core/text.hpp"

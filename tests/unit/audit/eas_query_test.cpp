@@ -1,4 +1,5 @@
 #include "mbx/audit/eas_query.hpp"
+#include "mbx/audit/query_scanner.hpp"
 #include "mbx/core/text.hpp"
 
 #include <catch2/catch.hpp>
