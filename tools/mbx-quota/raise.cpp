@@ -44,10 +44,13 @@ mbx::ops::RaiseRequest request_of(mbx::cli::Context& ctx, const std::vector<std:
 std::string summary_text(const mbx::ops::RaiseRow& r) {
     const std::string from = r.old_bytes ? mbx::out::human_bytes(*r.old_bytes) : std::string("no limit");
     const std::string to = mbx::out::human_bytes(r.new_bytes);
-    if (r.result == "unchanged") return fmt::format("the limit of '{}' is already {}", r.user, to);
-    if (r.result.starts_with("would-"))
-        return fmt::format("dry run: would {} the limit of '{}' from {} to {}", r.result.substr(6), r.user, from, to);
-    std::string text = fmt::format("{} the limit of '{}' from {} to {}", r.result, r.user, from, to);
+    using mbx::ops::RaiseResult;
+    if (r.result == RaiseResult::unchanged) return fmt::format("the limit of '{}' is already {}", r.user, to);
+    if (planned_only(r.result))
+        return fmt::format("dry run: would {} the limit of '{}' from {} to {}",
+                           r.result == RaiseResult::would_lower ? "lower" : "raise", r.user, from, to);
+    std::string text =
+        fmt::format("{} the limit of '{}' from {} to {}", mbx::ops::raise_result_name(r.result), r.user, from, to);
     if (r.verified == "match") text += "; the IMAP server reports the new limit";
     else if (r.verified == "no-quota") text += "; the IMAP server has no QUOTA to confirm it";
     else text += "; not confirmed by the IMAP server";
@@ -78,9 +81,10 @@ mbx::ExitCode raise(mbx::cli::Context& ctx, const std::vector<std::string>& oper
                   {"detail", "Detail", Kind::text, Role::detail}}});
     const Cell old_value = r.old_values.empty() ? Cell() : Cell(r.old_values.front());
     sink->row(std::vector<Cell>{r.user, r.dn, r.attribute, old_value, cell(r.old_bytes), r.new_value, r.new_bytes,
-                                cell(r.server_limit_bytes), cell(r.used_bytes), r.verified, r.result,
+                                cell(r.server_limit_bytes), cell(r.used_bytes), r.verified,
+                                std::string(mbx::ops::raise_result_name(r.result)),
                                 std::string(mbx::out::status_word(r.status)), r.detail});
-    const bool changed = r.result == "raised" || r.result == "lowered";
+    const bool changed = r.result == mbx::ops::RaiseResult::raised || r.result == mbx::ops::RaiseResult::lowered;
     sink->finish({r.status, summary_text(r),
                   {{"user", r.user}, {"changed", changed}, {"dry_run", ctx.dry_run()}, {"verified", r.verified}}});
     return r.status;

@@ -13,36 +13,36 @@
 namespace mbx::ops::kind {
 
 // One name per kind, as the journal stores it. Ping's are "<service>.<step>".
-inline constexpr const char* ldap_bind = "ldap.bind";
-inline constexpr const char* ldap_search = "ldap.search";
-inline constexpr const char* imap_login = "imap.login";
-inline constexpr const char* quota_check = "quota.check";
-inline constexpr const char* quota_raise = "quota.raise";
-inline constexpr const char* quota_cleanup_folder = "quota.cleanup.folder";
-inline constexpr const char* quota_cleanup_message = "quota.cleanup.message";
-inline constexpr const char* mailbox_claim = "mailbox.claim"; ///< written by journal::Journal::claim_mailbox
-inline constexpr const char* merge_plan = "merge.plan";
-inline constexpr const char* merge_folder = "merge.folder";
-inline constexpr const char* merge_batch = "merge.batch";
-inline constexpr const char* merge_flags = "merge.flags";
-inline constexpr const char* merge_verify = "merge.verify";
-inline constexpr const char* reprovision_inspect = "reprovision.inspect";
-inline constexpr const char* reprovision_account = "reprovision.account";
-inline constexpr const char* reprovision_mailbox = "reprovision.mailbox";
-inline constexpr const char* reprovision_merge = "reprovision.merge";
-inline constexpr const char* reprovision_logon = "reprovision.logon";
-inline constexpr const char* reprovision_cutover = "reprovision.cutover";
-inline constexpr const char* reprovision_final_merge = "reprovision.final-merge";
-inline constexpr const char* reprovision_resume = "reprovision.resume";
-inline constexpr const char* audit_log = "audit.log";
-inline constexpr const char* audit_devices = "audit.devices";
-inline constexpr const char* audit_device = "audit.device"; ///< older journals: one action per device
-inline constexpr const char* audit_compat = "audit.compat";
-inline constexpr const char* audit_probe = "audit.probe";
-inline constexpr const char* audit_server = "audit.server";
-inline constexpr const char* diagnose_check = "diagnose.check";
+inline constexpr const char* kLdapBind = "ldap.bind";
+inline constexpr const char* kLdapSearch = "ldap.search";
+inline constexpr const char* kImapLogin = "imap.login";
+inline constexpr const char* kQuotaCheck = "quota.check";
+inline constexpr const char* kQuotaRaise = "quota.raise";
+inline constexpr const char* kQuotaCleanupFolder = "quota.cleanup.folder";
+inline constexpr const char* kQuotaCleanupMessage = "quota.cleanup.message";
+inline constexpr const char* kMailboxClaim = "mailbox.claim"; ///< written by journal::Journal::claim_mailbox
+inline constexpr const char* kMergePlan = "merge.plan";
+inline constexpr const char* kMergeFolder = "merge.folder";
+inline constexpr const char* kMergeBatch = "merge.batch";
+inline constexpr const char* kMergeFlags = "merge.flags";
+inline constexpr const char* kMergeVerify = "merge.verify";
+inline constexpr const char* kReprovisionInspect = "reprovision.inspect";
+inline constexpr const char* kReprovisionAccount = "reprovision.account";
+inline constexpr const char* kReprovisionMailbox = "reprovision.mailbox";
+inline constexpr const char* kReprovisionMerge = "reprovision.merge";
+inline constexpr const char* kReprovisionLogon = "reprovision.logon";
+inline constexpr const char* kReprovisionCutover = "reprovision.cutover";
+inline constexpr const char* kReprovisionFinalMerge = "reprovision.final-merge";
+inline constexpr const char* kReprovisionResume = "reprovision.resume";
+inline constexpr const char* kAuditLog = "audit.log";
+inline constexpr const char* kAuditDevices = "audit.devices";
+inline constexpr const char* kAuditDevice = "audit.device"; ///< older journals: one action per device
+inline constexpr const char* kAuditCompat = "audit.compat";
+inline constexpr const char* kAuditProbe = "audit.probe";
+inline constexpr const char* kAuditServer = "audit.server";
+inline constexpr const char* kDiagnoseCheck = "diagnose.check";
 /// An undo journals "undo.<the undone action's kind>".
-inline constexpr std::string_view undo_prefix = "undo.";
+inline constexpr std::string_view kUndoPrefix = "undo.";
 
 } // namespace mbx::ops::kind
 

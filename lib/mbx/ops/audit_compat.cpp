@@ -60,7 +60,7 @@ CompatReport judge_devices(const Loaded& loaded, const TargetInfo& target,
 void journal_compat(journal::Journal& journal, std::int64_t run, const CompatReport& report, const TargetInfo& target) {
     auto batch = journal.batch();
     for (const auto& [d, j] : report.rows)
-        journal.add_action(run, {.kind = kind::audit_compat,
+        journal.add_action(run, {.kind = kind::kAuditCompat,
                                  .subject = d.user + "/" + d.device_id,
                                  .after = nlohmann::json{{"verdict", std::string(verdict_name(j.verdict))},
                                                          {"basis", std::string(basis_name(j.basis))},

@@ -184,9 +184,9 @@ std::optional<Loaded> load_journal(journal::Journal& journal) {
         loaded.from_run = run.id;
         loaded.from_run_started = run.started_at;
         journal.for_each_action_of_run(run.id, [&](const journal::ActionRecord& a) {
-            if (a.kind == kind::audit_devices && a.after) read_device_rows(*a.after, loaded.devices);
+            if (a.kind == kind::kAuditDevices && a.after) read_device_rows(*a.after, loaded.devices);
             // One action per device: journals of mbxkit before 2026-11-25.
-            if (a.kind == kind::audit_device && a.after) loaded.devices.push_back(from_json(*a.after));
+            if (a.kind == kind::kAuditDevice && a.after) loaded.devices.push_back(from_json(*a.after));
         });
         if (!loaded.devices.empty()) return loaded;
     }
@@ -196,7 +196,7 @@ std::optional<Loaded> load_journal(journal::Journal& journal) {
 void journal_devices(journal::Journal& journal, std::int64_t run, const Loaded& loaded) {
     auto batch = journal.batch();
     for (const auto& f : loaded.files)
-        journal.add_action(run, {.kind = kind::audit_log,
+        journal.add_action(run, {.kind = kind::kAuditLog,
                                  .subject = f.path,
                                  .after = json{{"format", f.format}, {"gzip", f.gzip}, {"lines", f.lines},
                                                {"malformed", f.malformed}},
@@ -209,7 +209,7 @@ void journal_devices(journal::Journal& journal, std::int64_t run, const Loaded& 
         const std::size_t last = std::min(devices.size(), first + kDevicesPerAction);
         json rows = json::array();
         for (std::size_t i = first; i < last; ++i) rows.push_back(device_row_json(devices[i]));
-        journal.add_action(run, {.kind = kind::audit_devices,
+        journal.add_action(run, {.kind = kind::kAuditDevices,
                                  .subject = fmt::format("devices {}-{} of {}", first + 1, last, devices.size()),
                                  .after = json{{"columns", kDeviceColumns}, {"rows", std::move(rows)}},
                                  .status = journal::ActionStatus::done});

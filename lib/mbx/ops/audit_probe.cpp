@@ -342,7 +342,7 @@ void journal_probe(journal::Journal& journal, std::int64_t run, const ProbeRepor
                              {"eas_status", s.eas_status ? nlohmann::json(*s.eas_status) : nlohmann::json(nullptr)},
                              {"folders", s.folders ? nlohmann::json(*s.folders) : nlohmann::json(nullptr)}};
         const bool ok = s.verdict == "works" || s.verdict == "needs-provision";
-        journal.add_action(run, {.kind = kind::audit_probe,
+        journal.add_action(run, {.kind = kind::kAuditProbe,
                                  .subject = out::printable(r.user) + "@" + r.url,
                                  .after = after,
                                  .status = ok ? journal::ActionStatus::done : journal::ActionStatus::failed,

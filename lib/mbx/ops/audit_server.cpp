@@ -285,7 +285,7 @@ void journal_server(journal::Journal& journal, std::int64_t run, const ServerRep
     nlohmann::json after{{"kind", r.kind},          {"http_status", r.http_status},
                          {"versions", r.versions},  {"server_version", out::printable(r.server_version)},
                          {"findings", r.findings},  {"status", std::string(out::status_word(r.status))}};
-    journal.add_action(run, {.kind = kind::audit_server,
+    journal.add_action(run, {.kind = kind::kAuditServer,
                              .subject = r.url,
                              .after = after,
                              .status = r.error ? journal::ActionStatus::failed : journal::ActionStatus::done,

@@ -37,11 +37,11 @@ std::int64_t bytes_to_free(std::int64_t used, std::int64_t limit, double warning
 }
 
 std::int64_t limit_for(std::int64_t used, double warning_percent) {
-    constexpr std::int64_t MiB = 1 << 20;
-    if (warning_percent <= 0) return MiB;
+    constexpr std::int64_t kMiB = 1 << 20;
+    if (warning_percent <= 0) return kMiB;
     // used < limit * warning / 100  <=>  limit > used * 100 / warning
     const auto least = static_cast<std::int64_t>(std::floor(static_cast<double>(used) * 100.0 / warning_percent)) + 1;
-    return std::max<std::int64_t>(MiB, (least + MiB - 1) / MiB * MiB);
+    return std::max<std::int64_t>(kMiB, (least + kMiB - 1) / kMiB * kMiB);
 }
 
 Report diagnose(const Session& session, const Request& request) {
@@ -64,7 +64,7 @@ void journal_findings(journal::Journal& journal, std::int64_t run, const Report&
         json after{{"area", f.area}, {"check", f.check}, {"status", std::string(status_name(f.status))},
                    {"mis", f.mis},   {"detail", f.detail}, {"remedy", f.remedy}};
         if (f.latency_ms) after["latency_ms"] = *f.latency_ms;
-        journal.add_action(run, {.kind = kind::diagnose_check,
+        journal.add_action(run, {.kind = kind::kDiagnoseCheck,
                                  .subject = report.user,
                                  .after = std::move(after),
                                  .status = f.status == Status::failed ? journal::ActionStatus::failed

@@ -272,7 +272,7 @@ void Diagnosis::journal_server_versions() {
     for (const auto& run : journal_->list_runs({.tool = "audit", .limit = 200})) {
         if (run.args.empty() || run.args.front() != "server") continue;
         journal_->for_each_action_of_run(run.id, [&](const journal::ActionRecord& a) {
-            if (!server_versions_.empty() || a.kind != kind::audit_server || !a.after || !a.after->is_object()) return;
+            if (!server_versions_.empty() || a.kind != kind::kAuditServer || !a.after || !a.after->is_object()) return;
             if (a.after->value("kind", "") != "activesync") return;
             const auto it = a.after->find("versions");
             if (it == a.after->end() || !it->is_array()) return;

@@ -125,10 +125,10 @@ void Merger::load_known() {
         for (const auto& a : journal_->actions_of(*run)) {
             if (!a.after || !a.after->is_object()) continue;
             const json& after = *a.after;
-            if (a.kind == kind::merge_plan && after.contains("resumes_run") && after["resumes_run"].is_number_integer())
+            if (a.kind == kind::kMergePlan && after.contains("resumes_run") && after["resumes_run"].is_number_integer())
                 earlier = after["resumes_run"].get<std::int64_t>();
             const std::string prefix = req_.to.label + "/";
-            if (a.kind != kind::merge_batch || !a.subject.starts_with(prefix)) continue;
+            if (a.kind != kind::kMergeBatch || !a.subject.starts_with(prefix)) continue;
             if (a.status == journal::ActionStatus::planned) in_doubt_.insert(a.subject.substr(prefix.size()));
             if (!after.contains("target_uidvalidity") || !after.contains("source_uids")) continue;
             try {
@@ -266,7 +266,7 @@ void Merger::journal_plan() {
                   {"bytes_to_copy", total_bytes_},
                   {"folders", std::move(folders)}};
     if (req_.resume_run) after["resumes_run"] = *req_.resume_run;
-    journal_->add_action(run_id_, {.kind = kind::merge_plan,
+    journal_->add_action(run_id_, {.kind = kind::kMergePlan,
                                            .subject = pair(),
                                            .after = std::move(after),
                                            .status = dry_run_ ? journal::ActionStatus::planned
@@ -303,7 +303,7 @@ ExitCode Merger::outcome() const {
 void Merger::load_resumed() {
     if (!req_.resume_run || !journal_) return;
     for (const auto& a : journal_->actions_of(*req_.resume_run)) {
-        if (a.kind != kind::merge_plan || !a.after || !a.after->contains("folders")) continue;
+        if (a.kind != kind::kMergePlan || !a.after || !a.after->contains("folders")) continue;
         for (const auto& f : (*a.after)["folders"])
             if (f.contains("baseline_uid"))
                 baselines_[f["target"].get<std::string>()] = {f["target_uidvalidity"].get<std::uint64_t>(),
@@ -334,7 +334,7 @@ Result Merger::plan_only() {
 void Merger::journal_folders() {
     if (!journal_) return;
     for (auto& st : folders_)
-        st.action = journal_->add_action(run_id_, {.kind = kind::merge_folder,
+        st.action = journal_->add_action(run_id_, {.kind = kind::kMergeFolder,
                                                    .subject = req_.to.label + "/" + st.result.plan.target,
                                                    .before = json{{"source_folder", st.result.plan.source},
                                                                   {"target_exists", st.target_exists},

@@ -164,7 +164,7 @@ void Merger::copy_batch(FolderState& st, const std::vector<Todo>& todo, bool mul
     // the server may still be storing part of it (see settle()).
     if (journal_)
         batch.action = journal_->add_action(run_id_,
-                                                {.kind = kind::merge_batch,
+                                                {.kind = kind::kMergeBatch,
                                                  .subject = req_.to.label + "/" + st.result.plan.target,
                                                  .after = json{{"source_folder", st.result.plan.source},
                                                                {"source_uidvalidity", st.source_uidvalidity},
@@ -316,7 +316,7 @@ void Merger::fix_flags(FolderState& st) {
     st.result.flags_fixed += fixed;
     st.reflag.clear();
     if (journal_)
-        journal_->add_action(run_id_, {.kind = kind::merge_flags,
+        journal_->add_action(run_id_, {.kind = kind::kMergeFlags,
                                                .subject = req_.to.label + "/" + p.target,
                                                .before = json{{"target_uidvalidity", st.target_uidvalidity},
                                                               {"messages", std::move(before)}},

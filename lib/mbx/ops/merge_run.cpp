@@ -15,7 +15,7 @@ std::optional<std::int64_t> find_unfinished_run(journal::Journal& journal, const
     for (const auto& run : journal.list_runs({.tool = "merge", .limit = 100})) {
         bool this_pair = false;
         for (const auto& a : journal.actions_of(run.id))
-            if (a.kind == kind::merge_plan && a.subject == subject && a.after) this_pair = true;
+            if (a.kind == kind::kMergePlan && a.subject == subject && a.after) this_pair = true;
         if (!this_pair) continue;
         if (run.status == journal::RunStatus::ok || run.dry_run) {
             if (run.status == journal::RunStatus::ok) return std::nullopt; // finished: start afresh

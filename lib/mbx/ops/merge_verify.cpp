@@ -112,7 +112,7 @@ void Merger::verify() {
         for (const auto& m : result_.missing_messages)
             named.push_back({{"folder", m.folder}, {"uid", m.uid}, {"message_id", m.message_id}, {"date", m.date},
                              {"subject", m.subject}});
-        journal_->add_action(run_id_, {.kind = kind::merge_verify,
+        journal_->add_action(run_id_, {.kind = kind::kMergeVerify,
                                                .subject = pair(),
                                                .after = json{{"missing", missing},
                                                              {"normalised", normalised},

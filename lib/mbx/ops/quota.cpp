@@ -238,7 +238,7 @@ void journal_quota_row(journal::Journal& j, std::int64_t run, const QuotaRow& r)
     nlohmann::json after{{"used_bytes", opt(r.used_bytes)}, {"limit_bytes", opt(r.limit_bytes)},
                          {"percent", opt(r.percent)},       {"tier", std::string(tier_name(r.tier))},
                          {"source", r.source}};
-    j.add_action(run, {.kind = kind::quota_check,
+    j.add_action(run, {.kind = kind::kQuotaCheck,
                        .subject = r.user,
                        .after = after,
                        .status = r.tier == Tier::unknown ? journal::ActionStatus::failed : journal::ActionStatus::done,

@@ -272,7 +272,7 @@ private:
             const auto& r = removals[i];
             removals[i].action = journal_->add_action(
                 *req_.run_id,
-                {.kind = kind::quota_cleanup_message,
+                {.kind = kind::kQuotaCleanupMessage,
                  .subject = fmt::format("{}/{}:{}", uid_, f.folder, r.uid),
                  .before = states[i].first,
                  .after = r.vanished ? std::nullopt : std::optional(states[i].second),
@@ -367,7 +367,7 @@ void journal_folder_plans(journal::Journal* journal, const CleanupRun& req, cons
     if (!journal || !req.run_id) return;
     auto tx = journal->batch();
     for (const auto& f : report.folders)
-        ids.push_back(journal->add_action(*req.run_id, {.kind = kind::quota_cleanup_folder,
+        ids.push_back(journal->add_action(*req.run_id, {.kind = kind::kQuotaCleanupFolder,
                                                         .subject = fmt::format("{}/{}", report.user, f.folder),
                                                         .after = folder_summary(f, report.cutoff),
                                                         .status = journal::ActionStatus::planned}));

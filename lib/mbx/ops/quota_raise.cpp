@@ -19,7 +19,7 @@
 namespace mbx::ops {
 namespace {
 
-constexpr std::string_view kKind = kind::quota_raise;
+constexpr std::string_view kKind = kind::kQuotaRaise;
 
 bool all_digits(std::string_view s) {
     return !s.empty() && std::all_of(s.begin(), s.end(), [](unsigned char c) { return std::isdigit(c) != 0; });
@@ -97,9 +97,9 @@ void plan_row(directory::Directory& dir, const config::Config& cfg, const RaiseR
     row.new_bytes = plan_new_limit(row.old_bytes, req.to, req.by);
     row.new_value = format_quota_value(old_value, row.new_bytes, format);
     const bool lower = row.old_bytes && row.new_bytes < *row.old_bytes;
-    if (row.old_bytes && row.new_bytes == *row.old_bytes) row.result = "unchanged";
-    else if (dry_run) row.result = lower ? "would-lower" : "would-raise";
-    else row.result = lower ? "lowered" : "raised";
+    if (row.old_bytes && row.new_bytes == *row.old_bytes) row.result = RaiseResult::unchanged;
+    else if (dry_run) row.result = lower ? RaiseResult::would_lower : RaiseResult::would_raise;
+    else row.result = lower ? RaiseResult::lowered : RaiseResult::raised;
     if (lower)
         row.detail = fmt::format("warning: the new limit is lower than the current one, {}",
                                  out::human_bytes(*row.old_bytes));
@@ -246,6 +246,17 @@ RestoreDecision decide_restore(const std::vector<std::string>& current, const st
     return RestoreDecision::conflict;
 }
 
+std::string_view raise_result_name(RaiseResult r) {
+    switch (r) {
+    case RaiseResult::raised: return "raised";
+    case RaiseResult::lowered: return "lowered";
+    case RaiseResult::would_raise: return "would-raise";
+    case RaiseResult::would_lower: return "would-lower";
+    case RaiseResult::unchanged: break;
+    }
+    return "unchanged";
+}
+
 RaiseRow raise_quota(const Session& session, const RaiseRequest& req) {
     const config::Config& cfg = session.config;
     const SecretProvider& secrets = session.secrets;
@@ -256,7 +267,7 @@ RaiseRow raise_quota(const Session& session, const RaiseRequest& req) {
     RaiseRow row;
     row.user = req.user;
     plan_row(dir, cfg, req, session.dry_run, row);
-    if (row.result == "unchanged") {
+    if (row.result == RaiseResult::unchanged) {
         row.verified = "skipped";
         row.detail = fmt::format("{} is already {}", row.attribute, describe(row.new_bytes));
         if (journal && run_id)

@@ -27,6 +27,15 @@ struct RaiseRequest {
     std::optional<std::int64_t> by = {};  ///< added to the current limit
 };
 
+/// What raise_quota did, or would do in a dry run.
+enum class RaiseResult { raised, lowered, unchanged, would_raise, would_lower };
+
+/// "raised", "lowered", "unchanged", "would-raise", "would-lower" (the report's words).
+std::string_view raise_result_name(RaiseResult r);
+
+/// True for the results of a dry run.
+inline bool planned_only(RaiseResult r) { return r == RaiseResult::would_raise || r == RaiseResult::would_lower; }
+
 /// What raise_quota did (or would do) for one user.
 struct RaiseRow {
     std::string user = {};      ///< the uid as the directory spells it
@@ -36,8 +45,7 @@ struct RaiseRow {
     std::optional<std::int64_t> old_bytes = {};
     std::string new_value = {};                ///< raw, as written in [ldap] quota-format
     std::int64_t new_bytes = 0;
-    /// "raised", "lowered", "unchanged", "would-raise", "would-lower".
-    std::string result = {};
+    RaiseResult result = RaiseResult::unchanged;
     /// The STORAGE limit Dovecot reports after the change (GETQUOTAROOT INBOX), when read.
     std::optional<std::int64_t> server_limit_bytes = {};
     std::optional<std::int64_t> used_bytes = {}; ///< the STORAGE usage, when read

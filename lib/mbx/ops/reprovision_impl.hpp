@@ -34,14 +34,14 @@ inline const std::vector<std::string> kSecretAttributes{"userPassword", "unicode
                                                         "sambaLMPassword"};
 
 inline constexpr std::string_view kTool = "reprovision";
-inline constexpr std::string_view kInspect = kind::reprovision_inspect;
-inline constexpr std::string_view kAccount = kind::reprovision_account;
-inline constexpr std::string_view kMailbox = kind::reprovision_mailbox;
-inline constexpr std::string_view kMerge = kind::reprovision_merge;
-inline constexpr std::string_view kLogon = kind::reprovision_logon;
-inline constexpr std::string_view kCutover = kind::reprovision_cutover;
-inline constexpr std::string_view kFinal = kind::reprovision_final_merge;
-inline constexpr std::string_view kResume = kind::reprovision_resume;
+inline constexpr std::string_view kInspect = kind::kReprovisionInspect;
+inline constexpr std::string_view kAccount = kind::kReprovisionAccount;
+inline constexpr std::string_view kMailbox = kind::kReprovisionMailbox;
+inline constexpr std::string_view kMerge = kind::kReprovisionMerge;
+inline constexpr std::string_view kLogon = kind::kReprovisionLogon;
+inline constexpr std::string_view kCutover = kind::kReprovisionCutover;
+inline constexpr std::string_view kFinal = kind::kReprovisionFinalMerge;
+inline constexpr std::string_view kResume = kind::kReprovisionResume;
 
 
 // The standard folders a device expects (MIS_8), made when neither mailbox has that use.

@@ -105,7 +105,7 @@ ExitCode undo_run(const Session& session, std::int64_t target, bool force,
         if (undo_run_id && !dry_run && o.result != UndoResult::already) {
             auto batch = journal.batch();
             journal.add_action(*undo_run_id,
-                               {.kind = std::string(kind::undo_prefix) + a.kind,
+                               {.kind = std::string(kind::kUndoPrefix) + a.kind,
                                 .subject = a.subject,
                                 .before = nlohmann::json{{"run", target}, {"action", a.id}, {"seq", a.seq}},
                                 .after = undo_record(o),

@@ -28,13 +28,13 @@ TEST_CASE("action kinds: the undoable ones are the four with an undo", "[actions
     std::set<std::string_view> undoable;
     for (const auto& k : mbx::ops::action_kinds())
         if (k.undo) undoable.insert(k.name);
-    CHECK(undoable == std::set<std::string_view>{kind::quota_raise, kind::quota_cleanup_message,
-                                                 kind::reprovision_account, kind::reprovision_cutover});
-    CHECK(mbx::ops::find_undo_handler(kind::quota_raise) != nullptr);
-    CHECK(mbx::ops::is_undoable(kind::reprovision_cutover));
-    CHECK_FALSE(mbx::ops::is_undoable(kind::reprovision_mailbox));
+    CHECK(undoable == std::set<std::string_view>{kind::kQuotaRaise, kind::kQuotaCleanupMessage,
+                                                 kind::kReprovisionAccount, kind::kReprovisionCutover});
+    CHECK(mbx::ops::find_undo_handler(kind::kQuotaRaise) != nullptr);
+    CHECK(mbx::ops::is_undoable(kind::kReprovisionCutover));
+    CHECK_FALSE(mbx::ops::is_undoable(kind::kReprovisionMailbox));
     // An undo is recorded as a kind of its own, which cannot itself be undone.
-    const auto* undo = find_action_kind(std::string(kind::undo_prefix) + kind::quota_raise);
+    const auto* undo = find_action_kind(std::string(kind::kUndoPrefix) + kind::kQuotaRaise);
     REQUIRE(undo != nullptr);
     CHECK(undo->effect == Effect::changes);
     CHECK_FALSE(mbx::ops::is_undoable("undo.quota.raise"));
@@ -69,6 +69,6 @@ TEST_CASE("action kinds: the journal's own claim is a registered kind", "[action
     journal.claim_mailbox(run, "alice");
     const auto actions = journal.actions_of(run);
     REQUIRE(actions.size() == 1);
-    CHECK(actions.front().kind == kind::mailbox_claim);
+    CHECK(actions.front().kind == kind::kMailboxClaim);
     CHECK(find_action_kind(actions.front().kind) != nullptr);
 }
