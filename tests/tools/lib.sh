@@ -4,6 +4,11 @@
 #   has TEXT NEEDLE, lines TEXT   helpers for checks
 #   need_testenv                  loads TESTENV_FILE's variables, sets $conf; fails when missing
 #   finish                        prints "N passed, M failed" and exits 1 on any failure
+#   own_testenv DIR [ARGS]...     a testenv of the test's own (scripts/testenv up DIR ARGS), down
+#                                 at exit with the background $pid killed
+#   restart_server DIR SERVER     starts a stopped testenv server again (log: $work/start.log)
+#   add_imap_section CONF NAME    appends [imap.NAME] for another testenv's Dovecot (TESTENV_* of
+#                    URI CA PWFILE  that one) with its master login
 set -uo pipefail
 passed=0 failed=0
 work=$(mktemp -d)
@@ -35,6 +40,47 @@ need_testenv() {
   # KEY=value lines; values may hold spaces (TESTENV_DEMO_USERS), so no sourcing.
   while IFS='=' read -r key value; do [ -n "$key" ] && export "$key=$value"; done <"$TESTENV_FILE"
   conf="$TESTENV_DIR/mbxkit.conf"
+}
+
+# The test's own testenvs, torn down at exit, and the background mbx it may have left ($pid).
+own_testenvs=()
+pid=""
+own_cleanup() {
+  local d repo
+  repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+  [ -n "$pid" ] && kill -9 "$pid" 2>/dev/null
+  for d in "${own_testenvs[@]}"; do "$repo/scripts/testenv" down "$d" >/dev/null 2>&1; done
+  rm -rf "$work"
+}
+own_testenv() { # DIR [ARGS]...
+  local repo
+  repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+  own_testenvs+=("$1")
+  trap own_cleanup EXIT
+  "$repo/scripts/testenv" up "$@" >"$work/up.log" 2>&1 || { fail "testenv up $*: $(tail -n 5 "$work/up.log")"; finish; }
+}
+
+# A killed server's children may hold its ports a moment: retry for five seconds.
+restart_server() { # DIR slapd|dovecot
+  local _ repo
+  repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+  for _ in 1 2 3 4 5; do
+    "$repo/scripts/testenv" start "$1" "$2" >"$work/start.log" 2>&1 && return 0
+    sleep 1
+  done
+  return 1
+}
+
+add_imap_section() { # CONF NAME URI CA-FILE MASTER-PASSWORD-FILE
+  cat >>"$1" <<EOF
+
+[imap.$2]
+uri = $3
+ca-file = $4
+master-user = mbxadmin
+master-password-file = $5
+master-method = authzid
+EOF
 }
 
 # json_check NAME PYTHON-ASSERTIONS: runs the assertions on $out, a JSON report of the audit

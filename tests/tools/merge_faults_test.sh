@@ -13,19 +13,8 @@ here="$(cd "$(dirname "$0")/../.." && pwd)"
 fixture="$here/tests/tools/merge_fixture.py"
 dir1=$(mktemp -u /tmp/te-mfault-XXXXXX) # source, and target of the kill test
 dir2=$(mktemp -u /tmp/te-mfault-XXXXXX) # [imap.other]: target of the cross-server tests
-pid=""
-cleanup() {
-  [ -n "$pid" ] && kill -9 "$pid" 2>/dev/null
-  "$here/scripts/testenv" down "$dir1" >/dev/null 2>&1
-  "$here/scripts/testenv" down "$dir2" >/dev/null 2>&1
-  rm -rf "$work"
-}
-trap cleanup EXIT
-for d in "$dir1" "$dir2"; do
-  if ! "$here/scripts/testenv" up "$d" >"$work/up.log" 2>&1; then
-    fail "testenv up $d: $(tail -n 5 "$work/up.log")"; finish
-  fi
-done
+own_testenv "$dir1"
+own_testenv "$dir2"
 TESTENV_FILE="$dir2/env" need_testenv
 other_uri="$TESTENV_IMAPS_URI" other_ca="$TESTENV_CA_FILE" other_pw="$TESTENV_IMAP_MASTER_PASSWORD_FILE"
 other_mail="$TESTENV_MAIL_ROOT" other_conf="$TESTENV_DOVECOT_CONF"
@@ -37,26 +26,11 @@ jq_py() { /usr/bin/python3 -c "$@"; }
 
 # The main [imap] is the first Dovecot; [imap.other] the second.
 cp "$conf" "$work/merge.conf"
-cat >>"$work/merge.conf" <<EOF
-
-[imap.other]
-uri = $other_uri
-ca-file = $other_ca
-master-user = mbxadmin
-master-password-file = $other_pw
-master-method = authzid
-EOF
+add_imap_section "$work/merge.conf" other "$other_uri" "$other_ca" "$other_pw"
 mbx() { "$bin/mbx" "$@" --config "$work/merge.conf" --journal "$journal"; }
 
 # Second Dovecot: its \Sent folder is "Sent Items", so the mapping by attribute is visible.
-restart_dovecot() { # DIR: its killed children may hold the ports a moment: retry
-  local _
-  for _ in 1 2 3 4 5; do
-    "$here/scripts/testenv" start "$1" dovecot >"$work/start.log" 2>&1 && return 0
-    sleep 1
-  done
-  return 1
-}
+restart_dovecot() { restart_server "$1" dovecot; }
 sed -i 's/^  mailbox Sent {/  mailbox "Sent Items" {/' "$other_conf"
 "$here/scripts/testenv" stop "$dir2" dovecot >/dev/null 2>&1
 restart_dovecot "$dir2" || { fail "dovecot restart with \"Sent Items\": $(tail -n 3 "$work/start.log")"; finish; }

@@ -18,17 +18,8 @@ here="$(cd "$(dirname "$0")/../.." && pwd)"
 fixture="$here/tests/tools/merge_foreign_fixture.py"
 plain=$(mktemp -u /tmp/te-mid-XXXXXX)
 rewriting=$(mktemp -u /tmp/te-mid-XXXXXX)
-pid=""
-cleanup() {
-  [ -n "$pid" ] && kill -9 "$pid" 2>/dev/null
-  "$here/scripts/testenv" down "$plain" >/dev/null 2>&1
-  "$here/scripts/testenv" down "$rewriting" >/dev/null 2>&1
-  rm -rf "$work"
-}
-trap cleanup EXIT
-"$here/scripts/testenv" up "$plain" >"$work/up.log" 2>&1 || { fail "testenv up: $(tail -n 5 "$work/up.log")"; finish; }
-"$here/scripts/testenv" up "$rewriting" --rewrite-on-append >"$work/up.log" 2>&1 ||
-  { fail "testenv up --rewrite-on-append: $(tail -n 5 "$work/up.log")"; finish; }
+own_testenv "$plain"
+own_testenv "$rewriting" --rewrite-on-append
 TESTENV_FILE="$rewriting/env" need_testenv
 rw_uri="$TESTENV_IMAPS_URI" rw_ca="$TESTENV_CA_FILE" rw_pw="$TESTENV_IMAP_MASTER_PASSWORD_FILE" rw_mail="$TESTENV_MAIL_ROOT"
 TESTENV_FILE="$plain/env" need_testenv
@@ -37,15 +28,7 @@ jq_py() { /usr/bin/python3 -c "$@"; }
 fx() { /usr/bin/python3 "$fixture" "$@"; }
 fx_rw() { (while IFS='=' read -r k v; do [ -n "$k" ] && export "$k=$v"; done <"$rewriting/env"; /usr/bin/python3 "$fixture" "$@"); }
 cp "$conf" "$work/merge.conf"
-cat >>"$work/merge.conf" <<EOC
-
-[imap.rw]
-uri = $rw_uri
-ca-file = $rw_ca
-master-user = mbxadmin
-master-password-file = $rw_pw
-master-method = authzid
-EOC
+add_imap_section "$work/merge.conf" rw "$rw_uri" "$rw_ca" "$rw_pw"
 mbx() { "$bin/mbx" "$@" --config "$work/merge.conf" --journal "$journal"; }
 summary() { jq_py 'import json,sys; print(json.load(sys.stdin)["summary"]["text"])' <<<"$out"; }
 

@@ -7,22 +7,11 @@ bin="$1"
 . "$(dirname "$0")/lib.sh"
 here="$(cd "$(dirname "$0")/../.." && pwd)"
 dir=$(mktemp -u /tmp/mbx-faults-XXXXXX)
-cleanup() { "$here/scripts/testenv" down "$dir" >/dev/null 2>&1; rm -rf "$work"; }
-trap cleanup EXIT
-if ! "$here/scripts/testenv" up "$dir" >"$work/up.log" 2>&1; then
-  fail "testenv up: $(tail -n 5 "$work/up.log")"; finish
-fi
+own_testenv "$dir"
 TESTENV_FILE="$dir/env" need_testenv
 journal="$work/journal.sqlite"
 # Starts the stopped Dovecot again; its killed children may hold the ports a moment: retry.
-restart_dovecot() {
-  local _
-  for _ in 1 2 3 4 5; do
-    "$here/scripts/testenv" start "$dir" dovecot >"$work/start.log" 2>&1 && return 0
-    sleep 1
-  done
-  return 1
-}
+restart_dovecot() { restart_server "$dir" dovecot; }
 users=400
 "$here/scripts/testenv" populate "$dir" --users "$users" --messages 1 --prefix fault >/dev/null 2>&1 ||
   fail "populate"
@@ -39,7 +28,7 @@ for _ in $(seq 1 600); do
   sleep 0.05
 done
 "$here/scripts/testenv" stop "$dir" dovecot >/dev/null 2>&1
-wait "$pid"; rc=$?
+wait "$pid"; rc=$?; pid=""
 check "sweep with Dovecot stopped midway exits 69 (unavailable)" [ "$rc" = 69 ]
 check "every user has a row" [ "$(($(wc -l <"$work/sweep.csv") - 1))" = "$total" ]
 done_rows=$(grep -vc ',unknown,unknown,' "$work/sweep.csv"); done_rows=$((done_rows - 1)) # header

@@ -14,16 +14,7 @@ bin="$1"
 here="$(cd "$(dirname "$0")/../.." && pwd)"
 fixture="$here/tests/tools/reprovision_fixture.py"
 dir=$(mktemp -u /tmp/te-rpfault-XXXXXX)
-pid=""
-cleanup() {
-  [ -n "$pid" ] && kill -9 "$pid" 2>/dev/null
-  "$here/scripts/testenv" down "$dir" >/dev/null 2>&1
-  rm -rf "$work"
-}
-trap cleanup EXIT
-if ! "$here/scripts/testenv" up "$dir" >"$work/up.log" 2>&1; then
-  fail "testenv up $dir: $(tail -n 5 "$work/up.log")"; finish
-fi
+own_testenv "$dir"
 TESTENV_FILE="$dir/env" need_testenv
 journal="$work/journal.sqlite"
 pwdir="$work/passwords"
@@ -78,14 +69,7 @@ wait_bg() {
 }
 kill9() { kill -9 "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; pid=""; }
 bg_said() { printf 'stderr: %s' "$(head -c 400 "$work/bg.err")"; }
-restart() { # slapd|dovecot: a killed server's children may hold the ports a moment: retry
-  local _
-  for _ in 1 2 3 4 5; do
-    "$here/scripts/testenv" start "$dir" "$1" >"$work/start.log" 2>&1 && return 0
-    sleep 1
-  done
-  return 1
-}
+restart() { restart_server "$dir" "$1"; } # slapd|dovecot
 # kill -9 every process of the Dovecot (master, imap, auth...), as a crash would.
 crash_dovecot() {
   local master

@@ -48,6 +48,8 @@ int main(int argc, char** argv) {
         .formats = {mbx::out::Format::table, mbx::out::Format::csv, mbx::out::Format::json},
         .journaled = true,
         .options = [](auto& o) {
+            // One option a line, as --help lists them.
+            // clang-format off
             o.add_options()
                 ("log", po::value<std::vector<std::string>>()->value_name("FILE"),
                  "clients, compat: an access log (repeatable; plain or gzip)")
@@ -68,6 +70,7 @@ int main(int argc, char** argv) {
                  "probe: the protocol version to speak (repeatable)")
                 ("device-id", po::value<std::string>()->value_name("ID"),
                  "probe: the DeviceId to use (default: MBXPROBE + a hash of the user)");
+            // clang-format on
         },
         .positional = {{"words", -1}},
         .subcommands = {{"server", {"user"}, mbx_audit::server},

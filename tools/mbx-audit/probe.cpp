@@ -10,10 +10,7 @@
 namespace mbx_audit {
 namespace {
 
-using mbx::out::Cell;
-using mbx::out::Kind;
-using mbx::out::Role;
-using mbx::out::printable;
+using namespace mbx::cli::names;
 
 Cell optional_int(const std::optional<int>& v) { return v ? Cell(std::int64_t{*v}) : Cell(); }
 

@@ -10,10 +10,7 @@
 namespace mbx_audit {
 namespace {
 
-using mbx::out::Cell;
-using mbx::out::Kind;
-using mbx::out::Role;
-using mbx::out::printable;
+using namespace mbx::cli::names;
 
 std::string printable_joined(const std::vector<std::string>& items, std::string_view sep) {
     std::vector<std::string> shown;

@@ -86,6 +86,8 @@ int main(int argc, char** argv) {
         .changes_state = true, // undo
         .journaled = false,    // list/show/export only read; undo records its own run
         .options = [](auto& o) {
+            // One option a line, as --help lists them.
+            // clang-format off
             o.add_options()
                 ("since", mbx::cli::po::value<std::string>()->value_name("DATE"), "runs started at or after DATE (UTC)")
                 ("tool", mbx::cli::po::value<std::string>()->value_name("NAME"), "runs of this command only")
@@ -93,6 +95,7 @@ int main(int argc, char** argv) {
                 ("limit", mbx::cli::po::value<std::size_t>()->default_value(50)->value_name("N"),
                  "list: at most N runs, newest first (0: all)")
                 ("force", "undo: also revert actions whose state changed since the run");
+            // clang-format on
         },
         .positional = {{"words", -1}},
         .subcommands = {{"list", {"since", "tool", "status", "limit"}, reader("list")},

@@ -35,6 +35,8 @@ int main(int argc, char** argv) {
         .changes_state = true,
         .journaled = false, // one journal run per pair, begun by the driver
         .options = [](auto& o) {
+            // One option a line, as --help lists them.
+            // clang-format off
             o.add_options()
                 ("from", po::value<std::string>()->value_name("USER[@NAME]"), "the mailbox to copy from")
                 ("to", po::value<std::string>()->value_name("USER[@NAME]"), "the mailbox to copy into")
@@ -62,6 +64,7 @@ int main(int argc, char** argv) {
                 ("no-verify", "skip the final comparison of both sides")
                 ("force", "copy even when the target's quota cannot hold it")
                 ("resume", po::value<std::string>()->value_name("RUN"), "continue journal run RUN");
+            // clang-format on
         },
         .users = {.file = "CSV lines from,to (# comments)"},
         .run = merge,

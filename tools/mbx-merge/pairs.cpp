@@ -9,12 +9,7 @@
 
 namespace mbx_merge {
 
-using mbx::Error;
-using mbx::ErrorCategory;
-using mbx::ExitCode;
-using mbx::out::Cell;
-using mbx::out::Kind;
-using mbx::out::Role;
+using namespace mbx::cli::names;
 namespace merge = mbx::ops::merge;
 
 namespace {

@@ -36,6 +36,8 @@ int main(int argc, char** argv) {
         .changes_state = true, // cleanup and raise
         .journaled = true,
         .options = [](auto& o) {
+            // One option a line, as --help lists them.
+            // clang-format off
             o.add_options()
                 ("filter", po::value<std::string>()->value_name("LDAPFILTER"),
                  "sweep: only users matching this filter too (ANDed with [ldap] user-filter)")
@@ -54,6 +56,7 @@ int main(int argc, char** argv) {
                 ("largest-first", "cleanup: remove the largest messages first (default: oldest first)")
                 ("to", po::value<std::string>()->value_name("SIZE"), "raise: the new limit (e.g. 2G)")
                 ("by", po::value<std::string>()->value_name("SIZE"), "raise: add SIZE to the current limit");
+            // clang-format on
         },
         .users = {.user = true, .all = true, .file = "check, sweep: also the uids in FILE (one per line, # comments)"},
         .positional = {{"words", -1}},

@@ -38,6 +38,8 @@ int main(int argc, char** argv) {
         .changes_state = true,
         .journaled = false, // one journal run per user, begun (or reopened) by the operation
         .options = [](auto& o) {
+            // One option a line, as --help lists them.
+            // clang-format off
             o.add_options()
                 ("new-uid", po::value<std::string>()->value_name("NEWUID"), "login of the new account")
                 ("from-file", po::value<std::string>()->value_name("FILE"), "the old name of --users-file")
@@ -46,6 +48,7 @@ int main(int argc, char** argv) {
                 ("no-cutover", "stop after the logon check: addresses stay on the old entry")
                 ("force", "merge even when the new mailbox's quota cannot hold the old content")
                 ("resume", po::value<std::string>()->value_name("RUN"), "continue journal run RUN");
+            // clang-format on
         },
         .users = {.user = true, .file = "CSV lines user,new_uid (# comments)"},
         .positional = {{"user", 1}},

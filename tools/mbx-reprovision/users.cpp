@@ -12,12 +12,7 @@
 
 namespace mbx_reprovision {
 
-using mbx::Error;
-using mbx::ErrorCategory;
-using mbx::ExitCode;
-using mbx::out::Cell;
-using mbx::out::Kind;
-using mbx::out::Role;
+using namespace mbx::cli::names;
 namespace rp = mbx::ops::reprovision;
 
 namespace {

@@ -3,12 +3,6 @@
 
 #include <array>
 #include <cstring>
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#endif
-#if defined(__x86_64__)
-#include <immintrin.h>
-#endif
 
 // nginx/Apache "combined" logs: the tokens of a line (the plain lines nearly every log holds
 // split from bit masks of the whole line, the others token by token, decoding escapes), then a

@@ -4,12 +4,6 @@
 #include "mbx/core/text.hpp"
 
 #include <array>
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#endif
-#if defined(__x86_64__)
-#include <immintrin.h>
-#endif
 
 // IIS W3C extended logs: the `#Fields:` directive names the fields of the data lines, which are
 // split at their spaces (IIS escapes spaces in values as '+').

@@ -14,6 +14,9 @@
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif
+#if defined(__x86_64__)
+#include <immintrin.h> // AVX2, behind the one CPU dispatch below
+#endif
 
 namespace mbx::audit::scan {
 

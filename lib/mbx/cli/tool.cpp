@@ -22,6 +22,8 @@ po::options_description common_options(const ToolSpec& spec) {
     std::string formats;
     for (auto f : spec.formats) formats += (formats.empty() ? "" : "|") + std::string(out::format_name(f));
     po::options_description d("Common options");
+    // One option a line, as --help lists them.
+    // clang-format off
     d.add_options()
         ("help,h", "show this help and exit")
         ("version", "show the version and exit")
@@ -30,6 +32,7 @@ po::options_description common_options(const ToolSpec& spec) {
         ("format", po::value<std::string>()->value_name(formats)->default_value("table"), "output format")
         ("quiet,q", "no progress and no warnings on stderr")
         ("verbose,v", "explain what is being done on stderr");
+    // clang-format on
     if (spec.changes_state) d.add_options()("dry-run,n", "show (and journal) the plan; change nothing");
     if (uses_journal(spec))
         d.add_options()("journal", po::value<std::string>()->value_name("PATH"), "journal database (overrides [journal] path)");

@@ -144,4 +144,16 @@ private:
 /// exit codes and prints them as one line on stderr. Returns the process exit status.
 int run_tool(int argc, char** argv, const ToolSpec& spec);
 
+/// The names a command's driver writes most, for `using namespace mbx::cli::names;`: errors,
+/// exit codes and the report's cells.
+namespace names {
+using mbx::Error;
+using mbx::ErrorCategory;
+using mbx::ExitCode;
+using mbx::out::Cell;
+using mbx::out::Kind;
+using mbx::out::printable;
+using mbx::out::Role;
+} // namespace names
+
 } // namespace mbx::cli

@@ -208,6 +208,8 @@ struct Totals {
     bool verified_all = true;   ///< every folder of every pair has a verification count
 };
 Totals totals_of(const std::vector<PairOutcome>& outcomes);
+/// The sums over one merge's folders. Pure.
+Totals totals_of(const Result& result);
 
 /// "header added: x-rewritten-by ×4, body changed ×1". Pure.
 std::string counts_text(const std::map<std::string, std::uint64_t>& counts);

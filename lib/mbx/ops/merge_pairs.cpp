@@ -105,6 +105,16 @@ Totals totals_of(const std::vector<PairOutcome>& outcomes) {
     return t;
 }
 
+Totals totals_of(const Result& result) {
+    Totals t;
+    t.worst = result.exit;
+    t.pairs = 1;
+    t.pairs_ok = result.exit == ExitCode::ok ? 1 : 0;
+    t.seconds = result.seconds;
+    add_folders(t, result);
+    return t;
+}
+
 std::string counts_text(const std::map<std::string, std::uint64_t>& counts) {
     std::string text;
     for (const auto& [how, n] : counts) text += fmt::format("{}{} ×{}", text.empty() ? "" : ", ", out::printable(how), n);

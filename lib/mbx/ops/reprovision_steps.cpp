@@ -198,24 +198,17 @@ void Reprovisioner::merge_pass(std::string_view kind, const char* step) {
     action_ = begin(kind, req_.user + " -> " + req_.new_uid, std::nullopt, json::object());
     res_.merge = merge::run(in_run, m);
     const auto& r = *res_.merge;
-    std::uint64_t copied = 0, to_copy = 0, bytes = 0, failed = 0, missing = 0;
-    for (const auto& f : r.folders) {
-        copied += f.copied;
-        to_copy += f.to_copy;
-        bytes += f.bytes_to_copy;
-        failed += f.failed;
-        missing += f.missing.value_or(0);
-        if (req_.dry_run)
-            report(step, f.plan.source,
-                   "would-do", fmt::format("-> {}{}: {} messages, {} to copy", out::printable(f.plan.target),
-                                           f.created ? " (created)" : "", f.to_copy,
-                                           out::human_bytes(static_cast<std::int64_t>(f.bytes_to_copy))));
-    }
     if (req_.dry_run) {
+        for (const auto& f : r.folders)
+            report(step, f.plan.source, "would-do",
+                   fmt::format("-> {}{}: {} messages, {} to copy", out::printable(f.plan.target),
+                               f.created ? " (created)" : "", f.to_copy,
+                               out::human_bytes(static_cast<std::int64_t>(f.bytes_to_copy))));
         if (r.stopped) throw *r.stopped; // the pre-flight would refuse: say so now
         return;
     }
-    const json after{{"copied", copied}, {"failed", failed}, {"missing", missing}, {"seconds", r.seconds}};
+    const merge::Totals t = merge::totals_of(r);
+    const json after{{"copied", t.copied}, {"failed", t.failed}, {"missing", t.missing}, {"seconds", r.seconds}};
     if (r.exit != ExitCode::ok) {
         if (action_) journal_.update_action(action_, journal::ActionStatus::failed, after,
                                             r.stopped ? r.stopped->one_line() : std::string("incomplete"));
@@ -223,14 +216,14 @@ void Reprovisioner::merge_pass(std::string_view kind, const char* step) {
         if (r.stopped) throw *r.stopped;
         throw Error(ErrorCategory::data,
                     fmt::format("the merge into {} is incomplete: {} rejected, {} missing", in_quotes(req_.new_uid),
-                                failed, missing),
+                                t.failed, t.missing),
                     "see the merge report (`mbx journal show RUN`), fix the cause and run the same command again");
     }
     done(action_, after);
     action_ = 0;
     report(step, req_.user + " -> " + req_.new_uid, "done",
-           fmt::format("{} of {} messages copied ({}), verified: nothing missing", copied, to_copy,
-                       out::human_bytes(static_cast<std::int64_t>(bytes))));
+           fmt::format("{} of {} messages copied ({}), verified: nothing missing", t.copied, t.to_copy,
+                       out::human_bytes(static_cast<std::int64_t>(t.bytes_to_copy))));
 }
 
 void Reprovisioner::logon() {

@@ -45,6 +45,14 @@ void check_finding(const Finding& f, std::string_view area, std::string_view che
     CHECK(f.mis == mis);
 }
 
+// The one finding of `found`, checked as check_finding does.
+const Finding& only_finding(const std::vector<Finding>& found, std::string_view area, std::string_view check,
+                            Status status, std::string_view mis) {
+    REQUIRE(found.size() == 1);
+    check_finding(found[0], area, check, status, mis);
+    return found[0];
+}
+
 } // namespace
 
 // ---- server: certificates -------------------------------------------------------------------
@@ -93,8 +101,7 @@ TEST_CASE("diagnose judge: a plain connection's certificate is skipped; an unrea
 TEST_CASE("diagnose judge: ldap not configured is skipped", "[diagnose][judge]") {
     const LdapFacts facts{.configured = false};
     const auto found = judge_ldap(facts);
-    REQUIRE(found.size() == 1);
-    check_finding(found[0], "server", "ldap", Status::skipped, "");
+    only_finding(found, "server", "ldap", Status::skipped, "");
     CHECK(found[0].detail == "no [ldap] uri configured");
     CHECK_FALSE(directory_down(facts));
 }
@@ -116,8 +123,7 @@ TEST_CASE("diagnose judge: ldap answers, then its certificate", "[diagnose][judg
 TEST_CASE("diagnose judge: mbxkit's own LDAP bind refused: no MIS code, the bind named", "[diagnose][judge]") {
     const LdapFacts facts{.uri = "ldap://x", .error = auth_error(), .latency_ms = 4};
     const auto found = judge_ldap(facts);
-    REQUIRE(found.size() == 1);
-    check_finding(found[0], "server", "ldap", Status::failed, "");
+    only_finding(found, "server", "ldap", Status::failed, "");
     CHECK(found[0].detail == "authentication failed");
     CHECK(found[0].remedy == "mbxkit's own bind was refused: check [ldap] bind-dn and password-file (`mbx ping`)");
     CHECK(found[0].latency_ms == 4);
@@ -127,8 +133,7 @@ TEST_CASE("diagnose judge: mbxkit's own LDAP bind refused: no MIS code, the bind
 TEST_CASE("diagnose judge: the directory down is the server side of MIS_5", "[diagnose][judge]") {
     const LdapFacts facts{.uri = "ldap://x", .error = down_error(), .latency_ms = 1};
     const auto found = judge_ldap(facts);
-    REQUIRE(found.size() == 1);
-    check_finding(found[0], "server", "ldap", Status::failed, "MIS_5");
+    only_finding(found, "server", "ldap", Status::failed, "MIS_5");
     CHECK(found[0].detail == "directory unavailable: connection refused");
     CHECK_THAT(found[0].remedy, Contains("the server side of MIS_5: bring the directory back"));
     CHECK(directory_down(facts));
@@ -138,8 +143,7 @@ TEST_CASE("diagnose judge: an LDAP certificate not accepted: MIS_5 naming [ldap]
           "[diagnose][judge]") {
     const LdapFacts facts{.uri = "ldaps://x", .error = tls_error("ldap")};
     const auto found = judge_ldap(facts);
-    REQUIRE(found.size() == 1);
-    check_finding(found[0], "server", "ldap", Status::failed, "MIS_5");
+    only_finding(found, "server", "ldap", Status::failed, "MIS_5");
     CHECK_THAT(found[0].remedy, Contains("certificate is not accepted") && Contains("[ldap] ca-file"));
     CHECK_FALSE(directory_down(facts));
 }
@@ -156,8 +160,7 @@ ImapLoginFacts refused(std::string reference, std::optional<Error> reference_err
 TEST_CASE("diagnose judge: MIS_5, the account: the master login works for another user but not this one",
           "[diagnose][judge]") {
     const auto found = judge_imap_login(refused("bob", std::nullopt));
-    REQUIRE(found.size() == 1);
-    check_finding(found[0], "server", "imap-login", Status::failed, "MIS_5");
+    only_finding(found, "server", "imap-login", Status::failed, "MIS_5");
     CHECK(found[0].detail ==
           "the master login works for 'bob' but is refused for 'alice': the account is broken, not the server");
     CHECK(found[0].remedy == "the account side of MIS_5: create a fresh account and merge the mailbox into it: "
@@ -168,8 +171,7 @@ TEST_CASE("diagnose judge: MIS_5, the account: the master login works for anothe
 TEST_CASE("diagnose judge: not MIS_5 when the master login fails for everyone: mbxkit's own login",
           "[diagnose][judge]") {
     const auto found = judge_imap_login(refused("bob", auth_error()));
-    REQUIRE(found.size() == 1);
-    check_finding(found[0], "server", "imap-login", Status::failed, "");
+    only_finding(found, "server", "imap-login", Status::failed, "");
     CHECK(found[0].detail == "the master login is refused for 'alice' and for 'bob' too");
     CHECK_THAT(found[0].remedy, Contains("mbxkit's own login is wrong, not the account") &&
                                     Contains("[imap] master-user and master-password-file"));
@@ -178,8 +180,7 @@ TEST_CASE("diagnose judge: not MIS_5 when the master login fails for everyone: m
 
 TEST_CASE("diagnose judge: the reference login fails otherwise: the server side of MIS_5", "[diagnose][judge]") {
     const auto found = judge_imap_login(refused("bob", down_error()));
-    REQUIRE(found.size() == 1);
-    check_finding(found[0], "server", "imap-login", Status::failed, "MIS_5");
+    only_finding(found, "server", "imap-login", Status::failed, "MIS_5");
     CHECK(found[0].detail ==
           "the master login for 'alice' is refused, and the server fails for 'bob' too (connection refused)");
     CHECK(found[0].remedy == "the server side of MIS_5: check the mail server (`mbx ping`), then diagnose again");
@@ -188,8 +189,7 @@ TEST_CASE("diagnose judge: the reference login fails otherwise: the server side 
 TEST_CASE("diagnose judge: a refused login with no other user to compare with asks for a reference user",
           "[diagnose][judge]") {
     const auto found = judge_imap_login(refused("", std::nullopt));
-    REQUIRE(found.size() == 1);
-    check_finding(found[0], "server", "imap-login", Status::failed, "MIS_5");
+    only_finding(found, "server", "imap-login", Status::failed, "MIS_5");
     CHECK(found[0].detail ==
           "the master login for 'alice' is refused (authentication failed); no other user to compare with");
     CHECK(found[0].remedy == "set [diagnose] reference-user to a user that works, and run again");
@@ -200,8 +200,7 @@ TEST_CASE("diagnose judge: a refused login while the directory is down is put on
     ImapLoginFacts facts = refused("bob", std::nullopt); // a reference that works changes nothing
     facts.directory_down = true;
     const auto found = judge_imap_login(facts);
-    REQUIRE(found.size() == 1);
-    check_finding(found[0], "server", "imap-login", Status::failed, "MIS_5");
+    only_finding(found, "server", "imap-login", Status::failed, "MIS_5");
     CHECK_THAT(found[0].detail, Contains("while the directory is down"));
     CHECK(found[0].remedy == "the server side of MIS_5: bring the directory back, then diagnose again");
 }
@@ -225,8 +224,7 @@ TEST_CASE("diagnose judge: the mail server down is the server side of MIS_5; a c
           "[diagnose][judge]") {
     ImapLoginFacts facts{.uri = "imaps://x", .uid = "alice", .error = down_error()};
     auto found = judge_imap_login(facts);
-    REQUIRE(found.size() == 1);
-    check_finding(found[0], "server", "imap-login", Status::failed, "MIS_5");
+    only_finding(found, "server", "imap-login", Status::failed, "MIS_5");
     CHECK(found[0].detail == "IMAP server unavailable: connection refused");
     CHECK_THAT(found[0].remedy, Contains("bring the mail server back") && Contains("nothing points at the account"));
     facts.error = tls_error("imap");
@@ -238,12 +236,10 @@ TEST_CASE("diagnose judge: the mail server down is the server side of MIS_5; a c
 
 TEST_CASE("diagnose judge: imap-login skipped: not configured, or no such user", "[diagnose][judge]") {
     auto found = judge_imap_login({.configured = false});
-    REQUIRE(found.size() == 1);
-    check_finding(found[0], "server", "imap-login", Status::skipped, "");
+    only_finding(found, "server", "imap-login", Status::skipped, "");
     CHECK(found[0].detail == "no [imap] uri configured");
     found = judge_imap_login({.user_missing = true, .uid = "nosuch"});
-    REQUIRE(found.size() == 1);
-    check_finding(found[0], "server", "imap-login", Status::skipped, "");
+    only_finding(found, "server", "imap-login", Status::skipped, "");
     CHECK(found[0].detail == "not tried: the directory has no such user");
 }
 
@@ -272,8 +268,7 @@ TEST_CASE("diagnose judge: the ActiveSync endpoint answers, with its versions an
 TEST_CASE("diagnose judge: the ActiveSync endpoint down is the server side of MIS_5", "[diagnose][judge]") {
     ActiveSyncFacts facts{.url = "https://x/Microsoft-Server-ActiveSync", .versions = {"14.1"}, .error = down_error()};
     auto found = judge_activesync(facts);
-    REQUIRE(found.size() == 1);
-    check_finding(found[0], "server", "activesync", Status::failed, "MIS_5");
+    only_finding(found, "server", "activesync", Status::failed, "MIS_5");
     CHECK(found[0].detail == "ActiveSync endpoint unavailable: connection refused");
     CHECK_THAT(found[0].remedy, Contains("bring the ActiveSync service back"));
     CHECK(offered_versions(facts).empty());
@@ -288,12 +283,10 @@ TEST_CASE("diagnose judge: the ActiveSync endpoint down is the server side of MI
 
 TEST_CASE("diagnose judge: ActiveSync not configured is skipped; a setup error is no MIS code", "[diagnose][judge]") {
     auto found = judge_activesync({.configured = false});
-    REQUIRE(found.size() == 1);
-    check_finding(found[0], "server", "activesync", Status::skipped, "");
+    only_finding(found, "server", "activesync", Status::skipped, "");
     CHECK(found[0].detail == "no [activesync] url configured");
     found = judge_activesync({.setup_error = Error(ErrorCategory::config, "bad [activesync] url")});
-    REQUIRE(found.size() == 1);
-    check_finding(found[0], "server", "activesync", Status::failed, "");
+    only_finding(found, "server", "activesync", Status::failed, "");
     CHECK(found[0].detail == "bad [activesync] url");
     CHECK(found[0].remedy == "fix [activesync] (docs/configuration.md)");
 }
@@ -341,14 +334,12 @@ TEST_CASE("diagnose judge: a healthy entry: every directory check ok, in order",
 
 TEST_CASE("diagnose judge: the directory unreachable skips; a failed search is MIS_5", "[diagnose][judge]") {
     auto found = judge_directory({.reachable = false});
-    REQUIRE(found.size() == 1);
-    check_finding(found[0], "directory", "entry", Status::skipped, "");
+    only_finding(found, "directory", "entry", Status::skipped, "");
     CHECK(found[0].detail == "the directory could not be reached");
     DirectoryFacts facts = alice_facts();
     facts.error = Error(ErrorCategory::temporary, "server busy");
     found = judge_directory(facts);
-    REQUIRE(found.size() == 1);
-    check_finding(found[0], "directory", "entry", Status::failed, "MIS_5");
+    only_finding(found, "directory", "entry", Status::failed, "MIS_5");
     CHECK(found[0].detail == "directory search failed: server busy");
     CHECK(found[0].remedy == "retry; if it persists, check the directory server's log");
 }
@@ -358,8 +349,7 @@ TEST_CASE("diagnose judge: no entry with the uid: failed, no MIS code, one findi
     facts.same_uid.clear();
     facts.filtered.clear();
     const auto found = judge_directory(facts);
-    REQUIRE(found.size() == 1);
-    check_finding(found[0], "directory", "entry", Status::failed, "");
+    only_finding(found, "directory", "entry", Status::failed, "");
     CHECK(found[0].detail == "no entry with uid 'alice' under dc=example,dc=org");
     CHECK_THAT(found[0].remedy, Contains("check the spelling and [ldap] base"));
     CHECK(chosen_entry(facts) == nullptr);
@@ -573,12 +563,10 @@ TEST_CASE("diagnose judge: EXAMINE refused is MIS_8; the connection breaking is 
 
 TEST_CASE("diagnose judge: folders without a login are skipped; LIST failing is MIS_8", "[diagnose][judge]") {
     auto found = judge_folders({.logged_in = false});
-    REQUIRE(found.size() == 1);
-    check_finding(found[0], "folders", "INBOX", Status::skipped, "");
+    only_finding(found, "folders", "INBOX", Status::skipped, "");
     CHECK(found[0].detail == "no IMAP login");
     found = judge_folders({.list_error = Error(ErrorCategory::data, "BAD")});
-    REQUIRE(found.size() == 1);
-    check_finding(found[0], "folders", "list", Status::failed, "MIS_8");
+    only_finding(found, "folders", "list", Status::failed, "MIS_8");
     CHECK(found[0].detail == "LIST failed: BAD");
     CHECK(found[0].remedy == "check the mail server's log for this user");
 }
@@ -687,8 +675,7 @@ TEST_CASE("diagnose judge: the user's devices, by log user, and --device", "[dia
 
 TEST_CASE("diagnose judge: a device on a version the server offers is ok", "[diagnose][judge]") {
     const auto found = judge_devices(with_devices({device("ApplOLD", {"14.1"}, "14.1")}));
-    REQUIRE(found.size() == 1);
-    check_finding(found[0], "devices", "ApplOLD", Status::ok, "");
+    only_finding(found, "devices", "ApplOLD", Status::ok, "");
     CHECK_THAT(found[0].detail, Contains("(iPhone), 12 requests, last seen 2026-01-01T00:00:00Z; uses 14.1, server "
                                          "offers 2.5,12.0,12.1,14.0,14.1 (from the server's OPTIONS answer)"));
 }
@@ -696,8 +683,7 @@ TEST_CASE("diagnose judge: a device on a version the server offers is ok", "[dia
 TEST_CASE("diagnose judge: MIS_2: a device still sending a version the server does not offer fails",
           "[diagnose][judge]") {
     auto found = judge_devices(with_devices({device("ApplNEW", {"14.1", "16.1"}, "16.1")}));
-    REQUIRE(found.size() == 1);
-    check_finding(found[0], "devices", "ApplNEW", Status::failed, "MIS_2");
+    only_finding(found, "devices", "ApplNEW", Status::failed, "MIS_2");
     CHECK_THAT(found[0].detail, Contains("uses 16.1"));
     CHECK(found[0].remedy == "re-create the device partnership on the phone: it keeps the versions of an earlier "
                              "OPTIONS answer; it will then negotiate 14.1");
@@ -707,8 +693,7 @@ TEST_CASE("diagnose judge: MIS_2: a device still sending a version the server do
     facts.devices[0].client_version = "9.3.5";
     facts.server_versions = {"16.1"};
     found = judge_devices(facts);
-    REQUIRE(found.size() == 1);
-    check_finding(found[0], "devices", "Appl9", Status::failed, "MIS_2");
+    only_finding(found, "devices", "Appl9", Status::failed, "MIS_2");
     CHECK_THAT(found[0].remedy, Contains("update to iOS 10 or later"));
 }
 
@@ -719,20 +704,17 @@ TEST_CASE("diagnose judge: MIS_2 by compat's verdict: breaks fails, at risk warn
     facts.devices[0].client_version = "9.3.5";
     facts.server_versions = {"16.1"};
     auto found = judge_devices(facts);
-    REQUIRE(found.size() == 1);
-    check_finding(found[0], "devices", "Appl9", Status::failed, "MIS_2");
+    only_finding(found, "devices", "Appl9", Status::failed, "MIS_2");
     CHECK_THAT(found[0].detail, Contains("speaks at most 16.0"));
     // It uses 12.1 while it has used 14.1, which the server keeps: at risk.
     found = judge_devices(with_devices({device("ApplLOW", {"12.1", "14.1"}, "12.1")}));
-    REQUIRE(found.size() == 1);
-    check_finding(found[0], "devices", "ApplLOW", Status::warning, "MIS_2");
+    only_finding(found, "devices", "ApplLOW", Status::warning, "MIS_2");
     CHECK_THAT(found[0].remedy, Contains("re-create the device partnership"));
 }
 
 TEST_CASE("diagnose judge: a device without any version is skipped, with what to log", "[diagnose][judge]") {
     const auto found = judge_devices(with_devices({device("X", {}, "")}));
-    REQUIRE(found.size() == 1);
-    check_finding(found[0], "devices", "X", Status::skipped, "");
+    only_finding(found, "devices", "X", Status::skipped, "");
     CHECK(found[0].remedy == "log the MS-ASProtocolVersion header ($http_ms_asprotocolversion in nginx) to see it");
 }
 
@@ -740,32 +722,28 @@ TEST_CASE("diagnose judge: devices skipped without the server's versions", "[dia
     DevicesFacts facts = with_devices({device("ApplOLD", {"12.1", "14.1"}, "14.1")});
     facts.server_versions.clear();
     const auto found = judge_devices(facts);
-    REQUIRE(found.size() == 1);
-    check_finding(found[0], "devices", "ApplOLD", Status::skipped, "");
+    only_finding(found, "devices", "ApplOLD", Status::skipped, "");
     CHECK_THAT(found[0].detail, Contains("; versions 12.1,14.1; the server's versions are unknown"));
     CHECK(found[0].remedy == "set [activesync] url and user (or run `mbx audit server`) to compare versions");
 }
 
 TEST_CASE("diagnose judge: no device data, no device of the user, an unknown --device", "[diagnose][judge]") {
     auto found = judge_devices({.uid = "alice", .have_data = false});
-    REQUIRE(found.size() == 1);
-    check_finding(found[0], "devices", "devices", Status::skipped, "");
+    only_finding(found, "devices", "devices", Status::skipped, "");
     CHECK(found[0].detail == "no device data: the journal has no `mbx audit clients` run");
     CHECK_THAT(found[0].remedy, Contains("--log FILE"));
     CHECK(judge_devices({.device = "PHONE1", .have_data = false})[0].check == "PHONE1");
 
     DevicesFacts facts = with_devices({device("B1", {"14.1"}, "14.1", "bob")});
     found = judge_devices(facts);
-    REQUIRE(found.size() == 1);
-    check_finding(found[0], "devices", "devices", Status::skipped, "");
+    only_finding(found, "devices", "devices", Status::skipped, "");
     CHECK(found[0].detail == "no ActiveSync device of 'alice' in access.log");
 
     facts = with_devices({device("A2", {"14.1"}, "14.1"), device("A1", {"14.1"}, "14.1"),
                           device("B1", {"14.1"}, "14.1", "bob")});
     facts.device = "NOSUCH";
     found = judge_devices(facts);
-    REQUIRE(found.size() == 1);
-    check_finding(found[0], "devices", "NOSUCH", Status::warning, "");
+    only_finding(found, "devices", "NOSUCH", Status::warning, "");
     CHECK(found[0].detail == "device NOSUCH of 'alice' is not in access.log (its devices there: A1, A2)");
     CHECK_THAT(found[0].remedy, Contains("check the device id"));
     facts.devices.resize(0);
@@ -794,12 +772,10 @@ mbx::journal::SubjectRun run(std::int64_t id, std::string tool, std::vector<std:
 
 TEST_CASE("diagnose judge: history without a journal is skipped; no run is one line", "[diagnose][judge]") {
     auto found = judge_history({.have_journal = false});
-    REQUIRE(found.size() == 1);
-    check_finding(found[0], "history", "journal", Status::skipped, "");
+    only_finding(found, "history", "journal", Status::skipped, "");
     CHECK(found[0].detail == "no journal");
     found = judge_history({.uid = "alice", .days = 30});
-    REQUIRE(found.size() == 1);
-    check_finding(found[0], "history", "runs", Status::ok, "");
+    only_finding(found, "history", "runs", Status::ok, "");
     CHECK(found[0].detail == "no mbxkit run about 'alice' in the last 30 days");
     // Earlier diagnoses are no history.
     found = judge_history({.uid = "alice", .days = 7, .runs = {run(3, "diagnose", {"alice"}, {"diagnose.check"})}});
@@ -814,8 +790,7 @@ TEST_CASE("diagnose judge: read-only runs and dry runs are one line", "[diagnose
                              .runs = {run(6, "quota", {"check", "alice"}, {"quota.check"}), dry,
                                       run(4, "audit", {"clients"}, {"audit.clients"})}};
     const auto found = judge_history(facts);
-    REQUIRE(found.size() == 1);
-    check_finding(found[0], "history", "checks", Status::ok, "");
+    only_finding(found, "history", "checks", Status::ok, "");
     CHECK(found[0].detail == "3 read-only runs in the last 30 days (1 audit, 2 quota); latest: run 6 "
                              "`mbx quota check alice` at 2026-02-22T10:00:00Z");
 }

@@ -7,12 +7,7 @@
 #include <catch2/catch.hpp>
 
 using mbx::ErrorCategory;
-using mbx::ops::decide_restore;
-using mbx::ops::format_quota_value;
-using mbx::ops::parse_ldap_quota;
-using mbx::ops::plan_new_limit;
-using mbx::ops::RestoreDecision;
-using mbx::ops::server_limit_matches;
+using namespace mbx::ops; // decide_restore, format_quota_value, parse_ldap_quota, plan_new_limit
 using mbx::test::error_of;
 
 namespace {

@@ -5,10 +5,7 @@
 #include <catch2/catch.hpp>
 
 using mbx::ErrorCategory;
-using mbx::ops::classify;
-using mbx::ops::parse_ldap_quota;
-using mbx::ops::Thresholds;
-using mbx::ops::Tier;
+using namespace mbx::ops; // classify, parse_ldap_quota, Thresholds, Tier
 using mbx::test::error_of;
 
 TEST_CASE("classify puts a percent equal to a threshold in that threshold's tier", "[ops][quota]") {

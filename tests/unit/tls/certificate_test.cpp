@@ -12,11 +12,7 @@ using namespace std::chrono;
 using namespace std::chrono_literals;
 using mbx::ErrorCategory;
 using mbx::test::error_of;
-using mbx::tls::CertificateInfo;
-using mbx::tls::days_left;
-using mbx::tls::kMaxCertificateBytes;
-using mbx::tls::parse_certificate_der;
-using mbx::tls::parse_certificate_pem;
+using namespace mbx::tls; // CertificateInfo, days_left, parse_certificate_der/pem
 
 namespace {
 
