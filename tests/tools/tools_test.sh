@@ -173,6 +173,26 @@ printf '# users to check\nalice\n\n  bob\n' >"$work/users"
 run "quota check --users-file" 0 "$bin/mbx" quota check --users-file "$work/users" --config "$conf" --journal "$journal" --format csv &&
   check "quota: users file read, comments skipped" [ "$(lines "$out")" = 3 ]
 
+# --- selecting users: one group in every command ---------------------------------------------
+run "quota check USER -u USER" 0 "$bin/mbx" quota check bob -u alice --config "$conf" --journal "$journal" --format csv &&
+  check "quota: USER operands, then -u, in order" [ "$(tail -n +2 <<<"$out" | cut -d, -f1 | tr '\n' ' ')" = "bob alice " ]
+run "quota check --all with a user" 64 "$bin/mbx" quota check --all alice --config "$conf" --journal "$journal" &&
+  check "quota: --all is given alone" has "$err" "--all cannot be combined with USER, -u or --users-file"
+run "quota check -A" "$dave_rc" "$bin/mbx" quota check -A --config "$conf" --journal "$journal" --format json &&
+  check "quota: -A checks every user of the directory, each once" /usr/bin/python3 -c '
+import json,sys; d=json.load(sys.stdin)
+users=[r["user"] for r in d["rows"]]
+assert len(users)==len(set(users)), "a user twice"
+for u in ("alice","bob","dave"): assert u in users, u
+assert d["summary"]["users"]==len(users) and len(users)>=620, len(users)' <<<"$out"
+run "quota sweep -u" 64 "$bin/mbx" quota sweep -u alice &&
+  check "quota: -u is refused where it does not apply, naming who takes it" \
+    has "$err" "--user does not apply to 'mbx quota sweep'; it is an option of 'mbx quota check', 'mbx quota cleanup', 'mbx quota raise'"
+run "diagnose -u twice" 64 "$bin/mbx" diagnose -u alice -u bob --config "$conf" --journal "$journal" &&
+  check "diagnose: one user" has "$err" "'mbx diagnose' takes one user"
+run "reprovision USER -u USER" 64 "$bin/mbx" reprovision alice -u bob --new-uid x --config "$conf" --journal "$journal" &&
+  check "reprovision: one user, more with --users-file" has "$err" "give more users with --users-file FILE"
+
 # --- quota sweep: the whole directory, both backends ---------------------------------------
 # Other tool tests add, rename and lock their own users in the same directory while this one
 # runs, so the "whole directory" here is the population that stays put: the demo users and the
