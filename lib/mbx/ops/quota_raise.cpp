@@ -1,6 +1,7 @@
 #include "mbx/ops/quota_raise.hpp"
 
 #include "mbx/ops/actions.hpp"
+#include "mbx/ops/plan.hpp"
 #include "mbx/core/text.hpp"
 
 #include "mbx/core/config.hpp"
@@ -19,7 +20,6 @@
 namespace mbx::ops {
 namespace {
 
-constexpr std::string_view kKind = kind::kQuotaRaise;
 
 bool all_digits(std::string_view s) {
     return !s.empty() && std::all_of(s.begin(), s.end(), [](unsigned char c) { return std::isdigit(c) != 0; });
@@ -157,24 +157,6 @@ nlohmann::json after_json(const RaiseRow& row) {
 
 // Writes the change: planned action first, so a crash between the modify and the journal
 // update leaves a record undo can reason about (it compares the entry with both states).
-void apply_row(directory::Directory& dir, journal::Journal* journal, std::optional<std::int64_t> run_id,
-               RaiseRow& row) {
-    std::optional<std::int64_t> action;
-    if (journal && run_id)
-        action = journal->add_action(*run_id, {.kind = std::string(kKind),
-                                               .subject = row.user,
-                                               .before = before_json(row),
-                                               .after = after_json(row),
-                                               .status = journal::ActionStatus::planned});
-    try {
-        dir.modify(row.dn, {{directory::Modification::Op::replace, row.attribute, {row.new_value}}});
-    } catch (const Error& e) {
-        if (action) journal->update_action(*action, journal::ActionStatus::failed, std::nullopt, e.one_line());
-        throw;
-    }
-    if (action) journal->update_action(*action, journal::ActionStatus::done);
-}
-
 std::vector<std::string> sorted(std::vector<std::string> v) {
     std::sort(v.begin(), v.end());
     return v;
@@ -258,35 +240,26 @@ std::string_view raise_result_name(RaiseResult r) {
 }
 
 RaiseRow raise_quota(const Session& session, const RaiseRequest& req) {
-    const config::Config& cfg = session.config;
-    const SecretProvider& secrets = session.secrets;
-    journal::Journal* journal = session.journal;
-    const auto run_id = session.run_id;
     check_sizes(req.to, req.by);
-    auto dir = directory::Directory::connect(ldap_config(cfg, secrets));
+    auto dir = directory::Directory::connect(ldap_config(session.config, session.secrets));
     RaiseRow row;
     row.user = req.user;
-    plan_row(dir, cfg, req, session.dry_run, row);
+    plan_row(dir, session.config, req, session.dry_run, row);
+    PlannedAction change{.kind = kind::kQuotaRaise, .subject = row.user, .before = before_json(row), .after = after_json(row)};
     if (row.result == RaiseResult::unchanged) {
         row.verified = "skipped";
         row.detail = fmt::format("{} is already {}", row.attribute, describe(row.new_bytes));
-        if (journal && run_id)
-            journal->add_action(*run_id, {.kind = std::string(kKind), .subject = row.user, .before = before_json(row),
-                                          .after = after_json(row), .status = journal::ActionStatus::skipped});
-        return row;
+    } else {
+        change.apply = [&] { dir.modify(row.dn, {{directory::Modification::Op::replace, row.attribute, {row.new_value}}}); };
     }
-    if (session.dry_run) {
+    if (session.dry_run && row.result != RaiseResult::unchanged) {
         row.verified = "skipped";
         const std::string what = fmt::format("would set {} from {} to {}", row.attribute, show_values(row.old_values),
                                              out::printable(row.new_value));
         row.detail = row.detail.empty() ? what : what + "; " + row.detail;
-        if (journal && run_id)
-            journal->add_action(*run_id, {.kind = std::string(kKind), .subject = row.user, .before = before_json(row),
-                                          .after = after_json(row), .status = journal::ActionStatus::planned});
-        return row;
     }
-    apply_row(dir, journal, run_id, row);
-    verify_row(cfg, secrets, row);
+    const auto applied = ops::apply(session, {change});
+    if (applied.front() == Applied::done) verify_row(session.config, session.secrets, row);
     return row;
 }
 

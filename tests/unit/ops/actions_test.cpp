@@ -1,4 +1,5 @@
 #include "mbx/ops/actions.hpp"
+#include "mbx/ops/plan.hpp"
 
 #include "mbx/journal/journal.hpp"
 #include "../test_support.hpp"
@@ -71,4 +72,85 @@ TEST_CASE("action kinds: the journal's own claim is a registered kind", "[action
     REQUIRE(actions.size() == 1);
     CHECK(actions.front().kind == kind::kMailboxClaim);
     CHECK(find_action_kind(actions.front().kind) != nullptr);
+}
+
+// ---- plan and apply --------------------------------------------------------------------------
+
+namespace {
+
+struct Applying {
+    mbx::test::TempDir tmp;
+    mbx::journal::Journal journal = mbx::journal::Journal::open(tmp / "j.sqlite");
+    mbx::NullProgress progress;
+    mbx::config::Config cfg;
+    std::int64_t run = journal.begin_run({.tool = "test"});
+
+    mbx::Session session(bool dry_run) {
+        return {.config = cfg, .secrets = {}, .journal = &journal, .run_id = run, .progress = progress, .dry_run = dry_run};
+    }
+    std::vector<std::string> statuses() {
+        std::vector<std::string> out;
+        for (const auto& a : journal.actions_of(run))
+            out.push_back(a.kind + " " + a.subject + " " + std::string(mbx::journal::to_string(a.status)));
+        return out;
+    }
+};
+
+} // namespace
+
+TEST_CASE("apply: each action journaled planned before it is made, done after", "[actions]") {
+    Applying t;
+    std::vector<std::string> made;
+    // What the journal holds when each change is made: the action is already `planned`.
+    const mbx::ops::Plan plan{
+        {.kind = kind::kQuotaRaise, .subject = "alice", .before = nlohmann::json{{"bytes", 1}},
+         .after = nlohmann::json{{"bytes", 2}}, .apply = [&] { made.push_back("alice: " + t.statuses().back()); }},
+        {.kind = kind::kQuotaRaise, .subject = "bob"}, // nothing to change
+        {.kind = kind::kQuotaRaise, .subject = "carol", .apply = [&] { made.push_back("carol"); }}};
+    const auto applied = mbx::ops::apply(t.session(false), plan);
+    CHECK(applied == std::vector{mbx::ops::Applied::done, mbx::ops::Applied::skipped, mbx::ops::Applied::done});
+    CHECK(made == std::vector<std::string>{"alice: quota.raise alice planned", "carol"});
+    CHECK(t.statuses() == std::vector<std::string>{"quota.raise alice done", "quota.raise bob skipped",
+                                                   "quota.raise carol done"});
+    const auto actions = t.journal.actions_of(t.run);
+    CHECK(actions.front().before == nlohmann::json{{"bytes", 1}});
+    CHECK(actions.front().after == nlohmann::json{{"bytes", 2}});
+}
+
+TEST_CASE("apply: a dry run journals the plan and makes nothing; a failure ends the plan", "[actions]") {
+    Applying t;
+    bool made = false;
+    const mbx::ops::Plan plan{{.kind = kind::kQuotaRaise, .subject = "alice", .apply = [&] { made = true; }}};
+    CHECK(mbx::ops::apply(t.session(true), plan) == std::vector{mbx::ops::Applied::planned});
+    CHECK_FALSE(made);
+    CHECK(t.statuses() == std::vector<std::string>{"quota.raise alice planned"});
+
+    const mbx::ops::Plan failing{
+        {.kind = kind::kQuotaRaise, .subject = "bob",
+         .apply = [] { throw mbx::Error(mbx::ErrorCategory::data, "the directory refused the change"); }},
+        {.kind = kind::kQuotaRaise, .subject = "carol", .apply = [&] { made = true; }}};
+    const auto e = mbx::test::error_of([&] { mbx::ops::apply(t.session(false), failing); });
+    CHECK(e.category() == mbx::ErrorCategory::data);
+    CHECK_FALSE(made);
+    const auto actions = t.journal.actions_of(t.run);
+    REQUIRE(actions.size() == 2);
+    CHECK(actions.back().status == mbx::journal::ActionStatus::failed);
+    CHECK(actions.back().error == std::optional<std::string>("the directory refused the change"));
+}
+
+TEST_CASE("apply: a kind the registry does not name is refused before anything happens", "[actions]") {
+    Applying t;
+    bool made = false;
+    const mbx::ops::Plan plan{{.kind = kind::kQuotaRaise, .subject = "alice", .apply = [&] { made = true; }},
+                              {.kind = "quota.lower", .subject = "bob", .apply = [&] { made = true; }}};
+    CHECK(mbx::test::error_of([&] { mbx::ops::apply(t.session(false), plan); }).category() ==
+          mbx::ErrorCategory::internal);
+    CHECK_FALSE(made);
+    CHECK(t.journal.actions_of(t.run).empty());
+    // Without a journal run the plan is carried out, and nothing is journaled.
+    mbx::Session unjournaled = t.session(false);
+    unjournaled.run_id.reset();
+    CHECK(mbx::ops::apply(unjournaled, {plan.front()}) == std::vector{mbx::ops::Applied::done});
+    CHECK(made);
+    CHECK(t.journal.actions_of(t.run).empty());
 }
