@@ -14,6 +14,7 @@ passed=0 failed=0
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 unset MBX_CONFIG MBX_LDAP_PASSWORD MBX_IMAP_MASTER_PASSWORD MBX_DOVEADM_API_KEY
+lib_repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)" # the repository these tests are in
 
 run() {
   local name="$1" want="$2"; shift 2
@@ -46,26 +47,22 @@ need_testenv() {
 own_testenvs=()
 pid=""
 own_cleanup() {
-  local d repo
-  repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+  local d
   [ -n "$pid" ] && kill -9 "$pid" 2>/dev/null
-  for d in "${own_testenvs[@]}"; do "$repo/scripts/testenv" down "$d" >/dev/null 2>&1; done
+  for d in "${own_testenvs[@]}"; do "$lib_repo/scripts/testenv" down "$d" >/dev/null 2>&1; done
   rm -rf "$work"
 }
 own_testenv() { # DIR [ARGS]...
-  local repo
-  repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
   own_testenvs+=("$1")
   trap own_cleanup EXIT
-  "$repo/scripts/testenv" up "$@" >"$work/up.log" 2>&1 || { fail "testenv up $*: $(tail -n 5 "$work/up.log")"; finish; }
+  "$lib_repo/scripts/testenv" up "$@" >"$work/up.log" 2>&1 || { fail "testenv up $*: $(tail -n 5 "$work/up.log")"; finish; }
 }
 
 # A killed server's children may hold its ports a moment: retry for five seconds.
 restart_server() { # DIR slapd|dovecot
-  local _ repo
-  repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+  local _
   for _ in 1 2 3 4 5; do
-    "$repo/scripts/testenv" start "$1" "$2" >"$work/start.log" 2>&1 && return 0
+    "$lib_repo/scripts/testenv" start "$1" "$2" >"$work/start.log" 2>&1 && return 0
     sleep 1
   done
   return 1

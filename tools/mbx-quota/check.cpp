@@ -44,23 +44,18 @@ void QuotaReport::finish(mbx::ExitCode code, const std::vector<std::pair<std::st
     sink_->finish({code, text, fields});
 }
 
-std::vector<std::string> users_of(mbx::cli::Context& ctx, const std::vector<std::string>& operands) {
-    mbx::cli::UserSelection selection = ctx.users(operands);
-    std::vector<std::string> users = std::move(selection.users);
-    if (!selection.file.empty())
-        for (auto& u : mbx::ops::read_users_file(selection.file)) users.push_back(std::move(u));
-    return users;
-}
-
 mbx::ExitCode check(mbx::cli::Context& ctx, const std::vector<std::string>& operands) {
-    if (ctx.users().all) {
+    mbx::cli::UserSelection selection = ctx.users(operands);
+    if (selection.all) {
         // Every user: what a sweep does, in the same report.
-        if (!ctx.users(operands).users.empty() || ctx.args().count("users-file"))
+        if (!selection.users.empty() || !selection.file.empty())
             throw mbx::Error(mbx::ErrorCategory::usage, "--all cannot be combined with USER, -u or --users-file",
                              "give --all alone, or name the users");
         return sweep(ctx, {});
     }
-    const auto users = users_of(ctx, operands);
+    std::vector<std::string> users = std::move(selection.users);
+    if (!selection.file.empty())
+        for (auto& u : mbx::ops::read_users_file(selection.file)) users.push_back(std::move(u));
     if (users.empty())
         throw mbx::Error(mbx::ErrorCategory::usage, "no user to check", "give USER..., -u USER, --users-file FILE or --all");
     QuotaReport report(ctx);

@@ -35,10 +35,6 @@ mbx::ops::CleanupRequest request_of(mbx::cli::Context& ctx, const std::vector<st
     if (users.size() != 1)
         throw mbx::Error(mbx::ErrorCategory::usage, "'mbx quota cleanup' takes exactly one USER",
                          "e.g. mbx quota cleanup alice --folder Trash --older-than 30d");
-    for (const char* other : {"users-file", "filter", "shard", "parallel", "backend", "to", "by"})
-        if (ctx.args().count(other))
-            throw mbx::Error(mbx::ErrorCategory::usage,
-                             fmt::format("--{} is not an option of 'mbx quota cleanup'", other));
     mbx::ops::CleanupRequest req;
     req.user = users.front();
     req.folders = mbx::ops::parse_folder_list(required(ctx, "folder", "which folders to clean"));

@@ -13,11 +13,6 @@ using mbx::out::Role;
 
 namespace {
 
-// Options of the other subcommands: refused rather than silently ignored.
-constexpr const char* kForeignOptions[] = {"users-file", "filter",      "shard",      "parallel",
-                                           "backend",    "folder",      "older-than", "until-below",
-                                           "largest-first"};
-
 
 mbx::ops::RaiseRequest request_of(mbx::cli::Context& ctx, const std::vector<std::string>& operands) {
     const auto users = ctx.users(operands).users;
@@ -25,10 +20,6 @@ mbx::ops::RaiseRequest request_of(mbx::cli::Context& ctx, const std::vector<std:
         throw mbx::Error(mbx::ErrorCategory::usage, "'mbx quota raise' takes exactly one USER",
                          "e.g. mbx quota raise alice --by 1G");
     const auto& a = ctx.args();
-    for (const char* name : kForeignOptions)
-        if (a.count(name))
-            throw mbx::Error(mbx::ErrorCategory::usage, fmt::format("--{} does not apply to 'mbx quota raise'", name),
-                             "raise takes USER, --to SIZE or --by SIZE, and --dry-run");
     if (ctx.format() != mbx::out::Format::table && ctx.format() != mbx::out::Format::csv &&
         ctx.format() != mbx::out::Format::json)
         throw mbx::Error(mbx::ErrorCategory::usage, "'mbx quota raise' writes table, csv or json only");

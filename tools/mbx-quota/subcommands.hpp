@@ -38,7 +38,5 @@ private:
     std::int64_t users_ = 0, ok_ = 0, warning_ = 0, critical_ = 0, unknown_ = 0;
 };
 
-/// The uids named by `file` (--users-file) appended to `operands`.
-std::vector<std::string> users_of(mbx::cli::Context& ctx, const std::vector<std::string>& operands);
 
 } // namespace mbx_quota

@@ -13,13 +13,7 @@
 #include <tuple>
 
 namespace mbx::ops {
-namespace {
-
 using std::chrono::sys_seconds;
-
-std::string in_quotes(std::string_view s) { return out::quoted(s); }
-
-} // namespace
 
 // ---- parsing -----------------------------------------------------------------------------
 
@@ -32,20 +26,20 @@ std::vector<FolderSpec> parse_folder_list(std::string_view text) {
     for (std::size_t start = 0;;) {
         const std::size_t comma = text.find(',', start);
         const std::string_view item = trim(text.substr(start, comma == std::string_view::npos ? comma : comma - start));
-        if (item.empty()) throw usage(fmt::format("invalid --folder {}: an empty folder name", in_quotes(text)));
+        if (item.empty()) throw usage(fmt::format("invalid --folder {}: an empty folder name", out::quoted(text)));
         FolderSpec spec;
         if (item.front() == '\\') {
             const std::string_view attr = item.substr(1);
             const bool letters = !attr.empty() && std::all_of(attr.begin(), attr.end(), [](char c) {
                 return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
             });
-            if (!letters) throw usage(fmt::format("invalid special-use {} in --folder", in_quotes(item)));
+            if (!letters) throw usage(fmt::format("invalid special-use {} in --folder", out::quoted(item)));
             spec.special_use = std::string(item);
         } else {
             spec.name = std::string(item);
         }
         for (const auto& seen : out)
-            if (seen.text() == spec.text()) throw usage(fmt::format("folder {} is given twice", in_quotes(item)));
+            if (seen.text() == spec.text()) throw usage(fmt::format("folder {} is given twice", out::quoted(item)));
         out.push_back(std::move(spec));
         if (comma == std::string_view::npos) break;
         start = comma + 1;
@@ -55,7 +49,7 @@ std::vector<FolderSpec> parse_folder_list(std::string_view text) {
 
 std::chrono::seconds parse_age(std::string_view text) {
     const auto bad = [&](std::string_view why) {
-        return Error(ErrorCategory::usage, fmt::format("invalid --older-than {}: {}", in_quotes(text), why),
+        return Error(ErrorCategory::usage, fmt::format("invalid --older-than {}: {}", out::quoted(text), why),
                      "write a whole number and a unit: 36h, 30d, 12w, 6m (30-day months) or 1y (365 days)");
     };
     std::size_t digits = 0;
@@ -85,7 +79,7 @@ std::chrono::seconds parse_age(std::string_view text) {
 
 double parse_percent(std::string_view text) {
     const auto bad = [&]() {
-        return Error(ErrorCategory::usage, fmt::format("invalid --until-below {}", in_quotes(text)),
+        return Error(ErrorCategory::usage, fmt::format("invalid --until-below {}", out::quoted(text)),
                      "give a percent of the limit above 0 and at most 100, e.g. 80% or 79.5");
     };
     std::string_view number = text;

@@ -251,12 +251,12 @@ RaiseRow raise_quota(const Session& session, const RaiseRequest& req) {
         row.detail = fmt::format("{} is already {}", row.attribute, describe(row.new_bytes));
     } else {
         change.apply = [&] { dir.modify(row.dn, {{directory::Modification::Op::replace, row.attribute, {row.new_value}}}); };
-    }
-    if (session.dry_run && row.result != RaiseResult::unchanged) {
-        row.verified = "skipped";
-        const std::string what = fmt::format("would set {} from {} to {}", row.attribute, show_values(row.old_values),
-                                             out::printable(row.new_value));
-        row.detail = row.detail.empty() ? what : what + "; " + row.detail;
+        if (session.dry_run) {
+            row.verified = "skipped";
+            const std::string what = fmt::format("would set {} from {} to {}", row.attribute,
+                                                 show_values(row.old_values), out::printable(row.new_value));
+            row.detail = row.detail.empty() ? what : what + "; " + row.detail;
+        }
     }
     const auto applied = ops::apply(session, {change});
     if (applied.front() == Applied::done) verify_row(session.config, session.secrets, row);
