@@ -1,4 +1,5 @@
 #include "mbx/ops/audit_probe.hpp"
+#include "mbx/http/client.hpp"
 #include "mbx/ops/actions.hpp"
 
 #include "mbx/audit/access_log.hpp"

@@ -8,7 +8,6 @@
 #include "mbx/core/config.hpp"
 #include "mbx/core/error.hpp"
 #include "mbx/ops/audit_server.hpp"
-#include "mbx/ops/connect.hpp"
 
 #include <optional>
 #include <string>

@@ -1,4 +1,5 @@
 #include "mbx/ops/audit_server.hpp"
+#include "mbx/http/client.hpp"
 #include "mbx/ops/actions.hpp"
 
 #include "mbx/audit/compat.hpp"
@@ -9,6 +10,7 @@
 #include "mbx/imap/connection.hpp"
 #include "mbx/imap/mailbox_ops.hpp"
 #include "mbx/journal/journal.hpp"
+#include "mbx/ops/connect.hpp"
 
 #include <algorithm>
 #include <cstdlib>

@@ -6,8 +6,7 @@
 #include "mbx/core/config.hpp"
 #include "mbx/core/error.hpp"
 #include "mbx/core/secret.hpp"
-#include "mbx/http/client.hpp"
-#include "mbx/ops/connect.hpp"
+#include "mbx/core/session.hpp"
 #include "mbx/tls/certificate.hpp"
 
 #include <chrono>
@@ -17,10 +16,13 @@
 #include <utility>
 #include <vector>
 
-
 namespace mbx::journal {
 class Journal;
 }
+namespace mbx::http {
+struct Request;
+struct Response;
+} // namespace mbx::http
 
 namespace mbx::ops::audit {
 

@@ -17,7 +17,7 @@
 
 #include "mbx/audit/access_log.hpp"
 #include "mbx/core/error.hpp"
-#include "mbx/ops/connect.hpp"
+#include "mbx/core/session.hpp"
 
 #include <chrono>
 #include <cstdint>

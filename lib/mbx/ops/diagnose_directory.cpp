@@ -2,6 +2,9 @@
 // the facts (diagnose_judge.hpp) below it.
 #include "mbx/ops/diagnose_impl.hpp"
 
+#include "mbx/directory/directory.hpp"
+#include "mbx/directory/entry.hpp"
+
 #include <fmt/format.h>
 
 namespace mbx::ops::diagnose {

@@ -5,6 +5,7 @@
 // (the I/O) and hands them to the area's pure judge (diagnose_judge.hpp), whose findings it
 // adds; diagnose.cpp has the entry points. Internal to lib/mbx/ops: nothing else includes it.
 
+#include "mbx/ops/connect.hpp"
 #include "mbx/ops/diagnose.hpp"
 #include "mbx/ops/diagnose_judge.hpp"
 #include "mbx/audit/compat.hpp"

@@ -2,6 +2,8 @@
 // the judges over the facts (diagnose_judge.hpp) below it.
 #include "mbx/ops/diagnose_impl.hpp"
 
+#include "mbx/ops/connect.hpp"
+
 #include <fmt/format.h>
 
 namespace mbx::ops::diagnose {

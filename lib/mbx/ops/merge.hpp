@@ -16,7 +16,6 @@
 #include "mbx/core/error.hpp"
 #include "mbx/core/progress.hpp"
 #include "mbx/core/session.hpp"
-#include "mbx/imap/connection.hpp"
 #include "mbx/ops/merge_plan.hpp"
 
 #include <chrono>
@@ -27,17 +26,7 @@
 #include <string>
 #include <vector>
 
-namespace mbx::journal {
-class Journal;
-}
-
 namespace mbx::ops::merge {
-
-/// One side of a merge, resolved from the command line and the configuration.
-struct Endpoint {
-    std::string label;       ///< as the admin wrote it: "alice" or "alice@old"
-    imap::ImapConfig imap;   ///< server and login (master or the user's own)
-};
 
 enum class Mode {
     missing, ///< copy what the target lacks (ExMerge "merge", the default)
@@ -126,38 +115,6 @@ struct Result {
     double seconds = 0;
 };
 
-/// What to merge. Where it is journaled, and whether it is a dry run (plan only: EXAMINE,
-/// FETCH and LIST, no write on either side), is the session's.
-struct Request {
-    Endpoint from;
-    Endpoint to;
-    Options options;
-    /// A run whose plan to continue (--resume, or found by the tool; mbx reprovision passes its
-    /// own run): its baselines (the target's UIDNEXT when it began) are reused.
-    std::optional<std::int64_t> resume_run = {};
-};
-
-/// Runs the merge. Throws mbx::Error before anything is written: unavailable/auth/config when
-/// a side cannot be reached or logged in to, data for a source that does not exist, temporary
-/// when the pre-flight finds that the copy cannot fit the target's quota (unless force).
-/// Problems after the first write are reported in Result (exit and stopped) so that what was
-/// done is still shown. Network; writes only to the target.
-/// Journals to session.journal's run session.run_id (no journal: not journaled).
-Result run(const Session& session, const Request& request);
-
-/// The journal run of an earlier, unfinished `mbx merge` of the same pair that a new run
-/// continues, or nullopt (none, or the newest one finished). Reads the journal.
-std::optional<std::int64_t> find_unfinished_run(journal::Journal& journal, const std::string& from,
-                                                const std::string& to);
-
-/// One pair as `mbx merge` runs it: in a journal run of its own (tool "merge", arguments
-/// `argv`, as if the pair had been given alone) that continues run `resume` (a run id or uuid
-/// prefix, --resume) or, when empty and not a dry run, the pair's unfinished run
-/// (find_unfinished_run). The run is finished with the status of the exit code however the
-/// merge ends. Throws as run(), and usage for a `resume` that names no merge run.
-Result run_journaled(const Session& session, Request request, const std::string& resume,
-                     const std::vector<std::string>& argv);
-
 /// One pair as the admin wrote it: USER, or USER@NAME for a user on the server of an
 /// [imap.NAME] section (a suffix with a dot is part of a login name: alice@example.org).
 struct Pair {
@@ -188,13 +145,8 @@ struct PairOutcome {
     ExitCode exit = ExitCode::ok;
 };
 
-/// The side `label` names, resolved from the configuration; its secret comes from the session
-/// (which may prompt). Throws usage for an empty user, config for a missing [imap.NAME].
-Endpoint endpoint_of(const Session& session, const std::string& label,
-                     const std::optional<std::filesystem::path>& password_file);
-
 /// Merges every pair, up to `parallel` at once, each in a journal run of its own
-/// (run_journaled) through ops::run_batch. Endpoints (and their secrets) are resolved first, in
+/// (run_journaled, merge_run.hpp) through ops::run_batch. Endpoints (and their secrets) are resolved first, in
 /// order. One pair's failure is kept to its outcome. Network; writes to the targets.
 std::vector<PairOutcome> run_pairs(const Session& session, const PairsRequest& request);
 

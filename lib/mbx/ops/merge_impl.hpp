@@ -3,7 +3,7 @@
 // (fetch, append, journal each batch) and merge_verify.cpp (verification, naming what is
 // missing). Internal to lib/mbx/ops: nothing else includes it.
 
-#include "mbx/ops/merge.hpp"
+#include "mbx/ops/merge_run.hpp"
 
 #include "mbx/core/interrupt.hpp"
 #include "mbx/core/session.hpp"

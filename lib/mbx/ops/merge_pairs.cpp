@@ -1,6 +1,6 @@
 // `mbx merge` over pairs: each pair's endpoints, the batch of journal runs, and the totals
 // its report shows. Separate from merge.cpp, which merges one pair.
-#include "mbx/ops/merge.hpp"
+#include "mbx/ops/merge_run.hpp"
 
 #include "mbx/core/output.hpp"
 #include "mbx/ops/batch.hpp"

@@ -2,6 +2,7 @@
 
 #include "mbx/core/error.hpp"
 #include "mbx/core/text.hpp"
+#include "mbx/imap/parser.hpp"
 
 #include <algorithm>
 #include <fnmatch.h>

@@ -2,7 +2,6 @@
 // The pure half of `mbx merge`: which source folder goes to which target folder, which
 // messages are selected, and which of them the target is missing. No network; unit-tested.
 
-#include "mbx/imap/parser.hpp"
 #include "mbx/ops/message.hpp"
 
 #include <chrono>
@@ -12,6 +11,11 @@
 #include <unordered_map>
 #include <utility>
 #include <vector>
+
+namespace mbx::imap {
+struct FetchItem;
+struct ListEntry;
+} // namespace mbx::imap
 
 namespace mbx::ops::merge {
 

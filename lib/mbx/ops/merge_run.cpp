@@ -1,6 +1,6 @@
 // `mbx merge` of one pair as a journal run: which earlier run it continues, and the run's
 // beginning and end. Separate from merge.cpp, which copies.
-#include "mbx/ops/merge.hpp"
+#include "mbx/ops/merge_run.hpp"
 #include "mbx/ops/actions.hpp"
 
 #include "mbx/core/version.hpp"

@@ -1,8 +1,10 @@
 #include "mbx/ops/ping.hpp"
 
 #include "mbx/core/output.hpp"
+#include "mbx/directory/entry.hpp"
 #include "mbx/directory/escape.hpp"
 #include "mbx/journal/journal.hpp"
+#include "mbx/ops/connect.hpp"
 
 #include <fmt/format.h>
 

@@ -4,7 +4,7 @@
 // server unavailable, or is it this account?).
 
 #include "mbx/core/error.hpp"
-#include "mbx/ops/connect.hpp"
+#include "mbx/core/session.hpp"
 
 #include <chrono>
 #include <optional>

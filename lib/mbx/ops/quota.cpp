@@ -1,4 +1,5 @@
 #include "mbx/ops/quota.hpp"
+#include "mbx/directory/entry.hpp"
 #include "mbx/ops/actions.hpp"
 
 #include "mbx/core/input_file.hpp"
@@ -10,6 +11,7 @@
 #include "mbx/imap/mailbox_ops.hpp"
 #include "mbx/journal/journal.hpp"
 #include "mbx/core/interrupt.hpp"
+#include "mbx/ops/connect.hpp"
 
 #include <algorithm>
 #include <cctype>

@@ -3,10 +3,8 @@
 // (warning, prohibit-send, prohibit-send-receive) for MIS_9 ("mailbox full").
 
 #include "mbx/core/error.hpp"
-#include "mbx/directory/directory.hpp"
-#include "mbx/directory/entry.hpp"
+#include "mbx/core/session.hpp"
 #include "mbx/ops/users.hpp"
-#include "mbx/ops/connect.hpp"
 
 #include <cstdint>
 #include <functional>
@@ -18,6 +16,10 @@
 namespace mbx::journal {
 class Journal;
 }
+namespace mbx::directory {
+class Directory;
+struct Entry;
+} // namespace mbx::directory
 
 namespace mbx::ops {
 

@@ -2,6 +2,7 @@
 #include "mbx/ops/actions.hpp"
 
 #include "mbx/core/text.hpp"
+#include "mbx/ops/connect.hpp"
 #include "mbx/ops/maildir_archive.hpp"
 
 #include "mbx/core/interrupt.hpp"

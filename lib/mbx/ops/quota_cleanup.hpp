@@ -10,7 +10,6 @@
 #include "mbx/core/config.hpp"
 #include "mbx/core/error.hpp"
 #include "mbx/core/progress.hpp"
-#include "mbx/ops/connect.hpp"
 #include "mbx/ops/message.hpp"
 #include "mbx/ops/undo.hpp"
 

@@ -6,6 +6,7 @@
 #include "mbx/core/text.hpp"
 #include "mbx/imap/mailbox_ops.hpp"
 #include "mbx/journal/journal.hpp"
+#include "mbx/ops/connect.hpp"
 #include "mbx/ops/maildir_archive.hpp"
 #include "mbx/ops/quota_cleanup_impl.hpp"
 #include "mbx/ops/undo.hpp"

@@ -1,6 +1,8 @@
 #include "mbx/ops/quota_raise.hpp"
 
+#include "mbx/directory/entry.hpp"
 #include "mbx/ops/actions.hpp"
+#include "mbx/ops/connect.hpp"
 #include "mbx/ops/plan.hpp"
 #include "mbx/core/text.hpp"
 

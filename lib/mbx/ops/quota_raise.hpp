@@ -4,8 +4,6 @@
 // journaled so that `mbx journal undo RUN` puts the exact old value back.
 
 #include "mbx/core/error.hpp"
-#include "mbx/journal/records.hpp"
-#include "mbx/ops/connect.hpp"
 #include "mbx/ops/undo.hpp"
 
 #include <cstdint>

@@ -2,8 +2,11 @@
 
 #include "mbx/core/interrupt.hpp"
 #include "mbx/core/output.hpp"
+#include "mbx/directory/directory.hpp"
+#include "mbx/directory/entry.hpp"
 #include "mbx/directory/escape.hpp"
 #include "mbx/journal/journal.hpp"
+#include "mbx/ops/connect.hpp"
 #include "mbx/ops/doveadm.hpp"
 
 #include <charconv>

@@ -4,7 +4,6 @@
 // N workers, and rows come back to the caller as they finish.
 
 #include "mbx/core/error.hpp"
-#include "mbx/ops/connect.hpp"
 #include "mbx/ops/quota.hpp"
 
 #include <cstdint>

@@ -19,8 +19,7 @@
 #include "mbx/core/config.hpp"
 #include "mbx/core/error.hpp"
 #include "mbx/core/progress.hpp"
-#include "mbx/directory/directory.hpp"
-#include "mbx/ops/connect.hpp"
+#include "mbx/core/session.hpp"
 #include "mbx/ops/merge.hpp"
 #include "mbx/ops/undo.hpp"
 

@@ -13,7 +13,7 @@
 #include "mbx/journal/journal.hpp"
 #include "mbx/ops/actions.hpp"
 #include "mbx/ops/connect.hpp"
-#include "mbx/ops/merge.hpp"
+#include "mbx/ops/merge_run.hpp"
 
 #include <algorithm>
 #include <filesystem>

@@ -3,6 +3,7 @@
 #include "mbx/core/output.hpp"
 #include "mbx/journal/journal.hpp"
 #include "mbx/ops/actions.hpp"
+#include "mbx/ops/connect.hpp"
 
 #include <algorithm>
 #include <fmt/format.h>

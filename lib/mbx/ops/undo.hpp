@@ -12,18 +12,22 @@
 
 #include "mbx/core/config.hpp"
 #include "mbx/core/error.hpp"
-#include "mbx/journal/records.hpp"
-#include "mbx/ops/connect.hpp"
+#include "mbx/core/session.hpp"
 
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
 
 namespace mbx::journal {
 class Journal;
+struct ActionRecord;
+} // namespace mbx::journal
+namespace mbx::directory {
+class Directory;
 }
 
 namespace mbx::ops {

@@ -144,7 +144,7 @@ TEST_CASE("sha256_hex: FIPS 180-2 test vectors", "[quota-cleanup]") {
 
 TEST_CASE("cleanup_mailbox: refuses before connecting", "[quota-cleanup]") {
     mbx::config::Config cfg;
-    SecretProvider secrets = [](const mbx::SecretSource&) -> mbx::Secret {
+    mbx::SecretProvider secrets = [](const mbx::SecretSource&) -> mbx::Secret {
         throw std::logic_error("no secret needed");
     };
     mbx::NullProgress progress;
