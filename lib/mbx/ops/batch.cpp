@@ -23,6 +23,13 @@ SubjectOutcome one(SubjectContext& ctx, const std::function<ExitCode(SubjectCont
     }
 }
 
+// A subject not begun because the run was asked to stop: no journal run, no work.
+SubjectOutcome not_started() {
+    const Error e(ErrorCategory::interrupted, "not started: the run was stopped on request",
+                  "run the same command again to continue");
+    return {e.exit_code(), e};
+}
+
 } // namespace
 
 std::vector<SubjectOutcome> run_batch(const Session& session, std::size_t count, unsigned parallel,
@@ -33,7 +40,7 @@ std::vector<SubjectOutcome> run_batch(const Session& session, std::size_t count,
     if (workers_wanted == 1) {
         for (std::size_t i = 0; i < count; ++i) {
             SubjectContext ctx{i, session};
-            outcomes[i] = one(ctx, work);
+            outcomes[i] = session.should_stop() ? not_started() : one(ctx, work);
         }
         session.progress.finish();
         return outcomes;
@@ -49,6 +56,10 @@ std::vector<SubjectOutcome> run_batch(const Session& session, std::size_t count,
             NullProgress quiet;
             std::optional<journal::Journal> own;
             for (std::size_t i; (i = next++) < count;) {
+                if (session.should_stop()) {
+                    outcomes[i] = not_started();
+                    continue;
+                }
                 try {
                     if (path && !own) own.emplace(journal::Journal::open(*path));
                     const Session worker{.config = session.config,
@@ -56,7 +67,8 @@ std::vector<SubjectOutcome> run_batch(const Session& session, std::size_t count,
                                          .journal = own ? &*own : nullptr,
                                          .run_id = session.run_id,
                                          .progress = quiet,
-                                         .dry_run = session.dry_run};
+                                         .dry_run = session.dry_run,
+                                         .stop_requested = session.stop_requested};
                     SubjectContext ctx{i, worker};
                     outcomes[i] = one(ctx, work);
                 } catch (const Error& e) {

@@ -33,7 +33,8 @@ struct SubjectOutcome {
 /// Runs `work` for subjects 0 .. count-1, `parallel` at a time (clamped to 1 .. count; 1 runs
 /// them in order on this thread with `session` itself). An mbx::Error thrown by `work`
 /// (or by opening a worker's journal) becomes that subject's outcome and the others go on;
-/// any other exception propagates once every worker has stopped. Returns the outcomes in
+/// any other exception propagates once every worker has stopped. Once session.should_stop(), no
+/// further subject is begun: each left is an interrupted outcome, its work not called. Returns the outcomes in
 /// subject order. Side effects: whatever `work` does; progress.finish() at the end.
 std::vector<SubjectOutcome> run_batch(const Session& session, std::size_t count, unsigned parallel,
                                       const std::function<ExitCode(SubjectContext&)>& work);

@@ -187,7 +187,7 @@ void Merger::settle(const std::string& folder) {
             return;
         }
         if (Clock::now() >= deadline) return;
-        throw_if_interrupted();
+        session_.throw_if_stopped();
         std::this_thread::sleep_for(std::chrono::milliseconds(200));
     }
 }
@@ -208,7 +208,7 @@ void Merger::plan() {
         folders_.push_back(std::move(st));
     }
     for (auto& st : folders_) {
-        throw_if_interrupted();
+        session_.throw_if_stopped();
         if (st.target_exists && in_doubt_.contains(st.result.plan.target)) settle(st.result.plan.target);
         progress_.update("scan " + st.result.plan.source, 0, 0);
         scan_folder(st, true);
@@ -281,7 +281,7 @@ void Merger::backoff(int attempt, const Error& why) {
                                  out::printable(why.what()).substr(0, 60)),
                      copied_, total_to_copy_);
     for (auto until = Clock::now() + wait; Clock::now() < until;) {
-        throw_if_interrupted();
+        session_.throw_if_stopped();
         std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
 }

@@ -172,7 +172,7 @@ void Merger::copy_batch(FolderState& st, const std::vector<Todo>& todo, bool mul
                                                  .status = journal::ActionStatus::planned});
     imap::uid_fetch(*src_, imap::uid_set_of(uids), "(UID FLAGS INTERNALDATE BODY.PEEK[])", [&](imap::FetchItem& f) {
         if (!f.uid || !wanted.contains(*f.uid)) return; // an unsolicited FETCH (flag change)
-        if (stopping_ || interrupt_requested()) return; // read the rest of the batch, send nothing
+        if (stopping_ || session_.should_stop()) return; // read the rest of the batch, send nothing
         send(st, f, *f.uid, multi);
         show(st);
     });
@@ -180,7 +180,7 @@ void Merger::copy_batch(FolderState& st, const std::vector<Todo>& todo, bool mul
     batches_[id].sent = true;
     if (batches_[id].groups == 0) finish_batch(st, id);
     show(st);
-    if (interrupt_requested() && !stopping_)
+    if (session_.should_stop() && !stopping_)
         stopping_ = Error(ErrorCategory::interrupted, "stopped on request",
                           "run the same command again to continue where it stopped");
     if (stopping_) {

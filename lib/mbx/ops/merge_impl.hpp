@@ -5,7 +5,6 @@
 
 #include "mbx/ops/merge_run.hpp"
 
-#include "mbx/core/interrupt.hpp"
 #include "mbx/core/session.hpp"
 #include "mbx/core/output.hpp"
 #include "mbx/core/text.hpp"
@@ -110,7 +109,7 @@ constexpr std::size_t kMaxNamedMissing = 1000;
 class Merger {
 public:
     Merger(const Session& session, const Request& req)
-        : req_(req), opt_(req.options), progress_(session.progress), journal_(session.journal),
+        : session_(session), req_(req), opt_(req.options), progress_(session.progress), journal_(session.journal),
           run_id_(session.run_id.value_or(0)), dry_run_(session.dry_run) {}
 
     Result run();
@@ -147,6 +146,7 @@ private:
     ExitCode outcome() const;
     std::string pair() const { return req_.from.label + " -> " + req_.to.label; }
 
+    const Session& session_;     // its stop_requested is checked between batches and folders
     const Request& req_;
     const Options& opt_;
     Progress& progress_;

@@ -85,7 +85,7 @@ void Merger::verify() {
     result_.missing_messages.clear();
     for (auto& st : folders_) {
         if (st.result.status == "failed") continue;
-        throw_if_interrupted();
+        session_.throw_if_stopped();
         progress_.update("verify " + st.result.plan.source, 0, 0);
         scan_folder(st, false);
         st.result.missing = st.todo.size();

@@ -10,7 +10,6 @@
 #include "mbx/directory/escape.hpp"
 #include "mbx/imap/mailbox_ops.hpp"
 #include "mbx/journal/journal.hpp"
-#include "mbx/core/interrupt.hpp"
 #include "mbx/ops/connect.hpp"
 
 #include <algorithm>
@@ -257,7 +256,7 @@ ExitCode check_users(const Session& session, const std::vector<std::string>& use
     auto dir = directory::Directory::connect(ldap_config(cfg, secrets));
     ExitCode overall = ExitCode::ok;
     for (const auto& user : users) {
-        throw_if_interrupted();
+        session.throw_if_stopped();
         QuotaRow row;
         row.user = user;
         ExitCode code = ExitCode::ok;

@@ -1,6 +1,5 @@
 #include "mbx/ops/quota_sweep.hpp"
 
-#include "mbx/core/interrupt.hpp"
 #include "mbx/core/output.hpp"
 #include "mbx/directory/directory.hpp"
 #include "mbx/directory/entry.hpp"
@@ -327,15 +326,16 @@ Work work_of(const directory::Entry& e, const std::string& uid, const std::strin
 
 // The paged search: each entry in the shard and the users file (erased from `wanted` as found)
 // goes to `pool` in batches of `batch_size`, rows drained meanwhile; then the pool is closed
-// and drained.
-void enumerate_users(directory::Directory& dir, const config::Config& cfg, const std::string& filter,
+// and drained. Stops (Error interrupted) when the session is asked to.
+void enumerate_users(directory::Directory& dir, const Session& session, const std::string& filter,
                      const SweepOptions& options, std::optional<UserSet>& wanted, std::size_t batch_size, Pool& pool,
                      const Drain& drain, SweepProgress& progress) {
+    const config::Config& cfg = session.config;
     std::vector<Work> pending;
     const std::string uid_attr = cfg.get("ldap.uid-attribute");
     dir.search(cfg.require("ldap.base"), directory::Scope::subtree, filter, quota_attributes(cfg),
                [&](const directory::Entry& e) {
-                   throw_if_interrupted();
+                   session.throw_if_stopped();
                    const std::string uid = e.first(uid_attr).value_or("");
                    if (options.shard && !in_shard(uid, *options.shard)) return;
                    if (wanted && !wanted->erase(uid)) return;
@@ -417,7 +417,7 @@ ExitCode sweep_users(const Session& session, const SweepOptions& options,
     std::vector<std::thread> workers = start_workers(pool, parallel, checker);
     const std::size_t batch_size = doveadm ? std::max<std::size_t>(1, options.doveadm_batch) : 1;
     try {
-        enumerate_users(dir, cfg, filter, options, wanted, batch_size, pool, drain, delivery.progress());
+        enumerate_users(dir, session, filter, options, wanted, batch_size, pool, drain, delivery.progress());
     } catch (...) {
         stop_workers(pool, workers);
         delivery.commit(); // the rows delivered so far stay journaled

@@ -3,6 +3,7 @@
 #include "mbx/journal/journal.hpp"
 #include "../test_support.hpp"
 
+#include <atomic>
 #include <catch2/catch.hpp>
 #include <mutex>
 #include <set>
@@ -101,4 +102,48 @@ TEST_CASE("run_status_of: one rule from exit code to run status", "[batch]") {
     CHECK(run_status_of(2) == RunStatus::critical);
     CHECK(run_status_of(130) == RunStatus::interrupted);
     for (int code : {64, 65, 69, 70, 74, 75, 77, 78}) CHECK(run_status_of(code) == RunStatus::failed);
+}
+
+TEST_CASE("run_batch: once the session is asked to stop, no further subject is begun", "[batch]") {
+    for (unsigned parallel : {1u, 4u}) {
+        Setup setup;
+        std::atomic<int> begun{0};
+        std::atomic<bool> stop{false};
+        mbx::Session session = setup.session;
+        session.stop_requested = [&] { return stop.load(); };
+        const auto outcomes = mbx::ops::run_batch(session, 20, parallel, [&](SubjectContext& s) {
+            ++begun;
+            if (s.index == 2) {
+                stop = true; // as SIGINT would: this subject notices at its next check
+                s.session.throw_if_stopped();
+            }
+            return ExitCode::ok;
+        });
+        INFO("parallel " << parallel);
+        REQUIRE(outcomes.size() == 20);
+        CHECK(outcomes[2].exit == ExitCode::interrupted);
+        // Subjects already begun by other workers finish; none is begun after the stop.
+        CHECK(begun.load() <= 2 + static_cast<int>(parallel));
+        int not_started = 0;
+        for (const auto& o : outcomes)
+            if (o.error && std::string(o.error->what()).starts_with("not started")) {
+                ++not_started;
+                CHECK(o.exit == ExitCode::interrupted);
+            }
+        CHECK(not_started == 20 - begun.load());
+    }
+}
+
+TEST_CASE("Session::throw_if_stopped: throws interrupted only when asked, and not without a check", "[batch]") {
+    Setup setup;
+    mbx::Session session = setup.session;
+    bool stop = false;
+    session.stop_requested = [&] { return stop; };
+    CHECK_NOTHROW(session.throw_if_stopped());
+    stop = true;
+    CHECK(session.should_stop());
+    CHECK(mbx::test::error_of([&] { session.throw_if_stopped(); }).category() == ErrorCategory::interrupted);
+    session.stop_requested = {};
+    CHECK_FALSE(session.should_stop());
+    CHECK_NOTHROW(session.throw_if_stopped());
 }
