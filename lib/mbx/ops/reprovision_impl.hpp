@@ -159,7 +159,7 @@ private:
     void inspect();
     void account();
     void make_account(const std::vector<directory::Attribute>& attrs, const std::filesystem::path& file,
-                      bool generated, bool continued);
+                      bool generated, bool exists);
     void mailbox();
     json create_folders();
     merge::Request merge_request();

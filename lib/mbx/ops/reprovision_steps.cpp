@@ -93,22 +93,30 @@ void Reprovisioner::account() {
                     "restore it, or start over with another --new-uid");
     const auto attrs = new_entry_attributes(*old);
     const std::string ldif = directory::ldif_add(res_.new_dn, attrs);
+    // The new entry exists when an attempt of this run made it before it stopped (only the
+    // password may be missing); anyone else's is not ours, and nothing is journaled for it.
+    const bool exists = dir().read_entry(res_.new_dn).has_value();
+    if (exists && !a)
+        throw Error(ErrorCategory::data, fmt::format("{} exists already", in_quotes(res_.new_dn)),
+                    "choose another --new-uid");
 
     // The password: the file of the interrupted attempt, the admin's file, or a new one, written
-    // as the account is made.
+    // as the account is made. An attempt stopped before it wrote its new file never told the
+    // directory that password: a new one goes to the same file.
+    const std::filesystem::path fresh =
+        settings_.password_dir / fmt::format("{}-run{}.password", safe_file_part(req_.new_uid), res_.run_id);
     const std::string attempt_file = a ? str(a->after.value_or(json{}), "login_file") : std::string();
-    const bool generated = attempt_file.empty() && !req_.password_file;
-    std::filesystem::path file = attempt_file;
-    if (file.empty())
-        file = req_.password_file ? *req_.password_file
-                                  : settings_.password_dir / fmt::format("{}-run{}.password",
-                                                                         safe_file_part(req_.new_uid), res_.run_id);
+    const std::filesystem::path file = !attempt_file.empty() ? std::filesystem::path(attempt_file)
+                                       : req_.password_file  ? *req_.password_file
+                                                             : fresh;
+    std::error_code ec;
+    const bool generated = file == fresh && !std::filesystem::exists(file, ec);
     if (!generated) password_ = read_secret_file(file);
     PlannedAction add{.kind = kind::kReprovisionAccount,
                       .subject = req_.new_uid,
                       .before = json{{"dn", res_.new_dn}, {"exists", false}},
                       .after = json{{"dn", res_.new_dn}, {"login_file", file.string()}, {"ldif", ldif}}};
-    add.apply = [&, continued = a != nullptr] { make_account(attrs, file, generated, continued); };
+    add.apply = [&] { make_account(attrs, file, generated, exists); };
     const Applied applied = make(std::move(add));
     if (applied == Applied::planned && generated) {
         report("account", res_.new_dn, "would-do",
@@ -125,13 +133,7 @@ void Reprovisioner::account() {
 }
 
 void Reprovisioner::make_account(const std::vector<directory::Attribute>& attrs, const std::filesystem::path& file,
-                                 bool generated, bool continued) {
-    const bool exists = dir().read_entry(res_.new_dn).has_value();
-    // Made by this run before it stopped, only the password may be missing; made by anyone else,
-    // the entry is not ours.
-    if (exists && !continued)
-        throw Error(ErrorCategory::data, fmt::format("{} exists already", in_quotes(res_.new_dn)),
-                    "choose another --new-uid");
+                                 bool generated, bool exists) {
     if (generated) {
         password_ = generate_password();
         write_password_file(file, *password_);
