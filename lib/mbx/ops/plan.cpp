@@ -3,11 +3,14 @@
 #include "mbx/journal/journal.hpp"
 #include "mbx/ops/actions.hpp"
 
+#include <algorithm>
 #include <fmt/format.h>
 
 namespace mbx::ops {
 
-std::vector<Applied> apply(const Session& session, const Plan& plan) {
+std::vector<Applied> apply(const Session& session, const Plan& plan) { return apply(session, plan, Resumed{}); }
+
+std::vector<Applied> apply(const Session& session, const Plan& plan, const Resumed& resumed) {
     for (const auto& a : plan)
         if (!a.kind || !find_action_kind(a.kind))
             throw Error(ErrorCategory::internal,
@@ -19,14 +22,25 @@ std::vector<Applied> apply(const Session& session, const Plan& plan) {
                                    {.kind = a.kind, .subject = a.subject, .before = a.before, .after = a.after,
                                     .status = status});
     };
+    const auto made = [](const PlannedAction& a) { return a.made ? a.made() : std::optional<nlohmann::json>(); };
     std::vector<Applied> applied;
     for (const auto& a : plan) {
+        const journal::ActionRecord* earlier = resumed.find(a.kind, a.subject);
+        if (earlier && earlier->status == journal::ActionStatus::done) {
+            if (earlier->run_id != session.run_id) record(a, journal::ActionStatus::skipped);
+            applied.push_back(Applied::already);
+            continue;
+        }
         if (!a.apply) {
             record(a, journal::ActionStatus::skipped);
             applied.push_back(Applied::skipped);
             continue;
         }
-        const auto id = record(a, journal::ActionStatus::planned);
+        // The attempt that stopped while it made this change left its record planned: finishing
+        // that record keeps one action per change in the run.
+        const bool continued = journal && !session.dry_run && earlier &&
+                               earlier->status == journal::ActionStatus::planned && earlier->run_id == session.run_id;
+        const auto id = continued ? std::optional(earlier->id) : record(a, journal::ActionStatus::planned);
         if (session.dry_run) {
             applied.push_back(Applied::planned);
             continue;
@@ -34,13 +48,37 @@ std::vector<Applied> apply(const Session& session, const Plan& plan) {
         try {
             a.apply();
         } catch (const Error& e) {
-            if (id) journal->update_action(*id, journal::ActionStatus::failed, std::nullopt, e.one_line());
+            if (id) journal->update_action(*id, journal::ActionStatus::failed, made(a), e.one_line());
             throw;
         }
-        if (id) journal->update_action(*id, journal::ActionStatus::done);
+        if (id) journal->update_action(*id, journal::ActionStatus::done, made(a));
         applied.push_back(Applied::done);
     }
     return applied;
+}
+
+Resumed Resumed::of_runs(journal::Journal& journal, std::span<const std::int64_t> runs) {
+    Resumed r;
+    for (const std::int64_t run : runs)
+        for (auto& a : journal.actions_of(run)) r.actions_.push_back(std::move(a));
+    return r;
+}
+
+const journal::ActionRecord* Resumed::find(std::string_view kind, std::string_view subject) const {
+    const auto it = std::find_if(actions_.rbegin(), actions_.rend(), [&](const journal::ActionRecord& a) {
+        return a.kind == kind && a.subject == subject;
+    });
+    return it == actions_.rend() ? nullptr : &*it;
+}
+
+bool Resumed::done(std::string_view kind, std::string_view subject) const {
+    const auto* a = find(kind, subject);
+    return a && a->status == journal::ActionStatus::done;
+}
+
+bool Resumed::undone() const {
+    return std::any_of(actions_.begin(), actions_.end(),
+                       [](const journal::ActionRecord& a) { return a.status == journal::ActionStatus::undone; });
 }
 
 } // namespace mbx::ops

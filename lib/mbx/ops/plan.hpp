@@ -5,12 +5,20 @@
 // not made: the session says which, no request does.
 
 #include "mbx/core/session.hpp"
+#include "mbx/journal/records.hpp"
 
+#include <cstdint>
 #include <functional>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <span>
 #include <string>
+#include <string_view>
 #include <vector>
+
+namespace mbx::journal {
+class Journal;
+}
 
 namespace mbx::ops {
 
@@ -23,6 +31,10 @@ struct PlannedAction {
     /// Makes the change; throws mbx::Error when it fails. Empty: there is nothing to change
     /// (the state is already `after`), and the action is journaled `skipped`.
     std::function<void()> apply = {};
+    /// The after-state known only once apply has returned or thrown (what it created, what it
+    /// copied). When it gives one, that is journaled as the action's after with its outcome;
+    /// empty, or nullopt: the planned `after` stands.
+    std::function<std::optional<nlohmann::json>()> made = {};
 };
 
 using Plan = std::vector<PlannedAction>;
@@ -32,6 +44,7 @@ enum class Applied {
     skipped, ///< nothing to change
     planned, ///< a dry run: journaled, not made
     done,    ///< made
+    already, ///< made by an earlier attempt of a resumed run: not made again
 };
 
 /// Carries out `plan` in order in `session`: each action is journaled `planned` (before, after)
@@ -40,5 +53,35 @@ enum class Applied {
 /// without apply is journaled `skipped`. Without a journal run nothing is journaled. Throws
 /// Error(internal) for a kind the registry does not name, before anything is journaled or made.
 std::vector<Applied> apply(const Session& session, const Plan& plan);
+
+/// What the earlier attempts of a resumed run journaled, for apply to carry on from: the last
+/// action of each kind and subject.
+class Resumed {
+public:
+    Resumed() = default;
+
+    /// The actions of the journal runs `runs`, oldest run first (a later record of the same kind
+    /// and subject wins). Reads the journal.
+    static Resumed of_runs(journal::Journal& journal, std::span<const std::int64_t> runs);
+
+    /// The last action of `kind` about `subject` the earlier attempts journaled, or nullptr.
+    const journal::ActionRecord* find(std::string_view kind, std::string_view subject) const;
+
+    /// True when that action was made (journaled done).
+    bool done(std::string_view kind, std::string_view subject) const;
+
+    /// True when any action of the earlier attempts was undone since (`mbx journal undo`).
+    bool undone() const;
+
+private:
+    std::vector<journal::ActionRecord> actions_; // in the order journaled
+};
+
+/// apply, for a run that continues `resumed`: an action whose kind and subject an earlier attempt
+/// journaled done is not made again (Applied::already), and is journaled `skipped` when that
+/// attempt was another run than the session's (a reopened run already holds its record). One
+/// journaled planned in the session's own run, and never finished (the process stopped while it
+/// was made), is made again under that record, whose before and after stand.
+std::vector<Applied> apply(const Session& session, const Plan& plan, const Resumed& resumed);
 
 } // namespace mbx::ops

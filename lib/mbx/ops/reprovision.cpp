@@ -1,7 +1,6 @@
 #include "mbx/ops/reprovision.hpp"
 #include "mbx/ops/reprovision_impl.hpp"
 
-#include "mbx/core/interrupt.hpp"
 #include "mbx/core/output.hpp"
 #include "mbx/core/text.hpp"
 #include "mbx/core/version.hpp"
@@ -90,13 +89,6 @@ void stop_if_asked(std::string_view step) {
     if (at && step == at) ::raise(SIGSTOP);
 }
 
-Journaled journaled(journal::Journal& journal, std::int64_t run_id) {
-    Journaled j;
-    for (auto& a : journal.actions_of(run_id))
-        if (a.kind.starts_with("reprovision.")) j.last[a.kind] = std::move(a);
-    return j;
-}
-
 // The reprovision run of USER -> NEWUID most recently begun, if any (dry runs do not count).
 std::optional<journal::RunRecord> previous_run(journal::Journal& journal, const std::string& user,
                                                const std::string& new_uid) {
@@ -111,26 +103,23 @@ std::optional<journal::RunRecord> previous_run(journal::Journal& journal, const 
     return std::nullopt;
 }
 
-void Reprovisioner::run(const Journaled& earlier) {
+void Reprovisioner::run() {
     try {
-        inspect(earlier);
-        account(earlier);
-        const bool merged = earlier.done(kMerge);
-        if (earlier.done(kMailbox) || merged) report("mailbox", req_.new_uid, "already", "made when the run began");
+        inspect();
+        account();
+        // The merge went into the mailbox: a run continued after it has one.
+        if (earlier_.done(kMerge, pair())) report("mailbox", req_.new_uid, "already", "made when the run began");
         else mailbox();
-        if (merged) report("merge", req_.user + " -> " + req_.new_uid, "already", "copied and verified earlier in the run");
-        else merge_pass(kMerge, "merge");
-        if (earlier.done(kLogon)) report("logon", req_.new_uid, "already", "checked earlier in the run");
-        else logon();
+        merge_pass(kind::kReprovisionMerge, "merge");
+        logon();
         if (!req_.cutover) {
             report("cutover", res_.old_dn, "skipped",
                    "--no-cutover: the addresses stay on the old entry; run again without it to cut over");
             return;
         }
-        if (earlier.done(kCutover)) report("cutover", res_.old_dn, "already", "cut over earlier in the run");
-        else cutover(earlier);
-        if (earlier.done(kFinal)) report("final", req_.user + " -> " + req_.new_uid, "already", "done earlier in the run");
-        else if (!req_.dry_run) merge_pass(kFinal, "final");
+        cutover();
+        // What reached the old mailbox during the cutover: a dry run cuts nothing over.
+        if (!req_.dry_run) merge_pass(kind::kReprovisionFinalMerge, "final");
     } catch (const Error& e) {
         res_.error = e;
         res_.exit = e.exit_code();
@@ -246,12 +235,12 @@ std::optional<journal::RunRecord> earlier_run_of(journal::Journal& journal, cons
 }
 
 // An earlier run that got to the end: the result says so, and nothing is done again.
-Result already_done(const Request& req, const journal::RunRecord& run, const Journaled& earlier) {
+Result already_done(const Request& req, const journal::RunRecord& run, const Resumed& earlier) {
     Result res{.user = req.user, .new_uid = req.new_uid, .run_id = run.id};
-    const auto* inspect = earlier.find(kInspect);
+    const auto* inspect = earlier.find(kInspect, req.user);
     res.old_dn = inspect && inspect->after ? str(inspect->after->value("old", json::object()), "dn") : std::string();
     res.new_dn = str(inspect ? inspect->after.value_or(json{}) : json{}, "new_dn");
-    if (const auto* acct = earlier.find(kAccount)) res.password_file = str(acct->after.value_or(json{}), "login_file");
+    if (const auto* acct = earlier.find(kAccount, req.new_uid)) res.password_file = str(acct->after.value_or(json{}), "login_file");
     res.steps.push_back({"all", res.old_dn, "already",
                          fmt::format("{} was reprovisioned as {} by run {}", req.user, req.new_uid, run.id)});
     return res;
@@ -282,9 +271,10 @@ Result run(const Session& session, const Request& request) {
     check_request(session.config, journal, req);
 
     std::optional<journal::RunRecord> earlier_run = earlier_run_of(journal, req);
-    Journaled earlier;
+    Resumed earlier;
     if (earlier_run && !req.dry_run) {
-        earlier = journaled(journal, earlier_run->id);
+        const std::int64_t runs[] = {earlier_run->id};
+        earlier = Resumed::of_runs(journal, runs);
         if (earlier_run->status == journal::RunStatus::running && !earlier_run->stale)
             throw Error(ErrorCategory::temporary,
                         fmt::format("run {} is reprovisioning {} now (pid {} on {})", earlier_run->id, in_quotes(req.user),
@@ -296,7 +286,8 @@ Result run(const Session& session, const Request& request) {
                             "start a new reprovision with another --new-uid");
             earlier_run.reset(); // a new attempt: the undone run stays as it is
             earlier = {};
-        } else if (earlier.done(kLogon) && (!req.cutover || earlier.done(kFinal))) {
+        } else if (earlier.done(kLogon, req.new_uid) &&
+                   (!req.cutover || earlier.done(kFinal, req.user + " -> " + req.new_uid))) {
             return already_done(req, *earlier_run, earlier);
         }
     }
@@ -304,8 +295,8 @@ Result run(const Session& session, const Request& request) {
     res.run_id = begin_or_reopen(journal, req, earlier_run);
     res.resumed = earlier_run.has_value();
     try {
-        Reprovisioner r(session.config, session.secrets, req, journal, session.progress, res);
-        r.run(earlier);
+        Reprovisioner r(session, req, journal, res, earlier);
+        r.run();
     } catch (const Error& e) {
         res.error = e;
         res.exit = e.exit_code();

@@ -6,7 +6,6 @@
 #include "mbx/ops/reprovision.hpp"
 
 #include "mbx/core/config.hpp"
-#include "mbx/core/interrupt.hpp"
 #include "mbx/core/secret.hpp"
 #include "mbx/directory/directory.hpp"
 #include "mbx/directory/entry.hpp"
@@ -14,11 +13,12 @@
 #include "mbx/ops/actions.hpp"
 #include "mbx/ops/connect.hpp"
 #include "mbx/ops/merge_run.hpp"
+#include "mbx/ops/plan.hpp"
 
 #include <algorithm>
 #include <filesystem>
+#include <functional>
 #include <fmt/format.h>
-#include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -88,27 +88,6 @@ void write_password_file(const std::filesystem::path& path, const Secret& passwo
 // process, or let it go on (SIGCONT) at an exact point. Unset in production: a getenv.
 void stop_if_asked(std::string_view step);
 
-// The actions of an earlier run, by kind: the last of each.
-struct Journaled {
-    std::map<std::string, journal::ActionRecord, std::less<>> last;
-
-    const journal::ActionRecord* find(std::string_view kind) const {
-        auto it = last.find(kind);
-        return it == last.end() ? nullptr : &it->second;
-    }
-    bool done(std::string_view kind) const {
-        const auto* a = find(kind);
-        return a && a->status == journal::ActionStatus::done;
-    }
-    bool undone() const {
-        return std::any_of(last.begin(), last.end(),
-                           [](const auto& kv) { return kv.second.status == journal::ActionStatus::undone; });
-    }
-};
-
-
-Journaled journaled(journal::Journal& journal, std::int64_t run_id);
-
 // The reprovision run of USER -> NEWUID most recently begun, if any (dry runs do not count).
 std::optional<journal::RunRecord> previous_run(journal::Journal& journal, const std::string& user,
                                                const std::string& new_uid);
@@ -120,18 +99,22 @@ struct RunRequest : Request {
 
 class Reprovisioner {
 public:
-    Reprovisioner(const config::Config& cfg, const SecretProvider& secrets, const RunRequest& req,
-                  journal::Journal& journal, Progress& progress, Result& res)
-        : cfg_(cfg), secrets_(secrets), req_(req), journal_(journal), progress_(progress), res_(res),
-          settings_(settings_of(cfg, journal.path())) {}
+    /// `earlier`: what the earlier attempts of this run journaled (empty for a new run).
+    Reprovisioner(const Session& session, const RunRequest& req, journal::Journal& journal, Result& res,
+                  const Resumed& earlier)
+        : cfg_(session.config), secrets_(session.secrets), req_(req), journal_(journal), progress_(session.progress),
+          stop_requested_(session.stop_requested), res_(res), earlier_(earlier),
+          settings_(settings_of(session.config, journal.path())) {}
 
-    void run(const Journaled& earlier);
+    void run();
 
 private:
     directory::Directory& dir() {
         if (!dir_) dir_.emplace(directory::Directory::connect(ldap_config(cfg_, secrets_)));
         return *dir_;
     }
+    // The inspection journals itself, outside make(): it only looks, and a dry run looks too
+    // (without journaling it, as no run is continued from a dry run).
     std::int64_t begin(std::string_view kind, std::string subject, std::optional<json> before, json after) {
         if (req_.dry_run) return 0;
         return journal_.add_action(res_.run_id, {.kind = std::string(kind),
@@ -149,19 +132,47 @@ private:
     void phase(std::string_view step) {
         stop_if_asked(step);
         step_ = step;
-        throw_if_interrupted();
+        in_run(false).throw_if_stopped();
         progress_.update(fmt::format("{} -> {}: {}", req_.user, req_.new_uid, step), 0, 0);
     }
     merge::Endpoint endpoint(const std::string& user) {
         return {user, imap_master_config(cfg_, secrets_, user)};
     }
+    // The subject of the merge passes.
+    std::string pair() const { return req_.user + " -> " + req_.new_uid; }
+    // The session of the run's own work; without the journal, nothing of it is journaled.
+    Session in_run(bool journaled) const {
+        return {.config = cfg_,
+                .secrets = secrets_,
+                .journal = journaled ? &journal_ : nullptr,
+                .run_id = res_.run_id,
+                .progress = progress_,
+                .dry_run = req_.dry_run,
+                .stop_requested = stop_requested_};
+    }
+    // Journals `action` in the run and makes it (ops::apply): only journaled in a dry run, not
+    // made again when an earlier attempt of the run made it.
+    Applied make(PlannedAction action) {
+        // A dry run that reopened a real run leaves it alone: that run holds only what was made.
+        const bool journaled = !(req_.dry_run && res_.resumed);
+        return ops::apply(in_run(journaled), {std::move(action)}, earlier_).front();
+    }
 
-    void inspect(const Journaled& earlier);
-    void account(const Journaled& earlier);
+    void inspect();
+    void account();
+    void make_account(const std::vector<directory::Attribute>& attrs, const std::filesystem::path& file,
+                      bool generated, bool exists);
     void mailbox();
-    void merge_pass(std::string_view kind, const char* step);
+    json create_folders();
+    merge::Request merge_request();
+    void merge_pass(const char* action_kind, const char* step);
+    void report_merge_plan(const char* step);
     void logon();
-    void cutover(const Journaled& earlier);
+    std::uint64_t log_in_as_new();
+    void cutover();
+    std::pair<json, json> plan_cutover();
+    void cut_over(const std::string& moved_dn, const std::vector<directory::Modification>& new_changes,
+                  const std::vector<directory::Modification>& old_changes);
     std::vector<directory::Attribute> new_entry_attributes(const directory::Entry& old) const;
 
     const config::Config& cfg_;
@@ -169,12 +180,14 @@ private:
     const RunRequest& req_;
     journal::Journal& journal_;
     Progress& progress_;
+    std::function<bool()> stop_requested_; // the session's: checked before each step
     Result& res_;
+    const Resumed& earlier_;
     Settings settings_;
     std::optional<directory::Directory> dir_;
     json snapshot_;                 // the old entry as inspected: dn, ldif, addresses, disable values
     std::optional<Secret> password_;
-    std::int64_t action_ = 0;       // the action of the step under way (marked failed on error)
+    std::int64_t action_ = 0;       // the inspection's action while under way (marked failed on error)
     std::string step_ = "inspect";  // the step under way (reported failed on error)
 };
 

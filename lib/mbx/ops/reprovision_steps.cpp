@@ -1,9 +1,11 @@
-// mbx reprovision's steps: inspect, account, mailbox, merge, logon, cutover. Each journals its
-// action planned before it changes anything and done after, and is skipped when an earlier run
-// of the same reprovisioning did it.
+// mbx reprovision's steps: inspect, account, mailbox, merge, logon, cutover. Each step after the
+// inspection plans its change (a PlannedAction: kind, subject, before, after, and how to make it)
+// and make() hands it to ops::apply, which journals it planned before it is made and done after,
+// only journals it in a dry run, and does not make again what an earlier attempt of the run made.
+// A step whose planning reads what its change alters (the old entry, the addresses) asks the
+// earlier attempts first and reports what they did.
 #include "mbx/ops/reprovision_impl.hpp"
 
-#include "mbx/core/interrupt.hpp"
 #include "mbx/core/output.hpp"
 #include "mbx/core/text.hpp"
 #include "mbx/directory/escape.hpp"
@@ -23,9 +25,9 @@ std::vector<directory::Attribute> Reprovisioner::new_entry_attributes(const dire
     return attrs;
 }
 
-void Reprovisioner::inspect(const Journaled& earlier) {
+void Reprovisioner::inspect() {
     phase("inspect");
-    if (const auto* a = earlier.find(kInspect); a && a->status == journal::ActionStatus::done && a->after) {
+    if (const auto* a = earlier_.find(kInspect, req_.user); a && a->status == journal::ActionStatus::done && a->after) {
         snapshot_ = a->after->value("old", json::object());
         res_.old_dn = str(snapshot_, "dn");
         res_.new_dn = str(*a->after, "new_dn");
@@ -74,9 +76,11 @@ void Reprovisioner::inspect(const Journaled& earlier) {
            mail.empty() ? "no mail address to move" : "addresses to move: " + out::printable(mail));
 }
 
-void Reprovisioner::account(const Journaled& earlier) {
+void Reprovisioner::account() {
     phase("account");
-    const auto* a = earlier.find(kAccount);
+    // Its planning reads the old entry, which the cutover changes: an attempt that made the
+    // account is only reported.
+    const auto* a = earlier_.find(kAccount, req_.new_uid);
     if (a && a->status == journal::ActionStatus::done) {
         res_.password_file = str(a->after.value_or(json{}), "login_file");
         report("account", res_.new_dn, "already", "created when the run began");
@@ -88,58 +92,80 @@ void Reprovisioner::account(const Journaled& earlier) {
                     "restore it, or start over with another --new-uid");
     const auto attrs = new_entry_attributes(*old);
     const std::string ldif = directory::ldif_add(res_.new_dn, attrs);
+    // The new entry exists when an attempt of this run made it before it stopped (only the
+    // password may be missing); anyone else's is not ours, and nothing is journaled for it.
+    const bool exists = dir().read_entry(res_.new_dn).has_value();
+    if (exists && !a)
+        throw Error(ErrorCategory::data, fmt::format("{} exists already", in_quotes(res_.new_dn)),
+                    "choose another --new-uid");
 
-    // The password: the file of the interrupted attempt, the admin's file, or a new one.
-    std::filesystem::path file;
-    if (a && !str(a->after.value_or(json{}), "login_file").empty()) {
-        file = str(*a->after, "login_file");
-        password_ = read_secret_file(file);
-    } else if (req_.password_file) {
-        file = *req_.password_file;
-        password_ = read_secret_file(file);
-    } else {
-        file = settings_.password_dir / fmt::format("{}-run{}.password", safe_file_part(req_.new_uid), res_.run_id);
-        if (req_.dry_run) {
-            report("account", res_.new_dn, "would-do",
-                   "a new random password would be written to a 0600 file in " +
-                       out::printable(settings_.password_dir.string()),
-                   ldif);
-            return;
-        }
+    // The password: the file of the interrupted attempt, the admin's file, or a new one, written
+    // as the account is made. An attempt stopped before it wrote its new file never told the
+    // directory that password: a new one goes to the same file.
+    const std::filesystem::path fresh =
+        settings_.password_dir / fmt::format("{}-run{}.password", safe_file_part(req_.new_uid), res_.run_id);
+    const std::string attempt_file = a ? str(a->after.value_or(json{}), "login_file") : std::string();
+    const std::filesystem::path file = !attempt_file.empty() ? std::filesystem::path(attempt_file)
+                                       : req_.password_file  ? *req_.password_file
+                                                             : fresh;
+    std::error_code ec;
+    const bool generated = file == fresh && !std::filesystem::exists(file, ec);
+    if (!generated) password_ = read_secret_file(file);
+    PlannedAction add{.kind = kind::kReprovisionAccount,
+                      .subject = req_.new_uid,
+                      .before = json{{"dn", res_.new_dn}, {"exists", false}},
+                      .after = json{{"dn", res_.new_dn}, {"login_file", file.string()}, {"ldif", ldif}}};
+    add.apply = [&] { make_account(attrs, file, generated, exists); };
+    const Applied applied = make(std::move(add));
+    if (applied == Applied::planned && generated) {
+        report("account", res_.new_dn, "would-do",
+               "a new random password would be written to a 0600 file in " +
+                   out::printable(settings_.password_dir.string()),
+               ldif);
+        return;
+    }
+    res_.password_file = file;
+    if (applied == Applied::planned)
+        report("account", res_.new_dn, "would-do", "password from " + out::printable(file.string()), ldif);
+    else
+        report("account", res_.new_dn, "done", "password in " + out::printable(file.string()) + " (mode 0600)", ldif);
+}
+
+void Reprovisioner::make_account(const std::vector<directory::Attribute>& attrs, const std::filesystem::path& file,
+                                 bool generated, bool exists) {
+    if (generated) {
         password_ = generate_password();
         write_password_file(file, *password_);
     }
-    res_.password_file = file;
-    if (req_.dry_run) {
-        report("account", res_.new_dn, "would-do", "password from " + out::printable(file.string()), ldif);
-        return;
-    }
-    action_ = a ? a->id
-                : begin(kAccount, req_.new_uid, json{{"dn", res_.new_dn}, {"exists", false}},
-                        json{{"dn", res_.new_dn}, {"login_file", file.string()}, {"ldif", ldif}});
-    if (dir().read_entry(res_.new_dn)) {
-        if (!a)
-            throw Error(ErrorCategory::data, fmt::format("{} exists already", in_quotes(res_.new_dn)),
-                        "choose another --new-uid");
-        // Made by this run before it stopped: only the password may be missing.
-    } else {
-        dir().add(res_.new_dn, attrs);
-    }
+    if (!exists) dir().add(res_.new_dn, attrs);
     dir().set_password(res_.new_dn, *password_);
-    done(action_);
-    action_ = 0;
-    report("account", res_.new_dn, "done", "password in " + out::printable(file.string()) + " (mode 0600)", ldif);
 }
 
 void Reprovisioner::mailbox() {
     phase("mailbox");
-    if (req_.dry_run) {
+    json made; // what create_folders made, once it has
+    PlannedAction create{.kind = kind::kReprovisionMailbox, .subject = req_.new_uid, .after = json::object()};
+    create.apply = [&] { made = create_folders(); };
+    create.made = [&] { return made.is_null() ? std::nullopt : std::optional<json>(made); };
+    const Applied applied = make(std::move(create));
+    if (applied == Applied::planned) {
         report("mailbox", req_.new_uid, "would-do",
                "log in as the new user (the server makes INBOX), create the folders the merge plan marks "
                "(created) and any missing standard folder (Drafts, Sent, Trash, Junk)");
         return;
     }
-    action_ = begin(kMailbox, req_.new_uid, std::nullopt, json::object());
+    if (applied == Applied::already) {
+        report("mailbox", req_.new_uid, "already", "made when the run began");
+        return;
+    }
+    const auto created = strings(made["created"]);
+    std::string list;
+    for (const auto& c : created) list += (list.empty() ? "" : ", ") + out::printable(c);
+    report("mailbox", req_.new_uid, "done",
+           created.empty() ? "every folder exists" : fmt::format("created {} folders: {}", created.size(), list));
+}
+
+json Reprovisioner::create_folders() {
     auto target = imap::Connection::open(imap_master_config(cfg_, secrets_, req_.new_uid));
     imap::select(target, "INBOX", true); // the server creates the mailbox at the first login
     auto source = imap::Connection::open(imap_master_config(cfg_, secrets_, req_.user));
@@ -172,67 +198,88 @@ void Reprovisioner::mailbox() {
         subscribed.emplace_back(name);
     }
     target.logout();
-    done(action_, json{{"created", created}, {"subscribed", subscribed}});
-    action_ = 0;
-    std::string list;
-    for (const auto& c : created) list += (list.empty() ? "" : ", ") + out::printable(c);
-    report("mailbox", req_.new_uid, "done",
-           created.empty() ? "every folder exists" : fmt::format("created {} folders: {}", created.size(), list));
+    return json{{"created", created}, {"subscribed", subscribed}};
 }
 
-void Reprovisioner::merge_pass(std::string_view kind, const char* step) {
-    phase(step);
+merge::Request Reprovisioner::merge_request() {
     // The run's own earlier merge passes (an interrupted attempt, the first pass before the
     // cutover's last one) tell which target messages this run copied: their flags follow the
     // source's.
-    merge::Request m{endpoint(req_.user), endpoint(req_.new_uid), {},
-                     req_.dry_run ? std::nullopt : std::optional<std::int64_t>(res_.run_id)};
+    merge::Request m{endpoint(req_.user), endpoint(req_.new_uid), {}, res_.run_id};
     m.options.force = req_.force;
-    m.options.target_absent = req_.dry_run;
-    const Session in_run{.config = cfg_,
-                         .secrets = secrets_,
-                         .journal = req_.dry_run ? nullptr : &journal_,
-                         .run_id = res_.run_id,
-                         .progress = progress_,
-                         .dry_run = req_.dry_run};
-    action_ = begin(kind, req_.user + " -> " + req_.new_uid, std::nullopt, json::object());
-    res_.merge = merge::run(in_run, m);
-    const auto& r = *res_.merge;
-    if (req_.dry_run) {
-        for (const auto& f : r.folders)
-            report(step, f.plan.source, "would-do",
-                   fmt::format("-> {}{}: {} messages, {} to copy", out::printable(f.plan.target),
-                               f.created ? " (created)" : "", f.to_copy,
-                               out::human_bytes(static_cast<std::int64_t>(f.bytes_to_copy))));
-        if (r.stopped) throw *r.stopped; // the pre-flight would refuse: say so now
-        return;
-    }
-    const merge::Totals t = merge::totals_of(r);
-    const json after{{"copied", t.copied}, {"failed", t.failed}, {"missing", t.missing}, {"seconds", r.seconds}};
-    if (r.exit != ExitCode::ok) {
-        if (action_) journal_.update_action(action_, journal::ActionStatus::failed, after,
-                                            r.stopped ? r.stopped->one_line() : std::string("incomplete"));
-        action_ = 0;
+    return m;
+}
+
+void Reprovisioner::merge_pass(const char* action_kind, const char* step) {
+    phase(step);
+    std::optional<json> after; // the pass's totals, once the merge has run
+    PlannedAction pass{.kind = action_kind, .subject = pair(), .after = json::object()};
+    pass.apply = [&] {
+        res_.merge = merge::run(in_run(true), merge_request());
+        const auto& r = *res_.merge;
+        const merge::Totals t = merge::totals_of(r);
+        after = json{{"copied", t.copied}, {"failed", t.failed}, {"missing", t.missing}, {"seconds", r.seconds}};
+        if (r.exit == ExitCode::ok) return;
         if (r.stopped) throw *r.stopped;
         throw Error(ErrorCategory::data,
                     fmt::format("the merge into {} is incomplete: {} rejected, {} missing", in_quotes(req_.new_uid),
                                 t.failed, t.missing),
                     "see the merge report (`mbx journal show RUN`), fix the cause and run the same command again");
+    };
+    pass.made = [&] { return after; };
+    const Applied applied = make(std::move(pass));
+    if (applied == Applied::planned) {
+        report_merge_plan(step);
+        return;
     }
-    done(action_, after);
-    action_ = 0;
-    report(step, req_.user + " -> " + req_.new_uid, "done",
+    if (applied == Applied::already) {
+        report(step, pair(), "already",
+               std::string_view(action_kind) == kMerge ? "copied and verified earlier in the run"
+                                                                 : "done earlier in the run");
+        return;
+    }
+    const merge::Totals t = merge::totals_of(*res_.merge);
+    report(step, pair(), "done",
            fmt::format("{} of {} messages copied ({}), verified: nothing missing", t.copied, t.to_copy,
                        out::human_bytes(static_cast<std::int64_t>(t.bytes_to_copy))));
 }
 
+// A dry run's merge pass: the merge's own dry run, folder by folder, into a target that does not
+// exist yet, and nothing journaled.
+void Reprovisioner::report_merge_plan(const char* step) {
+    merge::Request m = merge_request();
+    m.resume_run.reset();
+    m.options.target_absent = true;
+    res_.merge = merge::run(in_run(false), m);
+    const auto& r = *res_.merge;
+    for (const auto& f : r.folders)
+        report(step, f.plan.source, "would-do",
+               fmt::format("-> {}{}: {} messages, {} to copy", out::printable(f.plan.target),
+                           f.created ? " (created)" : "", f.to_copy,
+                           out::human_bytes(static_cast<std::int64_t>(f.bytes_to_copy))));
+    if (r.stopped) throw *r.stopped; // the pre-flight would refuse: say so now
+}
+
 void Reprovisioner::logon() {
     phase("logon");
-    if (req_.dry_run) {
+    std::optional<std::uint64_t> messages; // in INBOX, once logged in
+    PlannedAction check{.kind = kind::kReprovisionLogon, .subject = req_.new_uid, .after = json::object()};
+    check.apply = [&] { messages = log_in_as_new(); };
+    check.made = [&] {
+        return messages ? std::optional<json>(json{{"login", "ok"}, {"inbox_messages", *messages}}) : std::nullopt;
+    };
+    const Applied applied = make(std::move(check));
+    if (applied == Applied::planned)
         report("logon", req_.new_uid, "would-do", "log in as the new user with the new password, SELECT INBOX");
-        return;
-    }
-    action_ = begin(kLogon, req_.new_uid, std::nullopt, json::object());
+    else if (applied == Applied::already)
+        report("logon", req_.new_uid, "already", "checked earlier in the run");
+    else
+        report("logon", req_.new_uid, "done",
+               fmt::format("logged in with the new password; INBOX holds {} messages", messages.value_or(0)));
+}
+
+// A real login as the new user with the new password; the messages INBOX holds.
+std::uint64_t Reprovisioner::log_in_as_new() {
     if (!res_.password_file || res_.password_file->empty())
         throw Error(ErrorCategory::data, "the run has no record of the new password's file",
                     "set a password on the new entry and log in by hand");
@@ -244,54 +291,36 @@ void Reprovisioner::logon() {
                     fmt::format("restore {} (mode 0600), or set a new password on {} and resume",
                                 in_quotes(res_.password_file->string()), in_quotes(res_.new_dn)));
     }
-    std::uint64_t messages = 0;
     try {
         auto conn = imap::Connection::open(config);
-        messages = imap::select(conn, "INBOX", true).exists;
+        const std::uint64_t messages = imap::select(conn, "INBOX", true).exists;
         conn.logout();
+        return messages;
     } catch (const Error& e) {
         if (e.category() != ErrorCategory::auth) throw;
         throw Error(ErrorCategory::auth,
                     fmt::format("the new user {} cannot log in with its new password", in_quotes(req_.new_uid)),
                     "check that the IMAP server reads passwords from this directory entry, then resume");
     }
-    done(action_, json{{"login", "ok"}, {"inbox_messages", messages}});
-    action_ = 0;
-    report("logon", req_.new_uid, "done", fmt::format("logged in with the new password; INBOX holds {} messages", messages));
 }
 
-void Reprovisioner::cutover(const Journaled& earlier) {
+void Reprovisioner::cutover() {
     phase("cutover");
-    json before, after;
-    std::string moved_dn = res_.old_dn;
-    const auto* a = earlier.find(kCutover);
-    if (a && a->status == journal::ActionStatus::planned && a->before && a->after) {
-        before = *a->before; // an interrupted cutover: finish the very same change
-        after = *a->after;
-        action_ = a->id;
-    } else {
-        const json addresses = snapshot_.value("addresses", json::object());
-        std::vector<std::string> attrs;
-        for (const auto& [attr, values] : addresses.items()) attrs.push_back(attr);
-        const auto now_new = req_.dry_run ? std::optional<directory::Entry>(directory::Entry{res_.new_dn, {}})
-                                          : dir().read_entry(res_.new_dn);
-        if (!now_new)
-            throw Error(ErrorCategory::data, fmt::format("the new entry {} no longer exists", in_quotes(res_.new_dn)),
-                        "the run cannot cut over to it; start over with another --new-uid");
-        json old_before = addresses, old_after = json::object();
-        for (const auto& attr : attrs) old_after[attr] = json::array();
-        if (settings_.disable == DisableMethod::attribute) {
-            const auto was = snapshot_.value("disable", json::object());
-            old_before[settings_.disable_attribute] = was.value(settings_.disable_attribute, json::array());
-            old_after[settings_.disable_attribute] = json::array({settings_.disable_value});
-        }
-        if (settings_.disable == DisableMethod::move)
-            moved_dn = directory::split_rdn(res_.old_dn).first + "," + settings_.disabled_base;
-        before = json{{"old_dn", res_.old_dn}, {"new_dn", res_.new_dn}, {"old", old_before},
-                      {"new", values_of(&*now_new, attrs)}};
-        after = json{{"old_dn", moved_dn}, {"new_dn", res_.new_dn}, {"old", old_after}, {"new", addresses}};
+    // Its planning reads the addresses it moves: an attempt that cut over is only reported.
+    if (earlier_.done(kCutover, req_.user)) {
+        report("cutover", res_.old_dn, "already", "cut over earlier in the run");
+        return;
     }
-    moved_dn = str(after, "old_dn");
+    json before, after;
+    const auto* a = earlier_.find(kCutover, req_.user);
+    const bool interrupted = a && a->status == journal::ActionStatus::planned && a->before && a->after;
+    if (interrupted) {
+        before = *a->before; // finish the very same change (make() finishes its record)
+        after = *a->after;
+    } else {
+        std::tie(before, after) = plan_cutover();
+    }
+    const std::string moved_dn = str(after, "old_dn");
     const auto new_changes = replace_all(after["new"]);
     const auto old_changes = replace_all(after["old"]);
     std::string ldif;
@@ -309,18 +338,41 @@ void Reprovisioner::cutover(const Journaled& earlier) {
     const std::string detail = fmt::format("{} move to {}; old account {}",
                                            what.empty() ? std::string("no addresses") : what,
                                            out::printable(req_.new_uid), how);
-    if (req_.dry_run) {
-        report("cutover", res_.old_dn, "would-do", detail, ldif);
-        return;
+    if (!interrupted) after["ldif"] = ldif;
+    PlannedAction cut{.kind = kind::kReprovisionCutover, .subject = req_.user, .before = before, .after = after};
+    cut.apply = [&] { cut_over(moved_dn, new_changes, old_changes); };
+    report("cutover", res_.old_dn, make(std::move(cut)) == Applied::planned ? "would-do" : "done", detail, ldif);
+}
+
+// The cutover's before and after: the addresses from the old entry as inspected to the new one,
+// the old one disabled ([reprovision] disable-method).
+std::pair<json, json> Reprovisioner::plan_cutover() {
+    const json addresses = snapshot_.value("addresses", json::object());
+    std::vector<std::string> attrs;
+    for (const auto& [attr, values] : addresses.items()) attrs.push_back(attr);
+    // A dry run made no new entry: it would hold none of them.
+    const auto now_new = req_.dry_run ? std::optional<directory::Entry>(directory::Entry{res_.new_dn, {}})
+                                      : dir().read_entry(res_.new_dn);
+    if (!now_new)
+        throw Error(ErrorCategory::data, fmt::format("the new entry {} no longer exists", in_quotes(res_.new_dn)),
+                    "the run cannot cut over to it; start over with another --new-uid");
+    json old_before = addresses, old_after = json::object();
+    for (const auto& attr : attrs) old_after[attr] = json::array();
+    if (settings_.disable == DisableMethod::attribute) {
+        const auto was = snapshot_.value("disable", json::object());
+        old_before[settings_.disable_attribute] = was.value(settings_.disable_attribute, json::array());
+        old_after[settings_.disable_attribute] = json::array({settings_.disable_value});
     }
-    if (!action_) {
-        after["ldif"] = ldif;
-        action_ = journal_.add_action(res_.run_id, {.kind = std::string(kCutover),
-                                                    .subject = req_.user,
-                                                    .before = before,
-                                                    .after = after,
-                                                    .status = journal::ActionStatus::planned});
-    }
+    std::string moved_dn = res_.old_dn;
+    if (settings_.disable == DisableMethod::move)
+        moved_dn = directory::split_rdn(res_.old_dn).first + "," + settings_.disabled_base;
+    return {json{{"old_dn", res_.old_dn}, {"new_dn", res_.new_dn}, {"old", old_before},
+                 {"new", values_of(&*now_new, attrs)}},
+            json{{"old_dn", moved_dn}, {"new_dn", res_.new_dn}, {"old", old_after}, {"new", addresses}}};
+}
+
+void Reprovisioner::cut_over(const std::string& moved_dn, const std::vector<directory::Modification>& new_changes,
+                             const std::vector<directory::Modification>& old_changes) {
     // The new entry gets the addresses first: for a moment both entries have them (mail is
     // delivered, not bounced), then the old one loses them and is disabled.
     if (!new_changes.empty()) dir().modify(res_.new_dn, new_changes);
@@ -330,10 +382,7 @@ void Reprovisioner::cutover(const Journaled& earlier) {
         else throw Error(ErrorCategory::data, fmt::format("the old entry {} no longer exists", in_quotes(res_.old_dn)));
     }
     if (!old_changes.empty()) dir().modify(at, old_changes);
-    if (at != moved_dn) dir().rename(at, rdn, directory::split_rdn(moved_dn).second);
-    done(action_);
-    action_ = 0;
-    report("cutover", res_.old_dn, "done", detail, ldif);
+    if (at != moved_dn) dir().rename(at, directory::split_rdn(res_.old_dn).first, directory::split_rdn(moved_dn).second);
 }
 
 } // namespace mbx::ops::reprovision::detail
