@@ -82,3 +82,77 @@ bool Resumed::undone() const {
 }
 
 } // namespace mbx::ops
+
+// ---- batches --------------------------------------------------------------------------------
+
+namespace mbx::ops {
+namespace {
+
+// Refuses a batch the registry or the caller got wrong, before anything is journaled or made.
+void check_batch(const PlannedBatch& batch) {
+    for (const auto& a : batch.actions)
+        if (!a.kind || !find_action_kind(a.kind))
+            throw Error(ErrorCategory::internal,
+                        fmt::format("an action of kind '{}' is not in the registry", a.kind ? a.kind : ""));
+    if (!batch.apply) throw Error(ErrorCategory::internal, "a batch of actions without the call that makes them");
+}
+
+// Every action of `batch`, journaled in one transaction (one commit for hundreds of messages).
+std::vector<std::int64_t> journal_planned(journal::Journal& journal, std::int64_t run_id, const PlannedBatch& batch) {
+    std::vector<std::int64_t> ids;
+    auto tx = journal.batch();
+    for (const auto& a : batch.actions)
+        ids.push_back(journal.add_action(
+            run_id, {.kind = a.kind,
+                     .subject = a.subject,
+                     .before = a.before,
+                     .after = a.after,
+                     .status = a.skipped ? journal::ActionStatus::skipped : journal::ActionStatus::planned,
+                     .error = a.skipped}));
+    tx.commit();
+    return ids;
+}
+
+// The outcome of each action the call made or left unmade, in one transaction.
+void journal_outcomes(journal::Journal& journal, const std::vector<std::int64_t>& ids,
+                      const std::vector<BatchApplied>& applied, const std::function<std::string(std::size_t)>& why) {
+    auto tx = journal.batch();
+    for (std::size_t i = 0; i < applied.size(); ++i) {
+        if (applied[i] == BatchApplied::done) journal.update_action(ids[i], journal::ActionStatus::done);
+        if (applied[i] == BatchApplied::failed)
+            journal.update_action(ids[i], journal::ActionStatus::failed, std::nullopt, why(i));
+    }
+    tx.commit();
+}
+
+} // namespace
+
+std::vector<BatchApplied> apply_batch(const Session& session, const PlannedBatch& batch) {
+    check_batch(batch);
+    journal::Journal* journal = session.run_id ? session.journal : nullptr;
+    const auto ids = journal ? journal_planned(*journal, *session.run_id, batch) : std::vector<std::int64_t>{};
+    std::vector<BatchApplied> applied;
+    for (const auto& a : batch.actions)
+        applied.push_back(a.skipped         ? BatchApplied::skipped
+                          : session.dry_run ? BatchApplied::planned
+                                            : BatchApplied::done);
+    if (std::none_of(applied.begin(), applied.end(), [](BatchApplied a) { return a == BatchApplied::done; }))
+        return applied; // a dry run, or nothing to change: no call
+    PlannedBatch::Unmade unmade;
+    try {
+        unmade = batch.apply();
+    } catch (const Error& e) {
+        if (journal && !(batch.outcome_unknown && batch.outcome_unknown(e))) {
+            std::replace(applied.begin(), applied.end(), BatchApplied::done, BatchApplied::failed);
+            journal_outcomes(*journal, ids, applied, [&](std::size_t) { return e.one_line(); });
+        }
+        throw;
+    }
+    // An index that names no action of the call (out of range, or skipped) changes nothing.
+    for (const auto& [i, why] : unmade)
+        if (i < applied.size() && applied[i] == BatchApplied::done) applied[i] = BatchApplied::failed;
+    if (journal) journal_outcomes(*journal, ids, applied, [&](std::size_t i) { return unmade.at(i); });
+    return applied;
+}
+
+} // namespace mbx::ops

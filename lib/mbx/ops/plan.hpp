@@ -4,11 +4,13 @@
 // journaling each action before it is made and after. A dry run is the same plan journaled and
 // not made: the session says which, no request does.
 
+#include "mbx/core/error.hpp"
 #include "mbx/core/session.hpp"
 #include "mbx/journal/records.hpp"
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <span>
@@ -83,5 +85,54 @@ private:
 /// journaled planned in the session's own run, and never finished (the process stopped while it
 /// was made), is made again under that record, whose before and after stand.
 std::vector<Applied> apply(const Session& session, const Plan& plan, const Resumed& resumed);
+
+} // namespace mbx::ops
+
+// ---- batches --------------------------------------------------------------------------------
+
+namespace mbx::ops {
+
+/// One change of a PlannedBatch: journaled on its own, made by the batch's one call.
+struct BatchedAction {
+    const char* kind = nullptr; ///< a name of the registry (ops/actions.hpp)
+    std::string subject = {};
+    std::optional<nlohmann::json> before = {};
+    std::optional<nlohmann::json> after = {};
+    /// Set: there is nothing to change, for this reason (the message vanished); the action is
+    /// journaled `skipped` with it and left out of the call.
+    std::optional<std::string> skipped = {};
+};
+
+/// Changes made together by one call, for speed: many messages expunged by one IMAP command.
+struct PlannedBatch {
+    /// The actions the call could not make, by index into `actions`, each with why.
+    using Unmade = std::map<std::size_t, std::string>;
+
+    std::vector<BatchedAction> actions = {};
+    /// Makes every action that is not skipped, at once, and returns those it could not make (a
+    /// batch can partly succeed). Throws mbx::Error when the call fails as a whole.
+    std::function<Unmade()> apply = {};
+    /// True for an error after which it is unknown whether the changes were made (the
+    /// connection was lost in the call): the actions then stay `planned`, for undo to judge by
+    /// what it finds. Empty: every error marks them `failed`.
+    std::function<bool(const Error&)> outcome_unknown = {};
+};
+
+/// What became of an action of a batch.
+enum class BatchApplied {
+    skipped, ///< nothing to change
+    planned, ///< a dry run: journaled, not made
+    done,    ///< made
+    failed,  ///< the call could not make it (PlannedBatch::Unmade)
+};
+
+/// Carries out `batch` in `session`: every action journaled in one transaction before the call,
+/// `planned` (before, after), or `skipped` with its reason; then the one call, unless it is a
+/// dry run or every action is skipped; then in one transaction each action made `done`, each
+/// unmade `failed` with why. When the call throws, its actions are journaled `failed` with the
+/// error (left `planned` when outcome_unknown says so) and the error is rethrown. Without a
+/// journal run nothing is journaled. Throws Error(internal) for a kind the registry does not
+/// name, or a batch without apply, before anything is journaled or made.
+std::vector<BatchApplied> apply_batch(const Session& session, const PlannedBatch& batch);
 
 } // namespace mbx::ops

@@ -1,11 +1,11 @@
 #include "mbx/ops/quota_cleanup.hpp"
 #include "mbx/ops/actions.hpp"
+#include "mbx/ops/plan.hpp"
 
 #include "mbx/core/text.hpp"
 #include "mbx/ops/connect.hpp"
 #include "mbx/ops/maildir_archive.hpp"
 
-#include "mbx/core/interrupt.hpp"
 #include "mbx/core/output.hpp"
 #include "mbx/directory/escape.hpp"
 #include "mbx/imap/mailbox_ops.hpp"
@@ -169,7 +169,6 @@ nlohmann::json folder_summary(const CleanupFolder& f, const std::string& cutoff)
 
 struct Removal {
     std::uint64_t uid = 0;
-    std::int64_t action = 0;
     bool vanished = false;
     bool was_deleted = false;
     std::uint64_t size = 0;
@@ -178,9 +177,9 @@ struct Removal {
 
 class Applier {
 public:
-    Applier(imap::Connection& conn, MaildirArchive& archive, journal::Journal* journal, const CleanupRun& req,
-            const std::string& uid, Progress& progress, std::int64_t total)
-        : conn_(conn), archive_(archive), journal_(journal), req_(req), uid_(uid), progress_(progress), total_(total) {}
+    Applier(imap::Connection& conn, MaildirArchive& archive, const Session& session, const std::string& uid,
+            std::int64_t total)
+        : conn_(conn), archive_(archive), session_(session), uid_(uid), total_(total) {}
 
     // Cleans one folder in batches; returns false when interrupted.
     bool folder(CleanupFolder& f, const std::vector<CleanupCandidate>& selected) {
@@ -193,7 +192,7 @@ public:
                         fmt::format("the UIDVALIDITY of {} changed since the plan", in_quotes(f.folder)),
                         "the folder was recreated meanwhile: run the cleanup again");
         for (std::size_t i = 0; i < selected.size();) {
-            if (interrupt_requested()) return false;
+            if (session_.should_stop()) return false;
             std::size_t end = i;
             std::uint64_t bytes = 0;
             while (end < selected.size() && end - i < kBatchMessages && (end == i || bytes < kBatchBytes))
@@ -207,135 +206,113 @@ public:
 
 private:
     // Archives one message; nullopt when it is gone.
-    std::optional<Removal> archive_one(const CleanupFolder& f, std::uint64_t uid, nlohmann::json& before,
-                                       nlohmann::json& after) {
+    std::optional<Removal> archive_one(const CleanupFolder& f, std::uint64_t uid, BatchedAction& action) {
         std::optional<Removal> r;
-        imap::uid_fetch(conn_, std::to_string(uid), "(UID FLAGS INTERNALDATE RFC822.SIZE BODY.PEEK[])",
-                        [&](const imap::FetchItem& m) {
-                            const auto body = m.sections.find("BODY[]");
-                            if (m.uid != uid || body == m.sections.end() || !body->second || !m.internaldate_text ||
-                                !m.internaldate)
-                                return;
-                            auto flags = m.flags.value_or(std::vector<std::string>{});
-                            std::erase_if(flags,
-                                          [](const auto& flag) { return iequals(flag, "\\Recent"); }); // session state
-                            const std::string& bytes = *body->second;
-                            const std::string file = archive_.write(bytes, flags, *m.internaldate);
-                            const std::string sha = sha256_hex(bytes);
-                            const std::string mid = message_id_of(bytes);
-                            const std::uint64_t size = m.size.value_or(bytes.size());
-                            archive_.add_to_manifest({{"folder", f.folder},
-                                                      {"uidvalidity", f.uidvalidity},
-                                                      {"uid", uid},
-                                                      {"flags", flags},
-                                                      {"internaldate", *m.internaldate_text},
-                                                      {"size", size},
-                                                      {"sha256", sha},
-                                                      {"file", file},
-                                                      {"message_id", mid}});
-                            before = {{"user", uid_}, {"folder", f.folder}, {"uidvalidity", f.uidvalidity},
-                                      {"uid", uid},   {"flags", flags},     {"internaldate", *m.internaldate_text},
-                                      {"size", size}, {"message_id", mid}};
-                            after = {{"file", (archive_.dir() / file).string()}, {"sha256", sha}};
-                            r = Removal{uid, 0, false, has_flag(m.flags, "\\Deleted"), size};
-                        });
+        imap::uid_fetch(
+            conn_, std::to_string(uid), "(UID FLAGS INTERNALDATE RFC822.SIZE BODY.PEEK[])",
+            [&](const imap::FetchItem& m) {
+                const auto body = m.sections.find("BODY[]");
+                if (m.uid != uid || body == m.sections.end() || !body->second || !m.internaldate_text ||
+                    !m.internaldate)
+                    return;
+                auto flags = m.flags.value_or(std::vector<std::string>{});
+                std::erase_if(flags, [](const auto& flag) { return iequals(flag, "\\Recent"); }); // session state
+                const std::string& bytes = *body->second;
+                const std::string file = archive_.write(bytes, flags, *m.internaldate);
+                const std::string sha = sha256_hex(bytes);
+                const std::string mid = message_id_of(bytes);
+                const std::uint64_t size = m.size.value_or(bytes.size());
+                archive_.add_to_manifest({{"folder", f.folder},
+                                          {"uidvalidity", f.uidvalidity},
+                                          {"uid", uid},
+                                          {"flags", flags},
+                                          {"internaldate", *m.internaldate_text},
+                                          {"size", size},
+                                          {"sha256", sha},
+                                          {"file", file},
+                                          {"message_id", mid}});
+                action.before = {{"user", uid_}, {"folder", f.folder}, {"uidvalidity", f.uidvalidity},
+                                 {"uid", uid},   {"flags", flags},     {"internaldate", *m.internaldate_text},
+                                 {"size", size}, {"message_id", mid}};
+                action.after = {{"file", (archive_.dir() / file).string()}, {"sha256", sha}};
+                r = Removal{uid, false, has_flag(m.flags, "\\Deleted"), size};
+            });
         return r;
     }
 
-    void batch(CleanupFolder& f, std::vector<CleanupCandidate> msgs) {
+    // Archives the batch's messages (fsynced), then has ops::apply_batch journal a
+    // quota.cleanup.message action per message (skipped for one that vanished) before the one
+    // UID STORE/UID EXPUNGE of them all, and done (or failed) after.
+    void batch(CleanupFolder& f, const std::vector<CleanupCandidate>& msgs) {
         std::vector<Removal> removals;
-        std::vector<std::pair<nlohmann::json, nlohmann::json>> states;
+        PlannedBatch plan;
         for (const auto& c : msgs) {
-            nlohmann::json before, after;
-            auto r = archive_one(f, c.uid, before, after);
+            BatchedAction action{.kind = kind::kQuotaCleanupMessage,
+                                 .subject = fmt::format("{}/{}:{}", uid_, f.folder, c.uid)};
+            auto r = archive_one(f, c.uid, action);
             if (!r) {
-                r = Removal{c.uid, 0, true, false, c.size};
-                before = {{"user", uid_}, {"folder", f.folder}, {"uidvalidity", f.uidvalidity}, {"uid", c.uid}};
+                r = Removal{c.uid, true, false, c.size};
+                action.before = {{"user", uid_}, {"folder", f.folder}, {"uidvalidity", f.uidvalidity}, {"uid", c.uid}};
+                action.skipped = "the message vanished before it was archived";
             }
             removals.push_back(*r);
-            states.emplace_back(std::move(before), std::move(after));
+            plan.actions.push_back(std::move(action));
         }
         archive_.sync();
-        journal_each(f, removals, states);
-        std::vector<std::uint64_t> uids;
-        for (const auto& r : removals)
-            if (!r.vanished) uids.push_back(r.uid);
-        if (!uids.empty()) expunge(f, uids, removals);
+        bool refused = false;
+        plan.apply = [&] { return expunge(removals, refused); };
+        // After a network failure the outcome is unknown: the actions stay planned, which undo
+        // handles either way.
+        plan.outcome_unknown = [](const Error& e) { return e.category() == ErrorCategory::unavailable; };
+        try {
+            apply_batch(session_, plan);
+        } catch (const Error& e) {
+            if (!refused) throw;
+            throw Error(e.category(), fmt::format("cannot expunge from {}: {}", in_quotes(f.folder), e.what()),
+                        e.hint());
+        }
         finish_batch(f, removals);
     }
 
-    // One transaction: a planned action per archived message, a skipped one per vanished one.
-    void journal_each(const CleanupFolder& f, std::vector<Removal>& removals,
-                      const std::vector<std::pair<nlohmann::json, nlohmann::json>>& states) {
-        if (!journal_ || !req_.run_id) return;
-        auto tx = journal_->batch();
-        for (std::size_t i = 0; i < removals.size(); ++i) {
-            const auto& r = removals[i];
-            removals[i].action = journal_->add_action(
-                *req_.run_id,
-                {.kind = kind::kQuotaCleanupMessage,
-                 .subject = fmt::format("{}/{}:{}", uid_, f.folder, r.uid),
-                 .before = states[i].first,
-                 .after = r.vanished ? std::nullopt : std::optional(states[i].second),
-                 .status = r.vanished ? journal::ActionStatus::skipped : journal::ActionStatus::planned,
-                 .error = r.vanished ? std::optional<std::string>("the message vanished before it was archived")
-                                     : std::nullopt});
-        }
-        tx.commit();
-    }
-
-    // UID STORE +FLAGS.SILENT (\Deleted) and UID EXPUNGE of exactly `uids`, then UID SEARCH
-    // for them: what the server still has is marked kept, not counted as removed.
-    void expunge(const CleanupFolder& f, const std::vector<std::uint64_t>& uids, std::vector<Removal>& removals) {
+    // UID STORE +FLAGS.SILENT (\Deleted) and UID EXPUNGE of exactly the archived messages, then
+    // UID SEARCH for them: what the server still has is marked kept, and is the batch's unmade.
+    PlannedBatch::Unmade expunge(std::vector<Removal>& removals, bool& refused) {
+        std::vector<std::uint64_t> uids;
+        for (const auto& r : removals)
+            if (!r.vanished) uids.push_back(r.uid);
         const std::string set = imap::uid_set_of(uids);
         try {
             imap::uid_store(conn_, set, "+FLAGS.SILENT", {"\\Deleted"});
             imap::uid_expunge(conn_, set);
             const auto left = imap::uid_search(conn_, "UID " + set);
             const std::set<std::uint64_t> kept(left.begin(), left.end());
+            PlannedBatch::Unmade unmade;
             std::vector<std::uint64_t> ours;
-            for (auto& r : removals)
-                if (!r.vanished && kept.contains(r.uid)) {
-                    r.kept = true;
-                    if (!r.was_deleted) ours.push_back(r.uid);
-                }
+            for (std::size_t i = 0; i < removals.size(); ++i) {
+                auto& r = removals[i];
+                if (r.vanished || !kept.contains(r.uid)) continue;
+                r.kept = true;
+                unmade.emplace(i, "the server kept the message after UID EXPUNGE");
+                if (!r.was_deleted) ours.push_back(r.uid);
+            }
             if (!ours.empty()) imap::uid_store(conn_, imap::uid_set_of(ours), "-FLAGS.SILENT", {"\\Deleted"});
+            return unmade;
         } catch (const Error& e) {
-            // The server refused (NO/BAD): nothing was expunged; take our \Deleted flags back
-            // and say so. After a network failure the outcome is unknown: the actions stay
-            // planned, which undo handles either way.
+            // The server refused (NO/BAD): nothing was expunged; take our \Deleted flags back,
+            // and apply_batch journals the batch failed.
             if (e.category() == ErrorCategory::unavailable) throw;
+            refused = true;
             std::vector<std::uint64_t> ours;
             for (const auto& r : removals)
                 if (!r.vanished && !r.was_deleted) ours.push_back(r.uid);
             try {
                 if (!ours.empty()) imap::uid_store(conn_, imap::uid_set_of(ours), "-FLAGS.SILENT", {"\\Deleted"});
             } catch (const Error&) {}
-            if (journal_ && req_.run_id) {
-                auto tx = journal_->batch();
-                for (const auto& r : removals)
-                    if (!r.vanished)
-                        journal_->update_action(r.action, journal::ActionStatus::failed, std::nullopt, e.one_line());
-                tx.commit();
-            }
-            throw Error(e.category(), fmt::format("cannot expunge from {}: {}", in_quotes(f.folder), e.what()),
-                        e.hint());
+            throw;
         }
     }
 
     void finish_batch(CleanupFolder& f, const std::vector<Removal>& removals) {
-        if (journal_ && req_.run_id) {
-            auto tx = journal_->batch();
-            for (const auto& r : removals) {
-                if (r.vanished) continue;
-                if (r.kept)
-                    journal_->update_action(r.action, journal::ActionStatus::failed, std::nullopt,
-                                            "the server kept the message after UID EXPUNGE");
-                else
-                    journal_->update_action(r.action, journal::ActionStatus::done);
-            }
-            tx.commit();
-        }
         for (const auto& r : removals) {
             if (r.vanished) {
                 ++f.vanished;
@@ -349,20 +326,21 @@ private:
             f.removed_bytes += static_cast<std::int64_t>(r.size);
         }
         done_ += static_cast<std::int64_t>(removals.size());
-        progress_.update("archive and expunge", static_cast<std::uint64_t>(done_), static_cast<std::uint64_t>(total_),
-                         out::printable(f.folder));
+        session_.progress.update("archive and expunge", static_cast<std::uint64_t>(done_),
+                                 static_cast<std::uint64_t>(total_), out::printable(f.folder));
     }
 
     imap::Connection& conn_;
     MaildirArchive& archive_;
-    journal::Journal* journal_;
-    const CleanupRun& req_;
+    const Session& session_;
     const std::string& uid_;
-    Progress& progress_;
     std::int64_t total_;
     std::int64_t done_ = 0;
 };
 
+// A folder's action is its report: what the plan selected, then (updated in apply_all) what
+// became of it. It changes nothing itself (the messages' actions are the changes, made through
+// ops::apply_batch), so it is journaled here, not by the executor.
 void journal_folder_plans(journal::Journal* journal, const CleanupRun& req, const CleanupReport& report,
                           std::vector<std::int64_t>& ids) {
     if (!journal || !req.run_id) return;
@@ -375,9 +353,9 @@ void journal_folder_plans(journal::Journal* journal, const CleanupRun& req, cons
     tx.commit();
 }
 
-void apply_all(imap::Connection& conn, journal::Journal* journal, const CleanupRun& req, CleanupReport& report,
+void apply_all(imap::Connection& conn, const Session& session, const CleanupRun& req, CleanupReport& report,
                const std::vector<std::vector<CleanupCandidate>>& per_folder, const std::vector<std::int64_t>& ids,
-               const fs::path& archive_root, Progress& progress) {
+               const fs::path& archive_root) {
     if (!conn.has_capability("UIDPLUS"))
         throw Error(ErrorCategory::unavailable,
                     fmt::format("the IMAP server {} has no UIDPLUS (RFC 4315)", in_quotes(conn.uri())),
@@ -387,7 +365,8 @@ void apply_all(imap::Connection& conn, journal::Journal* journal, const CleanupR
         total += f.selected;
     MaildirArchive archive(archive_root, report.user, req.run_id.value_or(0), req.now);
     report.archive = archive.dir().string();
-    Applier applier(conn, archive, journal, req, report.user, progress, total);
+    Applier applier(conn, archive, session, report.user, total);
+    journal::Journal* journal = session.journal;
     bool interrupted = false;
     for (std::size_t i = 0; i < report.folders.size(); ++i) {
         auto& f = report.folders[i];
@@ -396,7 +375,7 @@ void apply_all(imap::Connection& conn, journal::Journal* journal, const CleanupR
                 journal->update_action(ids[i], journal::ActionStatus::done, folder_summary(f, report.cutoff));
             continue;
         }
-        if (interrupted || interrupt_requested()) {
+        if (interrupted || session.should_stop()) {
             interrupted = true;
             f.result = "not-started";
             f.error = "interrupted before this folder";
@@ -535,7 +514,7 @@ CleanupReport cleanup_mailbox(const Session& session, const CleanupRequest& requ
         for (std::size_t i = 0; i < ids.size(); ++i)
             journal->update_action(ids[i], journal::ActionStatus::done, folder_summary(report.folders[i], report.cutoff));
     } else {
-        apply_all(conn, journal, req, report, per_folder, ids, archive_root, session.progress);
+        apply_all(conn, session, req, report, per_folder, ids, archive_root);
     }
     try {
         std::optional<std::int64_t> limit;

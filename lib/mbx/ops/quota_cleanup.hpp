@@ -136,9 +136,10 @@ struct CleanupReport {
 /// tmp, new, cur and manifest.jsonl (Error(io) when it cannot: nothing is stored or expunged).
 /// Per folder SELECT, the UIDVALIDITY must be the plan's; then per batch (200 messages or
 /// 20 MiB): each message fetched (BODY.PEEK[]) one at a time, written to the archive and
-/// fsynced; one journal transaction with a `quota.cleanup.message` action per message
-/// (status planned; `skipped` for a message that vanished); UID STORE +FLAGS.SILENT
-/// (\Deleted) and UID EXPUNGE of exactly those UIDs; one transaction marking them done.
+/// fsynced; then ops::apply_batch: one journal transaction with a `quota.cleanup.message`
+/// action per message (status planned; `skipped` for a message that vanished); UID STORE
+/// +FLAGS.SILENT (\Deleted) and UID EXPUNGE of exactly those UIDs; one transaction marking them
+/// done (failed: one the server kept, or all when it refused the expunge).
 /// An interrupt (SIGINT/SIGTERM) stops between batches (report code interrupted). A folder
 /// that fails is reported and the next one is still cleaned. Finally GETQUOTAROOT again.
 ///

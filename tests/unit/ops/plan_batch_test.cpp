@@ -1,0 +1,166 @@
+// ops::apply_batch: changes made by one call (quota cleanup's UID EXPUNGE of many messages),
+// each journaled on its own before the call and after.
+#include "mbx/ops/actions.hpp"
+#include "mbx/ops/plan.hpp"
+
+#include "mbx/journal/journal.hpp"
+#include "../test_support.hpp"
+
+#include <catch2/catch.hpp>
+#include <string>
+#include <vector>
+
+using mbx::ops::BatchApplied;
+using mbx::ops::PlannedBatch;
+namespace kind = mbx::ops::kind;
+
+namespace {
+
+struct Batching {
+    mbx::test::TempDir tmp;
+    mbx::journal::Journal journal = mbx::journal::Journal::open(tmp / "j.sqlite");
+    mbx::NullProgress progress;
+    mbx::config::Config cfg;
+    std::int64_t run = journal.begin_run({.tool = "test"});
+
+    mbx::Session session(bool dry_run) {
+        return {
+            .config = cfg, .secrets = {}, .journal = &journal, .run_id = run, .progress = progress, .dry_run = dry_run};
+    }
+    // "SUBJECT STATUS", and ": ERROR" when the action has one.
+    std::vector<std::string> statuses() {
+        std::vector<std::string> out;
+        for (const auto& a : journal.actions_of(run))
+            out.push_back(a.subject + " " + std::string(mbx::journal::to_string(a.status)) +
+                          (a.error ? ": " + *a.error : ""));
+        return out;
+    }
+};
+
+// Three messages, the second of which vanished before the batch.
+PlannedBatch three_messages() {
+    PlannedBatch batch;
+    for (const char* subject : {"alice/Trash:1", "alice/Trash:2", "alice/Trash:3"})
+        batch.actions.push_back({.kind = kind::kQuotaCleanupMessage,
+                                 .subject = subject,
+                                 .before = nlohmann::json{{"uid", subject}},
+                                 .after = nlohmann::json{{"file", "f"}}});
+    batch.actions[1].after.reset();
+    batch.actions[1].skipped = "the message vanished";
+    return batch;
+}
+
+} // namespace
+
+TEST_CASE("apply_batch: every action journaled before the one call, done after", "[plan]") {
+    Batching t;
+    auto batch = three_messages();
+    std::vector<std::vector<std::string>> seen; // the journal at each call
+    batch.apply = [&] {
+        seen.push_back(t.statuses());
+        return PlannedBatch::Unmade{};
+    };
+    CHECK(mbx::ops::apply_batch(t.session(false), batch) ==
+          std::vector{BatchApplied::done, BatchApplied::skipped, BatchApplied::done});
+    CHECK(seen ==
+          std::vector<std::vector<std::string>>{
+              {"alice/Trash:1 planned", "alice/Trash:2 skipped: the message vanished", "alice/Trash:3 planned"}});
+    CHECK(t.statuses() == std::vector<std::string>{"alice/Trash:1 done", "alice/Trash:2 skipped: the message vanished",
+                                                   "alice/Trash:3 done"});
+    const auto actions = t.journal.actions_of(t.run);
+    CHECK(actions.front().kind == kind::kQuotaCleanupMessage);
+    CHECK(actions.front().before == nlohmann::json{{"uid", "alice/Trash:1"}});
+    CHECK(actions.front().after == nlohmann::json{{"file", "f"}});
+    CHECK_FALSE(actions[1].after.has_value());
+}
+
+TEST_CASE("apply_batch: what the call could not make is failed, the rest done", "[plan]") {
+    Batching t;
+    auto batch = three_messages();
+    // Index 1 was skipped and 7 names no action: neither changes anything.
+    batch.apply = [] { return PlannedBatch::Unmade{{2, "the server kept it"}, {1, "ignored"}, {7, "ignored"}}; };
+    CHECK(mbx::ops::apply_batch(t.session(false), batch) ==
+          std::vector{BatchApplied::done, BatchApplied::skipped, BatchApplied::failed});
+    CHECK(t.statuses() == std::vector<std::string>{"alice/Trash:1 done", "alice/Trash:2 skipped: the message vanished",
+                                                   "alice/Trash:3 failed: the server kept it"});
+}
+
+TEST_CASE("apply_batch: a failed call marks the batch failed and is rethrown", "[plan]") {
+    Batching t;
+    auto batch = three_messages();
+    batch.apply = []() -> PlannedBatch::Unmade {
+        throw mbx::Error(mbx::ErrorCategory::data, "the server refused the expunge");
+    };
+    CHECK(mbx::test::error_of([&] { mbx::ops::apply_batch(t.session(false), batch); }).category() ==
+          mbx::ErrorCategory::data);
+    CHECK(t.statuses() == std::vector<std::string>{"alice/Trash:1 failed: the server refused the expunge",
+                                                   "alice/Trash:2 skipped: the message vanished",
+                                                   "alice/Trash:3 failed: the server refused the expunge"});
+}
+
+TEST_CASE("apply_batch: an error after which the outcome is unknown leaves the actions planned", "[plan]") {
+    Batching t;
+    auto batch = three_messages();
+    batch.apply = []() -> PlannedBatch::Unmade {
+        throw mbx::Error(mbx::ErrorCategory::unavailable, "connection lost");
+    };
+    batch.outcome_unknown = [](const mbx::Error& e) { return e.category() == mbx::ErrorCategory::unavailable; };
+    CHECK(mbx::test::error_of([&] { mbx::ops::apply_batch(t.session(false), batch); }).category() ==
+          mbx::ErrorCategory::unavailable);
+    CHECK(t.statuses() == std::vector<std::string>{"alice/Trash:1 planned",
+                                                   "alice/Trash:2 skipped: the message vanished",
+                                                   "alice/Trash:3 planned"});
+}
+
+TEST_CASE("apply_batch: a dry run, or nothing to change, journals the plan and makes no call", "[plan]") {
+    Batching t;
+    auto batch = three_messages();
+    int calls = 0;
+    batch.apply = [&] {
+        ++calls;
+        return PlannedBatch::Unmade{};
+    };
+    CHECK(mbx::ops::apply_batch(t.session(true), batch) ==
+          std::vector{BatchApplied::planned, BatchApplied::skipped, BatchApplied::planned});
+    CHECK(calls == 0);
+    CHECK(t.statuses() == std::vector<std::string>{"alice/Trash:1 planned",
+                                                   "alice/Trash:2 skipped: the message vanished",
+                                                   "alice/Trash:3 planned"});
+
+    Batching u;
+    PlannedBatch gone{.actions = {batch.actions[1]}, .apply = batch.apply};
+    CHECK(mbx::ops::apply_batch(u.session(false), gone) == std::vector{BatchApplied::skipped});
+    CHECK(calls == 0);
+    CHECK(u.statuses() == std::vector<std::string>{"alice/Trash:2 skipped: the message vanished"});
+}
+
+TEST_CASE("apply_batch: a kind the registry does not name is refused before anything happens", "[plan]") {
+    Batching t;
+    auto batch = three_messages();
+    int calls = 0;
+    batch.apply = [&] {
+        ++calls;
+        return PlannedBatch::Unmade{};
+    };
+    batch.actions[2].kind = "quota.cleanup.everything";
+    CHECK(mbx::test::error_of([&] { mbx::ops::apply_batch(t.session(false), batch); }).category() ==
+          mbx::ErrorCategory::internal);
+    batch.actions[2].kind = nullptr;
+    CHECK(mbx::test::error_of([&] { mbx::ops::apply_batch(t.session(false), batch); }).category() ==
+          mbx::ErrorCategory::internal);
+    // So is a batch without the call that makes it.
+    auto uncallable = three_messages();
+    CHECK(mbx::test::error_of([&] { mbx::ops::apply_batch(t.session(false), uncallable); }).category() ==
+          mbx::ErrorCategory::internal);
+    CHECK(calls == 0);
+    CHECK(t.journal.actions_of(t.run).empty());
+
+    // Without a journal run the batch is made, and nothing is journaled.
+    batch.actions[2].kind = kind::kQuotaCleanupMessage;
+    mbx::Session unjournaled = t.session(false);
+    unjournaled.run_id.reset();
+    CHECK(mbx::ops::apply_batch(unjournaled, batch) ==
+          std::vector{BatchApplied::done, BatchApplied::skipped, BatchApplied::done});
+    CHECK(calls == 1);
+    CHECK(t.journal.actions_of(t.run).empty());
+}
