@@ -8,8 +8,7 @@
 namespace mbx::test {
 
 /// Runs `f` and returns the mbx::Error it throws; fails the current test if it throws none.
-template <typename F>
-mbx::Error error_of(F&& f) {
+template <typename F> mbx::Error error_of(F&& f) {
     try {
         f();
     } catch (const mbx::Error& e) {

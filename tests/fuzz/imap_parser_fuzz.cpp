@@ -12,8 +12,7 @@
 
 namespace {
 
-template <typename F>
-void guarded(F&& f) {
+template <typename F> void guarded(F&& f) {
     try {
         f();
     } catch (const mbx::Error&) {
@@ -40,9 +39,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     try {
         for (int i = 0; i < 10000; ++i) {
             mbx::imap::ResponseLine line = reader.read();
-            guarded([&] {
-                decode_all(mbx::imap::parse_untagged(line, mbx::imap::ParserLimits{16, 4096}));
-            });
+            guarded([&] { decode_all(mbx::imap::parse_untagged(line, mbx::imap::ParserLimits{16, 4096})); });
             // The moving path (merge hands message bodies on without a copy) must agree.
             guarded([&] {
                 mbx::imap::ResponseLine copy = line;

@@ -21,10 +21,9 @@
 namespace mbx::testing {
 namespace {
 
-const char* const kHowTo =
-    "run the integration tests through ctest (ctest -L integration), which starts the servers, "
-    "or start them yourself: scripts/testenv up DIR, then TESTENV_FILE=DIR/env "
-    "mbx_integration_tests";
+const char* const kHowTo = "run the integration tests through ctest (ctest -L integration), which starts the servers, "
+                           "or start them yourself: scripts/testenv up DIR, then TESTENV_FILE=DIR/env "
+                           "mbx_integration_tests";
 
 const std::map<std::string, std::string>& environment() {
     static std::map<std::string, std::string> values;
@@ -90,8 +89,8 @@ std::string foreign_ca_file() {
     auto pem = dir / "ca.pem";
     if (!std::filesystem::exists(pem)) {
         std::string cmd = "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj '/CN=Foreign CA' "
-                          "-keyout '" + (dir / "ca.key").string() + "' -out '" + pem.string() +
-                          "' >/dev/null 2>&1";
+                          "-keyout '" +
+                          (dir / "ca.key").string() + "' -out '" + pem.string() + "' >/dev/null 2>&1";
         REQUIRE(std::system(cmd.c_str()) == 0);
     }
     return pem.string();
@@ -101,8 +100,7 @@ std::string server_certificate_file() { return testenv("TESTENV_DIR") + "/tls/se
 
 std::string server_key_file() { return testenv("TESTENV_DIR") + "/tls/server.key"; }
 
-std::chrono::system_clock::time_point openssl_certificate_date(const std::string& pem_file,
-                                                               const std::string& option) {
+std::chrono::system_clock::time_point openssl_certificate_date(const std::string& pem_file, const std::string& option) {
     std::string command = "openssl x509 -noout " + option + " -in '" + pem_file + "' 2>&1";
     std::FILE* pipe = ::popen(command.c_str(), "r");
     REQUIRE(pipe != nullptr);

@@ -52,7 +52,6 @@ std::string server_key_file();
 /// A date of certificate `pem_file` as `openssl x509 -noout OPTION -in FILE` prints it
 /// (OPTION "-startdate" or "-enddate": "notAfter=Mar  1 12:00:00 2034 GMT"), independent of
 /// mbxkit's own parser. Fails the current test when openssl fails or prints something else.
-std::chrono::system_clock::time_point openssl_certificate_date(const std::string& pem_file,
-                                                               const std::string& option);
+std::chrono::system_clock::time_point openssl_certificate_date(const std::string& pem_file, const std::string& option);
 
 } // namespace mbx::testing

@@ -59,8 +59,8 @@ mbx::ExitCode clients(mbx::cli::Context& ctx, const std::vector<std::string>& op
     const auto& t = loaded.totals;
     for (const auto& f : loaded.files)
         if (f.malformed > 0)
-            ctx.warn(fmt::format("{}: {} malformed line{} skipped (first: {})", mbx::out::printable(f.path), f.malformed,
-                                 f.malformed == 1 ? "" : "s", mbx::out::printable(f.first_malformed)));
+            ctx.warn(fmt::format("{}: {} malformed line{} skipped (first: {})", mbx::out::printable(f.path),
+                                 f.malformed, f.malformed == 1 ? "" : "s", mbx::out::printable(f.first_malformed)));
     if (unknown_version > 0)
         ctx.warn(fmt::format("{} device{} without a protocol version in the logs: log the MS-ASProtocolVersion header "
                              "($http_ms_asprotocolversion in nginx) to see them",

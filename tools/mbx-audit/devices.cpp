@@ -10,9 +10,12 @@ mbx::ops::audit::LogSource log_source(mbx::cli::Context& ctx) {
     mbx::ops::audit::LogSource source;
     if (a.count("log"))
         for (const auto& path : a["log"].as<std::vector<std::string>>()) source.logs.emplace_back(path);
-    source.format = mbx::ops::audit::parse_log_format(a.count("log-format") ? a["log-format"].as<std::string>() : "auto");
+    source.format =
+        mbx::ops::audit::parse_log_format(a.count("log-format") ? a["log-format"].as<std::string>() : "auto");
     if (a.count("rules")) source.rules = a["rules"].as<std::string>();
-    source.on_file = [&ctx](const std::filesystem::path& path) { ctx.progress().update("read " + path.string(), 0, 0); };
+    source.on_file = [&ctx](const std::filesystem::path& path) {
+        ctx.progress().update("read " + path.string(), 0, 0);
+    };
     return source;
 }
 

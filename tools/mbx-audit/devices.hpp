@@ -25,5 +25,4 @@ Loaded load_logs(mbx::cli::Context& ctx);
 /// Error(data) when there is none.
 Loaded load_journal(mbx::cli::Context& ctx);
 
-
 } // namespace mbx_audit

@@ -58,18 +58,18 @@ mbx::ExitCode probe(mbx::cli::Context& ctx, const std::vector<std::string>& oper
     if (r.steps.size() > 1) ctx.warn(cleanup);
     std::string announced;
     for (const auto& v : r.announced) announced += (announced.empty() ? "" : ",") + printable(v);
-    sink->finish({r.status,
-                  fmt::format("{} FolderSync request{} worked as {} with device {}{}", works, works == 1 ? "" : "s",
-                              printable(r.user), printable(r.device_id),
-                              r.error ? "; " + r.error->one_line() : std::string()),
-                  {{"url", printable(r.url)},
-                   {"user", printable(r.user)},
-                   {"device_id", printable(r.device_id)},
-                   {"announced_versions", announced},
-                   {"server_version", printable(r.server_version)},
-                   {"findings", findings},
-                   {"cleanup", cleanup},
-                   {"error", r.error ? printable(r.error->one_line()) : std::string()}}});
+    sink->finish(
+        {r.status,
+         fmt::format("{} FolderSync request{} worked as {} with device {}{}", works, works == 1 ? "" : "s",
+                     printable(r.user), printable(r.device_id), r.error ? "; " + r.error->one_line() : std::string()),
+         {{"url", printable(r.url)},
+          {"user", printable(r.user)},
+          {"device_id", printable(r.device_id)},
+          {"announced_versions", announced},
+          {"server_version", printable(r.server_version)},
+          {"findings", findings},
+          {"cleanup", cleanup},
+          {"error", r.error ? printable(r.error->one_line()) : std::string()}}});
     return r.status;
 }
 

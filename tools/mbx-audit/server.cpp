@@ -47,17 +47,17 @@ mbx::ExitCode server(mbx::cli::Context& ctx, const std::vector<std::string>& ope
         if (r.error) ++failed, ctx.warn(r.error->one_line());
         else if (!r.findings.empty()) ++with_findings;
         const std::string status = r.error ? "unknown" : std::string(mbx::out::status_word(r.status));
-        sink->row(std::vector<Cell>{printable(r.url), r.kind,
-                                    r.http_status ? Cell(std::int64_t{r.http_status}) : Cell(),
-                                    printable(r.server_version), printable(r.http_server), printable_joined(r.versions, ","),
-                                    printable_joined(r.commands, ","), std::round(r.seconds * 1000) / 1000, status,
-                                    printable_joined(r.findings, "; "), r.error ? printable(r.error->one_line()) : ""});
+        sink->row(
+            std::vector<Cell>{printable(r.url), r.kind, r.http_status ? Cell(std::int64_t{r.http_status}) : Cell(),
+                              printable(r.server_version), printable(r.http_server), printable_joined(r.versions, ","),
+                              printable_joined(r.commands, ","), std::round(r.seconds * 1000) / 1000, status,
+                              printable_joined(r.findings, "; "), r.error ? printable(r.error->one_line()) : ""});
     }
     const auto n = static_cast<std::int64_t>(urls.size());
-    sink->finish({code,
-                  fmt::format("{} server{} audited, {} with findings, {} failed", n, n == 1 ? "" : "s",
-                              with_findings, failed),
-                  {{"servers", n}, {"with_findings", std::int64_t{with_findings}}, {"failed", std::int64_t{failed}}}});
+    sink->finish(
+        {code,
+         fmt::format("{} server{} audited, {} with findings, {} failed", n, n == 1 ? "" : "s", with_findings, failed),
+         {{"servers", n}, {"with_findings", std::int64_t{with_findings}}, {"failed", std::int64_t{failed}}}});
     return code;
 }
 

@@ -54,18 +54,18 @@ mbx::ExitCode diagnose(mbx::cli::Context& ctx) {
             todo.push_back(fmt::format("{}/{}: {}", f.area, f.check, f.remedy));
             detail += fmt::format(" [{}]", todo.size());
         }
-        std::vector<Cell> row{f.area, f.check, std::string(dx::status_name(f.status)), f.mis,
-                              f.latency_ms ? Cell(*f.latency_ms) : Cell(), detail};
+        std::vector<Cell> row{
+            f.area, f.check, std::string(dx::status_name(f.status)), f.mis, f.latency_ms ? Cell(*f.latency_ms) : Cell(),
+            detail};
         if (!table) row.emplace_back(f.remedy);
         sink->row(row);
     }
     std::string mis;
     for (const auto& c : codes) mis += (mis.empty() ? "" : ",") + c;
-    const std::string verdict =
-        counts[dx::Status::failed] + counts[dx::Status::warning] == 0
-            ? "nothing found"
-            : fmt::format("{} failed, {} warning{}", counts[dx::Status::failed], counts[dx::Status::warning],
-                          mis.empty() ? "" : "; points at " + mis);
+    const std::string verdict = counts[dx::Status::failed] + counts[dx::Status::warning] == 0
+                                    ? "nothing found"
+                                    : fmt::format("{} failed, {} warning{}", counts[dx::Status::failed],
+                                                  counts[dx::Status::warning], mis.empty() ? "" : "; points at " + mis);
     sink->finish({report.exit_code,
                   fmt::format("{}: {} ({} checks, {} skipped)", mbx::out::printable(report.user), verdict,
                               report.findings.size(), counts[dx::Status::skipped]),
@@ -87,37 +87,42 @@ mbx::ExitCode diagnose(mbx::cli::Context& ctx) {
 } // namespace
 
 int main(int argc, char** argv) {
-    return mbx::cli::run_tool(argc, argv, {
-        .name = "diagnose",
-        .summary = "Find which MIS code applies to a user whose device fails to sync, and the command that fixes it.",
-        .usage = "mbx diagnose USER [--device ID] [--log FILE]... [options]",
-        .description =
-            "Runs every check and reports each as ok, warning, failed or skipped, with the MIS code it points at\n"
-            "and the remediation: the servers (LDAP, IMAP, ActiveSync: latency, TLS certificates), the directory\n"
-            "entry (exists, enabled, has a mail address, unique), the folders a sync needs (MIS_8), the quota\n"
-            "(MIS_9), the user's ActiveSync devices against the server's protocol versions (MIS_2, from --log or\n"
-            "the journal's latest `mbx audit clients`), and recent mbxkit runs about the user. A master login that\n"
-            "fails for USER but works for another user is a broken account (MIS_5: reprovision); a server that does\n"
-            "not answer is MIS_5's other meaning (retry later). Read-only: nothing is changed.\n"
-            "Exit: 0 nothing found, 1 a warning, 2 a failed check, 65 no such user.",
-        .examples = "  mbx diagnose alice\n"
-                    "  mbx diagnose alice --device ApplF17XK2 --log /var/log/nginx/eas-access.log\n"
-                    "  mbx diagnose alice --format json | jq '.rows[] | select(.status != \"ok\")'\n",
-        .sections = {"ldap", "imap", "activesync", "quota", "reprovision", "diagnose", "journal"},
-        .formats = {mbx::out::Format::table, mbx::out::Format::csv, mbx::out::Format::json},
-        .journaled = true,
-        .options =
-            [](auto& o) {
-                o.add_options()("device", mbx::cli::po::value<std::string>()->value_name("ID"),
-                                "only this ActiveSync device id")(
-                    "log", mbx::cli::po::value<std::vector<std::string>>()->value_name("FILE"),
-                    "an ActiveSync access log (IIS W3C or nginx/Apache combined, plain or .gz); repeatable; "
-                    "default: the devices of the journal's latest `mbx audit clients` run")(
-                    "log-format", mbx::cli::po::value<std::string>()->value_name("FORMAT"),
-                    "auto (default), iis or combined");
-            },
-        .users = {.user = true},
-        .positional = {{"user", 1}},
-        .run = diagnose,
-    });
+    return mbx::cli::run_tool(
+        argc, argv,
+        {
+            .name = "diagnose",
+            .summary =
+                "Find which MIS code applies to a user whose device fails to sync, and the command that fixes it.",
+            .usage = "mbx diagnose USER [--device ID] [--log FILE]... [options]",
+            .description =
+                "Runs every check and reports each as ok, warning, failed or skipped, with the MIS code it points at\n"
+                "and the remediation: the servers (LDAP, IMAP, ActiveSync: latency, TLS certificates), the directory\n"
+                "entry (exists, enabled, has a mail address, unique), the folders a sync needs (MIS_8), the quota\n"
+                "(MIS_9), the user's ActiveSync devices against the server's protocol versions (MIS_2, from --log or\n"
+                "the journal's latest `mbx audit clients`), and recent mbxkit runs about the user. A master login "
+                "that\n"
+                "fails for USER but works for another user is a broken account (MIS_5: reprovision); a server that "
+                "does\n"
+                "not answer is MIS_5's other meaning (retry later). Read-only: nothing is changed.\n"
+                "Exit: 0 nothing found, 1 a warning, 2 a failed check, 65 no such user.",
+            .examples = "  mbx diagnose alice\n"
+                        "  mbx diagnose alice --device ApplF17XK2 --log /var/log/nginx/eas-access.log\n"
+                        "  mbx diagnose alice --format json | jq '.rows[] | select(.status != \"ok\")'\n",
+            .sections = {"ldap", "imap", "activesync", "quota", "reprovision", "diagnose", "journal"},
+            .formats = {mbx::out::Format::table, mbx::out::Format::csv, mbx::out::Format::json},
+            .journaled = true,
+            .options =
+                [](auto& o) {
+                    o.add_options()("device", mbx::cli::po::value<std::string>()->value_name("ID"),
+                                    "only this ActiveSync device id")(
+                        "log", mbx::cli::po::value<std::vector<std::string>>()->value_name("FILE"),
+                        "an ActiveSync access log (IIS W3C or nginx/Apache combined, plain or .gz); repeatable; "
+                        "default: the devices of the journal's latest `mbx audit clients` run")(
+                        "log-format", mbx::cli::po::value<std::string>()->value_name("FORMAT"),
+                        "auto (default), iis or combined");
+                },
+            .users = {.user = true},
+            .positional = {{"user", 1}},
+            .run = diagnose,
+        });
 }

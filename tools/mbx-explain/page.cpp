@@ -58,7 +58,8 @@ void write_page(std::ostream& os, const ops::catalogue::MisCode& code) {
     for (const auto& c : code.commands) w = std::max(w, c.command.size());
     os << "\nCommands:\n";
     for (const auto& c : code.commands)
-        os << fmt::format("  {:<{}}  {:<9}  {}\n", c.command, w, ops::catalogue::is_shipped(c.command) ? "" : "(planned)", c.purpose);
+        os << fmt::format("  {:<{}}  {:<9}  {}\n", c.command, w,
+                          ops::catalogue::is_shipped(c.command) ? "" : "(planned)", c.purpose);
 }
 
 } // namespace mbx::explain

@@ -27,22 +27,22 @@ mbx::ExitCode undo(mbx::cli::Context& ctx, const std::vector<std::string>& opera
     std::int64_t undone = 0, conflicts = 0, failed = 0, total = 0;
     const bool dry = ctx.dry_run();
     const auto code = mbx::ops::undo_run(
-        ctx.session(), target.id, ctx.args().count("force") > 0,
-        [&](const mbx::ops::UndoOutcome& o) {
+        ctx.session(), target.id, ctx.args().count("force") > 0, [&](const mbx::ops::UndoOutcome& o) {
             ++total;
             if (o.result == mbx::ops::UndoResult::undone || o.result == mbx::ops::UndoResult::would_undo) ++undone;
             if (o.result == mbx::ops::UndoResult::conflict) ++conflicts;
             if (o.result == mbx::ops::UndoResult::failed) ++failed;
-            sink->row(std::vector<Cell>{o.action_id, o.kind, o.subject, std::string(mbx::ops::undo_result_name(o.result)),
-                                        o.detail});
+            sink->row(std::vector<Cell>{o.action_id, o.kind, o.subject,
+                                        std::string(mbx::ops::undo_result_name(o.result)), o.detail});
         });
     std::string text = fmt::format("run {} ({}): {} of {} action{} {}", target.id, target.tool, undone, total,
                                    total == 1 ? "" : "s", dry ? "would be undone (dry run)" : "undone");
     if (conflicts) text += fmt::format(", {} changed since (use --force)", conflicts);
     if (failed) text += fmt::format(", {} failed", failed);
-    sink->finish({code, text,
-                  {{"run", target.id}, {"undone", undone}, {"conflicts", conflicts}, {"failed", failed},
-                   {"actions", total}}});
+    sink->finish(
+        {code,
+         text,
+         {{"run", target.id}, {"undone", undone}, {"conflicts", conflicts}, {"failed", failed}, {"actions", total}}});
     return code;
 }
 
@@ -65,29 +65,33 @@ auto reader(std::string action) {
 } // namespace
 
 int main(int argc, char** argv) {
-    return mbx::cli::run_tool(argc, argv, {
-        .name = "journal",
-        .summary = "List, show and export what mbxkit did: one run per command, one action per change.",
-        .usage = "mbx journal list [--since DATE] [--tool NAME] [--status STATUS] [--limit N]\n"
-                 "       mbx journal show RUN\n"
-                 "       mbx journal export [--since DATE] [--tool NAME] [--status STATUS] [--format json|csv]\n"
-                 "       mbx journal undo RUN [--dry-run] [--force]",
-        .description = "RUN is a run id or at least 4 hex digits of its uuid. DATE is 2026-11-24 or\n"
-                       "2026-11-24T18:00 (UTC). STATUS is running, ok, warning, critical, failed or interrupted;\n"
-                       "a run whose process died is reported as interrupted.\n\n"
-                       "undo reverses a run's changes, newest first, from the before-state it journaled: a quota\n"
-                       "raise gets its old limit back, a cleanup's archived messages are appended back with their\n"
-                       "flags and dates. An action whose state changed since the run is left alone unless --force.\n"
-                       "Undo never deletes mail; it is itself a journal run.",
-        .examples = "  mbx journal list --since 2026-11-01 --tool quota\n  mbx journal show 42\n"
-                    "  mbx journal export --format csv > journal.csv\n"
-                    "  mbx journal undo 42 --dry-run\n",
-        .sections = {"journal", "ldap", "imap", "quota"},
-        .changes_state = true, // undo
-        .journaled = false,    // list/show/export only read; undo records its own run
-        .options = [](auto& o) {
-            // One option a line, as --help lists them.
-            // clang-format off
+    return mbx::cli::run_tool(
+        argc, argv,
+        {
+            .name = "journal",
+            .summary = "List, show and export what mbxkit did: one run per command, one action per change.",
+            .usage = "mbx journal list [--since DATE] [--tool NAME] [--status STATUS] [--limit N]\n"
+                     "       mbx journal show RUN\n"
+                     "       mbx journal export [--since DATE] [--tool NAME] [--status STATUS] [--format json|csv]\n"
+                     "       mbx journal undo RUN [--dry-run] [--force]",
+            .description =
+                "RUN is a run id or at least 4 hex digits of its uuid. DATE is 2026-11-24 or\n"
+                "2026-11-24T18:00 (UTC). STATUS is running, ok, warning, critical, failed or interrupted;\n"
+                "a run whose process died is reported as interrupted.\n\n"
+                "undo reverses a run's changes, newest first, from the before-state it journaled: a quota\n"
+                "raise gets its old limit back, a cleanup's archived messages are appended back with their\n"
+                "flags and dates. An action whose state changed since the run is left alone unless --force.\n"
+                "Undo never deletes mail; it is itself a journal run.",
+            .examples = "  mbx journal list --since 2026-11-01 --tool quota\n  mbx journal show 42\n"
+                        "  mbx journal export --format csv > journal.csv\n"
+                        "  mbx journal undo 42 --dry-run\n",
+            .sections = {"journal", "ldap", "imap", "quota"},
+            .changes_state = true, // undo
+            .journaled = false,    // list/show/export only read; undo records its own run
+            .options =
+                [](auto& o) {
+                    // One option a line, as --help lists them.
+                    // clang-format off
             o.add_options()
                 ("since", mbx::cli::po::value<std::string>()->value_name("DATE"), "runs started at or after DATE (UTC)")
                 ("tool", mbx::cli::po::value<std::string>()->value_name("NAME"), "runs of this command only")
@@ -95,12 +99,12 @@ int main(int argc, char** argv) {
                 ("limit", mbx::cli::po::value<std::size_t>()->default_value(50)->value_name("N"),
                  "list: at most N runs, newest first (0: all)")
                 ("force", "undo: also revert actions whose state changed since the run");
-            // clang-format on
-        },
-        .positional = {{"words", -1}},
-        .subcommands = {{"list", {"since", "tool", "status", "limit"}, reader("list")},
-                        {"show", {}, reader("show")},
-                        {"export", {"since", "tool", "status"}, reader("export")},
-                        {"undo", {"force"}, undo}},
-    });
+                    // clang-format on
+                },
+            .positional = {{"words", -1}},
+            .subcommands = {{"list", {"since", "tool", "status", "limit"}, reader("list")},
+                            {"show", {}, reader("show")},
+                            {"export", {"since", "tool", "status"}, reader("export")},
+                            {"undo", {"force"}, undo}},
+        });
 }

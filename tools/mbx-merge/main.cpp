@@ -15,28 +15,31 @@ mbx::ExitCode merge(mbx::cli::Context& ctx) {
 } // namespace
 
 int main(int argc, char** argv) {
-    return mbx::cli::run_tool(argc, argv, {
-        .name = "merge",
-        .summary = "Copy a mailbox into another, IMAP to IMAP: every folder, flag and date, no duplicates.",
-        .usage = "mbx merge --from USER[@NAME] --to USER[@NAME] [options]\n"
-                 "       mbx merge --users-file FILE [--parallel N] [options]",
-        .description =
-            "Copies the messages of the source mailbox that the target lacks (Message-ID + size; without\n"
-            "a Message-ID: Date, From, Subject + size), with their exact bytes, flags, keywords and\n"
-            "internal dates; creates missing folders (special-use folders go to the target's folder of the\n"
-            "same use) and subscribes them as on the source. The source is only read (EXAMINE, BODY.PEEK).\n"
-            "NAME is an [imap.NAME] section of the configuration (another server); default [imap].\n"
-            "Any stop (kill, network, [OVERQUOTA]) is resumed by running the same command again.\n"
-            "Exit 0 only when every selected source message was verified on the target.",
-        .examples = "  mbx merge --from alice --to alice2 --dry-run\n"
-                    "  mbx merge --from alice@old --to alice --exclude 'Junk' --map 'Sent Items=Sent'\n"
-                    "  mbx merge --users-file moves.csv --parallel 4 --format json\n",
-        .sections = {"imap", "journal"},
-        .changes_state = true,
-        .journaled = false, // one journal run per pair, begun by the driver
-        .options = [](auto& o) {
-            // One option a line, as --help lists them.
-            // clang-format off
+    return mbx::cli::run_tool(
+        argc, argv,
+        {
+            .name = "merge",
+            .summary = "Copy a mailbox into another, IMAP to IMAP: every folder, flag and date, no duplicates.",
+            .usage = "mbx merge --from USER[@NAME] --to USER[@NAME] [options]\n"
+                     "       mbx merge --users-file FILE [--parallel N] [options]",
+            .description =
+                "Copies the messages of the source mailbox that the target lacks (Message-ID + size; without\n"
+                "a Message-ID: Date, From, Subject + size), with their exact bytes, flags, keywords and\n"
+                "internal dates; creates missing folders (special-use folders go to the target's folder of the\n"
+                "same use) and subscribes them as on the source. The source is only read (EXAMINE, BODY.PEEK).\n"
+                "NAME is an [imap.NAME] section of the configuration (another server); default [imap].\n"
+                "Any stop (kill, network, [OVERQUOTA]) is resumed by running the same command again.\n"
+                "Exit 0 only when every selected source message was verified on the target.",
+            .examples = "  mbx merge --from alice --to alice2 --dry-run\n"
+                        "  mbx merge --from alice@old --to alice --exclude 'Junk' --map 'Sent Items=Sent'\n"
+                        "  mbx merge --users-file moves.csv --parallel 4 --format json\n",
+            .sections = {"imap", "journal"},
+            .changes_state = true,
+            .journaled = false, // one journal run per pair, begun by the driver
+            .options =
+                [](auto& o) {
+                    // One option a line, as --help lists them.
+                    // clang-format off
             o.add_options()
                 ("from", po::value<std::string>()->value_name("USER[@NAME]"), "the mailbox to copy from")
                 ("to", po::value<std::string>()->value_name("USER[@NAME]"), "the mailbox to copy into")
@@ -64,9 +67,9 @@ int main(int argc, char** argv) {
                 ("no-verify", "skip the final comparison of both sides")
                 ("force", "copy even when the target's quota cannot hold it")
                 ("resume", po::value<std::string>()->value_name("RUN"), "continue journal run RUN");
-            // clang-format on
-        },
-        .users = {.file = "CSV lines from,to (# comments)"},
-        .run = merge,
-    });
+                    // clang-format on
+                },
+            .users = {.file = "CSV lines from,to (# comments)"},
+            .run = merge,
+        });
 }

@@ -49,31 +49,33 @@ Cell optional_text(const char* text) {
 }
 
 mbx::out::ReportSpec report_spec() {
-    return {"merge",
-            {{"from", "From", Kind::text, Role::label},
-             {"to", "To", Kind::text, Role::label},
-             {"folder", "Folder", Kind::text, Role::label},
-             {"target_folder", "Target folder", Kind::text, Role::detail},
-             {"created", "Created", Kind::boolean, Role::detail, "the target folder was (or would be) created"},
-             {"messages", "Messages", Kind::integer, Role::value, "messages in the source folder"},
-             {"excluded", "Excluded", Kind::integer, Role::value, "left out by --since/--before/--max-size/\\Deleted"},
-             {"present", "Present", Kind::integer, Role::value, "already on the target"},
-             {"to_copy", "To copy", Kind::integer, Role::value, "messages the target lacked"},
-             {"bytes_to_copy", "Bytes to copy", Kind::bytes, Role::value},
-             {"copied", "Copied", Kind::integer, Role::value},
-             {"bytes_copied", "Bytes copied", Kind::bytes, Role::value},
-             {"failed", "Failed", Kind::integer, Role::value, "rejected by the target"},
-             {"missing", "Missing", Kind::integer, Role::value, "selected source messages not on the target at the end"},
-             {"status", "Status", Kind::text, Role::detail, "planned, ok, incomplete, failed; missing: a row naming one missing message"},
-             {"error", "Error", Kind::text, Role::detail},
-             {"normalised", "Normalised", Kind::integer, Role::value,
-              "copies present whose bytes the target's server changed on APPEND"},
-             {"normalised_how", "How", Kind::text, Role::detail, "how the server changed them, with counts"},
-             {"extra", "Extra", Kind::integer, Role::value, "second copies made by this run or the one it resumed"},
-             {"uid", "UID", Kind::integer, Role::detail, "missing rows: the source message's UID"},
-             {"message_id", "Message-ID", Kind::text, Role::detail, "missing rows"},
-             {"date", "Date", Kind::text, Role::detail, "missing rows: the Date header"},
-             {"subject", "Subject", Kind::text, Role::detail, "missing rows"}}};
+    return {
+        "merge",
+        {{"from", "From", Kind::text, Role::label},
+         {"to", "To", Kind::text, Role::label},
+         {"folder", "Folder", Kind::text, Role::label},
+         {"target_folder", "Target folder", Kind::text, Role::detail},
+         {"created", "Created", Kind::boolean, Role::detail, "the target folder was (or would be) created"},
+         {"messages", "Messages", Kind::integer, Role::value, "messages in the source folder"},
+         {"excluded", "Excluded", Kind::integer, Role::value, "left out by --since/--before/--max-size/\\Deleted"},
+         {"present", "Present", Kind::integer, Role::value, "already on the target"},
+         {"to_copy", "To copy", Kind::integer, Role::value, "messages the target lacked"},
+         {"bytes_to_copy", "Bytes to copy", Kind::bytes, Role::value},
+         {"copied", "Copied", Kind::integer, Role::value},
+         {"bytes_copied", "Bytes copied", Kind::bytes, Role::value},
+         {"failed", "Failed", Kind::integer, Role::value, "rejected by the target"},
+         {"missing", "Missing", Kind::integer, Role::value, "selected source messages not on the target at the end"},
+         {"status", "Status", Kind::text, Role::detail,
+          "planned, ok, incomplete, failed; missing: a row naming one missing message"},
+         {"error", "Error", Kind::text, Role::detail},
+         {"normalised", "Normalised", Kind::integer, Role::value,
+          "copies present whose bytes the target's server changed on APPEND"},
+         {"normalised_how", "How", Kind::text, Role::detail, "how the server changed them, with counts"},
+         {"extra", "Extra", Kind::integer, Role::value, "second copies made by this run or the one it resumed"},
+         {"uid", "UID", Kind::integer, Role::detail, "missing rows: the source message's UID"},
+         {"message_id", "Message-ID", Kind::text, Role::detail, "missing rows"},
+         {"date", "Date", Kind::text, Role::detail, "missing rows: the Date header"},
+         {"subject", "Subject", Kind::text, Role::detail, "missing rows"}}};
 }
 
 std::optional<std::filesystem::path> path_arg(mbx::cli::Context& ctx, const char* name) {
@@ -86,17 +88,40 @@ void folder_rows(mbx::out::Sink& sink, const merge::PairOutcome& o) {
     auto n = [](std::uint64_t v) { return Cell(static_cast<std::int64_t>(v)); };
     for (const auto& f : r.folders) {
         const Cell error = optional_text(f.status == "failed" && r.stopped ? r.stopped->what() : nullptr);
-        sink.row(std::vector<Cell>{o.pair.from, o.pair.to, f.plan.source, f.plan.target, f.created, n(f.messages),
-                                   n(f.excluded), n(f.present), n(f.to_copy), n(f.bytes_to_copy), n(f.copied),
-                                   n(f.bytes_copied), n(f.failed), optional_count(f.missing), f.status, error,
-                                   optional_count(f.normalised), merge::counts_text(f.normalised_how),
-                                   optional_count(f.extra), {}, {}, {}, {}});
+        sink.row(std::vector<Cell>{o.pair.from,
+                                   o.pair.to,
+                                   f.plan.source,
+                                   f.plan.target,
+                                   f.created,
+                                   n(f.messages),
+                                   n(f.excluded),
+                                   n(f.present),
+                                   n(f.to_copy),
+                                   n(f.bytes_to_copy),
+                                   n(f.copied),
+                                   n(f.bytes_copied),
+                                   n(f.failed),
+                                   optional_count(f.missing),
+                                   f.status,
+                                   error,
+                                   optional_count(f.normalised),
+                                   merge::counts_text(f.normalised_how),
+                                   optional_count(f.extra),
+                                   {},
+                                   {},
+                                   {},
+                                   {}});
     }
     for (const auto& m : r.missing_messages) {
         auto p = [](const std::string& v) { return Cell(mbx::out::printable(v)); };
-        sink.row(std::vector<Cell>{o.pair.from, o.pair.to, m.folder, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {},
-                                   std::string("missing"), {}, {}, {}, {}, n(m.uid), p(m.message_id), p(m.date),
-                                   p(m.subject)});
+        sink.row(std::vector<Cell>{o.pair.from, o.pair.to,   m.folder,
+                                   {},          {},          {},
+                                   {},          {},          {},
+                                   {},          {},          {},
+                                   {},          {},          std::string("missing"),
+                                   {},          {},          {},
+                                   {},          n(m.uid),    p(m.message_id),
+                                   p(m.date),   p(m.subject)});
     }
 }
 
@@ -104,11 +129,33 @@ void pair_rows(mbx::cli::Context& ctx, mbx::out::Sink& sink, const merge::PairOu
     const std::string pair = o.pair.from + " -> " + o.pair.to;
     if (o.error) {
         std::cerr << "mbx merge: " << pair << ": " << mbx::out::printable(o.error->one_line()) << '\n';
-        sink.row(std::vector<Cell>{o.pair.from, o.pair.to, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {},
-                                   std::string("failed"), std::string(o.error->what()), {}, {}, {}, {}, {}, {}, {}});
+        sink.row(std::vector<Cell>{o.pair.from,
+                                   o.pair.to,
+                                   {},
+                                   {},
+                                   {},
+                                   {},
+                                   {},
+                                   {},
+                                   {},
+                                   {},
+                                   {},
+                                   {},
+                                   {},
+                                   {},
+                                   std::string("failed"),
+                                   std::string(o.error->what()),
+                                   {},
+                                   {},
+                                   {},
+                                   {},
+                                   {},
+                                   {},
+                                   {}});
         return;
     }
-    if (o.result->stopped) std::cerr << "mbx merge: " << pair << ": " << mbx::out::printable(o.result->stopped->one_line()) << '\n';
+    if (o.result->stopped)
+        std::cerr << "mbx merge: " << pair << ": " << mbx::out::printable(o.result->stopped->one_line()) << '\n';
     for (const auto& rej : o.result->rejected)
         ctx.warn(fmt::format("{}: {} UID {} {} was not copied: {}", pair, rej.folder, rej.uid,
                              rej.message_id.empty() ? "(no Message-ID)" : rej.message_id, rej.reason));
@@ -131,8 +178,7 @@ std::vector<Pair> pairs_of(mbx::cli::Context& ctx) {
     if (from.empty() || to.empty())
         throw Error(ErrorCategory::usage, from.empty() ? "missing --from" : "missing --to",
                     "e.g. mbx merge --from alice --to alice2 (or --users-file FILE)");
-    if (args(ctx).count("parallel"))
-        throw Error(ErrorCategory::usage, "--parallel applies to --users-file only");
+    if (args(ctx).count("parallel")) throw Error(ErrorCategory::usage, "--parallel applies to --users-file only");
     return {{from, to}};
 }
 

@@ -37,21 +37,24 @@ mbx::ExitCode ping(mbx::cli::Context& ctx) {
 } // namespace
 
 int main(int argc, char** argv) {
-    return mbx::cli::run_tool(argc, argv, {
-        .name = "ping",
-        .summary = "Check that the configured directory and mail servers answer and accept mbxkit's logins.",
-        .usage = "mbx ping [options] [--user USER]",
-        .description = "Binds to [ldap] and searches the user base, then logs in to [imap] as the master user on\n"
-                       "behalf of USER (default: the first user found). Every check runs even when one fails.",
-        .examples = "  mbx ping --config /etc/mbxkit/mbxkit.conf\n  mbx ping --user alice --format nagios\n",
-        .sections = {"ldap", "imap", "journal"},
-        .formats = {mbx::out::Format::table, mbx::out::Format::csv, mbx::out::Format::json, mbx::out::Format::nagios,
-                    mbx::out::Format::prometheus},
-        .journaled = true,
-        .options = [](auto& o) {
-            o.add_options()("user,u", mbx::cli::po::value<std::string>()->value_name("USER"),
-                            "user the IMAP master login is tried for");
-        },
-        .run = ping,
-    });
+    return mbx::cli::run_tool(
+        argc, argv,
+        {
+            .name = "ping",
+            .summary = "Check that the configured directory and mail servers answer and accept mbxkit's logins.",
+            .usage = "mbx ping [options] [--user USER]",
+            .description = "Binds to [ldap] and searches the user base, then logs in to [imap] as the master user on\n"
+                           "behalf of USER (default: the first user found). Every check runs even when one fails.",
+            .examples = "  mbx ping --config /etc/mbxkit/mbxkit.conf\n  mbx ping --user alice --format nagios\n",
+            .sections = {"ldap", "imap", "journal"},
+            .formats = {mbx::out::Format::table, mbx::out::Format::csv, mbx::out::Format::json,
+                        mbx::out::Format::nagios, mbx::out::Format::prometheus},
+            .journaled = true,
+            .options =
+                [](auto& o) {
+                    o.add_options()("user,u", mbx::cli::po::value<std::string>()->value_name("USER"),
+                                    "user the IMAP master login is tried for");
+                },
+            .run = ping,
+        });
 }

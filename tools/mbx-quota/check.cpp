@@ -57,7 +57,8 @@ mbx::ExitCode check(mbx::cli::Context& ctx, const std::vector<std::string>& oper
     if (!selection.file.empty())
         for (auto& u : mbx::ops::read_users_file(selection.file)) users.push_back(std::move(u));
     if (users.empty())
-        throw mbx::Error(mbx::ErrorCategory::usage, "no user to check", "give USER..., -u USER, --users-file FILE or --all");
+        throw mbx::Error(mbx::ErrorCategory::usage, "no user to check",
+                         "give USER..., -u USER, --users-file FILE or --all");
     QuotaReport report(ctx);
     const auto code = mbx::ops::check_users(ctx.session(), users, [&](const mbx::ops::QuotaRow& r) { report.row(r); });
     report.finish(code);

@@ -13,7 +13,6 @@ using mbx::out::Role;
 
 namespace {
 
-
 std::optional<double> percent_of(const std::optional<std::int64_t>& used, const std::optional<std::int64_t>& limit) {
     if (!used || !limit || *limit <= 0) return std::nullopt;
     return static_cast<double>(*used) * 100.0 / static_cast<double>(*limit);

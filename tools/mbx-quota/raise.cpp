@@ -13,7 +13,6 @@ using mbx::out::Role;
 
 namespace {
 
-
 mbx::ops::RaiseRequest request_of(mbx::cli::Context& ctx, const std::vector<std::string>& operands) {
     const auto users = ctx.users(operands).users;
     if (users.size() != 1)
@@ -76,7 +75,8 @@ mbx::ExitCode raise(mbx::cli::Context& ctx, const std::vector<std::string>& oper
                                 std::string(mbx::ops::raise_result_name(r.result)),
                                 std::string(mbx::out::status_word(r.status)), r.detail});
     const bool changed = r.result == mbx::ops::RaiseResult::raised || r.result == mbx::ops::RaiseResult::lowered;
-    sink->finish({r.status, summary_text(r),
+    sink->finish({r.status,
+                  summary_text(r),
                   {{"user", r.user}, {"changed", changed}, {"dry_run", ctx.dry_run()}, {"verified", r.verified}}});
     return r.status;
 }

@@ -10,8 +10,7 @@
 namespace mbx_quota {
 
 /// A cell for an optional value: empty (null in JSON) when unset.
-template <typename T>
-mbx::out::Cell cell(const std::optional<T>& v) {
+template <typename T> mbx::out::Cell cell(const std::optional<T>& v) {
     return v ? mbx::out::Cell(*v) : mbx::out::Cell();
 }
 
@@ -37,6 +36,5 @@ private:
     std::unique_ptr<mbx::out::Sink> sink_;
     std::int64_t users_ = 0, ok_ = 0, warning_ = 0, critical_ = 0, unknown_ = 0;
 };
-
 
 } // namespace mbx_quota

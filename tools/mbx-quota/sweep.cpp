@@ -33,9 +33,10 @@ mbx::ExitCode sweep(mbx::cli::Context& ctx, const std::vector<std::string>& oper
                             p.enumerated ? std::string() : fmt::format("{} found so far", p.found));
         });
     progress.finish();
-    report.finish(code, {{"backend", std::string(opts.backend == mbx::ops::Backend::imap ? "imap" : "doveadm")},
-                         {"shard", opts.shard ? mbx::out::Cell(fmt::format("{}/{}", opts.shard->index, opts.shard->count))
-                                              : mbx::out::Cell()}});
+    report.finish(code,
+                  {{"backend", std::string(opts.backend == mbx::ops::Backend::imap ? "imap" : "doveadm")},
+                   {"shard", opts.shard ? mbx::out::Cell(fmt::format("{}/{}", opts.shard->index, opts.shard->count))
+                                        : mbx::out::Cell()}});
     return code;
 }
 

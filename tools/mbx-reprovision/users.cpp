@@ -43,7 +43,8 @@ mbx::out::ReportSpec report_spec(bool with_ldif) {
                                {"subject", "Subject", Kind::text, Role::detail},
                                {"status", "Status", Kind::text, Role::detail},
                                {"detail", "Detail", Kind::text, Role::detail}}};
-    if (with_ldif) spec.columns.push_back({"ldif", "LDIF", Kind::text, Role::detail, "what is written to the directory"});
+    if (with_ldif)
+        spec.columns.push_back({"ldif", "LDIF", Kind::text, Role::detail, "what is written to the directory"});
     return spec;
 }
 
@@ -61,7 +62,8 @@ std::vector<Pair> pairs_of(mbx::cli::Context& ctx) {
     const std::string new_uid = arg(ctx, "new-uid"), file = users_file(ctx);
     if (!file.empty()) {
         if (!positional.empty() || !new_uid.empty() || ctx.args().count("resume") || ctx.args().count("password-file"))
-            throw Error(ErrorCategory::usage, "--users-file cannot be combined with USER, --new-uid, --resume or --password-file",
+            throw Error(ErrorCategory::usage,
+                        "--users-file cannot be combined with USER, --new-uid, --resume or --password-file",
                         "put every user in the file, one 'user,new_uid' per line");
         std::vector<Pair> pairs;
         for (auto& p : mbx::ops::read_pairs_file(file, "--users-file", "alice,alice2"))
@@ -106,7 +108,8 @@ ExitCode reprovision_all(mbx::cli::Context& ctx, const std::vector<Pair>& pairs)
         if (r.error)
             std::cerr << "mbx reprovision: " << r.user << " -> " << r.new_uid << ": "
                       << mbx::out::printable(r.error->one_line()) << '\n';
-        const bool changed = std::any_of(r.steps.begin(), r.steps.end(), [](const auto& s) { return s.status == "done"; });
+        const bool changed =
+            std::any_of(r.steps.begin(), r.steps.end(), [](const auto& s) { return s.status == "done"; });
         if (r.error && r.run_id && !ctx.dry_run() && (changed || r.resumed))
             std::cerr << "mbx reprovision: run " << r.run_id << " stopped; fix the cause, then run the same command "
                       << "again (or `mbx reprovision --resume " << r.run_id << "`); `mbx journal undo " << r.run_id
@@ -118,8 +121,7 @@ ExitCode reprovision_all(mbx::cli::Context& ctx, const std::vector<Pair>& pairs)
     std::string text;
     if (ctx.dry_run())
         text = fmt::format("dry run: {} of {} users can be reprovisioned; nothing written", ok, results.size());
-    else
-        text = fmt::format("{} of {} users reprovisioned", ok, results.size());
+    else text = fmt::format("{} of {} users reprovisioned", ok, results.size());
     const auto& first = results.front();
     std::vector<std::pair<std::string, Cell>> fields{{"users", Cell(static_cast<std::int64_t>(results.size()))},
                                                      {"users_ok", Cell(static_cast<std::int64_t>(ok))},
@@ -128,9 +130,8 @@ ExitCode reprovision_all(mbx::cli::Context& ctx, const std::vector<Pair>& pairs)
         fields.emplace_back("run", optional_run(first.run_id));
         fields.emplace_back("old_dn", Cell(first.old_dn));
         fields.emplace_back("new_dn", Cell(first.new_dn));
-        fields.emplace_back("password_file", first.password_file && !ctx.dry_run()
-                                                 ? Cell(first.password_file->string())
-                                                 : Cell());
+        fields.emplace_back("password_file",
+                            first.password_file && !ctx.dry_run() ? Cell(first.password_file->string()) : Cell());
     }
     sink->finish({worst, text, fields});
     if (table && !ldif_text.empty()) ctx.out() << '\n' << ldif_text;

@@ -16,8 +16,8 @@
 // access_log_iis.cpp and access_log_combined.cpp.
 
 namespace mbx::audit {
-using scan::find_byte;
 using scan::after_last;
+using scan::find_byte;
 
 // The Request of an ActiveSync line, from its fields and its query (decoded into query_,
 // whose buffers are reused): views, no copies.
@@ -115,7 +115,8 @@ bool is_activesync_path(std::string_view path) {
     // (most paths of a web server's log have none or few), each for a whole segment there.
     constexpr std::string_view kSegment = "Microsoft-Server-ActiveSync";
     constexpr std::size_t kDash = 9;
-    for (std::size_t dash = find_byte(path, '-'); dash != std::string_view::npos; dash = find_byte(path, '-', dash + 1)) {
+    for (std::size_t dash = find_byte(path, '-'); dash != std::string_view::npos;
+         dash = find_byte(path, '-', dash + 1)) {
         if (dash < kDash) continue;
         const std::size_t start = dash - kDash, end = start + kSegment.size();
         if (end > path.size()) return false; // later dashes leave even less room
@@ -187,8 +188,7 @@ LineKind AccessLogParser::parse_line(std::string_view line, Request& out) {
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
     if (line.size() > kMaxLineBytes) return malformed("line too long");
     // Empty or white space only: a line that starts with anything else has something to trim to.
-    if (line.empty() || (is_ascii_space(line[0]) && trim(line).empty()))
-        return LineKind::directive;
+    if (line.empty() || (is_ascii_space(line[0]) && trim(line).empty())) return LineKind::directive;
     if (format_ == LogFormat::auto_detect) format_ = line[0] == '#' ? LogFormat::iis : LogFormat::combined;
     return format_ == LogFormat::iis ? parse_iis(line, out) : parse_combined(line, out);
 }

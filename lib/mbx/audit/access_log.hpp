@@ -42,19 +42,19 @@ std::string_view version_source_name(VersionSource source);
 /// stay valid until the parser's next line (copy what must live longer). No
 /// string is copied per line: a log of GiBs is mostly lines.
 struct Request {
-    std::int64_t time = 0;             ///< Unix seconds, UTC; 0 when the line has no usable time
-    std::string_view user = {};        ///< authenticated user (cs-username, %u), else the query's User
-    std::string_view device_id = {};   ///< normalise_device_id() form
+    std::int64_t time = 0;           ///< Unix seconds, UTC; 0 when the line has no usable time
+    std::string_view user = {};      ///< authenticated user (cs-username, %u), else the query's User
+    std::string_view device_id = {}; ///< normalise_device_id() form
     std::string_view device_type = {};
     std::string_view user_agent = {};
     std::string_view protocol_version = {};
     VersionSource version_source = VersionSource::none;
-    std::string_view command = {};     ///< "Sync", "Ping", ...; empty for OPTIONS
-    int http_status = 0;               ///< 0 when not logged
+    std::string_view command = {}; ///< "Sync", "Ping", ...; empty for OPTIONS
+    int http_status = 0;           ///< 0 when not logged
     std::string_view client_ip = {};
     std::string_view method = {};
-    std::string_view uri_path = {};    ///< without the query
-    bool probe = false;                ///< TestActiveSyncConnectivity / HealthMailbox monitoring traffic
+    std::string_view uri_path = {}; ///< without the query
+    bool probe = false;             ///< TestActiveSyncConnectivity / HealthMailbox monitoring traffic
     QueryForm query_form = QueryForm::none;
     QueryError query_error = QueryError::none; ///< the base64 query was damaged (fields partial)
     /// Exchange's Log= value as logged (parse_exchange_log() decodes its `Name:value` tokens:

@@ -24,8 +24,8 @@ std::int64_t combined_time(std::string_view s) {
     int month = 0;
     for (std::size_t i = 0; i < kMonths.size() && month == 0; ++i)
         if (s[3] == kMonths[i][0] && s[4] == kMonths[i][1] && s[5] == kMonths[i][2]) month = static_cast<int>(i) + 1;
-    std::int64_t t = unix_time(number_at(s, 7, 4), month, number_at(s, 0, 2), number_at(s, 12, 2),
-                               number_at(s, 15, 2), number_at(s, 18, 2));
+    std::int64_t t = unix_time(number_at(s, 7, 4), month, number_at(s, 0, 2), number_at(s, 12, 2), number_at(s, 15, 2),
+                               number_at(s, 18, 2));
     if (t == 0 || s.size() < 26 || s[20] != ' ' || (s[21] != '+' && s[21] != '-')) return t;
     const int hh = number_at(s, 22, 2), mm = number_at(s, 24, 2);
     if (hh < 0 || mm < 0) return t;
@@ -159,7 +159,8 @@ struct LineMasks {
     std::size_t words = 0, size = 0;
 
     // The first position at or after `pos` with its bit set in `mask`, else size.
-    [[gnu::always_inline]] std::size_t next(const std::array<std::uint64_t, kMaxBytes / 64>& mask, std::size_t pos) const {
+    [[gnu::always_inline]] std::size_t next(const std::array<std::uint64_t, kMaxBytes / 64>& mask,
+                                            std::size_t pos) const {
         std::size_t w = pos >> 6;
         if (w >= words) return size;
         std::uint64_t bits = mask[w] & (~std::uint64_t{0} << (pos & 63));
@@ -179,8 +180,8 @@ struct LineMasks {
     for (unsigned j = 0; j < 4; ++j) {
         const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 16 * j));
         s |= static_cast<std::uint64_t>(static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, sp)))) << (16 * j);
-        q |= static_cast<std::uint64_t>(static_cast<unsigned>(
-                 _mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(v, dq), _mm_cmpeq_epi8(v, bs)))))
+        q |= static_cast<std::uint64_t>(
+                 static_cast<unsigned>(_mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(v, dq), _mm_cmpeq_epi8(v, bs)))))
              << (16 * j);
     }
 #else
@@ -270,11 +271,11 @@ bool split_plain_combined(std::string_view line, CombinedFields& out) {
     if (line.size() > LineMasks::kMaxBytes) return false;
     LineMasks m;
 #if defined(__x86_64__)
-    if (scan::has_avx2())
-        line_masks(line, m, block_masks_avx2);
+    if (scan::has_avx2()) line_masks(line, m, block_masks_avx2);
     else
 #endif
-        line_masks(line, m, [](const char* p, std::uint64_t& space, std::uint64_t& quote) { block_masks(p, space, quote); });
+        line_masks(line, m,
+                   [](const char* p, std::uint64_t& space, std::uint64_t& quote) { block_masks(p, space, quote); });
     std::size_t pos = 0;
     if (!plain_bare(line, m, pos, out.ip) || !plain_space(line, pos) || !plain_bare(line, m, pos, out.ident) ||
         !plain_space(line, pos) || !plain_bare(line, m, pos, out.user) || !plain_space(line, pos) || line[pos] != '[')
@@ -304,7 +305,8 @@ bool split_plain_combined(std::string_view line, CombinedFields& out) {
 LineKind AccessLogParser::parse_combined(std::string_view line, Request& out) {
     detail::CombinedFields f;
     if (!detail::split_plain_combined(line, f))
-        if (const std::string_view why = detail::split_combined(line, f, combined_); !why.empty()) return malformed(why);
+        if (const std::string_view why = detail::split_combined(line, f, combined_); !why.empty())
+            return malformed(why);
     Raw raw;
     raw.ip = f.ip;
     raw.status = parse_status(f.status);

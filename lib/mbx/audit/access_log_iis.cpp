@@ -14,7 +14,20 @@ using detail::number_at;
 using detail::parse_status;
 namespace {
 
-enum Role : int { r_ignore, r_date, r_time, r_c_ip, r_method, r_stem, r_query, r_username, r_user_agent, r_status, r_proto_version, r_count };
+enum Role : int {
+    r_ignore,
+    r_date,
+    r_time,
+    r_c_ip,
+    r_method,
+    r_stem,
+    r_query,
+    r_username,
+    r_user_agent,
+    r_status,
+    r_proto_version,
+    r_count
+};
 
 Role role_of(std::string_view field) {
     static constexpr std::array<std::pair<std::string_view, Role>, 10> kRoles = {{
@@ -39,21 +52,20 @@ static_assert(r_count == 11, "AccessLogParser::field_of_ has a slot per role");
 // IIS "2024-03-01" and "10:00:00" (UTC, W3C extended log format).
 std::int64_t iis_time(std::string_view d, std::string_view t) {
     if (d.size() != 10 || d[4] != '-' || d[7] != '-' || t.size() < 8 || t[2] != ':' || t[5] != ':') return 0;
-    return unix_time(number_at(d, 0, 4), number_at(d, 5, 2), number_at(d, 8, 2), number_at(t, 0, 2),
-                     number_at(t, 3, 2), number_at(t, 6, 2));
+    return unix_time(number_at(d, 0, 4), number_at(d, 5, 2), number_at(d, 8, 2), number_at(t, 0, 2), number_at(t, 3, 2),
+                     number_at(t, 6, 2));
 }
 
 // Notes the positions of the spaces of `line` (`note(position)` for each, in order): 16 bytes
 // a step with SSE2, 32 with AVX2 (each_space_avx2, where the CPU has it): an IIS line with an
 // Exchange Log= value is about 900 bytes.
-template <typename Note>
-[[gnu::always_inline]] inline void each_space(std::string_view line, Note note) {
+template <typename Note> [[gnu::always_inline]] inline void each_space(std::string_view line, Note note) {
     std::size_t i = 0;
 #if defined(__SSE2__)
     const __m128i space = _mm_set1_epi8(' ');
     for (; i + 16 <= line.size(); i += 16) {
-        auto hits = static_cast<unsigned>(
-            _mm_movemask_epi8(_mm_cmpeq_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(line.data() + i)), space)));
+        auto hits = static_cast<unsigned>(_mm_movemask_epi8(
+            _mm_cmpeq_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(line.data() + i)), space)));
         for (; hits != 0; hits &= hits - 1) note(i + static_cast<std::size_t>(__builtin_ctz(hits)));
     }
 #endif
@@ -62,8 +74,7 @@ template <typename Note>
 }
 
 #if defined(__x86_64__)
-template <typename Note>
-__attribute__((target("avx2"))) void each_space_avx2(std::string_view line, Note note) {
+template <typename Note> __attribute__((target("avx2"))) void each_space_avx2(std::string_view line, Note note) {
     std::size_t i = 0;
     const __m256i space = _mm256_set1_epi8(' ');
     for (; i + 32 <= line.size(); i += 32) {
@@ -89,7 +100,8 @@ LineKind AccessLogParser::parse_iis(std::string_view line, Request& out) {
                 const auto sp = rest.find_first_of(" \t");
                 fields_.emplace_back(rest.substr(0, sp));
                 roles_.push_back(role_of(fields_.back()));
-                field_of_[static_cast<std::size_t>(roles_.back())] = static_cast<int>(roles_.size() - 1); // the last one counts
+                field_of_[static_cast<std::size_t>(roles_.back())] =
+                    static_cast<int>(roles_.size() - 1); // the last one counts
                 rest.remove_prefix(sp == std::string_view::npos ? rest.size() : sp);
             }
         } else if (line.substr(0, kDate.size()) == kDate) {
@@ -108,7 +120,8 @@ LineKind AccessLogParser::parse_iis(std::string_view line, Request& out) {
         const int i = field_of_[static_cast<std::size_t>(role)];
         if (i < 0) return {};
         const std::size_t start = i == 0 ? 0 : spaces_[static_cast<std::size_t>(i) - 1] + 1;
-        const std::size_t end = static_cast<std::size_t>(i) < spaces ? spaces_[static_cast<std::size_t>(i)] : line.size();
+        const std::size_t end =
+            static_cast<std::size_t>(i) < spaces ? spaces_[static_cast<std::size_t>(i)] : line.size();
         return dash_empty(line.substr(start, end - start));
     };
     const std::string_view stem = value(r_stem);

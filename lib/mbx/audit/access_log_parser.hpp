@@ -113,10 +113,10 @@ private:
     std::vector<std::string> fields_;
     std::size_t find_spaces(std::string_view line);
 
-    std::vector<int> roles_; ///< per field: which Request field it fills
-    std::array<int, 11> field_of_{}; ///< per role: the field that fills it (the last one), -1: none
+    std::vector<int> roles_;                  ///< per field: which Request field it fills
+    std::array<int, 11> field_of_{};          ///< per role: the field that fills it (the last one), -1: none
     std::array<std::uint32_t, 257> spaces_{}; ///< where the current line's spaces are (the first 257)
-    std::string default_date_; ///< from `#Date:`, for field sets without `date`
+    std::string default_date_;                ///< from `#Date:`, for field sets without `date`
     /// The previous line's time but for its seconds, and its Unix time at second 0: lines
     /// come in time order, so most lines only add their seconds to it (see line_time()).
     struct MinuteCache {
@@ -127,17 +127,16 @@ private:
     template <typename Convert>
     std::int64_t line_time(std::string_view date, std::string_view time, std::size_t seconds_at, Convert convert);
     std::string_view reason_;
-    QueryScanner query_; ///< the query of the current line (its buffers reused from line to line)
+    QueryScanner query_;               ///< the query of the current line (its buffers reused from line to line)
     detail::CombinedBuffers combined_; ///< reused from line to line (no allocation per line)
-    std::string user_agent_;          ///< an IIS user agent with its '+' turned into spaces
+    std::string user_agent_;           ///< an IIS user agent with its '+' turned into spaces
 };
 
 // The Unix time of a line whose time has its seconds as the two digits at `seconds_at` of
 // `time`: from the cache when everything but those digits is the previous line's (the
 // conversions are linear in the seconds, 0 to 60), else convert() and cached. Exact.
-template <typename Convert>
-std::int64_t AccessLogParser::line_time(std::string_view date, std::string_view time, std::size_t seconds_at,
-                                        Convert convert) {
+template <typename Convert> std::int64_t AccessLogParser::line_time(std::string_view date, std::string_view time,
+                                                                    std::size_t seconds_at, Convert convert) {
     const int seconds = detail::number_at(time, seconds_at, 2);
     const bool cacheable = seconds >= 0 && seconds <= 60;
     if (cacheable && minute_.base != 0 && date == minute_.date && time.size() == minute_.time.size() &&

@@ -22,6 +22,8 @@ bool in_range(const Capability& row, std::string_view client_version) {
 const std::vector<Capability>& default_capabilities() {
     // Sources in full: docs/commands/audit.md, "Client capabilities". A row says only what its
     // source says; a client without one is judged by what the logs show.
+    // A table laid out by hand: a client a row.
+    // clang-format off
     static const std::vector<Capability> kRows = {
         {"iOS", "10", "", "16.1", "16.1",
          "Exchange Team blog 2025-12-15 (MC1197103): iOS Mail speaks 16.1 since iOS 10"},
@@ -38,6 +40,7 @@ const std::vector<Capability>& default_capabilities() {
         {"Pocket PC", "", "", "", "14.1", "Pocket PC 2002/2003 predate EAS 12.0 (2006): by release date"},
         {"Nokia Mail for Exchange", "", "", "", "14.1", "Mail for Exchange (Symbian) ended before EAS 16.0: by release date"},
     };
+    // clang-format on
     return kRows;
 }
 
@@ -95,8 +98,9 @@ Capability parse_capability(std::string_view rest, std::string_view where) {
                    .speaks = field(words[2]),
                    .at_most = field(words[3]),
                    .source = std::string(where)};
-    const bool versions_ok = (row.speaks.empty() || is_version(row.speaks)) && (row.at_most.empty() || is_version(row.at_most)) &&
-                             (row.speaks.empty() || row.at_most.empty() || compare_versions(row.speaks, row.at_most) <= 0);
+    const bool versions_ok =
+        (row.speaks.empty() || is_version(row.speaks)) && (row.at_most.empty() || is_version(row.at_most)) &&
+        (row.speaks.empty() || row.at_most.empty() || compare_versions(row.speaks, row.at_most) <= 0);
     if (words[3].empty() || row.family.empty() || !versions_ok || (row.speaks.empty() && row.at_most.empty()))
         throw Error(ErrorCategory::data, "bad capability rule at " + out::printable(where),
                     "write 'capability FROM BELOW SPEAKS AT-MOST FAMILY' with '-' for an empty field, e.g. "

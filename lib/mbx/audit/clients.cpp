@@ -112,8 +112,7 @@ void read_version(const ClientRule& rule, std::string_view value, ClientInfo& in
     }
 }
 
-template <typename Table>
-bool parse_name(std::string_view word, const Table& table, decltype(table[0].second)& out) {
+template <typename Table> bool parse_name(std::string_view word, const Table& table, decltype(table[0].second)& out) {
     for (const auto& entry : table)
         if (entry.first == word) {
             out = entry.second;
@@ -138,7 +137,8 @@ const std::vector<ClientRule>& default_client_rules() {
         {F::user_agent, K::prefix, "Microsoft-PocketPC/", "Pocket PC", V::pocket_pc},
         {F::user_agent, K::prefix, "MSFT-WP/", "Windows Phone", V::after_slash},
         {F::user_agent, K::prefix, "WindowsMail/", "Windows Mail", V::after_slash},
-        {F::user_agent, K::prefix, "MSFT-WIN-3/", "Windows Mail", V::after_slash}, // Windows 8-10: MSFT-WIN-3/10.0.17134
+        {F::user_agent, K::prefix, "MSFT-WIN-3/", "Windows Mail",
+         V::after_slash}, // Windows 8-10: MSFT-WIN-3/10.0.17134
         {F::user_agent, K::prefix, "Outlook/", "Outlook (desktop)", V::after_slash},
         {F::user_agent, K::prefix, "Microsoft.Outlook", "Outlook (desktop)", V::none},
         {F::user_agent, K::prefix, "BlackBerry", "BlackBerry", V::after_slash},
@@ -169,9 +169,20 @@ const std::vector<ClientRule>& default_client_rules() {
 std::string ios_version_for_build(std::string_view build) {
     // Builds seen in the field (Apple's release notes); other builds give the major version.
     static constexpr std::array<std::pair<std::string_view, std::string_view>, 14> kBuilds = {{
-        {"13A344", "9.0"},   {"13C71", "9.2"},   {"13C75", "9.2"},   {"14A403", "10.0.2"}, {"15A372", "11.0"},
-        {"15D100", "11.2.6"}, {"16A366", "12.0"}, {"17A577", "13.0"}, {"18A373", "14.0"},  {"19A346", "15.0"},
-        {"20A362", "16.0"},  {"21A329", "17.0"}, {"22A3354", "18.0"}, {"7A341", "3.0"},
+        {"13A344", "9.0"},
+        {"13C71", "9.2"},
+        {"13C75", "9.2"},
+        {"14A403", "10.0.2"},
+        {"15A372", "11.0"},
+        {"15D100", "11.2.6"},
+        {"16A366", "12.0"},
+        {"17A577", "13.0"},
+        {"18A373", "14.0"},
+        {"19A346", "15.0"},
+        {"20A362", "16.0"},
+        {"21A329", "17.0"},
+        {"22A3354", "18.0"},
+        {"7A341", "3.0"},
     }};
     for (const auto& [b, v] : kBuilds)
         if (b == build) return std::string(v);
@@ -227,7 +238,8 @@ Rules parse_rules(std::string_view text, std::string_view source) {
             !parse_name(words[3], kVersions, rule.version) || rule.pattern.empty() || rule.family.empty())
             throw Error(ErrorCategory::data,
                         "bad client rule at " + out::printable(source) + ":" + std::to_string(number),
-                        "write FIELD KIND PATTERN VERSION FAMILY, e.g. 'user-agent prefix Foo/ after_slash Foo' (or a 'capability' line)");
+                        "write FIELD KIND PATTERN VERSION FAMILY, e.g. 'user-agent prefix Foo/ after_slash Foo' (or a "
+                        "'capability' line)");
         rules.clients.push_back(std::move(rule));
     }
     return rules;

@@ -81,8 +81,7 @@ public:
     explicit ClientClassifier(std::vector<ClientRule> rules = default_client_rules());
 
     /// The family and version of a client. Pure; never throws but bad_alloc.
-    ClientInfo classify(std::string_view user_agent, std::string_view device_type,
-                        std::string_view device_id) const;
+    ClientInfo classify(std::string_view user_agent, std::string_view device_type, std::string_view device_id) const;
 
 private:
     std::vector<ClientRule> rules_;

@@ -45,8 +45,10 @@ int compare_versions(std::string_view a, std::string_view b) {
         if (b.empty()) return 1;
         const auto da = a.find('.'), db = b.find('.');
         const std::string_view pa = a.substr(0, da), pb = b.substr(0, db);
-        const bool na = !pa.empty() && std::all_of(pa.begin(), pa.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)); });
-        const bool nb = !pb.empty() && std::all_of(pb.begin(), pb.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)); });
+        const bool na = !pa.empty() && std::all_of(pa.begin(), pa.end(),
+                                                   [](char c) { return std::isdigit(static_cast<unsigned char>(c)); });
+        const bool nb = !pb.empty() && std::all_of(pb.begin(), pb.end(),
+                                                   [](char c) { return std::isdigit(static_cast<unsigned char>(c)); });
         if (na && nb) {
             // Compare as numbers without overflow: strip leading zeros, then length, then text.
             auto strip = [](std::string_view s) {
@@ -112,8 +114,8 @@ struct Facts {
     std::vector<std::string> used; ///< seen, ascending
     std::string now;               ///< the version it uses now ("" when none seen)
     const Capability* row = nullptr;
-    std::string speaks;   ///< the highest version it surely speaks (seen or by its row)
-    std::string at_most;  ///< it speaks nothing above this ("" unknown)
+    std::string speaks;            ///< the highest version it surely speaks (seen or by its row)
+    std::string at_most;           ///< it speaks nothing above this ("" unknown)
     bool row_contradicted = false; ///< the logs show a version above the row's at_most
 };
 
@@ -190,7 +192,8 @@ Judgement judge_unsure(const Case& c, const std::string& best, const std::string
     std::string wanted = best.empty() ? c.t.back() : best;
     if (sure.empty())
         for (const auto& v : c.t)
-            if ((is_known_version(v) || contains(f.used, v)) && (f.speaks.empty() || compare_versions(v, f.speaks) > 0) &&
+            if ((is_known_version(v) || contains(f.used, v)) &&
+                (f.speaks.empty() || compare_versions(v, f.speaks) > 0) &&
                 (f.at_most.empty() || compare_versions(v, f.at_most) <= 0)) {
                 wanted = v;
                 break;
@@ -201,12 +204,14 @@ Judgement judge_unsure(const Case& c, const std::string& best, const std::string
     j.best_common = sure;
     const std::string seen = f.used.empty() ? std::string("no version in the logs") : "seen using " + joined(f.used);
     if (f.row)
-        j.reason = fmt::format("{}; {} {}: whether it speaks {} is not known", seen, c.label, capability_text(*f.row), wanted);
+        j.reason =
+            fmt::format("{}; {} {}: whether it speaks {} is not known", seen, c.label, capability_text(*f.row), wanted);
     else
-        j.reason = fmt::format("{}; whether {} speaks {} is not known (no capability row for it){}", seen, c.who, wanted,
-                               c.contradiction);
+        j.reason = fmt::format("{}; whether {} speaks {} is not known (no capability row for it){}", seen, c.who,
+                               wanted, c.contradiction);
     if (!sure.empty())
-        j.reason += fmt::format("; if not, it falls back to {}{}", sure, contains(f.used, sure) ? " (it has used it)" : "");
+        j.reason +=
+            fmt::format("; if not, it falls back to {}{}", sure, contains(f.used, sure) ? " (it has used it)" : "");
     j.remediation = fmt::format("check one such device with `mbx audit probe URL --as-version {}` or add its "
                                 "capability with --rules; update {} if it cannot{}",
                                 wanted, c.who, or_keep(c.target, f.used.empty() ? std::string() : f.used.back()));
@@ -248,7 +253,7 @@ Judgement judge_sure(const Case& c, const std::string& best) {
     }
     // The target drops the version it uses now: it must fall back (new client, older server).
     j.verdict = Verdict::at_risk;
-    const std::string why = seen_best   ? "it has used it"
+    const std::string why = seen_best    ? "it has used it"
                             : row_speaks ? fmt::format("{} {}", c.label, capability_text(*f.row))
                                          : "clients negotiate down; the logs do not show it using it";
     j.reason = fmt::format("uses {}, which the target drops; it will have to fall back to {} ({})", f.now, best, why);
@@ -265,7 +270,8 @@ Judgement judge(const DeviceVersions& d, const TargetInfo& target, const std::ve
     Case c{d, target, rows, d.client.empty() ? std::string("the client") : d.client, target.versions, {}, {}, {}};
     // ascending, whoever built it
     std::sort(c.t.begin(), c.t.end(), [](const auto& x, const auto& y) { return compare_versions(x, y) < 0; });
-    if (c.t.empty()) throw Error(ErrorCategory::usage, "no target versions given", "e.g. --target-versions 14.1,16.0,16.1");
+    if (c.t.empty())
+        throw Error(ErrorCategory::usage, "no target versions given", "e.g. --target-versions 14.1,16.0,16.1");
     c.f = facts_of(d, rows);
     const Facts& f = c.f;
     if (f.used.empty() && !f.row) {
@@ -277,7 +283,8 @@ Judgement judge(const DeviceVersions& d, const TargetInfo& target, const std::ve
     }
     c.label = f.row ? capability_label(*f.row) : std::string();
     if (f.row_contradicted)
-        c.contradiction = fmt::format(" (the logs show {}, above the {} row's {})", f.used.back(), c.label, f.row->at_most);
+        c.contradiction =
+            fmt::format(" (the logs show {}, above the {} row's {})", f.used.back(), c.label, f.row->at_most);
     std::string best, sure;
     reachable_versions(c, best, sure);
     Judgement j;
@@ -285,9 +292,9 @@ Judgement judge(const DeviceVersions& d, const TargetInfo& target, const std::ve
     // Above what it is known to speak, unless what it surely speaks keeps it where it is.
     else if (best.empty() || (best != sure && (sure.empty() || compare_versions(sure, f.now) < 0)))
         j = judge_unsure(c, best, sure);
-    else
-        j = judge_sure(c, sure);
-    if (f.row) j.capability = fmt::format("{}: {} ({})", capability_label(*f.row), capability_text(*f.row), f.row->source);
+    else j = judge_sure(c, sure);
+    if (f.row)
+        j.capability = fmt::format("{}: {} ({})", capability_label(*f.row), capability_text(*f.row), f.row->source);
     return j;
 }
 

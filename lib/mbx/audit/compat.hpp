@@ -16,7 +16,8 @@ namespace mbx::audit {
 
 enum class Verdict {
     ok,      ///< it keeps syncing with the version it uses now, or negotiates a higher one it is known to speak
-    at_risk, ///< it must fall back to another version, uses one below what it could, or may not speak what the target keeps
+    at_risk, ///< it must fall back to another version, uses one below what it could, or may not speak what the target
+             ///< keeps
     breaks,  ///< it speaks no version the target keeps: the device stops syncing (MIS_2)
     unknown, ///< no version in the logs and no capability row: nothing to judge
 };
@@ -40,7 +41,7 @@ struct DeviceVersions {
     std::string last = {};           ///< the version of its newest request; empty: the highest seen
     std::string family = {};         ///< client family and version, for the capability row
     std::string client_version = {};
-    std::string client = {};         ///< the client as people say it ("iOS 9.3"), for the texts
+    std::string client = {}; ///< the client as people say it ("iOS 9.3"), for the texts
 };
 
 /// What compat says of one device.
@@ -67,7 +68,8 @@ std::vector<std::string> parse_versions(std::string_view list);
 /// How the target may change.
 struct TargetInfo {
     std::vector<std::string> versions = {}; ///< ascending, non-empty
-    bool fixed = false; ///< a service whose versions the admin cannot change (Exchange Online): no "keep X on the server" advice
+    bool fixed =
+        false; ///< a service whose versions the admin cannot change (Exchange Online): no "keep X on the server" advice
 };
 
 /// Judges one device against the versions the target keeps. A client negotiates the highest

@@ -157,7 +157,8 @@ ExchangeLog parse_exchange_log(std::string_view value) {
             const auto name = token.substr(0, colon);
             const auto raw = token.substr(colon + 1);
             if (name == "Ver1") {
-                if (const auto version = log_digits_version(raw, ver1); !version.empty()) log.protocol_version = version;
+                if (const auto version = log_digits_version(raw, ver1); !version.empty())
+                    log.protocol_version = version;
             } else if (log.fields.size() < kMaxLogFields) {
                 if (log.fields.empty()) log.fields.reserve(kMaxLogFields / 2); // one allocation, not five
                 log.fields.emplace_back(percent_decode(name), percent_decode(raw));

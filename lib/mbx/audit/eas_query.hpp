@@ -24,9 +24,9 @@ enum class QueryForm { none, plain, base64 };
 /// Why a query could not be decoded.
 enum class QueryError {
     none,
-    bad_base64,   ///< not base64 (or percent-escaped garbage) where the base64 form was expected
-    truncated,    ///< a length field points past the end of the decoded bytes
-    bad_length,   ///< device id length 0 or policy key length other than 0 and 4
+    bad_base64, ///< not base64 (or percent-escaped garbage) where the base64 form was expected
+    truncated,  ///< a length field points past the end of the decoded bytes
+    bad_length, ///< device id length 0 or policy key length other than 0 and 4
 };
 
 /// "bad base64", "truncated", ... for messages. Pure.
@@ -41,12 +41,12 @@ struct QueryParameter {
 /// What a request's query says about the client.
 struct EasQuery {
     QueryForm form = QueryForm::none;
-    std::string protocol_version = {}; ///< "14.1" (base64 form only; the plain form uses a header)
-    std::string command = {};          ///< "Sync", "FolderSync"; "Command<n>" for an unknown code
+    std::string protocol_version = {};             ///< "14.1" (base64 form only; the plain form uses a header)
+    std::string command = {};                      ///< "Sync", "FolderSync"; "Command<n>" for an unknown code
     std::optional<std::uint8_t> command_code = {}; ///< the base64 code byte
     std::optional<std::uint16_t> locale = {};      ///< LCID, base64 form only
-    std::string user = {};             ///< plain `User=`, or the base64 User parameter
-    std::string device_id = {};        ///< see normalise_device_id()
+    std::string user = {};                         ///< plain `User=`, or the base64 User parameter
+    std::string device_id = {};                    ///< see normalise_device_id()
     std::string device_type = {};
     std::optional<std::uint32_t> policy_key = {};
     std::vector<QueryParameter> parameters = {}; ///< everything else, in order
@@ -66,8 +66,8 @@ inline constexpr std::size_t kMaxLogFields = 32;
 struct ParsedQuery {
     EasQuery query = {};
     ExchangeLog log = {};
-    bool has_log = false;           ///< a Log= field was present
-    std::string_view log_value = {}; ///< the Log= value as logged (a view into the query text)
+    bool has_log = false;                ///< a Log= field was present
+    std::string_view log_value = {};     ///< the Log= value as logged (a view into the query text)
     QueryError error = QueryError::none; ///< the base64 part did not decode (query is partial)
 };
 

@@ -10,9 +10,9 @@
 #include <random>
 
 namespace mbx::audit {
+using scan::after_last;
 using scan::find_byte;
 using scan::find_either;
-using scan::after_last;
 namespace {
 
 // 64 × 64 → 128-bit multiply, folded: the mixing step of the wyhash family.
@@ -40,22 +40,21 @@ std::uint64_t hash_of(std::string_view s, std::uint64_t seed) {
     if (n > 0 && s.size() >= 8) { // the last 8 bytes, shifted to the n not yet hashed: one load
         tail = load64(s.data() + s.size() - 8) >> (64 - 8 * n);
     } else {
-        for (std::size_t i = 0; i < n; ++i) tail |= static_cast<std::uint64_t>(static_cast<unsigned char>(p[i])) << (8 * i);
+        for (std::size_t i = 0; i < n; ++i)
+            tail |= static_cast<std::uint64_t>(static_cast<unsigned char>(p[i])) << (8 * i);
     }
     return fold_multiply(h ^ tail ^ k1, seed ^ k2);
 }
 
 // Adds `id` to the first `n` entries of `ids` unless it is there or they are full.
-template <std::size_t N>
-void insert_capped(std::array<std::uint32_t, N>& ids, std::uint8_t& n, std::uint32_t id) {
+template <std::size_t N> void insert_capped(std::array<std::uint32_t, N>& ids, std::uint8_t& n, std::uint32_t id) {
     for (std::uint8_t i = 0; i < n; ++i)
         if (ids[i] == id) return;
     if (n < N) ids[n++] = id;
 }
 
 // Counts `key`; past the cap a new key counts as `other` (which takes the extra entry).
-template <typename Counts>
-void count_capped(Counts& counts, std::uint8_t& n, std::uint32_t key, std::uint32_t other) {
+template <typename Counts> void count_capped(Counts& counts, std::uint8_t& n, std::uint32_t key, std::uint32_t other) {
     for (std::uint8_t i = 0; i < n; ++i)
         if (counts[i].key == key) {
             ++counts[i].n;
@@ -125,7 +124,8 @@ std::uint32_t Inventory::find_or_insert(std::string_view key, const Request& r) 
         std::copy(key.begin(), key.end(), record.key.begin());
         record.key_size = static_cast<std::uint8_t>(key.size());
     }
-    spills_.push_back(Spill{.key = std::string(key), .user = std::string(r.user), .device_id = std::string(r.device_id)});
+    spills_.push_back(
+        Spill{.key = std::string(key), .user = std::string(r.user), .device_id = std::string(r.device_id)});
     if (2 * records_.size() > slots_.size()) { // grow: re-place every record
         slots_.assign(slots_.size() * 2, Slot{});
         mask = slots_.size() - 1;
@@ -185,6 +185,30 @@ std::string Inventory::text(std::uint32_t id, const std::string& spill) const {
     return id == kOverflow ? spill : std::string(pool_.at(id));
 }
 
+namespace {
+
+// The key of a device in `buffer` (grown to the longest key, never shrunk): users (by account
+// name) and device ids compare ASCII case-insensitively (Exchange and SOGo treat them so), and
+// the account's length goes first so that no pair of values can make the same key.
+std::string_view device_key(std::string& buffer, std::string_view account, std::string_view device_id) {
+    char length[24];
+    const auto [end, ec] = std::to_chars(length, length + sizeof length, account.size());
+    (void)ec;
+    const auto digits = static_cast<std::size_t>(end - length);
+    const std::size_t size = digits + 1 + account.size() + device_id.size();
+    if (buffer.size() < size) buffer.resize(size);
+    char* const k = buffer.data();
+    std::memcpy(k, length, digits);
+    k[digits] = ':';
+    // char_traits::copy, not memcpy: an empty view may have no data (a 401 line has no user).
+    std::char_traits<char>::copy(k + digits + 1, account.data(), account.size());
+    std::char_traits<char>::copy(k + digits + 1 + account.size(), device_id.data(), device_id.size());
+    ascii_lower_in_place(k, size);
+    return {k, size};
+}
+
+} // namespace
+
 void Inventory::add(LineKind kind, const Request& r) {
     ++totals_.lines;
     switch (kind) {
@@ -202,25 +226,8 @@ void Inventory::add(LineKind kind, const Request& r) {
         ++totals_.no_device;
         return;
     }
-    // Users (by account name) and device ids compare ASCII case-insensitively (Exchange and
-    // SOGo treat them so). The account's length goes first so that no pair of values can make
-    // the same key.
     const std::string_view account = account_name(r.user);
-    char length[24];
-    const auto [end, ec] = std::to_chars(length, length + sizeof length, account.size());
-    (void)ec;
-    const auto digits = static_cast<std::size_t>(end - length);
-    const std::size_t size = digits + 1 + account.size() + r.device_id.size();
-    if (key_.size() < size) key_.resize(size); // grows to the longest key, never shrinks
-    char* const k = key_.data();
-    std::memcpy(k, length, digits);
-    k[digits] = ':';
-    // char_traits::copy, not memcpy: an empty view may have no data (a 401 line has no user).
-    std::char_traits<char>::copy(k + digits + 1, account.data(), account.size());
-    std::char_traits<char>::copy(k + digits + 1 + account.size(), r.device_id.data(), r.device_id.size());
-    ascii_lower_in_place(k, size);
-    const std::string_view key(k, size);
-    const std::uint32_t index = find_or_insert(key, r);
+    const std::uint32_t index = find_or_insert(device_key(key_, account, r.device_id), r);
     Record& d = records_[index];
 
     Spill& spill = spills_[index];
@@ -253,11 +260,12 @@ void Inventory::add(LineKind kind, const Request& r) {
             if (r.time != 0) d.last_version_time = r.time;
         }
     }
-    if (r.version_source != VersionSource::none) d.sources |= static_cast<std::uint8_t>(1u << static_cast<unsigned>(r.version_source));
+    if (r.version_source != VersionSource::none)
+        d.sources |= static_cast<std::uint8_t>(1u << static_cast<unsigned>(r.version_source));
 
-    const std::string_view command = !r.command.empty() ? std::string_view(r.command)
-                                     : !r.method.empty()  ? std::string_view(r.method)
-                                                          : std::string_view("-");
+    const std::string_view command = !r.command.empty()  ? std::string_view(r.command)
+                                     : !r.method.empty() ? std::string_view(r.method)
+                                                         : std::string_view("-");
     count_capped(d.commands, d.n_commands, command_id(d, command), other_);
     count_capped(d.statuses, d.n_statuses, static_cast<std::uint32_t>(r.http_status), static_cast<std::uint32_t>(-1));
     if (r.time != 0) {
@@ -285,8 +293,7 @@ void merge_counts(std::map<Key, std::uint64_t>& into, const std::map<Key, std::u
     }
 }
 
-template <typename Set>
-void merge_capped(Set& into, const Set& from) {
+template <typename Set> void merge_capped(Set& into, const Set& from) {
     for (const auto& v : from)
         if (into.size() < kMaxDistinctPerDevice) into.insert(v);
 }
@@ -302,7 +309,8 @@ void merge_device(Device& into, const Device& from) {
     }
     merge_counts(into.commands, from.commands, std::string("(other)"));
     merge_counts(into.statuses, from.statuses, -1);
-    if (from.first_seen != 0 && (into.first_seen == 0 || from.first_seen < into.first_seen)) into.first_seen = from.first_seen;
+    if (from.first_seen != 0 && (into.first_seen == 0 || from.first_seen < into.first_seen))
+        into.first_seen = from.first_seen;
     into.last_seen = std::max(into.last_seen, from.last_seen);
     into.requests += from.requests;
     if (into.device_type.empty()) into.device_type = from.device_type;
@@ -376,7 +384,8 @@ std::vector<Device> Inventory::devices() const {
             if ((r.sources & (1u << v)) != 0) d.version_sources.insert(static_cast<VersionSource>(v));
         d.last_version = text(r.last_version, s.last_version);
         d.last_version_time = r.last_version_time;
-        for (std::uint8_t i = 0; i < r.n_commands; ++i) d.commands[std::string(pool_.at(r.commands[i].key))] = r.commands[i].n;
+        for (std::uint8_t i = 0; i < r.n_commands; ++i)
+            d.commands[std::string(pool_.at(r.commands[i].key))] = r.commands[i].n;
         for (std::uint8_t i = 0; i < r.n_statuses; ++i)
             d.statuses[static_cast<int>(r.statuses[i].key)] = r.statuses[i].n;
         d.first_seen = r.first_seen;

@@ -35,18 +35,18 @@ struct Device {
     /// The first spelling with a domain (`EXAMPLE\alice`, `alice@example.org`), else the first
     /// seen; devices compare users by account_name().
     std::string user = {};
-    std::string device_id = {};   ///< normalised (normalise_device_id), as first seen
-    std::string device_type = {}; ///< latest non-empty
-    std::string user_agent = {};  ///< latest non-empty
+    std::string device_id = {};                   ///< normalised (normalise_device_id), as first seen
+    std::string device_type = {};                 ///< latest non-empty
+    std::string user_agent = {};                  ///< latest non-empty
     std::set<std::string> user_agents = {};       ///< distinct, at most kMaxDistinctPerDevice
-    ClientInfo client = {};                        ///< from the latest user agent / type / id
-    std::set<std::string> protocol_versions = {};  ///< distinct, at most kMaxDistinctPerDevice
+    ClientInfo client = {};                       ///< from the latest user agent / type / id
+    std::set<std::string> protocol_versions = {}; ///< distinct, at most kMaxDistinctPerDevice
     std::set<VersionSource> version_sources = {};
-    std::string last_version = {};      ///< the version of the newest request that had one
-    std::int64_t last_version_time = 0; ///< its time (Unix seconds; 0: no time)
+    std::string last_version = {};                      ///< the version of the newest request that had one
+    std::int64_t last_version_time = 0;                 ///< its time (Unix seconds; 0: no time)
     std::map<std::string, std::uint64_t> commands = {}; ///< "(other)" collects past the cap
     std::map<int, std::uint64_t> statuses = {};         ///< HTTP status → count
-    std::int64_t first_seen = 0; ///< Unix seconds; 0 when no line had a time
+    std::int64_t first_seen = 0;                        ///< Unix seconds; 0 when no line had a time
     std::int64_t last_seen = 0;
     std::uint64_t requests = 0;
 };
@@ -106,9 +106,9 @@ private:
         std::int64_t first_seen = 0, last_seen = 0, last_version_time = 0;
         std::uint32_t user_agent = kNone, device_type = kNone, last_version = kNone;
         std::uint8_t n_agents = 0, n_versions = 0, n_commands = 0, n_statuses = 0;
-        std::uint8_t n_types = 0;  ///< device types this record interned (capped too)
-        std::uint8_t sources = 0;  ///< bit per VersionSource
-        std::uint8_t key_size = 0; ///< the lookup key's size when it fits in `key`, else 0
+        std::uint8_t n_types = 0;    ///< device types this record interned (capped too)
+        std::uint8_t sources = 0;    ///< bit per VersionSource
+        std::uint8_t key_size = 0;   ///< the lookup key's size when it fits in `key`, else 0
         bool user_qualified = false; ///< the Spill's user has a domain (is the one to show)
         /// The lookup key, compared here when it fits: the record's cache line is read anyway,
         /// the Spill's heap string would be one more miss per request.
@@ -157,7 +157,7 @@ private:
     std::vector<Slot> slots_;
     /// Command ids by name (see command_id()): 64 slots, by a hash of the size and first 8 bytes.
     struct CommandSlot {
-        std::uint64_t word = 0;  ///< the name's first 8 bytes (zero-padded)
+        std::uint64_t word = 0; ///< the name's first 8 bytes (zero-padded)
         std::size_t size = 0;
         std::uint32_t id = kNone;
     };

@@ -38,8 +38,7 @@ std::size_t read_some(int fd, char* buf, std::size_t cap, const std::filesystem:
     while (true) {
         const ssize_t n = ::read(fd, buf, cap);
         if (n >= 0) return static_cast<std::size_t>(n);
-        if (errno != EINTR)
-            throw Error(ErrorCategory::io, "cannot read " + quoted(path) + ": " + std::strerror(errno));
+        if (errno != EINTR) throw Error(ErrorCategory::io, "cannot read " + quoted(path) + ": " + std::strerror(errno));
     }
 }
 
@@ -70,8 +69,8 @@ void inflate_file(int fd, const std::filesystem::path& path, char* in, std::size
         z.avail_out = static_cast<uInt>(out.size());
         const int rc = inflate(&z, Z_NO_FLUSH);
         if (rc != Z_OK && rc != Z_STREAM_END && rc != Z_BUF_ERROR)
-            throw Error(ErrorCategory::data, "cannot decompress " + quoted(path) + ": " +
-                                                 (z.msg != nullptr ? z.msg : "corrupt gzip data"),
+            throw Error(ErrorCategory::data,
+                        "cannot decompress " + quoted(path) + ": " + (z.msg != nullptr ? z.msg : "corrupt gzip data"),
                         {}, rc);
         const std::size_t produced = out.size() - z.avail_out;
         stats.bytes += produced;

@@ -47,10 +47,10 @@ private:
                                            bool value_escaped);
 
     QueryView view_;
-    EasQuery base64_; ///< the base64 form's fields (their strings reused)
-    std::string base64_unescaped_, base64_bytes_; ///< where the base64 form is decoded
+    EasQuery base64_;                                             ///< the base64 form's fields (their strings reused)
+    std::string base64_unescaped_, base64_bytes_;                 ///< where the base64 form is decoded
     std::string command_, user_, device_id_, device_type_, name_; ///< decoded values
-    std::array<char, 4> ver1_{}, version_v_{}; ///< Log= versions ("16.1", "2.0")
+    std::array<char, 4> ver1_{}, version_v_{};                    ///< Log= versions ("16.1", "2.0")
 };
 
 /// percent_decode() into `out` (replacing its contents, keeping its capacity). Pure.

@@ -12,7 +12,8 @@ namespace {
 // Bit i: byte at + i of `base` is `na` or `nb` (32 bytes).
 __attribute__((target("avx2"))) unsigned hits_avx2(const char* base, std::size_t at, __m256i na, __m256i nb) {
     const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(base + at));
-    return static_cast<unsigned>(_mm256_movemask_epi8(_mm256_or_si256(_mm256_cmpeq_epi8(v, na), _mm256_cmpeq_epi8(v, nb))));
+    return static_cast<unsigned>(
+        _mm256_movemask_epi8(_mm256_or_si256(_mm256_cmpeq_epi8(v, na), _mm256_cmpeq_epi8(v, nb))));
 }
 
 // find_first_of2() 32 bytes a step: only called when has_avx2().
@@ -23,7 +24,8 @@ __attribute__((target("avx2"))) std::size_t find_first_of2_avx2(std::string_view
     const __m256i na = _mm256_set1_epi8(a), nb = _mm256_set1_epi8(b);
     std::size_t i = from;
     for (; i + 32 <= n; i += 32)
-        if (const unsigned hits = hits_avx2(base, i, na, nb); hits != 0) return i + static_cast<std::size_t>(__builtin_ctz(hits));
+        if (const unsigned hits = hits_avx2(base, i, na, nb); hits != 0)
+            return i + static_cast<std::size_t>(__builtin_ctz(hits));
     if (i == n) return std::string_view::npos;
     const unsigned hits = hits_avx2(base, n - 32, na, nb) >> (32 - (n - i)); // bit 0: byte i
     return hits != 0 ? i + static_cast<std::size_t>(__builtin_ctz(hits)) : std::string_view::npos;

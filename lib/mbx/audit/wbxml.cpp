@@ -9,8 +9,8 @@ namespace mbx::audit::wbxml {
 namespace {
 
 // WBXML 1.3 global tokens (WAP-192-WBXML §7.1).
-constexpr std::uint8_t kSwitchPage = 0x00, kEnd = 0x01, kEntity = 0x02, kStrI = 0x03, kLiteral = 0x04,
-                       kStrT = 0x83, kOpaque = 0xC3;
+constexpr std::uint8_t kSwitchPage = 0x00, kEnd = 0x01, kEntity = 0x02, kStrI = 0x03, kLiteral = 0x04, kStrT = 0x83,
+                       kOpaque = 0xC3;
 constexpr std::uint8_t kHasContent = 0x40, kHasAttributes = 0x80;
 
 struct Name {
@@ -22,19 +22,50 @@ struct Name {
 // [MS-ASWBXML] 2.1.2.1.8 (FolderHierarchy), 2.1.2.1.15 (Provision), 2.1.2.1.19 (Settings); the
 // tokens were checked against libwbxml's ACTIVESYNC tables (xml2wbxml / wbxml2xml).
 constexpr std::array<Name, 45> kNames = {{
-    {0, 0x05, "Sync"}, {0, 0x0B, "SyncKey"}, {0, 0x0E, "Status"}, {0, 0x0F, "Collections"},
+    {0, 0x05, "Sync"},
+    {0, 0x0B, "SyncKey"},
+    {0, 0x0E, "Status"},
+    {0, 0x0F, "Collections"},
     {0, 0x12, "CollectionId"},
-    {7, 0x05, "Folders"}, {7, 0x06, "Folder"}, {7, 0x07, "DisplayName"}, {7, 0x08, "ServerId"},
-    {7, 0x09, "ParentId"}, {7, 0x0A, "Type"}, {7, 0x0C, "Status"}, {7, 0x0D, "ContentClass"},
-    {7, 0x0E, "Changes"}, {7, 0x0F, "Add"}, {7, 0x10, "Delete"}, {7, 0x11, "Update"},
-    {7, 0x12, "SyncKey"}, {7, 0x13, "FolderCreate"}, {7, 0x14, "FolderDelete"}, {7, 0x15, "FolderUpdate"},
-    {7, 0x16, "FolderSync"}, {7, 0x17, "Count"},
-    {14, 0x05, "Provision"}, {14, 0x06, "Policies"}, {14, 0x07, "Policy"}, {14, 0x08, "PolicyType"},
-    {14, 0x09, "PolicyKey"}, {14, 0x0A, "Data"}, {14, 0x0B, "Status"}, {14, 0x0C, "RemoteWipe"},
+    {7, 0x05, "Folders"},
+    {7, 0x06, "Folder"},
+    {7, 0x07, "DisplayName"},
+    {7, 0x08, "ServerId"},
+    {7, 0x09, "ParentId"},
+    {7, 0x0A, "Type"},
+    {7, 0x0C, "Status"},
+    {7, 0x0D, "ContentClass"},
+    {7, 0x0E, "Changes"},
+    {7, 0x0F, "Add"},
+    {7, 0x10, "Delete"},
+    {7, 0x11, "Update"},
+    {7, 0x12, "SyncKey"},
+    {7, 0x13, "FolderCreate"},
+    {7, 0x14, "FolderDelete"},
+    {7, 0x15, "FolderUpdate"},
+    {7, 0x16, "FolderSync"},
+    {7, 0x17, "Count"},
+    {14, 0x05, "Provision"},
+    {14, 0x06, "Policies"},
+    {14, 0x07, "Policy"},
+    {14, 0x08, "PolicyType"},
+    {14, 0x09, "PolicyKey"},
+    {14, 0x0A, "Data"},
+    {14, 0x0B, "Status"},
+    {14, 0x0C, "RemoteWipe"},
     {14, 0x0D, "EASProvisionDoc"},
-    {18, 0x05, "Settings"}, {18, 0x06, "Status"}, {18, 0x07, "Get"}, {18, 0x08, "Set"},
-    {18, 0x16, "DeviceInformation"}, {18, 0x17, "Model"}, {18, 0x18, "IMEI"}, {18, 0x19, "FriendlyName"},
-    {18, 0x1A, "OS"}, {18, 0x1B, "OSLanguage"}, {18, 0x1C, "PhoneNumber"}, {18, 0x20, "UserAgent"},
+    {18, 0x05, "Settings"},
+    {18, 0x06, "Status"},
+    {18, 0x07, "Get"},
+    {18, 0x08, "Set"},
+    {18, 0x16, "DeviceInformation"},
+    {18, 0x17, "Model"},
+    {18, 0x18, "IMEI"},
+    {18, 0x19, "FriendlyName"},
+    {18, 0x1A, "OS"},
+    {18, 0x1B, "OSLanguage"},
+    {18, 0x1C, "PhoneNumber"},
+    {18, 0x20, "UserAgent"},
     {18, 0x22, "MobileOperator"},
 }};
 
@@ -239,9 +270,7 @@ std::string encode(const Element& root) {
     return out;
 }
 
-Element decode(std::string_view bytes, const Limits& limits) {
-    return Decoder(bytes, limits).document();
-}
+Element decode(std::string_view bytes, const Limits& limits) { return Decoder(bytes, limits).document(); }
 
 std::string tag_name(std::uint8_t page, std::uint8_t token) {
     for (const auto& n : kNames)

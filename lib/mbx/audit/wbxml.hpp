@@ -25,6 +25,8 @@ enum : std::uint8_t { airsync = 0, folder_hierarchy = 7, provision = 14, setting
 } // namespace page
 
 /// Tag tokens (without the 0x40 content bit) of those pages.
+// Tables laid out by hand: the tokens of a page together.
+// clang-format off
 namespace tag {
 // FolderHierarchy (page 7)
 enum : std::uint8_t {
@@ -42,6 +44,7 @@ enum : std::uint8_t {
     friendly_name = 0x19, os = 0x1A, os_language = 0x1B, user_agent = 0x20
 };
 } // namespace tag
+// clang-format on
 
 /// One element: its code page and tag token, then either children or text (an inline string,
 /// or opaque bytes when `opaque`). An element with neither is sent without content.

@@ -35,7 +35,8 @@ po::options_description common_options(const ToolSpec& spec) {
     // clang-format on
     if (spec.changes_state) d.add_options()("dry-run,n", "show (and journal) the plan; change nothing");
     if (uses_journal(spec))
-        d.add_options()("journal", po::value<std::string>()->value_name("PATH"), "journal database (overrides [journal] path)");
+        d.add_options()("journal", po::value<std::string>()->value_name("PATH"),
+                        "journal database (overrides [journal] path)");
     return d;
 }
 
@@ -67,7 +68,8 @@ void print_help(const ToolSpec& spec, const po::options_description& visible) {
     std::cout << "\n" << visible << "\n";
     if (!spec.examples.empty()) std::cout << "Examples:\n" << spec.examples << "\n";
     std::cout << "Exit codes: 0 ok, 1 warning, 2 critical, 64 usage, 65 bad data, 69 unavailable, 75 temporary,\n"
-                 "77 auth, 78 config (docs/exit-codes.md). Docs: docs/commands/" << spec.name << ".md\n";
+                 "77 auth, 78 config (docs/exit-codes.md). Docs: docs/commands/"
+              << spec.name << ".md\n";
 }
 
 std::map<std::string, std::string> setting_flags(const ToolSpec& spec, const po::variables_map& vm) {
@@ -195,8 +197,8 @@ void Context::note(std::string_view message) {
 
 journal::Journal& Context::journal() {
     if (!journal_) {
-        std::filesystem::path path =
-            config_.has("journal.path") ? std::filesystem::path(config_.get("journal.path")) : journal::default_journal_path();
+        std::filesystem::path path = config_.has("journal.path") ? std::filesystem::path(config_.get("journal.path"))
+                                                                 : journal::default_journal_path();
         journal_ = std::make_unique<journal::Journal>(journal::Journal::open(path));
     }
     return *journal_;
@@ -216,8 +218,8 @@ const Session& Context::session() {
 }
 
 void Context::begin_journal_run() {
-    run_id_ = journal().begin_run({.tool = spec_.name, .args = argv_, .dry_run = dry_run_,
-                                   .mbx_version = std::string(mbx::version())});
+    run_id_ = journal().begin_run(
+        {.tool = spec_.name, .args = argv_, .dry_run = dry_run_, .mbx_version = std::string(mbx::version())});
     if (session_) session_->run_id = run_id_;
 }
 
@@ -244,13 +246,15 @@ void check_argument_lengths(const std::vector<std::string>& args, const ToolSpec
         const std::string& a = args[i];
         if (a.size() <= kMaxArgument) continue;
         // An option's value is never shown (it may be a pasted secret); a plain word, briefly.
-        const std::string shown = a.starts_with("-")
-                                      ? fmt::format("option '{}'", out::printable(a.substr(0, std::min(a.find('='), std::size_t{40}))))
-                                      : fmt::format("argument {} ('{}...')", i + 1, out::printable(a.substr(0, 20)));
-        throw Error(ErrorCategory::usage,
-                    fmt::format("{} is {} bytes long; mbxkit takes at most {} bytes in one argument", shown, a.size(),
-                                kMaxArgument),
-                    fmt::format("check the command line; a list of users goes in a file (see 'mbx {} --help')", spec.name));
+        const std::string shown =
+            a.starts_with("-")
+                ? fmt::format("option '{}'", out::printable(a.substr(0, std::min(a.find('='), std::size_t{40}))))
+                : fmt::format("argument {} ('{}...')", i + 1, out::printable(a.substr(0, 20)));
+        throw Error(
+            ErrorCategory::usage,
+            fmt::format("{} is {} bytes long; mbxkit takes at most {} bytes in one argument", shown, a.size(),
+                        kMaxArgument),
+            fmt::format("check the command line; a list of users goes in a file (see 'mbx {} --help')", spec.name));
     }
 }
 

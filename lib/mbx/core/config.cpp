@@ -73,9 +73,7 @@ std::pair<double, std::string> split_number(std::string_view text, std::string_v
 
 } // namespace
 
-std::string flag_name(std::string_view section, std::string_view key) {
-    return fmt::format("--{}-{}", section, key);
-}
+std::string flag_name(std::string_view section, std::string_view key) { return fmt::format("--{}-{}", section, key); }
 
 std::string env_name(std::string_view section, std::string_view key) {
     std::string r = "MBX_" + std::string(section) + "_" + std::string(key);
@@ -111,7 +109,8 @@ std::vector<IniEntry> parse_ini(std::string_view text, const std::string& source
         std::string_view value = trim(line.substr(eq + 1));
         if (key.empty()) fail("missing key before '='", "see docs/configuration.md");
         if (section.empty())
-            fail(fmt::format("key '{}' is outside any section", out::printable(key)), "put it under a [section] header");
+            fail(fmt::format("key '{}' is outside any section", out::printable(key)),
+                 "put it under a [section] header");
         if (value.size() >= 2 && value.front() == '"' && value.back() == '"') value = value.substr(1, value.size() - 2);
         entries.push_back({section, key, std::string(value), line_no});
     }
@@ -126,8 +125,7 @@ Config::Config() {
     }
 }
 
-Config Config::load(const std::optional<std::filesystem::path>& file,
-                    const std::map<std::string, std::string>& flags) {
+Config Config::load(const std::optional<std::filesystem::path>& file, const std::map<std::string, std::string>& flags) {
     Config cfg;
     std::optional<std::filesystem::path> path = file;
     if (!path) {
@@ -160,7 +158,8 @@ Config Config::load(const std::optional<std::filesystem::path>& file,
         auto eq = entry.find('=');
         std::string_view var = entry.substr(0, eq);
         std::string_view value = eq == std::string_view::npos ? std::string_view{} : entry.substr(eq + 1);
-        if (std::find(reserved_environment().begin(), reserved_environment().end(), var) != reserved_environment().end())
+        if (std::find(reserved_environment().begin(), reserved_environment().end(), var) !=
+            reserved_environment().end())
             continue;
         const SettingDef* hit = nullptr;
         for (const auto& s : all_settings())
@@ -231,8 +230,8 @@ std::string Config::require(std::string_view name) const {
 void Config::invalid(std::string_view name, std::string_view expected) const {
     const SettingDef& d = def(name);
     throw Error(ErrorCategory::config,
-                fmt::format("invalid value '{}' for [{}] {} (from {})", out::printable(get(name)), section_of(name), d.key,
-                            origin(name).where),
+                fmt::format("invalid value '{}' for [{}] {} (from {})", out::printable(get(name)), section_of(name),
+                            d.key, origin(name).where),
                 fmt::format("expected {}", expected));
 }
 
@@ -278,8 +277,8 @@ std::chrono::seconds Config::get_duration(std::string_view name) const {
 std::int64_t parse_size(std::string_view text, std::string_view what) {
     auto [value, unit] = split_number(text, what);
     static constexpr std::pair<std::string_view, int> kUnits[] = {
-        {"", 0}, {"b", 0}, {"k", 1}, {"kb", 1}, {"kib", 1}, {"m", 2}, {"mb", 2}, {"mib", 2},
-        {"g", 3}, {"gb", 3}, {"gib", 3}, {"t", 4}, {"tb", 4}, {"tib", 4}};
+        {"", 0},    {"b", 0}, {"k", 1},  {"kb", 1},  {"kib", 1}, {"m", 2},  {"mb", 2},
+        {"mib", 2}, {"g", 3}, {"gb", 3}, {"gib", 3}, {"t", 4},   {"tb", 4}, {"tib", 4}};
     for (auto [name, power] : kUnits) {
         if (unit != name) continue;
         double bytes = value * std::pow(1024.0, power);
@@ -287,7 +286,8 @@ std::int64_t parse_size(std::string_view text, std::string_view what) {
             throw Error(ErrorCategory::usage, fmt::format("{} '{}' is too large", what, out::printable(text)));
         return static_cast<std::int64_t>(std::llround(bytes));
     }
-    throw Error(ErrorCategory::usage, fmt::format("invalid {} '{}': unknown unit '{}'", what, out::printable(text), out::printable(unit)),
+    throw Error(ErrorCategory::usage,
+                fmt::format("invalid {} '{}': unknown unit '{}'", what, out::printable(text), out::printable(unit)),
                 "use B, K, M, G or T (binary multiples)");
 }
 
@@ -306,7 +306,8 @@ std::chrono::seconds parse_duration(std::string_view text, std::string_view what
                         "give at most 100 years, e.g. 30s, 15m, 12h, 30d or 2w");
         return std::chrono::seconds(std::llround(total));
     }
-    throw Error(ErrorCategory::usage, fmt::format("invalid {} '{}': missing or unknown unit", what, out::printable(text)),
+    throw Error(ErrorCategory::usage,
+                fmt::format("invalid {} '{}': missing or unknown unit", what, out::printable(text)),
                 "write it as 30s, 15m, 12h, 30d or 2w");
 }
 

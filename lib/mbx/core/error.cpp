@@ -14,7 +14,8 @@ constexpr std::array<ExitCodeInfo, 12> kTable{{
     {ExitCode::data, "data", "bad input data: unknown user, malformed file or value"},
     {ExitCode::unavailable, "unavailable", "a server (LDAP, IMAP, HTTP) cannot be reached"},
     {ExitCode::internal, "internal", "internal error in mbxkit (a bug: please report it)"},
-    {ExitCode::io, "io", "writing output or a local file failed (disk full, permission, a reader that closed the pipe)"},
+    {ExitCode::io, "io",
+     "writing output or a local file failed (disk full, permission, a reader that closed the pipe)"},
     {ExitCode::temporary, "temporary", "temporary failure: busy, throttled or over quota; retry or resume"},
     {ExitCode::auth, "auth", "authentication or permission refused"},
     {ExitCode::config, "config", "configuration missing or wrong"},
@@ -28,8 +29,7 @@ bool is_failure(ExitCode c) { return static_cast<int>(c) > 2; }
 std::span<const ExitCodeInfo> exit_code_table() { return kTable; }
 
 const ExitCodeInfo& exit_code_info(ExitCode code) {
-    auto it = std::find_if(kTable.begin(), kTable.end(),
-                           [code](const ExitCodeInfo& i) { return i.code == code; });
+    auto it = std::find_if(kTable.begin(), kTable.end(), [code](const ExitCodeInfo& i) { return i.code == code; });
     return it != kTable.end() ? *it : kTable[6]; // every enumerator is in the table (tested)
 }
 
@@ -48,9 +48,7 @@ ExitCode exit_code_for(ErrorCategory category) {
     return ExitCode::internal;
 }
 
-int nagios_exit_status(ExitCode code) {
-    return is_failure(code) ? 3 : static_cast<int>(code);
-}
+int nagios_exit_status(ExitCode code) { return is_failure(code) ? 3 : static_cast<int>(code); }
 
 ExitCode combine_exit_codes(ExitCode a, ExitCode b) {
     if (is_failure(a) || is_failure(b)) {
@@ -61,10 +59,9 @@ ExitCode combine_exit_codes(ExitCode a, ExitCode b) {
     return static_cast<int>(a) >= static_cast<int>(b) ? a : b;
 }
 
-Error::Error(ErrorCategory category, std::string message, std::string hint,
-             std::int64_t library_code)
-    : std::runtime_error(std::move(message)), category_(category), hint_(std::move(hint)),
-      library_code_(library_code) {}
+Error::Error(ErrorCategory category, std::string message, std::string hint, std::int64_t library_code)
+    : std::runtime_error(std::move(message)), category_(category), hint_(std::move(hint)), library_code_(library_code) {
+}
 
 std::string Error::one_line() const {
     std::string line = what();

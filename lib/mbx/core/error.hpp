@@ -71,8 +71,7 @@ ExitCode combine_exit_codes(ExitCode a, ExitCode b);
 /// `hint()` says how to fix it, when there is something to say.
 class Error : public std::runtime_error {
 public:
-    Error(ErrorCategory category, std::string message, std::string hint = {},
-          std::int64_t library_code = 0);
+    Error(ErrorCategory category, std::string message, std::string hint = {}, std::int64_t library_code = 0);
 
     ErrorCategory category() const noexcept { return category_; }
     /// The hint for the admin ("set [ldap] password-file or MBX_LDAP_PASSWORD"), may be empty.

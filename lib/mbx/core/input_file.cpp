@@ -49,9 +49,10 @@ std::string read_input_file(const std::filesystem::path& path, const InputFile& 
         const std::size_t end = text.find('\n', start);
         const std::size_t length = (end == std::string::npos ? text.size() : end) - start;
         if (length > spec.max_line)
-            throw Error(spec.too_large,
-                        fmt::format("{} '{}': line {} is longer than {}", spec.what, name, line, size_text(spec.max_line)),
-                        "check the file: one entry per line");
+            throw Error(
+                spec.too_large,
+                fmt::format("{} '{}': line {} is longer than {}", spec.what, name, line, size_text(spec.max_line)),
+                "check the file: one entry per line");
         if (end == std::string::npos) break;
         start = end + 1;
         ++line;

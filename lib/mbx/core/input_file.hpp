@@ -17,9 +17,9 @@ inline constexpr std::size_t kMaxUserLine = 4u << 10;
 
 /// What a file is and how its failures are reported.
 struct InputFile {
-    std::string_view what;                          ///< "users file", "--rules", "configuration file"
-    ErrorCategory unreadable = ErrorCategory::io;   ///< missing, unreadable, a directory
-    ErrorCategory too_large = ErrorCategory::data;  ///< over max_bytes, or a line over max_line
+    std::string_view what;                         ///< "users file", "--rules", "configuration file"
+    ErrorCategory unreadable = ErrorCategory::io;  ///< missing, unreadable, a directory
+    ErrorCategory too_large = ErrorCategory::data; ///< over max_bytes, or a line over max_line
     std::size_t max_bytes = 64u << 20;
     std::size_t max_line = 64u << 10;
 };

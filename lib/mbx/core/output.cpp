@@ -26,8 +26,7 @@ Format parse_format(std::string_view text, std::span<const Format> allowed) {
         names += names.empty() ? "" : ", ";
         names += format_name(f);
     }
-    throw Error(ErrorCategory::usage, fmt::format("unknown format '{}'", printable(text)),
-                "use one of: " + names);
+    throw Error(ErrorCategory::usage, fmt::format("unknown format '{}'", printable(text)), "use one of: " + names);
 }
 
 std::unique_ptr<Sink> make_sink(Format format, std::ostream& out) {

@@ -37,9 +37,10 @@ void Secret::wipe() noexcept {
 
 void require_owner_only(const std::string& path, unsigned mode, std::string_view what) {
     if ((mode & 077) == 0) return;
-    throw Error(ErrorCategory::config,
-                fmt::format("{} '{}' is readable or writable by group or others (mode {:04o})", what, path, mode & 07777),
-                fmt::format("run: chmod 600 '{}'", path));
+    throw Error(
+        ErrorCategory::config,
+        fmt::format("{} '{}' is readable or writable by group or others (mode {:04o})", what, path, mode & 07777),
+        fmt::format("run: chmod 600 '{}'", path));
 }
 
 void keep_secrets_out_of_core_dumps() noexcept {
@@ -77,7 +78,8 @@ Secret read_secret_file(const std::filesystem::path& path) {
     std::string data;
     char buf[4096];
     ssize_t n;
-    while ((n = ::read(fd, buf, sizeof buf)) > 0 && data.size() < 64 * 1024) data.append(buf, static_cast<std::size_t>(n));
+    while ((n = ::read(fd, buf, sizeof buf)) > 0 && data.size() < 64 * 1024)
+        data.append(buf, static_cast<std::size_t>(n));
     ::close(fd);
     std::memset(buf, 0, sizeof buf);
     Secret secret(data.substr(0, data.find_first_of("\r\n")));
@@ -93,7 +95,7 @@ namespace {
 
 Secret prompt_secret(std::string_view description) {
     std::cerr << description << ": " << std::flush;
-    termios old {};
+    termios old{};
     bool restore = ::tcgetattr(STDIN_FILENO, &old) == 0;
     if (restore) {
         termios quiet = old;

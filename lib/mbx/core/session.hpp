@@ -25,8 +25,8 @@ using SecretProvider = std::function<Secret(const SecretSource&)>;
 struct Session {
     const config::Config& config;
     SecretProvider secrets;
-    journal::Journal* journal = nullptr;      ///< nullptr: nothing is journaled
-    std::optional<std::int64_t> run_id = {};  ///< the journal run actions go to
+    journal::Journal* journal = nullptr;     ///< nullptr: nothing is journaled
+    std::optional<std::int64_t> run_id = {}; ///< the journal run actions go to
     Progress& progress;
     bool dry_run = false;
     /// True once the run should stop between units of work, its journal left consistent and the

@@ -7,6 +7,8 @@
 namespace mbx::config {
 namespace {
 
+// A table laid out by hand: a setting a line.
+// clang-format off
 constexpr std::array<SettingDef, 56> kSettings{{
     // [ldap]: the directory holding users, addresses and quota limits.
     {"ldap", "uri", "", "LDAP server: ldap://host[:port] (use starttls), ldaps://host[:port] or ldapi://%2Fpath%2Fto%2Fsocket"},
@@ -74,6 +76,7 @@ constexpr std::array<SettingDef, 56> kSettings{{
     {"diagnose", "reference-user", "", "a user whose master login should work, to tell a broken account from a broken server (default: another user of the directory)"},
     {"diagnose", "history", "30d", "how far back the journal history of the user goes"},
 }};
+// clang-format on
 
 constexpr std::array<std::string_view, 6> kReserved{{
     "MBX_CONFIG",

@@ -22,9 +22,7 @@ nlohmann::json to_json(const Cell& cell) {
 }
 
 // Invalid UTF-8 from a server or a log must not abort the report: replace it (U+FFFD).
-std::string dump(const nlohmann::json& j) {
-    return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-}
+std::string dump(const nlohmann::json& j) { return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace); }
 
 class JsonSink final : public Sink {
 public:

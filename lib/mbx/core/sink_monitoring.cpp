@@ -48,7 +48,8 @@ public:
             if (c.role == Role::status) state = plain_text(cells[i]);
             auto v = numeric_value(cells[i]);
             if (c.role == Role::value && v && rows_ <= kMaxPerfRows)
-                perf_ += fmt::format(" {}={}{}", perf_label(label + "_" + c.key), plain_text(cells[i]), perf_unit(c.kind));
+                perf_ +=
+                    fmt::format(" {}={}{}", perf_label(label + "_" + c.key), plain_text(cells[i]), perf_unit(c.kind));
         }
         if (state != "ok" && long_text_.size() < kMaxLongLines)
             long_text_.push_back(fmt::format("{}: {}", ascii_upper(state), printable(describe(cells))));
@@ -124,8 +125,8 @@ public:
         std::string labels;
         for (std::size_t i = 0; i < cells.size(); ++i)
             if (spec_.columns[i].role == Role::label)
-                labels += fmt::format("{}{}=\"{}\"", labels.empty() ? "" : ",",
-                                      metric_name(spec_.columns[i].key), label_value(plain_text(cells[i])));
+                labels += fmt::format("{}{}=\"{}\"", labels.empty() ? "" : ",", metric_name(spec_.columns[i].key),
+                                      label_value(plain_text(cells[i])));
         for (std::size_t i = 0; i < cells.size(); ++i) {
             const Column& c = spec_.columns[i];
             std::optional<double> v = numeric_value(cells[i]);
@@ -138,10 +139,12 @@ public:
     }
     void finish(const Summary& summary) override {
         for (const auto& [key, value] : summary.fields)
-            if (auto v = numeric_value(value)) metric(key, "").samples += fmt::format("{}{} {}\n", prefix_, metric_name(key), plain_text(*v));
+            if (auto v = numeric_value(value))
+                metric(key, "").samples += fmt::format("{}{} {}\n", prefix_, metric_name(key), plain_text(*v));
         metric("exit_code", "exit code of the run (docs/exit-codes.md)").samples +=
             fmt::format("{}exit_code {}\n", prefix_, static_cast<int>(summary.status));
-        auto now = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch());
+        auto now =
+            std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch());
         metric("last_run_timestamp_seconds", "when the run finished (Unix time)").samples +=
             fmt::format("{}last_run_timestamp_seconds {}\n", prefix_, now.count());
         for (const auto& name : order_) {

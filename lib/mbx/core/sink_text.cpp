@@ -33,9 +33,8 @@ std::optional<double> numeric_value(const Cell& cell) {
 
 void check_row_width(const ReportSpec& spec, std::span<const Cell> cells) {
     if (cells.size() != spec.columns.size())
-        throw Error(ErrorCategory::internal,
-                    fmt::format("report '{}' row has {} cells for {} columns", spec.name,
-                                cells.size(), spec.columns.size()));
+        throw Error(ErrorCategory::internal, fmt::format("report '{}' row has {} cells for {} columns", spec.name,
+                                                         cells.size(), spec.columns.size()));
 }
 
 namespace {
@@ -61,9 +60,7 @@ std::string human_text(const Column& col, const Cell& cell) {
     return printable(plain_text(cell));
 }
 
-bool right_aligned(Kind k) {
-    return k == Kind::integer || k == Kind::number || k == Kind::bytes || k == Kind::percent;
-}
+bool right_aligned(Kind k) { return k == Kind::integer || k == Kind::number || k == Kind::bytes || k == Kind::percent; }
 
 class TableSink final : public Sink {
 public:
@@ -157,15 +154,13 @@ public:
     void begin(const ReportSpec& spec) override {
         spec_ = spec;
         std::string line;
-        for (std::size_t i = 0; i < spec_.columns.size(); ++i)
-            line += (i ? "," : "") + spec_.columns[i].key;
+        for (std::size_t i = 0; i < spec_.columns.size(); ++i) line += (i ? "," : "") + spec_.columns[i].key;
         out_ << line << "\r\n";
     }
     void row(std::span<const Cell> cells) override {
         check_row_width(spec_, cells);
         std::string line;
-        for (std::size_t i = 0; i < cells.size(); ++i)
-            line += (i ? "," : "") + csv_field(cells[i]);
+        for (std::size_t i = 0; i < cells.size(); ++i) line += (i ? "," : "") + csv_field(cells[i]);
         out_ << line << "\r\n";
     }
     void finish(const Summary&) override {}

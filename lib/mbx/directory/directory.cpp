@@ -80,8 +80,7 @@ void set_option(LDAP* ld, int option, const void* value, const std::string& uri)
     int rc = ldap_set_option(ld, option, value);
     if (rc != LDAP_OPT_SUCCESS) {
         throw Error(ErrorCategory::internal,
-                    "cannot set LDAP option " + std::to_string(option) + " for " + in_quotes(uri),
-                    "", rc);
+                    "cannot set LDAP option " + std::to_string(option) + " for " + in_quotes(uri), "", rc);
     }
 }
 
@@ -112,8 +111,7 @@ void check_external(const LdapConfig& config) {
                     "EXTERNAL binds as the client certificate's or the ldapi:// peer's identity: remove bind-dn");
     if (starts_with_scheme(config.uri, "ldapi://")) return;
     if (config.cert_file.empty())
-        throw Error(ErrorCategory::config,
-                    "SASL EXTERNAL on " + in_quotes(config.uri) + " needs a client certificate",
+        throw Error(ErrorCategory::config, "SASL EXTERNAL on " + in_quotes(config.uri) + " needs a client certificate",
                     "set [ldap] cert-file and key-file, or use an ldapi:// socket");
     if (starts_with_scheme(config.uri, "ldap://") && !config.starttls)
         throw Error(ErrorCategory::config, "SASL EXTERNAL on ldap:// needs StartTLS",
@@ -132,7 +130,7 @@ void check_config(const LdapConfig& config) {
     check_readable(config.cert_file, "cert-file", "client certificate");
     check_readable(config.key_file, "key-file", "client key");
     // The private key is a secret like the password files: owner-only, or refused.
-    if (struct stat st {}; !config.key_file.empty() && ::stat(config.key_file.c_str(), &st) == 0)
+    if (struct stat st{}; !config.key_file.empty() && ::stat(config.key_file.c_str(), &st) == 0)
         require_owner_only(config.key_file, st.st_mode, "client key");
     if (is_external(config)) check_external(config);
     if (starts_with_scheme(config.uri, "ldap://") && !config.starttls && !config.bind_dn.empty() &&
@@ -145,8 +143,7 @@ void check_config(const LdapConfig& config) {
     if (!config.bind_dn.empty() && config.password.empty()) {
         // An empty password turns a simple bind into an unauthenticated one (RFC 4513 §5.1.2)
         // that many servers accept as anonymous: refuse instead of silently binding as nobody.
-        throw Error(ErrorCategory::config,
-                    "no LDAP password for bind DN " + in_quotes(config.bind_dn),
+        throw Error(ErrorCategory::config, "no LDAP password for bind DN " + in_quotes(config.bind_dn),
                     "set [ldap] password-file or MBX_LDAP_PASSWORD");
     }
     if (!config.ca_file.empty() && !std::ifstream(config.ca_file).good()) {
@@ -171,8 +168,7 @@ void configure_tls(LDAP* ld, const LdapConfig& config) {
     int rc = ldap_set_option(ld, LDAP_OPT_X_TLS_NEWCTX, &is_server);
     if (rc != LDAP_OPT_SUCCESS) {
         throw Error(ErrorCategory::config,
-                    "cannot set up TLS for " + in_quotes(config.uri) + " with CA file " +
-                        in_quotes(config.ca_file),
+                    "cannot set up TLS for " + in_quotes(config.uri) + " with CA file " + in_quotes(config.ca_file),
                     "set [ldap] ca-file to a PEM file with the CA that signed the server "
                     "certificate",
                     rc);
@@ -184,8 +180,7 @@ void configure_tls(LDAP* ld, const LdapConfig& config) {
 // the diagnostic message; a plain TCP failure leaves it empty (OpenLDAP 2.5.13).
 Error connect_error(int code, const LdapConfig& config, const std::string& diagnostic, bool tls) {
     std::string action = "cannot connect to " + in_quotes(config.uri);
-    bool tls_failure = tls && (code == LDAP_SERVER_DOWN || code == LDAP_CONNECT_ERROR) &&
-                       !diagnostic.empty();
+    bool tls_failure = tls && (code == LDAP_SERVER_DOWN || code == LDAP_CONNECT_ERROR) && !diagnostic.empty();
     if (!tls_failure) return detail::ldap_error(code, action, diagnostic);
     // GnuTLS often leaves just "(unknown error code)": do not wrap it twice.
     bool wrapped = diagnostic.front() == '(' && diagnostic.back() == ')';
@@ -247,12 +242,12 @@ void bind(LDAP* ld, const LdapConfig& config) {
         const std::string source = starts_with_scheme(config.uri, "ldapi://")
                                        ? std::string("the ldapi:// peer credentials")
                                        : "the client certificate " + in_quotes(config.cert_file);
-        throw Error(ErrorCategory::auth,
-                    "cannot bind to " + in_quotes(config.uri) + " with SASL EXTERNAL: " +
-                        std::string(ldap_err2string(rc)) + (diagnostic.empty() ? "" : " (" + diagnostic + ")"),
-                    "check that the server accepts " + source +
-                        " (slapd: TLSVerifyClient and authz-regexp / olcAuthzRegexp)",
-                    rc);
+        throw Error(
+            ErrorCategory::auth,
+            "cannot bind to " + in_quotes(config.uri) + " with SASL EXTERNAL: " + std::string(ldap_err2string(rc)) +
+                (diagnostic.empty() ? "" : " (" + diagnostic + ")"),
+            "check that the server accepts " + source + " (slapd: TLSVerifyClient and authz-regexp / olcAuthzRegexp)",
+            rc);
     }
     std::string who = config.bind_dn.empty() ? "anonymously" : "as " + in_quotes(config.bind_dn);
     throw detail::ldap_error(rc, "cannot bind to " + in_quotes(config.uri) + " " + who, diagnostic);
@@ -286,8 +281,8 @@ struct Directory::Impl {
         throw detail::ldap_error(code, action + " on " + in_quotes(uri), diagnostic_message(ld.get()));
     }
     void deliver(LDAPMessage* message, const EntryCallback& on_entry) const;
-    bool read_page(int msgid, const std::string& action, const EntryCallback& on_entry,
-                   std::size_t& count, std::string& cookie);
+    bool read_page(int msgid, const std::string& action, const EntryCallback& on_entry, std::size_t& count,
+                   std::string& cookie);
 };
 
 Directory::Directory(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -317,8 +312,7 @@ Directory Directory::connect(const LdapConfig& config) {
             if (reason.starts_with(kPrefix)) reason.remove_prefix(kPrefix.size());
             impl->certificate_error =
                 Error(e.category(),
-                      "cannot read the server certificate of " + in_quotes(config.uri) + ": " +
-                          std::string(reason),
+                      "cannot read the server certificate of " + in_quotes(config.uri) + ": " + std::string(reason),
                       e.hint(), e.library_code());
         }
     }
@@ -387,8 +381,7 @@ std::string page_cookie(LDAP* ld, LDAPControl** controls) {
 
 // Reads the responses to one search request (one page). Returns true when the server handed
 // out a cookie for another page.
-bool Directory::Impl::read_page(int msgid, const std::string& action,
-                                const EntryCallback& on_entry, std::size_t& count,
+bool Directory::Impl::read_page(int msgid, const std::string& action, const EntryCallback& on_entry, std::size_t& count,
                                 std::string& cookie) {
     timeval tv = to_timeval(timeout);
     for (;;) {
@@ -417,8 +410,7 @@ bool Directory::Impl::read_page(int msgid, const std::string& action,
         char* text = nullptr;
         char** referrals = nullptr;
         LDAPControl** controls = nullptr;
-        int parsed = ldap_parse_result(ld.get(), message.get(), &code, &matched, &text,
-                                       &referrals, &controls, 0);
+        int parsed = ldap_parse_result(ld.get(), message.get(), &code, &matched, &text, &referrals, &controls, 0);
         MemPtr matched_owner(matched), text_owner(text);
         ReferralsPtr referrals_owner(referrals);
         ControlsPtr controls_owner(controls);
@@ -432,8 +424,7 @@ bool Directory::Impl::read_page(int msgid, const std::string& action,
 }
 
 std::size_t Directory::search(const std::string& base, Scope scope, const std::string& filter,
-                              const std::vector<std::string>& attributes,
-                              const EntryCallback& on_entry) {
+                              const std::vector<std::string>& attributes, const EntryCallback& on_entry) {
     LDAP* ld = impl_->ld.get();
     std::string action = "cannot search " + in_quotes(base) + " for " + in_quotes(filter);
     std::vector<std::string> names(attributes);
@@ -458,8 +449,8 @@ std::size_t Directory::search(const std::string& base, Scope scope, const std::s
         timeval tv = to_timeval(impl_->timeout);
         int msgid = 0;
         int rc = ldap_search_ext(ld, base.c_str(), to_ldap_scope(scope), filter.c_str(),
-                                 names.empty() ? nullptr : attrs.data(), 0,
-                                 page ? controls : nullptr, nullptr, &tv, LDAP_NO_LIMIT, &msgid);
+                                 names.empty() ? nullptr : attrs.data(), 0, page ? controls : nullptr, nullptr, &tv,
+                                 LDAP_NO_LIMIT, &msgid);
         if (rc != LDAP_SUCCESS) impl_->fail(rc, action);
         more = impl_->read_page(msgid, action, on_entry, count, cookie);
     }
@@ -469,8 +460,7 @@ std::size_t Directory::search(const std::string& base, Scope scope, const std::s
 std::optional<Entry> Directory::read_entry(const std::string& dn) {
     std::optional<Entry> found;
     try {
-        search(dn, Scope::base, "(objectClass=*)", {},
-               [&found](const Entry& e) { found = e; });
+        search(dn, Scope::base, "(objectClass=*)", {}, [&found](const Entry& e) { found = e; });
     } catch (const Error& e) {
         if (e.library_code() == LDAP_NO_SUCH_OBJECT) return std::nullopt;
         throw;
@@ -557,11 +547,9 @@ void Directory::set_password(const std::string& dn, const mbx::Secret& password)
     if (rc != LDAP_SUCCESS) impl_->fail(rc, "cannot set the password of " + in_quotes(dn));
 }
 
-void Directory::rename(const std::string& dn, const std::string& new_rdn,
-                       const std::string& new_superior) {
+void Directory::rename(const std::string& dn, const std::string& new_rdn, const std::string& new_superior) {
     int rc = ldap_rename_s(impl_->ld.get(), dn.c_str(), new_rdn.c_str(),
-                           new_superior.empty() ? nullptr : new_superior.c_str(), 1, nullptr,
-                           nullptr);
+                           new_superior.empty() ? nullptr : new_superior.c_str(), 1, nullptr, nullptr);
     if (rc != LDAP_SUCCESS) impl_->fail(rc, "cannot rename " + in_quotes(dn) + " to " + in_quotes(new_rdn));
 }
 

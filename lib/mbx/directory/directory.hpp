@@ -22,12 +22,12 @@ namespace mbx::directory {
 
 /// How to reach and authenticate to the directory.
 struct LdapConfig {
-    std::string uri;      ///< ldap://host:port, ldaps://host:port or ldapi://%2Fpath%2Fto%2Fsocket
-    bool starttls = true; ///< with ldap://: upgrade with StartTLS (RFC 4511 §4.14) before binding
+    std::string uri;                   ///< ldap://host:port, ldaps://host:port or ldapi://%2Fpath%2Fto%2Fsocket
+    bool starttls = true;              ///< with ldap://: upgrade with StartTLS (RFC 4511 §4.14) before binding
     bool allow_cleartext_bind = false; ///< a password bind over ldap:// without StartTLS is refused unless set
-    std::string ca_file;  ///< PEM CA bundle that signs the server certificate; empty: system store
-    std::string bind_dn;  ///< empty: anonymous (or SASL EXTERNAL, see sasl_mech)
-    mbx::Secret password; ///< for bind_dn; never logged, never in an error message
+    std::string ca_file;               ///< PEM CA bundle that signs the server certificate; empty: system store
+    std::string bind_dn;               ///< empty: anonymous (or SASL EXTERNAL, see sasl_mech)
+    mbx::Secret password;              ///< for bind_dn; never logged, never in an error message
     /// Empty: a simple bind with bind_dn. "EXTERNAL" (RFC 4422 appendix A): the identity the
     /// connection already has, from the TLS client certificate (cert_file) on ldap:// with
     /// StartTLS or ldaps://, or from the peer credentials of an ldapi:// socket; no password.
@@ -35,7 +35,7 @@ struct LdapConfig {
     std::string cert_file; ///< PEM client certificate presented in the TLS handshake
     std::string key_file;  ///< its PEM private key
     std::chrono::milliseconds timeout{std::chrono::seconds(30)}; ///< connect and per-operation
-    int page_size = 500;  ///< Simple Paged Results page size (RFC 2696); 0: do not page
+    int page_size = 500; ///< Simple Paged Results page size (RFC 2696); 0: do not page
 };
 
 /// Search scope (RFC 4511 §4.5.1.2).
@@ -107,8 +107,7 @@ public:
     /// Renames `dn` to `new_rdn` (already escaped, e.g. "uid=" + escape_dn_value(x)), moving it
     /// under `new_superior` when that is not empty; the old RDN value is deleted. Throws
     /// mbx::Error as modify(). Network; changes the directory.
-    void rename(const std::string& dn, const std::string& new_rdn,
-                const std::string& new_superior = {});
+    void rename(const std::string& dn, const std::string& new_rdn, const std::string& new_superior = {});
 
     /// Sets the password of `dn` with the Password Modify extended operation (RFC 3062), so
     /// the server hashes it by its own policy (slapd's password-hash, ppolicy checks). The

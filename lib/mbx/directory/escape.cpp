@@ -25,8 +25,8 @@ struct LdapUnbind {
 bool is_attribute_description(std::string_view name) {
     if (name.empty()) return false;
     for (char c : name) {
-        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                  c == '-' || c == '.' || c == ';';
+        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '.' ||
+                  c == ';';
         if (!ok) return false;
     }
     return true;
@@ -62,8 +62,7 @@ std::string escape_dn_value(std::string_view value) {
         }
         // RFC 4514 §2.4 lists `"` `+` `,` `;` `<` `>` `\`; `=` is not required but is
         // escaped too: some older parsers (AD before 2008) split RDNs on it.
-        bool special = c == '"' || c == '+' || c == ',' || c == ';' || c == '<' || c == '>' ||
-                       c == '\\' || c == '=';
+        bool special = c == '"' || c == '+' || c == ',' || c == ';' || c == '<' || c == '>' || c == '\\' || c == '=';
         if (special || (first && (c == ' ' || c == '#')) || (last && c == ' ')) out += '\\';
         out += c;
     }
@@ -81,21 +80,17 @@ void validate_filter(std::string_view filter) {
     std::unique_ptr<LDAP, LdapUnbind> ld(raw);
     std::string text(filter);
     berval encoded{0, nullptr};
-    int rc = filter.empty() ? LDAP_PARAM_ERROR
-                            : ldap_create_assertion_control_value(ld.get(), text.data(), &encoded);
+    int rc = filter.empty() ? LDAP_PARAM_ERROR : ldap_create_assertion_control_value(ld.get(), text.data(), &encoded);
     if (encoded.bv_val != nullptr) ber_memfree(encoded.bv_val);
     if (rc != LDAP_SUCCESS) {
         throw Error(ErrorCategory::config, "invalid LDAP filter '" + text + "'",
-                    "write the filter as in RFC 4515, e.g. '(objectClass=mbxMailUser)'",
-                    LDAP_FILTER_ERROR);
+                    "write the filter as in RFC 4515, e.g. '(objectClass=mbxMailUser)'", LDAP_FILTER_ERROR);
     }
 }
 
-std::string user_filter(std::string_view base_filter, std::string_view uid_attribute,
-                        std::string_view uid) {
+std::string user_filter(std::string_view base_filter, std::string_view uid_attribute, std::string_view uid) {
     if (!is_attribute_description(uid_attribute)) {
-        throw Error(ErrorCategory::config,
-                    "invalid LDAP attribute name '" + std::string(uid_attribute) + "'",
+        throw Error(ErrorCategory::config, "invalid LDAP attribute name '" + std::string(uid_attribute) + "'",
                     "use an attribute name such as 'uid' or 'sAMAccountName'");
     }
     std::string match = "(" + std::string(uid_attribute) + "=" + escape_filter_value(uid) + ")";

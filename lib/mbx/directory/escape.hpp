@@ -31,8 +31,7 @@ void validate_filter(std::string_view filter);
 /// surrounding parentheses (`objectClass=mbxMailUser`) is accepted and wrapped.
 /// Throws mbx::Error(config) when `base_filter` is not a valid filter or `uid_attribute` is not
 /// an attribute description. No network.
-std::string user_filter(std::string_view base_filter, std::string_view uid_attribute,
-                        std::string_view uid);
+std::string user_filter(std::string_view base_filter, std::string_view uid_attribute, std::string_view uid);
 
 /// Splits a DN string at its first RDN separator: {"uid=a\\,b", "ou=people,dc=example,dc=org"}
 /// for `uid=a\,b,ou=people,dc=example,dc=org`. Escaped characters (`\,`, `\2C`) and quoted

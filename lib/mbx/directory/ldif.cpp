@@ -2,7 +2,6 @@
 
 #include "mbx/core/text.hpp"
 
-
 namespace mbx::directory {
 namespace {
 

@@ -74,8 +74,7 @@ Error transfer_error(CURLcode code, const char* detail, const Request& req, std:
     const std::string subject = fmt::format("cannot reach the {} at '{}'", what, shown_url(req.url));
     const std::string text = *detail ? detail : curl_easy_strerror(code);
     switch (code) {
-    case CURLE_URL_MALFORMAT:
-        return invalid_url(req, what);
+    case CURLE_URL_MALFORMAT: return invalid_url(req, what);
     case CURLE_UNSUPPORTED_PROTOCOL: // the URL passed check_url: the answer was not HTTP
     case CURLE_WEIRD_SERVER_REPLY:
         return Error(ErrorCategory::unavailable,
@@ -164,8 +163,8 @@ Response perform(const Request& req, std::string_view what) {
     }
     const CURLcode rc = curl_easy_perform(c);
     if (sink.too_large)
-        throw Error(ErrorCategory::data,
-                    fmt::format("the {} at '{}' sent more than {} bytes", what, shown_url(req.url), req.max_body_bytes));
+        throw Error(ErrorCategory::data, fmt::format("the {} at '{}' sent more than {} bytes", what, shown_url(req.url),
+                                                     req.max_body_bytes));
     if (rc != CURLE_OK) throw transfer_error(rc, errbuf, req, what);
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &response.status);
     curl_easy_getinfo(c, CURLINFO_TOTAL_TIME, &response.seconds);

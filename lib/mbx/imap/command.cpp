@@ -11,8 +11,7 @@ Command::Command(std::string_view name) { raw(name); }
 Command& Command::raw(std::string_view text) {
     if (text.find_first_of("\r\n") != std::string_view::npos) {
         // A CR or LF would end the command early and let the rest run as a second command.
-        throw Error(ErrorCategory::internal,
-                    "cannot build IMAP command: raw text contains a line break");
+        throw Error(ErrorCategory::internal, "cannot build IMAP command: raw text contains a line break");
     }
     pieces_.push_back({std::string(text), false});
     return *this;

@@ -40,14 +40,11 @@ void ensure_curl_initialised() {
     }
 }
 
-template <typename T>
-void set(CURL* h, CURLoption option, T value) {
+template <typename T> void set(CURL* h, CURLoption option, T value) {
     CURLcode rc = curl_easy_setopt(h, option, value);
     if (rc != CURLE_OK) {
         throw Error(ErrorCategory::internal,
-                    "cannot set libcurl option " + std::to_string(option) + ": " +
-                        curl_easy_strerror(rc),
-                    "", rc);
+                    "cannot set libcurl option " + std::to_string(option) + ": " + curl_easy_strerror(rc), "", rc);
     }
 }
 
@@ -56,9 +53,7 @@ std::string login_subject(const ImapConfig& c) {
     return in_quotes(c.user) + " (master user " + in_quotes(c.master_user) + ")";
 }
 
-bool is_plain_imap(const std::string& uri) {
-    return uri.size() >= 7 && ascii_upper(uri.substr(0, 7)) == "IMAP://";
-}
+bool is_plain_imap(const std::string& uri) { return uri.size() >= 7 && ascii_upper(uri.substr(0, 7)) == "IMAP://"; }
 
 void check_line(std::string_view text) {
     if (text.find_first_of("\r\n") != std::string_view::npos) {
@@ -121,14 +116,15 @@ void Connection::Impl::configure(const ImapConfig& config) {
     set(h, CURLOPT_NOSIGNAL, 1L);
     set(h, CURLOPT_ERRORBUFFER, error_buffer.data());
     // During the login only (open() turns it off): the server's lines, for last_server_line.
-    set(h, CURLOPT_DEBUGFUNCTION, +[](CURL*, curl_infotype type, char* data, size_t size, void* self) -> int {
-        if (type == CURLINFO_HEADER_IN && size > 0) {
-            std::string_view line(data, std::min<std::size_t>(size, 512));
-            while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.remove_suffix(1);
-            static_cast<Impl*>(self)->last_server_line.assign(line);
-        }
-        return 0;
-    });
+    set(
+        h, CURLOPT_DEBUGFUNCTION, +[](CURL*, curl_infotype type, char* data, size_t size, void* self) -> int {
+            if (type == CURLINFO_HEADER_IN && size > 0) {
+                std::string_view line(data, std::min<std::size_t>(size, 512));
+                while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.remove_suffix(1);
+                static_cast<Impl*>(self)->last_server_line.assign(line);
+            }
+            return 0;
+        });
     set(h, CURLOPT_DEBUGDATA, static_cast<void*>(this));
     set(h, CURLOPT_VERBOSE, 1L);
     // Never downgrade: STARTTLS is mandatory on imap://, certificates are always verified.
@@ -170,10 +166,9 @@ void Connection::Impl::capture_certificate() {
         constexpr std::string_view kPrefix = "cannot read the certificate: ";
         std::string_view reason = e.what();
         if (reason.starts_with(kPrefix)) reason.remove_prefix(kPrefix.size());
-        certificate_error = Error(e.category(),
-                                  "cannot read the server certificate of " + in_quotes(uri) +
-                                      ": " + std::string(reason),
-                                  e.hint(), e.library_code());
+        certificate_error =
+            Error(e.category(), "cannot read the server certificate of " + in_quotes(uri) + ": " + std::string(reason),
+                  e.hint(), e.library_code());
     }
 }
 
@@ -181,8 +176,7 @@ curl_socket_t Connection::Impl::socket() const {
     curl_socket_t fd = CURL_SOCKET_BAD;
     CURLcode rc = curl_easy_getinfo(curl.get(), CURLINFO_ACTIVESOCKET, &fd);
     if (rc != CURLE_OK || fd == CURL_SOCKET_BAD) {
-        throw Error(ErrorCategory::unavailable,
-                    "cannot use the connection to " + in_quotes(uri) + ": it is closed",
+        throw Error(ErrorCategory::unavailable, "cannot use the connection to " + in_quotes(uri) + ": it is closed",
                     "the server closed the connection; check its logs", rc);
     }
     return fd;
@@ -220,7 +214,8 @@ void Connection::Impl::wait_socket(short events, const char* doing) const {
     const auto give_up = Clock::now() + timeout;
     for (;;) {
         if (interrupt_requested())
-            throw Error(ErrorCategory::interrupted, std::string("stopped on request while waiting to ") + doing + " " + in_quotes(uri),
+            throw Error(ErrorCategory::interrupted,
+                        std::string("stopped on request while waiting to ") + doing + " " + in_quotes(uri),
                         "run the same command again to continue where it stopped");
         check_deadline(doing);
         const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(give_up - Clock::now());
@@ -228,8 +223,7 @@ void Connection::Impl::wait_socket(short events, const char* doing) const {
             throw Error(ErrorCategory::unavailable,
                         std::string("cannot ") + doing + " " + in_quotes(uri) + ": timed out after " +
                             std::to_string(timeout.count()) + " ms",
-                        "the server stopped answering; retry later or raise [imap] timeout",
-                        CURLE_OPERATION_TIMEDOUT);
+                        "the server stopped answering; retry later or raise [imap] timeout", CURLE_OPERATION_TIMEDOUT);
         }
         int n = ::poll(&pfd, 1, static_cast<int>(std::min<long long>(left.count(), 250)));
         if (n > 0) return;
@@ -265,8 +259,7 @@ void Connection::Impl::send_all(std::string_view bytes) {
             continue;
         }
         if (rc != CURLE_OK) {
-            throw Error(ErrorCategory::unavailable,
-                        "cannot send to " + in_quotes(uri) + ": " + curl_easy_strerror(rc),
+            throw Error(ErrorCategory::unavailable, "cannot send to " + in_quotes(uri) + ": " + curl_easy_strerror(rc),
                         "the connection broke; retry later", rc);
         }
         bytes.remove_prefix(n);
@@ -275,8 +268,7 @@ void Connection::Impl::send_all(std::string_view bytes) {
 
 void Connection::Impl::check_open() const {
     if (closed) {
-        throw Error(ErrorCategory::internal,
-                    "cannot use the connection to " + in_quotes(uri) + " after LOGOUT");
+        throw Error(ErrorCategory::internal, "cannot use the connection to " + in_quotes(uri) + " after LOGOUT");
     }
 }
 
@@ -289,8 +281,7 @@ bool Connection::Impl::read_one() {
     } catch (const Error& e) {
         if (bye.empty() || e.category() != ErrorCategory::unavailable) throw;
         throw Error(ErrorCategory::unavailable,
-                    "cannot read from " + in_quotes(uri) + ": the server ended the session (" +
-                        bye + ")",
+                    "cannot read from " + in_quotes(uri) + ": the server ended the session (" + bye + ")",
                     "check the server logs; retry later", e.library_code());
     }
     const std::string& head = line.head();
@@ -311,12 +302,11 @@ bool Connection::Impl::read_one() {
     auto completion = parse_completion(head);
     if (!completion || !outstanding.contains(completion->tag)) {
         throw Error(ErrorCategory::data,
-                    "cannot read response from " + in_quotes(uri) + ": unexpected line '" +
-                        head.substr(0, 200) + "'",
+                    "cannot read response from " + in_quotes(uri) + ": unexpected line '" + head.substr(0, 200) + "'",
                     "the server does not speak IMAP4rev1 as expected");
     }
-    Response r{completion->tag, completion->status, std::move(completion->code),
-               std::move(completion->text), std::move(untagged)};
+    Response r{completion->tag, completion->status, std::move(completion->code), std::move(completion->text),
+               std::move(untagged)};
     untagged.clear();
     untagged_held = 0;
     outstanding.erase(r.tag);
@@ -333,8 +323,7 @@ bool Connection::Impl::await_continuation(const std::string& tag) {
 }
 
 // RFC 7888: LITERAL+ allows {N+} for any size, LITERAL- only up to 4096 bytes.
-bool Connection::Impl::use_non_sync(std::size_t size, bool literal_plus,
-                                    bool literal_minus) const {
+bool Connection::Impl::use_non_sync(std::size_t size, bool literal_plus, bool literal_minus) const {
     return literal_plus || (literal_minus && size <= 4096);
 }
 
@@ -373,7 +362,8 @@ Connection Connection::open(const ImapConfig& config) {
         if (rc == CURLE_LOGIN_DENIED && impl->last_server_line.find("[UNAVAILABLE]") != std::string::npos)
             throw Error(ErrorCategory::temporary,
                         "cannot log in to " + in_quotes(config.uri) + " as " + login_subject(config) +
-                            ": the server cannot authenticate now (" + out::printable(impl->last_server_line.substr(0, 200)) + ")",
+                            ": the server cannot authenticate now (" +
+                            out::printable(impl->last_server_line.substr(0, 200)) + ")",
                         "the server's authentication backend is down (Dovecot: its passdb, often LDAP); retry later",
                         rc);
         detail::CurlContext context{config.uri, login_subject(config), !config.master_user.empty(),
@@ -383,8 +373,7 @@ Connection Connection::open(const ImapConfig& config) {
     impl->capture_certificate();
     Impl* raw = impl.get(); // stable: the Impl stays on the heap when Connection moves
     impl->reader = std::make_unique<ResponseReader>(
-        [raw](char* buffer, std::size_t size) { return raw->recv_some(buffer, size); }, config.uri,
-        config.limits);
+        [raw](char* buffer, std::size_t size) { return raw->recv_some(buffer, size); }, config.uri, config.limits);
     return Connection(std::move(impl));
 }
 
@@ -480,8 +469,7 @@ Response Connection::wait(const std::string& tag) {
     while (!impl_->completed.contains(tag)) {
         if (impl_->read_one()) {
             throw Error(ErrorCategory::data,
-                        "cannot read response from " + in_quotes(impl_->uri) +
-                            ": unexpected continuation request",
+                        "cannot read response from " + in_quotes(impl_->uri) + ": unexpected continuation request",
                         "the server does not speak IMAP4rev1 as expected");
         }
     }
@@ -497,8 +485,7 @@ const std::vector<std::string>& Connection::capabilities() {
     if (impl_->capabilities) return *impl_->capabilities;
     Response r = command("CAPABILITY");
     if (!r.ok()) {
-        throw Error(ErrorCategory::unavailable,
-                    "cannot list capabilities of " + in_quotes(impl_->uri) + ": " + r.text,
+        throw Error(ErrorCategory::unavailable, "cannot list capabilities of " + in_quotes(impl_->uri) + ": " + r.text,
                     "the server refused CAPABILITY; check its logs");
     }
     std::vector<std::string> caps;

@@ -36,12 +36,12 @@ struct ImapConfig {
     mbx::Secret password;
     std::string master_user; ///< empty: log in as `user` with its own password
     MasterMethod method = MasterMethod::authzid;
-    char separator = '*';    ///< for MasterMethod::separator
+    char separator = '*';                                        ///< for MasterMethod::separator
     std::chrono::milliseconds timeout{std::chrono::seconds(30)}; ///< connect, login, each read
     /// The longest one command may wait for its completion however the server drips its
     /// answer (from the command, or the previous completion in a pipeline); 0: no limit.
     std::chrono::milliseconds command_timeout{std::chrono::minutes(15)};
-    ReaderLimits limits;     ///< bounds on what one response may make us allocate
+    ReaderLimits limits;          ///< bounds on what one response may make us allocate
     std::string section = "imap"; ///< the configuration section it came from, named in hints
     /// Use non-synchronizing literals ({N+}) when the server offers LITERAL+ or LITERAL-
     /// (RFC 7888). Off: always wait for the server's "+" before a literal (for proxies that

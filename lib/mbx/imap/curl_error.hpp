@@ -10,9 +10,9 @@ namespace mbx::imap::detail {
 /// What was being done when libcurl failed, for the message.
 struct CurlContext {
     std::string uri;
-    std::string login;  ///< "'alice'" or "'alice' (master user 'mbxadmin')"
+    std::string login; ///< "'alice'" or "'alice' (master user 'mbxadmin')"
     bool master = false;
-    std::string detail; ///< libcurl's error buffer, may be empty
+    std::string detail;           ///< libcurl's error buffer, may be empty
     std::string section = "imap"; ///< the configuration section named in hints
 };
 

@@ -29,8 +29,7 @@ std::vector<Untagged> untagged_of(const Response& r, std::string_view keyword) {
 bool is_item_name(std::string_view s) {
     if (s.empty()) return false;
     for (char c : s) {
-        bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-                  c == '-' || c == '.';
+        bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '.';
         if (!ok) return false;
     }
     return true;
@@ -46,8 +45,7 @@ bool is_sequence_set(std::string_view s) {
 }
 
 // Files one untagged line of a SELECT: "* n EXISTS" and "* OK [UIDVALIDITY n]" etc.
-void note_select_line(SelectInfo& info, bool& has_validity, bool& has_exists,
-                      const ResponseLine& line) {
+void note_select_line(SelectInfo& info, bool& has_validity, bool& has_exists, const ResponseLine& line) {
     // Only EXISTS and the OK codes matter here; FLAGS and other data are not parsed.
     std::string keyword = untagged_keyword(line.head());
     if (keyword != "EXISTS" && keyword != "OK") return;
@@ -104,8 +102,7 @@ std::vector<ListEntry> list_mailboxes(Connection& conn) {
     return out;
 }
 
-StatusEntry status(Connection& conn, std::string_view mailbox,
-                   const std::vector<std::string>& items) {
+StatusEntry status(Connection& conn, std::string_view mailbox, const std::vector<std::string>& items) {
     std::string list = "(";
     for (const auto& item : items) {
         if (!is_item_name(item)) {
@@ -121,8 +118,7 @@ StatusEntry status(Connection& conn, std::string_view mailbox,
     auto lines = untagged_of(r, "STATUS");
     if (lines.empty()) {
         throw Error(ErrorCategory::data,
-                    "cannot get the status of mailbox " + in_quotes(mailbox) +
-                        ": the server sent no STATUS data");
+                    "cannot get the status of mailbox " + in_quotes(mailbox) + ": the server sent no STATUS data");
     }
     return decode_status(lines.back());
 }
@@ -151,8 +147,7 @@ SelectInfo select(Connection& conn, std::string_view mailbox, bool read_only) {
     }
     if (!has_validity || !has_exists) {
         throw Error(ErrorCategory::data,
-                    "cannot open mailbox " + in_quotes(mailbox) +
-                        ": the server sent no UIDVALIDITY or EXISTS");
+                    "cannot open mailbox " + in_quotes(mailbox) + ": the server sent no UIDVALIDITY or EXISTS");
     }
     info.read_only = ascii_upper(r.code) == "READ-ONLY";
     return info;
@@ -275,8 +270,8 @@ void uid_expunge(Connection& conn, std::string_view uid_set) {
     run(conn, cmd, "expunge " + in_quotes(uid_set));
 }
 
-Command append_command(std::string_view mailbox, const std::vector<std::string>& flags,
-                       std::string_view internaldate, std::string&& message) {
+Command append_command(std::string_view mailbox, const std::vector<std::string>& flags, std::string_view internaldate,
+                       std::string&& message) {
     if (!internaldate.empty() && !is_date_time(internaldate))
         throw Error(ErrorCategory::internal, "invalid IMAP date-time " + in_quotes(internaldate));
     Command cmd("APPEND");
@@ -418,10 +413,11 @@ std::vector<std::uint64_t> uid_search(Connection& conn, const Command& criteria)
     return uids;
 }
 
-std::vector<std::pair<std::string, std::string>> id(Connection& conn,
-                                                    const std::vector<std::pair<std::string, std::string>>& client_fields) {
+std::vector<std::pair<std::string, std::string>>
+id(Connection& conn, const std::vector<std::pair<std::string, std::string>>& client_fields) {
     if (!conn.has_capability("ID"))
-        throw Error(ErrorCategory::data, "cannot send ID to " + in_quotes(conn.uri()) + ": the server lacks the ID capability");
+        throw Error(ErrorCategory::data,
+                    "cannot send ID to " + in_quotes(conn.uri()) + ": the server lacks the ID capability");
     auto safe = [](std::string_view v) {
         for (char c : v)
             if (c < 0x20 || c > 0x7E || c == '"' || c == '\\') return false;
@@ -439,7 +435,8 @@ std::vector<std::pair<std::string, std::string>> id(Connection& conn,
     Response r = run(conn, cmd, "send ID to " + in_quotes(conn.uri()));
     std::vector<std::pair<std::string, std::string>> out;
     for (const Untagged& u : untagged_of(r, "ID")) {
-        if (u.arguments.size() != 1) throw Error(ErrorCategory::data, "malformed ID response from " + in_quotes(conn.uri()));
+        if (u.arguments.size() != 1)
+            throw Error(ErrorCategory::data, "malformed ID response from " + in_quotes(conn.uri()));
         if (u.arguments[0].is_nil()) continue;
         const auto& items = u.arguments[0].list();
         if (items.size() % 2 != 0 || items.size() > 60)

@@ -42,8 +42,7 @@ std::vector<ListEntry> list_mailboxes(Connection& conn);
 
 /// STATUS of `mailbox` (UTF-8) for `items` ("MESSAGES", "UIDNEXT", "SIZE", ...). Throws
 /// mbx::Error(internal) for an item that is not an atom, otherwise as above. Network.
-StatusEntry status(Connection& conn, std::string_view mailbox,
-                   const std::vector<std::string>& items);
+StatusEntry status(Connection& conn, std::string_view mailbox, const std::vector<std::string>& items);
 
 /// GETQUOTAROOT `mailbox`: its roots and their quotas (STORAGE in bytes). Throws as above.
 /// Network.
@@ -116,8 +115,8 @@ AppendResult append(Connection& conn, std::string_view mailbox, const std::vecto
 
 /// The APPEND command append() sends, for pipelining with Connection::submit(): takes the
 /// message over (no copy). Throws as append() for bad flags or date text. No side effects.
-Command append_command(std::string_view mailbox, const std::vector<std::string>& flags,
-                       std::string_view internaldate, std::string&& message);
+Command append_command(std::string_view mailbox, const std::vector<std::string>& flags, std::string_view internaldate,
+                       std::string&& message);
 /// What a completed APPEND said (APPENDUID), or the Error for its NO/BAD (see append()).
 /// Throws mbx::Error for a failed APPEND to `mailbox`. No side effects.
 AppendResult append_result(std::string_view mailbox, const Response& response);
@@ -158,7 +157,7 @@ std::vector<std::uint64_t> uid_search(Connection& conn, const Command& criteria)
 /// returns the server's field/value pairs in order (values NIL become empty), empty when the
 /// server answered `* ID NIL`. Throws mbx::Error(data) when the server lacks the ID capability
 /// or sends a malformed ID response, and as above. Network.
-std::vector<std::pair<std::string, std::string>> id(Connection& conn,
-                                                    const std::vector<std::pair<std::string, std::string>>& client_fields);
+std::vector<std::pair<std::string, std::string>>
+id(Connection& conn, const std::vector<std::pair<std::string, std::string>>& client_fields);
 
 } // namespace mbx::imap

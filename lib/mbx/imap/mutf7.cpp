@@ -23,22 +23,19 @@ int alphabet_index(char c) {
 bool is_direct(unsigned char c) { return c >= 0x20 && c <= 0x7e; }
 
 [[noreturn]] void fail_encode(std::string_view name) {
-    throw Error(ErrorCategory::data,
-                "cannot encode mailbox name '" + std::string(name) + "': invalid UTF-8",
+    throw Error(ErrorCategory::data, "cannot encode mailbox name '" + std::string(name) + "': invalid UTF-8",
                 "mailbox names must be valid UTF-8");
 }
 
 [[noreturn]] void fail_decode(std::string_view name, const char* why) {
-    throw Error(ErrorCategory::data,
-                "cannot decode mailbox name '" + std::string(name) + "': " + why,
+    throw Error(ErrorCategory::data, "cannot decode mailbox name '" + std::string(name) + "': " + why,
                 "the server sent a name that is not valid modified UTF-7 (RFC 3501 5.1.3)");
 }
 
 // Decodes one UTF-8 sequence at `i`, advancing it; -1 on malformed input.
 std::int32_t next_code_point(std::string_view s, std::size_t& i) {
     auto b0 = static_cast<unsigned char>(s[i]);
-    int extra = b0 < 0x80 ? 0 : (b0 & 0xe0) == 0xc0 ? 1 : (b0 & 0xf0) == 0xe0 ? 2
-              : (b0 & 0xf8) == 0xf0 ? 3 : -1;
+    int extra = b0 < 0x80 ? 0 : (b0 & 0xe0) == 0xc0 ? 1 : (b0 & 0xf0) == 0xe0 ? 2 : (b0 & 0xf8) == 0xf0 ? 3 : -1;
     // Need extra + 1 bytes from i on.
     if (extra < 0 || s.size() - i <= static_cast<std::size_t>(extra)) return -1;
     std::int32_t cp = extra == 0 ? b0 : b0 & (0x3f >> extra);

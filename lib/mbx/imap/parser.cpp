@@ -70,8 +70,8 @@ private:
 
     void expect(char c) {
         if (peek() != static_cast<unsigned char>(c)) {
-            fail(std::string("expected '") + c + "' at offset " + std::to_string(pos_) +
-                 " of segment " + std::to_string(seg_));
+            fail(std::string("expected '") + c + "' at offset " + std::to_string(pos_) + " of segment " +
+                 std::to_string(seg_));
         }
         ++pos_;
     }
@@ -215,8 +215,8 @@ private:
 };
 
 bool is_keyword_char(char c) {
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-           c == '-' || c == '.' || c == '_';
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '.' ||
+           c == '_';
 }
 
 bool is_status_keyword(const std::string& k) {
@@ -408,8 +408,8 @@ StatusEntry decode_status(const Untagged& u, bool utf8_accept) {
 namespace {
 
 bool is_section_item(const std::string& name) {
-    return name.starts_with("BODY[") || name.starts_with("BINARY[") || name == "RFC822" ||
-           name == "RFC822.HEADER" || name == "RFC822.TEXT";
+    return name.starts_with("BODY[") || name.starts_with("BINARY[") || name == "RFC822" || name == "RFC822.HEADER" ||
+           name == "RFC822.TEXT";
 }
 
 // `movable`: the same value, whose bytes may be moved out (rvalue decode_fetch), or nullptr.
@@ -494,8 +494,8 @@ std::chrono::sys_seconds parse_internaldate(std::string_view s) {
     static constexpr std::string_view kMonths[] = {"JAN", "FEB", "MAR", "APR", "MAY", "JUN",
                                                    "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"};
     const std::string bad = "invalid date-time '" + std::string(s.substr(0, 40)) + "'";
-    if (s.size() != 26 || s[2] != '-' || s[6] != '-' || s[11] != ' ' || s[14] != ':' ||
-        s[17] != ':' || s[20] != ' ' || (s[21] != '+' && s[21] != '-')) {
+    if (s.size() != 26 || s[2] != '-' || s[6] != '-' || s[11] != ' ' || s[14] != ':' || s[17] != ':' || s[20] != ' ' ||
+        (s[21] != '+' && s[21] != '-')) {
         fail(bad);
     }
     int day = s[0] == ' ' ? digits_at(s, 1, 1) : digits_at(s, 0, 2);

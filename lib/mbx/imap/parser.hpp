@@ -108,8 +108,8 @@ struct ListEntry {
 
 /// `* STATUS mailbox (item value ...)` (RFC 3501 §7.2.4).
 struct StatusEntry {
-    std::string mailbox;                           ///< UTF-8
-    std::map<std::string, std::uint64_t> items;   ///< upper-cased names: "MESSAGES", "SIZE"
+    std::string mailbox;                        ///< UTF-8
+    std::map<std::string, std::uint64_t> items; ///< upper-cased names: "MESSAGES", "SIZE"
     /// The value of item `name` (upper-case), or nullopt.
     std::optional<std::uint64_t> get(const std::string& name) const;
 };
@@ -120,9 +120,9 @@ struct FetchItem {
     std::uint64_t sequence = 0;
     std::optional<std::uint64_t> uid;
     std::optional<std::vector<std::string>> flags;
-    std::optional<std::string> internaldate_text; ///< as sent: "17-Jul-1996 02:44:25 -0700"
+    std::optional<std::string> internaldate_text;         ///< as sent: "17-Jul-1996 02:44:25 -0700"
     std::optional<std::chrono::sys_seconds> internaldate; ///< the same instant in UTC
-    std::optional<std::uint64_t> size;            ///< RFC822.SIZE
+    std::optional<std::uint64_t> size;                    ///< RFC822.SIZE
     /// Body sections by their upper-cased name as sent: "BODY[]", "BODY[HEADER]",
     /// "RFC822", "BINARY[1]", "BODY[]<0>". NIL gives nullopt.
     std::map<std::string, std::optional<std::string>> sections;

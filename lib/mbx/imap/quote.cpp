@@ -10,10 +10,14 @@ namespace {
 bool is_astring_char(unsigned char c) {
     if (c <= 0x20 || c >= 0x7f) return false; // CTL, SP, DEL and 8-bit
     switch (c) {
-    case '(': case ')': case '{': case '%': case '*': case '"': case '\\':
-        return false;
-    default:
-        return true; // "]" is a resp-special but allowed in ASTRING-CHAR
+    case '(':
+    case ')':
+    case '{':
+    case '%':
+    case '*':
+    case '"':
+    case '\\': return false;
+    default: return true; // "]" is a resp-special but allowed in ASTRING-CHAR
     }
 }
 
@@ -29,8 +33,9 @@ AString quote_astring(std::string_view value) {
     for (char ch : value) {
         auto c = static_cast<unsigned char>(ch);
         if (c == 0) {
-            throw Error(ErrorCategory::data, "cannot send a string containing a NUL byte to an "
-                                             "IMAP server",
+            throw Error(ErrorCategory::data,
+                        "cannot send a string containing a NUL byte to an "
+                        "IMAP server",
                         "remove the NUL byte from the value");
         }
         if (!is_astring_char(c)) atom = false;

@@ -41,8 +41,8 @@ ResponseReader::ResponseReader(Source source, std::string subject, ReaderLimits 
 
 void ResponseReader::fail_limit(const std::string& what, std::size_t limit) const {
     throw Error(ErrorCategory::data,
-                "cannot read response from '" + subject_ + "': " + what + " exceeds " +
-                    std::to_string(limit) + " bytes",
+                "cannot read response from '" + subject_ + "': " + what + " exceeds " + std::to_string(limit) +
+                    " bytes",
                 "the server sent more than mbxkit accepts in one response; raise the reader "
                 "limits only if the server is trusted");
 }
@@ -79,8 +79,7 @@ std::string ResponseReader::read_text_line(std::size_t budget) {
         }
         scanned = buffer_.size() - pos_;
         if (!fill()) {
-            throw Error(ErrorCategory::unavailable,
-                        "cannot read response from '" + subject_ + "': connection closed",
+            throw Error(ErrorCategory::unavailable, "cannot read response from '" + subject_ + "': connection closed",
                         "the server closed the connection; check its logs");
         }
     }
@@ -93,8 +92,7 @@ std::string ResponseReader::read_literal(std::size_t size) {
     while (data.size() < size) {
         if (pos_ == buffer_.size() && !fill()) {
             throw Error(ErrorCategory::unavailable,
-                        "cannot read response from '" + subject_ +
-                            "': connection closed inside a literal",
+                        "cannot read response from '" + subject_ + "': connection closed inside a literal",
                         "the server closed the connection; check its logs");
         }
         std::size_t take = std::min(size - data.size(), buffer_.size() - pos_);
@@ -118,8 +116,7 @@ ResponseLine ResponseReader::read() {
         line.segments.push_back(std::move(text));
         if (size < 0) return line;
         auto n = static_cast<unsigned long long>(size);
-        if (n > limits_.max_literal) fail_limit("a literal of " + std::to_string(n) + " bytes",
-                                                limits_.max_literal);
+        if (n > limits_.max_literal) fail_limit("a literal of " + std::to_string(n) + " bytes", limits_.max_literal);
         if (total > limits_.max_response || n + kPieceOverhead > limits_.max_response - total)
             fail_limit("one response", limits_.max_response);
         line.literals.push_back(read_literal(static_cast<std::size_t>(n)));

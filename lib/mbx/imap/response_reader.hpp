@@ -17,9 +17,10 @@ inline constexpr std::size_t kPieceOverhead = 64;
 
 /// Upper bounds on what one server response may make the client hold in memory.
 struct ReaderLimits {
-    std::size_t max_line = 1024 * 1024;              ///< one line between literals, bytes
-    std::size_t max_literal = 64 * 1024 * 1024;      ///< one literal, bytes
-    std::size_t max_response = 128 * 1024 * 1024;   ///< one logical line with all its literals (and kPieceOverhead a piece)
+    std::size_t max_line = 1024 * 1024;         ///< one line between literals, bytes
+    std::size_t max_literal = 64 * 1024 * 1024; ///< one literal, bytes
+    std::size_t max_response =
+        128 * 1024 * 1024; ///< one logical line with all its literals (and kPieceOverhead a piece)
     /// The untagged responses one command may make the client hold until its completion (bytes
     /// and kPieceOverhead a piece): a server answering with `* 1 EXISTS` forever is stopped here.
     std::size_t max_held = 128 * 1024 * 1024;

@@ -26,12 +26,9 @@ std::string to_json_text(const nlohmann::json& value) {
     return value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
-void bind_optional(SQLite::Statement& statement, int index,
-                   const std::optional<std::string>& value) {
-    if (value)
-        statement.bind(index, *value);
-    else
-        statement.bind(index); // NULL
+void bind_optional(SQLite::Statement& statement, int index, const std::optional<std::string>& value) {
+    if (value) statement.bind(index, *value);
+    else statement.bind(index); // NULL
 }
 
 std::optional<std::string> redacted_json_text(const std::optional<nlohmann::json>& value) {
@@ -48,8 +45,7 @@ SQLite::Database open_database(const std::filesystem::path& path) {
     std::string mode = db.execAndGet("PRAGMA journal_mode = WAL").getString();
     if (mode != "wal")
         throw Error(ErrorCategory::io,
-                    fmt::format("cannot use WAL mode for journal '{}': SQLite kept '{}'",
-                                path.string(), mode),
+                    fmt::format("cannot use WAL mode for journal '{}': SQLite kept '{}'", path.string(), mode),
                     "put the journal on a local file system (WAL needs shared memory; NFS and "
                     "some container volumes do not provide it)");
     // NORMAL is durable across application crashes in WAL mode; only a power loss can drop the
@@ -72,8 +68,7 @@ SQLite::Database open_database_patiently(const std::filesystem::path& path) {
             const int primary = e.getExtendedErrorCode() & 0xff;
             const bool busy = primary == SQLITE_BUSY || primary == SQLITE_LOCKED;
             if (!busy || steady_clock::now() >= deadline)
-                detail::throw_sqlite_error(e, fmt::format("cannot open journal '{}'",
-                                                          path.string()));
+                detail::throw_sqlite_error(e, fmt::format("cannot open journal '{}'", path.string()));
             std::this_thread::sleep_for(milliseconds(std::min(5 * attempt, 100)));
         }
     }
@@ -108,17 +103,14 @@ Journal::~Journal() = default;
 const std::filesystem::path& Journal::path() const { return impl_->path_; }
 
 int Journal::schema_version() {
-    return impl_->guarded("cannot read journal",
-                          [&] { return detail::read_user_version(impl_->db_); });
+    return impl_->guarded("cannot read journal", [&] { return detail::read_user_version(impl_->db_); });
 }
 
 Journal::Batch Journal::batch() {
     if (impl_->in_batch_)
         throw Error(ErrorCategory::internal,
-                    fmt::format("cannot open a batch on journal '{}': one is already open",
-                                impl_->path_.string()));
-    impl_->guarded("cannot start a transaction on journal",
-                   [&] { impl_->db_.exec("BEGIN IMMEDIATE"); });
+                    fmt::format("cannot open a batch on journal '{}': one is already open", impl_->path_.string()));
+    impl_->guarded("cannot start a transaction on journal", [&] { impl_->db_.exec("BEGIN IMMEDIATE"); });
     impl_->in_batch_ = true;
     return Batch(impl_.get());
 }
@@ -152,8 +144,7 @@ std::int64_t Journal::begin_run(const RunStart& start) {
 
 void Journal::finish_run(std::int64_t run_id, RunStatus status, int exit_code) {
     if (status == RunStatus::running)
-        throw Error(ErrorCategory::usage,
-                    fmt::format("cannot finish run {} with status 'running'", run_id),
+        throw Error(ErrorCategory::usage, fmt::format("cannot finish run {} with status 'running'", run_id),
                     "pass the status the run ended with");
     int changed = impl_->guarded("cannot finish a run in journal", [&] {
         return impl_->write([&] {
@@ -168,8 +159,7 @@ void Journal::finish_run(std::int64_t run_id, RunStatus status, int exit_code) {
     });
     if (changed == 0)
         throw Error(ErrorCategory::data,
-                    fmt::format("cannot finish run {}: no such run in journal '{}'", run_id,
-                                impl_->path_.string()));
+                    fmt::format("cannot finish run {}: no such run in journal '{}'", run_id, impl_->path_.string()));
 }
 
 void Journal::reopen_run(std::int64_t run_id) {
@@ -178,7 +168,8 @@ void Journal::reopen_run(std::int64_t run_id) {
         throw Error(ErrorCategory::data,
                     fmt::format("cannot resume run {}: no such run in journal '{}'", run_id, impl_->path_.string()));
     if (run->status == RunStatus::running && !run->stale)
-        throw Error(ErrorCategory::usage, fmt::format("run {} is still running (pid {} on {})", run_id, run->pid, run->host),
+        throw Error(ErrorCategory::usage,
+                    fmt::format("run {} is still running (pid {} on {})", run_id, run->pid, run->host),
                     "wait for it to finish, or stop it first");
     impl_->guarded("cannot resume a run in journal", [&] {
         return impl_->write([&] {
@@ -221,9 +212,8 @@ std::int64_t Journal::add_action(std::int64_t run_id, const NewAction& action) {
                 bind_optional(insert, 7, action.error);
                 insert.bind(8, now);
                 // An action recorded already settled (done, failed, skipped) has ended too.
-                bind_optional(insert, 9, action.status == ActionStatus::planned
-                                             ? std::nullopt
-                                             : std::optional<std::string>(now));
+                bind_optional(insert, 9,
+                              action.status == ActionStatus::planned ? std::nullopt : std::optional<std::string>(now));
                 insert.exec();
                 return impl_->db_.getLastInsertRowid();
             });
@@ -231,14 +221,13 @@ std::int64_t Journal::add_action(std::int64_t run_id, const NewAction& action) {
     } catch (const Error& e) {
         if (e.library_code() != SQLITE_CONSTRAINT_FOREIGNKEY) throw;
         throw Error(ErrorCategory::data,
-                    fmt::format("cannot record an action for run {}: no such run in journal '{}'",
-                                run_id, impl_->path_.string()),
+                    fmt::format("cannot record an action for run {}: no such run in journal '{}'", run_id,
+                                impl_->path_.string()),
                     {}, e.library_code());
     }
 }
 
-void Journal::update_action(std::int64_t action_id, ActionStatus status,
-                            std::optional<nlohmann::json> after,
+void Journal::update_action(std::int64_t action_id, ActionStatus status, std::optional<nlohmann::json> after,
                             std::optional<std::string> error) {
     const auto after_text = redacted_json_text(after);
     int changed = impl_->guarded("cannot update an action in journal", [&] {
@@ -261,9 +250,8 @@ void Journal::update_action(std::int64_t action_id, ActionStatus status,
         });
     });
     if (changed == 0)
-        throw Error(ErrorCategory::data,
-                    fmt::format("cannot update action {}: no such action in journal '{}'",
-                                action_id, impl_->path_.string()));
+        throw Error(ErrorCategory::data, fmt::format("cannot update action {}: no such action in journal '{}'",
+                                                     action_id, impl_->path_.string()));
 }
 
 std::vector<std::string> Journal::integrity_problems() {
@@ -299,8 +287,7 @@ Journal::Batch::~Batch() {
 }
 
 void Journal::Batch::commit() {
-    if (!open_ || impl_ == nullptr)
-        throw Error(ErrorCategory::internal, "cannot commit a journal batch twice");
+    if (!open_ || impl_ == nullptr) throw Error(ErrorCategory::internal, "cannot commit a journal batch twice");
     open_ = false;
     impl_->in_batch_ = false;
     try {
@@ -308,10 +295,9 @@ void Journal::Batch::commit() {
     } catch (const SQLite::Exception& e) {
         try {
             impl_->db_.exec("ROLLBACK"); // release the write lock for other processes
-        } catch (...) { // NOLINT(bugprone-empty-catch): the COMMIT error is the one to report
+        } catch (...) {                  // NOLINT(bugprone-empty-catch): the COMMIT error is the one to report
         }
-        detail::throw_sqlite_error(e, fmt::format("cannot commit to journal '{}'",
-                                                  impl_->path_.string()));
+        detail::throw_sqlite_error(e, fmt::format("cannot commit to journal '{}'", impl_->path_.string()));
     }
 }
 

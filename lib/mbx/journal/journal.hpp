@@ -97,8 +97,7 @@ public:
 
     /// Sets the status of action `action_id`, its ended_at to now, and, when given, its after
     /// state (through redact_json) and error text. Failure: data when there is no such action.
-    void update_action(std::int64_t action_id, ActionStatus status,
-                       std::optional<nlohmann::json> after = std::nullopt,
+    void update_action(std::int64_t action_id, ActionStatus status, std::optional<nlohmann::json> after = std::nullopt,
                        std::optional<std::string> error = std::nullopt);
 
     /// Claims the mailbox of `user` for run `run_id`, so that two runs sharing this journal
@@ -135,8 +134,7 @@ public:
     /// Calls `visit` for each action of run `run_id` in seq order, reading one row at a time
     /// (for `mbx journal show` on a run with millions of actions). Exceptions thrown by
     /// `visit` propagate unchanged and stop the walk.
-    void for_each_action_of_run(std::int64_t run_id,
-                                const std::function<void(const ActionRecord&)>& visit);
+    void for_each_action_of_run(std::int64_t run_id, const std::function<void(const ActionRecord&)>& visit);
 
     /// Calls `visit` for every action of every run selected by `filter`: runs in list_runs
     /// order (newest first), actions by seq. Actions are read one row at a time, so memory does

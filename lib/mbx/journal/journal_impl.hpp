@@ -15,8 +15,7 @@
 namespace mbx::journal {
 
 struct Journal::Impl {
-    Impl(std::filesystem::path path, SQLite::Database db)
-        : path_(std::move(path)), db_(std::move(db)) {}
+    Impl(std::filesystem::path path, SQLite::Database db) : path_(std::move(path)), db_(std::move(db)) {}
 
     std::filesystem::path path_;
     SQLite::Database db_; // declared before the cached statements, so it outlives them

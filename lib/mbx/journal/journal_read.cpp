@@ -13,9 +13,8 @@
 namespace mbx::journal {
 namespace {
 
-constexpr const char* kRunColumns =
-    "id, uuid, tool, args, operator, operator_uid, host, pid, mbx_version, dry_run, "
-    "started_at, ended_at, status, exit_code";
+constexpr const char* kRunColumns = "id, uuid, tool, args, operator, operator_uid, host, pid, mbx_version, dry_run, "
+                                    "started_at, ended_at, status, exit_code";
 
 constexpr const char* kActionColumns =
     R"(id, run_id, seq, kind, subject, "before", "after", status, error, started_at, ended_at)";
@@ -39,14 +38,12 @@ std::vector<std::string> parse_args(const std::string& text) {
     auto parsed = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
     std::vector<std::string> args;
     if (!parsed.is_array()) return {text};
-    for (const auto& arg : parsed) args.push_back(arg.is_string() ? arg.get<std::string>()
-                                                                  : arg.dump());
+    for (const auto& arg : parsed) args.push_back(arg.is_string() ? arg.get<std::string>() : arg.dump());
     return args;
 }
 
 bool wants_running_or_interrupted(const RunFilter& filter) {
-    return filter.status &&
-           (*filter.status == RunStatus::running || *filter.status == RunStatus::interrupted);
+    return filter.status && (*filter.status == RunStatus::running || *filter.status == RunStatus::interrupted);
 }
 
 // WHERE clause for `filter`. The status condition is widened for running/interrupted because
@@ -55,10 +52,8 @@ std::string run_query(const RunFilter& filter) {
     std::string sql = fmt::format("SELECT {} FROM runs WHERE 1 = 1", kRunColumns);
     if (filter.since) sql += " AND started_at >= :since";
     if (filter.tool) sql += " AND tool = :tool";
-    if (wants_running_or_interrupted(filter))
-        sql += " AND status IN ('running', 'interrupted')";
-    else if (filter.status)
-        sql += " AND status = :status";
+    if (wants_running_or_interrupted(filter)) sql += " AND status IN ('running', 'interrupted')";
+    else if (filter.status) sql += " AND status = :status";
     // The timestamp format is fixed-width UTC, so text order is time order.
     return sql + " ORDER BY started_at DESC, id DESC";
 }
@@ -126,8 +121,7 @@ std::vector<RunRecord> Journal::list_runs(const RunFilter& filter) {
 
 std::optional<RunRecord> Journal::find_run(std::int64_t run_id) {
     return impl_->guarded("cannot read journal", [&]() -> std::optional<RunRecord> {
-        SQLite::Statement query(impl_->db_,
-                                fmt::format("SELECT {} FROM runs WHERE id = ?", kRunColumns));
+        SQLite::Statement query(impl_->db_, fmt::format("SELECT {} FROM runs WHERE id = ?", kRunColumns));
         query.bind(1, run_id);
         if (!query.executeStep()) return std::nullopt;
         return impl_->read_run(query);
@@ -135,7 +129,8 @@ std::optional<RunRecord> Journal::find_run(std::int64_t run_id) {
 }
 
 std::optional<RunRecord> Journal::find_run_by_reference(std::string_view text) {
-    const bool numeric = !text.empty() && text.size() < 10 && text.find_first_not_of("0123456789") == std::string_view::npos;
+    const bool numeric =
+        !text.empty() && text.size() < 10 && text.find_first_not_of("0123456789") == std::string_view::npos;
     return numeric ? find_run(std::stoll(std::string(text))) : find_run_by_uuid(text);
 }
 
@@ -143,17 +138,14 @@ std::optional<RunRecord> Journal::find_run_by_uuid(std::string_view prefix) {
     std::string wanted(prefix);
     std::transform(wanted.begin(), wanted.end(), wanted.begin(),
                    [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    bool hex = std::all_of(wanted.begin(), wanted.end(),
-                           [](unsigned char c) { return std::isxdigit(c) != 0; });
+    bool hex = std::all_of(wanted.begin(), wanted.end(), [](unsigned char c) { return std::isxdigit(c) != 0; });
     if (wanted.size() < 4 || wanted.size() > 32 || !hex)
         throw Error(ErrorCategory::usage, fmt::format("invalid run uuid prefix '{}'", prefix),
                     "give at least 4 hex digits of the run's uuid, or its numeric id");
     auto matches = impl_->guarded("cannot read journal", [&] {
         // A range on the UNIQUE index instead of LIKE: 'g' sorts after every hex digit.
         SQLite::Statement query(
-            impl_->db_,
-            fmt::format("SELECT {} FROM runs WHERE uuid >= ?1 AND uuid < ?1 || 'g' LIMIT 2",
-                        kRunColumns));
+            impl_->db_, fmt::format("SELECT {} FROM runs WHERE uuid >= ?1 AND uuid < ?1 || 'g' LIMIT 2", kRunColumns));
         query.bind(1, wanted);
         std::vector<RunRecord> found;
         while (query.executeStep()) found.push_back(impl_->read_run(query));
@@ -161,8 +153,7 @@ std::optional<RunRecord> Journal::find_run_by_uuid(std::string_view prefix) {
     });
     if (matches.empty()) return std::nullopt;
     if (matches.size() > 1)
-        throw Error(ErrorCategory::usage,
-                    fmt::format("run uuid prefix '{}' matches several runs", prefix),
+        throw Error(ErrorCategory::usage, fmt::format("run uuid prefix '{}' matches several runs", prefix),
                     "give more digits of the uuid, or the run's numeric id");
     return std::move(matches.front());
 }
@@ -229,23 +220,20 @@ std::vector<ActionRecord> Journal::actions_of(std::int64_t run_id) {
     return actions;
 }
 
-void Journal::for_each_action(
-    const RunFilter& filter,
-    const std::function<void(const RunRecord&, const ActionRecord&)>& visit) {
+void Journal::for_each_action(const RunFilter& filter,
+                              const std::function<void(const RunRecord&, const ActionRecord&)>& visit) {
     // Runs are few (one per command invocation) and are materialised; actions can be millions
     // and are streamed one row at a time.
     for (const RunRecord& run : list_runs(filter))
         for_each_action_of_run(run.id, [&](const ActionRecord& a) { visit(run, a); });
 }
 
-void Journal::for_each_action_of_run(std::int64_t run_id,
-                                     const std::function<void(const ActionRecord&)>& visit) {
+void Journal::for_each_action_of_run(std::int64_t run_id, const std::function<void(const ActionRecord&)>& visit) {
     // The SQLite::Exception guard covers only stepping and reading the rows, so an exception
     // thrown by `visit` reaches the caller unchanged.
     SQLite::Statement query = impl_->guarded("cannot read journal", [&] {
         SQLite::Statement q(impl_->db_,
-                            fmt::format("SELECT {} FROM actions WHERE run_id = ? ORDER BY seq",
-                                        kActionColumns));
+                            fmt::format("SELECT {} FROM actions WHERE run_id = ? ORDER BY seq", kActionColumns));
         q.bind(1, run_id);
         return q;
     });
@@ -281,9 +269,8 @@ std::int64_t Journal::claim_mailbox(std::int64_t run_id, std::string_view user) 
                         "messages twice");
         }
     });
-    const std::int64_t id = add_action(run_id, {.kind = "mailbox.claim",
-                                                .subject = std::string(user),
-                                                .status = ActionStatus::planned});
+    const std::int64_t id =
+        add_action(run_id, {.kind = "mailbox.claim", .subject = std::string(user), .status = ActionStatus::planned});
     tx.commit();
     return id;
 }

@@ -65,15 +65,13 @@ std::optional<Parsed> parse_fields(std::string_view text) {
     Parsed p;
     std::size_t pos = 0;
     int year = 0, month = 0, day = 0;
-    if (!read_digits(text, pos, 4, year) || !expect(text, pos, '-') ||
-        !read_digits(text, pos, 2, month) || !expect(text, pos, '-') ||
-        !read_digits(text, pos, 2, day))
+    if (!read_digits(text, pos, 4, year) || !expect(text, pos, '-') || !read_digits(text, pos, 2, month) ||
+        !expect(text, pos, '-') || !read_digits(text, pos, 2, day))
         return std::nullopt;
     int hour = 0, minute = 0, second = 0;
     if (pos < text.size() && (text[pos] == 'T' || text[pos] == ' ')) {
         ++pos;
-        if (!read_digits(text, pos, 2, hour) || !expect(text, pos, ':') ||
-            !read_digits(text, pos, 2, minute))
+        if (!read_digits(text, pos, 2, hour) || !expect(text, pos, ':') || !read_digits(text, pos, 2, minute))
             return std::nullopt;
         if (pos < text.size() && text[pos] == ':') {
             ++pos;
@@ -92,8 +90,7 @@ std::optional<Parsed> parse_fields(std::string_view text) {
         if (pos < text.size() && text[pos] == 'Z') ++pos;
     }
     if (pos != text.size()) return std::nullopt;
-    if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || second > 60)
-        return std::nullopt;
+    if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || second > 60) return std::nullopt;
     p.tm.tm_year = year - 1900;
     p.tm.tm_mon = month - 1;
     p.tm.tm_mday = day;
@@ -152,8 +149,8 @@ std::string format_timestamp(TimePoint t) {
     }
     std::tm tm{};
     gmtime_r(&secs, &tm);
-    return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", tm.tm_year + 1900,
-                       tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, frac);
+    return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+                       tm.tm_hour, tm.tm_min, tm.tm_sec, frac);
 }
 
 TimePoint parse_timestamp(std::string_view text) {

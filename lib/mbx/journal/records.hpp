@@ -67,7 +67,7 @@ struct RunStart {
     std::string tool{};              ///< e.g. "quota", "merge"
     std::vector<std::string> args{}; ///< argv after the program name; redacted before storing
     bool dry_run = false;
-    std::string mbx_version{};       ///< e.g. "0.1.0"
+    std::string mbx_version{}; ///< e.g. "0.1.0"
 };
 
 /// One action to record.
@@ -77,13 +77,13 @@ struct NewAction {
     std::optional<nlohmann::json> before{}; ///< state before, for undo; scrubbed of secrets
     std::optional<nlohmann::json> after{};  ///< state after; scrubbed of secrets
     ActionStatus status = ActionStatus::planned;
-    std::optional<std::string> error{};     ///< why it failed, when status is failed
+    std::optional<std::string> error{}; ///< why it failed, when status is failed
 };
 
 /// One row of `runs`, as a reader sees it.
 struct RunRecord {
     std::int64_t id = 0;
-    std::string uuid{};              ///< 32 lower-case hex digits, unique across shard journals
+    std::string uuid{}; ///< 32 lower-case hex digits, unique across shard journals
     std::string tool{};
     std::vector<std::string> args{}; ///< as stored: already redacted
     std::string operator_name{};     ///< login name of the real uid that ran the command
@@ -129,7 +129,7 @@ struct RunFilter {
 /// A run that has actions about one subject (Journal::runs_about).
 struct SubjectRun {
     RunRecord run{};
-    std::int64_t actions = 0;        ///< its actions about the subject
+    std::int64_t actions = 0;         ///< its actions about the subject
     std::vector<std::string> kinds{}; ///< their kinds, distinct, sorted
 };
 

@@ -10,18 +10,17 @@ namespace mbx::journal {
 namespace {
 
 bool contains_any(std::string_view haystack, std::span<const std::string_view> needles) {
-    return std::any_of(needles.begin(), needles.end(), [&](std::string_view n) {
-        return haystack.find(n) != std::string_view::npos;
-    });
+    return std::any_of(needles.begin(), needles.end(),
+                       [&](std::string_view n) { return haystack.find(n) != std::string_view::npos; });
 }
 
 // Option names keep their dashes, so both spellings of "api key" are listed.
-constexpr std::array<std::string_view, 8> kSecretOptionWords{
-    "password", "passwd", "secret", "token", "api-key", "apikey", "api_key", "credential"};
+constexpr std::array<std::string_view, 8> kSecretOptionWords{"password", "passwd", "secret",  "token",
+                                                             "api-key",  "apikey", "api_key", "credential"};
 
 // JSON keys are compared without '-' and '_' (userPassword, api_key, api-key, apiKey all match).
-constexpr std::array<std::string_view, 6> kSecretKeyWords{
-    "password", "passwd", "secret", "token", "apikey", "credential"};
+constexpr std::array<std::string_view, 6> kSecretKeyWords{"password", "passwd", "secret",
+                                                          "token",    "apikey", "credential"};
 
 bool is_secret_key(std::string_view key) {
     // Folded on the stack: the journal calls this for every key of every action it records.
@@ -36,7 +35,6 @@ bool is_secret_key(std::string_view key) {
         if (c != '-' && c != '_') buffer[n++] = c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
     return contains_any(std::string_view(buffer, n), kSecretKeyWords);
 }
-
 
 } // namespace
 
@@ -97,9 +95,8 @@ std::vector<std::string> redact_arguments(const std::vector<std::string>& args) 
         }
         if (!positional_only && arg.size() > 2 && arg.starts_with("--")) {
             std::size_t eq = arg.find('=');
-            std::string_view name = std::string_view(arg).substr(2, eq == std::string::npos
-                                                                        ? std::string::npos
-                                                                        : eq - 2);
+            std::string_view name =
+                std::string_view(arg).substr(2, eq == std::string::npos ? std::string::npos : eq - 2);
             if (is_secret_option(name)) {
                 if (eq == std::string::npos) {
                     out.push_back(arg);
@@ -121,7 +118,8 @@ bool needs_redaction(const nlohmann::json& value) {
             if (is_secret_key(key) || needs_redaction(member)) return true;
         return false;
     }
-    if (value.is_array()) return std::any_of(value.begin(), value.end(), [](const auto& e) { return needs_redaction(e); });
+    if (value.is_array())
+        return std::any_of(value.begin(), value.end(), [](const auto& e) { return needs_redaction(e); });
     if (!value.is_string()) return false;
     const auto& text = value.get_ref<const std::string&>();
     return text.find("://") != std::string::npos && redact_url_userinfo(text) != text;
@@ -132,8 +130,7 @@ nlohmann::json redact_json(const nlohmann::json& value) {
     if (value.is_object()) {
         nlohmann::json out = nlohmann::json::object();
         for (const auto& [key, member] : value.items())
-            out[key] = is_secret_key(key) ? nlohmann::json(kRedactedJsonValue)
-                                          : redact_json(member);
+            out[key] = is_secret_key(key) ? nlohmann::json(kRedactedJsonValue) : redact_json(member);
         return out;
     }
     if (value.is_array()) {

@@ -64,8 +64,8 @@ constexpr std::array<Migration, 1> kMigrations{{
 void refuse_newer(SQLite::Database& db, int version, int known) {
     if (version <= known) return;
     throw Error(ErrorCategory::config,
-                fmt::format("journal '{}' has schema version {}, newer than this mbxkit ({})",
-                            db.getFilename(), version, known),
+                fmt::format("journal '{}' has schema version {}, newer than this mbxkit ({})", db.getFilename(),
+                            version, known),
                 "upgrade mbxkit, or point [journal] path / --journal at another file");
 }
 
@@ -75,17 +75,14 @@ std::span<const Migration> schema_migrations() { return kMigrations; }
 
 int current_schema_version() { return static_cast<int>(kMigrations.size()); }
 
-int read_user_version(SQLite::Database& db) {
-    return db.execAndGet("PRAGMA user_version").getInt();
-}
+int read_user_version(SQLite::Database& db) { return db.execAndGet("PRAGMA user_version").getInt(); }
 
 void apply_migrations(SQLite::Database& db, std::span<const Migration> steps) {
     const int known = static_cast<int>(steps.size());
     for (int i = 0; i < known; ++i)
         if (steps[static_cast<std::size_t>(i)].version != i + 1)
-            throw Error(ErrorCategory::internal,
-                        fmt::format("journal migration step {} is numbered {}", i + 1,
-                                    steps[static_cast<std::size_t>(i)].version));
+            throw Error(ErrorCategory::internal, fmt::format("journal migration step {} is numbered {}", i + 1,
+                                                             steps[static_cast<std::size_t>(i)].version));
     int version = 0;
     try {
         version = read_user_version(db);
@@ -103,11 +100,12 @@ void apply_migrations(SQLite::Database& db, std::span<const Migration> steps) {
             throw_sqlite_error(e, fmt::format("cannot read journal '{}'", db.getFilename()));
         }
         if (tables > 0)
-            throw Error(ErrorCategory::config,
-                        fmt::format("'{}' is an SQLite database but not an mbxkit journal ({} tables, no journal schema): "
-                                    "left as it is",
-                                    db.getFilename(), tables),
-                        "point --journal (or [journal] path) at an mbxkit journal or a new file");
+            throw Error(
+                ErrorCategory::config,
+                fmt::format("'{}' is an SQLite database but not an mbxkit journal ({} tables, no journal schema): "
+                            "left as it is",
+                            db.getFilename(), tables),
+                "point --journal (or [journal] path) at an mbxkit journal or a new file");
     }
     for (const Migration& step : steps) {
         if (step.version <= version) continue;
@@ -150,18 +148,15 @@ void throw_sqlite_error(const SQLite::Exception& e, const std::string& what) {
                     "check the permissions of the journal, its -wal and -shm files and their "
                     "directory",
                     extended);
-    case SQLITE_FULL:
-        throw Error(ErrorCategory::io, message, "free disk space and retry", extended);
-    case SQLITE_IOERR:
-        throw Error(ErrorCategory::io, message, "check the disk holding the journal", extended);
+    case SQLITE_FULL: throw Error(ErrorCategory::io, message, "free disk space and retry", extended);
+    case SQLITE_IOERR: throw Error(ErrorCategory::io, message, "check the disk holding the journal", extended);
     case SQLITE_CORRUPT:
     case SQLITE_NOTADB:
         throw Error(ErrorCategory::data, message,
                     "the file is not an mbxkit journal or is damaged: move it aside (a new one "
                     "is created) or restore a backup",
                     extended);
-    default:
-        throw Error(ErrorCategory::internal, message, {}, extended);
+    default: throw Error(ErrorCategory::internal, message, {}, extended);
     }
 }
 

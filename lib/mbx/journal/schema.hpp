@@ -16,9 +16,9 @@ namespace mbx::journal::detail {
 
 /// One forward migration step: takes the schema from `version - 1` to `version`.
 struct Migration {
-    int version;            ///< user_version after this step; steps are numbered 1, 2, 3, ...
-    std::string_view name;  ///< one line for people, e.g. "runs and actions"
-    std::string_view sql;   ///< statements run inside the step's transaction
+    int version;           ///< user_version after this step; steps are numbered 1, 2, 3, ...
+    std::string_view name; ///< one line for people, e.g. "runs and actions"
+    std::string_view sql;  ///< statements run inside the step's transaction
 };
 
 /// The journal's migration steps, in order; their count is the current schema version.

@@ -45,8 +45,7 @@ std::string operator_login_name() {
 
 std::string host_name() {
     std::array<char, 256> buffer{};
-    if (gethostname(buffer.data(), buffer.size() - 1) != 0 || buffer[0] == '\0')
-        return "localhost";
+    if (gethostname(buffer.data(), buffer.size() - 1) != 0 || buffer[0] == '\0') return "localhost";
     return buffer.data();
 }
 
@@ -57,8 +56,7 @@ std::string random_uuid_hex() {
         ssize_t got = getrandom(bytes.data() + filled, bytes.size() - filled, 0);
         if (got < 0) {
             if (errno == EINTR) continue;
-            throw Error(ErrorCategory::internal,
-                        fmt::format("cannot generate a run uuid: {}", std::strerror(errno)));
+            throw Error(ErrorCategory::internal, fmt::format("cannot generate a run uuid: {}", std::strerror(errno)));
         }
         filled += static_cast<std::size_t>(got);
     }
@@ -74,17 +72,14 @@ bool process_exists(std::int64_t pid) {
     return kill(static_cast<pid_t>(pid), 0) == 0 || errno != ESRCH;
 }
 
-std::filesystem::path default_journal_path_for(std::int64_t uid,
-                                               const std::optional<std::string>& xdg_state_home,
+std::filesystem::path default_journal_path_for(std::int64_t uid, const std::optional<std::string>& xdg_state_home,
                                                const std::optional<std::string>& home) {
     if (uid == 0) return "/var/lib/mbxkit/journal.sqlite";
     // The XDG Base Directory spec says a relative XDG_STATE_HOME is invalid and must be ignored.
     if (xdg_state_home && !xdg_state_home->empty() && xdg_state_home->front() == '/')
         return std::filesystem::path(*xdg_state_home) / "mbxkit" / "journal.sqlite";
-    if (home && !home->empty())
-        return std::filesystem::path(*home) / ".local" / "state" / "mbxkit" / "journal.sqlite";
-    throw Error(ErrorCategory::config,
-                "cannot choose a journal path: neither XDG_STATE_HOME nor HOME is set",
+    if (home && !home->empty()) return std::filesystem::path(*home) / ".local" / "state" / "mbxkit" / "journal.sqlite";
+    throw Error(ErrorCategory::config, "cannot choose a journal path: neither XDG_STATE_HOME nor HOME is set",
                 "set [journal] path in the configuration or pass --journal PATH");
 }
 
@@ -92,14 +87,12 @@ void create_private_directories(const std::filesystem::path& dir) {
     if (dir.empty()) return;
     std::error_code ec;
     if (std::filesystem::is_directory(dir, ec)) return;
-    create_private_directories(dir.parent_path() == dir ? std::filesystem::path{}
-                                                        : dir.parent_path());
+    create_private_directories(dir.parent_path() == dir ? std::filesystem::path{} : dir.parent_path());
     // mkdir rather than std::filesystem::create_directory so the mode is 0700 from the start:
     // the journal names users and mailboxes, which other local users need not see.
     if (mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST)
         throw Error(ErrorCategory::io,
-                    fmt::format("cannot create journal directory '{}': {}", dir.string(),
-                                std::strerror(errno)),
+                    fmt::format("cannot create journal directory '{}': {}", dir.string(), std::strerror(errno)),
                     "create it, or set [journal] path / --journal to a writable place");
 }
 
@@ -111,8 +104,7 @@ void create_private_file(const std::filesystem::path& file) {
         return;
     }
     if (errno == EEXIST) return;
-    throw Error(ErrorCategory::io,
-                fmt::format("cannot create journal '{}': {}", file.string(), std::strerror(errno)),
+    throw Error(ErrorCategory::io, fmt::format("cannot create journal '{}': {}", file.string(), std::strerror(errno)),
                 "check the directory's permissions, or set [journal] path / --journal");
 }
 

@@ -25,8 +25,7 @@ bool process_exists(std::int64_t pid);
 /// uid 0 -> /var/lib/mbxkit/journal.sqlite; else an absolute `xdg_state_home` ->
 /// <it>/mbxkit/journal.sqlite; else a non-empty `home` -> <it>/.local/state/mbxkit/journal.sqlite.
 /// Failure: mbx::Error(config) when none applies.
-std::filesystem::path default_journal_path_for(std::int64_t uid,
-                                               const std::optional<std::string>& xdg_state_home,
+std::filesystem::path default_journal_path_for(std::int64_t uid, const std::optional<std::string>& xdg_state_home,
                                                const std::optional<std::string>& home);
 
 /// Creates the missing directories of `dir` with mode 0700 (existing ones are untouched).

@@ -74,8 +74,7 @@ const MisCode& find_code(std::string_view query) {
     std::string hint(kListHint);
     if (std::string similar = suggestions(key); !similar.empty())
         hint += "; '" + std::string(trimmed) + "' is part of " + similar;
-    throw Error(ErrorCategory::usage, "unknown MIS code '" + std::string(trimmed) + "'",
-                std::move(hint));
+    throw Error(ErrorCategory::usage, "unknown MIS code '" + std::string(trimmed) + "'", std::move(hint));
 }
 
 std::string_view to_string(ArticleCoverage coverage) {
@@ -90,8 +89,7 @@ std::string_view to_string(ArticleCoverage coverage) {
 nlohmann::json to_json(const MisCode& code) {
     nlohmann::json commands = nlohmann::json::array();
     for (const RemediationCommand& c : code.commands)
-        commands.push_back({{"command", c.command}, {"purpose", c.purpose},
-                            {"available", c.available}});
+        commands.push_back({{"command", c.command}, {"purpose", c.purpose}, {"available", c.available}});
     return nlohmann::json{
         {"code", code.code()},
         {"number", code.number},

@@ -21,8 +21,7 @@ const std::array kKinds{
     ActionKind{kind::kQuotaCheck, kReads, nullptr, "a mailbox's usage and limit"},
     ActionKind{kind::kQuotaRaise, kChanges, undo_quota_raise, "a quota attribute set in the directory"},
     ActionKind{kind::kQuotaCleanupFolder, kChanges, nullptr, "a folder's cleanup: what was selected"},
-    ActionKind{kind::kQuotaCleanupMessage, kChanges, undo_quota_cleanup_message,
-               "a message archived, then expunged"},
+    ActionKind{kind::kQuotaCleanupMessage, kChanges, undo_quota_cleanup_message, "a message archived, then expunged"},
     ActionKind{kind::kMailboxClaim, kChanges, nullptr, "a run holds a mailbox while it changes it"},
     ActionKind{kind::kMergePlan, kChanges, nullptr, "a merge's folders and the target's baselines"},
     ActionKind{kind::kMergeFolder, kChanges, nullptr, "a folder merged (created on the target if missing)"},
@@ -62,8 +61,8 @@ std::span<const ActionKind> action_kinds() { return kKinds; }
 const ActionKind* find_action_kind(std::string_view name) {
     const auto it = std::find_if(kKinds.begin(), kKinds.end(), [&](const ActionKind& k) { return k.name == name; });
     if (it != kKinds.end()) return &*it;
-    const auto family = std::find_if(kFamilies.begin(), kFamilies.end(),
-                                     [&](const ActionKind& k) { return name.starts_with(k.name); });
+    const auto family =
+        std::find_if(kFamilies.begin(), kFamilies.end(), [&](const ActionKind& k) { return name.starts_with(k.name); });
     return family == kFamilies.end() ? nullptr : &*family;
 }
 

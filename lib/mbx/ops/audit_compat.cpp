@@ -22,7 +22,8 @@ CompatTarget compat_target(const config::Config& cfg, const SecretProvider& secr
     const auto report = audit_server(cfg, secrets, *req.server, req.user);
     if (report.error) throw *report.error;
     if (report.versions.empty())
-        throw Error(ErrorCategory::data, fmt::format("'{}' announced no MS-ASProtocolVersions", out::printable(*req.server)),
+        throw Error(ErrorCategory::data,
+                    fmt::format("'{}' announced no MS-ASProtocolVersions", out::printable(*req.server)),
                     "check the URL with `mbx audit server URL`, or give --target-versions");
     std::string list;
     for (const auto& v : report.versions) list += (list.empty() ? "" : ",") + v;

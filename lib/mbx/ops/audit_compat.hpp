@@ -5,6 +5,7 @@
 #include "mbx/audit/compat.hpp"
 #include "mbx/core/error.hpp"
 #include "mbx/ops/audit_devices.hpp"
+#include "mbx/ops/fwd.hpp"
 #include "mbx/ops/secrets.hpp"
 
 #include <cstdint>
@@ -16,10 +17,6 @@
 namespace mbx::config {
 class Config;
 }
-namespace mbx::journal {
-class Journal;
-}
-
 namespace mbx::ops::audit {
 
 using mbx::audit::basis_name;

@@ -66,19 +66,28 @@ DeviceRow row_of(const mbx::audit::Device& d) {
 } // namespace
 
 json to_json(const DeviceRow& d) {
-    return {{"user", d.user},           {"device_id", d.device_id},
-            {"device_type", d.device_type}, {"family", d.family},
-            {"client_version", d.client_version}, {"model", d.model},
-            {"user_agent", d.user_agent}, {"versions", d.versions},
-            {"last_version", d.last_version}, {"version_sources", d.version_sources},
-            {"commands", d.commands},   {"statuses", d.statuses},
-            {"first_seen", d.first_seen}, {"last_seen", d.last_seen},
+    return {{"user", d.user},
+            {"device_id", d.device_id},
+            {"device_type", d.device_type},
+            {"family", d.family},
+            {"client_version", d.client_version},
+            {"model", d.model},
+            {"user_agent", d.user_agent},
+            {"versions", d.versions},
+            {"last_version", d.last_version},
+            {"version_sources", d.version_sources},
+            {"commands", d.commands},
+            {"statuses", d.statuses},
+            {"first_seen", d.first_seen},
+            {"last_seen", d.last_seen},
             {"requests", d.requests}};
 }
 
 DeviceRow from_json(const json& j) {
     DeviceRow d;
-    auto text = [&](const char* k) { return j.contains(k) && j[k].is_string() ? j[k].get<std::string>() : std::string(); };
+    auto text = [&](const char* k) {
+        return j.contains(k) && j[k].is_string() ? j[k].get<std::string>() : std::string();
+    };
     auto number = [&](const char* k) { return j.contains(k) && j[k].is_number() ? j[k].get<std::int64_t>() : 0; };
     d.user = text("user");
     d.device_id = text("device_id");
@@ -103,9 +112,10 @@ DeviceRow from_json(const json& j) {
 namespace {
 
 // The columns of an `audit.devices` action's rows, in order (the keys of to_json).
-constexpr std::array<const char*, 15> kDeviceColumns = {
-    "user",    "device_id",       "device_type", "family",   "client_version", "model",     "user_agent", "versions",
-    "last_version", "version_sources", "commands", "statuses", "first_seen",     "last_seen", "requests"};
+constexpr std::array<const char*, 15> kDeviceColumns = {"user",           "device_id",       "device_type", "family",
+                                                        "client_version", "model",           "user_agent",  "versions",
+                                                        "last_version",   "version_sources", "commands",    "statuses",
+                                                        "first_seen",     "last_seen",       "requests"};
 
 json device_row_json(const DeviceRow& d) {
     return json::array({d.user, d.device_id, d.device_type, d.family, d.client_version, d.model, d.user_agent,
@@ -134,8 +144,9 @@ void read_device_rows(const json& after, std::vector<DeviceRow>& out) {
 mbx::audit::Rules load_rules(const std::optional<std::filesystem::path>& path) {
     mbx::audit::Rules rules;
     if (path) {
-        const std::string text = read_input_file(*path, {.what = "--rules", .unreadable = ErrorCategory::usage,
-                                                         .max_bytes = 4u << 20, .max_line = 4u << 10});
+        const std::string text = read_input_file(
+            *path,
+            {.what = "--rules", .unreadable = ErrorCategory::usage, .max_bytes = 4u << 20, .max_line = 4u << 10});
         rules = mbx::audit::parse_rules(text, path->string());
     }
     const auto& clients = mbx::audit::default_client_rules();
@@ -163,7 +174,8 @@ Loaded load_logs(const LogSource& source) {
                       .lines = scan.read.lines,
                       .malformed = inventory.totals().malformed - before};
             if (!scan.malformed.empty())
-                f.first_malformed = fmt::format("line {}: {}", scan.malformed.front().line, scan.malformed.front().reason);
+                f.first_malformed =
+                    fmt::format("line {}: {}", scan.malformed.front().line, scan.malformed.front().reason);
             loaded.files.push_back(std::move(f));
         }
         devices = inventory.devices();
@@ -196,11 +208,11 @@ std::optional<Loaded> load_journal(journal::Journal& journal) {
 void journal_devices(journal::Journal& journal, std::int64_t run, const Loaded& loaded) {
     auto batch = journal.batch();
     for (const auto& f : loaded.files)
-        journal.add_action(run, {.kind = kind::kAuditLog,
-                                 .subject = f.path,
-                                 .after = json{{"format", f.format}, {"gzip", f.gzip}, {"lines", f.lines},
-                                               {"malformed", f.malformed}},
-                                 .status = journal::ActionStatus::done});
+        journal.add_action(
+            run, {.kind = kind::kAuditLog,
+                  .subject = f.path,
+                  .after = json{{"format", f.format}, {"gzip", f.gzip}, {"lines", f.lines}, {"malformed", f.malformed}},
+                  .status = journal::ActionStatus::done});
     // Devices in actions of kDevicesPerAction rows: an action per device cost ~100,000
     // instructions each (the JSON object, its text, the row and its three index entries), more
     // than reading the log lines of a device for most logs.

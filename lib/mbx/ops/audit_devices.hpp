@@ -5,6 +5,7 @@
 
 #include "mbx/audit/access_log.hpp"
 #include "mbx/audit/inventory.hpp"
+#include "mbx/ops/fwd.hpp"
 
 #include <cstdint>
 #include <filesystem>
@@ -15,10 +16,6 @@
 #include <vector>
 
 #include <nlohmann/json.hpp>
-
-namespace mbx::journal {
-class Journal;
-}
 
 namespace mbx::ops::audit {
 
@@ -59,7 +56,7 @@ struct Loaded {
     std::vector<DeviceRow> devices = {};
     std::vector<FileRow> files = {};
     mbx::audit::Totals totals = {};
-    std::int64_t from_run = 0;       ///< from the journal: the clients run the devices come from
+    std::int64_t from_run = 0;         ///< from the journal: the clients run the devices come from
     std::string from_run_started = {}; ///< its start time (ISO 8601 UTC)
 };
 

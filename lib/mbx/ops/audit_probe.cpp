@@ -36,8 +36,7 @@ std::string url_escape(std::string_view s) {
         if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '.' ||
             c == '_' || c == '~')
             out += c;
-        else
-            out += fmt::format("%{:02X}", b);
+        else out += fmt::format("%{:02X}", b);
     }
     return out;
 }
@@ -138,9 +137,9 @@ private:
         }
         if (s.eas_status != 1 || temporary.empty()) return std::nullopt;
         const auto temp_key = number_of(temporary);
-        ProbeStep ack = post(version, form, "Provision", provision_request(version, temporary),
-                             temp_key ? std::optional<std::uint32_t>(static_cast<std::uint32_t>(*temp_key))
-                                      : std::nullopt);
+        ProbeStep ack =
+            post(version, form, "Provision", provision_request(version, temporary),
+                 temp_key ? std::optional<std::uint32_t>(static_cast<std::uint32_t>(*temp_key)) : std::nullopt);
         ack.step = "provision-ack";
         r_.steps.push_back(ack);
         const auto key = number_of(last_policy_key_);
@@ -182,10 +181,11 @@ void judge(ProbeReport& r, const std::vector<std::string>& versions) {
                                                                 fmt::join(fails, ", "))});
         else if (!fails.empty() && works.empty())
             findings.push_back({ExitCode::warning, fmt::format("{} does not work: clients that speak only {} cannot "
-                                                               "sync", v, v)});
+                                                               "sync",
+                                                               v, v)});
         else if (!fails.empty())
-            findings.push_back({ExitCode::warning, fmt::format("{} works in one query form only (fails: {})", v,
-                                                               fmt::join(fails, ", "))});
+            findings.push_back({ExitCode::warning,
+                                fmt::format("{} works in one query form only (fails: {})", v, fmt::join(fails, ", "))});
     }
     const ExitCode worst = worst_finding(findings);
     for (auto& f : findings) r.findings.push_back(std::move(f.text));
@@ -201,9 +201,9 @@ std::string default_device_id(std::string_view user) {
 }
 
 std::string foldersync_request(std::string_view sync_key) {
-    return wb::encode(wb::parent_element(wb::page::folder_hierarchy, wb::tag::folder_sync,
-                                         {wb::text_element(wb::page::folder_hierarchy, wb::tag::sync_key,
-                                                           std::string(sync_key))}));
+    return wb::encode(
+        wb::parent_element(wb::page::folder_hierarchy, wb::tag::folder_sync,
+                           {wb::text_element(wb::page::folder_hierarchy, wb::tag::sync_key, std::string(sync_key))}));
 }
 
 std::string provision_request(std::string_view version, std::string_view policy_key) {
@@ -219,12 +219,12 @@ std::string provision_request(std::string_view version, std::string_view policy_
     if (policy_key.empty() && mbx::audit::is_version(version) && mbx::audit::compare_versions(version, "14.1") >= 0) {
         top.push_back(parent_element(
             page::settings, tag::device_information,
-            {parent_element(page::settings, tag::set,
-                            {text_element(page::settings, tag::model, "mbxkit probe"),
-                             text_element(page::settings, tag::friendly_name, "mbxkit audit probe"),
-                             text_element(page::settings, tag::os, "mbxkit"),
-                             text_element(page::settings, tag::user_agent,
-                                          fmt::format("mbxkit-audit/{}", mbx::version()))})}));
+            {parent_element(
+                page::settings, tag::set,
+                {text_element(page::settings, tag::model, "mbxkit probe"),
+                 text_element(page::settings, tag::friendly_name, "mbxkit audit probe"),
+                 text_element(page::settings, tag::os, "mbxkit"),
+                 text_element(page::settings, tag::user_agent, fmt::format("mbxkit-audit/{}", mbx::version()))})}));
     }
     top.push_back(parent_element(page::provision, tag::policies,
                                  {parent_element(page::provision, tag::policy, std::move(policy))}));
@@ -234,7 +234,8 @@ std::string provision_request(std::string_view version, std::string_view policy_
 FolderSyncResult parse_foldersync_response(std::string_view body) {
     const auto root = wb::decode(body);
     if (root.page != wb::page::folder_hierarchy || root.token != wb::tag::folder_sync)
-        throw Error(ErrorCategory::data, fmt::format("FolderSync answered with <{}>", wb::tag_name(root.page, root.token)));
+        throw Error(ErrorCategory::data,
+                    fmt::format("FolderSync answered with <{}>", wb::tag_name(root.page, root.token)));
     FolderSyncResult r;
     r.status = status_of(root.child(wb::page::folder_hierarchy, wb::tag::fh_status));
     if (const auto* changes = root.child(wb::page::folder_hierarchy, wb::tag::changes)) {
@@ -250,12 +251,15 @@ FolderSyncResult parse_foldersync_response(std::string_view body) {
 ProvisionResult parse_provision_response(std::string_view body) {
     const auto root = wb::decode(body);
     if (root.page != wb::page::provision || root.token != wb::tag::provision)
-        throw Error(ErrorCategory::data, fmt::format("Provision answered with <{}>", wb::tag_name(root.page, root.token)));
+        throw Error(ErrorCategory::data,
+                    fmt::format("Provision answered with <{}>", wb::tag_name(root.page, root.token)));
     ProvisionResult r;
     r.status = status_of(root.child(wb::page::provision, wb::tag::prov_status));
-    if (const auto* policy = root.find({{wb::page::provision, wb::tag::policies}, {wb::page::provision, wb::tag::policy}})) {
+    if (const auto* policy =
+            root.find({{wb::page::provision, wb::tag::policies}, {wb::page::provision, wb::tag::policy}})) {
         if (const auto* st = policy->child(wb::page::provision, wb::tag::prov_status)) r.policy_status = status_of(st);
-        if (const auto* key = policy->child(wb::page::provision, wb::tag::policy_key)) r.policy_key = key->text.substr(0, 16);
+        if (const auto* key = policy->child(wb::page::provision, wb::tag::policy_key))
+            r.policy_key = key->text.substr(0, 16);
     }
     return r;
 }
@@ -338,8 +342,12 @@ ProbeReport probe(const config::Config& cfg, const SecretProvider& secrets, cons
 
 void journal_probe(journal::Journal& journal, std::int64_t run, const ProbeReport& r) {
     for (const auto& s : r.steps) {
-        nlohmann::json after{{"version", s.version},     {"step", s.step},       {"form", s.form},
-                             {"http_status", s.http_status}, {"verdict", s.verdict}, {"device_id", out::printable(r.device_id)},
+        nlohmann::json after{{"version", s.version},
+                             {"step", s.step},
+                             {"form", s.form},
+                             {"http_status", s.http_status},
+                             {"verdict", s.verdict},
+                             {"device_id", out::printable(r.device_id)},
                              {"eas_status", s.eas_status ? nlohmann::json(*s.eas_status) : nlohmann::json(nullptr)},
                              {"folders", s.folders ? nlohmann::json(*s.folders) : nlohmann::json(nullptr)}};
         const bool ok = s.verdict == "works" || s.verdict == "needs-provision";

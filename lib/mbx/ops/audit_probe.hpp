@@ -18,27 +18,27 @@ namespace mbx::ops::audit {
 
 /// One request of the probe.
 struct ProbeStep {
-    std::string version = {};             ///< the MS-ASProtocolVersion spoken ("" for OPTIONS)
-    std::string step = {};                ///< "options", "provision", "provision-ack", "foldersync"
-    std::string form = {};                ///< "plain", "base64" ("" for OPTIONS)
+    std::string version = {}; ///< the MS-ASProtocolVersion spoken ("" for OPTIONS)
+    std::string step = {};    ///< "options", "provision", "provision-ack", "foldersync"
+    std::string form = {};    ///< "plain", "base64" ("" for OPTIONS)
     int http_status = 0;
-    std::optional<int> eas_status = {};   ///< Status of the WBXML answer
-    std::optional<int> folders = {};      ///< FolderSync: folders in the answer
+    std::optional<int> eas_status = {}; ///< Status of the WBXML answer
+    std::optional<int> folders = {};    ///< FolderSync: folders in the answer
     double seconds = 0;
-    std::string verdict = {};             ///< works, rejected, needs-provision, account-problem, server-error
-    std::string detail = {};              ///< one line for people (from the network: not yet printable)
+    std::string verdict = {}; ///< works, rejected, needs-provision, account-problem, server-error
+    std::string detail = {};  ///< one line for people (from the network: not yet printable)
 };
 
 struct ProbeReport {
-    std::string url;                   ///< the endpoint
+    std::string url; ///< the endpoint
     std::string user;
     std::string device_id;
     std::vector<std::string> announced; ///< MS-ASProtocolVersions of the OPTIONS answer
     std::string server_version;
     std::vector<ProbeStep> steps;
-    std::vector<std::string> findings;  ///< worst first
+    std::vector<std::string> findings; ///< worst first
     ExitCode status = ExitCode::ok;
-    std::optional<Error> error;         ///< the failure that stopped the probe
+    std::optional<Error> error; ///< the failure that stopped the probe
 };
 
 /// The probe's default DeviceId for `user`: "MBXPROBE" + 8 hex digits of a stable hash. Pure.

@@ -4,8 +4,7 @@ namespace mbx::ops::audit {
 namespace {
 
 // The journal and run the session records in, when it records.
-template <class F>
-void record(const Session& session, F&& write) {
+template <class F> void record(const Session& session, F&& write) {
     if (session.journal && session.run_id) write(*session.journal, *session.run_id);
 }
 

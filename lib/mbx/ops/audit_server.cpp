@@ -27,9 +27,7 @@ bool starts_with_ci(std::string_view s, std::string_view prefix) {
     return s.size() >= prefix.size() && iequals(s.substr(0, prefix.size()), prefix);
 }
 
-std::string bounded(std::string_view value, std::size_t max) {
-    return std::string(value.substr(0, max));
-}
+std::string bounded(std::string_view value, std::size_t max) { return std::string(value.substr(0, max)); }
 
 bool contains(const std::vector<std::string>& list, std::string_view item) {
     return std::find(list.begin(), list.end(), item) != list.end();
@@ -45,8 +43,8 @@ void account_problem(ServerReport& r, std::vector<Finding>& findings, const std:
     default: why = fmt::format("HTTP {}", r.http_status);
     }
     findings.push_back({ExitCode::critical, fmt::format("account '{}': {}", out::printable(user), why)});
-    r.error = Error(ErrorCategory::auth, fmt::format("cannot authenticate to '{}' as '{}': {}", r.url,
-                                                     out::printable(user), why),
+    r.error = Error(ErrorCategory::auth,
+                    fmt::format("cannot authenticate to '{}' as '{}': {}", r.url, out::printable(user), why),
                     "check [activesync] user and password-file (or MBX_ACTIVESYNC_PASSWORD), or --user");
 }
 
@@ -196,7 +194,8 @@ std::vector<Finding> version_findings(const std::vector<std::string>& versions) 
     if (!unknown.empty())
         out.push_back({ExitCode::warning, fmt::format("unknown versions announced: {}", fmt::join(unknown, ", "))});
     if (!bad.empty())
-        out.push_back({ExitCode::warning, fmt::format("malformed version strings announced: {}", fmt::join(bad, ", "))});
+        out.push_back(
+            {ExitCode::warning, fmt::format("malformed version strings announced: {}", fmt::join(bad, ", "))});
     return out;
 }
 
@@ -226,17 +225,16 @@ EasAccess eas_access(const config::Config& cfg, const SecretProvider& secrets, c
     a.user = user ? *user : cfg.get("activesync.user");
     const bool credentials = !a.user.empty() || cfg.has("activesync.token-file") || std::getenv("MBX_ACTIVESYNC_TOKEN");
     if (starts_with_ci(base, "http://") && credentials && !cfg.get_bool("activesync.allow-plain-http"))
-        throw Error(ErrorCategory::usage,
-                    fmt::format("refusing to send the ActiveSync credentials over plain http to '{}'", out::printable(base)),
-                    "use https://; or, to audit a test server over a trusted network, set [activesync] "
-                    "allow-plain-http = true (--activesync-allow-plain-http): the password then crosses the "
-                    "network readable by anyone on the path");
+        throw Error(
+            ErrorCategory::usage,
+            fmt::format("refusing to send the ActiveSync credentials over plain http to '{}'", out::printable(base)),
+            "use https://; or, to audit a test server over a trusted network, set [activesync] "
+            "allow-plain-http = true (--activesync-allow-plain-http): the password then crosses the "
+            "network readable by anyone on the path");
     a.ca_file = cfg.get("activesync.ca-file");
     a.timeout = cfg.get_duration("activesync.timeout");
-    if (cfg.has("activesync.token-file") || std::getenv("MBX_ACTIVESYNC_TOKEN"))
-        a.token = secrets(kActiveSyncToken);
-    else if (!a.user.empty())
-        a.password = secrets(kActiveSyncPassword);
+    if (cfg.has("activesync.token-file") || std::getenv("MBX_ACTIVESYNC_TOKEN")) a.token = secrets(kActiveSyncToken);
+    else if (!a.user.empty()) a.password = secrets(kActiveSyncPassword);
     return a;
 }
 
@@ -250,8 +248,7 @@ http::Request eas_request(const EasAccess& access, std::string method, std::stri
     req.max_body_bytes = 4u << 20;
     req.headers = std::move(headers);
     req.headers.push_back(fmt::format("User-Agent: mbxkit-audit/{}", mbx::version()));
-    if (with_auth && !access.token.empty())
-        req.headers.push_back("Authorization: Bearer " + access.token.reveal());
+    if (with_auth && !access.token.empty()) req.headers.push_back("Authorization: Bearer " + access.token.reveal());
     else if (with_auth && !access.user.empty())
         req.headers.push_back("Authorization: Basic " + base64_encode(access.user + ":" + access.password.reveal()));
     return req;
@@ -284,9 +281,9 @@ ServerReport audit_server(const config::Config& cfg, const SecretProvider& secre
 }
 
 void journal_server(journal::Journal& journal, std::int64_t run, const ServerReport& r) {
-    nlohmann::json after{{"kind", r.kind},          {"http_status", r.http_status},
-                         {"versions", r.versions},  {"server_version", out::printable(r.server_version)},
-                         {"findings", r.findings},  {"status", std::string(out::status_word(r.status))}};
+    nlohmann::json after{{"kind", r.kind},         {"http_status", r.http_status},
+                         {"versions", r.versions}, {"server_version", out::printable(r.server_version)},
+                         {"findings", r.findings}, {"status", std::string(out::status_word(r.status))}};
     journal.add_action(run, {.kind = kind::kAuditServer,
                              .subject = r.url,
                              .after = after,

@@ -7,6 +7,7 @@
 #include "mbx/core/error.hpp"
 #include "mbx/core/secret.hpp"
 #include "mbx/core/session.hpp"
+#include "mbx/ops/fwd.hpp"
 #include "mbx/tls/certificate.hpp"
 
 #include <chrono>
@@ -15,14 +16,6 @@
 #include <string_view>
 #include <utility>
 #include <vector>
-
-namespace mbx::journal {
-class Journal;
-}
-namespace mbx::http {
-struct Request;
-struct Response;
-} // namespace mbx::http
 
 namespace mbx::ops::audit {
 
@@ -34,18 +27,18 @@ struct Finding {
 
 /// What one server said.
 struct ServerReport {
-    std::string url;                   ///< the URL requested (the endpoint, for ActiveSync)
-    std::string kind;                  ///< "activesync" or "imap"
-    int http_status = 0;               ///< ActiveSync: the status of the authenticated OPTIONS
-    std::vector<std::string> versions; ///< MS-ASProtocolVersions; IMAP: IMAP4rev1/IMAP4rev2
-    std::vector<std::string> commands; ///< MS-ASProtocolCommands; IMAP: the capabilities
-    std::string server_version;        ///< MS-Server-ActiveSync; IMAP: ID name and version
-    std::string http_server;           ///< the Server header (ActiveSync)
-    std::string redirect;              ///< X-MS-Location of a 451 answer
-    double seconds = 0;                ///< time of the request(s)
-    std::vector<std::string> findings; ///< one line each, worst first
-    ExitCode status = ExitCode::ok;    ///< ok, warning, critical by findings; a failure's code
-    std::optional<Error> error;        ///< the failure, when status is a failure
+    std::string url;                                      ///< the URL requested (the endpoint, for ActiveSync)
+    std::string kind;                                     ///< "activesync" or "imap"
+    int http_status = 0;                                  ///< ActiveSync: the status of the authenticated OPTIONS
+    std::vector<std::string> versions;                    ///< MS-ASProtocolVersions; IMAP: IMAP4rev1/IMAP4rev2
+    std::vector<std::string> commands;                    ///< MS-ASProtocolCommands; IMAP: the capabilities
+    std::string server_version;                           ///< MS-Server-ActiveSync; IMAP: ID name and version
+    std::string http_server;                              ///< the Server header (ActiveSync)
+    std::string redirect;                                 ///< X-MS-Location of a 451 answer
+    double seconds = 0;                                   ///< time of the request(s)
+    std::vector<std::string> findings;                    ///< one line each, worst first
+    ExitCode status = ExitCode::ok;                       ///< ok, warning, critical by findings; a failure's code
+    std::optional<Error> error;                           ///< the failure, when status is a failure
     std::optional<tls::CertificateInfo> certificate = {}; ///< ActiveSync over https: the server's
 };
 
@@ -55,8 +48,8 @@ struct OptionsHeaders {
     std::vector<std::string> commands;
     std::string server_version;
     std::string http_server;
-    std::string location;          ///< X-MS-Location
-    std::string www_authenticate;  ///< the schemes of the challenge(s)
+    std::string location;         ///< X-MS-Location
+    std::string www_authenticate; ///< the schemes of the challenge(s)
 };
 
 /// A comma-separated header value split into trimmed, non-empty items (at most 64, each cut at
@@ -97,7 +90,7 @@ struct EasAccess {
     std::string endpoint; ///< https://host/Microsoft-Server-ActiveSync
     std::string user;     ///< empty: no credentials (unless a token is set)
     Secret password;
-    Secret token;         ///< an OAuth bearer token: sent instead of Basic auth when set
+    Secret token; ///< an OAuth bearer token: sent instead of Basic auth when set
     std::string ca_file;
     std::chrono::milliseconds timeout{std::chrono::seconds(30)};
 };
@@ -110,7 +103,8 @@ EasAccess eas_access(const config::Config& cfg, const SecretProvider& secrets, c
                      const std::optional<std::string>& user);
 
 /// A request to `access.endpoint` + `query` ("" or "?Cmd=..."), when `with_auth` with
-/// `Authorization: Bearer` (a token is set) or Basic auth (a user is set), a User-Agent naming mbxkit, and `headers`. Pure.
+/// `Authorization: Bearer` (a token is set) or Basic auth (a user is set), a User-Agent naming mbxkit, and `headers`.
+/// Pure.
 http::Request eas_request(const EasAccess& access, std::string method, std::string_view query, bool with_auth,
                           std::vector<std::string> headers = {});
 

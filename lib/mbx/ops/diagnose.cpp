@@ -4,8 +4,8 @@
 
 namespace mbx::ops::diagnose {
 
-using detail::Diagnosis;
 using detail::Clock;
+using detail::Diagnosis;
 using detail::json;
 
 std::string_view status_name(Status s) {
@@ -61,15 +61,15 @@ Report diagnose(const Session& session, const Request& request) {
 void journal_findings(journal::Journal& journal, std::int64_t run, const Report& report) {
     auto batch = journal.batch();
     for (const auto& f : report.findings) {
-        json after{{"area", f.area}, {"check", f.check}, {"status", std::string(status_name(f.status))},
+        json after{{"area", f.area}, {"check", f.check},   {"status", std::string(status_name(f.status))},
                    {"mis", f.mis},   {"detail", f.detail}, {"remedy", f.remedy}};
         if (f.latency_ms) after["latency_ms"] = *f.latency_ms;
-        journal.add_action(run, {.kind = kind::kDiagnoseCheck,
-                                 .subject = report.user,
-                                 .after = std::move(after),
-                                 .status = f.status == Status::failed ? journal::ActionStatus::failed
-                                                                      : journal::ActionStatus::done,
-                                 .error = f.status == Status::failed ? std::optional(f.detail) : std::nullopt});
+        journal.add_action(
+            run, {.kind = kind::kDiagnoseCheck,
+                  .subject = report.user,
+                  .after = std::move(after),
+                  .status = f.status == Status::failed ? journal::ActionStatus::failed : journal::ActionStatus::done,
+                  .error = f.status == Status::failed ? std::optional(f.detail) : std::nullopt});
     }
     batch.commit();
 }

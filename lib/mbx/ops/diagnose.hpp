@@ -18,6 +18,7 @@
 #include "mbx/audit/access_log.hpp"
 #include "mbx/core/error.hpp"
 #include "mbx/core/session.hpp"
+#include "mbx/ops/fwd.hpp"
 
 #include <chrono>
 #include <cstdint>
@@ -27,10 +28,6 @@
 #include <string>
 #include <string_view>
 #include <vector>
-
-namespace mbx::journal {
-class Journal;
-}
 
 namespace mbx::ops::diagnose {
 
@@ -47,19 +44,19 @@ std::string_view status_name(Status s);
 
 /// One check's result.
 struct Finding {
-    std::string area = {};   ///< "server", "directory", "folders", "quota", "devices", "history"
-    std::string check = {};  ///< what was checked: "ldap", "imap-login", "uid-unique", "Trash", a device id, a run id
+    std::string area = {};  ///< "server", "directory", "folders", "quota", "devices", "history"
+    std::string check = {}; ///< what was checked: "ldap", "imap-login", "uid-unique", "Trash", a device id, a run id
     Status status = Status::ok;
-    std::string mis = {};    ///< "MIS_5", "MIS_8", "MIS_9", "MIS_2", or empty
-    std::string detail = {}; ///< one line: what was found
-    std::string remedy = {}; ///< one line: the command (or step) that fixes it; empty when ok
+    std::string mis = {};                        ///< "MIS_5", "MIS_8", "MIS_9", "MIS_2", or empty
+    std::string detail = {};                     ///< one line: what was found
+    std::string remedy = {};                     ///< one line: the command (or step) that fixes it; empty when ok
     std::optional<std::int64_t> latency_ms = {}; ///< for server checks
 };
 
 /// What to diagnose and where the device evidence comes from.
 struct Request {
-    std::string user = {};                       ///< the login ([ldap] uid-attribute)
-    std::optional<std::string> device = {};      ///< only this ActiveSync device id
+    std::string user = {};                        ///< the login ([ldap] uid-attribute)
+    std::optional<std::string> device = {};       ///< only this ActiveSync device id
     std::vector<std::filesystem::path> logs = {}; ///< access logs; empty: the journal's latest `mbx audit clients`
     mbx::audit::LogFormat log_format = mbx::audit::LogFormat::auto_detect;
     std::chrono::system_clock::time_point now = std::chrono::system_clock::now();
@@ -70,7 +67,7 @@ struct Request {
 /// Everything found.
 struct Report {
     std::string user = {};
-    std::string dn = {};   ///< the entry diagnosed, when the directory has it
+    std::string dn = {}; ///< the entry diagnosed, when the directory has it
     std::string mail = {};
     std::vector<Finding> findings = {};
     /// 0 when every check is ok or skipped, 1 for a warning, 2 for a failed check; 65 when the

@@ -25,13 +25,17 @@ namespace {
 // No device of the user in the evidence: a warning when --device named one, else skipped.
 Finding no_device(const DevicesFacts& facts) {
     if (!facts.device)
-        return {.area = "devices", .check = "devices", .status = Status::skipped,
+        return {.area = "devices",
+                .check = "devices",
+                .status = Status::skipped,
                 .detail = fmt::format("no ActiveSync device of '{}' in {}", p(facts.uid), facts.source)};
     std::set<std::string> seen_ids;
     for (const auto& d : facts.devices)
         if (audit::same_user(d.user, facts.uid, facts.mail)) seen_ids.insert(d.device_id);
     const std::string ids = joined(seen_ids, ", ");
-    return {.area = "devices", .check = p(*facts.device), .status = Status::warning,
+    return {.area = "devices",
+            .check = p(*facts.device),
+            .status = Status::warning,
             .detail = fmt::format("device {} of '{}' is not in {}{}", p(*facts.device), p(facts.uid), facts.source,
                                   ids.empty() ? "" : " (its devices there: " + ids + ")"),
             .remedy = "check the device id (the phone's ActiveSync settings), or give logs that cover its "
@@ -41,11 +45,13 @@ Finding no_device(const DevicesFacts& facts) {
 Finding device_finding(const audit::DeviceRow& d, const DevicesFacts& facts) {
     const auto& server_versions = facts.server_versions;
     const std::string versions = joined(d.versions, ",");
-    const std::string who = fmt::format("{} ({}), {} requests, last seen {}", p(audit::client_name(d)),
-                                        p(d.device_type), d.requests,
-                                        d.last_seen ? mbx::audit::iso8601(d.last_seen) : "-");
+    const std::string who =
+        fmt::format("{} ({}), {} requests, last seen {}", p(audit::client_name(d)), p(d.device_type), d.requests,
+                    d.last_seen ? mbx::audit::iso8601(d.last_seen) : "-");
     if (server_versions.empty())
-        return {.area = "devices", .check = p(d.device_id), .status = Status::skipped,
+        return {.area = "devices",
+                .check = p(d.device_id),
+                .status = Status::skipped,
                 .detail = fmt::format("{}; versions {}; the server's versions are unknown", who,
                                       versions.empty() ? "-" : versions),
                 .remedy = "set [activesync] url and user (or run `mbx audit server`) to compare versions"};
@@ -55,7 +61,8 @@ Finding device_finding(const audit::DeviceRow& d, const DevicesFacts& facts) {
                                       .client_version = d.client_version,
                                       .client = audit::client_name(d)},
                                      {.versions = server_versions});
-    Finding f{.area = "devices", .check = p(d.device_id),
+    Finding f{.area = "devices",
+              .check = p(d.device_id),
               .detail = fmt::format("{}; uses {}, server offers {} (from {}): {}", who,
                                     d.last_version.empty() ? "-" : p(d.last_version), joined(server_versions, ","),
                                     facts.versions_from, p(j.reason)),
@@ -63,10 +70,10 @@ Finding device_finding(const audit::DeviceRow& d, const DevicesFacts& facts) {
     // Unlike compat's question (what happens after a change), diagnose asks what fails
     // now: a device still sending a version the server does not offer is failing today,
     // whatever it could fall back to.
-    const bool offered = d.last_version.empty() ||
-                         std::any_of(server_versions.begin(), server_versions.end(), [&](const auto& v) {
-                             return mbx::audit::compare_versions(v, d.last_version) == 0;
-                         });
+    const bool offered =
+        d.last_version.empty() || std::any_of(server_versions.begin(), server_versions.end(), [&](const auto& v) {
+            return mbx::audit::compare_versions(v, d.last_version) == 0;
+        });
     if (!offered) {
         f.status = Status::failed;
         f.mis = "MIS_2";
@@ -78,8 +85,14 @@ Finding device_finding(const audit::DeviceRow& d, const DevicesFacts& facts) {
     }
     switch (j.verdict) {
     case mbx::audit::Verdict::ok: f.status = Status::ok; break;
-    case mbx::audit::Verdict::at_risk: f.status = Status::warning; f.mis = "MIS_2"; break;
-    case mbx::audit::Verdict::breaks: f.status = Status::failed; f.mis = "MIS_2"; break;
+    case mbx::audit::Verdict::at_risk:
+        f.status = Status::warning;
+        f.mis = "MIS_2";
+        break;
+    case mbx::audit::Verdict::breaks:
+        f.status = Status::failed;
+        f.mis = "MIS_2";
+        break;
     case mbx::audit::Verdict::unknown:
         f.status = Status::skipped;
         f.remedy = "log the MS-ASProtocolVersion header ($http_ms_asprotocolversion in nginx) to see it";
@@ -92,9 +105,12 @@ Finding device_finding(const audit::DeviceRow& d, const DevicesFacts& facts) {
 
 std::vector<Finding> judge_devices(const DevicesFacts& facts) {
     if (!facts.have_data)
-        return {{.area = "devices", .check = facts.device.value_or("devices"), .status = Status::skipped,
-                 .detail = "no device data: the journal has no `mbx audit clients` run",
-                 .remedy = "give the ActiveSync access logs with --log FILE, or run `mbx audit clients --log FILE...`"}};
+        return {
+            {.area = "devices",
+             .check = facts.device.value_or("devices"),
+             .status = Status::skipped,
+             .detail = "no device data: the journal has no `mbx audit clients` run",
+             .remedy = "give the ActiveSync access logs with --log FILE, or run `mbx audit clients --log FILE...`"}};
     const auto mine = user_devices(facts);
     if (mine.empty()) return {no_device(facts)};
     std::vector<Finding> found;

@@ -20,7 +20,8 @@ const directory::Entry* chosen_entry(const DirectoryFacts& facts) {
         return facts.filtered.contains(e.dn) && e.dn.size() > rdn.size() && iequals(e.dn.substr(0, rdn.size()), rdn);
     });
     if (chosen == same_uid.end())
-        chosen = std::find_if(same_uid.begin(), same_uid.end(), [&](const auto& e) { return facts.filtered.contains(e.dn); });
+        chosen = std::find_if(same_uid.begin(), same_uid.end(),
+                              [&](const auto& e) { return facts.filtered.contains(e.dn); });
     return chosen == same_uid.end() ? &same_uid.front() : &*chosen;
 }
 
@@ -52,7 +53,10 @@ std::optional<std::string> mail_address(const directory::Entry& entry, const Dir
 namespace {
 
 Finding search_failed(const Error& e) {
-    return {.area = "directory", .check = "entry", .status = Status::failed, .mis = "MIS_5",
+    return {.area = "directory",
+            .check = "entry",
+            .status = Status::failed,
+            .mis = "MIS_5",
             .detail = "directory search failed: " + e.one_line(),
             .remedy = "retry; if it persists, check the directory server's log"};
 }
@@ -60,22 +64,30 @@ Finding search_failed(const Error& e) {
 Finding entry_finding(const DirectoryFacts& facts, const directory::Entry& entry) {
     if (facts.filtered.contains(entry.dn))
         return {.area = "directory", .check = "entry", .status = Status::ok, .detail = p(entry.dn)};
-    return {.area = "directory", .check = "entry", .status = Status::failed, .mis = "MIS_5",
+    return {.area = "directory",
+            .check = "entry",
+            .status = Status::failed,
+            .mis = "MIS_5",
             .detail = fmt::format("{} has {} '{}' but does not match [ldap] user-filter {}: it is not a mail "
                                   "user for mbxkit (nor, likely, for the mail server)",
                                   p(entry.dn), facts.uid_attribute, p(facts.user), p(facts.user_filter)),
             .remedy = "give the entry back what the filter needs (objectClass, attributes); if its provisioning "
-                      "is damaged beyond that, create a fresh account: `mbx reprovision " + p(facts.user) +
-                      " --new-uid NEWUID`"};
+                      "is damaged beyond that, create a fresh account: `mbx reprovision " +
+                      p(facts.user) + " --new-uid NEWUID`"};
 }
 
 Finding uid_unique_finding(const DirectoryFacts& facts) {
     if (facts.same_uid.size() <= 1)
-        return {.area = "directory", .check = "uid-unique", .status = Status::ok,
+        return {.area = "directory",
+                .check = "uid-unique",
+                .status = Status::ok,
                 .detail = fmt::format("one entry has {} '{}'", facts.uid_attribute, p(facts.user))};
     std::vector<std::string> dn_list;
     for (const auto& e : facts.same_uid) dn_list.push_back(e.dn);
-    return {.area = "directory", .check = "uid-unique", .status = Status::failed, .mis = "MIS_5",
+    return {.area = "directory",
+            .check = "uid-unique",
+            .status = Status::failed,
+            .mis = "MIS_5",
             .detail = fmt::format("{} '{}' is on {} entries: {}", facts.uid_attribute, p(facts.user),
                                   facts.same_uid.size(), joined(dn_list, "; ")),
             .remedy = "a corrupted provisioning: keep the entry the mailbox belongs to, remove or rename the "
@@ -87,12 +99,17 @@ Finding enabled_finding(const DirectoryFacts& facts, const directory::Entry& ent
     if (facts.disable_method == "attribute") {
         const std::string& attr = facts.disable_attribute;
         if (auto v = entry.first(attr))
-            return {.area = "directory", .check = "enabled", .status = Status::failed, .mis = "MIS_5",
+            return {.area = "directory",
+                    .check = "enabled",
+                    .status = Status::failed,
+                    .mis = "MIS_5",
                     .detail = fmt::format("the account is disabled: {}: {}", attr, p(*v)),
                     .remedy = fmt::format("if it should sync again, remove {} from the entry; if `mbx reprovision` "
                                           "disabled it, the user has a new account (see the history)",
                                           attr)};
-        return {.area = "directory", .check = "enabled", .status = Status::ok,
+        return {.area = "directory",
+                .check = "enabled",
+                .status = Status::ok,
                 .detail = fmt::format("no {} on the entry", attr)};
     }
     if (facts.disable_method == "move") {
@@ -101,7 +118,9 @@ Finding enabled_finding(const DirectoryFacts& facts, const directory::Entry& ent
         const bool under = !disabled.empty() && dn.size() > disabled.size() &&
                            iequals(std::string_view(dn).substr(dn.size() - disabled.size()), disabled) &&
                            dn[dn.size() - disabled.size() - 1] == ',';
-        return {.area = "directory", .check = "enabled", .status = under ? Status::failed : Status::ok,
+        return {.area = "directory",
+                .check = "enabled",
+                .status = under ? Status::failed : Status::ok,
                 .mis = under ? "MIS_5" : "",
                 .detail = under ? fmt::format("the entry is under [reprovision] disabled-base {}", p(disabled))
                                 : fmt::format("not under [reprovision] disabled-base {}", p(disabled)),
@@ -109,7 +128,9 @@ Finding enabled_finding(const DirectoryFacts& facts, const directory::Entry& ent
                                   "has a new account (see the history)"
                                 : ""};
     }
-    return {.area = "directory", .check = "enabled", .status = Status::skipped,
+    return {.area = "directory",
+            .check = "enabled",
+            .status = Status::skipped,
             .detail = "[reprovision] disable-method is none: no account state to check"};
 }
 
@@ -118,7 +139,10 @@ Finding mail_finding(const DirectoryFacts& facts, const directory::Entry& entry)
     if (auto mail = mail_address(entry, facts))
         return {.area = "directory", .check = "mail", .status = Status::ok, .detail = p(*mail)};
     const auto mails = entry.values(mail_attr);
-    return {.area = "directory", .check = "mail", .status = Status::failed, .mis = "MIS_5",
+    return {.area = "directory",
+            .check = "mail",
+            .status = Status::failed,
+            .mis = "MIS_5",
             .detail = mails.empty() ? fmt::format("the entry has no {}", mail_attr)
                                     : fmt::format("{} '{}' is not a mail address", mail_attr, p(mails.front())),
             .remedy = fmt::format("give the entry its address ({}); ActiveSync provisions a device by it", mail_attr)};
@@ -126,7 +150,9 @@ Finding mail_finding(const DirectoryFacts& facts, const directory::Entry& entry)
 
 Finding mail_unique_finding(const DirectoryFacts& facts, const std::vector<std::string>& addresses) {
     if (facts.others.empty())
-        return {.area = "directory", .check = "mail-unique", .status = Status::ok,
+        return {.area = "directory",
+                .check = "mail-unique",
+                .status = Status::ok,
                 .detail = fmt::format("{} address{} on this entry only", addresses.size(),
                                       addresses.size() == 1 ? "" : "es")};
     std::string clash;
@@ -135,7 +161,10 @@ Finding mail_unique_finding(const DirectoryFacts& facts, const std::vector<std::
             for (const auto& v : o.values(a))
                 if (std::find(addresses.begin(), addresses.end(), v) != addresses.end())
                     clash += fmt::format("{}{} is also on {}", clash.empty() ? "" : "; ", p(v), p(o.dn));
-    return {.area = "directory", .check = "mail-unique", .status = Status::failed, .mis = "MIS_5",
+    return {.area = "directory",
+            .check = "mail-unique",
+            .status = Status::failed,
+            .mis = "MIS_5",
             .detail = clash,
             .remedy = "an address on two entries: remove it from the one that should not have it (a cutover that "
                       "stopped halfway leaves it on both: see the history)"};
@@ -145,18 +174,22 @@ Finding mail_unique_finding(const DirectoryFacts& facts, const std::vector<std::
 
 std::vector<Finding> judge_directory(const DirectoryFacts& facts) {
     if (!facts.reachable)
-        return {{.area = "directory", .check = "entry", .status = Status::skipped,
+        return {{.area = "directory",
+                 .check = "entry",
+                 .status = Status::skipped,
                  .detail = "the directory could not be reached"}};
     if (facts.error) return {search_failed(*facts.error)};
     const directory::Entry* entry = chosen_entry(facts);
     if (!entry)
-        return {{.area = "directory", .check = "entry", .status = Status::failed,
-                 .detail = fmt::format("no entry with {} '{}' under {}", facts.uid_attribute, p(facts.user),
-                                       p(facts.base)),
-                 .remedy = "check the spelling and [ldap] base; the history below shows whether mbxkit renamed or "
-                           "replaced the account"}};
-    std::vector<Finding> found{entry_finding(facts, *entry), uid_unique_finding(facts),
-                               enabled_finding(facts, *entry), mail_finding(facts, *entry)};
+        return {
+            {.area = "directory",
+             .check = "entry",
+             .status = Status::failed,
+             .detail = fmt::format("no entry with {} '{}' under {}", facts.uid_attribute, p(facts.user), p(facts.base)),
+             .remedy = "check the spelling and [ldap] base; the history below shows whether mbxkit renamed or "
+                       "replaced the account"}};
+    std::vector<Finding> found{entry_finding(facts, *entry), uid_unique_finding(facts), enabled_finding(facts, *entry),
+                               mail_finding(facts, *entry)};
     const auto addresses = entry_addresses(*entry, facts);
     if (addresses.empty()) return found;
     found.push_back(facts.others_error ? search_failed(*facts.others_error) : mail_unique_finding(facts, addresses));
@@ -192,7 +225,8 @@ void Diagnosis::directory_checks() {
 std::vector<std::string> Diagnosis::entry_attributes() const {
     std::vector<std::string> attrs = quota_attributes(cfg_);
     for (const auto& a : split_list(cfg_.get("ldap.alias-attributes"))) attrs.push_back(a);
-    if (cfg_.get("reprovision.disable-method") == "attribute") attrs.push_back(cfg_.get("reprovision.disable-attribute"));
+    if (cfg_.get("reprovision.disable-method") == "attribute")
+        attrs.push_back(cfg_.get("reprovision.disable-attribute"));
     return attrs;
 }
 

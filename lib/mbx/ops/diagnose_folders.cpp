@@ -46,7 +46,10 @@ Finding folder_finding(const FolderFacts& f, const std::string& uid) {
     const std::string& use = f.use;
     if (!f.entry) {
         const std::string name = use.empty() ? "INBOX" : use.substr(1);
-        return {.area = "folders", .check = f.check, .status = Status::failed, .mis = "MIS_8",
+        return {.area = "folders",
+                .check = f.check,
+                .status = Status::failed,
+                .mis = "MIS_8",
                 .detail = use.empty() ? "no INBOX" : fmt::format("no folder marked {} (nor one named {})", use, name),
                 .remedy = use.empty()
                               ? "the server cannot open the mailbox: check its storage for this user"
@@ -56,21 +59,34 @@ Finding folder_finding(const FolderFacts& f, const std::string& uid) {
     }
     const std::string shown = p(f.entry->name);
     if (!selectable(*f.entry))
-        return {.area = "folders", .check = f.check, .status = Status::failed, .mis = "MIS_8",
+        return {.area = "folders",
+                .check = f.check,
+                .status = Status::failed,
+                .mis = "MIS_8",
                 .detail = fmt::format("{} cannot be selected (\\Noselect)", shown),
                 .remedy = fmt::format("recreate {} as a real folder (it exists only as a parent)", shown)};
     if (f.messages)
-        return {.area = "folders", .check = f.check, .status = Status::ok,
+        return {.area = "folders",
+                .check = f.check,
+                .status = Status::ok,
                 .detail = fmt::format("{} opens: {} message{}", shown, *f.messages, *f.messages == 1 ? "" : "s")};
     if (!f.error)
-        return {.area = "folders", .check = f.check, .status = Status::skipped,
+        return {.area = "folders",
+                .check = f.check,
+                .status = Status::skipped,
                 .detail = fmt::format("{} not opened: the connection broke before it", shown)};
     const Error& e = *f.error;
     if (e.category() == ErrorCategory::unavailable || e.category() == ErrorCategory::temporary)
-        return {.area = "folders", .check = f.check, .status = Status::failed, .mis = "MIS_5",
+        return {.area = "folders",
+                .check = f.check,
+                .status = Status::failed,
+                .mis = "MIS_5",
                 .detail = fmt::format("the connection broke while opening {}: {}", shown, e.one_line()),
                 .remedy = "retry; check the mail server (`mbx ping`)"};
-    return {.area = "folders", .check = f.check, .status = Status::failed, .mis = "MIS_8",
+    return {.area = "folders",
+            .check = f.check,
+            .status = Status::failed,
+            .mis = "MIS_8",
             .detail = fmt::format("{} cannot be opened: {}", shown, e.one_line()),
             .remedy = fmt::format("the server cannot open {}: check its storage and log for {} (permissions, "
                                   "a damaged index: `doveadm force-resync -u {} '{}'` on Dovecot)",
@@ -83,7 +99,10 @@ std::vector<Finding> judge_folders(const FoldersFacts& facts) {
     if (!facts.logged_in)
         return {{.area = "folders", .check = "INBOX", .status = Status::skipped, .detail = "no IMAP login"}};
     if (facts.list_error)
-        return {{.area = "folders", .check = "list", .status = Status::failed, .mis = "MIS_8",
+        return {{.area = "folders",
+                 .check = "list",
+                 .status = Status::failed,
+                 .mis = "MIS_8",
                  .detail = "LIST failed: " + facts.list_error->one_line(),
                  .remedy = "check the mail server's log for this user"}};
     std::vector<Finding> found;

@@ -15,8 +15,8 @@ namespace {
 
 Finding change_finding(const journal::SubjectRun& r, const HistoryFacts& facts) {
     const std::string kinds = joined(r.kinds, ",");
-    const std::string what = fmt::format("`{}` at {} ({} action{}: {})", command_of(r.run), r.run.started_at,
-                                         r.actions, r.actions == 1 ? "" : "s", kinds);
+    const std::string what = fmt::format("`{}` at {} ({} action{}: {})", command_of(r.run), r.run.started_at, r.actions,
+                                         r.actions == 1 ? "" : "s", kinds);
     const std::string id = std::to_string(r.run.id);
     const bool resumable = r.run.tool == "reprovision" || r.run.tool == "merge";
     Finding f{.area = "history", .check = "run " + id};
@@ -45,23 +45,23 @@ Finding change_finding(const journal::SubjectRun& r, const HistoryFacts& facts) 
         f.detail = fmt::format("{}: {}", what, journal::to_string(r.run.status));
         if (auto u = facts.undone_by.find(r.run.id); u != facts.undone_by.end())
             f.detail += fmt::format(", undone by run {}", u->second);
-        else if (r.run.tool != "journal")
-            f.remedy = fmt::format("undo if it caused this: `mbx journal undo {}`", id);
+        else if (r.run.tool != "journal") f.remedy = fmt::format("undo if it caused this: `mbx journal undo {}`", id);
         break;
     }
     return f;
 }
 
 // The one line for the read-only runs: how many of each tool, and the latest.
-Finding checks_finding(const std::map<std::string, int>& checks, const journal::SubjectRun& latest,
-                       std::int64_t days) {
+Finding checks_finding(const std::map<std::string, int>& checks, const journal::SubjectRun& latest, std::int64_t days) {
     std::string by_tool;
     int n = 0;
     for (const auto& [tool, count] : checks) {
         by_tool += fmt::format("{}{} {}", by_tool.empty() ? "" : ", ", count, tool);
         n += count;
     }
-    return {.area = "history", .check = "checks", .status = Status::ok,
+    return {.area = "history",
+            .check = "checks",
+            .status = Status::ok,
             .detail = fmt::format("{} read-only run{} in the last {} days ({}); latest: run {} `{}` at {}", n,
                                   n == 1 ? "" : "s", days, by_tool, latest.run.id, command_of(latest.run),
                                   latest.run.started_at)};
@@ -90,12 +90,16 @@ std::vector<Finding> judge_history(const HistoryFacts& facts) {
     }
     if (!checks.empty()) found.push_back(checks_finding(checks, *latest_check, facts.days));
     if (shown > 10)
-        found.push_back({.area = "history", .check = "more", .status = Status::ok,
+        found.push_back({.area = "history",
+                         .check = "more",
+                         .status = Status::ok,
                          .detail = fmt::format("{} older changes not shown: `mbx journal list`", shown - 10)});
     if (facts.runs.empty() || (checks.empty() && shown == 0))
-        found.push_back({.area = "history", .check = "runs", .status = Status::ok,
-                         .detail = fmt::format("no mbxkit run about '{}' in the last {} days", p(facts.uid),
-                                               facts.days)});
+        found.push_back(
+            {.area = "history",
+             .check = "runs",
+             .status = Status::ok,
+             .detail = fmt::format("no mbxkit run about '{}' in the last {} days", p(facts.uid), facts.days)});
     return found;
 }
 
@@ -113,7 +117,8 @@ void Diagnosis::history() {
         for (const auto& subject : std::set<std::string>{req_.user, uid()}) {
             auto more = journal_->runs_about(subject, since, 500);
             for (auto& r : more)
-                if (std::none_of(facts.runs.begin(), facts.runs.end(), [&](const auto& x) { return x.run.id == r.run.id; }))
+                if (std::none_of(facts.runs.begin(), facts.runs.end(),
+                                 [&](const auto& x) { return x.run.id == r.run.id; }))
                     facts.runs.push_back(std::move(r));
         }
         std::sort(facts.runs.begin(), facts.runs.end(),

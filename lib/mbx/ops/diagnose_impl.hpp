@@ -33,7 +33,6 @@
 
 namespace mbx::ops::diagnose::detail {
 
-
 using Clock = std::chrono::steady_clock;
 using json = nlohmann::json;
 
@@ -135,7 +134,9 @@ private:
 
     // ---- server: the certificate of a TLS connection, as `get` reads it
     template <class Get> CertificateFacts certificate_facts(std::string check, Get&& get, std::string server) {
-        CertificateFacts facts{.check = std::move(check), .server = std::move(server), .now = req_.now,
+        CertificateFacts facts{.check = std::move(check),
+                               .server = std::move(server),
+                               .now = req_.now,
                                .warning_days = cert_warning_days_};
         try {
             facts.certificate = get();

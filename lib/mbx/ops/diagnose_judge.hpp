@@ -44,9 +44,9 @@ Finding judge_certificate(const CertificateFacts& facts);
 
 /// mbxkit's own connection and bind to the directory.
 struct LdapFacts {
-    bool configured = true;  ///< [ldap] uri is set
+    bool configured = true; ///< [ldap] uri is set
     std::string uri = {};
-    std::string bound_as = {}; ///< how it bound (bind_description), when it did
+    std::string bound_as = {};       ///< how it bound (bind_description), when it did
     std::optional<Error> error = {}; ///< connecting or binding failed
     std::int64_t latency_ms = 0;
     std::optional<CertificateFacts> certificate = {}; ///< read once bound
@@ -64,15 +64,15 @@ struct ImapLoginFacts {
     bool configured = true;    ///< [imap] uri is set
     bool user_missing = false; ///< the directory answered and has no such user: not tried
     std::string uri = {};
-    std::string uid = {};          ///< the login tried
+    std::string uid = {};            ///< the login tried
     std::optional<Error> error = {}; ///< the user's master login failed
-    std::int64_t latency_ms = 0;   ///< of the user's login
-    bool directory_down = false;   ///< see directory_down()
+    std::int64_t latency_ms = 0;     ///< of the user's login
+    bool directory_down = false;     ///< see directory_down()
     /// When the user's login was refused (auth) and the directory is up: the user it was
     /// compared with ([diagnose] reference-user, or the first other user of the directory);
     /// empty when there is none.
     std::string reference = {};
-    std::optional<Error> reference_error = {}; ///< the reference login failed; nullopt: it worked
+    std::optional<Error> reference_error = {};        ///< the reference login failed; nullopt: it worked
     std::optional<CertificateFacts> certificate = {}; ///< read once logged in
 };
 
@@ -84,7 +84,7 @@ std::vector<Finding> judge_imap_login(const ImapLoginFacts& facts);
 
 /// The ActiveSync endpoint's OPTIONS answer (`mbx audit server`).
 struct ActiveSyncFacts {
-    bool configured = true; ///< [activesync] url is set
+    bool configured = true;                ///< [activesync] url is set
     std::optional<Error> setup_error = {}; ///< audit_server refused to run (a configuration error)
     std::string url = {};
     int http_status = 0;
@@ -110,7 +110,7 @@ struct DirectoryFacts {
     std::string user = {};           ///< the login asked about
     std::string base = {};           ///< [ldap] base
     std::string uid_attribute = "uid";
-    std::string user_filter = {};    ///< [ldap] user-filter
+    std::string user_filter = {}; ///< [ldap] user-filter
     std::string mail_attribute = "mail";
     std::vector<std::string> alias_attributes = {}; ///< [ldap] alias-attributes
     std::string disable_method = "none";            ///< [reprovision] disable-method
@@ -144,8 +144,8 @@ std::vector<Finding> judge_directory(const DirectoryFacts& facts);
 
 /// One folder a device syncs and what EXAMINE said of it.
 struct FolderFacts {
-    std::string check = {}; ///< "INBOX", "Drafts", "Sent", "Trash"
-    std::string use = {};   ///< "" for INBOX, else the SPECIAL-USE attribute ("\\Drafts")
+    std::string check = {};                     ///< "INBOX", "Drafts", "Sent", "Trash"
+    std::string use = {};                       ///< "" for INBOX, else the SPECIAL-USE attribute ("\\Drafts")
     std::optional<imap::ListEntry> entry = {};  ///< the folder found; nullopt: none
     std::optional<std::uint64_t> messages = {}; ///< EXAMINE worked: its message count
     std::optional<Error> error = {};            ///< EXAMINE failed
@@ -194,8 +194,8 @@ struct DevicesFacts {
     std::optional<std::string> device = {}; ///< --device: only this one
     std::string uid = {};
     std::string mail = {};
-    bool have_data = true; ///< logs were given, or the journal has a `mbx audit clients` run
-    std::string source = {}; ///< where the devices come from, for the detail
+    bool have_data = true;                      ///< logs were given, or the journal has a `mbx audit clients` run
+    std::string source = {};                    ///< where the devices come from, for the detail
     std::vector<audit::DeviceRow> devices = {}; ///< every device of the evidence
     std::vector<std::string> server_versions = {};
     std::string versions_from = {}; ///< where server_versions come from
@@ -214,8 +214,8 @@ std::vector<Finding> judge_devices(const DevicesFacts& facts);
 struct HistoryFacts {
     bool have_journal = true;
     std::string uid = {};
-    std::int64_t days = 30; ///< [diagnose] history, in days
-    std::vector<journal::SubjectRun> runs = {}; ///< newest first, each once
+    std::int64_t days = 30;                              ///< [diagnose] history, in days
+    std::vector<journal::SubjectRun> runs = {};          ///< newest first, each once
     std::map<std::int64_t, std::int64_t> undone_by = {}; ///< run -> the `mbx journal undo` run that reverted it
 };
 

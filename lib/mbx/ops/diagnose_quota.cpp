@@ -10,34 +10,45 @@ using detail::p;
 
 Finding judge_quota(const QuotaFacts& facts) {
     if (facts.user_missing || !facts.configured)
-        return {.area = "quota", .check = "usage", .status = Status::skipped,
+        return {.area = "quota",
+                .check = "usage",
+                .status = Status::skipped,
                 .detail = facts.user_missing ? "no such user" : "no [imap] uri configured"};
     const std::string uid = p(facts.uid);
     if (facts.error)
-        return {.area = "quota", .check = "usage", .status = Status::warning,
-                .detail = "cannot read the usage: " + facts.error->one_line(), .remedy = "`mbx quota check " + uid + "`"};
+        return {.area = "quota",
+                .check = "usage",
+                .status = Status::warning,
+                .detail = "cannot read the usage: " + facts.error->one_line(),
+                .remedy = "`mbx quota check " + uid + "`"};
     const QuotaRow& row = facts.row;
-    const std::string usage =
-        row.limit_bytes && row.used_bytes
-            ? fmt::format("{} of {} ({:.0f}%, from {})", out::human_bytes(*row.used_bytes),
-                          out::human_bytes(*row.limit_bytes), row.percent.value_or(0), row.source)
-            : row.used_bytes ? fmt::format("{} used, no limit", out::human_bytes(*row.used_bytes)) : "no usage";
+    const std::string usage = row.limit_bytes && row.used_bytes
+                                  ? fmt::format("{} of {} ({:.0f}%, from {})", out::human_bytes(*row.used_bytes),
+                                                out::human_bytes(*row.limit_bytes), row.percent.value_or(0), row.source)
+                              : row.used_bytes ? fmt::format("{} used, no limit", out::human_bytes(*row.used_bytes))
+                                               : "no usage";
     switch (row.tier) {
     case Tier::ok:
     case Tier::no_limit:
-        return {.area = "quota", .check = "usage", .status = Status::ok,
+        return {.area = "quota",
+                .check = "usage",
+                .status = Status::ok,
                 .detail = fmt::format("{}: {}", usage, tier_name(row.tier))};
     case Tier::unknown:
-        return {.area = "quota", .check = "usage", .status = Status::warning, .detail = "usage unknown: " + row.error,
+        return {.area = "quota",
+                .check = "usage",
+                .status = Status::warning,
+                .detail = "usage unknown: " + row.error,
                 .remedy = "`mbx quota check " + uid + "`"};
-    default:
-        break;
+    default: break;
     }
     const std::int64_t used = row.used_bytes.value_or(0), limit = row.limit_bytes.value_or(0);
     const double warning = facts.thresholds.warning;
     const std::int64_t need = bytes_to_free(used, limit, warning);
     const std::string w = fmt::format("{:g}", warning);
-    return {.area = "quota", .check = "usage", .status = row.tier == Tier::warning ? Status::warning : Status::failed,
+    return {.area = "quota",
+            .check = "usage",
+            .status = row.tier == Tier::warning ? Status::warning : Status::failed,
             .mis = "MIS_9",
             .detail = fmt::format("{}: {} tier; {} to free to get under the {}% warning tier", usage,
                                   tier_name(row.tier), out::human_bytes(need), w),

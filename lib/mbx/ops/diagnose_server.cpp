@@ -18,24 +18,35 @@ Finding judge_certificate(const CertificateFacts& facts) {
     const std::string& check = facts.check;
     const std::string& server = facts.server;
     if (facts.error)
-        return {.area = "server", .check = check, .status = Status::warning,
+        return {.area = "server",
+                .check = check,
+                .status = Status::warning,
                 .detail = fmt::format("{}: {}", server, facts.error->one_line()),
                 .remedy = "check the certificate with `openssl s_client -showcerts`"};
     if (!facts.certificate)
-        return {.area = "server", .check = check, .status = Status::skipped,
+        return {.area = "server",
+                .check = check,
+                .status = Status::skipped,
                 .detail = fmt::format("{}: no TLS certificate (plain connection)", server)};
     const auto& cert = *facts.certificate;
     const auto days = tls::days_left(cert, facts.now);
-    const std::string what = fmt::format("{} certificate {} expires {}", server, p(cert.subject), date_of(cert.not_after));
+    const std::string what =
+        fmt::format("{} certificate {} expires {}", server, p(cert.subject), date_of(cert.not_after));
     if (days < 0)
-        return {.area = "server", .check = check, .status = Status::failed, .mis = "MIS_5",
+        return {.area = "server",
+                .check = check,
+                .status = Status::failed,
+                .mis = "MIS_5",
                 .detail = fmt::format("{} ({} days ago)", what, -days),
                 .remedy = "renew the certificate: devices refuse an expired one"};
     if (days < facts.warning_days)
-        return {.area = "server", .check = check, .status = Status::warning, .mis = "MIS_5",
+        return {.area = "server",
+                .check = check,
+                .status = Status::warning,
+                .mis = "MIS_5",
                 .detail = fmt::format("{} in {} day{}", what, days, days == 1 ? "" : "s"),
-                .remedy = fmt::format("renew it before {}: devices refuse an expired certificate",
-                                      date_of(cert.not_after))};
+                .remedy =
+                    fmt::format("renew it before {}: devices refuse an expired certificate", date_of(cert.not_after))};
     return {.area = "server", .check = check, .status = Status::ok, .detail = fmt::format("{} in {} days", what, days)};
 }
 
@@ -48,7 +59,9 @@ std::vector<Finding> judge_ldap(const LdapFacts& facts) {
     if (!facts.configured)
         return {{.area = "server", .check = "ldap", .status = Status::skipped, .detail = "no [ldap] uri configured"}};
     if (!facts.error) {
-        std::vector<Finding> found{{.area = "server", .check = "ldap", .status = Status::ok,
+        std::vector<Finding> found{{.area = "server",
+                                    .check = "ldap",
+                                    .status = Status::ok,
                                     .detail = fmt::format("{} answers; {}", facts.uri, p(facts.bound_as)),
                                     .latency_ms = facts.latency_ms}};
         if (facts.certificate) found.push_back(judge_certificate(*facts.certificate));
@@ -56,10 +69,16 @@ std::vector<Finding> judge_ldap(const LdapFacts& facts) {
     }
     const Error& e = *facts.error;
     if (e.category() == ErrorCategory::auth)
-        return {{.area = "server", .check = "ldap", .status = Status::failed, .detail = e.one_line(),
+        return {{.area = "server",
+                 .check = "ldap",
+                 .status = Status::failed,
+                 .detail = e.one_line(),
                  .remedy = "mbxkit's own bind was refused: check [ldap] bind-dn and password-file (`mbx ping`)",
                  .latency_ms = facts.latency_ms}};
-    return {{.area = "server", .check = "ldap", .status = Status::failed, .mis = "MIS_5",
+    return {{.area = "server",
+             .check = "ldap",
+             .status = Status::failed,
+             .mis = "MIS_5",
              .detail = "directory unavailable: " + e.one_line(),
              .remedy = tls_failure(e) ? tls_remedy("ldap")
                                       : "the server side of MIS_5: bring the directory back (`mbx ping`), then "
@@ -87,7 +106,8 @@ Finding judge_refused_login(const ImapLoginFacts& facts) {
                                "broken, not the server",
                                p(facts.reference), uid);
         f.remedy = "the account side of MIS_5: create a fresh account and merge the mailbox into it: "
-                   "`mbx reprovision " + uid + " --new-uid NEWUID`";
+                   "`mbx reprovision " +
+                   uid + " --new-uid NEWUID`";
     } else if (facts.reference_error->category() == ErrorCategory::auth) {
         f.detail = fmt::format("the master login is refused for '{}' and for '{}' too", uid, p(facts.reference));
         f.remedy = "mbxkit's own login is wrong, not the account: check [imap] master-user and "
@@ -105,13 +125,17 @@ Finding judge_refused_login(const ImapLoginFacts& facts) {
 
 std::vector<Finding> judge_imap_login(const ImapLoginFacts& facts) {
     if (!facts.configured)
-        return {{.area = "server", .check = "imap-login", .status = Status::skipped,
-                 .detail = "no [imap] uri configured"}};
+        return {
+            {.area = "server", .check = "imap-login", .status = Status::skipped, .detail = "no [imap] uri configured"}};
     if (facts.user_missing)
-        return {{.area = "server", .check = "imap-login", .status = Status::skipped,
+        return {{.area = "server",
+                 .check = "imap-login",
+                 .status = Status::skipped,
                  .detail = "not tried: the directory has no such user"}};
     if (!facts.error) {
-        std::vector<Finding> found{{.area = "server", .check = "imap-login", .status = Status::ok,
+        std::vector<Finding> found{{.area = "server",
+                                    .check = "imap-login",
+                                    .status = Status::ok,
                                     .detail = fmt::format("{} answers; master login for '{}'", facts.uri, p(facts.uid)),
                                     .latency_ms = facts.latency_ms}};
         if (facts.certificate) found.push_back(judge_certificate(*facts.certificate));
@@ -119,14 +143,20 @@ std::vector<Finding> judge_imap_login(const ImapLoginFacts& facts) {
     }
     const Error& e = *facts.error;
     if (e.category() != ErrorCategory::auth)
-        return {{.area = "server", .check = "imap-login", .status = Status::failed, .mis = "MIS_5",
+        return {{.area = "server",
+                 .check = "imap-login",
+                 .status = Status::failed,
+                 .mis = "MIS_5",
                  .detail = "IMAP server unavailable: " + e.one_line(),
                  .remedy = tls_failure(e) ? tls_remedy("imap")
                                           : "the server side of MIS_5: bring the mail server back (`mbx ping`), "
                                             "then let the device retry; nothing points at the account",
                  .latency_ms = facts.latency_ms}};
     if (facts.directory_down)
-        return {{.area = "server", .check = "imap-login", .status = Status::failed, .mis = "MIS_5",
+        return {{.area = "server",
+                 .check = "imap-login",
+                 .status = Status::failed,
+                 .mis = "MIS_5",
                  .detail = fmt::format("the master login for '{}' is refused ({}) while the directory is down: "
                                        "the mail server cannot look anybody up",
                                        p(facts.uid), e.one_line()),
@@ -137,14 +167,22 @@ std::vector<Finding> judge_imap_login(const ImapLoginFacts& facts) {
 
 std::vector<Finding> judge_activesync(const ActiveSyncFacts& facts) {
     if (!facts.configured)
-        return {{.area = "server", .check = "activesync", .status = Status::skipped,
+        return {{.area = "server",
+                 .check = "activesync",
+                 .status = Status::skipped,
                  .detail = "no [activesync] url configured"}};
     if (facts.setup_error)
-        return {{.area = "server", .check = "activesync", .status = Status::failed,
-                 .detail = facts.setup_error->one_line(), .remedy = "fix [activesync] (docs/configuration.md)"}};
+        return {{.area = "server",
+                 .check = "activesync",
+                 .status = Status::failed,
+                 .detail = facts.setup_error->one_line(),
+                 .remedy = "fix [activesync] (docs/configuration.md)"}};
     std::vector<Finding> found;
     if (facts.error) {
-        found.push_back({.area = "server", .check = "activesync", .status = Status::failed, .mis = "MIS_5",
+        found.push_back({.area = "server",
+                         .check = "activesync",
+                         .status = Status::failed,
+                         .mis = "MIS_5",
                          .detail = "ActiveSync endpoint unavailable: " + facts.error->one_line(),
                          .remedy = tls_failure(*facts.error)
                                        ? tls_remedy("activesync")
@@ -153,7 +191,9 @@ std::vector<Finding> judge_activesync(const ActiveSyncFacts& facts) {
                          .latency_ms = facts.latency_ms});
     } else {
         const std::string versions = joined(facts.versions, ",");
-        found.push_back({.area = "server", .check = "activesync", .status = Status::ok,
+        found.push_back({.area = "server",
+                         .check = "activesync",
+                         .status = Status::ok,
                          .detail = fmt::format("{} answers OPTIONS (HTTP {}){}", p(facts.url), facts.http_status,
                                                versions.empty() ? "" : "; versions " + versions),
                          .latency_ms = facts.latency_ms});
@@ -184,7 +224,8 @@ void Diagnosis::server_ldap() {
             dir_.emplace(directory::Directory::connect(config));
             facts.bound_as = bind_description(*dir_, config);
             facts.latency_ms = ms_since(t0);
-            facts.certificate = certificate_facts("ldap-certificate", [&] { return dir_->peer_certificate(); }, "LDAP");
+            facts.certificate = certificate_facts(
+                "ldap-certificate", [&] { return dir_->peer_certificate(); }, "LDAP");
         } catch (const Error& e) {
             if (e.category() == ErrorCategory::config || e.category() == ErrorCategory::usage) throw;
             facts.error = e;
@@ -197,8 +238,11 @@ void Diagnosis::server_ldap() {
 
 void Diagnosis::server_imap() {
     step("imap");
-    ImapLoginFacts facts{.configured = cfg_.has("imap.uri"), .user_missing = user_missing_,
-                         .uri = cfg_.get("imap.uri"), .uid = uid(), .directory_down = ldap_down_};
+    ImapLoginFacts facts{.configured = cfg_.has("imap.uri"),
+                         .user_missing = user_missing_,
+                         .uri = cfg_.get("imap.uri"),
+                         .uid = uid(),
+                         .directory_down = ldap_down_};
     if (facts.configured && !facts.user_missing) {
         const auto t0 = Clock::now();
         try {
@@ -206,7 +250,8 @@ void Diagnosis::server_imap() {
             config.want_certificate = true;
             imap_.emplace(imap::Connection::open(config));
             facts.latency_ms = ms_since(t0);
-            facts.certificate = certificate_facts("imap-certificate", [&] { return imap_->peer_certificate(); }, "IMAP");
+            facts.certificate = certificate_facts(
+                "imap-certificate", [&] { return imap_->peer_certificate(); }, "IMAP");
         } catch (const Error& e) {
             if (e.category() == ErrorCategory::config || e.category() == ErrorCategory::usage) throw;
             facts.latency_ms = ms_since(t0);
@@ -223,8 +268,8 @@ void Diagnosis::reference_login(ImapLoginFacts& facts) {
     if (ref.empty() && dir_) {
         const std::string uid_attr = cfg_.get("ldap.uid-attribute");
         try {
-            dir_->search(cfg_.require("ldap.base"), directory::Scope::subtree, cfg_.get("ldap.user-filter"),
-                         {uid_attr}, [&](const directory::Entry& e) {
+            dir_->search(cfg_.require("ldap.base"), directory::Scope::subtree, cfg_.get("ldap.user-filter"), {uid_attr},
+                         [&](const directory::Entry& e) {
                              auto v = e.first(uid_attr);
                              if (ref.empty() && v && !iequals(*v, uid())) ref = *v;
                              if (!ref.empty()) throw Stop{};
@@ -256,8 +301,8 @@ void Diagnosis::activesync() {
             facts.error = r.error;
             if (r.url.starts_with("https://") || r.url.starts_with("HTTPS://"))
                 if (r.certificate || !r.error)
-                    facts.certificate = certificate_facts("activesync-certificate", [&] { return r.certificate; },
-                                                          "ActiveSync");
+                    facts.certificate = certificate_facts(
+                        "activesync-certificate", [&] { return r.certificate; }, "ActiveSync");
         } catch (const Error& e) {
             if (e.category() == ErrorCategory::internal) throw;
             facts.setup_error = e;

@@ -120,9 +120,11 @@ private:
             // STORAGE is in KiB; a value whose bytes do not fit 63 bits is not a real quota.
             constexpr auto kMaxKiB = std::numeric_limits<std::int64_t>::max() / 1024;
             if (!value || *value > kMaxKiB)
-                throw malformed(fmt::format("STORAGE value '{}' of '{}'", out::printable(field("value")), out::printable(user)));
+                throw malformed(
+                    fmt::format("STORAGE value '{}' of '{}'", out::printable(field("value")), out::printable(user)));
             if (limit && *limit > kMaxKiB)
-                throw malformed(fmt::format("STORAGE limit '{}' of '{}'", out::printable(field("limit")), out::printable(user)));
+                throw malformed(
+                    fmt::format("STORAGE limit '{}' of '{}'", out::printable(field("limit")), out::printable(user)));
             quota_.used_bytes = *value * 1024;
             if (limit) quota_.limit_bytes = *limit * 1024;
         } else if (type == "MESSAGE" && !quota_.messages) {
@@ -186,8 +188,9 @@ void decode_quota_response(std::string_view body, const std::function<void(const
 
 DoveadmClient::DoveadmClient(const config::Config& cfg, const SecretProvider& secrets) {
     if (!cfg.has("doveadm.url") || cfg.get("doveadm.url").empty())
-        throw Error(ErrorCategory::config, "[doveadm] url is not set",
-                    "set it to Dovecot's doveadm HTTP API (e.g. http://127.0.0.1:8080/doveadm/v1), or use --backend imap");
+        throw Error(
+            ErrorCategory::config, "[doveadm] url is not set",
+            "set it to Dovecot's doveadm HTTP API (e.g. http://127.0.0.1:8080/doveadm/v1), or use --backend imap");
     url_ = cfg.get("doveadm.url");
     ca_file_ = cfg.has("doveadm.ca-file") ? cfg.get("doveadm.ca-file") : std::string();
     timeout_ = cfg.get_duration("doveadm.timeout");

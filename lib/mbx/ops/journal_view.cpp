@@ -35,9 +35,17 @@ std::vector<out::Column> run_columns(const std::string& prefix) {
 }
 
 std::vector<Cell> run_cells(const journal::RunRecord& r) {
-    return {r.id, r.uuid, r.started_at, opt(r.ended_at), r.tool, std::string(journal::to_string(r.status)),
-            r.exit_code ? Cell(std::int64_t(*r.exit_code)) : Cell(std::monostate{}), r.dry_run, r.operator_name,
-            r.host, joined(r.args)};
+    return {r.id,
+            r.uuid,
+            r.started_at,
+            opt(r.ended_at),
+            r.tool,
+            std::string(journal::to_string(r.status)),
+            r.exit_code ? Cell(std::int64_t(*r.exit_code)) : Cell(std::monostate{}),
+            r.dry_run,
+            r.operator_name,
+            r.host,
+            joined(r.args)};
 }
 
 std::vector<out::Column> action_columns() {
@@ -53,8 +61,15 @@ std::vector<out::Column> action_columns() {
 }
 
 std::vector<Cell> action_cells(const journal::ActionRecord& a) {
-    return {a.seq, a.kind, a.subject, std::string(journal::to_string(a.status)), a.started_at, opt(a.ended_at),
-            opt(a.error), opt_json(a.before), opt_json(a.after)};
+    return {a.seq,
+            a.kind,
+            a.subject,
+            std::string(journal::to_string(a.status)),
+            a.started_at,
+            opt(a.ended_at),
+            opt(a.error),
+            opt_json(a.before),
+            opt_json(a.after)};
 }
 
 journal::RunFilter filter_of(const Request& req, bool with_limit) {
@@ -73,7 +88,8 @@ namespace {
 journal::RunRecord find_run(journal::Journal& j, const std::string& text) {
     const auto run = j.find_run_by_reference(text);
     if (!run)
-        throw Error(ErrorCategory::data, fmt::format("no run '{}' in journal '{}'", out::printable(text), j.path().string()),
+        throw Error(ErrorCategory::data,
+                    fmt::format("no run '{}' in journal '{}'", out::printable(text), j.path().string()),
                     "see 'mbx journal list'");
     return *run;
 }
@@ -102,8 +118,8 @@ ExitCode show(journal::Journal& j, const Request& req, out::Sink& sink) {
     for (std::size_t i = 0; i < columns.size(); ++i) fields.emplace_back(columns[i].key, cells[i]);
     fields.emplace_back("actions", n);
     sink.finish({ExitCode::ok,
-                 fmt::format("run {} ({}) {} {} by {}@{} started {}, {} action{}: {}", run.id, run.uuid.substr(0, 8), run.tool,
-                             journal::to_string(run.status), run.operator_name, run.host, run.started_at, n,
+                 fmt::format("run {} ({}) {} {} by {}@{} started {}, {} action{}: {}", run.id, run.uuid.substr(0, 8),
+                             run.tool, journal::to_string(run.status), run.operator_name, run.host, run.started_at, n,
                              n == 1 ? "" : "s", joined(run.args)),
                  fields});
     return ExitCode::ok;

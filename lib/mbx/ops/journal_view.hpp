@@ -2,15 +2,12 @@
 // `mbx journal list|show|export`: the journal read into reports (rows for the output sinks).
 
 #include "mbx/core/output.hpp"
+#include "mbx/ops/fwd.hpp"
 
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
-
-namespace mbx::journal {
-class Journal;
-}
 
 namespace mbx::ops::journal_view {
 

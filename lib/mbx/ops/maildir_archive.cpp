@@ -82,8 +82,7 @@ public:
         fsync_path(user_dir);
         char host[256] = {};
         ::gethostname(host, sizeof host - 1);
-        for (char* p = host; *p; ++p)
-            host_ += *p == '/' ? "\\057" : *p == ':' ? "\\072" : std::string(1, *p);
+        for (char* p = host; *p; ++p) host_ += *p == '/' ? "\\057" : *p == ':' ? "\\072" : std::string(1, *p);
     }
 
     const fs::path& dir() const { return dir_; }
@@ -145,8 +144,7 @@ std::string archive_path_component(std::string_view text) {
     if (out.empty()) return "%";
     if (std::all_of(out.begin(), out.end(), [](char c) { return c == '.'; })) {
         std::string escaped;
-        for (std::size_t i = 0; i < out.size(); ++i)
-            escaped += "%2E";
+        for (std::size_t i = 0; i < out.size(); ++i) escaped += "%2E";
         return escaped;
     }
     return out;

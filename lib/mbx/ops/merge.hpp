@@ -37,27 +37,27 @@ struct Options {
     FolderRules folders = {};
     MessageFilter filter = {};
     Mode mode = Mode::missing;
-    double max_messages_per_second = 0;      ///< 0: no limit
-    std::uint64_t max_bytes_per_second = 0;  ///< 0: no limit
-    std::uint64_t errors_max = 50;           ///< rejected messages tolerated before stopping
+    double max_messages_per_second = 0;     ///< 0: no limit
+    std::uint64_t max_bytes_per_second = 0; ///< 0: no limit
+    std::uint64_t errors_max = 50;          ///< rejected messages tolerated before stopping
     bool verify = true;
-    bool force = false;   ///< copy even when the pre-flight says the target quota is too small
+    bool force = false; ///< copy even when the pre-flight says the target quota is too small
     /// Dry run only: the target mailbox does not exist yet (mbx reprovision plans the merge
     /// into an account it has not made), so it is planned as empty, without logging in.
     bool target_absent = false;
-    int retries = 5;      ///< reconnects per folder on a dropped connection or throttling
+    int retries = 5;                         ///< reconnects per folder on a dropped connection or throttling
     std::chrono::milliseconds backoff{1000}; ///< first back-off; doubles up to 30 s
     /// A resumed run whose predecessor died while sending to a folder first waits until that
     /// folder has not changed for settle_quiet (at most settle_max): the server may still be
     /// storing what it had received.
     std::chrono::milliseconds settle_quiet{2000};
     std::chrono::milliseconds settle_max{60000};
-    std::size_t batch_messages = 1000;        ///< messages per UID FETCH of bodies
-    std::uint64_t batch_bytes = 32ull << 20;  ///< bytes per UID FETCH of bodies
-    std::size_t in_flight = 32;               ///< APPEND commands sent before the oldest is awaited
-    bool multiappend = true;                  ///< group messages in MULTIAPPENDs when the target can
-    std::size_t group_messages = 1000;        ///< messages per MULTIAPPEND
-    std::uint64_t group_bytes = 8ull << 20;   ///< bytes per MULTIAPPEND (a larger message goes alone)
+    std::size_t batch_messages = 1000;       ///< messages per UID FETCH of bodies
+    std::uint64_t batch_bytes = 32ull << 20; ///< bytes per UID FETCH of bodies
+    std::size_t in_flight = 32;              ///< APPEND commands sent before the oldest is awaited
+    bool multiappend = true;                 ///< group messages in MULTIAPPENDs when the target can
+    std::size_t group_messages = 1000;       ///< messages per MULTIAPPEND
+    std::uint64_t group_bytes = 8ull << 20;  ///< bytes per MULTIAPPEND (a larger message goes alone)
 };
 
 /// A message the target refused (reported, skipped).
@@ -71,16 +71,16 @@ struct Rejected {
 /// The outcome for one source folder.
 struct FolderResult {
     FolderPlan plan;
-    std::uint64_t messages = 0;      ///< in the source folder
-    std::uint64_t excluded = 0;      ///< not selected by the filters (admin's choice)
-    std::uint64_t present = 0;       ///< selected and already on the target
+    std::uint64_t messages = 0; ///< in the source folder
+    std::uint64_t excluded = 0; ///< not selected by the filters (admin's choice)
+    std::uint64_t present = 0;  ///< selected and already on the target
     std::uint64_t to_copy = 0;
     std::uint64_t bytes_to_copy = 0;
-    bool created = false;            ///< the run created the target folder (dry run: would)
+    bool created = false; ///< the run created the target folder (dry run: would)
     std::uint64_t copied = 0;
     std::uint64_t bytes_copied = 0;
-    std::uint64_t failed = 0;        ///< rejected by the target
-    std::uint64_t flags_fixed = 0;   ///< copies of this run (or the resumed one) given the source's flags again
+    std::uint64_t failed = 0;             ///< rejected by the target
+    std::uint64_t flags_fixed = 0;        ///< copies of this run (or the resumed one) given the source's flags again
     std::optional<std::uint64_t> missing; ///< after verification
     /// After verification: copies on the target whose bytes differ from the source's (the server
     /// changed them on APPEND), counted present; and how ("header added: x-name", "header
@@ -91,7 +91,7 @@ struct FolderResult {
     /// copy of a source message (a server that stored a killed run's messages late). Reported;
     /// mbx never deletes them.
     std::optional<std::uint64_t> extra;
-    std::string status = "planned";  ///< planned | ok | incomplete | failed
+    std::string status = "planned"; ///< planned | ok | incomplete | failed
 };
 
 /// A selected source message that verification did not find on the target.
@@ -129,8 +129,8 @@ struct PairsRequest {
     /// Log in to that side as the user with this password instead of the master user.
     std::optional<std::filesystem::path> from_password_file = {};
     std::optional<std::filesystem::path> to_password_file = {};
-    std::string resume = {};   ///< --resume RUN; empty: each pair continues its own unfinished run
-    unsigned parallel = 1;     ///< pairs at once
+    std::string resume = {}; ///< --resume RUN; empty: each pair continues its own unfinished run
+    unsigned parallel = 1;   ///< pairs at once
     /// The command line. A pair's journal run records it as if the pair had been given alone:
     /// with `alone` false, --users-file/-F/--parallel are replaced by --from/--to.
     std::vector<std::string> argv = {};
@@ -156,8 +156,8 @@ struct Totals {
     std::uint64_t pairs = 0, pairs_ok = 0, folders = 0, messages = 0, to_copy = 0, bytes_to_copy = 0, copied = 0,
                   bytes_copied = 0, failed = 0, flags_fixed = 0, missing = 0, normalised = 0, extra = 0;
     std::map<std::string, std::uint64_t> normalised_how; ///< how the servers changed bytes -> count
-    double seconds = 0;         ///< the longest pair
-    bool verified_all = true;   ///< every folder of every pair has a verification count
+    double seconds = 0;                                  ///< the longest pair
+    bool verified_all = true;                            ///< every folder of every pair has a verification count
 };
 Totals totals_of(const std::vector<PairOutcome>& outcomes);
 /// The sums over one merge's folders. Pure.

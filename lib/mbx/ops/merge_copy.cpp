@@ -52,7 +52,8 @@ void Merger::handle_completion(FolderState& st, Group& g, const imap::Response& 
         // UIDPLUS: the server says which UID each copy got; resume, verification and flag
         // repair of these copies then need no identity at all.
         const auto ids = imap::append_uids(r.code, g.messages.size());
-        if (ids && (ids->uidvalidity != st.known_target_uidvalidity || st.known_source_uidvalidity != st.source_uidvalidity)) {
+        if (ids &&
+            (ids->uidvalidity != st.known_target_uidvalidity || st.known_source_uidvalidity != st.source_uidvalidity)) {
             st.known.clear();
             st.known_target_uidvalidity = ids->uidvalidity;
             st.known_source_uidvalidity = st.source_uidvalidity;
@@ -163,15 +164,14 @@ void Merger::copy_batch(FolderState& st, const std::vector<Todo>& todo, bool mul
     // The batch is journaled before a byte is sent: if the run dies, the next one knows that
     // the server may still be storing part of it (see settle()).
     if (journal_)
-        batch.action = journal_->add_action(run_id_,
-                                                {.kind = kind::kMergeBatch,
-                                                 .subject = req_.to.label + "/" + st.result.plan.target,
-                                                 .after = json{{"source_folder", st.result.plan.source},
-                                                               {"source_uidvalidity", st.source_uidvalidity},
-                                                               {"sending", imap::uid_set_of(uids)}},
-                                                 .status = journal::ActionStatus::planned});
+        batch.action = journal_->add_action(run_id_, {.kind = kind::kMergeBatch,
+                                                      .subject = req_.to.label + "/" + st.result.plan.target,
+                                                      .after = json{{"source_folder", st.result.plan.source},
+                                                                    {"source_uidvalidity", st.source_uidvalidity},
+                                                                    {"sending", imap::uid_set_of(uids)}},
+                                                      .status = journal::ActionStatus::planned});
     imap::uid_fetch(*src_, imap::uid_set_of(uids), "(UID FLAGS INTERNALDATE BODY.PEEK[])", [&](imap::FetchItem& f) {
-        if (!f.uid || !wanted.contains(*f.uid)) return; // an unsolicited FETCH (flag change)
+        if (!f.uid || !wanted.contains(*f.uid)) return;  // an unsolicited FETCH (flag change)
         if (stopping_ || session_.should_stop()) return; // read the rest of the batch, send nothing
         send(st, f, *f.uid, multi);
         show(st);
@@ -316,14 +316,12 @@ void Merger::fix_flags(FolderState& st) {
     st.result.flags_fixed += fixed;
     st.reflag.clear();
     if (journal_)
-        journal_->add_action(run_id_, {.kind = kind::kMergeFlags,
-                                               .subject = req_.to.label + "/" + p.target,
-                                               .before = json{{"target_uidvalidity", st.target_uidvalidity},
-                                                              {"messages", std::move(before)}},
-                                               .after = json{{"source_folder", p.source},
-                                                             {"fixed", fixed},
-                                                             {"messages", std::move(after)}},
-                                               .status = journal::ActionStatus::done});
+        journal_->add_action(
+            run_id_, {.kind = kind::kMergeFlags,
+                      .subject = req_.to.label + "/" + p.target,
+                      .before = json{{"target_uidvalidity", st.target_uidvalidity}, {"messages", std::move(before)}},
+                      .after = json{{"source_folder", p.source}, {"fixed", fixed}, {"messages", std::move(after)}},
+                      .status = journal::ActionStatus::done});
 }
 
 } // namespace mbx::ops::merge::detail

@@ -29,7 +29,9 @@ Prepared prepare(const Session& session, const Pair& pair, const PairsRequest& r
     Prepared p;
     try {
         p.request = Request{endpoint_of(session, pair.from, req.from_password_file),
-                            endpoint_of(session, pair.to, req.to_password_file), req.options, {}};
+                            endpoint_of(session, pair.to, req.to_password_file),
+                            req.options,
+                            {}};
     } catch (const Error& e) {
         p.error = e;
     }
@@ -117,7 +119,8 @@ Totals totals_of(const Result& result) {
 
 std::string counts_text(const std::map<std::string, std::uint64_t>& counts) {
     std::string text;
-    for (const auto& [how, n] : counts) text += fmt::format("{}{} ×{}", text.empty() ? "" : ", ", out::printable(how), n);
+    for (const auto& [how, n] : counts)
+        text += fmt::format("{}{} ×{}", text.empty() ? "" : ", ", out::printable(how), n);
     return text;
 }
 
@@ -129,7 +132,8 @@ std::string summary_of(const Totals& t, bool dry_run) {
     else
         text = fmt::format("{} of {} messages copied ({}) in {:.1f}s; {} failed, {}; {} of {} pairs verified complete",
                            t.copied, t.to_copy, out::human_bytes(static_cast<std::int64_t>(t.bytes_copied)), t.seconds,
-                           t.failed, t.verified_all ? fmt::format("{} missing", t.missing) : std::string("not all verified"),
+                           t.failed,
+                           t.verified_all ? fmt::format("{} missing", t.missing) : std::string("not all verified"),
                            t.pairs_ok, t.pairs);
     if (t.flags_fixed > 0)
         text += fmt::format("; flags of {} copies from the interrupted run set again as on the source", t.flags_fixed);

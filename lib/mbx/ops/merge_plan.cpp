@@ -14,8 +14,8 @@
 namespace mbx::ops::merge {
 namespace {
 
-constexpr std::string_view kSpecialUses[] = {"\\Archive", "\\Drafts", "\\Junk", "\\Sent", "\\Trash", "\\All",
-                                             "\\Flagged"};
+constexpr std::string_view kSpecialUses[] = {"\\Archive", "\\Drafts", "\\Junk",   "\\Sent",
+                                             "\\Trash",   "\\All",    "\\Flagged"};
 
 bool is_inbox(std::string_view name) { return iequals(name, "INBOX"); }
 
@@ -86,10 +86,11 @@ std::vector<FolderPlan> plan_folders(const std::vector<Folder>& source, const st
     std::vector<FolderPlan> plans;
     for (const auto& s : source) {
         if (!s.selectable || s.special_use == "\\All" || s.special_use == "\\Flagged") continue;
-        if (!rules.include.empty() &&
-            std::none_of(rules.include.begin(), rules.include.end(), [&](const auto& g) { return glob_match(g, s.name); }))
+        if (!rules.include.empty() && std::none_of(rules.include.begin(), rules.include.end(),
+                                                   [&](const auto& g) { return glob_match(g, s.name); }))
             continue;
-        if (std::any_of(rules.exclude.begin(), rules.exclude.end(), [&](const auto& g) { return glob_match(g, s.name); }))
+        if (std::any_of(rules.exclude.begin(), rules.exclude.end(),
+                        [&](const auto& g) { return glob_match(g, s.name); }))
             continue;
         FolderPlan p;
         p.source = s.name;
@@ -156,7 +157,8 @@ Message message_of(const imap::FetchItem& item) {
     m.uid = *item.uid;
     m.size = *item.size;
     m.internaldate = *item.internaldate;
-    m.deleted = std::any_of(item.flags->begin(), item.flags->end(), [](const auto& f) { return iequals(f, "\\Deleted"); });
+    m.deleted =
+        std::any_of(item.flags->begin(), item.flags->end(), [](const auto& f) { return iequals(f, "\\Deleted"); });
     m.flags = flags_hash(*item.flags);
     // The server names the section as asked ("BODY[HEADER.FIELDS (MESSAGE-ID ...)]"); some
     // change the case of the field names, so match the prefix only.
@@ -222,7 +224,8 @@ std::vector<std::pair<std::size_t, std::size_t>> closest_sizes(const std::vector
 
 } // namespace
 
-Matching match_messages(const std::vector<Message>& source, const std::vector<Message>& target, const KnownCopies& known) {
+Matching match_messages(const std::vector<Message>& source, const std::vector<Message>& target,
+                        const KnownCopies& known) {
     Matching r;
     std::vector<bool> paired(source.size()), used(target.size());
     auto pair = [&](std::size_t s, std::size_t t) {

@@ -2,6 +2,7 @@
 // The pure half of `mbx merge`: which source folder goes to which target folder, which
 // messages are selected, and which of them the target is missing. No network; unit-tested.
 
+#include "mbx/ops/fwd.hpp"
 #include "mbx/ops/message.hpp"
 
 #include <chrono>
@@ -12,19 +13,14 @@
 #include <utility>
 #include <vector>
 
-namespace mbx::imap {
-struct FetchItem;
-struct ListEntry;
-} // namespace mbx::imap
-
 namespace mbx::ops::merge {
 
 /// A mailbox as LIST showed it, with what the plan needs.
 struct Folder {
-    std::string name;             ///< UTF-8, as the server shows it ("Lists/dev")
+    std::string name;              ///< UTF-8, as the server shows it ("Lists/dev")
     std::optional<char> delimiter; ///< the hierarchy delimiter; nullopt: flat
-    std::string special_use;      ///< "\\Sent", ... (RFC 6154) or empty
-    bool selectable = true;       ///< false for \Noselect / \NonExistent
+    std::string special_use;       ///< "\\Sent", ... (RFC 6154) or empty
+    bool selectable = true;        ///< false for \Noselect / \NonExistent
     bool subscribed = false;
 };
 
@@ -45,12 +41,12 @@ std::pair<std::string, std::string> parse_map(std::string_view text);
 
 /// Where one source folder goes.
 struct FolderPlan {
-    std::string source;           ///< source name (UTF-8)
-    std::string target;           ///< target name (UTF-8)
-    std::string special_use;      ///< the source folder's special use (CREATE ... USE)
-    bool create = false;          ///< the target folder does not exist yet
-    bool subscribe = false;       ///< subscribed on the source, not on the target
-    std::string reason;           ///< how the target name was chosen: "inbox", "special-use", "map", "name"
+    std::string source;      ///< source name (UTF-8)
+    std::string target;      ///< target name (UTF-8)
+    std::string special_use; ///< the source folder's special use (CREATE ... USE)
+    bool create = false;     ///< the target folder does not exist yet
+    bool subscribe = false;  ///< subscribed on the source, not on the target
+    std::string reason;      ///< how the target name was chosen: "inbox", "special-use", "map", "name"
 };
 
 /// Maps every selectable source folder that passes the include/exclude globs to a target
@@ -104,8 +100,8 @@ using KnownCopies = std::unordered_map<std::uint64_t, std::uint64_t>;
 struct Matching {
     std::vector<std::size_t> missing = {};                       ///< source indexes, ascending
     std::vector<std::pair<std::size_t, std::size_t>> pairs = {}; ///< (source index, target index)
-    std::uint64_t by_uid = 0;   ///< pairs found through `known` (no identity needed)
-    std::uint64_t resized = 0;  ///< pairs whose sizes differ: the target changed the bytes on APPEND
+    std::uint64_t by_uid = 0;                                    ///< pairs found through `known` (no identity needed)
+    std::uint64_t resized = 0; ///< pairs whose sizes differ: the target changed the bytes on APPEND
 };
 
 /// Pairs each source message with at most one target message, each target message used once:

@@ -30,10 +30,8 @@ Result run_journaled(const Session& session, Request request, const std::string&
                      const std::vector<std::string>& argv) {
     if (!session.journal) throw Error(ErrorCategory::internal, "mbx merge runs with a journal");
     journal::Journal& journal = *session.journal;
-    if (!resume.empty())
-        request.resume_run = resume_run_of(journal, resume, "merge");
-    else if (!session.dry_run)
-        request.resume_run = find_unfinished_run(journal, request.from.label, request.to.label);
+    if (!resume.empty()) request.resume_run = resume_run_of(journal, resume, "merge");
+    else if (!session.dry_run) request.resume_run = find_unfinished_run(journal, request.from.label, request.to.label);
     Session in_run = session;
     in_run.run_id = journal.begin_run(
         {.tool = "merge", .args = argv, .dry_run = session.dry_run, .mbx_version = std::string(version())});

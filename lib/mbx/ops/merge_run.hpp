@@ -4,6 +4,7 @@
 // a tool calls merge::run_pairs (merge.hpp), which needs no IMAP type.
 
 #include "mbx/imap/connection.hpp"
+#include "mbx/ops/fwd.hpp"
 #include "mbx/ops/merge.hpp"
 
 #include <cstdint>
@@ -12,16 +13,12 @@
 #include <string>
 #include <vector>
 
-namespace mbx::journal {
-class Journal;
-}
-
 namespace mbx::ops::merge {
 
 /// One side of a merge, resolved from the command line and the configuration.
 struct Endpoint {
-    std::string label;       ///< as the admin wrote it: "alice" or "alice@old"
-    imap::ImapConfig imap;   ///< server and login (master or the user's own)
+    std::string label;     ///< as the admin wrote it: "alice" or "alice@old"
+    imap::ImapConfig imap; ///< server and login (master or the user's own)
 };
 
 /// What to merge. Where it is journaled, and whether it is a dry run (plan only: EXAMINE,

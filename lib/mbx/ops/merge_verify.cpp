@@ -22,7 +22,8 @@ std::string describe_change(std::string_view source, std::string_view target) {
             std::string_view line = header.substr(pos, eol - pos);
             pos = eol + 1;
             const auto colon = line.find(':');
-            if (line.empty() || line.front() == ' ' || line.front() == '\t' || colon == std::string_view::npos) continue;
+            if (line.empty() || line.front() == ' ' || line.front() == '\t' || colon == std::string_view::npos)
+                continue;
             out.insert(ascii_lower(trim(line.substr(0, colon))));
         }
         return out;
@@ -48,13 +49,14 @@ void Merger::explain(FolderState& st) {
             if (name.starts_with("BODY[HEADER") && value) return std::move(*value);
         return std::string();
     };
-    imap::uid_fetch(*src_, imap::uid_set_of(source_uids), "(UID BODY.PEEK[HEADER])",
-                    [&](imap::FetchItem& f) { if (f.uid) source_headers[*f.uid] = header_of(f); });
-    imap::uid_fetch(*dst_, imap::uid_set_of(target_uids), "(UID BODY.PEEK[HEADER])",
-                    [&](imap::FetchItem& f) { if (f.uid) target_headers[*f.uid] = header_of(f); });
+    imap::uid_fetch(*src_, imap::uid_set_of(source_uids), "(UID BODY.PEEK[HEADER])", [&](imap::FetchItem& f) {
+        if (f.uid) source_headers[*f.uid] = header_of(f);
+    });
+    imap::uid_fetch(*dst_, imap::uid_set_of(target_uids), "(UID BODY.PEEK[HEADER])", [&](imap::FetchItem& f) {
+        if (f.uid) target_headers[*f.uid] = header_of(f);
+    });
     auto& how = st.result.normalised_how;
-    for (const auto& [s, t] : st.resized_pairs)
-        ++how[describe_change(source_headers[s], target_headers[t])];
+    for (const auto& [s, t] : st.resized_pairs) ++how[describe_change(source_headers[s], target_headers[t])];
     if (st.resized > st.resized_pairs.size()) how["not examined"] += st.resized - st.resized_pairs.size();
 }
 
@@ -110,15 +112,18 @@ void Merger::verify() {
         }
         json named = json::array();
         for (const auto& m : result_.missing_messages)
-            named.push_back({{"folder", m.folder}, {"uid", m.uid}, {"message_id", m.message_id}, {"date", m.date},
+            named.push_back({{"folder", m.folder},
+                             {"uid", m.uid},
+                             {"message_id", m.message_id},
+                             {"date", m.date},
                              {"subject", m.subject}});
         journal_->add_action(run_id_, {.kind = kind::kMergeVerify,
-                                               .subject = pair(),
-                                               .after = json{{"missing", missing},
-                                                             {"normalised", normalised},
-                                                             {"folders", std::move(folders)},
-                                                             {"missing_messages", std::move(named)}},
-                                               .status = journal::ActionStatus::done});
+                                       .subject = pair(),
+                                       .after = json{{"missing", missing},
+                                                     {"normalised", normalised},
+                                                     {"folders", std::move(folders)},
+                                                     {"missing_messages", std::move(named)}},
+                                       .status = journal::ActionStatus::done});
     }
 }
 

@@ -15,8 +15,7 @@ using Clock = std::chrono::steady_clock;
 
 // Runs one check, timing it and turning an mbx::Error into a failed check (a ping never stops
 // at the first failure: an admin wants to see every broken server at once).
-template <typename F>
-PingCheck run_check(std::string service, std::string uri, std::string step, F&& body) {
+template <typename F> PingCheck run_check(std::string service, std::string uri, std::string step, F&& body) {
     PingCheck c;
     c.service = std::move(service);
     c.uri = std::move(uri);
@@ -70,14 +69,15 @@ void ping_ldap(const config::Config& cfg, const SecretProvider& secrets, PingRep
 void ping_imap(const config::Config& cfg, const SecretProvider& secrets, PingReport& report, const std::string& user) {
     const std::string uri = cfg.get("imap.uri");
     if (user.empty()) {
-        report.checks.push_back({"imap", uri, "login", false, {}, "no user to log in as: give --user USER",
-                                 ErrorCategory::usage});
+        report.checks.push_back(
+            {"imap", uri, "login", false, {}, "no user to log in as: give --user USER", ErrorCategory::usage});
         return;
     }
     report.checks.push_back(run_check("imap", uri, "login", [&] {
         auto conn = imap::Connection::open(imap_master_config(cfg, secrets, user));
         std::string caps;
-        for (std::string_view want : {"IMAP4rev2", "IMAP4rev1", "QUOTA", "SPECIAL-USE", "UIDPLUS", "LITERAL+", "MULTIAPPEND"})
+        for (std::string_view want :
+             {"IMAP4rev2", "IMAP4rev1", "QUOTA", "SPECIAL-USE", "UIDPLUS", "LITERAL+", "MULTIAPPEND"})
             if (conn.has_capability(want)) caps += (caps.empty() ? "" : " ") + std::string(want);
         conn.logout();
         return fmt::format("{} logged in for '{}'; {}", cfg.get("imap.master-user"), out::printable(user), caps);

@@ -5,15 +5,12 @@
 
 #include "mbx/core/error.hpp"
 #include "mbx/core/session.hpp"
+#include "mbx/ops/fwd.hpp"
 
 #include <chrono>
 #include <optional>
 #include <string>
 #include <vector>
-
-namespace mbx::journal {
-class Journal;
-}
 
 namespace mbx::ops {
 
@@ -27,10 +24,10 @@ struct PingRequest {
 struct PingCheck {
     std::string service; ///< "ldap", "imap"
     std::string uri;
-    std::string step;    ///< "bind", "search", "login"
+    std::string step; ///< "bind", "search", "login"
     bool ok = false;
     std::chrono::milliseconds latency{0};
-    std::string detail;  ///< bind DN, entries found, capabilities; or the error
+    std::string detail; ///< bind DN, entries found, capabilities; or the error
     std::optional<ErrorCategory> failure;
 };
 

@@ -18,9 +18,9 @@ std::vector<Applied> apply(const Session& session, const Plan& plan, const Resum
     journal::Journal* journal = session.run_id ? session.journal : nullptr;
     const auto record = [&](const PlannedAction& a, journal::ActionStatus status) -> std::optional<std::int64_t> {
         if (!journal) return std::nullopt;
-        return journal->add_action(*session.run_id,
-                                   {.kind = a.kind, .subject = a.subject, .before = a.before, .after = a.after,
-                                    .status = status});
+        return journal->add_action(
+            *session.run_id,
+            {.kind = a.kind, .subject = a.subject, .before = a.before, .after = a.after, .status = status});
     };
     const auto made = [](const PlannedAction& a) { return a.made ? a.made() : std::optional<nlohmann::json>(); };
     std::vector<Applied> applied;

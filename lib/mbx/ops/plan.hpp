@@ -7,6 +7,7 @@
 #include "mbx/core/error.hpp"
 #include "mbx/core/session.hpp"
 #include "mbx/journal/records.hpp"
+#include "mbx/ops/fwd.hpp"
 
 #include <cstdint>
 #include <functional>
@@ -18,18 +19,14 @@
 #include <string_view>
 #include <vector>
 
-namespace mbx::journal {
-class Journal;
-}
-
 namespace mbx::ops {
 
 /// One change an operation plans.
 struct PlannedAction {
-    const char* kind = nullptr;                 ///< a name of the registry (ops/actions.hpp)
+    const char* kind = nullptr; ///< a name of the registry (ops/actions.hpp)
     std::string subject = {};
-    std::optional<nlohmann::json> before = {};  ///< the state found
-    std::optional<nlohmann::json> after = {};   ///< the state the change leaves
+    std::optional<nlohmann::json> before = {}; ///< the state found
+    std::optional<nlohmann::json> after = {};  ///< the state the change leaves
     /// Makes the change; throws mbx::Error when it fails. Empty: there is nothing to change
     /// (the state is already `after`), and the action is journaled `skipped`.
     std::function<void()> apply = {};

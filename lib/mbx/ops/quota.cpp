@@ -148,7 +148,8 @@ directory::Entry find_user(directory::Directory& dir, const config::Config& cfg,
         throw Error(ErrorCategory::data, fmt::format("no user '{}' in the directory", out::printable(uid)),
                     "check the spelling, [ldap] base and [ldap] user-filter");
     if (matches > 1)
-        throw Error(ErrorCategory::data, fmt::format("uid '{}' is not unique ({} entries)", out::printable(uid), matches),
+        throw Error(ErrorCategory::data,
+                    fmt::format("uid '{}' is not unique ({} entries)", out::printable(uid), matches),
                     "two accounts share a login name: see MIS_5 and `mbx explain 5`");
     return found;
 }
@@ -173,8 +174,7 @@ UserInfo user_info(const directory::Entry& entry, const config::Config& cfg) {
             if (!text.empty() && text.back() == '%') text.pop_back();
             char* end = nullptr;
             const double w = std::strtod(text.c_str(), &end);
-            if (!text.empty() && end && *end == '\0' && w > 0)
-                u.warning = w;
+            if (!text.empty() && end && *end == '\0' && w > 0) u.warning = w;
             else
                 u.note = fmt::format("ignored {} '{}': not a percent", cfg.get("quota.warning-attribute"),
                                      out::printable(*v));
@@ -236,8 +236,10 @@ QuotaRow failed_row(std::string user, std::string mail, const Error& e) {
 
 void journal_quota_row(journal::Journal& j, std::int64_t run, const QuotaRow& r) {
     auto opt = [](const auto& v) { return v ? nlohmann::json(*v) : nlohmann::json(nullptr); };
-    nlohmann::json after{{"used_bytes", opt(r.used_bytes)}, {"limit_bytes", opt(r.limit_bytes)},
-                         {"percent", opt(r.percent)},       {"tier", std::string(tier_name(r.tier))},
+    nlohmann::json after{{"used_bytes", opt(r.used_bytes)},
+                         {"limit_bytes", opt(r.limit_bytes)},
+                         {"percent", opt(r.percent)},
+                         {"tier", std::string(tier_name(r.tier))},
                          {"source", r.source}};
     j.add_action(run, {.kind = kind::kQuotaCheck,
                        .subject = r.user,

@@ -4,6 +4,7 @@
 
 #include "mbx/core/error.hpp"
 #include "mbx/core/session.hpp"
+#include "mbx/ops/fwd.hpp"
 #include "mbx/ops/users.hpp"
 
 #include <cstdint>
@@ -12,14 +13,6 @@
 #include <string>
 #include <string_view>
 #include <vector>
-
-namespace mbx::journal {
-class Journal;
-}
-namespace mbx::directory {
-class Directory;
-struct Entry;
-} // namespace mbx::directory
 
 namespace mbx::ops {
 
@@ -71,8 +64,8 @@ struct QuotaRow {
     std::optional<std::int64_t> messages;
     std::optional<std::int64_t> message_limit;
     Tier tier = Tier::unknown;
-    std::string source; ///< "imap" (GETQUOTAROOT) or "ldap" (the quota attribute); "" if none
-    std::string error;  ///< one line: why the tier is unknown, or a note on an ignored value
+    std::string source;              ///< "imap" (GETQUOTAROOT) or "ldap" (the quota attribute); "" if none
+    std::string error;               ///< one line: why the tier is unknown, or a note on an ignored value
     ExitCode failure = ExitCode::ok; ///< for tier unknown: the exit code of the failure
 };
 

@@ -307,7 +307,8 @@ private:
                 if (!r.vanished && !r.was_deleted) ours.push_back(r.uid);
             try {
                 if (!ours.empty()) imap::uid_store(conn_, imap::uid_set_of(ours), "-FLAGS.SILENT", {"\\Deleted"});
-            } catch (const Error&) {}
+            } catch (const Error&) {
+            }
             throw;
         }
     }
@@ -361,8 +362,7 @@ void apply_all(imap::Connection& conn, const Session& session, const CleanupRun&
                     fmt::format("the IMAP server {} has no UIDPLUS (RFC 4315)", in_quotes(conn.uri())),
                     "mbxkit never sends a plain EXPUNGE, which could remove other deleted messages");
     std::int64_t total = 0;
-    for (const auto& f : report.folders)
-        total += f.selected;
+    for (const auto& f : report.folders) total += f.selected;
     MaildirArchive archive(archive_root, report.user, req.run_id.value_or(0), req.now);
     report.archive = archive.dir().string();
     Applier applier(conn, archive, session, report.user, total);
@@ -435,7 +435,8 @@ fs::path check_cleanup_request(const config::Config& cfg, const CleanupRun& req)
         throw Error(ErrorCategory::usage, "refusing to clean without an age", "give --older-than, e.g. 30d");
     if (req.dry_run) return {};
     if (!cfg.has("quota.archive-dir"))
-        throw Error(ErrorCategory::config, "missing [quota] archive-dir: cleanup archives every message before expunging it",
+        throw Error(ErrorCategory::config,
+                    "missing [quota] archive-dir: cleanup archives every message before expunging it",
                     "set archive-dir = /var/lib/mbxkit/archive in [quota] of the config, or give "
                     "--quota-archive-dir DIR (or use --dry-run to see the plan)");
     return fs::absolute(cfg.get("quota.archive-dir"));
@@ -512,7 +513,8 @@ CleanupReport cleanup_mailbox(const Session& session, const CleanupRequest& requ
     }
     if (nothing) {
         for (std::size_t i = 0; i < ids.size(); ++i)
-            journal->update_action(ids[i], journal::ActionStatus::done, folder_summary(report.folders[i], report.cutoff));
+            journal->update_action(ids[i], journal::ActionStatus::done,
+                                   folder_summary(report.folders[i], report.cutoff));
     } else {
         apply_all(conn, session, req, report, per_folder, ids, archive_root);
     }

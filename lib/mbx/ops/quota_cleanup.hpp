@@ -10,6 +10,7 @@
 #include "mbx/core/config.hpp"
 #include "mbx/core/error.hpp"
 #include "mbx/core/progress.hpp"
+#include "mbx/ops/fwd.hpp"
 #include "mbx/ops/message.hpp"
 #include "mbx/ops/undo.hpp"
 
@@ -19,10 +20,6 @@
 #include <string>
 #include <string_view>
 #include <vector>
-
-namespace mbx::journal {
-class Journal;
-}
 
 namespace mbx::ops {
 
@@ -86,7 +83,7 @@ struct CleanupRequest {
     std::chrono::seconds older_than = {};   ///< parse_age
     std::optional<double> until_below = {}; ///< percent of the limit (parse_percent)
     CleanupOrder order = CleanupOrder::oldest_first;
-    std::chrono::sys_seconds now = {};       ///< the clock; the cutoff is now - older_than
+    std::chrono::sys_seconds now = {}; ///< the clock; the cutoff is now - older_than
 };
 
 /// One folder of a cleanup.

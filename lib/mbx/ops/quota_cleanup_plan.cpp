@@ -53,25 +53,18 @@ std::chrono::seconds parse_age(std::string_view text) {
                      "write a whole number and a unit: 36h, 30d, 12w, 6m (30-day months) or 1y (365 days)");
     };
     std::size_t digits = 0;
-    while (digits < text.size() && text[digits] >= '0' && text[digits] <= '9')
-        ++digits;
+    while (digits < text.size() && text[digits] >= '0' && text[digits] <= '9') ++digits;
     if (digits == 0) throw bad("no number");
     if (digits > 6) throw bad("too large");
     const std::int64_t value = std::stoll(std::string(text.substr(0, digits)));
     const std::string_view unit = text.substr(digits);
     std::int64_t seconds = 0;
-    if (unit == "h")
-        seconds = 3600;
-    else if (unit == "d")
-        seconds = 86400;
-    else if (unit == "w")
-        seconds = 7 * 86400;
-    else if (unit == "m")
-        seconds = 30 * 86400;
-    else if (unit == "y")
-        seconds = 365 * 86400;
-    else
-        throw bad(unit.empty() ? "no unit" : "unknown unit");
+    if (unit == "h") seconds = 3600;
+    else if (unit == "d") seconds = 86400;
+    else if (unit == "w") seconds = 7 * 86400;
+    else if (unit == "m") seconds = 30 * 86400;
+    else if (unit == "y") seconds = 365 * 86400;
+    else throw bad(unit.empty() ? "no unit" : "unknown unit");
     if (value == 0) throw bad("an age of 0 would select every message");
     if (value * seconds > 100ll * 365 * 86400) throw bad("more than 100 years");
     return std::chrono::seconds(value * seconds);

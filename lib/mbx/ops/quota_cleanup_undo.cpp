@@ -41,8 +41,7 @@ UndoSession& undo_session(UndoContext& ctx, const std::string& user) {
     return *static_cast<UndoSession*>(slot.get());
 }
 
-template <typename T>
-T field(const std::optional<nlohmann::json>& j, const char* key, std::int64_t action) {
+template <typename T> T field(const std::optional<nlohmann::json>& j, const char* key, std::int64_t action) {
     if (!j || !j->is_object() || !j->contains(key))
         throw Error(ErrorCategory::data, fmt::format("action {} has no '{}' in its journal record", action, key),
                     "the record is incomplete; restore the message from the archive by hand");
@@ -124,8 +123,8 @@ bool still_there(UndoContext& ctx, UndoSession& s, const Cleaned& m, UndoOutcome
         o.detail = fmt::format("UID {} is still in {}: it was never expunged", m.uid, out::quoted(m.folder));
         return true;
     }
-    o.detail = fmt::format("UID {} in {} is marked \\Deleted but not expunged: remove the flag", m.uid,
-                           out::quoted(m.folder));
+    o.detail =
+        fmt::format("UID {} in {} is marked \\Deleted but not expunged: remove the flag", m.uid, out::quoted(m.folder));
     o.result = UndoResult::would_undo;
     if (ctx.dry_run) return true;
     imap::select(s.conn, m.folder, false);

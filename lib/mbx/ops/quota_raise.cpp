@@ -22,7 +22,6 @@
 namespace mbx::ops {
 namespace {
 
-
 bool all_digits(std::string_view s) {
     return !s.empty() && std::all_of(s.begin(), s.end(), [](unsigned char c) { return std::isdigit(c) != 0; });
 }
@@ -88,9 +87,10 @@ void plan_row(directory::Directory& dir, const config::Config& cfg, const RaiseR
     row.dn = entry.dn;
     row.old_values = entry.values(row.attribute);
     if (row.old_values.size() > 1)
-        throw Error(ErrorCategory::data,
-                    fmt::format("'{}' has {} values of {}", out::printable(row.dn), row.old_values.size(), row.attribute),
-                    "mbx quota raise changes a single-valued quota attribute only: fix the entry by hand");
+        throw Error(
+            ErrorCategory::data,
+            fmt::format("'{}' has {} values of {}", out::printable(row.dn), row.old_values.size(), row.attribute),
+            "mbx quota raise changes a single-valued quota attribute only: fix the entry by hand");
     std::optional<std::string_view> old_value;
     if (!row.old_values.empty()) {
         old_value = row.old_values.front();
@@ -103,8 +103,8 @@ void plan_row(directory::Directory& dir, const config::Config& cfg, const RaiseR
     else if (dry_run) row.result = lower ? RaiseResult::would_lower : RaiseResult::would_raise;
     else row.result = lower ? RaiseResult::lowered : RaiseResult::raised;
     if (lower)
-        row.detail = fmt::format("warning: the new limit is lower than the current one, {}",
-                                 out::human_bytes(*row.old_bytes));
+        row.detail =
+            fmt::format("warning: the new limit is lower than the current one, {}", out::human_bytes(*row.old_bytes));
 }
 
 // GETQUOTAROOT INBOX as the user: what Dovecot now applies. Never throws: the change is done,
@@ -202,15 +202,13 @@ std::int64_t plan_new_limit(std::optional<std::int64_t> current, std::optional<s
     check_sizes(to, by);
     if (to) return *to;
     if (!current)
-        throw Error(ErrorCategory::data, "the user has no current limit to raise --by",
-                    "use --to SIZE to set one");
+        throw Error(ErrorCategory::data, "the user has no current limit to raise --by", "use --to SIZE to set one");
     if (*current > std::numeric_limits<std::int64_t>::max() - *by)
         throw Error(ErrorCategory::usage, "the new limit is too large");
     return *current + *by;
 }
 
-std::string format_quota_value(std::optional<std::string_view> old_value, std::int64_t bytes,
-                               std::string_view format) {
+std::string format_quota_value(std::optional<std::string_view> old_value, std::int64_t bytes, std::string_view format) {
     if (format == "bytes") return std::to_string(bytes);
     if (format == "dovecot") return old_value ? replace_in_rule(*old_value, bytes) : fmt::format("*:bytes={}", bytes);
     throw Error(ErrorCategory::config, fmt::format("invalid [ldap] quota-format '{}'", out::printable(format)),
@@ -247,12 +245,15 @@ RaiseRow raise_quota(const Session& session, const RaiseRequest& req) {
     RaiseRow row;
     row.user = req.user;
     plan_row(dir, session.config, req, session.dry_run, row);
-    PlannedAction change{.kind = kind::kQuotaRaise, .subject = row.user, .before = before_json(row), .after = after_json(row)};
+    PlannedAction change{
+        .kind = kind::kQuotaRaise, .subject = row.user, .before = before_json(row), .after = after_json(row)};
     if (row.result == RaiseResult::unchanged) {
         row.verified = "skipped";
         row.detail = fmt::format("{} is already {}", row.attribute, describe(row.new_bytes));
     } else {
-        change.apply = [&] { dir.modify(row.dn, {{directory::Modification::Op::replace, row.attribute, {row.new_value}}}); };
+        change.apply = [&] {
+            dir.modify(row.dn, {{directory::Modification::Op::replace, row.attribute, {row.new_value}}});
+        };
         if (session.dry_run) {
             row.verified = "skipped";
             const std::string what = fmt::format("would set {} from {} to {}", row.attribute,

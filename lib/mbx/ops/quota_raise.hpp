@@ -4,6 +4,7 @@
 // journaled so that `mbx journal undo RUN` puts the exact old value back.
 
 #include "mbx/core/error.hpp"
+#include "mbx/ops/fwd.hpp"
 #include "mbx/ops/undo.hpp"
 
 #include <cstdint>
@@ -12,17 +13,13 @@
 #include <string_view>
 #include <vector>
 
-namespace mbx::journal {
-class Journal;
-}
-
 namespace mbx::ops {
 
 /// What to change: exactly one of `to` and `by`, both in bytes.
 struct RaiseRequest {
-    std::string user = {};                ///< the login ([ldap] uid-attribute)
-    std::optional<std::int64_t> to = {};  ///< the new limit
-    std::optional<std::int64_t> by = {};  ///< added to the current limit
+    std::string user = {};               ///< the login ([ldap] uid-attribute)
+    std::optional<std::int64_t> to = {}; ///< the new limit
+    std::optional<std::int64_t> by = {}; ///< added to the current limit
 };
 
 /// What raise_quota did, or would do in a dry run.
@@ -36,12 +33,12 @@ inline bool planned_only(RaiseResult r) { return r == RaiseResult::would_raise |
 
 /// What raise_quota did (or would do) for one user.
 struct RaiseRow {
-    std::string user = {};      ///< the uid as the directory spells it
+    std::string user = {}; ///< the uid as the directory spells it
     std::string dn = {};
-    std::string attribute = {}; ///< [ldap] quota-attribute
-    std::vector<std::string> old_values = {};  ///< raw, as read; empty when the entry had none
+    std::string attribute = {};               ///< [ldap] quota-attribute
+    std::vector<std::string> old_values = {}; ///< raw, as read; empty when the entry had none
     std::optional<std::int64_t> old_bytes = {};
-    std::string new_value = {};                ///< raw, as written in [ldap] quota-format
+    std::string new_value = {}; ///< raw, as written in [ldap] quota-format
     std::int64_t new_bytes = 0;
     RaiseResult result = RaiseResult::unchanged;
     /// The STORAGE limit Dovecot reports after the change (GETQUOTAROOT INBOX), when read.
@@ -69,8 +66,7 @@ std::int64_t plan_new_limit(std::optional<std::int64_t> current, std::optional<s
 /// of T, G, M, K that divides `bytes` exactly, anything else is written `<bytes>B` (Dovecot
 /// only takes integers). parse_ldap_quota(result, format) == bytes always. Throws Error(data)
 /// when `old_value` has no storage= or bytes= key, Error(config) for an unknown format. Pure.
-std::string format_quota_value(std::optional<std::string_view> old_value, std::int64_t bytes,
-                               std::string_view format);
+std::string format_quota_value(std::optional<std::string_view> old_value, std::int64_t bytes, std::string_view format);
 
 /// True when the STORAGE limit a server reports (bytes, from KiB on the wire) shows `wanted`:
 /// RFC 9208 counts STORAGE in units of 1024 octets, so the server's KiB rounded down or up

@@ -80,9 +80,8 @@ public:
 
 private:
     // Waits until `done` holds with no rows pending, handing rows to `drain` (unlocked) meanwhile.
-    template <typename Done>
-    void wait_draining(std::unique_lock<std::mutex>& lock, const std::function<void(std::vector<QuotaRow>&)>& drain,
-                       Done done) {
+    template <typename Done> void wait_draining(std::unique_lock<std::mutex>& lock,
+                                                const std::function<void(std::vector<QuotaRow>&)>& drain, Done done) {
         for (;;) {
             if (!rows_.empty()) {
                 std::vector<QuotaRow> ready;
@@ -218,8 +217,9 @@ std::optional<UserSet> wanted_users(const SweepOptions& options) {
 // a prompt must not race).
 SecretProvider with_master(const SecretProvider& secrets, const Secret& master) {
     return [&secrets, &master](const SecretSource& s) {
-        return s.file_setting == kImapMasterPassword.file_setting && s.section == kImapMasterPassword.section ? master
-                                                                                                               : secrets(s);
+        return s.file_setting == kImapMasterPassword.file_setting && s.section == kImapMasterPassword.section
+                   ? master
+                   : secrets(s);
     };
 }
 
@@ -310,7 +310,8 @@ void stop_workers(Pool& pool, std::vector<std::thread>& workers) {
 }
 
 // A selected entry as work: its user, or why it cannot be checked.
-Work work_of(const directory::Entry& e, const std::string& uid, const std::string& uid_attr, const config::Config& cfg) {
+Work work_of(const directory::Entry& e, const std::string& uid, const std::string& uid_attr,
+             const config::Config& cfg) {
     Work w;
     w.info.uid = uid;
     try {
@@ -358,9 +359,10 @@ std::vector<QuotaRow> missing_rows(const UserSet& wanted, const std::optional<Sh
     std::vector<QuotaRow> rows;
     for (const auto& uid : missing) {
         if (shard && !in_shard(uid, *shard)) continue;
-        rows.push_back(failed_row(uid, "",
-                                  Error(ErrorCategory::data, fmt::format("no user '{}' in the directory (or excluded by --filter)",
-                                                                         out::printable(uid)))));
+        rows.push_back(
+            failed_row(uid, "",
+                       Error(ErrorCategory::data, fmt::format("no user '{}' in the directory (or excluded by --filter)",
+                                                              out::printable(uid)))));
     }
     return rows;
 }
@@ -375,8 +377,7 @@ Shard parse_shard(std::string_view text) {
     };
     Shard s;
     if (slash == std::string_view::npos || !num(text.substr(0, slash), s.index) ||
-        !num(text.substr(slash + 1), s.count) || s.count == 0 || s.count > 1000000 || s.index == 0 ||
-        s.index > s.count)
+        !num(text.substr(slash + 1), s.count) || s.count == 0 || s.count > 1000000 || s.index == 0 || s.index > s.count)
         throw Error(ErrorCategory::usage, fmt::format("invalid --shard '{}'", out::printable(text)),
                     "use K/N with 1 <= K <= N, e.g. --shard 2/4");
     return s;

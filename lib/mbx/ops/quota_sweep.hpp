@@ -4,6 +4,7 @@
 // N workers, and rows come back to the caller as they finish.
 
 #include "mbx/core/error.hpp"
+#include "mbx/ops/fwd.hpp"
 #include "mbx/ops/quota.hpp"
 
 #include <cstdint>
@@ -11,10 +12,6 @@
 #include <optional>
 #include <string>
 #include <string_view>
-
-namespace mbx::journal {
-class Journal;
-}
 
 namespace mbx::ops {
 
@@ -41,12 +38,12 @@ enum class Backend {
 Backend parse_backend(std::string_view text);
 
 struct SweepOptions {
-    std::string filter = {};                      ///< ANDed with [ldap] user-filter; validated
-    std::optional<std::string> users_file = {};   ///< only these uids (others are reported missing)
+    std::string filter = {};                    ///< ANDed with [ldap] user-filter; validated
+    std::optional<std::string> users_file = {}; ///< only these uids (others are reported missing)
     std::optional<Shard> shard = {};
-    unsigned parallel = 8;                        ///< connections (imap) or requests (doveadm) at once
+    unsigned parallel = 8; ///< connections (imap) or requests (doveadm) at once
     Backend backend = Backend::imap;
-    std::size_t doveadm_batch = 200;              ///< users per doveadm request
+    std::size_t doveadm_batch = 200; ///< users per doveadm request
 };
 
 /// Counts for progress reports.

@@ -64,12 +64,14 @@ void write_password_file(const std::filesystem::path& path, const Secret& passwo
     std::error_code ec;
     std::filesystem::create_directories(path.parent_path(), ec);
     if (ec)
-        throw Error(ErrorCategory::io, fmt::format("cannot create {}: {}", in_quotes(path.parent_path().string()), ec.message()),
+        throw Error(ErrorCategory::io,
+                    fmt::format("cannot create {}: {}", in_quotes(path.parent_path().string()), ec.message()),
                     "set [reprovision] password-dir to a directory you can write");
     ::chmod(path.parent_path().c_str(), 0700);
     const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (fd < 0)
-        throw Error(ErrorCategory::io, fmt::format("cannot create {}: {}", in_quotes(path.string()), std::strerror(errno)),
+        throw Error(ErrorCategory::io,
+                    fmt::format("cannot create {}: {}", in_quotes(path.string()), std::strerror(errno)),
                     "check [reprovision] password-dir");
     const std::string line = password.reveal() + "\n";
     const bool ok = ::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size()) && ::fsync(fd) == 0;
@@ -77,7 +79,8 @@ void write_password_file(const std::filesystem::path& path, const Secret& passwo
     ::close(fd);
     if (!ok) {
         std::filesystem::remove(path, ec);
-        throw Error(ErrorCategory::io, fmt::format("cannot write {}: {}", in_quotes(path.string()), std::strerror(err)));
+        throw Error(ErrorCategory::io,
+                    fmt::format("cannot write {}: {}", in_quotes(path.string()), std::strerror(err)));
     }
 }
 
@@ -164,7 +167,8 @@ Settings settings_of(const config::Config& cfg, const std::filesystem::path& jou
     s.disable_value = cfg.get("reprovision.disable-value");
     s.disabled_base = cfg.get("reprovision.disabled-base");
     if (s.disable == DisableMethod::attribute && (s.disable_attribute.empty() || s.disable_value.empty()))
-        throw Error(ErrorCategory::config, "[reprovision] disable-method = attribute needs disable-attribute and disable-value",
+        throw Error(ErrorCategory::config,
+                    "[reprovision] disable-method = attribute needs disable-attribute and disable-value",
                     "e.g. disable-attribute = nsAccountLock and disable-value = true");
     if (s.disable == DisableMethod::move && s.disabled_base.empty())
         throw Error(ErrorCategory::config, "[reprovision] disable-method = move needs disabled-base",
@@ -211,9 +215,11 @@ namespace {
 // setting, an unreadable password file.
 void check_request(const config::Config& cfg, journal::Journal& journal, const RunRequest& req) {
     if (req.user.empty() || req.new_uid.empty())
-        throw Error(ErrorCategory::usage, "give the user and --new-uid NEWUID", "e.g. mbx reprovision alice --new-uid alice2");
+        throw Error(ErrorCategory::usage, "give the user and --new-uid NEWUID",
+                    "e.g. mbx reprovision alice --new-uid alice2");
     if (req.user == req.new_uid)
-        throw Error(ErrorCategory::usage, "--new-uid must differ from the user", "e.g. mbx reprovision alice --new-uid alice2");
+        throw Error(ErrorCategory::usage, "--new-uid must differ from the user",
+                    "e.g. mbx reprovision alice --new-uid alice2");
     (void)settings_of(cfg, journal.path());
     if (req.password_file && !req.dry_run) (void)read_secret_file(*req.password_file);
 }
@@ -240,7 +246,8 @@ Result already_done(const Request& req, const journal::RunRecord& run, const Res
     const auto* inspect = earlier.find(kInspect, req.user);
     res.old_dn = inspect && inspect->after ? str(inspect->after->value("old", json::object()), "dn") : std::string();
     res.new_dn = str(inspect ? inspect->after.value_or(json{}) : json{}, "new_dn");
-    if (const auto* acct = earlier.find(kAccount, req.new_uid)) res.password_file = str(acct->after.value_or(json{}), "login_file");
+    if (const auto* acct = earlier.find(kAccount, req.new_uid))
+        res.password_file = str(acct->after.value_or(json{}), "login_file");
     res.steps.push_back({"all", res.old_dn, "already",
                          fmt::format("{} was reprovisioned as {} by run {}", req.user, req.new_uid, run.id)});
     return res;
@@ -250,8 +257,10 @@ Result already_done(const Request& req, const journal::RunRecord& run, const Res
 std::int64_t begin_or_reopen(journal::Journal& journal, const RunRequest& req,
                              const std::optional<journal::RunRecord>& earlier_run) {
     if (!earlier_run)
-        return journal.begin_run(
-            {.tool = std::string(kTool), .args = req.argv, .dry_run = req.dry_run, .mbx_version = std::string(version())});
+        return journal.begin_run({.tool = std::string(kTool),
+                                  .args = req.argv,
+                                  .dry_run = req.dry_run,
+                                  .mbx_version = std::string(version())});
     journal.reopen_run(earlier_run->id);
     journal.add_action(earlier_run->id,
                        {.kind = std::string(kResume),
@@ -277,8 +286,8 @@ Result run(const Session& session, const Request& request) {
         earlier = Resumed::of_runs(journal, runs);
         if (earlier_run->status == journal::RunStatus::running && !earlier_run->stale)
             throw Error(ErrorCategory::temporary,
-                        fmt::format("run {} is reprovisioning {} now (pid {} on {})", earlier_run->id, in_quotes(req.user),
-                                    earlier_run->pid, earlier_run->host),
+                        fmt::format("run {} is reprovisioning {} now (pid {} on {})", earlier_run->id,
+                                    in_quotes(req.user), earlier_run->pid, earlier_run->host),
                         "wait for it to finish");
         if (earlier.undone()) {
             if (req.resume_run)

@@ -20,6 +20,7 @@
 #include "mbx/core/error.hpp"
 #include "mbx/core/progress.hpp"
 #include "mbx/core/session.hpp"
+#include "mbx/ops/fwd.hpp"
 #include "mbx/ops/merge.hpp"
 #include "mbx/ops/undo.hpp"
 
@@ -28,10 +29,6 @@
 #include <optional>
 #include <string>
 #include <vector>
-
-namespace mbx::journal {
-class Journal;
-}
 
 namespace mbx::ops::reprovision {
 

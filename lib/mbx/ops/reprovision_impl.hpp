@@ -43,11 +43,9 @@ inline constexpr std::string_view kCutover = kind::kReprovisionCutover;
 inline constexpr std::string_view kFinal = kind::kReprovisionFinalMerge;
 inline constexpr std::string_view kResume = kind::kReprovisionResume;
 
-
 // The standard folders a device expects (MIS_8), made when neither mailbox has that use.
 inline constexpr std::pair<std::string_view, std::string_view> kStandardFolders[] = {
     {"\\Drafts", "Drafts"}, {"\\Sent", "Sent"}, {"\\Trash", "Trash"}, {"\\Junk", "Junk"}};
-
 
 /// The strings of a JSON array (other members skipped). Pure.
 std::vector<std::string> strings(const json& j);
@@ -127,7 +125,8 @@ private:
         if (action) journal_.update_action(action, journal::ActionStatus::done, std::move(after));
     }
     void report(std::string step, std::string subject, std::string status, std::string detail, std::string ldif = {}) {
-        res_.steps.push_back({std::move(step), std::move(subject), std::move(status), std::move(detail), std::move(ldif)});
+        res_.steps.push_back(
+            {std::move(step), std::move(subject), std::move(status), std::move(detail), std::move(ldif)});
     }
     void phase(std::string_view step) {
         stop_if_asked(step);
@@ -135,9 +134,7 @@ private:
         in_run(false).throw_if_stopped();
         progress_.update(fmt::format("{} -> {}: {}", req_.user, req_.new_uid, step), 0, 0);
     }
-    merge::Endpoint endpoint(const std::string& user) {
-        return {user, imap_master_config(cfg_, secrets_, user)};
-    }
+    merge::Endpoint endpoint(const std::string& user) { return {user, imap_master_config(cfg_, secrets_, user)}; }
     // The subject of the merge passes.
     std::string pair() const { return req_.user + " -> " + req_.new_uid; }
     // The session of the run's own work; without the journal, nothing of it is journaled.
@@ -160,8 +157,8 @@ private:
 
     void inspect();
     void account();
-    void make_account(const std::vector<directory::Attribute>& attrs, const std::filesystem::path& file,
-                      bool generated, bool exists);
+    void make_account(const std::vector<directory::Attribute>& attrs, const std::filesystem::path& file, bool generated,
+                      bool exists);
     void mailbox();
     json create_folders();
     merge::Request merge_request();
@@ -185,10 +182,10 @@ private:
     const Resumed& earlier_;
     Settings settings_;
     std::optional<directory::Directory> dir_;
-    json snapshot_;                 // the old entry as inspected: dn, ldif, addresses, disable values
+    json snapshot_; // the old entry as inspected: dn, ldif, addresses, disable values
     std::optional<Secret> password_;
-    std::int64_t action_ = 0;       // the inspection's action while under way (marked failed on error)
-    std::string step_ = "inspect";  // the step under way (reported failed on error)
+    std::int64_t action_ = 0;      // the inspection's action while under way (marked failed on error)
+    std::string step_ = "inspect"; // the step under way (reported failed on error)
 };
 
 } // namespace mbx::ops::reprovision::detail

@@ -127,8 +127,7 @@ void Reprovisioner::account() {
     res_.password_file = file;
     if (applied == Applied::planned)
         report("account", res_.new_dn, "would-do", "password from " + out::printable(file.string()), ldif);
-    else
-        report("account", res_.new_dn, "done", "password in " + out::printable(file.string()) + " (mode 0600)", ldif);
+    else report("account", res_.new_dn, "done", "password in " + out::printable(file.string()) + " (mode 0600)", ldif);
 }
 
 void Reprovisioner::make_account(const std::vector<directory::Attribute>& attrs, const std::filesystem::path& file,
@@ -235,7 +234,7 @@ void Reprovisioner::merge_pass(const char* action_kind, const char* step) {
     if (applied == Applied::already) {
         report(step, pair(), "already",
                std::string_view(action_kind) == kMerge ? "copied and verified earlier in the run"
-                                                                 : "done earlier in the run");
+                                                       : "done earlier in the run");
         return;
     }
     const merge::Totals t = merge::totals_of(*res_.merge);
@@ -271,8 +270,7 @@ void Reprovisioner::logon() {
     const Applied applied = make(std::move(check));
     if (applied == Applied::planned)
         report("logon", req_.new_uid, "would-do", "log in as the new user with the new password, SELECT INBOX");
-    else if (applied == Applied::already)
-        report("logon", req_.new_uid, "already", "checked earlier in the run");
+    else if (applied == Applied::already) report("logon", req_.new_uid, "already", "checked earlier in the run");
     else
         report("logon", req_.new_uid, "done",
                fmt::format("logged in with the new password; INBOX holds {} messages", messages.value_or(0)));
@@ -327,17 +325,19 @@ void Reprovisioner::cutover() {
     if (!new_changes.empty()) ldif += directory::ldif_modify(res_.new_dn, new_changes);
     if (!old_changes.empty()) ldif += directory::ldif_modify(res_.old_dn, old_changes);
     const auto [rdn, parent] = directory::split_rdn(res_.old_dn);
-    if (moved_dn != res_.old_dn) ldif += directory::ldif_modrdn(res_.old_dn, rdn, directory::split_rdn(moved_dn).second);
+    if (moved_dn != res_.old_dn)
+        ldif += directory::ldif_modrdn(res_.old_dn, rdn, directory::split_rdn(moved_dn).second);
     std::string what;
     for (const auto& [attr, values] : after["new"].items())
-        what += fmt::format("{}{} ({} value{})", what.empty() ? "" : ", ", attr, values.size(), values.size() == 1 ? "" : "s");
+        what += fmt::format("{}{} ({} value{})", what.empty() ? "" : ", ", attr, values.size(),
+                            values.size() == 1 ? "" : "s");
     const std::string how = settings_.disable == DisableMethod::attribute
                                 ? fmt::format("{}: {}", settings_.disable_attribute, settings_.disable_value)
-                                : settings_.disable == DisableMethod::move ? "moved to " + out::printable(moved_dn)
-                                                                            : std::string("left enabled");
-    const std::string detail = fmt::format("{} move to {}; old account {}",
-                                           what.empty() ? std::string("no addresses") : what,
-                                           out::printable(req_.new_uid), how);
+                            : settings_.disable == DisableMethod::move ? "moved to " + out::printable(moved_dn)
+                                                                       : std::string("left enabled");
+    const std::string detail =
+        fmt::format("{} move to {}; old account {}", what.empty() ? std::string("no addresses") : what,
+                    out::printable(req_.new_uid), how);
     if (!interrupted) after["ldif"] = ldif;
     PlannedAction cut{.kind = kind::kReprovisionCutover, .subject = req_.user, .before = before, .after = after};
     cut.apply = [&] { cut_over(moved_dn, new_changes, old_changes); };
@@ -366,7 +366,9 @@ std::pair<json, json> Reprovisioner::plan_cutover() {
     std::string moved_dn = res_.old_dn;
     if (settings_.disable == DisableMethod::move)
         moved_dn = directory::split_rdn(res_.old_dn).first + "," + settings_.disabled_base;
-    return {json{{"old_dn", res_.old_dn}, {"new_dn", res_.new_dn}, {"old", old_before},
+    return {json{{"old_dn", res_.old_dn},
+                 {"new_dn", res_.new_dn},
+                 {"old", old_before},
                  {"new", values_of(&*now_new, attrs)}},
             json{{"old_dn", moved_dn}, {"new_dn", res_.new_dn}, {"old", old_after}, {"new", addresses}}};
 }
@@ -382,7 +384,8 @@ void Reprovisioner::cut_over(const std::string& moved_dn, const std::vector<dire
         else throw Error(ErrorCategory::data, fmt::format("the old entry {} no longer exists", in_quotes(res_.old_dn)));
     }
     if (!old_changes.empty()) dir().modify(at, old_changes);
-    if (at != moved_dn) dir().rename(at, directory::split_rdn(res_.old_dn).first, directory::split_rdn(moved_dn).second);
+    if (at != moved_dn)
+        dir().rename(at, directory::split_rdn(res_.old_dn).first, directory::split_rdn(moved_dn).second);
 }
 
 } // namespace mbx::ops::reprovision::detail

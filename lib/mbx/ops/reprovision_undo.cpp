@@ -124,14 +124,15 @@ UndoOutcome undo_account(UndoContext& ctx, const journal::ActionRecord& action) 
             o.detail = fmt::format("{} is disabled already", out::quoted(dn));
             return o;
         }
-        o.detail = fmt::format("{}disabled {} ({}: {}; its mailbox stays)", ctx.dry_run ? "would have " : "", out::quoted(dn),
-                               s.disable_attribute, s.disable_value);
-        if (!ctx.dry_run) dir.modify(dn, {{directory::Modification::Op::replace, s.disable_attribute, {s.disable_value}}});
+        o.detail = fmt::format("{}disabled {} ({}: {}; its mailbox stays)", ctx.dry_run ? "would have " : "",
+                               out::quoted(dn), s.disable_attribute, s.disable_value);
+        if (!ctx.dry_run)
+            dir.modify(dn, {{directory::Modification::Op::replace, s.disable_attribute, {s.disable_value}}});
         break;
     case DisableMethod::move: {
         const auto [rdn, parent] = directory::split_rdn(dn);
-        o.detail = fmt::format("{}moved {} under {} (its mailbox stays)", ctx.dry_run ? "would have " : "", out::quoted(dn),
-                               out::quoted(s.disabled_base));
+        o.detail = fmt::format("{}moved {} under {} (its mailbox stays)", ctx.dry_run ? "would have " : "",
+                               out::quoted(dn), out::quoted(s.disabled_base));
         if (!ctx.dry_run) dir.rename(dn, rdn, s.disabled_base);
         break;
     }

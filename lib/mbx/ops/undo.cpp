@@ -45,7 +45,8 @@ std::string_view undo_result_name(UndoResult r) {
 
 directory::Directory& undo_directory(UndoContext& ctx) {
     auto& slot = ctx.state("ldap");
-    if (!slot) slot = std::make_shared<directory::Directory>(directory::Directory::connect(ldap_config(ctx.cfg, ctx.secrets)));
+    if (!slot)
+        slot = std::make_shared<directory::Directory>(directory::Directory::connect(ldap_config(ctx.cfg, ctx.secrets)));
     return *std::static_pointer_cast<directory::Directory>(slot);
 }
 
@@ -83,8 +84,10 @@ ExitCode undo_run(const Session& session, std::int64_t target, bool force,
     std::reverse(actions.begin(), actions.end());
 
     std::map<std::string, std::shared_ptr<void>> state;
-    UndoContext uctx{cfg, secrets, journal, undo_run_id, dry_run, force,
-                     [&](const std::string& name) -> std::shared_ptr<void>& { return state[name]; }};
+    UndoContext uctx{
+        cfg, secrets, journal, undo_run_id, dry_run, force, [&](const std::string& name) -> std::shared_ptr<void>& {
+            return state[name];
+        }};
     ExitCode overall = ExitCode::ok;
     for (const journal::ActionRecord& a : actions) {
         UndoOutcome o;

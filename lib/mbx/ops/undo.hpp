@@ -13,6 +13,7 @@
 #include "mbx/core/config.hpp"
 #include "mbx/core/error.hpp"
 #include "mbx/core/session.hpp"
+#include "mbx/ops/fwd.hpp"
 
 #include <cstdint>
 #include <functional>
@@ -22,23 +23,15 @@
 #include <string>
 #include <string_view>
 
-namespace mbx::journal {
-class Journal;
-struct ActionRecord;
-} // namespace mbx::journal
-namespace mbx::directory {
-class Directory;
-}
-
 namespace mbx::ops {
 
 /// What undoing one action came to.
 enum class UndoResult {
-    undone,       ///< reverted; the original action is now marked `undone`
-    would_undo,   ///< dry run: would be reverted
-    already,      ///< nothing to do (already undone, or the change never happened)
-    conflict,     ///< the state changed since the run; left alone (use --force)
-    failed,       ///< tried and failed (error says why)
+    undone,     ///< reverted; the original action is now marked `undone`
+    would_undo, ///< dry run: would be reverted
+    already,    ///< nothing to do (already undone, or the change never happened)
+    conflict,   ///< the state changed since the run; left alone (use --force)
+    failed,     ///< tried and failed (error says why)
 };
 
 /// "undone", "would-undo", "already", "conflict", "failed".
@@ -50,7 +43,7 @@ struct UndoOutcome {
     std::string kind = {};    ///< the original action's kind, e.g. "ldap.modify"
     std::string subject = {}; ///< the original action's subject
     UndoResult result = UndoResult::failed;
-    std::string detail = {};  ///< one line: what was restored, or why not
+    std::string detail = {}; ///< one line: what was restored, or why not
     /// What the undo removed, kept in the undo's journal record so it can be put back
     /// (e.g. the LDIF of a deleted entry).
     std::optional<nlohmann::json> kept = {};

@@ -31,8 +31,8 @@ std::vector<std::string> read_users_file(const std::string& path) {
 }
 
 std::vector<NamePair> read_pairs_file(const std::string& path, std::string_view option, std::string_view example) {
-    const std::string text = read_input_file(
-        path, {.what = option, .unreadable = ErrorCategory::usage, .max_line = kMaxUserLine});
+    const std::string text =
+        read_input_file(path, {.what = option, .unreadable = ErrorCategory::usage, .max_line = kMaxUserLine});
     std::vector<NamePair> pairs;
     each_line(text, [&](int n, std::string_view line) {
         const auto comma = line.find(',');

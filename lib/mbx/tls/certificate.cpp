@@ -50,8 +50,8 @@ std::pair<std::string, unsigned long> take_openssl_error() {
 void check_size(std::string_view input, const char* form) {
     if (input.empty()) fail(std::string("the ") + form + " input is empty", false);
     if (input.size() > kMaxCertificateBytes) {
-        fail(std::string("the ") + form + " input has " + std::to_string(input.size()) +
-                 " bytes, more than the " + std::to_string(kMaxCertificateBytes) + " allowed",
+        fail(std::string("the ") + form + " input has " + std::to_string(input.size()) + " bytes, more than the " +
+                 std::to_string(kMaxCertificateBytes) + " allowed",
              false);
     }
 }
@@ -84,8 +84,7 @@ std::chrono::system_clock::time_point time_of(const ASN1_TIME* t, const char* wh
 
 std::vector<std::string> dns_names_of(const X509* x) {
     int critical = -1;
-    GeneralNamesPtr names(
-        static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(x, NID_subject_alt_name, &critical, nullptr)));
+    GeneralNamesPtr names(static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(x, NID_subject_alt_name, &critical, nullptr)));
     if (!names) {
         if (critical == -1) return {}; // no subjectAltName
         // -2: more than one (RFC 5280 §4.2 forbids it); 0/1: present but not decodable.
@@ -151,8 +150,7 @@ std::int64_t days_left(const CertificateInfo& c, std::chrono::system_clock::time
     // the difference of any two time_points fits. not_after is whole seconds (certificates
     // have no fractions), so rounding `now` up keeps the result exact: 0.5 s after not_after
     // is already -1.
-    const seconds diff =
-        floor<seconds>(c.not_after).time_since_epoch() - ceil<seconds>(now).time_since_epoch();
+    const seconds diff = floor<seconds>(c.not_after).time_since_epoch() - ceil<seconds>(now).time_since_epoch();
     return floor<days>(diff).count();
 }
 

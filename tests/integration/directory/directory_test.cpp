@@ -44,8 +44,7 @@ LdapConfig admin_config() {
 }
 
 std::size_t count(Directory& dir, const std::string& filter) {
-    return dir.search(testenv("TESTENV_LDAP_PEOPLE"), Scope::subtree, filter, {"uid"},
-                      [](const Entry&) {});
+    return dir.search(testenv("TESTENV_LDAP_PEOPLE"), Scope::subtree, filter, {"uid"}, [](const Entry&) {});
 }
 
 } // namespace
@@ -53,17 +52,15 @@ std::size_t count(Directory& dir, const std::string& filter) {
 TEST_CASE("LDAP: StartTLS on ldap:// binds and reads a user", "[directory]") {
     Directory dir = Directory::connect(service_config());
     std::vector<Entry> found;
-    std::size_t n = dir.search(testenv("TESTENV_LDAP_PEOPLE"), Scope::subtree,
-                               user_filter("(objectClass=mbxMailUser)", "uid", "alice"),
-                               {"uid", "mail", "mailQuota", "mailAlternateAddress"},
-                               [&found](const Entry& e) { found.push_back(e); });
+    std::size_t n = dir.search(
+        testenv("TESTENV_LDAP_PEOPLE"), Scope::subtree, user_filter("(objectClass=mbxMailUser)", "uid", "alice"),
+        {"uid", "mail", "mailQuota", "mailAlternateAddress"}, [&found](const Entry& e) { found.push_back(e); });
     REQUIRE(n == 1);
     REQUIRE(found.size() == 1);
     CHECK(found[0].dn == "uid=alice," + testenv("TESTENV_LDAP_PEOPLE"));
     CHECK(found[0].first("mail") == "alice@example.org");
     CHECK(found[0].first("mailQuota") == std::to_string(50 * 1024 * 1024));
-    CHECK(found[0].values("mailAlternateAddress") ==
-          std::vector<std::string>{"alice.adams@example.org"});
+    CHECK(found[0].values("mailAlternateAddress") == std::vector<std::string>{"alice.adams@example.org"});
 }
 
 TEST_CASE("LDAP: ldaps:// binds and searches", "[directory]") {
@@ -74,8 +71,7 @@ TEST_CASE("LDAP: ldaps:// binds and searches", "[directory]") {
     }
 }
 
-TEST_CASE("LDAP: a wrong password is an auth error that does not show the password",
-          "[directory]") {
+TEST_CASE("LDAP: a wrong password is an auth error that does not show the password", "[directory]") {
     LdapConfig c = service_config();
     c.password = mbx::Secret("not-the-password-xyzzy");
     mbx::Error e = error_of([&] { Directory::connect(c); });
@@ -85,8 +81,7 @@ TEST_CASE("LDAP: a wrong password is an auth error that does not show the passwo
     CHECK(e.one_line().find("xyzzy") == std::string::npos);
 }
 
-TEST_CASE("LDAP: a certificate from an unknown CA is unavailable with a ca-file hint",
-          "[directory]") {
+TEST_CASE("LDAP: a certificate from an unknown CA is unavailable with a ca-file hint", "[directory]") {
     for (const char* key : {"TESTENV_LDAP_URI", "TESTENV_LDAPS_URI"}) {
         INFO(key);
         LdapConfig c = service_config(key);
@@ -140,8 +135,8 @@ TEST_CASE("LDAP: paged search reads past the server size limit", "[directory]") 
         Directory dir = Directory::connect(c);
         std::size_t delivered = 0;
         mbx::Error e = error_of([&] {
-            dir.search(testenv("TESTENV_LDAP_PEOPLE"), Scope::subtree, "(uid=pagetest*)",
-                       {"uid"}, [&delivered](const Entry&) { ++delivered; });
+            dir.search(testenv("TESTENV_LDAP_PEOPLE"), Scope::subtree, "(uid=pagetest*)", {"uid"},
+                       [&delivered](const Entry&) { ++delivered; });
         });
         CHECK(delivered == 500);
         CHECK(e.library_code() == 4); // sizeLimitExceeded
@@ -167,8 +162,7 @@ TEST_CASE("LDAP: an invalid filter is a config error naming it", "[directory]") 
     CHECK(std::string(e.what()).find("'(uid=alice'") != std::string::npos);
 }
 
-TEST_CASE("LDAP: an entry with a hostile RDN value round-trips through escape_dn_value",
-          "[directory]") {
+TEST_CASE("LDAP: an entry with a hostile RDN value round-trips through escape_dn_value", "[directory]") {
     Directory dir = Directory::connect(admin_config());
     const std::string people = testenv("TESTENV_LDAP_PEOPLE");
     const std::string hostile = "#x, ou=admins+uid=root \"q\" <a>;b\\c ";
@@ -202,8 +196,7 @@ TEST_CASE("LDAP: write errors are classified", "[directory]") {
     const std::string people = testenv("TESTENV_LDAP_PEOPLE");
     SECTION("no such object is a data error") {
         mbx::Error e = error_of([&] {
-            dir.modify("uid=nobody-here," + people,
-                       {{Modification::Op::replace, "description", {"x"}}});
+            dir.modify("uid=nobody-here," + people, {{Modification::Op::replace, "description", {"x"}}});
         });
         CHECK(e.category() == mbx::ErrorCategory::data);
         CHECK(e.library_code() == 32);
@@ -211,15 +204,13 @@ TEST_CASE("LDAP: write errors are classified", "[directory]") {
     }
     SECTION("a syntax violation is a data error") {
         mbx::Error e = error_of([&] {
-            dir.modify("uid=carol," + people,
-                       {{Modification::Op::replace, "mailQuota", {"lots"}}});
+            dir.modify("uid=carol," + people, {{Modification::Op::replace, "mailQuota", {"lots"}}});
         });
         CHECK(e.category() == mbx::ErrorCategory::data);
     }
     SECTION("insufficient access is an auth error") {
         mbx::Error e = error_of([&] {
-            dir.modify(testenv("TESTENV_LDAP_BASE"),
-                       {{Modification::Op::replace, "description", {"x"}}});
+            dir.modify(testenv("TESTENV_LDAP_BASE"), {{Modification::Op::replace, "description", {"x"}}});
         });
         CHECK(e.category() == mbx::ErrorCategory::auth);
         CHECK(e.library_code() == 50);
@@ -228,8 +219,10 @@ TEST_CASE("LDAP: write errors are classified", "[directory]") {
         CHECK_FALSE(dir.read_entry("uid=nobody-here," + people).has_value());
     }
     SECTION("a search below a missing base is a data error") {
-        mbx::Error e = error_of([&] { dir.search("ou=nowhere," + testenv("TESTENV_LDAP_BASE"),
-                                                  Scope::subtree, "(uid=*)", {}, [](const Entry&) {}); });
+        mbx::Error e = error_of([&] {
+            dir.search("ou=nowhere," + testenv("TESTENV_LDAP_BASE"), Scope::subtree, "(uid=*)", {},
+                       [](const Entry&) {});
+        });
         CHECK(e.category() == mbx::ErrorCategory::data);
         CHECK(e.library_code() == 32);
     }
@@ -237,8 +230,7 @@ TEST_CASE("LDAP: write errors are classified", "[directory]") {
 
 // scripts/testenv makes one server certificate for all its servers; slapd (GnuTLS) must hand
 // out exactly that one, read independently with the openssl command.
-TEST_CASE("LDAP: the peer certificate via StartTLS and via ldaps:// is the sandbox's",
-          "[directory][tls]") {
+TEST_CASE("LDAP: the peer certificate via StartTLS and via ldaps:// is the sandbox's", "[directory][tls]") {
     const auto sandbox = mbx::testing::sandbox_certificate();
     for (const char* key : {"TESTENV_LDAP_URI", "TESTENV_LDAPS_URI"}) {
         INFO(key);
@@ -316,7 +308,8 @@ TEST_CASE("LDAP: SASL EXTERNAL refusals name the problem", "[directory][external
         // slapd (TLSVerifyClient allow) ignores it: the connection has no identity for EXTERNAL.
         const std::string stem = testenv("TESTENV_DIR") + "/stranger-" + std::to_string(::getpid());
         const std::string make = "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 "
-                                 "-subj /CN=stranger -keyout " + stem + ".key -out " + stem + ".pem 2>/dev/null";
+                                 "-subj /CN=stranger -keyout " +
+                                 stem + ".key -out " + stem + ".pem 2>/dev/null";
         REQUIRE(std::system(make.c_str()) == 0);
         LdapConfig c = external_config("TESTENV_LDAPS_URI");
         c.cert_file = stem + ".pem";

@@ -36,9 +36,11 @@ public:
         int out[2];
         REQUIRE(::pipe(out) == 0);
         output_ = out[0];
-        std::vector<std::string> args = {"openssl", "s_server", "-accept", "127.0.0.1:" + std::to_string(port_),
-                                         "-cert", mbx::testing::server_certificate_file(),
-                                         "-key", mbx::testing::server_key_file(), "-www"};
+        std::vector<std::string> args = {"openssl", "s_server",
+                                         "-accept", "127.0.0.1:" + std::to_string(port_),
+                                         "-cert",   mbx::testing::server_certificate_file(),
+                                         "-key",    mbx::testing::server_key_file(),
+                                         "-www"};
         std::vector<char*> argv;
         for (auto& a : args) argv.push_back(a.data());
         argv.push_back(nullptr);
@@ -100,8 +102,7 @@ std::string file_text(const std::string& path) {
 
 } // namespace
 
-TEST_CASE("HTTP: the certificate of an https server is the sandbox's when asked for",
-          "[http][tls]") {
+TEST_CASE("HTTP: the certificate of an https server is the sandbox's when asked for", "[http][tls]") {
     OpensslServer server;
     const std::string pem_file = mbx::testing::server_certificate_file();
     mbx::http::Request req{.url = server.url(),

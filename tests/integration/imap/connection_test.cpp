@@ -97,8 +97,7 @@ TEST_CASE("IMAP: a user logs in over imap:// with STARTTLS and over imaps://", "
     }
 }
 
-TEST_CASE("IMAP: the master user opens alice's mailbox via authzid and via separator",
-          "[imap]") {
+TEST_CASE("IMAP: the master user opens alice's mailbox via authzid and via separator", "[imap]") {
     for (auto method : {MasterMethod::authzid, MasterMethod::separator}) {
         for (const char* key : {"TESTENV_IMAP_URI", "TESTENV_IMAPS_URI"}) {
             INFO(key << " method " << static_cast<int>(method));
@@ -148,8 +147,7 @@ TEST_CASE("IMAP: three pipelined commands complete with their own data", "[imap]
     CHECK_THROWS_AS(c.wait(t1), mbx::Error); // already collected
 }
 
-TEST_CASE("IMAP: literals and modified UTF-7 mailbox names reach the server intact",
-          "[imap]") {
+TEST_CASE("IMAP: literals and modified UTF-7 mailbox names reach the server intact", "[imap]") {
     ImapConfig config = user_config("dave");
     std::string variant;
     SECTION("non-synchronizing literals (LITERAL+)") {
@@ -210,8 +208,8 @@ TEST_CASE("IMAP: login failures are auth errors without the password", "[imap]")
         mbx::Error e = error_of([&] { Connection::open(c); });
         CHECK(e.category() == mbx::ErrorCategory::auth);
         CHECK(e.library_code() == 67); // CURLE_LOGIN_DENIED
-        CHECK(std::string(e.what()) == "cannot log in to '" + c.uri + "' as 'alice' (master user '" +
-                                           c.master_user + "'): authentication failed");
+        CHECK(std::string(e.what()) == "cannot log in to '" + c.uri + "' as 'alice' (master user '" + c.master_user +
+                                           "'): authentication failed");
         CHECK(e.one_line().find("xyzzy") == std::string::npos);
     }
     SECTION("wrong master password, separator method") {
@@ -224,8 +222,7 @@ TEST_CASE("IMAP: login failures are auth errors without the password", "[imap]")
         c.password = mbx::Secret("wrong-user-xyzzy");
         mbx::Error e = error_of([&] { Connection::open(c); });
         CHECK(e.category() == mbx::ErrorCategory::auth);
-        CHECK(std::string(e.what()) ==
-              "cannot log in to '" + c.uri + "' as 'alice': authentication failed");
+        CHECK(std::string(e.what()) == "cannot log in to '" + c.uri + "' as 'alice': authentication failed");
     }
 }
 
@@ -259,8 +256,7 @@ TEST_CASE("IMAP: connection and TLS failures are unavailable", "[imap]") {
 // Dovecot (OpenSSL) presents the certificate scripts/testenv made; libcurl reports it through
 // CURLINFO_CERTINFO, also when TLS starts with STARTTLS after the greeting. IMAP has no plain
 // connection to compare with: open() always requires TLS.
-TEST_CASE("IMAP: the peer certificate via imaps:// and via STARTTLS is the sandbox's",
-          "[imap][tls]") {
+TEST_CASE("IMAP: the peer certificate via imaps:// and via STARTTLS is the sandbox's", "[imap][tls]") {
     const auto sandbox = mbx::testing::sandbox_certificate();
     for (const char* key : {"TESTENV_IMAPS_URI", "TESTENV_IMAP_URI"}) {
         for (bool master : {false, true}) {

@@ -85,8 +85,9 @@ TEST_CASE("a new #Fields line mid-file changes the layout", "[audit][access_log]
     Request r;
     CHECK(parse(p, "#Fields: date time cs-uri-stem cs-uri-query cs-username cs(User-Agent) sc-status", r) ==
           LineKind::directive);
-    CHECK(parse(p, "2024-03-01 01:00:00 /Microsoft-Server-ActiveSync Cmd=Ping&DeviceId=D1&DeviceType=WP8 u1 "
-                   "MSFT-WP/8.0.10211 200",
+    CHECK(parse(p,
+                "2024-03-01 01:00:00 /Microsoft-Server-ActiveSync Cmd=Ping&DeviceId=D1&DeviceType=WP8 u1 "
+                "MSFT-WP/8.0.10211 200",
                 r) == LineKind::request);
     CHECK(r.command == "Ping");
     CHECK(r.user_agent == "MSFT-WP/8.0.10211");
@@ -115,11 +116,12 @@ TEST_CASE("IIS data before any #Fields is malformed", "[audit][access_log]") {
 TEST_CASE("combined lines with plain and base64 queries and extra fields", "[audit][access_log]") {
     AccessLogParser p;
     Request r;
-    REQUIRE(parse(p,
-                  "192.0.2.10 - alice [10/Oct/2023:13:55:36 -0700] \"POST "
-                  "/SOGo/Microsoft-Server-ActiveSync?Cmd=FolderSync&User=alice&DeviceId=SEC1234&DeviceType=SAMSUNGSMG991B "
-                  "HTTP/1.1\" 200 512 \"-\" \"SAMSUNG-SM-G991B/101.11001\" \"14.1\"",
-                  r) == LineKind::request);
+    REQUIRE(
+        parse(p,
+              "192.0.2.10 - alice [10/Oct/2023:13:55:36 -0700] \"POST "
+              "/SOGo/Microsoft-Server-ActiveSync?Cmd=FolderSync&User=alice&DeviceId=SEC1234&DeviceType=SAMSUNGSMG991B "
+              "HTTP/1.1\" 200 512 \"-\" \"SAMSUNG-SM-G991B/101.11001\" \"14.1\"",
+              r) == LineKind::request);
     CHECK(p.format() == LogFormat::combined);
     CHECK(r.time == unix_time(2023, 10, 10, 20, 55, 36));
     CHECK(r.user == "alice");
@@ -136,7 +138,8 @@ TEST_CASE("combined lines with plain and base64 queries and extra fields", "[aud
     const std::string b64 = "jAAJBAp2MTQwRGV2aWNlAApTbWFydFBob25l";
     REQUIRE(parse(p,
                   "2001:db8::1 - - [01/Jan/2024:00:00:00 +0100] \"POST https://mail.example.org/Microsoft-Server-"
-                  "ActiveSync?" + b64 + " HTTP/1.1\" 200 12 \"-\" \"-\" 0.012 \"-\"",
+                  "ActiveSync?" +
+                      b64 + " HTTP/1.1\" 200 12 \"-\" \"-\" 0.012 \"-\"",
                   r) == LineKind::request);
     CHECK(r.user.empty());
     CHECK(r.user_agent.empty());
@@ -153,8 +156,8 @@ TEST_CASE("combined lines with plain and base64 queries and extra fields", "[aud
     CHECK(r.version_source == VersionSource::none);
     CHECK(r.http_status == 200);
 
-    CHECK(parse(p, "10.1.1.1 - - [01/Jan/2024:00:00:00 +0000] \"GET /index.html HTTP/1.1\" 200 5 \"-\" \"curl\"",
-                r) == LineKind::skipped);
+    CHECK(parse(p, "10.1.1.1 - - [01/Jan/2024:00:00:00 +0000] \"GET /index.html HTTP/1.1\" 200 5 \"-\" \"curl\"", r) ==
+          LineKind::skipped);
     CHECK(parse(p, "10.1.1.1 - - [01/Jan/2024:00:00:00 +0000] \"-\" 400 0 \"-\" \"-\"", r) == LineKind::skipped);
     CHECK(parse(p, "10.1.1.1 - - [01/Jan/2024:00:00:00 +0000] \"POST /Microsoft-Server-ActiveSync", r) ==
           LineKind::malformed);
@@ -204,16 +207,20 @@ TEST_CASE("is_activesync_path agrees with splitting the path into segments", "[a
     auto reference = [](std::string_view path) {
         for (std::size_t start = 0;;) {
             const auto slash = path.find('/', start);
-            if (mbx::iequals(path.substr(start, slash == std::string_view::npos ? std::string_view::npos : slash - start),
-                             "Microsoft-Server-ActiveSync"))
+            if (mbx::iequals(
+                    path.substr(start, slash == std::string_view::npos ? std::string_view::npos : slash - start),
+                    "Microsoft-Server-ActiveSync"))
                 return true;
             if (slash == std::string_view::npos) return false;
             start = slash + 1;
         }
     };
     // Paths built from pieces that come close to the segment in every way.
-    const std::vector<std::string> pieces = {"/", "-", "Microsoft", "Microsoft-", "Server-", "-Server-ActiveSync",
-                                             "ActiveSync", "microsoft-server-activesync", "x", "Microsoft-Server-ActiveSync"};
+    const std::vector<std::string> pieces = {"/",          "-",
+                                             "Microsoft",  "Microsoft-",
+                                             "Server-",    "-Server-ActiveSync",
+                                             "ActiveSync", "microsoft-server-activesync",
+                                             "x",          "Microsoft-Server-ActiveSync"};
     std::uint64_t state = 42;
     for (int i = 0; i < 20000; ++i) {
         std::string path;
@@ -244,8 +251,10 @@ TEST_CASE("hostile lines: escapes and invalid UTF-8 are kept, printable neutrali
     CHECK(mbx::out::printable(r.device_type) == "\\x1b[31m");
 
     // Over-long lines are rejected without being parsed.
-    std::string huge = "1.1.1.1 - - [01/Jan/2024:00:00:00 +0000] \"POST /Microsoft-Server-ActiveSync?Cmd=Sync HTTP/1.1\" "
-                       "200 1 \"-\" \"" + std::string(70000, 'A') + "\"";
+    std::string huge =
+        "1.1.1.1 - - [01/Jan/2024:00:00:00 +0000] \"POST /Microsoft-Server-ActiveSync?Cmd=Sync HTTP/1.1\" "
+        "200 1 \"-\" \"" +
+        std::string(70000, 'A') + "\"";
     CHECK(parse(p, huge, r) == LineKind::malformed);
     CHECK(p.reason() == "line too long");
     // Truncated lines at every length never crash.
@@ -275,14 +284,15 @@ TEST_CASE("line times from the previous line's minute equal full conversions", "
         "01/Nov/2026:00:00:02 +0000", "01/Nov/2026:00:00:59 +0000", "01/Nov/2026:00:00:60 +0000",
         "01/Nov/2026:00:01:00 +0000", "01/Nov/2026:00:01:07 +0130", "01/Nov/2026:00:01:07 -0130",
         "02/Nov/2026:00:01:07 -0130", "02/Nov/2026:00:01:6x -0130", "02/Nov/2026:00:01:61 -0130",
-        "02/Nov/2026:00:01:09 -0130", "02/Nov/2026:00:01:09", "02/Nov/2026:00:01:08",
+        "02/Nov/2026:00:01:09 -0130", "02/Nov/2026:00:01:09",       "02/Nov/2026:00:01:08",
         "31/Feb/2026:00:01:08 +0000", "01/Nov/2026:00:01:09 +0000",
     };
     AccessLogParser cached(LogFormat::combined);
     Request r;
     for (const auto& when : combined) {
-        const std::string line = "1.1.1.1 - anna [" + when +
-                                 "] \"POST /Microsoft-Server-ActiveSync?Cmd=Sync&DeviceId=D1 HTTP/1.1\" 200 1 \"-\" \"ua\"";
+        const std::string line =
+            "1.1.1.1 - anna [" + when +
+            "] \"POST /Microsoft-Server-ActiveSync?Cmd=Sync&DeviceId=D1 HTTP/1.1\" 200 1 \"-\" \"ua\"";
         INFO(when);
         AccessLogParser fresh(LogFormat::combined);
         Request expected;
@@ -293,17 +303,16 @@ TEST_CASE("line times from the previous line's minute equal full conversions", "
     CHECK(r.time == unix_time(2026, 11, 1, 0, 1, 9));
 
     const std::vector<std::pair<std::string, std::string>> iis = {
-        {"2026-11-01", "00:00:02"}, {"2026-11-01", "00:00:59"}, {"2026-11-01", "00:01:00"},
-        {"2026-11-02", "00:01:00"}, {"2026-11-02", "00:01:60"}, {"2026-11-02", "00:01:x1"},
+        {"2026-11-01", "00:00:02"},     {"2026-11-01", "00:00:59"},     {"2026-11-01", "00:01:00"},
+        {"2026-11-02", "00:01:00"},     {"2026-11-02", "00:01:60"},     {"2026-11-02", "00:01:x1"},
         {"2026-11-02", "00:01:01.250"}, {"2026-11-02", "00:01:02.250"}, {"2026-11-02", "00:01:03"},
-        {"2026-13-02", "00:01:03"}, {"2026-11-02", "00:01:04"},
+        {"2026-13-02", "00:01:03"},     {"2026-11-02", "00:01:04"},
     };
     AccessLogParser iis_cached(LogFormat::iis);
     const std::string fields = "#Fields: date time cs-method cs-uri-stem cs-uri-query cs-username";
     REQUIRE(parse(iis_cached, fields, r) == LineKind::directive);
     for (const auto& [date, time] : iis) {
-        const std::string line =
-            date + " " + time + " POST /Microsoft-Server-ActiveSync Cmd=Sync&DeviceId=D1 anna";
+        const std::string line = date + " " + time + " POST /Microsoft-Server-ActiveSync Cmd=Sync&DeviceId=D1 anna";
         INFO(line);
         AccessLogParser fresh(LogFormat::iis);
         Request expected;
@@ -327,7 +336,7 @@ TEST_CASE("the plain combined splitter takes plain lines and gives the full spli
              "1.1.1.1 - anna [01/Nov/2026:00:00:00 +0000] " + request + " 200 1", // common format
              "1.1.1.1 - anna [01/Nov/2026:00:00:00 +0000] " + request + " 200 1 \"-\" \"ua\" 0.012 \"-\" 14.1",
              "1.1.1.1 \"q a]b [x] \"\" 200 1 \"\" \"\"", // odd but plain
-             many_extras, // past 16 extras nothing is looked at
+             many_extras,                                // past 16 extras nothing is looked at
          }) {
         INFO(line);
         REQUIRE(detail::split_plain_combined(line, plain));
@@ -337,10 +346,10 @@ TEST_CASE("the plain combined splitter takes plain lines and gives the full spli
     CHECK(plain.header_version.empty());
     // Lines it leaves to the full splitter.
     for (const std::string& line : std::vector<std::string>{
-             "1.1.1.1  - anna [01/Nov/2026:00:00:00 +0000] " + request + " 200 1",          // two spaces
-             "1.1.1.1 - anna [01/Nov/2026:00:00:00 +0000] " + request + " 200 1 ",          // trailing space
+             "1.1.1.1  - anna [01/Nov/2026:00:00:00 +0000] " + request + " 200 1",                 // two spaces
+             "1.1.1.1 - anna [01/Nov/2026:00:00:00 +0000] " + request + " 200 1 ",                 // trailing space
              "1.1.1.1 - anna [01/Nov/2026:00:00:00 +0000] " + request + " 200 1 \"-\" \"a\\\"b\"", // escape
-             " 1.1.1.1 - anna [01/Nov/2026:00:00:00 +0000] " + request + " 200 1",          // leading space
+             " 1.1.1.1 - anna [01/Nov/2026:00:00:00 +0000] " + request + " 200 1",                 // leading space
              "1.1.1.1 - anna [01/Nov/2026:00:00:00 +0000] " + request + " 200 1 \"-\" \"ua\" \"open",
          }) {
         INFO(line);
@@ -350,11 +359,18 @@ TEST_CASE("the plain combined splitter takes plain lines and gives the full spli
     // Random lines near every rule: each field mostly of its own kind, sometimes any piece,
     // mostly one space between them. Whenever the plain splitter takes a line, the full
     // splitter must agree.
-    const std::vector<std::string> odd = {"[x", "]", "[]", "\"a\\\"b\"", "\"x\\\\y\"", "\"open", "\\", "\"", "q\"r", "[a]b", "-"};
-    const std::vector<std::vector<std::string>> fields = {
-        {"1.1.1.1", "::1"}, {"-"}, {"anna", "-", "a\"b"}, {"[01/Nov/2026:00:00:00 +0000]", "[x]"},
-        {request, "\"-\"", "\"\""}, {"200", "-"}, {"1", "-"}, {"\"-\"", "\"https://x/\""},
-        {"\"ua 1\"", "\"-\""}, {"\"16.1\"", "14.1", "0.012", "\"-\""}};
+    const std::vector<std::string> odd = {"[x", "]",  "[]",   "\"a\\\"b\"", "\"x\\\\y\"", "\"open",
+                                          "\\", "\"", "q\"r", "[a]b",       "-"};
+    const std::vector<std::vector<std::string>> fields = {{"1.1.1.1", "::1"},
+                                                          {"-"},
+                                                          {"anna", "-", "a\"b"},
+                                                          {"[01/Nov/2026:00:00:00 +0000]", "[x]"},
+                                                          {request, "\"-\"", "\"\""},
+                                                          {"200", "-"},
+                                                          {"1", "-"},
+                                                          {"\"-\"", "\"https://x/\""},
+                                                          {"\"ua 1\"", "\"-\""},
+                                                          {"\"16.1\"", "14.1", "0.012", "\"-\""}};
     const std::vector<std::string> gaps = {" ", " ", " ", " ", " ", " ", " ", "  ", "", "\t"};
     std::mt19937 random(7);
     int taken = 0;
@@ -379,12 +395,14 @@ TEST_CASE("IIS lines split alike with and without AVX2", "[audit][access_log]") 
     // Long lines (Exchange's Log= value) with values of every length, so that spaces fall on
     // both sides of every 16- and 32-byte step; one parser per mode, compared line by line.
     std::mt19937 random(17);
-    std::vector<std::string> lines = {"#Fields: date time cs-method cs-uri-stem cs-uri-query cs-username c-ip cs(User-Agent) sc-status"};
+    std::vector<std::string> lines = {
+        "#Fields: date time cs-method cs-uri-stem cs-uri-query cs-username c-ip cs(User-Agent) sc-status"};
     for (int n = 0; n < 2000; ++n) {
         const auto run = [&](char c, std::size_t most) { return std::string(1 + random() % most, c); };
-        lines.push_back("2024-03-01 10:00:0" + std::to_string(random() % 10) + " POST /Microsoft-Server-ActiveSync/default.eas " +
-                        "Cmd=Sync&DeviceId=" + run('D', 40) + "&DeviceType=iPhone&Log=V141_" + run('x', 300) + "_Ver1:161_" +
-                        run('y', 200) + " " + run('u', 30) + " 10.0.0." + std::to_string(random() % 256) + " " + run('A', 70) +
+        lines.push_back("2024-03-01 10:00:0" + std::to_string(random() % 10) +
+                        " POST /Microsoft-Server-ActiveSync/default.eas " + "Cmd=Sync&DeviceId=" + run('D', 40) +
+                        "&DeviceType=iPhone&Log=V141_" + run('x', 300) + "_Ver1:161_" + run('y', 200) + " " +
+                        run('u', 30) + " 10.0.0." + std::to_string(random() % 256) + " " + run('A', 70) +
                         (random() % 9 == 0 ? " 200 extra" : " 200"));
     }
     AccessLogParser with(LogFormat::iis), without(LogFormat::iis);
@@ -421,9 +439,11 @@ TEST_CASE("iso8601 is what unix_time reads back, for times across the years", "[
         const std::string text = iso8601(t);
         REQUIRE(text.size() == 20);
         REQUIRE(text.substr(4, 1) + text.substr(7, 1) + text.substr(10, 1) + text.substr(13, 1) + text.substr(16, 1) +
-                    text.substr(19) == "--T::Z");
+                    text.substr(19) ==
+                "--T::Z");
         REQUIRE(unix_time(std::stoi(text.substr(0, 4)), std::stoi(text.substr(5, 2)), std::stoi(text.substr(8, 2)),
-                          std::stoi(text.substr(11, 2)), std::stoi(text.substr(14, 2)), std::stoi(text.substr(17, 2))) == t);
+                          std::stoi(text.substr(11, 2)), std::stoi(text.substr(14, 2)),
+                          std::stoi(text.substr(17, 2))) == t);
     }
     CHECK(iso8601(0) == "1970-01-01T00:00:00Z");
     CHECK(iso8601(253402300799) == "9999-12-31T23:59:59Z");

@@ -58,13 +58,16 @@ Model model(const DeviceVersions& d, const std::vector<std::string>& target, con
     if (best.empty() && bound < 1e9) return {Verdict::breaks, Basis::capability, ""};
     std::string now = d.last;
     if (now.empty() && !used.empty())
-        now = *std::max_element(used.begin(), used.end(), [](const auto& a, const auto& b) { return rank(a) < rank(b); });
+        now =
+            *std::max_element(used.begin(), used.end(), [](const auto& a, const auto& b) { return rank(a) < rank(b); });
     const bool uncertain = best.empty() || (best != sure && (sure.empty() || (!now.empty() && sure_rank < rank(now))));
     if (uncertain) return {Verdict::at_risk, row ? Basis::capability : Basis::unknown, sure};
     const bool row_speaks = row && !row->speaks.empty() && sure_rank <= rank(row->speaks);
     if (now.empty()) return {Verdict::ok, Basis::capability, sure};
     if (sure == now) return {Verdict::ok, Basis::observed, sure};
-    if (sure_rank > rank(now)) return row_speaks ? Model{Verdict::ok, Basis::capability, sure} : Model{Verdict::at_risk, Basis::observed, sure};
+    if (sure_rank > rank(now))
+        return row_speaks ? Model{Verdict::ok, Basis::capability, sure}
+                          : Model{Verdict::at_risk, Basis::observed, sure};
     const bool seen_sure = std::find(used.begin(), used.end(), sure) != used.end();
     return {Verdict::at_risk, seen_sure || !row_speaks ? Basis::observed : Basis::capability, sure};
 }
@@ -81,17 +84,18 @@ TEST_CASE("judge agrees with the plain model of the verdict rules on random devi
     CAPTURE(seed); // MBX_TEST_SEED=<seed> replays this run
     std::mt19937_64 random(seed);
     auto pick = [&](const auto& list) { return list[random() % list.size()]; };
-    const std::vector<std::string> families = {"iOS", "Android (Exchange app)", "Windows Phone", "Windows Mail", "Nine",
-                                               "Windows Mobile (Pocket PC)", "Samsung Email", "", "ios"};
-    const std::vector<std::string> client_versions = {"", "3.x", "8.4", "9", "9.3.5", "10.0.2", "17", "4.4.2",
-                                                      "8.10.14157", "10.0.19045", "6.2.1", "6.1"};
+    const std::vector<std::string> families = {"iOS",  "Android (Exchange app)",     "Windows Phone", "Windows Mail",
+                                               "Nine", "Windows Mobile (Pocket PC)", "Samsung Email", "",
+                                               "ios"};
+    const std::vector<std::string> client_versions = {"",   "3.x",   "8.4",        "9",          "9.3.5", "10.0.2",
+                                                      "17", "4.4.2", "8.10.14157", "10.0.19045", "6.2.1", "6.1"};
     auto versions = kReleased;
     versions.push_back("15.0");
     versions.push_back("17.0");
-    const std::vector<Capability> site =
-        parse_rules("capability 6.2 - 16.1 16.1 Samsung Email\ncapability - - 14.0 - Nine\ncapability - 7 - 12.1 Windows Mail\n",
-                    "site.rules")
-            .capabilities;
+    const std::vector<Capability> site = parse_rules("capability 6.2 - 16.1 16.1 Samsung Email\ncapability - - 14.0 - "
+                                                     "Nine\ncapability - 7 - 12.1 Windows Mail\n",
+                                                     "site.rules")
+                                             .capabilities;
     std::vector<Capability> with_site = site;
     with_site.insert(with_site.end(), default_capabilities().begin(), default_capabilities().end());
     for (int n = 0; n < 20000; ++n) {

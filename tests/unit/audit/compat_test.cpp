@@ -45,9 +45,13 @@ const TargetInfo kOnline{.versions = {"16.1"}, .fixed = true};
 
 DeviceVersions seen(std::set<std::string> versions, std::string last, std::string family = {},
                     std::string client_version = {}) {
-    const std::string client = family.empty() ? std::string() : family + (client_version.empty() ? "" : " " + client_version);
-    return {.seen = std::move(versions), .last = std::move(last), .family = std::move(family),
-            .client_version = std::move(client_version), .client = client};
+    const std::string client =
+        family.empty() ? std::string() : family + (client_version.empty() ? "" : " " + client_version);
+    return {.seen = std::move(versions),
+            .last = std::move(last),
+            .family = std::move(family),
+            .client_version = std::move(client_version),
+            .client = client};
 }
 } // namespace
 
@@ -64,7 +68,9 @@ TEST_CASE("judge by what the logs show when no capability row covers the client"
     CHECK(unknown_up.verdict == Verdict::at_risk);
     CHECK(unknown_up.basis == Basis::unknown);
     CHECK(unknown_up.best_common.empty());
-    CHECK_THAT(unknown_up.reason, Catch::Contains("whether Windows Mail 17.5.9600 speaks 14.1 is not known")); // any version kept would do: the lowest
+    CHECK_THAT(unknown_up.reason,
+               Catch::Contains(
+                   "whether Windows Mail 17.5.9600 speaks 14.1 is not known")); // any version kept would do: the lowest
     CHECK_THAT(unknown_up.remediation, Catch::Contains("mbx audit probe URL --as-version 14.1"));
     CHECK_THAT(unknown_up.remediation, Catch::Contains("keep 14.0 on the server"));
 
@@ -192,7 +198,8 @@ TEST_CASE("capability rows: lookup, labels, rules-file lines, named targets", "[
     REQUIRE(rules.capabilities.size() == 2);
     CHECK(rules.clients.size() == 1);
     const auto& samsung = rules.capabilities[0];
-    CHECK((samsung.family == "Samsung Email" && samsung.from == "6.2" && samsung.below.empty() && samsung.speaks == "16.1"));
+    CHECK((samsung.family == "Samsung Email" && samsung.from == "6.2" && samsung.below.empty() &&
+           samsung.speaks == "16.1"));
     CHECK(samsung.source == "site.rules:2");
     auto site = judge(seen({"14.1"}, "14.1", "Samsung Email", "6.2.4"), kOnline, rules.capabilities);
     CHECK((site.verdict == Verdict::ok && site.basis == Basis::capability));

@@ -61,10 +61,10 @@ TEST_CASE("the MS-ASHTTP example decodes", "[audit][eas_query]") {
 
 TEST_CASE("base64 queries carry versions, commands, policy keys and parameters", "[audit][eas_query]") {
     const std::string guid("\x01\xab\x00\xff\x10\x20\x30\x40\x50\x60\x70\x80\x90\xa0\xb0\xc0", 16);
-    const std::string q64 = encode(161, 9, guid, std::string("\x78\x56\x34\x12", 4), "iPhone",
-                                   param(8, "alice") + param(1, "5") + param(3, "5:12") + param(7, "\x01") +
-                                       param(0, "att.txt") + param(4, "RgAAAA") + param(6, "2024-01-01") +
-                                       param(2, "x"));
+    const std::string q64 =
+        encode(161, 9, guid, std::string("\x78\x56\x34\x12", 4), "iPhone",
+               param(8, "alice") + param(1, "5") + param(3, "5:12") + param(7, "\x01") + param(0, "att.txt") +
+                   param(4, "RgAAAA") + param(6, "2024-01-01") + param(2, "x"));
     EasQuery q;
     REQUIRE(decode_base64_query(q64, q) == QueryError::none);
     CHECK(q.protocol_version == "16.1");
@@ -110,7 +110,10 @@ TEST_CASE("damaged base64 queries give an error, never a crash", "[audit][eas_qu
     EasQuery q;
     CHECK(decode_base64_query(encode(141, 0, "", "", "t"), q) == QueryError::bad_length);
     CHECK(decode_base64_query(encode(141, 0, "d", "\x01\x02", "t"), q) == QueryError::bad_length);
-    CHECK(decode_base64_query(encode(141, 0, "d", "", "t", "\x01\x05" "ab"), q) == QueryError::truncated);
+    CHECK(decode_base64_query(encode(141, 0, "d", "", "t",
+                                     "\x01\x05"
+                                     "ab"),
+                              q) == QueryError::truncated);
     CHECK(decode_base64_query("!!!notbase64", q) == QueryError::bad_base64);
     // Percent-escaped base64 (as some proxies log it) decodes; '+' stays base64.
     std::string escaped = encode(141, 0, "d", "", "tt"); // 10 bytes: two pad characters
@@ -148,7 +151,10 @@ TEST_CASE("a base64 query may be followed by Exchange's Log field", "[audit][eas
     CHECK(p.query.device_id == "v140Device");
     CHECK(p.has_log);
     CHECK(p.log.protocol_version == "14.1"); // Ver1: wins over V
-    auto bad = parse_query(mbx::base64_encode(std::string("\x8c\x00\x09\x04\x0a" "v140", 9)) + "&Cmd=Sync");
+    auto bad = parse_query(mbx::base64_encode(std::string("\x8c\x00\x09\x04\x0a"
+                                                          "v140",
+                                                          9)) +
+                           "&Cmd=Sync");
     CHECK(bad.error == QueryError::truncated);
     CHECK(bad.query.command == "Sync"); // the plain part still counts
     // Short plain names are never taken for base64.
@@ -226,17 +232,17 @@ TEST_CASE("QueryScanner decodes the fields parse_query decodes", "[audit][eas_qu
         "",
         "Cmd=Sync&User=alice&DeviceId=ApplABC&DeviceType=iPhone",
         "cmd=Ping&USER=EXAMPLE%5Calice&deviceid=AB+CD&DeviceTYPE=iPad&SaveInSent=T",
-        "Cmd=Sync&User=a&Cmd=Ping&User=b%40example.org",           // the last one counts
-        "User=x&&Log=V2TCo1_&Cmd=Sync",                              // Exchange 2003's &&Log=, then more
-        "Cmd=Sync&Log=SC1:1_Ver1:141_HH:mail_V160_x&Log=V25_",       // two Log= fields: the last one
-        "Cmd=Sync&Log=V141_a&b=Ver1:161",                            // Ver1: after the Log= value ends
-        "Cmd=Sync&DeviceId=%01%FFbin&DeviceType=%zz",                // a binary id; a bad escape kept
-        "Cm%64=Sync&Us+er=x",                                        // escaped names
-        "=x&Cmd&DeviceId=&User=%",                                   // empty and broken items
+        "Cmd=Sync&User=a&Cmd=Ping&User=b%40example.org",       // the last one counts
+        "User=x&&Log=V2TCo1_&Cmd=Sync",                        // Exchange 2003's &&Log=, then more
+        "Cmd=Sync&Log=SC1:1_Ver1:141_HH:mail_V160_x&Log=V25_", // two Log= fields: the last one
+        "Cmd=Sync&Log=V141_a&b=Ver1:161",                      // Ver1: after the Log= value ends
+        "Cmd=Sync&DeviceId=%01%FFbin&DeviceType=%zz",          // a binary id; a bad escape kept
+        "Cm%64=Sync&Us+er=x",                                  // escaped names
+        "=x&Cmd&DeviceId=&User=%",                             // empty and broken items
         base64,
         base64 + "&Log=V141_Ver1:161",
         base64 + "&Cmd=Ping",
-        base64.substr(0, 14) + "&Cmd=Sync",                          // truncated base64
+        base64.substr(0, 14) + "&Cmd=Sync", // truncated base64
         "CollectionId=&Cmd=Ping",
         "jAAJBAp2MTQwRGV2aWNlAApTbWFydFBob25l&Log=V140_Ver1:141_LdapC1_",
     };
@@ -247,10 +253,9 @@ TEST_CASE("QueryScanner decodes the fields parse_query decodes", "[audit][eas_qu
     }
     const QueryView& v = scanner.scan("cmd=Ping&USER=EXAMPLE%5Calice&deviceid=AB+CD");
     CHECK(v.user == "EXAMPLE\\alice");
-    CHECK(v.device_id == "41422043"+std::string("44")); // "AB CD": the space makes it hex
+    CHECK(v.device_id == "41422043" + std::string("44")); // "AB CD": the space makes it hex
     CHECK(scanner.scan(base64).device_id == "01ab02");
 }
-
 
 namespace {
 
@@ -291,7 +296,9 @@ TEST_CASE("base64_decode_into decodes what a sextet-at-a-time decoder decodes", 
         std::string text;
         const auto size = random() % 23;
         for (std::size_t i = 0; i < size; ++i)
-            text += random() % 6 == 0 ? bytes[random() % bytes.size()] : "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"[random() % 64];
+            text += random() % 6 == 0
+                        ? bytes[random() % bytes.size()]
+                        : "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"[random() % 64];
         if (random() % 3 == 0) text += random() % 2 == 0 ? "=" : "==";
         INFO(text);
         const auto expected = reference_base64(text);
@@ -312,14 +319,17 @@ TEST_CASE("QueryScanner decodes what parse_query decodes, for random queries", "
     b64.device_type = "iPhone";
     b64.user = "bob";
     const std::string base64 = *encode_base64_query(b64);
-    const std::vector<std::string> names = {"Cmd", "cmd", "User", "USER", "DeviceId", "deviceid", "DeviceType", "Log", "log",
-                                            "C%6Dd", "Us+er", "Device%49d", "SaveInSent", "x", "", "Cmd%", "Log+"};
-    const std::vector<std::string> values = {"Sync", "alice", "EXAMPLE%5Calice", "a+b", "%zz", "%", "x=y", "", "%01%FF",
-                                             "V141_Ver1:161_x", "SC1:1_V25_", "V2TCo", "Ver1:99_V160", "+", "abc%2"};
+    const std::vector<std::string> names = {"Cmd",        "cmd", "User", "USER",  "DeviceId", "deviceid",
+                                            "DeviceType", "Log", "log",  "C%6Dd", "Us+er",    "Device%49d",
+                                            "SaveInSent", "x",   "",     "Cmd%",  "Log+"};
+    const std::vector<std::string> values = {
+        "Sync",   "alice",           "EXAMPLE%5Calice", "a+b",   "%zz",          "%", "x=y",  "",
+        "%01%FF", "V141_Ver1:161_x", "SC1:1_V25_",      "V2TCo", "Ver1:99_V160", "+", "abc%2"};
     QueryScanner scanner;
     std::mt19937 random(5);
     for (int n = 0; n < 20000; ++n) {
-        std::string query = random() % 8 == 0 ? base64.substr(0, random() % 2 == 0 ? base64.size() : 5 + random() % 20) : "";
+        std::string query =
+            random() % 8 == 0 ? base64.substr(0, random() % 2 == 0 ? base64.size() : 5 + random() % 20) : "";
         const auto items = random() % 6;
         for (std::size_t i = 0; i < items; ++i) {
             if (!query.empty() || random() % 4 == 0) query += random() % 8 == 0 ? "&&" : "&";

@@ -81,6 +81,8 @@ private:
 /// Line forms and situations the generator must have produced in a run: checked at its end, so
 /// that a change to the generator cannot quietly stop covering one.
 namespace form {
+// A table of names, a row of them a line.
+// clang-format off
 enum Form : std::size_t {
     iis_file, iis_exchange_fields, iis_shuffled_fields, iis_fields_mid_file, iis_date_directive,
     iis_no_username_field, iis_version_field, iis_plus_in_agent, iis_dash_value, iis_401_query_user,
@@ -96,23 +98,80 @@ enum Form : std::size_t {
     crlf, gzip, gzip_members, several_files, userless_folded, userless_alone, userless_shared_id,
     userless_beside_devices, many_devices, query_user_differs, zone_change, avx2_off, count
 };
+// clang-format on
 } // namespace form
 using form::Form;
 
 constexpr std::array<std::string_view, form::count> kFormNames = {
-    "iis_file", "iis_exchange_fields", "iis_shuffled_fields", "iis_fields_mid_file", "iis_date_directive",
-    "iis_no_username_field", "iis_version_field", "iis_plus_in_agent", "iis_dash_value", "iis_401_query_user",
-    "combined_file", "combined_version_field", "combined_common", "combined_zone_offset", "combined_escapes",
-    "combined_loose_spacing", "combined_absolute_target", "combined_extras_past_16",
-    "plain_query", "plain_shuffled", "plain_without_user", "plain_without_type", "plain_without_cmd", "url_escape",
-    "plain_binary_id_hex", "plain_binary_id_escaped", "base64_query", "base64_without_user", "base64_binary_id",
-    "base64_percent_escaped", "base64_unpadded", "log_token_v", "log_token_ver1", "log_token_2003",
-    "header_over_base64", "header_over_log_token", "base64_over_log_token", "user_backslash", "user_upn", "user_bare",
-    "device_id_case", "options", "no_device", "probe_device_type", "probe_health_mailbox", "not_activesync",
-    "malformed_iis_count", "malformed_iis_before_fields", "malformed_combined_cut", "malformed_combined_status",
-    "malformed_garbage", "malformed_overlong", "longest_line", "empty_line", "no_time", "leap_second", "out_of_order",
-    "crlf", "gzip", "gzip_members", "several_files", "userless_folded", "userless_alone", "userless_shared_id",
-    "userless_beside_devices", "many_devices", "query_user_differs", "zone_change", "avx2_off",
+    "iis_file",
+    "iis_exchange_fields",
+    "iis_shuffled_fields",
+    "iis_fields_mid_file",
+    "iis_date_directive",
+    "iis_no_username_field",
+    "iis_version_field",
+    "iis_plus_in_agent",
+    "iis_dash_value",
+    "iis_401_query_user",
+    "combined_file",
+    "combined_version_field",
+    "combined_common",
+    "combined_zone_offset",
+    "combined_escapes",
+    "combined_loose_spacing",
+    "combined_absolute_target",
+    "combined_extras_past_16",
+    "plain_query",
+    "plain_shuffled",
+    "plain_without_user",
+    "plain_without_type",
+    "plain_without_cmd",
+    "url_escape",
+    "plain_binary_id_hex",
+    "plain_binary_id_escaped",
+    "base64_query",
+    "base64_without_user",
+    "base64_binary_id",
+    "base64_percent_escaped",
+    "base64_unpadded",
+    "log_token_v",
+    "log_token_ver1",
+    "log_token_2003",
+    "header_over_base64",
+    "header_over_log_token",
+    "base64_over_log_token",
+    "user_backslash",
+    "user_upn",
+    "user_bare",
+    "device_id_case",
+    "options",
+    "no_device",
+    "probe_device_type",
+    "probe_health_mailbox",
+    "not_activesync",
+    "malformed_iis_count",
+    "malformed_iis_before_fields",
+    "malformed_combined_cut",
+    "malformed_combined_status",
+    "malformed_garbage",
+    "malformed_overlong",
+    "longest_line",
+    "empty_line",
+    "no_time",
+    "leap_second",
+    "out_of_order",
+    "crlf",
+    "gzip",
+    "gzip_members",
+    "several_files",
+    "userless_folded",
+    "userless_alone",
+    "userless_shared_id",
+    "userless_beside_devices",
+    "many_devices",
+    "query_user_differs",
+    "zone_change",
+    "avx2_off",
 };
 
 struct Coverage {
@@ -206,11 +265,29 @@ std::string ymd(const std::tm& tm) {
 std::string hms(const std::tm& tm) { return two(tm.tm_hour) + ":" + two(tm.tm_min) + ":" + two(tm.tm_sec); }
 
 /// [MS-ASHTTP] 2.2.1.1.1.1.2: the command codes of the base64 form (5-8 unassigned).
-constexpr std::array<std::string_view, 23> kCommandCodes = {
-    "Sync",       "SendMail",     "SmartForward", "SmartReply", "GetAttachment",   "",
-    "",           "",             "",             "FolderSync", "FolderCreate",    "FolderDelete",
-    "FolderUpdate", "MoveItems",  "GetItemEstimate", "MeetingResponse", "Search", "Settings",
-    "Ping",       "ItemOperations", "Provision",  "ResolveRecipients", "ValidateCert"};
+constexpr std::array<std::string_view, 23> kCommandCodes = {"Sync",
+                                                            "SendMail",
+                                                            "SmartForward",
+                                                            "SmartReply",
+                                                            "GetAttachment",
+                                                            "",
+                                                            "",
+                                                            "",
+                                                            "",
+                                                            "FolderSync",
+                                                            "FolderCreate",
+                                                            "FolderDelete",
+                                                            "FolderUpdate",
+                                                            "MoveItems",
+                                                            "GetItemEstimate",
+                                                            "MeetingResponse",
+                                                            "Search",
+                                                            "Settings",
+                                                            "Ping",
+                                                            "ItemOperations",
+                                                            "Provision",
+                                                            "ResolveRecipients",
+                                                            "ValidateCert"};
 
 /// The base64 code of a command name; "Command<n>" is what the decoder calls code n.
 std::optional<std::uint8_t> command_code(std::string_view name) {
@@ -367,7 +444,8 @@ private:
         into.user_agents.insert(from.user_agents.begin(), from.user_agents.end());
         into.protocol_versions.insert(from.protocol_versions.begin(), from.protocol_versions.end());
         into.version_sources.insert(from.version_sources.begin(), from.version_sources.end());
-        if (!from.last_version.empty() && (into.last_version.empty() || from.last_version_time > into.last_version_time)) {
+        if (!from.last_version.empty() &&
+            (into.last_version.empty() || from.last_version_time > into.last_version_time)) {
             into.last_version = from.last_version;
             into.last_version_time = from.last_version_time;
         }
@@ -420,7 +498,8 @@ std::string text_of(const FileOut& f) {
 
 std::string gzip_of(std::string_view text) {
     z_stream z{};
-    if (deflateInit2(&z, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) throw std::runtime_error("deflateInit2");
+    if (deflateInit2(&z, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+        throw std::runtime_error("deflateInit2");
     std::string packed(deflateBound(&z, text.size()), '\0');
     z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(text.data()));
     z.avail_in = static_cast<uInt>(text.size());
@@ -450,7 +529,7 @@ struct Account {
 /// One phone (or app) as its requests carry it: its id and the values it sends. Each palette is
 /// small, so that a device stays under kMaxDistinctPerDevice and the results are exact.
 struct Identity {
-    std::string id;   ///< the bytes the client sends (base64 form); binary when not all printable
+    std::string id; ///< the bytes the client sends (base64 form); binary when not all printable
     bool binary = false;
     std::vector<std::size_t> accounts; ///< 0 (only userless requests), 1, or 2 (one id, two users)
     bool userless = false;             ///< also sends requests that name no user
@@ -458,66 +537,119 @@ struct Identity {
     std::vector<int> statuses;
 };
 
-const std::vector<std::string> kNames = {"alice", "bob",  "carol", "dave",  "erin",  "frank", "grace", "heidi",
+const std::vector<std::string> kNames = {"alice", "bob",  "carol", "dave",  "erin",  "frank",  "grace",      "heidi",
                                          "ivan",  "judy", "oscar", "peggy", "trent", "walter", "jos\xC3\xA9"};
 const std::vector<std::string> kNetbios = {"EXAMPLE", "CORP", "Contoso"};
 const std::vector<std::string> kDns = {"example.org", "corp.example", "contoso.com"};
 
 const std::vector<std::string> kAgents = {
-    "Apple-iPhone9C3/1504.100", "Apple-iPhone14C2/2101.329", "Apple-iPad7C3/1602.92", "Android/4.4.2-EAS-2.0",
-    "Android-Mail/2023.09.10.565", "SAMSUNG-SM-G900F/101.40402", "MSFT-PPC/5.2.5082", "Microsoft-PocketPC/3.0",
-    "MSFT-WP/8.0.10521", "Outlook-iOS/2.0", "Nine/4.9.4b", "TouchDown(MSEAS)/8.1.00052", "BlackBerry9700/5.0.0.351",
-    "Microsoft Office/16.0 (Windows NT 10.0; Microsoft Outlook 16.0.4266; Pro)", "WindowsMail/17.5.9600.20315",
-    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) Windows Mail", "Nokia/Mail for Exchange 3.0", "Mail%20App/1.0",
+    "Apple-iPhone9C3/1504.100",
+    "Apple-iPhone14C2/2101.329",
+    "Apple-iPad7C3/1602.92",
+    "Android/4.4.2-EAS-2.0",
+    "Android-Mail/2023.09.10.565",
+    "SAMSUNG-SM-G900F/101.40402",
+    "MSFT-PPC/5.2.5082",
+    "Microsoft-PocketPC/3.0",
+    "MSFT-WP/8.0.10521",
+    "Outlook-iOS/2.0",
+    "Nine/4.9.4b",
+    "TouchDown(MSEAS)/8.1.00052",
+    "BlackBerry9700/5.0.0.351",
+    "Microsoft Office/16.0 (Windows NT 10.0; Microsoft Outlook 16.0.4266; Pro)",
+    "WindowsMail/17.5.9600.20315",
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) Windows Mail",
+    "Nokia/Mail for Exchange 3.0",
+    "Mail%20App/1.0",
 };
 /// User agents only a combined log carries as they are (IIS would log '+' for the space it
 /// stands for; nginx and Apache escape quotes, backslashes and control bytes).
 const std::vector<std::string> kCombinedAgents = {
-    "Acme+Mail/1.0 (+info)", "Evil\"Quote/1", "Back\\slash/2.0", "\x1b]0;owned\x07\x1b[31mred",
-    "Caf\xC3\xA9Mail/1.0", "Tab\tAgent/1", "=HYPERLINK(\"x\")",
+    "Acme+Mail/1.0 (+info)", "Evil\"Quote/1", "Back\\slash/2.0",   "\x1b]0;owned\x07\x1b[31mred",
+    "Caf\xC3\xA9Mail/1.0",   "Tab\tAgent/1",  "=HYPERLINK(\"x\")",
 };
 const std::vector<std::string> kTypes = {"iPhone",        "iPad",    "Android",        "SmartPhone", "PocketPC",
                                          "WindowsMail",   "Outlook", "SAMSUNGSMG900F", "BlackBerry", "WP8",
                                          "Windows Phone", "Nine",    "Kiosk%zz"};
 const std::vector<std::string> kVersions = {"1.0", "2.0", "2.1", "2.5", "12.0", "12.1", "14.0", "14.1", "16.0", "16.1"};
-const std::vector<std::string> kCommands = {
-    "Sync",     "Ping",          "FolderSync",     "Provision",       "Settings",          "SendMail",
-    "SmartReply", "ItemOperations", "GetItemEstimate", "MoveItems",   "Search",            "MeetingResponse",
-    "ResolveRecipients", "ValidateCert", "GetAttachment", "FolderCreate", "GetHierarchy", "Command5",
-    "Command200", "Command201", "Command250", "sync"}; // the last four: names alike in size and first 8 bytes, and case
+const std::vector<std::string> kCommands = {"Sync",
+                                            "Ping",
+                                            "FolderSync",
+                                            "Provision",
+                                            "Settings",
+                                            "SendMail",
+                                            "SmartReply",
+                                            "ItemOperations",
+                                            "GetItemEstimate",
+                                            "MoveItems",
+                                            "Search",
+                                            "MeetingResponse",
+                                            "ResolveRecipients",
+                                            "ValidateCert",
+                                            "GetAttachment",
+                                            "FolderCreate",
+                                            "GetHierarchy",
+                                            "Command5",
+                                            "Command200",
+                                            "Command201",
+                                            "Command250",
+                                            "sync"}; // the last four: names alike in size and first 8 bytes, and case
 const std::vector<int> kStatuses = {449, 401, 403, 451, 500, 503, 0};
 
-const std::vector<std::string> kIisPaths = {
-    "/Microsoft-Server-ActiveSync/default.eas", "/Microsoft-Server-ActiveSync/Proxy/default.eas",
-    "/Microsoft-Server-ActiveSync", "/microsoft-server-activesync/default.eas"};
+const std::vector<std::string> kIisPaths = {"/Microsoft-Server-ActiveSync/default.eas",
+                                            "/Microsoft-Server-ActiveSync/Proxy/default.eas",
+                                            "/Microsoft-Server-ActiveSync", "/microsoft-server-activesync/default.eas"};
 const std::vector<std::string> kCombinedPaths = {"/Microsoft-Server-ActiveSync", "/SOGo/Microsoft-Server-ActiveSync",
                                                  "/Microsoft-Server-ActiveSync/",
                                                  "/MICROSOFT-SERVER-ACTIVESYNC/default.eas"};
-const std::vector<std::string> kOtherPaths = {
-    "/owa/",  "/ews/Exchange.asmx", "/Autodiscover/Autodiscover.xml", "/mapi/emsmdb/", "/Microsoft-Server-ActiveSyncX",
-    "/x/Microsoft-Server-ActiveSync.bak", "/Microsoft-Server-Active-Sync", "/", "/SOGo/so/alice"};
+const std::vector<std::string> kOtherPaths = {"/owa/",
+                                              "/ews/Exchange.asmx",
+                                              "/Autodiscover/Autodiscover.xml",
+                                              "/mapi/emsmdb/",
+                                              "/Microsoft-Server-ActiveSyncX",
+                                              "/x/Microsoft-Server-ActiveSync.bak",
+                                              "/Microsoft-Server-Active-Sync",
+                                              "/",
+                                              "/SOGo/so/alice"};
 
 const std::vector<std::string> kExchangeFields = {
-    "date", "time", "s-ip", "cs-method", "cs-uri-stem", "cs-uri-query", "s-port", "cs-username", "c-ip",
-    "cs(User-Agent)", "cs(Referer)", "sc-status", "sc-substatus", "sc-win32-status", "time-taken"};
-const std::vector<std::string> kIgnoredFields = {"s-ip",  "s-port",    "cs(Referer)", "sc-substatus", "sc-win32-status",
-                                                 "time-taken", "s-sitename", "s-computername", "cs-version", "cs-host",
-                                                 "sc-bytes", "cs-bytes", "cs(Cookie)"};
+    "date", "time",           "s-ip",        "cs-method", "cs-uri-stem",  "cs-uri-query",    "s-port",    "cs-username",
+    "c-ip", "cs(User-Agent)", "cs(Referer)", "sc-status", "sc-substatus", "sc-win32-status", "time-taken"};
+const std::vector<std::string> kIgnoredFields = {
+    "s-ip",           "s-port",     "cs(Referer)", "sc-substatus", "sc-win32-status", "time-taken", "s-sitename",
+    "s-computername", "cs-version", "cs-host",     "sc-bytes",     "cs-bytes",        "cs(Cookie)"};
 
-const std::vector<std::string> kLogFillers = {
-    "PrxFrom:10.0.0.5", "Dc:1", "Sst:1", "Fc:0", "SrchP:", "Error:ItemNotFound", "DevOS:iOS%2017.0%2021A329",
-    "DevOS:Android+4.4", "As:AllowedG", "Cpo:3", "Mbx:MBX01.example.org", "SC1:2", "SrvCnt:0", "Fet:0", "Vss:1",
-    "Ver1:x", "Ver2:161", "Prx", "ABTimeout:0", ""};
+const std::vector<std::string> kLogFillers = {"PrxFrom:10.0.0.5",
+                                              "Dc:1",
+                                              "Sst:1",
+                                              "Fc:0",
+                                              "SrchP:",
+                                              "Error:ItemNotFound",
+                                              "DevOS:iOS%2017.0%2021A329",
+                                              "DevOS:Android+4.4",
+                                              "As:AllowedG",
+                                              "Cpo:3",
+                                              "Mbx:MBX01.example.org",
+                                              "SC1:2",
+                                              "SrvCnt:0",
+                                              "Fet:0",
+                                              "Vss:1",
+                                              "Ver1:x",
+                                              "Ver2:161",
+                                              "Prx",
+                                              "ABTimeout:0",
+                                              ""};
 
 /// The W3C fields the readers give a meaning to (docs/commands/audit.md), by #Fields name.
 enum class Field { ignored, date, time, ip, method, stem, query, user, agent, status, version };
 
 Field field_of(std::string_view name) {
     static const std::map<std::string, Field> kRoles = {
-        {"date", Field::date},        {"time", Field::time},           {"c-ip", Field::ip},
-        {"cs-method", Field::method}, {"cs-uri-stem", Field::stem},    {"cs-uri-query", Field::query},
-        {"cs-username", Field::user}, {"cs(user-agent)", Field::agent}, {"sc-status", Field::status},
-        {"cs(ms-asprotocolversion)", Field::version}};
+        {"date", Field::date},        {"time", Field::time},
+        {"c-ip", Field::ip},          {"cs-method", Field::method},
+        {"cs-uri-stem", Field::stem}, {"cs-uri-query", Field::query},
+        {"cs-username", Field::user}, {"cs(user-agent)", Field::agent},
+        {"sc-status", Field::status}, {"cs(ms-asprotocolversion)", Field::version}};
     const auto it = kRoles.find(lower(name));
     return it == kRoles.end() ? Field::ignored : it->second;
 }
@@ -641,8 +773,8 @@ private:
         d.agents = some(kAgents, 3);
         if (rng_.chance(0.15)) d.agents.push_back(rng_.pick(kCombinedAgents));
         if (rng_.chance(0.2))
-            d.agents.push_back("Client" + std::to_string(rng_.between(1, 99)) + "/" + std::to_string(rng_.between(1, 9)) +
-                               ".0 (Phone; x)");
+            d.agents.push_back("Client" + std::to_string(rng_.between(1, 99)) + "/" +
+                               std::to_string(rng_.between(1, 9)) + ".0 (Phone; x)");
         d.types = some(kTypes, 2);
         d.versions = some(kVersions, 4);
         if (rng_.chance(0.03)) d.versions.push_back(rng_.chance(0.5) ? "17.0" : "9.9");
@@ -740,7 +872,8 @@ private:
             if (c == ' ') piece = rng_.chance(0.5) ? "+" : "%20";
             else if (alnum || kUnreserved.find(c) != std::string_view::npos)
                 piece = rng_.chance(0.03) ? escape_byte(c) : std::string(1, c);
-            else if (kSub.find(c) != std::string_view::npos) piece = rng_.chance(0.5) ? escape_byte(c) : std::string(1, c);
+            else if (kSub.find(c) != std::string_view::npos)
+                piece = rng_.chance(0.5) ? escape_byte(c) : std::string(1, c);
             else if (c == '%' && !(i + 2 < v.size() && is_hex_digit(v[i + 1]) && is_hex_digit(v[i + 2])) &&
                      rng_.chance(0.5))
                 piece = "%";
@@ -802,12 +935,15 @@ private:
         return out;
     }
 
-    std::string log_item(const LogValue& log) { return (rng_.chance(0.9) ? "Log" : case_variant("log")) + "=" + log.text; }
+    std::string log_item(const LogValue& log) {
+        return (rng_.chance(0.9) ? "Log" : case_variant("log")) + "=" + log.text;
+    }
 
     /// The plain form ([MS-ASHTTP] 2.2.1.1.1.2): parameters in any order, names in any case,
     /// values URL-encoded; an absent optional is an absent parameter.
     Query make_plain_query(const std::optional<std::string>& command, const std::optional<std::string>& user,
-                      const std::optional<std::string>& id, const std::optional<std::string>& type, const LogValue* log) {
+                           const std::optional<std::string>& id, const std::optional<std::string>& type,
+                           const LogValue* log) {
         cov_.hit(form::plain_query);
         Query q;
         std::vector<std::string> items;
@@ -830,9 +966,13 @@ private:
         if (type) item("DeviceType", *type);
         else cov_.hit(form::plain_without_type);
         q.device_type = type.value_or("");
-        static const std::vector<std::pair<std::string, std::string>> kOthers = {
-            {"CollectionId", "12"}, {"ItemId", "1:23"}, {"SaveInSent", "F"}, {"AttachmentName", "my file.txt"},
-            {"Occurrence", "2024-03-01T10:00:00Z"}, {"LongId", "RgAAAA%2F"}, {"X-Extra", "1"}};
+        static const std::vector<std::pair<std::string, std::string>> kOthers = {{"CollectionId", "12"},
+                                                                                 {"ItemId", "1:23"},
+                                                                                 {"SaveInSent", "F"},
+                                                                                 {"AttachmentName", "my file.txt"},
+                                                                                 {"Occurrence", "2024-03-01T10:00:00Z"},
+                                                                                 {"LongId", "RgAAAA%2F"},
+                                                                                 {"X-Extra", "1"}};
         for (int i = rng_.between(-2, 2); i > 0; --i) {
             const auto& [name, value] = rng_.pick(kOthers);
             item(name, value);
@@ -859,7 +999,7 @@ private:
     /// device type (length byte and bytes), then parameters as (tag, length, value), User being
     /// tag 8. Base64 with or without padding, sometimes percent-escaped as proxies log it.
     Query make_base64_query(const std::string& version, const std::string& command, const std::string& id,
-                       const std::string& type, const std::optional<std::string>& user, const LogValue* log) {
+                            const std::string& type, const std::optional<std::string>& user, const LogValue* log) {
         cov_.hit(form::base64_query);
         std::string b;
         b += static_cast<char>(version_byte(version));
@@ -969,7 +1109,8 @@ private:
         const std::string type = rng_.chance(0.1) ? std::string() : rng_.pick(d.types);
         if (caps.header && rng_.chance(0.4)) p.header = rng_.pick(d.versions);
         std::optional<LogValue> log;
-        if (rng_.chance(caps.iis ? 0.6 : 0.1)) log = log_value(rng_.chance(0.85) ? rng_.pick(d.versions) : std::string());
+        if (rng_.chance(caps.iis ? 0.6 : 0.1))
+            log = log_value(rng_.chance(0.85) ? rng_.pick(d.versions) : std::string());
         const LogValue* log_ptr = log ? &*log : nullptr;
         std::string id = d.id;
         if (!d.binary && rng_.chance(0.25)) {
@@ -988,8 +1129,8 @@ private:
                 }
             }
             const auto type_param = type.empty() && rng_.chance(0.5) ? std::nullopt : std::optional<std::string>(type);
-            p.query = make_plain_query(rng_.chance(0.95) ? std::optional<std::string>(command) : std::nullopt, query_user,
-                                       id, type_param, log_ptr);
+            p.query = make_plain_query(rng_.chance(0.95) ? std::optional<std::string>(command) : std::nullopt,
+                                       query_user, id, type_param, log_ptr);
         }
         return p;
     }
@@ -1012,7 +1153,8 @@ private:
         cov_.hit(form::no_device);
         Parts p = base_parts(caps);
         const std::optional<std::string> id = rng_.chance(0.5) ? std::optional<std::string>("") : std::nullopt;
-        p.query = make_plain_query(rng_.pick(kCommands), spell(rng_.pick(accounts_), true), id, rng_.pick(kTypes), nullptr);
+        p.query =
+            make_plain_query(rng_.pick(kCommands), spell(rng_.pick(accounts_), true), id, rng_.pick(kTypes), nullptr);
         return p;
     }
 
@@ -1025,7 +1167,8 @@ private:
             if (rng_.chance(0.6)) user = spell(rng_.pick(accounts_), true);
         } else {
             cov_.hit(form::probe_health_mailbox);
-            const std::string name = case_variant("HealthMailbox") + hex_of(std::string(1, static_cast<char>(rng_.byte())));
+            const std::string name =
+                case_variant("HealthMailbox") + hex_of(std::string(1, static_cast<char>(rng_.byte())));
             user = rng_.chance(0.4) ? name : rng_.chance(0.5) ? "EXAMPLE\\" + name : name + "@example.org";
             type = rng_.pick(kTypes);
         }
@@ -1074,8 +1217,9 @@ private:
             cov_.hit(form::iis_shuffled_fields);
             fields.push_back("cs-uri-stem");
             const std::vector<std::pair<std::string, double>> kOptional = {
-                {"date", 0.75}, {"time", 0.85}, {"c-ip", 0.7}, {"cs-method", 0.85}, {"cs-uri-query", 0.95},
-                {"cs-username", 0.8}, {"cs(User-Agent)", 0.85}, {"sc-status", 0.85}, {"cs(MS-ASProtocolVersion)", 0.5}};
+                {"date", 0.75},           {"time", 0.85},         {"c-ip", 0.7},
+                {"cs-method", 0.85},      {"cs-uri-query", 0.95}, {"cs-username", 0.8},
+                {"cs(User-Agent)", 0.85}, {"sc-status", 0.85},    {"cs(MS-ASProtocolVersion)", 0.5}};
             for (const auto& [name, p] : kOptional)
                 if (rng_.chance(p)) fields.push_back(name);
             std::vector<std::string> ignored = kIgnoredFields;
@@ -1153,7 +1297,8 @@ private:
             case Field::status: values.push_back(p.status != 0 ? std::to_string(p.status) : "-"); break;
             case Field::version: values.push_back(value_or_dash(p.header)); break;
             case Field::ignored: {
-                static const std::vector<std::string> kFillers = {"-", "443", "0", "64", "W3SVC1", "EXCH01", "HTTP/1.1"};
+                static const std::vector<std::string> kFillers = {"-",      "443",    "0",       "64",
+                                                                  "W3SVC1", "EXCH01", "HTTP/1.1"};
                 values.push_back(rng_.pick(kFillers));
                 break;
             }
@@ -1259,7 +1404,8 @@ private:
             else if (r < 8) f.lines.push_back(garbage());
             else f.lines.push_back(write_iis(any_parts(iis_caps(st)), st));
         }
-        maybe_long_lines(f, [&](const Parts& p) { return write_iis(p, st); }, iis_caps(st));
+        maybe_long_lines(
+            f, [&](const Parts& p) { return write_iis(p, st); }, iis_caps(st));
     }
 
     // --- nginx / Apache combined ---
@@ -1272,8 +1418,8 @@ private:
         st.leading = st.loose && rng_.chance(0.3);
         if (st.loose) cov_.hit(form::combined_loose_spacing);
         static const std::vector<std::pair<std::string, int>> kZones = {
-            {"+0100", 3600}, {"+0200", 7200}, {"-0500", -18000}, {"-0700", -25200}, {"+0530", 19800},
-            {"+0545", 20700}, {"-0930", -34200}, {"+1300", 46800}, {"+1400", 50400}, {"-1200", -43200}};
+            {"+0100", 3600},  {"+0200", 7200},   {"-0500", -18000}, {"-0700", -25200}, {"+0530", 19800},
+            {"+0545", 20700}, {"-0930", -34200}, {"+1300", 46800},  {"+1400", 50400},  {"-1200", -43200}};
         if (rng_.chance(0.5)) {
             std::tie(st.zone, st.offset) = rng_.pick(kZones);
             cov_.hit(form::combined_zone_offset);
@@ -1427,7 +1573,8 @@ private:
             else if (r < 7) f.lines.push_back(garbage());
             else f.lines.push_back(write_combined(any_parts(combined_caps(st)), st));
         }
-        maybe_long_lines(f, [&](const Parts& p) { return write_combined(p, st); }, combined_caps(st));
+        maybe_long_lines(
+            f, [&](const Parts& p) { return write_combined(p, st); }, combined_caps(st));
     }
 
     // --- lines of either format ---
@@ -1454,8 +1601,7 @@ private:
 
     /// Now and then, a line of exactly kMaxLineBytes (the longest a reader takes), or one byte
     /// more, or far more: the user agent padded to the length.
-    template <typename Write>
-    void maybe_long_lines(FileOut& f, Write write, const Caps& caps) {
+    template <typename Write> void maybe_long_lines(FileOut& f, Write write, const Caps& caps) {
         if (!rng_.chance(0.01)) return;
         if (rng_.chance(0.3)) {
             cov_.hit(form::malformed_overlong);
@@ -1669,9 +1815,9 @@ std::string show(const Log& log) {
             << (f.final_eol ? "" : ", no final line end") << "\n";
         for (std::size_t i = 0; i < f.lines.size(); ++i) {
             const LineOut& line = f.lines[i];
-            const std::string text = line.text.size() > 400
-                                         ? line.text.substr(0, 400) + "... (" + std::to_string(line.text.size()) + " bytes)"
-                                         : line.text;
+            const std::string text = line.text.size() > 400 ? line.text.substr(0, 400) + "... (" +
+                                                                  std::to_string(line.text.size()) + " bytes)"
+                                                            : line.text;
             out << i + 1 << (line.crlf ? " (CRLF)" : "") << ": " << mbx::out::printable(text) << "\n";
             const Truth& t = line.truth;
             if (t.kind != LineKind::request) {
@@ -1753,7 +1899,8 @@ TEST_CASE("the inventory agrees with a plain model on random access logs", "[aud
         INFO("log " << index << (avx2 ? "" : " (AVX2 off)") << "; replay with MBX_TEST_SEED=" << seed
                     << " MBX_TEST_LOG=" << index);
         INFO("what differs (on the whole log):\n" << diff);
-        INFO("the log cut down to " << line_count(small) << " of its " << line_count(log) << " lines, still differing in:\n"
+        INFO("the log cut down to " << line_count(small) << " of its " << line_count(log)
+                                    << " lines, still differing in:\n"
                                     << compare(small, dir.path()) << show(small));
         FAIL("the inventory and its model disagree");
     }
@@ -1792,7 +1939,8 @@ TEST_CASE("the model folds the requests that name no user as documented", "[audi
     CHECK(a.commands.at("Sync") == 3);
 }
 
-TEST_CASE("a request that names no user and cannot be folded leaves the other devices whole", "[audit][inventory][model]") {
+TEST_CASE("a request that names no user and cannot be folded leaves the other devices whole",
+          "[audit][inventory][model]") {
     // The defect the model found first: Inventory::fold_userless moved every kept device onto
     // itself, which emptied every row.
     const std::string log =

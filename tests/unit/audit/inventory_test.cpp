@@ -73,9 +73,9 @@ TEST_CASE("the inventory reads gzip combined logs and caps hostile variety", "[a
     std::string log;
     for (int i = 0; i < 100; ++i)
         log += "1.1.1.1 - bob [01/Jan/2024:00:00:" + std::string(i % 60 < 10 ? "0" : "") + std::to_string(i % 60) +
-               " +0000] \"POST /Microsoft-Server-ActiveSync?Cmd=Cmd" + std::to_string(i) +
-               "&DeviceId=D1&DeviceType=T" + std::to_string(i) + " HTTP/1.1\" " + std::to_string(200 + i) + " 1 \"-\" \"UA" +
-               std::to_string(i) + "\" \"" + std::to_string(i % 20) + ".1\"\n";
+               " +0000] \"POST /Microsoft-Server-ActiveSync?Cmd=Cmd" + std::to_string(i) + "&DeviceId=D1&DeviceType=T" +
+               std::to_string(i) + " HTTP/1.1\" " + std::to_string(200 + i) + " 1 \"-\" \"UA" + std::to_string(i) +
+               "\" \"" + std::to_string(i % 20) + ".1\"\n";
     z_stream z{};
     REQUIRE(deflateInit2(&z, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) == Z_OK);
     std::string packed(deflateBound(&z, log.size()), '\0');
@@ -158,14 +158,14 @@ TEST_CASE("device keys fold ASCII letters only, 8 bytes at a time and in the tai
     const auto line = [&](const std::string& user, const std::string& id) {
         return head + "Cmd=Sync&DeviceId=" + id + "&DeviceType=iPhone " + user + " 1.1.1.1 - 200\n";
     };
-    const auto path = dir.write(
-        "u_ex.log",
-        "#Fields: date time cs-method cs-uri-stem cs-uri-query cs-username c-ip cs(User-Agent) sc-status\n" +
-            line("AbcdEfghIjkl[x]", "DEVICE-ZZ-0001{a}") + line("aBCDeFGHiJKL[X]", "device-zz-0001{A}") +
-            line("abcdefghijkl{x}", "DEVICE-ZZ-0001{a}") +  // '{' is not '['
-            line("abcdefghijkl[x]", "DEVICE-ZZ-0001[a]") +  // nor the other way round
-            line("abcdefghijkl`x`", "DEVICE-ZZ-0001{a}") +  // '`' is not '@'
-            line("ÄBCDEFGHIJKL[x]", "DEVICE-ZZ-0001{a}") + line("äbcdefghijkl[x]", "DEVICE-ZZ-0001{a}"));
+    const auto path =
+        dir.write("u_ex.log",
+                  "#Fields: date time cs-method cs-uri-stem cs-uri-query cs-username c-ip cs(User-Agent) sc-status\n" +
+                      line("AbcdEfghIjkl[x]", "DEVICE-ZZ-0001{a}") + line("aBCDeFGHiJKL[X]", "device-zz-0001{A}") +
+                      line("abcdefghijkl{x}", "DEVICE-ZZ-0001{a}") + // '{' is not '['
+                      line("abcdefghijkl[x]", "DEVICE-ZZ-0001[a]") + // nor the other way round
+                      line("abcdefghijkl`x`", "DEVICE-ZZ-0001{a}") + // '`' is not '@'
+                      line("ÄBCDEFGHIJKL[x]", "DEVICE-ZZ-0001{a}") + line("äbcdefghijkl[x]", "DEVICE-ZZ-0001{a}"));
     Inventory inv;
     scan_access_log(path, LogFormat::iis, inv);
     const auto devices = inv.devices();
@@ -179,8 +179,7 @@ TEST_CASE("device keys fold ASCII letters only, 8 bytes at a time and in the tai
                                                            {"äbcdefghijkl[x] DEVICE-ZZ-0001{a}", 1}});
 }
 
-TEST_CASE("one device logged as DOMAIN\\user, as a UPN and by its query's User= is one device",
-          "[audit][inventory]") {
+TEST_CASE("one device logged as DOMAIN\\user, as a UPN and by its query's User= is one device", "[audit][inventory]") {
     mbx::test::TempDir dir;
     // A 401 first (no cs-username: the query's User= names it), then the authenticated
     // requests, in both spellings; bob uses a device with the same id (iOS uses one id for all
@@ -225,15 +224,16 @@ TEST_CASE("requests naming no user count for the one user of their device id", "
         "u_ex.log",
         "#Fields: date time cs-method cs-uri-stem cs-uri-query cs-username c-ip cs(User-Agent) sc-status\n"
         // carol's phone: two 401s without any user, one before and one after her own request
-        "2024-03-01 09:00:00" + as + base64("CAROL1") + " -" + ua + "401\n" +
-        "2024-03-01 10:00:00" + as + "Cmd=Sync&User=carol&DeviceId=CAROL1&DeviceType=iPhone EXAMPLE\\carol" + ua +
-        "200\n" + "2024-03-01 11:00:00" + as + base64("carol1") + " -" + ua + "401\n" +
-        // a device id two users share: its userless request stays apart
-        "2024-03-01 10:00:00" + as + "Cmd=Sync&User=dan&DeviceId=SHARED&DeviceType=iPhone EXAMPLE\\dan" + ua + "200\n" +
-        "2024-03-01 10:00:00" + as + "Cmd=Sync&User=eve&DeviceId=SHARED&DeviceType=iPhone EXAMPLE\\eve" + ua + "200\n" +
-        "2024-03-01 10:00:00" + as + base64("SHARED") + " -" + ua + "401\n" +
-        // a device that never got in: stays, with an empty user
-        "2024-03-01 10:00:00" + as + base64("LOCKED") + " -" + ua + "401\n");
+        "2024-03-01 09:00:00" +
+            as + base64("CAROL1") + " -" + ua + "401\n" + "2024-03-01 10:00:00" + as +
+            "Cmd=Sync&User=carol&DeviceId=CAROL1&DeviceType=iPhone EXAMPLE\\carol" + ua + "200\n" +
+            "2024-03-01 11:00:00" + as + base64("carol1") + " -" + ua + "401\n" +
+            // a device id two users share: its userless request stays apart
+            "2024-03-01 10:00:00" + as + "Cmd=Sync&User=dan&DeviceId=SHARED&DeviceType=iPhone EXAMPLE\\dan" + ua +
+            "200\n" + "2024-03-01 10:00:00" + as + "Cmd=Sync&User=eve&DeviceId=SHARED&DeviceType=iPhone EXAMPLE\\eve" +
+            ua + "200\n" + "2024-03-01 10:00:00" + as + base64("SHARED") + " -" + ua + "401\n" +
+            // a device that never got in: stays, with an empty user
+            "2024-03-01 10:00:00" + as + base64("LOCKED") + " -" + ua + "401\n");
     Inventory inv;
     scan_access_log(path, LogFormat::iis, inv);
     const auto devices = inv.devices();
@@ -268,17 +268,24 @@ TEST_CASE("a userless request that folds nowhere leaves every other device whole
     q.device_type = "SmartPhone";
     const std::string as = " POST /Microsoft-Server-ActiveSync/default.eas ";
     mbx::test::TempDir dir;
-    const auto path = dir.write(
-        "u_ex261201.log",
-        "#Software: Microsoft Internet Information Services 10.0\r\n"
-        "#Fields: date time cs-method cs-uri-stem cs-uri-query cs-username c-ip cs(User-Agent) sc-status\r\n"
-        "2026-12-01 08:00:00" + as + "Cmd=Sync&User=alice&DeviceId=ApplF17XYZQWERTYUIOP&DeviceType=iPhone&Log=V161_ "
-        "CONTOSO\\alice.longname 10.1.1.1 Apple-iPhone15C2/2104.62 200\r\n"
-        "2026-12-01 08:00:01" + as + "Cmd=Ping&User=bob&DeviceId=androidc1234567890&DeviceType=Android&Log=V141_ "
-        "bob.longname@contoso.example 10.1.1.2 Android/4.4.2-EAS-2.0 200\r\n"
-        "2026-12-01 08:00:02" + as + "Cmd=Sync&User=carol&DeviceId=WindowsMailDevice01&DeviceType=WindowsMail&Log=V160_ "
-        "CONTOSO\\carol 10.1.1.3 MSFT-WIN-3/10.0.17134 200\r\n"
-        "2026-12-01 08:00:03" + as + *encode_base64_query(q) + " - 10.1.1.4 MSFT-PPC/5.2.5082 401\r\n");
+    const auto path =
+        dir.write("u_ex261201.log",
+                  "#Software: Microsoft Internet Information Services 10.0\r\n"
+                  "#Fields: date time cs-method cs-uri-stem cs-uri-query cs-username c-ip cs(User-Agent) sc-status\r\n"
+                  "2026-12-01 08:00:00" +
+                      as +
+                      "Cmd=Sync&User=alice&DeviceId=ApplF17XYZQWERTYUIOP&DeviceType=iPhone&Log=V161_ "
+                      "CONTOSO\\alice.longname 10.1.1.1 Apple-iPhone15C2/2104.62 200\r\n"
+                      "2026-12-01 08:00:01" +
+                      as +
+                      "Cmd=Ping&User=bob&DeviceId=androidc1234567890&DeviceType=Android&Log=V141_ "
+                      "bob.longname@contoso.example 10.1.1.2 Android/4.4.2-EAS-2.0 200\r\n"
+                      "2026-12-01 08:00:02" +
+                      as +
+                      "Cmd=Sync&User=carol&DeviceId=WindowsMailDevice01&DeviceType=WindowsMail&Log=V160_ "
+                      "CONTOSO\\carol 10.1.1.3 MSFT-WIN-3/10.0.17134 200\r\n"
+                      "2026-12-01 08:00:03" +
+                      as + *encode_base64_query(q) + " - 10.1.1.4 MSFT-PPC/5.2.5082 401\r\n");
     Inventory inv;
     scan_access_log(path, LogFormat::auto_detect, inv);
     const auto devices = inv.devices();

@@ -74,7 +74,8 @@ TEST_CASE("the splitter handles CRLF, chunks of any size and a missing final LF"
     for (std::size_t chunk = 1; chunk <= input.size(); ++chunk) {
         LineSplitter s;
         Collected c;
-        for (std::size_t i = 0; i < input.size(); i += chunk) s.feed(std::string_view(input).substr(i, chunk), c.callback());
+        for (std::size_t i = 0; i < input.size(); i += chunk)
+            s.feed(std::string_view(input).substr(i, chunk), c.callback());
         s.finish(c.callback());
         CHECK(c.texts == std::vector<std::string>{"one", "two", "", "three", "four"});
         CHECK(c.numbers == std::vector<std::uint64_t>{1, 2, 3, 4, 5});

@@ -44,7 +44,9 @@ TEST_CASE("find_byte is string_view::find at every position, in and past the 16-
         }
     }
     // Bytes with the high bit set compare as bytes.
-    CHECK(scan::find_byte("abc\xff" "def", '\xff') == 3);
+    CHECK(scan::find_byte("abc\xff"
+                          "def",
+                          '\xff') == 3);
     CHECK(scan::find_byte({}, 'a') == std::string_view::npos);
 }
 

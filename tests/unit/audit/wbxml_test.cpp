@@ -56,11 +56,13 @@ TEST_CASE("a FolderSync answer decodes, with string table and opaque data", "[au
 
 TEST_CASE("the WBXML decoder refuses malformed and hostile input", "[audit][wbxml]") {
     const std::string head("\x03\x01\x6a\x00", 4);
-    for (const std::string& bad : {std::string(), std::string("\x03"), head, head + "\x56", head + "\x56\x52\x03\x30",
-                                   head + "\x56\x01\x01", head + "\xc5\x01", head + "\x56\x02\x01\x01",
-                                   head + "\x56\x04\x01\x01", head + "\x56\xc3\x05" "ab\x01\x01",
-                                   head + "\x56\x83\x00\x01", std::string("\x03\x01\x6a\xff\xff\xff\xff\x7f", 8),
-                                   head + "\x16\x16", head + "\x45"}) {
+    for (const std::string& bad :
+         {std::string(), std::string("\x03"), head, head + "\x56", head + "\x56\x52\x03\x30", head + "\x56\x01\x01",
+          head + "\xc5\x01", head + "\x56\x02\x01\x01", head + "\x56\x04\x01\x01",
+          head + "\x56\xc3\x05"
+                 "ab\x01\x01",
+          head + "\x56\x83\x00\x01", std::string("\x03\x01\x6a\xff\xff\xff\xff\x7f", 8), head + "\x16\x16",
+          head + "\x45"}) {
         CAPTURE(bad);
         CHECK_THROWS_AS(wb::decode(bad), mbx::Error);
     }

@@ -34,7 +34,8 @@ std::string message_of(const std::function<void()>& f) { return mbx::test::error
 } // namespace
 
 TEST_CASE("INI parsing: sections, comments, quotes, line numbers", "[core][config]") {
-    auto entries = mbx::config::parse_ini("# comment\n[LDAP]\n uri = ldap://x \n; other\n\n[imap]\nuri=\"imaps://y\"\r\n", "t.conf");
+    auto entries = mbx::config::parse_ini(
+        "# comment\n[LDAP]\n uri = ldap://x \n; other\n\n[imap]\nuri=\"imaps://y\"\r\n", "t.conf");
     REQUIRE(entries.size() == 2);
     CHECK(entries[0].section == "ldap");
     CHECK(entries[0].key == "uri");
@@ -42,14 +43,16 @@ TEST_CASE("INI parsing: sections, comments, quotes, line numbers", "[core][confi
     CHECK(entries[0].line == 3);
     CHECK(entries[1].value == "imaps://y");
     CHECK(entries[1].line == 7);
-    CHECK(message_of([] { mbx::config::parse_ini("uri = x\n", "t.conf"); }) == "t.conf:1: key 'uri' is outside any section");
+    CHECK(message_of([] { mbx::config::parse_ini("uri = x\n", "t.conf"); }) ==
+          "t.conf:1: key 'uri' is outside any section");
     CHECK(message_of([] { mbx::config::parse_ini("[ldap\n", "t.conf"); }) == "t.conf:1: malformed section header");
     CHECK(category_of([] { mbx::config::parse_ini("[a]\njunk\n", "t.conf"); }) == mbx::ErrorCategory::config);
 }
 
 TEST_CASE("layering: flags win over environment, environment over file, file over defaults", "[core][config]") {
     mbx::test::TempDir dir;
-    auto file = dir.write("mbx.conf", "[ldap]\nuri = ldap://file\nbase = dc=file\npage-size = 100\n[imap]\nuri = imaps://file\n");
+    auto file = dir.write("mbx.conf",
+                          "[ldap]\nuri = ldap://file\nbase = dc=file\npage-size = 100\n[imap]\nuri = imaps://file\n");
     ScopedEnv env("MBX_LDAP_BASE", "dc=env");
     ScopedEnv env2("MBX_IMAP_URI", "imaps://env");
     Config cfg = Config::load(file, {{"imap.uri", "imaps://flag"}});
@@ -80,7 +83,8 @@ TEST_CASE("unknown keys and variables are errors that name them", "[core][config
     CHECK(message_of([&] { Config::load(file, {}); }) ==
           file.string() + ":5: unknown key 'master-pasword-file' in section [imap]");
     auto section = dir.write("sec.conf", "[ldpa]\nuri = x\n");
-    CHECK(message_of([&] { Config::load(section, {}); }) == section.string() + ":2: unknown key 'uri' in section [ldpa]");
+    CHECK(message_of([&] { Config::load(section, {}); }) ==
+          section.string() + ":2: unknown key 'uri' in section [ldpa]");
     ScopedEnv env("MBX_LDAP_URL", "ldap://typo");
     CHECK(message_of([] { Config::load(std::nullopt, {}); }) == "unknown environment variable 'MBX_LDAP_URL'");
 }
@@ -93,7 +97,8 @@ TEST_CASE("a missing explicit file is a configuration error", "[core][config]") 
 TEST_CASE("typed getters reject bad values naming the key and origin", "[core][config]") {
     Config cfg;
     cfg.set("ldap.page-size", "lots", {Origin::Kind::file, "x.conf:3"});
-    CHECK(message_of([&] { cfg.get_int("ldap.page-size"); }) == "invalid value 'lots' for [ldap] page-size (from x.conf:3)");
+    CHECK(message_of([&] { cfg.get_int("ldap.page-size"); }) ==
+          "invalid value 'lots' for [ldap] page-size (from x.conf:3)");
     cfg.set("ldap.starttls", "maybe", {Origin::Kind::flag, "flag --ldap-starttls"});
     CHECK(category_of([&] { cfg.get_bool("ldap.starttls"); }) == mbx::ErrorCategory::config);
     CHECK(message_of([&] { cfg.require("ldap.uri"); }) == "missing [ldap] uri");
@@ -119,7 +124,8 @@ TEST_CASE("sizes and durations", "[core][config]") {
     CHECK(parse_duration("5200w", "age") == std::chrono::hours(24 * 7 * 5200));
     for (const char* huge : {"99999999999999999w", "1e300s", "5300w"}) {
         INFO(huge);
-        CHECK(mbx::test::error_of([&] { parse_duration(huge, "--imap-timeout"); }).category() == mbx::ErrorCategory::usage);
+        CHECK(mbx::test::error_of([&] { parse_duration(huge, "--imap-timeout"); }).category() ==
+              mbx::ErrorCategory::usage);
     }
 }
 
@@ -136,7 +142,8 @@ TEST_CASE("docs/configuration.md documents every setting with its default", "[co
     for (std::string line; std::getline(lines, line);) {
         std::smatch m;
         if (std::regex_search(line, m, heading)) section = m[1];
-        else if (std::regex_search(line, m, row)) documented.insert(section + "." + std::string(m[1]) + "=" + std::string(m[2]));
+        else if (std::regex_search(line, m, row))
+            documented.insert(section + "." + std::string(m[1]) + "=" + std::string(m[2]));
     }
     std::set<std::string> coded;
     for (const auto& s : mbx::config::all_settings())

@@ -17,7 +17,8 @@ ReportSpec quota_spec() {
              {"source", "Source", Kind::text, Role::detail}}};
 }
 
-std::string render(Format f, const std::vector<std::vector<Cell>>& rows, mbx::ExitCode status = mbx::ExitCode::warning) {
+std::string render(Format f, const std::vector<std::vector<Cell>>& rows,
+                   mbx::ExitCode status = mbx::ExitCode::warning) {
     std::ostringstream out;
     auto sink = make_sink(f, out);
     sink->begin(quota_spec());
@@ -34,19 +35,17 @@ const std::vector<std::vector<Cell>> kRows = {
 } // namespace
 
 TEST_CASE("table: titles, humanized numbers right-aligned, summary", "[core][output]") {
-    CHECK(render(Format::table, kRows) ==
-          "User      Used   Use%  Tier     Source\n"
-          "alice  1.5 GiB  85.2%  warning  imap\n"
-          "bob      512 B   1.0%  ok       -\n"
-          "\n"
-          "1 of 2 mailboxes at warning\n");
+    CHECK(render(Format::table, kRows) == "User      Used   Use%  Tier     Source\n"
+                                          "alice  1.5 GiB  85.2%  warning  imap\n"
+                                          "bob      512 B   1.0%  ok       -\n"
+                                          "\n"
+                                          "1 of 2 mailboxes at warning\n");
 }
 
 TEST_CASE("csv: keys as header, raw values, RFC 4180 quoting, formula and escape neutralised", "[core][output]") {
-    CHECK(render(Format::csv, kRows) ==
-          "user,used_bytes,percent,tier,source\r\n"
-          "alice,1610612736,85.25,warning,imap\r\n"
-          "bob,512,1,ok,\r\n");
+    CHECK(render(Format::csv, kRows) == "user,used_bytes,percent,tier,source\r\n"
+                                        "alice,1610612736,85.25,warning,imap\r\n"
+                                        "bob,512,1,ok,\r\n");
     std::ostringstream out;
     auto sink = make_sink(Format::csv, out);
     sink->begin({"t", {{"a", "A"}, {"b", "B"}, {"n", "N", Kind::integer}}});
@@ -92,7 +91,8 @@ TEST_CASE("nagios: status line, perfdata with units, long text for rows not ok",
 TEST_CASE("prometheus: grouped gauges with labels, state, exit code", "[core][output]") {
     std::string text = render(Format::prometheus, kRows);
     CHECK(text.find("# HELP mbx_quota_used_bytes bytes used\n# TYPE mbx_quota_used_bytes gauge\n"
-                    "mbx_quota_used_bytes{user=\"alice\"} 1610612736\nmbx_quota_used_bytes{user=\"bob\"} 512\n") != std::string::npos);
+                    "mbx_quota_used_bytes{user=\"alice\"} 1610612736\nmbx_quota_used_bytes{user=\"bob\"} 512\n") !=
+          std::string::npos);
     CHECK(text.find("mbx_quota_state{user=\"alice\"} 1\nmbx_quota_state{user=\"bob\"} 0\n") != std::string::npos);
     CHECK(text.find("mbx_quota_users 2\n") != std::string::npos);
     CHECK(text.find("mbx_quota_exit_code 1\n") != std::string::npos);
@@ -131,9 +131,10 @@ TEST_CASE("printable escapes control characters and invalid UTF-8 but keeps UTF-
     CHECK(printable("Entwürfe") == "Entwürfe");
     CHECK(printable("a\x1b[31mb") == "a\\x1b[31mb");
     CHECK(printable("tab\there") == "tab\\x09here");
-    CHECK(printable("\xc0\xaf") == "\\xc0\\xaf");      // overlong '/'
+    CHECK(printable("\xc0\xaf") == "\\xc0\\xaf");          // overlong '/'
     CHECK(printable("\xed\xa0\x80") == "\\xed\\xa0\\x80"); // surrogate
-    CHECK(printable("\xc2\x9b" "31m") == "\\xc2\\x9b31m"); // C1 CSI
+    CHECK(printable("\xc2\x9b"
+                    "31m") == "\\xc2\\x9b31m"); // C1 CSI
 }
 
 TEST_CASE("formats parse by name, unknown names list the allowed ones", "[core][output]") {

@@ -27,7 +27,8 @@ TEST_CASE("a secret file others can read is refused with the fix", "[core][secre
     mbx::test::TempDir dir;
     auto p = dir.write("pw", "s3cret\n", 0644);
     auto msg = message_of([&] { mbx::read_secret_file(p); });
-    CHECK(msg == "secret file '" + p.string() + "' is readable or writable by group or others (mode 0644); run: chmod 600 '" + p.string() + "'");
+    CHECK(msg == "secret file '" + p.string() +
+                     "' is readable or writable by group or others (mode 0644); run: chmod 600 '" + p.string() + "'");
     CHECK(msg.find("s3cret") == std::string::npos);
     auto g = dir.write("pw-group", "x\n", 0640);
     CHECK_THROWS_AS(mbx::read_secret_file(g), mbx::Error);

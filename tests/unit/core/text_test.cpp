@@ -80,6 +80,7 @@ TEST_CASE("input files: bounded in size and line length, never a directory", "[c
     CHECK(error.category() == mbx::ErrorCategory::io);
     CHECK(std::string(error.what()).find("it is a directory") != std::string::npos);
     // /dev/zero never ends: the bound stops it.
-    error = mbx::test::error_of([&] { mbx::read_input_file("/dev/zero", {.what = "x", .too_large = mbx::ErrorCategory::config}); });
+    error = mbx::test::error_of(
+        [&] { mbx::read_input_file("/dev/zero", {.what = "x", .too_large = mbx::ErrorCategory::config}); });
     CHECK(error.category() == mbx::ErrorCategory::config);
 }

@@ -46,8 +46,7 @@ TEST_CASE("escape_dn_value follows RFC 4514 section 2.4", "[directory]") {
 }
 
 TEST_CASE("escape_dn_value neutralises DN injection", "[directory]") {
-    CHECK(escape_dn_value("x,ou=admins,dc=example,dc=org") ==
-          "x\\,ou\\=admins\\,dc\\=example\\,dc\\=org");
+    CHECK(escape_dn_value("x,ou=admins,dc=example,dc=org") == "x\\,ou\\=admins\\,dc\\=example\\,dc\\=org");
     CHECK(escape_dn_value("a+uid=root") == "a\\+uid\\=root");
 }
 
@@ -68,16 +67,12 @@ TEST_CASE("validate_filter accepts RFC 4515 filters and rejects broken ones", "[
 }
 
 TEST_CASE("user_filter combines a base filter with an escaped uid", "[directory]") {
-    CHECK(user_filter("(objectClass=mbxMailUser)", "uid", "alice") ==
-          "(&(objectClass=mbxMailUser)(uid=alice))");
-    CHECK(user_filter("objectClass=mbxMailUser", "uid", "alice") ==
-          "(&(objectClass=mbxMailUser)(uid=alice))");
+    CHECK(user_filter("(objectClass=mbxMailUser)", "uid", "alice") == "(&(objectClass=mbxMailUser)(uid=alice))");
+    CHECK(user_filter("objectClass=mbxMailUser", "uid", "alice") == "(&(objectClass=mbxMailUser)(uid=alice))");
     CHECK(user_filter("", "sAMAccountName", "bob") == "(sAMAccountName=bob)");
-    CHECK(user_filter("(objectClass=*)", "uid", "*)(uid=*") ==
-          "(&(objectClass=*)(uid=\\2a\\29\\28uid=\\2a))");
+    CHECK(user_filter("(objectClass=*)", "uid", "*)(uid=*") == "(&(objectClass=*)(uid=\\2a\\29\\28uid=\\2a))");
     CHECK_THROWS_MATCHES(user_filter("(objectClass=*", "uid", "x"), mbx::Error,
-                         Catch::Matchers::Predicate<mbx::Error>([](const mbx::Error& e) {
-                             return e.category() == mbx::ErrorCategory::config;
-                         }));
+                         Catch::Matchers::Predicate<mbx::Error>(
+                             [](const mbx::Error& e) { return e.category() == mbx::ErrorCategory::config; }));
     CHECK_THROWS_AS(user_filter("(objectClass=*)", "uid)(x", "x"), mbx::Error);
 }

@@ -41,15 +41,15 @@ TEST_CASE("change records: add, modify and modrdn as ldapmodify reads them", "[d
           "dn: uid=a2,dc=x\nchangetype: add\nobjectClass: top\nobjectClass: person\ncn: A\n\n");
     CHECK(ldif_modify("uid=a,dc=x", {{Modification::Op::replace, "mail", {}},
                                      {Modification::Op::add, "mail", {"a@x", "b@x"}},
-                                     {Modification::Op::remove, "cn", {"A"}}}) ==
-          "dn: uid=a,dc=x\nchangetype: modify\n"
-          "replace: mail\n-\n"
-          "add: mail\nmail: a@x\nmail: b@x\n-\n"
-          "delete: cn\ncn: A\n-\n\n");
+                                     {Modification::Op::remove, "cn", {"A"}}}) == "dn: uid=a,dc=x\nchangetype: modify\n"
+                                                                                  "replace: mail\n-\n"
+                                                                                  "add: mail\nmail: a@x\nmail: b@x\n-\n"
+                                                                                  "delete: cn\ncn: A\n-\n\n");
     CHECK(ldif_modrdn("uid=a,ou=people,dc=x", "uid=a", "ou=disabled,dc=x") ==
           "dn: uid=a,ou=people,dc=x\nchangetype: modrdn\nnewrdn: uid=a\ndeleteoldrdn: 1\n"
           "newsuperior: ou=disabled,dc=x\n\n");
-    CHECK(ldif_modrdn("uid=a,dc=x", "uid=b", "") == "dn: uid=a,dc=x\nchangetype: modrdn\nnewrdn: uid=b\ndeleteoldrdn: 1\n\n");
+    CHECK(ldif_modrdn("uid=a,dc=x", "uid=b", "") ==
+          "dn: uid=a,dc=x\nchangetype: modrdn\nnewrdn: uid=b\ndeleteoldrdn: 1\n\n");
 }
 
 TEST_CASE("split_rdn splits at the first unescaped separator", "[directory][escape]") {

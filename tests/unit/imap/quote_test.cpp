@@ -18,7 +18,7 @@ TEST_CASE("quote_astring keeps atoms as they are", "[imap]") {
 }
 
 TEST_CASE("quote_astring quotes what is not an atom", "[imap]") {
-    CHECK(quote_astring("") .text == "\"\"");
+    CHECK(quote_astring("").text == "\"\"");
     CHECK(quote_astring("two words").text == "\"two words\"");
     CHECK(quote_astring("say \"hi\"").text == "\"say \\\"hi\\\"\"");
     CHECK(quote_astring("C:\\dir").text == "\"C:\\\\dir\"");

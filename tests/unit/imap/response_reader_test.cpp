@@ -63,8 +63,8 @@ TEST_CASE("ResponseReader finds lines after the buffer was compacted", "[imap]")
     // Each call hands out exactly one response, as a server answering one command at a time
     // does: the consumed bytes are dropped before the next read, and a shorter response
     // follows a longer one.
-    std::vector<std::string> responses = {"* CAPABILITY " + std::string(300, 'X') + "\r\n",
-                                          "M1 OK\r\n", "M2 BAD no\r\n"};
+    std::vector<std::string> responses = {"* CAPABILITY " + std::string(300, 'X') + "\r\n", "M1 OK\r\n",
+                                          "M2 BAD no\r\n"};
     std::size_t next = 0;
     ResponseReader reader(
         [&](char* buffer, std::size_t size) -> std::size_t {
@@ -107,13 +107,11 @@ TEST_CASE("ResponseReader enforces its limits against a hostile server", "[imap]
         CHECK(reader.read().head().size() == 100);
     }
     SECTION("a huge announced literal is refused before any allocation") {
-        ResponseReader reader(string_source("* 1 FETCH (BODY[] {18446744073709551}\r\n", 4096),
-                              "test", limits);
+        ResponseReader reader(string_source("* 1 FETCH (BODY[] {18446744073709551}\r\n", 4096), "test", limits);
         CHECK(category_of(reader) == mbx::ErrorCategory::data);
     }
     SECTION("a literal just over the limit") {
-        ResponseReader reader(string_source("* X {1001}\r\n" + std::string(1001, 'a') + "\r\n", 4096),
-                              "test", limits);
+        ResponseReader reader(string_source("* X {1001}\r\n" + std::string(1001, 'a') + "\r\n", 4096), "test", limits);
         CHECK(category_of(reader) == mbx::ErrorCategory::data);
     }
     SECTION("many literals, each within the limit, exceed the response limit") {

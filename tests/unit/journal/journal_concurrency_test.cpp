@@ -70,8 +70,7 @@ TEST_CASE("two processes append 500 actions each to one journal at once", "[jour
         auto journal = Journal::open(path);
         auto run = journal.begin_run({"quota", {"sweep"}, false, "0.1.0"});
         for (int i = 1; i <= 500; ++i)
-            journal.add_action(run, {"quota.check", "user" + std::to_string(i), {}, {},
-                                     ActionStatus::done, {}});
+            journal.add_action(run, {"quota.check", "user" + std::to_string(i), {}, {}, ActionStatus::done, {}});
         journal.finish_run(run, RunStatus::ok, 0);
     };
     pid_t a = spawn(writer);
@@ -101,8 +100,7 @@ TEST_CASE("two processes append 500 actions each to one journal at once", "[jour
     CHECK(journal.integrity_problems().empty());
 }
 
-TEST_CASE("a writer killed mid-run leaves a consistent journal and an interrupted run",
-          "[journal]") {
+TEST_CASE("a writer killed mid-run leaves a consistent journal and an interrupted run", "[journal]") {
     constexpr std::int64_t kBatch = 7;
     TempDir tmp;
     auto path = tmp / "journal.sqlite";
@@ -116,8 +114,7 @@ TEST_CASE("a writer killed mid-run leaves a consistent journal and an interrupte
         for (std::int64_t committed = 0;;) {
             auto batch = journal.batch();
             for (std::int64_t i = 0; i < kBatch; ++i)
-                journal.add_action(run, {"imap.append", "alice.new/INBOX", {}, {},
-                                         ActionStatus::done, {}});
+                journal.add_action(run, {"imap.append", "alice.new/INBOX", {}, {}, ActionStatus::done, {}});
             batch.commit();
             committed += kBatch;
             if (!write_value(report[1], committed)) return; // parent gone
@@ -128,8 +125,7 @@ TEST_CASE("a writer killed mid-run leaves a consistent journal and an interrupte
     std::int64_t run_id = 0;
     REQUIRE(read_value(report[0], run_id));
     std::int64_t reported = 0;
-    for (std::int64_t value = 0; reported < 300 && read_value(report[0], value);)
-        reported = value;
+    for (std::int64_t value = 0; reported < 300 && read_value(report[0], value);) reported = value;
     REQUIRE(kill(child, SIGKILL) == 0);
     CHECK(exit_status_of(child) == 128 + SIGKILL);
     for (std::int64_t value = 0; read_value(report[0], value);) reported = value; // drain
@@ -151,8 +147,7 @@ TEST_CASE("a writer killed mid-run leaves a consistent journal and an interrupte
     CHECK((n == reported || n == reported + kBatch));
     CHECK(n % kBatch == 0);
     bool contiguous = true;
-    for (std::int64_t i = 0; i < n; ++i)
-        contiguous = contiguous && actions[static_cast<std::size_t>(i)].seq == i + 1;
+    for (std::int64_t i = 0; i < n; ++i) contiguous = contiguous && actions[static_cast<std::size_t>(i)].seq == i + 1;
     CHECK(contiguous);
     SQLite::Database raw(path, SQLite::OPEN_READONLY);
     CHECK(raw.execAndGet("SELECT count(*) FROM actions").getInt64() == n);

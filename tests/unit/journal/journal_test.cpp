@@ -31,8 +31,8 @@ mode_t mode_of(const std::filesystem::path& p) {
 }
 
 // Rewrites one column of a run behind the library's back, to set up times, pids and hosts.
-void set_run_column(const std::filesystem::path& db_path, std::int64_t run_id,
-                    const std::string& column, const std::string& value) {
+void set_run_column(const std::filesystem::path& db_path, std::int64_t run_id, const std::string& column,
+                    const std::string& value) {
     SQLite::Database db(db_path, SQLite::OPEN_READWRITE);
     SQLite::Statement update(db, "UPDATE runs SET " + column + " = ? WHERE id = ?");
     update.bind(1, value);
@@ -98,30 +98,26 @@ TEST_CASE("open reports an uncreatable directory as an io error", "[journal]") {
     std::ofstream(tmp / "file") << "x";
     auto e = error_of([&] { Journal::open(tmp / "file/sub/journal.sqlite"); });
     CHECK(e.category() == mbx::ErrorCategory::io);
-    CHECK(std::string(e.what()).find("'" + (tmp / "file/sub").string() + "'") !=
-          std::string::npos);
+    CHECK(std::string(e.what()).find("'" + (tmp / "file/sub").string() + "'") != std::string::npos);
 }
 
 TEST_CASE("begin_run records who, what, where and when, with redacted args", "[journal]") {
     TempDir tmp;
     auto journal = Journal::open(tmp / "j.sqlite");
-    auto id = journal.begin_run(RunStart{
-        "quota", {"sweep", "--imap-password", "pw", "imaps://a:b@h"}, true, "9.8.7"});
+    auto id = journal.begin_run(RunStart{"quota", {"sweep", "--imap-password", "pw", "imaps://a:b@h"}, true, "9.8.7"});
     auto run = journal.find_run(id);
     REQUIRE(run);
     CHECK(run->id == id);
     CHECK(std::regex_match(run->uuid, std::regex("[0-9a-f]{32}")));
     CHECK(run->tool == "quota");
-    CHECK(run->args ==
-          std::vector<std::string>{"sweep", "--imap-password", "***", "imaps://a:***@h"});
+    CHECK(run->args == std::vector<std::string>{"sweep", "--imap-password", "***", "imaps://a:***@h"});
     CHECK(run->operator_name == detail::operator_login_name());
     CHECK(run->operator_uid == static_cast<std::int64_t>(getuid()));
     CHECK(run->host == detail::host_name());
     CHECK(run->pid == getpid());
     CHECK(run->mbx_version == "9.8.7");
     CHECK(run->dry_run);
-    CHECK(std::regex_match(run->started_at,
-                           std::regex(R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z)")));
+    CHECK(std::regex_match(run->started_at, std::regex(R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z)")));
     CHECK_FALSE(run->ended_at);
     CHECK(run->status == RunStatus::running);
     CHECK_FALSE(run->stale);
@@ -129,8 +125,7 @@ TEST_CASE("begin_run records who, what, where and when, with redacted args", "[j
 
     // Nothing secret reached the file at all, not just the parsed view.
     SQLite::Database raw(tmp / "j.sqlite", SQLite::OPEN_READONLY);
-    CHECK(raw.execAndGet("SELECT count(*) FROM runs WHERE args LIKE '%pw%' OR args LIKE '%:b@%'")
-              .getInt() == 0);
+    CHECK(raw.execAndGet("SELECT count(*) FROM runs WHERE args LIKE '%pw%' OR args LIKE '%:b@%'").getInt() == 0);
 
     CHECK(journal.begin_run(start_of("quota")) != id);
     CHECK(journal.find_run(id)->uuid != journal.find_run(id + 1)->uuid);
@@ -149,10 +144,8 @@ TEST_CASE("finish_run stores the outcome; bad calls are refused", "[journal]") {
     REQUIRE(run->ended_at);
     CHECK(*run->ended_at >= run->started_at);
 
-    CHECK(error_of([&] { journal.finish_run(id + 1, RunStatus::ok, 0); }).category() ==
-          mbx::ErrorCategory::data);
-    CHECK(error_of([&] { journal.finish_run(id, RunStatus::running, 0); }).category() ==
-          mbx::ErrorCategory::usage);
+    CHECK(error_of([&] { journal.finish_run(id + 1, RunStatus::ok, 0); }).category() == mbx::ErrorCategory::data);
+    CHECK(error_of([&] { journal.finish_run(id, RunStatus::running, 0); }).category() == mbx::ErrorCategory::usage);
 }
 
 TEST_CASE("reopen_run makes a finished run running again in this process", "[journal]") {
@@ -185,12 +178,10 @@ TEST_CASE("actions get seq 1, 2, 3 per run and keep scrubbed before/after", "[jo
     auto journal = Journal::open(tmp / "j.sqlite");
     auto run_a = journal.begin_run(start_of("quota"));
     auto run_b = journal.begin_run(start_of("quota"));
-    auto a1 = journal.add_action(run_a, {"ldap.modify", "alice",
-                                         json{{"quota", 10}, {"userPassword", "x"}},
+    auto a1 = journal.add_action(run_a, {"ldap.modify", "alice", json{{"quota", 10}, {"userPassword", "x"}},
                                          std::nullopt, ActionStatus::planned, std::nullopt});
     journal.add_action(run_b, {"quota.check", "bob", {}, {}, ActionStatus::done, {}});
-    journal.add_action(run_a, {"imap.expunge", "alice/INBOX:UID 42", {}, {},
-                               ActionStatus::failed, "NO [OVERQUOTA]"});
+    journal.add_action(run_a, {"imap.expunge", "alice/INBOX:UID 42", {}, {}, ActionStatus::failed, "NO [OVERQUOTA]"});
 
     auto actions = journal.actions_of(run_a);
     REQUIRE(actions.size() == 2);
@@ -232,8 +223,7 @@ TEST_CASE("actions get seq 1, 2, 3 per run and keep scrubbed before/after", "[jo
     CHECK(journal.actions_of(run_b + 100).empty());
 }
 
-TEST_CASE("a Batch commits together, rolls back when dropped, and does not nest",
-          "[journal]") {
+TEST_CASE("a Batch commits together, rolls back when dropped, and does not nest", "[journal]") {
     TempDir tmp;
     auto journal = Journal::open(tmp / "j.sqlite");
     auto run = journal.begin_run(start_of("merge"));
@@ -270,15 +260,15 @@ TEST_CASE("10,000 actions in one Batch are all kept in order", "[journal]") {
     {
         auto batch = journal.batch();
         for (int i = 0; i < 10'000; ++i)
-            journal.add_action(run, {"imap.append", "alice/INBOX:UID " + std::to_string(i),
-                                     json{{"uid", i}}, {}, ActionStatus::done, {}});
+            journal.add_action(
+                run,
+                {"imap.append", "alice/INBOX:UID " + std::to_string(i), json{{"uid", i}}, {}, ActionStatus::done, {}});
         batch.commit();
     }
     std::int64_t expected_seq = 1;
     bool ordered = true;
     journal.for_each_action_of_run(run, [&](const ActionRecord& a) {
-        ordered = ordered && a.seq == expected_seq &&
-                  a.before == json{{"uid", expected_seq - 1}};
+        ordered = ordered && a.seq == expected_seq && a.before == json{{"uid", expected_seq - 1}};
         ++expected_seq;
     });
     CHECK(ordered);
@@ -319,8 +309,7 @@ TEST_CASE("list_runs filters by tool, status, since and limit, newest first", "[
     CHECK(journal.list_runs({.tool = "audit"}).empty());
 }
 
-TEST_CASE("a running run whose process is gone is reported interrupted and stale",
-          "[journal]") {
+TEST_CASE("a running run whose process is gone is reported interrupted and stale", "[journal]") {
     TempDir tmp;
     auto path = tmp / "j.sqlite";
     auto journal = Journal::open(path);
@@ -348,8 +337,7 @@ TEST_CASE("a running run whose process is gone is reported interrupted and stale
     CHECK(journal.list_runs({.status = RunStatus::running}).size() == 2);
     // The database itself is not rewritten by a reader.
     SQLite::Database raw(path, SQLite::OPEN_READONLY);
-    CHECK(raw.execAndGet("SELECT status FROM runs WHERE id = " + std::to_string(dead))
-              .getString() == "running");
+    CHECK(raw.execAndGet("SELECT status FROM runs WHERE id = " + std::to_string(dead)).getString() == "running");
 }
 
 TEST_CASE("find_run_by_uuid takes a unique prefix", "[journal]") {
@@ -363,12 +351,9 @@ TEST_CASE("find_run_by_uuid takes a unique prefix", "[journal]") {
     CHECK(journal.find_run_by_uuid("ABCD0")->id == a);
     CHECK(journal.find_run_by_uuid("abcd1000000000000000000000000002")->id == b);
     CHECK_FALSE(journal.find_run_by_uuid("ffff"));
-    CHECK(error_of([&] { journal.find_run_by_uuid("abcd"); }).category() ==
-          mbx::ErrorCategory::usage);
-    CHECK(error_of([&] { journal.find_run_by_uuid("abc"); }).category() ==
-          mbx::ErrorCategory::usage);
-    CHECK(error_of([&] { journal.find_run_by_uuid("abcz"); }).category() ==
-          mbx::ErrorCategory::usage);
+    CHECK(error_of([&] { journal.find_run_by_uuid("abcd"); }).category() == mbx::ErrorCategory::usage);
+    CHECK(error_of([&] { journal.find_run_by_uuid("abc"); }).category() == mbx::ErrorCategory::usage);
+    CHECK(error_of([&] { journal.find_run_by_uuid("abcz"); }).category() == mbx::ErrorCategory::usage);
     // What people type: an id, or a uuid prefix.
     CHECK(journal.find_run_by_reference(std::to_string(b))->id == b);
     CHECK(journal.find_run_by_reference("abcd0")->id == a);
@@ -394,17 +379,16 @@ TEST_CASE("for_each_action walks the filtered runs' actions in order", "[journal
     CHECK(seen == std::vector<std::string>{"u0", "u1", "u2"});
 
     seen.clear();
-    journal.for_each_action({}, [&](const RunRecord&, const ActionRecord& a) {
-        seen.push_back(a.subject);
-    });
+    journal.for_each_action({}, [&](const RunRecord&, const ActionRecord& a) { seen.push_back(a.subject); });
     CHECK(seen.size() == 6);
 
     struct Stop {};
     int calls = 0;
-    CHECK_THROWS_AS(journal.for_each_action({}, [&](const RunRecord&, const ActionRecord&) {
-        ++calls;
-        throw Stop{};
-    }),
+    CHECK_THROWS_AS(journal.for_each_action({},
+                                            [&](const RunRecord&, const ActionRecord&) {
+                                                ++calls;
+                                                throw Stop{};
+                                            }),
                     Stop);
     CHECK(calls == 1);
 }
@@ -412,14 +396,10 @@ TEST_CASE("for_each_action walks the filtered runs' actions in order", "[journal
 TEST_CASE("the default journal path follows root, XDG_STATE_HOME, then HOME", "[journal]") {
     using detail::default_journal_path_for;
     CHECK(default_journal_path_for(0, "/x", "/root") == "/var/lib/mbxkit/journal.sqlite");
-    CHECK(default_journal_path_for(1000, "/home/a/.st", "/home/a") ==
-          "/home/a/.st/mbxkit/journal.sqlite");
-    CHECK(default_journal_path_for(1000, std::nullopt, "/home/a") ==
-          "/home/a/.local/state/mbxkit/journal.sqlite");
-    CHECK(default_journal_path_for(1000, "relative", "/home/a") ==
-          "/home/a/.local/state/mbxkit/journal.sqlite");
-    CHECK(error_of([] { default_journal_path_for(1000, std::nullopt, ""); }).category() ==
-          mbx::ErrorCategory::config);
+    CHECK(default_journal_path_for(1000, "/home/a/.st", "/home/a") == "/home/a/.st/mbxkit/journal.sqlite");
+    CHECK(default_journal_path_for(1000, std::nullopt, "/home/a") == "/home/a/.local/state/mbxkit/journal.sqlite");
+    CHECK(default_journal_path_for(1000, "relative", "/home/a") == "/home/a/.local/state/mbxkit/journal.sqlite");
+    CHECK(error_of([] { default_journal_path_for(1000, std::nullopt, ""); }).category() == mbx::ErrorCategory::config);
     CHECK(default_journal_path().filename() == "journal.sqlite");
 }
 
@@ -428,7 +408,8 @@ TEST_CASE("runs_about: the runs with actions about one subject, newest first, by
     TempDir dir;
     auto j = Journal::open(dir.path() / "j.sqlite");
     auto action = [&](std::int64_t run, std::string kind, std::string subject) {
-        j.add_action(run, NewAction{.kind = std::move(kind), .subject = std::move(subject), .status = ActionStatus::done});
+        j.add_action(run,
+                     NewAction{.kind = std::move(kind), .subject = std::move(subject), .status = ActionStatus::done});
     };
     const auto check = j.begin_run(start_of("quota", {"check", "alice"}));
     action(check, "quota.check", "alice");
@@ -475,8 +456,8 @@ TEST_CASE("claim_mailbox: one live run changes a mailbox at a time", "[journal]"
         FAIL("a second claim on alice was granted");
     } catch (const mbx::Error& e) {
         CHECK(e.category() == mbx::ErrorCategory::temporary);
-        CHECK_THAT(e.what(), Catch::Contains(fmt::format("mailbox of 'alice': run {} (mbx quota, pid {}", first,
-                                                         getpid())));
+        CHECK_THAT(e.what(),
+                   Catch::Contains(fmt::format("mailbox of 'alice': run {} (mbx quota, pid {}", first, getpid())));
     }
     CHECK(journal.actions_of(second).empty()); // the refusal wrote nothing
     CHECK_NOTHROW(journal.claim_mailbox(second, "bob"));

@@ -55,8 +55,7 @@ TEST_CASE("a v1 journal with data is migrated to v2 without losing rows", "[jour
     {
         auto journal = Journal::open(path);
         run = journal.begin_run({"quota", {"check"}, false, "0.1.0"});
-        for (int i = 0; i < 50; ++i)
-            journal.add_action(run, {"quota.check", "u" + std::to_string(i), {}, {}, {}, {}});
+        for (int i = 0; i < 50; ++i) journal.add_action(run, {"quota.check", "u" + std::to_string(i), {}, {}, {}, {}});
         journal.finish_run(run, RunStatus::ok, 0);
     }
     // How docs/journal.md says undo links will arrive: a new nullable column.

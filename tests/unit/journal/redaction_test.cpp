@@ -6,18 +6,15 @@ using namespace mbx::journal;
 using Args = std::vector<std::string>;
 using nlohmann::json;
 
-TEST_CASE("secret option values are redacted in both --opt=value and --opt value forms",
-          "[journal]") {
+TEST_CASE("secret option values are redacted in both --opt=value and --opt value forms", "[journal]") {
     CHECK(redact_arguments({"sweep", "--ldap-password=hunter2", "--limit", "5"}) ==
           Args{"sweep", "--ldap-password=***", "--limit", "5"});
     CHECK(redact_arguments({"--ldap-password", "hunter2", "--limit", "5"}) ==
           Args{"--ldap-password", "***", "--limit", "5"});
     CHECK(redact_arguments({"--api-key", "k1", "--apikey=k2", "--API_KEY", "k3"}) ==
           Args{"--api-key", "***", "--apikey=***", "--API_KEY", "***"});
-    CHECK(redact_arguments({"--oauth-token", "t", "--client-secret=s", "--passwd", "p",
-                            "--Credentials", "c"}) ==
-          Args{"--oauth-token", "***", "--client-secret=***", "--passwd", "***",
-               "--Credentials", "***"});
+    CHECK(redact_arguments({"--oauth-token", "t", "--client-secret=s", "--passwd", "p", "--Credentials", "c"}) ==
+          Args{"--oauth-token", "***", "--client-secret=***", "--passwd", "***", "--Credentials", "***"});
     // A secret value that starts with a single dash is still a value.
     CHECK(redact_arguments({"--password", "-x9!"}) == Args{"--password", "***"});
 }
@@ -31,13 +28,11 @@ TEST_CASE("a -file option names a path and is kept", "[journal]") {
 }
 
 TEST_CASE("a secret option followed by another option does not swallow it", "[journal]") {
-    CHECK(redact_arguments({"--password", "--dry-run", "alice"}) ==
-          Args{"--password", "--dry-run", "alice"});
+    CHECK(redact_arguments({"--password", "--dry-run", "alice"}) == Args{"--password", "--dry-run", "alice"});
     CHECK(redact_arguments({"--password"}) == Args{"--password"});
 }
 
-TEST_CASE("after -- arguments are positional, but URL passwords are still scrubbed",
-          "[journal]") {
+TEST_CASE("after -- arguments are positional, but URL passwords are still scrubbed", "[journal]") {
     CHECK(redact_arguments({"--", "--password", "alice", "imaps://a:b@h"}) ==
           Args{"--", "--password", "alice", "imaps://a:***@h"});
 }

@@ -81,11 +81,24 @@ TEST_CASE("catalogue holds MIS_0 to MIS_9 exactly once, in order", "[kb]") {
 TEST_CASE("find_code accepts every documented spelling of MIS_9", "[kb]") {
     const MisCode& expected = mbx::kb::all_codes()[9];
     const char* spellings[] = {
-        "MIS_9", "mis_9", "MIS-9", "mis-9", "Mis_9", "9",
-        "SYNC_STATUS_CODE_DISK_SPACE", "sync_status_code_disk_space",
-        "Sync_Status_Code_Disk_Space", "SYNC-STATUS-CODE-DISK-SPACE",
-        "disk_space", "DISK_SPACE", "disk-space", "Disk-Space",
-        "  MIS_9  ", "\tdisk_space\n", " 9 ", "\r\nSYNC_STATUS_CODE_DISK_SPACE ",
+        "MIS_9",
+        "mis_9",
+        "MIS-9",
+        "mis-9",
+        "Mis_9",
+        "9",
+        "SYNC_STATUS_CODE_DISK_SPACE",
+        "sync_status_code_disk_space",
+        "Sync_Status_Code_Disk_Space",
+        "SYNC-STATUS-CODE-DISK-SPACE",
+        "disk_space",
+        "DISK_SPACE",
+        "disk-space",
+        "Disk-Space",
+        "  MIS_9  ",
+        "\tdisk_space\n",
+        " 9 ",
+        "\r\nSYNC_STATUS_CODE_DISK_SPACE ",
     };
     for (const char* s : spellings) {
         INFO("query '" << s << "'");
@@ -96,9 +109,9 @@ TEST_CASE("find_code accepts every documented spelling of MIS_9", "[kb]") {
 TEST_CASE("find_code resolves every spelling of every code to that code", "[kb]") {
     for (const MisCode& c : mbx::kb::all_codes()) {
         const std::vector<std::string> spellings = {
-            c.code(), lower(c.code()), dashed(c.code()), std::to_string(c.number),
-            c.symbol, lower(c.symbol), dashed(lower(c.symbol)),
-            c.name, upper(c.name), dashed(c.name), " " + c.name + "\t",
+            c.code(),      lower(c.code()), dashed(c.code()),        std::to_string(c.number),
+            c.symbol,      lower(c.symbol), dashed(lower(c.symbol)), c.name,
+            upper(c.name), dashed(c.name),  " " + c.name + "\t",
         };
         for (const std::string& s : spellings) {
             INFO("query '" << s << "'");
@@ -109,9 +122,24 @@ TEST_CASE("find_code resolves every spelling of every code to that code", "[kb]"
 
 TEST_CASE("find_code rejects unknown and partial codes as usage errors", "[kb]") {
     const char* unknown[] = {
-        "MIS_10", "10", "09", "-1", "MIS", "MIS_", "MIS9", "MIS 9", "MIS__9", "MIS_9x",
-        "SYNC_STATUS_CODE_", "SYNC_STATUS_CODE_9", "STATUS_CODE_DISK_SPACE", "disk space",
-        "disk_space_", "diskspace", "nonsense", "SYNC_STATUS_CODE_DISK",
+        "MIS_10",
+        "10",
+        "09",
+        "-1",
+        "MIS",
+        "MIS_",
+        "MIS9",
+        "MIS 9",
+        "MIS__9",
+        "MIS_9x",
+        "SYNC_STATUS_CODE_",
+        "SYNC_STATUS_CODE_9",
+        "STATUS_CODE_DISK_SPACE",
+        "disk space",
+        "disk_space_",
+        "diskspace",
+        "nonsense",
+        "SYNC_STATUS_CODE_DISK",
     };
     for (const char* q : unknown) {
         INFO("query '" << q << "'");
@@ -141,10 +169,8 @@ TEST_CASE("a partial match is never resolved, only suggested in the hint", "[kb]
               kListHint + "; 'SYNC_STATUS_CODE_DISK' is part of MIS_9 (disk_space)");
     }
     SECTION("several candidates are all named, in order") {
-        CHECK(error_for("protocol_v").hint() ==
-              kListHint + "; 'protocol_v' is part of MIS_2 (protocol_ver)");
-        CHECK(error_for("sync").hint() ==
-              kListHint + "; 'sync' is part of MIS_3 (synckey), MIS_5 (sync_server)");
+        CHECK(error_for("protocol_v").hint() == kListHint + "; 'protocol_v' is part of MIS_2 (protocol_ver)");
+        CHECK(error_for("sync").hint() == kListHint + "; 'sync' is part of MIS_3 (synckey), MIS_5 (sync_server)");
     }
     SECTION("no candidate, or a fragment too short to mean anything: plain hint") {
         CHECK(error_for("quota").hint() == kListHint);
@@ -154,8 +180,8 @@ TEST_CASE("a partial match is never resolved, only suggested in the hint", "[kb]
 
 TEST_CASE("to_json has the stable keys with the documented types", "[kb]") {
     const std::set<std::string> expected_keys = {
-        "code", "number", "symbol", "name", "title", "device_message",
-        "causes", "resolution", "commands", "article_coverage",
+        "code",           "number", "symbol",     "name",     "title",
+        "device_message", "causes", "resolution", "commands", "article_coverage",
     };
     for (const MisCode& c : mbx::kb::all_codes()) {
         INFO(c.code());
@@ -196,8 +222,7 @@ TEST_CASE("to_json of MIS_9 carries its real content", "[kb]") {
     CHECK(j.at("article_coverage") == "full");
     REQUIRE(j.at("commands").size() == 3);
     CHECK(j.at("commands")[0].at("command") == "mbx quota check USER");
-    CHECK(j.at("commands")[1].at("command") ==
-          "mbx quota cleanup USER --folder Trash,Junk --older-than 30d");
+    CHECK(j.at("commands")[1].at("command") == "mbx quota cleanup USER --folder Trash,Junk --older-than 30d");
     CHECK(j.at("commands")[2].at("command") == "mbx quota raise USER --by 1G");
     CHECK(j.at("commands")[0].at("available") == true);
     CHECK(j.at("commands")[1].at("available") == true);
@@ -260,10 +285,11 @@ TEST_CASE("every command is an mbx command with a purpose and a truthful status"
             CHECK(rc.available == mbx::kb::is_shipped(rc.command));
             // Shipped today: `mbx audit`, `mbx diagnose`, `mbx explain`, `mbx merge`, `mbx ping`, `mbx quota`,
             // `mbx reprovision`.
-            CHECK(rc.available == (rc.command.rfind("mbx audit ", 0) == 0 || rc.command.rfind("mbx diagnose ", 0) == 0 ||
-                                   rc.command.rfind("mbx explain", 0) == 0 || rc.command.rfind("mbx ping", 0) == 0 ||
-                                   rc.command.rfind("mbx quota ", 0) == 0 || rc.command.rfind("mbx merge ", 0) == 0 ||
-                                   rc.command.rfind("mbx reprovision ", 0) == 0));
+            CHECK(rc.available ==
+                  (rc.command.rfind("mbx audit ", 0) == 0 || rc.command.rfind("mbx diagnose ", 0) == 0 ||
+                   rc.command.rfind("mbx explain", 0) == 0 || rc.command.rfind("mbx ping", 0) == 0 ||
+                   rc.command.rfind("mbx quota ", 0) == 0 || rc.command.rfind("mbx merge ", 0) == 0 ||
+                   rc.command.rfind("mbx reprovision ", 0) == 0));
         }
     }
     CHECK(total > 10);
@@ -290,9 +316,9 @@ TEST_CASE("is_shipped matches whole command words only", "[kb]") {
 
 TEST_CASE("no entry is empty where the article has content", "[kb]") {
     const ArticleCoverage expected[10] = {
-        ArticleCoverage::name_only, ArticleCoverage::name_only, ArticleCoverage::full,
+        ArticleCoverage::name_only, ArticleCoverage::name_only,    ArticleCoverage::full,
         ArticleCoverage::full,      ArticleCoverage::message_only, ArticleCoverage::full,
-        ArticleCoverage::name_only, ArticleCoverage::name_only, ArticleCoverage::full,
+        ArticleCoverage::name_only, ArticleCoverage::name_only,    ArticleCoverage::full,
         ArticleCoverage::full,
     };
     for (const MisCode& c : mbx::kb::all_codes()) {
@@ -315,8 +341,7 @@ TEST_CASE("codes the article only names say so instead of inventing a fix", "[kb
         CHECK(c.resolution.front().find("article") != std::string::npos);
         CHECK(c.resolution.front().find("no fix") != std::string::npos);
         const auto cmds = commands_of(c);
-        const bool diagnoses = contains(cmds, "mbx diagnose USER") ||
-                               contains(cmds, "mbx diagnose USER --device ID");
+        const bool diagnoses = contains(cmds, "mbx diagnose USER") || contains(cmds, "mbx diagnose USER --device ID");
         CHECK(diagnoses);
     }
 }

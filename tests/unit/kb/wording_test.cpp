@@ -77,8 +77,7 @@ std::optional<std::set<std::string>> article_runs() {
     if (!read_file(kArticlePath, article)) {
         const char* ci = std::getenv("CI");
         if (ci && std::string_view(ci) == "true")
-            FAIL("cannot read the source article '" << kArticlePath
-                                                    << "': in CI the copy check needs it and must run");
+            FAIL("cannot read the source article '" << kArticlePath << "': in CI the copy check needs it and must run");
         WARN("the copy check did not run: the source article '"
              << kArticlePath << "' is not beside this clone (CI has it, in ../shared/reference)");
         return std::nullopt;
@@ -108,8 +107,7 @@ TEST_CASE("the copy detector finds a copied sentence however it is reflowed", "[
                                     "server");
     CHECK(first_copied_run("Seven words of it are allowed here.", runs).empty());
     // Seven article words in a row pass: "delete old items to increase space and" + other.
-    CHECK(first_copied_run("please delete old items to increase space and then retry", runs)
-              .empty());
+    CHECK(first_copied_run("please delete old items to increase space and then retry", runs).empty());
 }
 
 TEST_CASE("no catalogue text copies 8 or more consecutive words of the article", "[kb]") {
@@ -136,9 +134,8 @@ TEST_CASE("the explain page copies no 8-word run of the article either", "[kb]")
 TEST_CASE("the explain page documents every JSON key of the contract", "[kb]") {
     std::string doc;
     if (!read_file(kDocPath, doc)) FAIL("cannot read '" << kDocPath << "'");
-    for (const char* key : {"code", "number", "symbol", "name", "title", "device_message",
-                            "causes", "resolution", "commands", "command", "purpose",
-                            "available", "article_coverage"}) {
+    for (const char* key : {"code", "number", "symbol", "name", "title", "device_message", "causes", "resolution",
+                            "commands", "command", "purpose", "available", "article_coverage"}) {
         INFO(key);
         CHECK(doc.find("`" + std::string(key) + "`") != std::string::npos);
     }

@@ -2,7 +2,7 @@
 #include "mbx/ops/plan.hpp"
 
 #include "mbx/journal/journal.hpp"
-#include "../test_support.hpp"
+#include "journal_fixture.hpp"
 
 #include <catch2/catch.hpp>
 #include <set>
@@ -47,9 +47,9 @@ TEST_CASE("action kinds: what diagnose's history counts as a look, not a change"
         INFO(k);
         CHECK(read_only_kind(k));
     }
-    for (const char* k : {"quota.raise", "quota.cleanup.folder", "quota.cleanup.message", "mailbox.claim",
-                          "merge.plan", "merge.batch", "merge.verify", "reprovision.inspect", "reprovision.cutover",
-                          "undo.quota.raise"}) {
+    for (const char* k :
+         {"quota.raise", "quota.cleanup.folder", "quota.cleanup.message", "mailbox.claim", "merge.plan", "merge.batch",
+          "merge.verify", "reprovision.inspect", "reprovision.cutover", "undo.quota.raise"}) {
         INFO(k);
         CHECK_FALSE(read_only_kind(k));
     }
@@ -78,22 +78,11 @@ TEST_CASE("action kinds: the journal's own claim is a registered kind", "[action
 
 namespace {
 
-struct Applying {
-    mbx::test::TempDir tmp;
-    mbx::journal::Journal journal = mbx::journal::Journal::open(tmp / "j.sqlite");
-    mbx::NullProgress progress;
-    mbx::config::Config cfg;
+struct Applying : mbx::test::JournalFixture {
     std::int64_t run = journal.begin_run({.tool = "test"});
 
-    mbx::Session session(bool dry_run) {
-        return {.config = cfg, .secrets = {}, .journal = &journal, .run_id = run, .progress = progress, .dry_run = dry_run};
-    }
-    std::vector<std::string> statuses() {
-        std::vector<std::string> out;
-        for (const auto& a : journal.actions_of(run))
-            out.push_back(a.kind + " " + a.subject + " " + std::string(mbx::journal::to_string(a.status)));
-        return out;
-    }
+    mbx::Session session(bool dry_run) { return session_in(run, dry_run); }
+    std::vector<std::string> statuses() { return JournalFixture::statuses(run); }
 };
 
 } // namespace
@@ -103,15 +92,18 @@ TEST_CASE("apply: each action journaled planned before it is made, done after", 
     std::vector<std::string> made;
     // What the journal holds when each change is made: the action is already `planned`.
     const mbx::ops::Plan plan{
-        {.kind = kind::kQuotaRaise, .subject = "alice", .before = nlohmann::json{{"bytes", 1}},
-         .after = nlohmann::json{{"bytes", 2}}, .apply = [&] { made.push_back("alice: " + t.statuses().back()); }},
+        {.kind = kind::kQuotaRaise,
+         .subject = "alice",
+         .before = nlohmann::json{{"bytes", 1}},
+         .after = nlohmann::json{{"bytes", 2}},
+         .apply = [&] { made.push_back("alice: " + t.statuses().back()); }},
         {.kind = kind::kQuotaRaise, .subject = "bob"}, // nothing to change
         {.kind = kind::kQuotaRaise, .subject = "carol", .apply = [&] { made.push_back("carol"); }}};
     const auto applied = mbx::ops::apply(t.session(false), plan);
     CHECK(applied == std::vector{mbx::ops::Applied::done, mbx::ops::Applied::skipped, mbx::ops::Applied::done});
     CHECK(made == std::vector<std::string>{"alice: quota.raise alice planned", "carol"});
-    CHECK(t.statuses() == std::vector<std::string>{"quota.raise alice done", "quota.raise bob skipped",
-                                                   "quota.raise carol done"});
+    CHECK(t.statuses() ==
+          std::vector<std::string>{"quota.raise alice done", "quota.raise bob skipped", "quota.raise carol done"});
     const auto actions = t.journal.actions_of(t.run);
     CHECK(actions.front().before == nlohmann::json{{"bytes", 1}});
     CHECK(actions.front().after == nlohmann::json{{"bytes", 2}});
@@ -126,7 +118,8 @@ TEST_CASE("apply: a dry run journals the plan and makes nothing; a failure ends 
     CHECK(t.statuses() == std::vector<std::string>{"quota.raise alice planned"});
 
     const mbx::ops::Plan failing{
-        {.kind = kind::kQuotaRaise, .subject = "bob",
+        {.kind = kind::kQuotaRaise,
+         .subject = "bob",
          .apply = [] { throw mbx::Error(mbx::ErrorCategory::data, "the directory refused the change"); }},
         {.kind = kind::kQuotaRaise, .subject = "carol", .apply = [&] { made = true; }}};
     const auto e = mbx::test::error_of([&] { mbx::ops::apply(t.session(false), failing); });

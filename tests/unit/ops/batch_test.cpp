@@ -95,8 +95,8 @@ TEST_CASE("subject_argv: the batch's own options go, the subject's come first", 
 }
 
 TEST_CASE("run_status_of: one rule from exit code to run status", "[batch]") {
-    using mbx::journal::RunStatus;
     using mbx::journal::run_status_of;
+    using mbx::journal::RunStatus;
     CHECK(run_status_of(0) == RunStatus::ok);
     CHECK(run_status_of(1) == RunStatus::warning);
     CHECK(run_status_of(2) == RunStatus::critical);

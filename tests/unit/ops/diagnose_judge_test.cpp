@@ -33,7 +33,10 @@ mbx::tls::CertificateInfo cert_expiring_in(system_clock::duration left) {
 }
 
 CertificateFacts cert_facts(system_clock::duration left) {
-    return {.check = "imap-certificate", .server = "IMAP", .certificate = cert_expiring_in(left), .now = kNow,
+    return {.check = "imap-certificate",
+            .server = "IMAP",
+            .certificate = cert_expiring_in(left),
+            .now = kNow,
             .warning_days = 30};
 }
 
@@ -107,10 +110,12 @@ TEST_CASE("diagnose judge: ldap not configured is skipped", "[diagnose][judge]")
 }
 
 TEST_CASE("diagnose judge: ldap answers, then its certificate", "[diagnose][judge]") {
-    const LdapFacts facts{.uri = "ldaps://ldap.example.org", .bound_as = "bound as cn=mbxkit,dc=example,dc=org",
-                          .latency_ms = 3,
-                          .certificate = CertificateFacts{.check = "ldap-certificate", .server = "LDAP",
-                                                          .certificate = cert_expiring_in(days{200}), .now = kNow}};
+    const LdapFacts facts{
+        .uri = "ldaps://ldap.example.org",
+        .bound_as = "bound as cn=mbxkit,dc=example,dc=org",
+        .latency_ms = 3,
+        .certificate = CertificateFacts{
+            .check = "ldap-certificate", .server = "LDAP", .certificate = cert_expiring_in(days{200}), .now = kNow}};
     const auto found = judge_ldap(facts);
     REQUIRE(found.size() == 2);
     check_finding(found[0], "server", "ldap", Status::ok, "");
@@ -152,8 +157,12 @@ TEST_CASE("diagnose judge: an LDAP certificate not accepted: MIS_5 naming [ldap]
 
 namespace {
 ImapLoginFacts refused(std::string reference, std::optional<Error> reference_error) {
-    return {.uri = "imaps://mail.example.org", .uid = "alice", .error = auth_error(), .latency_ms = 7,
-            .reference = std::move(reference), .reference_error = std::move(reference_error)};
+    return {.uri = "imaps://mail.example.org",
+            .uid = "alice",
+            .error = auth_error(),
+            .latency_ms = 7,
+            .reference = std::move(reference),
+            .reference_error = std::move(reference_error)};
 }
 } // namespace
 
@@ -195,8 +204,7 @@ TEST_CASE("diagnose judge: a refused login with no other user to compare with as
     CHECK(found[0].remedy == "set [diagnose] reference-user to a user that works, and run again");
 }
 
-TEST_CASE("diagnose judge: a refused login while the directory is down is put on the directory",
-          "[diagnose][judge]") {
+TEST_CASE("diagnose judge: a refused login while the directory is down is put on the directory", "[diagnose][judge]") {
     ImapLoginFacts facts = refused("bob", std::nullopt); // a reference that works changes nothing
     facts.directory_down = true;
     const auto found = judge_imap_login(facts);
@@ -206,8 +214,8 @@ TEST_CASE("diagnose judge: a refused login while the directory is down is put on
 }
 
 TEST_CASE("diagnose judge: the user logs on: no finding but ok, then the certificate", "[diagnose][judge]") {
-    ImapLoginFacts facts{.uri = "imaps://mail.example.org", .uid = "alice", .latency_ms = 12,
-                         .certificate = cert_facts(-days{1})};
+    ImapLoginFacts facts{
+        .uri = "imaps://mail.example.org", .uid = "alice", .latency_ms = 12, .certificate = cert_facts(-days{1})};
     const auto found = judge_imap_login(facts);
     REQUIRE(found.size() == 2);
     check_finding(found[0], "server", "imap-login", Status::ok, "");
@@ -246,10 +254,14 @@ TEST_CASE("diagnose judge: imap-login skipped: not configured, or no such user",
 // ---- server: ActiveSync ---------------------------------------------------------------------
 
 TEST_CASE("diagnose judge: the ActiveSync endpoint answers, with its versions and certificate", "[diagnose][judge]") {
-    ActiveSyncFacts facts{.url = "https://mail.example.org/Microsoft-Server-ActiveSync", .http_status = 200,
-                          .versions = {"2.5", "12.0", "14.1", "junk"}, .latency_ms = 40,
-                          .certificate = CertificateFacts{.check = "activesync-certificate", .server = "ActiveSync",
-                                                          .certificate = cert_expiring_in(days{90}), .now = kNow}};
+    ActiveSyncFacts facts{.url = "https://mail.example.org/Microsoft-Server-ActiveSync",
+                          .http_status = 200,
+                          .versions = {"2.5", "12.0", "14.1", "junk"},
+                          .latency_ms = 40,
+                          .certificate = CertificateFacts{.check = "activesync-certificate",
+                                                          .server = "ActiveSync",
+                                                          .certificate = cert_expiring_in(days{90}),
+                                                          .now = kNow}};
     auto found = judge_activesync(facts);
     REQUIRE(found.size() == 2);
     check_finding(found[0], "server", "activesync", Status::ok, "");
@@ -273,8 +285,10 @@ TEST_CASE("diagnose judge: the ActiveSync endpoint down is the server side of MI
     CHECK_THAT(found[0].remedy, Contains("bring the ActiveSync service back"));
     CHECK(offered_versions(facts).empty());
     facts.error = tls_error("activesync");
-    facts.certificate = CertificateFacts{.check = "activesync-certificate", .server = "ActiveSync",
-                                         .certificate = cert_expiring_in(-days{10}), .now = kNow};
+    facts.certificate = CertificateFacts{.check = "activesync-certificate",
+                                         .server = "ActiveSync",
+                                         .certificate = cert_expiring_in(-days{10}),
+                                         .now = kNow};
     found = judge_activesync(facts);
     REQUIRE(found.size() == 2);
     CHECK_THAT(found[0].remedy, Contains("certificate is not accepted") && Contains("[activesync] ca-file"));
@@ -302,7 +316,9 @@ mbx::directory::Entry entry(std::string dn, std::vector<std::pair<std::string, s
 }
 const std::string kAlice = "uid=alice,ou=people,dc=example,dc=org";
 DirectoryFacts alice_facts() {
-    return {.user = "alice", .base = "dc=example,dc=org", .user_filter = "(objectClass=inetOrgPerson)",
+    return {.user = "alice",
+            .base = "dc=example,dc=org",
+            .user_filter = "(objectClass=inetOrgPerson)",
             .alias_attributes = {"mailAlternateAddress"},
             .same_uid = {entry(kAlice, {{"uid", "alice"}, {"mail", "alice@example.org"}})},
             .filtered = {kAlice}};
@@ -530,8 +546,8 @@ TEST_CASE("diagnose judge: a missing folder is MIS_8, with how to create it", "[
 }
 
 TEST_CASE("diagnose judge: a \\Noselect folder is MIS_8", "[diagnose][judge]") {
-    const auto found = judge_folders(opened({folder("INBOX"), folder("Drafts"), folder("Sent", {"\\Noselect"}),
-                                             folder("Trash", {"\\NonExistent"})}));
+    const auto found = judge_folders(opened(
+        {folder("INBOX"), folder("Drafts"), folder("Sent", {"\\Noselect"}), folder("Trash", {"\\NonExistent"})}));
     REQUIRE(found.size() == 4);
     check_finding(found[2], "folders", "Sent", Status::failed, "MIS_8");
     CHECK(found[2].detail == "Sent cannot be selected (\\Noselect)");
@@ -597,9 +613,9 @@ TEST_CASE("diagnose judge: quota under the warning tier, or without a limit, is 
 TEST_CASE("diagnose judge: quota at the warning tier is a MIS_9 warning with the bytes to free", "[diagnose][judge]") {
     const Finding f = judge_quota(usage(850000, 1000000, mbx::ops::Tier::warning));
     check_finding(f, "quota", "usage", Status::warning, "MIS_9");
-    CHECK(f.detail == fmt::format("{} of {} (85%, from imap): warning tier; {} to free to get under the 80% warning tier",
-                                  mbx::out::human_bytes(850000), mbx::out::human_bytes(1000000),
-                                  mbx::out::human_bytes(50001)));
+    CHECK(f.detail ==
+          fmt::format("{} of {} (85%, from imap): warning tier; {} to free to get under the 80% warning tier",
+                      mbx::out::human_bytes(850000), mbx::out::human_bytes(1000000), mbx::out::human_bytes(50001)));
 }
 
 TEST_CASE("diagnose judge: quota at prohibit-send fails with MIS_9: cleanup or raise", "[diagnose][judge]") {
@@ -610,8 +626,9 @@ TEST_CASE("diagnose judge: quota at prohibit-send fails with MIS_9: cleanup or r
         check_finding(f, "quota", "usage", Status::failed, "MIS_9");
         CHECK_THAT(f.detail, Contains(std::string(mbx::ops::tier_name(tier)) + " tier; " +
                                       mbx::out::human_bytes(150001) + " to free to get under the 80% warning tier"));
-        CHECK(f.remedy == "free space: `mbx quota cleanup alice --folder '\\Trash,\\Junk' --older-than 30d "
-                          "--until-below 80` (archived, undoable), or raise the limit: `mbx quota raise alice --to 2M`");
+        CHECK(f.remedy ==
+              "free space: `mbx quota cleanup alice --folder '\\Trash,\\Junk' --older-than 30d "
+              "--until-below 80` (archived, undoable), or raise the limit: `mbx quota raise alice --to 2M`");
     }
     // The user's own warning threshold names the tier and the sizes.
     QuotaFacts facts = usage(950000, 1000000, mbx::ops::Tier::prohibit_send);
@@ -647,12 +664,19 @@ TEST_CASE("diagnose judge: quota skipped: no such user, or no IMAP", "[diagnose]
 namespace {
 mbx::ops::audit::DeviceRow device(std::string id, std::vector<std::string> versions, std::string last,
                                   std::string user = "alice") {
-    return {.user = std::move(user), .device_id = std::move(id), .device_type = "iPhone",
-            .versions = std::move(versions), .last_version = std::move(last), .last_seen = 1767225600,
+    return {.user = std::move(user),
+            .device_id = std::move(id),
+            .device_type = "iPhone",
+            .versions = std::move(versions),
+            .last_version = std::move(last),
+            .last_seen = 1767225600,
             .requests = 12};
 }
 DevicesFacts with_devices(std::vector<mbx::ops::audit::DeviceRow> devices) {
-    return {.uid = "alice", .mail = "alice@example.org", .source = "access.log", .devices = std::move(devices),
+    return {.uid = "alice",
+            .mail = "alice@example.org",
+            .source = "access.log",
+            .devices = std::move(devices),
             .server_versions = {"2.5", "12.0", "12.1", "14.0", "14.1"},
             .versions_from = "the server's OPTIONS answer"};
 }
@@ -739,8 +763,8 @@ TEST_CASE("diagnose judge: no device data, no device of the user, an unknown --d
     only_finding(found, "devices", "devices", Status::skipped, "");
     CHECK(found[0].detail == "no ActiveSync device of 'alice' in access.log");
 
-    facts = with_devices({device("A2", {"14.1"}, "14.1"), device("A1", {"14.1"}, "14.1"),
-                          device("B1", {"14.1"}, "14.1", "bob")});
+    facts = with_devices(
+        {device("A2", {"14.1"}, "14.1"), device("A1", {"14.1"}, "14.1"), device("B1", {"14.1"}, "14.1", "bob")});
     facts.device = "NOSUCH";
     found = judge_devices(facts);
     only_finding(found, "devices", "NOSUCH", Status::warning, "");
@@ -786,7 +810,8 @@ TEST_CASE("diagnose judge: history without a journal is skipped; no run is one l
 TEST_CASE("diagnose judge: read-only runs and dry runs are one line", "[diagnose][judge]") {
     auto dry = run(5, "quota", {"raise", "alice", "--to", "2M", "--dry-run"}, {"quota.raise"});
     dry.run.dry_run = true;
-    const HistoryFacts facts{.uid = "alice", .days = 30,
+    const HistoryFacts facts{.uid = "alice",
+                             .days = 30,
                              .runs = {run(6, "quota", {"check", "alice"}, {"quota.check"}), dry,
                                       run(4, "audit", {"clients"}, {"audit.clients"})}};
     const auto found = judge_history(facts);
@@ -795,9 +820,9 @@ TEST_CASE("diagnose judge: read-only runs and dry runs are one line", "[diagnose
                              "`mbx quota check alice` at 2026-02-22T10:00:00Z");
 }
 
-TEST_CASE("diagnose judge: a finished change is listed with its undo, or the run that undid it",
-          "[diagnose][judge]") {
-    HistoryFacts facts{.uid = "alice", .days = 30,
+TEST_CASE("diagnose judge: a finished change is listed with its undo, or the run that undid it", "[diagnose][judge]") {
+    HistoryFacts facts{.uid = "alice",
+                       .days = 30,
                        .runs = {run(9, "journal", {"undo", "7"}, {"quota.raise"}),
                                 run(7, "quota", {"raise", "alice", "--to", "1M"}, {"quota.raise"}),
                                 run(6, "quota", {"cleanup", "alice"}, {"quota.cleanup.expunge", "quota.check"})}};
@@ -822,11 +847,12 @@ TEST_CASE("diagnose judge: a change still running, interrupted or failed is a wa
     failed_merge.run.exit_code = 75;
     auto failed_raise = run(3, "quota", {"raise", "alice"}, {"quota.raise"}, RunStatus::failed);
     const HistoryFacts facts{
-        .uid = "alice", .days = 30,
+        .uid = "alice",
+        .days = 30,
         .runs = {run(8, "reprovision", {"alice"}, {"reprovision.account"}, RunStatus::running),
                  run(7, "reprovision", {"alice"}, {"reprovision.account"}, RunStatus::interrupted),
-                 run(6, "quota", {"cleanup", "alice"}, {"quota.cleanup.expunge"}, RunStatus::interrupted),
-                 failed_merge, failed_raise}};
+                 run(6, "quota", {"cleanup", "alice"}, {"quota.cleanup.expunge"}, RunStatus::interrupted), failed_merge,
+                 failed_raise}};
     const auto found = judge_history(facts);
     REQUIRE(found.size() == 5);
     for (const auto& f : found) CHECK(f.status == Status::warning);
@@ -843,7 +869,8 @@ TEST_CASE("diagnose judge: a change still running, interrupted or failed is a wa
 
 TEST_CASE("diagnose judge: the newest ten changes, then how many more", "[diagnose][judge]") {
     HistoryFacts facts{.uid = "alice", .days = 30};
-    for (std::int64_t id = 12; id >= 1; --id) facts.runs.push_back(run(id, "quota", {"raise", "alice"}, {"quota.raise"}));
+    for (std::int64_t id = 12; id >= 1; --id)
+        facts.runs.push_back(run(id, "quota", {"raise", "alice"}, {"quota.raise"}));
     facts.runs.push_back(run(20, "quota", {"check", "alice"}, {"quota.check"}));
     const auto found = judge_history(facts);
     REQUIRE(found.size() == 12);

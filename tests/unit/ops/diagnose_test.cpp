@@ -11,15 +11,15 @@ TEST_CASE("diagnose: bytes to free to get under the warning tier", "[diagnose]")
     CHECK(bytes_to_free(800, 1000, 80) == 1);
     CHECK(bytes_to_free(799, 1000, 80) == 0);
     CHECK(bytes_to_free(0, 1000, 80) == 0);
-    CHECK(bytes_to_free(500, 0, 80) == 0);          // no limit
-    CHECK(bytes_to_free(1000, 999, 85.5) == 146);   // 854.145: 854 stays below
+    CHECK(bytes_to_free(500, 0, 80) == 0);        // no limit
+    CHECK(bytes_to_free(1000, 999, 85.5) == 146); // 854.145: 854 stays below
 }
 
 TEST_CASE("diagnose: a limit in whole MiB under which the usage is below the warning tier", "[diagnose]") {
     constexpr std::int64_t MiB = 1 << 20;
-    CHECK(limit_for(95232, 80) == MiB);              // small usage: at least 1 MiB
-    CHECK(limit_for(10 * MiB, 80) == 13 * MiB);      // 12.5 MiB needed, rounded up
-    CHECK(limit_for(8 * MiB, 80) == 11 * MiB);       // exactly 10 MiB would be 80%: in the tier
+    CHECK(limit_for(95232, 80) == MiB);         // small usage: at least 1 MiB
+    CHECK(limit_for(10 * MiB, 80) == 13 * MiB); // 12.5 MiB needed, rounded up
+    CHECK(limit_for(8 * MiB, 80) == 11 * MiB);  // exactly 10 MiB would be 80%: in the tier
     for (std::int64_t used : {std::int64_t{1}, 5 * MiB + 7, 700 * MiB}) {
         const auto limit = limit_for(used, 80);
         CHECK(limit % MiB == 0);
@@ -55,8 +55,14 @@ TEST_CASE("audit devices: a log's user names the account as uid, DOMAIN\\uid, ui
 
 TEST_CASE("audit devices: a device survives the journal round trip; junk members stay empty", "[diagnose][audit]") {
     using namespace mbx::ops::audit;
-    DeviceRow d{.user = "alice", .device_id = "ApplX", .family = "iOS", .client_version = "17.1",
-                .versions = {"14.1", "16.1"}, .last_version = "16.1", .first_seen = 10, .last_seen = 20,
+    DeviceRow d{.user = "alice",
+                .device_id = "ApplX",
+                .family = "iOS",
+                .client_version = "17.1",
+                .versions = {"14.1", "16.1"},
+                .last_version = "16.1",
+                .first_seen = 10,
+                .last_seen = 20,
                 .requests = 7};
     const DeviceRow back = from_json(to_json(d));
     CHECK(back.user == "alice");

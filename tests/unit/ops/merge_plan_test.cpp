@@ -49,18 +49,22 @@ std::vector<std::size_t> missing_of(const std::vector<Message>& source, const st
 TEST_CASE("identity: Message-ID, else Date, From, Subject; never the size or the bytes around them", "[ops][merge]") {
     const auto a = identity_of("Message-ID: <a@x>\r\nSubject: hi\r\n\r\n");
     CHECK(a.has_message_id);
-    CHECK(a.message_id == identity_of("Subject: other\r\nMessage-ID:  <a@x> \r\n\r\n").message_id); // subject does not matter
-    CHECK(a.message_id == identity_of("message-id:\r\n <a@x>\r\n\r\n").message_id);                 // folded, any case
-    CHECK(a.message_id == identity_of("Message-ID: <a@x>\nX-Added: by the server\n\n").message_id);   // bare LF, a field added
+    CHECK(a.message_id ==
+          identity_of("Subject: other\r\nMessage-ID:  <a@x> \r\n\r\n").message_id); // subject does not matter
+    CHECK(a.message_id == identity_of("message-id:\r\n <a@x>\r\n\r\n").message_id); // folded, any case
+    CHECK(a.message_id ==
+          identity_of("Message-ID: <a@x>\nX-Added: by the server\n\n").message_id); // bare LF, a field added
     CHECK_FALSE(a.message_id == identity_of("Message-ID: <b@x>\r\n\r\n").message_id);
     const auto h = identity_of("Date: Mon, 1 Jan 2024 10:00:00 +0000\r\nFrom: a@x\r\nSubject: s\r\n\r\n");
     CHECK_FALSE(h.has_message_id);
     CHECK(h == identity_of("Subject: s\r\nFrom:  a@x\r\nDate: Mon, 1 Jan 2024\r\n 10:00:00 +0000\r\n\r\n"));
     CHECK_FALSE(h == identity_of("Date: Mon, 1 Jan 2024 10:00:00 +0000\r\nFrom: a@x\r\nSubject: t\r\n\r\n"));
     // 8-bit header bytes kept (Dovecot) or munged into X (Cyrus munge8bit): the same identity.
-    CHECK(identity_of("Subject: Gr\xc3\xbc\xc3\x9f" "e\r\nFrom: J\xf6rg <j@x>\r\n\r\n") ==
+    CHECK(identity_of("Subject: Gr\xc3\xbc\xc3\x9f"
+                      "e\r\nFrom: J\xf6rg <j@x>\r\n\r\n") ==
           identity_of("Subject: GrXXXXe\r\nFrom: JXrg <j@x>\r\n\r\n"));
-    CHECK_FALSE(identity_of("Subject: Gr\xc3\xbc\xc3\x9f" "e\r\n\r\n") == identity_of("Subject: Grusse\r\n\r\n"));
+    CHECK_FALSE(identity_of("Subject: Gr\xc3\xbc\xc3\x9f"
+                            "e\r\n\r\n") == identity_of("Subject: Grusse\r\n\r\n"));
     CHECK(message_id_of("Message-ID: <a@x>\r\n\r\n") == "<a@x>");
     CHECK(message_id_of("Message-ID: <\x01@x>\r\n\r\n").empty());
 }
@@ -77,8 +81,10 @@ TEST_CASE("match_messages: a multiset difference in source order", "[ops][merge]
 
 TEST_CASE("match_messages: a copy whose bytes the server changed is present, sizes only break ties", "[ops][merge]") {
     // The target added a header field (+53 bytes) and turned bare LFs into CRLF (+2).
-    std::vector<Message> source{msg(1, "Message-ID: <a@x>\r\n", 1000), msg(2, "Date: d\r\nFrom: f\r\nSubject: s\r\n", 300)};
-    std::vector<Message> target{msg(7, "Message-ID: <a@x>\r\n", 1055), msg(8, "Date: d\r\nFrom: f\r\nSubject: s\r\n", 302)};
+    std::vector<Message> source{msg(1, "Message-ID: <a@x>\r\n", 1000),
+                                msg(2, "Date: d\r\nFrom: f\r\nSubject: s\r\n", 300)};
+    std::vector<Message> target{msg(7, "Message-ID: <a@x>\r\n", 1055),
+                                msg(8, "Date: d\r\nFrom: f\r\nSubject: s\r\n", 302)};
     auto m = match_messages(source, target);
     CHECK(m.missing.empty());
     CHECK(m.resized == 2);
@@ -91,7 +97,8 @@ TEST_CASE("match_messages: a copy whose bytes the server changed is present, siz
     CHECK(missing_of(twins, {msg(9, "Message-ID: <d@x>\r\n", 1010), msg(10, "Message-ID: <d@x>\r\n", 4000)}).empty());
     // No Message-ID on the source; the target's server added one: the header pairs them.
     std::vector<Message> plain{msg(1, "Date: d\r\nFrom: f\r\nSubject: s\r\n", 300)};
-    CHECK(missing_of(plain, {msg(5, "Message-ID: <added@server>\r\nDate: d\r\nFrom: f\r\nSubject: s\r\n", 340)}).empty());
+    CHECK(
+        missing_of(plain, {msg(5, "Message-ID: <added@server>\r\nDate: d\r\nFrom: f\r\nSubject: s\r\n", 340)}).empty());
     // ... but not against a target message whose Message-ID belongs to another source message.
     std::vector<Message> mixed{msg(1, "Date: d\r\nFrom: f\r\nSubject: s\r\n", 300),
                                msg(2, "Message-ID: <m@x>\r\nDate: d\r\nFrom: f\r\nSubject: s\r\n", 320)};
@@ -102,7 +109,8 @@ TEST_CASE("match_messages: a copy whose bytes the server changed is present, siz
 TEST_CASE("match_messages: copies known by UID, and \\Deleted copies", "[ops][merge]") {
     std::vector<Message> source{msg(1, "Message-ID: <a@x>\r\n", 100), msg(2, "Message-ID: <b@x>\r\n", 100)};
     // The server rewrote the Message-ID of the copy of 1 (UID 40): APPENDUID still knows it.
-    std::vector<Message> target{msg(40, "Message-ID: <rewritten@server>\r\n", 180), msg(41, "Message-ID: <b@x>\r\n", 100)};
+    std::vector<Message> target{msg(40, "Message-ID: <rewritten@server>\r\n", 180),
+                                msg(41, "Message-ID: <b@x>\r\n", 100)};
     auto m = match_messages(source, target, {{1, 40}, {2, 41}});
     CHECK(m.missing.empty());
     CHECK(m.by_uid == 2);

@@ -4,7 +4,7 @@
 #include "mbx/ops/plan.hpp"
 
 #include "mbx/journal/journal.hpp"
-#include "../test_support.hpp"
+#include "journal_fixture.hpp"
 
 #include <catch2/catch.hpp>
 #include <string>
@@ -16,25 +16,12 @@ namespace kind = mbx::ops::kind;
 
 namespace {
 
-struct Batching {
-    mbx::test::TempDir tmp;
-    mbx::journal::Journal journal = mbx::journal::Journal::open(tmp / "j.sqlite");
-    mbx::NullProgress progress;
-    mbx::config::Config cfg;
+struct Batching : mbx::test::JournalFixture {
     std::int64_t run = journal.begin_run({.tool = "test"});
 
-    mbx::Session session(bool dry_run) {
-        return {
-            .config = cfg, .secrets = {}, .journal = &journal, .run_id = run, .progress = progress, .dry_run = dry_run};
-    }
+    mbx::Session session(bool dry_run) { return session_in(run, dry_run); }
     // "SUBJECT STATUS", and ": ERROR" when the action has one.
-    std::vector<std::string> statuses() {
-        std::vector<std::string> out;
-        for (const auto& a : journal.actions_of(run))
-            out.push_back(a.subject + " " + std::string(mbx::journal::to_string(a.status)) +
-                          (a.error ? ": " + *a.error : ""));
-        return out;
-    }
+    std::vector<std::string> statuses() { return JournalFixture::statuses(run, false, true); }
 };
 
 // Three messages, the second of which vanished before the batch.

@@ -4,7 +4,7 @@
 #include "mbx/ops/plan.hpp"
 
 #include "mbx/journal/journal.hpp"
-#include "../test_support.hpp"
+#include "journal_fixture.hpp"
 
 #include <catch2/catch.hpp>
 #include <string>
@@ -16,22 +16,8 @@ namespace kind = mbx::ops::kind;
 
 namespace {
 
-struct Resuming {
-    mbx::test::TempDir tmp;
-    mbx::journal::Journal journal = mbx::journal::Journal::open(tmp / "j.sqlite");
-    mbx::NullProgress progress;
-    mbx::config::Config cfg;
-
-    mbx::Session session(std::int64_t run, bool dry_run = false) {
-        return {.config = cfg, .secrets = {}, .journal = &journal, .run_id = run, .progress = progress, .dry_run = dry_run};
-    }
-    // The run's actions as "kind subject status".
-    std::vector<std::string> statuses(std::int64_t run) {
-        std::vector<std::string> out;
-        for (const auto& a : journal.actions_of(run))
-            out.push_back(a.kind + " " + a.subject + " " + std::string(mbx::journal::to_string(a.status)));
-        return out;
-    }
+struct Resuming : mbx::test::JournalFixture {
+    mbx::Session session(std::int64_t run, bool dry_run = false) { return session_in(run, dry_run); }
     // The first attempt: alice made, bob stopped while being made (planned), carol failed.
     std::int64_t first_attempt() {
         const auto run = journal.begin_run({.tool = "test"});
@@ -93,10 +79,10 @@ TEST_CASE("apply resumed: a new run journals what the earlier one made as skippe
           std::vector{Applied::already, Applied::done, Applied::done});
     CHECK(made == std::vector<std::string>{"bob", "carol"});
     // bob's planned record is another run's: the change is planned again in this one.
-    CHECK(t.statuses(run) == std::vector<std::string>{"quota.raise alice skipped", "quota.raise bob done",
-                                                      "quota.raise carol done"});
-    CHECK(t.statuses(runs.front()) == std::vector<std::string>{"quota.raise alice done", "quota.raise bob planned",
-                                                               "quota.raise carol failed"});
+    CHECK(t.statuses(run) ==
+          std::vector<std::string>{"quota.raise alice skipped", "quota.raise bob done", "quota.raise carol done"});
+    CHECK(t.statuses(runs.front()) ==
+          std::vector<std::string>{"quota.raise alice done", "quota.raise bob planned", "quota.raise carol failed"});
 }
 
 TEST_CASE("apply resumed: a dry run makes nothing and leaves the earlier records alone", "[actions][plan]") {
@@ -120,7 +106,10 @@ TEST_CASE("apply: what the change made is journaled as its after, done or failed
                                  .subject = "alice",
                                  .after = nlohmann::json::object(),
                                  .apply = [&] { copied = 3; },
-                                 .made = [&] { return std::optional(nlohmann::json{{"copied", copied}}); }};
+                                 .made =
+                                     [&] {
+                                         return std::optional(nlohmann::json{{"copied", copied}});
+                                     }};
     mbx::ops::PlannedAction unknown_yet{.kind = kind::kMergeBatch,
                                         .subject = "bob",
                                         .after = nlohmann::json{{"planned", true}},
@@ -132,8 +121,9 @@ TEST_CASE("apply: what the change made is journaled as its after, done or failed
         copied = 1;
         throw mbx::Error(mbx::ErrorCategory::temporary, "the server went away");
     };
-    CHECK(mbx::test::error_of([&] { mbx::ops::apply(t.session(run), {copy, unknown_yet, failing}); }).category() ==
-          mbx::ErrorCategory::temporary);
+    CHECK(mbx::test::error_of([&] {
+              mbx::ops::apply(t.session(run), {copy, unknown_yet, failing});
+          }).category() == mbx::ErrorCategory::temporary);
     const auto actions = t.journal.actions_of(run);
     REQUIRE(actions.size() == 3);
     CHECK(actions[0].status == ActionStatus::done);

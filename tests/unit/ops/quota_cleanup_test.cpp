@@ -20,8 +20,7 @@ sys_seconds at(int y, unsigned m, unsigned d, int hour = 0) {
 
 std::vector<std::uint64_t> uids_of(const std::vector<CleanupCandidate>& v) {
     std::vector<std::uint64_t> out;
-    for (const auto& c : v)
-        out.push_back(c.uid);
+    for (const auto& c : v) out.push_back(c.uid);
     return out;
 }
 

@@ -63,8 +63,8 @@ TEST_CASE("format_quota_value in dovecot format keeps the rule and its unit styl
 }
 
 TEST_CASE("format_quota_value reads back to the new bytes", "[ops][quota-raise]") {
-    const char* rules[] = {"*:storage=1G", "*:storage=1048576", "*:bytes=1048576", "storage=512M",
-                           "*:messages=1000:storage=2G", "Trash:storage=100M:messages=5"};
+    const char* rules[] = {"*:storage=1G", "*:storage=1048576",          "*:bytes=1048576",
+                           "storage=512M", "*:messages=1000:storage=2G", "Trash:storage=100M:messages=5"};
     const std::int64_t sizes[] = {1, 1000, KiB, 1500000, 5 * MiB, 1536 * MiB, 2 * GiB, 3 * GiB + 1, 7 * GiB * 1024};
     for (const char* rule : rules)
         for (std::int64_t bytes : sizes) {

@@ -59,9 +59,10 @@ TEST_CASE("parse_backend knows imap and doveadm", "[quota][sweep]") {
 }
 
 TEST_CASE("doveadm quotaGet replies: one-user commands, KiB to bytes, tags", "[quota][doveadm]") {
-    auto r = decode(R"([["doveadmResponse",[{"root":"User quota","type":"STORAGE","value":"8545","limit":"51200","percent":"16"},)"
-                    R"({"root":"User quota","type":"MESSAGE","value":"200","limit":"1000000","percent":"0"}],"0"],)"
-                    R"(["error",{"type":"exitCode", "exitCode":67},"1"]])");
+    auto r = decode(
+        R"([["doveadmResponse",[{"root":"User quota","type":"STORAGE","value":"8545","limit":"51200","percent":"16"},)"
+        R"({"root":"User quota","type":"MESSAGE","value":"200","limit":"1000000","percent":"0"}],"0"],)"
+        R"(["error",{"type":"exitCode", "exitCode":67},"1"]])");
     REQUIRE(r.size() == 2);
     CHECK(r[0].tag == "0");
     CHECK_FALSE(r[0].error);
@@ -75,11 +76,12 @@ TEST_CASE("doveadm quotaGet replies: one-user commands, KiB to bytes, tags", "[q
 }
 
 TEST_CASE("doveadm allUsers replies give one result per user; '-' and 0 are no limit", "[quota][doveadm]") {
-    auto r = decode(R"([["doveadmResponse",[)"
-                    R"({"username":"a","root":"R","type":"STORAGE","value":"1","limit":"-","percent":"0"},)"
-                    R"({"username":"a","root":"R","type":"MESSAGE","value":"3","limit":"-","percent":"0"},)"
-                    R"({"username":"b","root":"R","type":"STORAGE","value":"2","limit":"0","percent":"0"},)"
-                    R"({"username":"b","root":"Other","type":"STORAGE","value":"9","limit":"10","percent":"90"}],"t"]])");
+    auto r =
+        decode(R"([["doveadmResponse",[)"
+               R"({"username":"a","root":"R","type":"STORAGE","value":"1","limit":"-","percent":"0"},)"
+               R"({"username":"a","root":"R","type":"MESSAGE","value":"3","limit":"-","percent":"0"},)"
+               R"({"username":"b","root":"R","type":"STORAGE","value":"2","limit":"0","percent":"0"},)"
+               R"({"username":"b","root":"Other","type":"STORAGE","value":"9","limit":"10","percent":"90"}],"t"]])");
     REQUIRE(r.size() == 2);
     CHECK(r[0].user == "a");
     CHECK(r[0].quota.used_bytes == 1024);
@@ -91,19 +93,22 @@ TEST_CASE("doveadm allUsers replies give one result per user; '-' and 0 are no l
 }
 
 TEST_CASE("doveadm replies: permission and other errors keep their category", "[quota][doveadm]") {
-    auto r = decode(R"([["error",{"type":"exitCode","exitCode":77},"x"],["error",{"type":"exitCode","exitCode":75},"y"]])");
+    auto r =
+        decode(R"([["error",{"type":"exitCode","exitCode":77},"x"],["error",{"type":"exitCode","exitCode":75},"y"]])");
     REQUIRE(r.size() == 2);
     CHECK(r[0].error->category() == ErrorCategory::auth);
     CHECK(r[1].error->category() == ErrorCategory::unavailable);
 }
 
 TEST_CASE("malformed doveadm replies are data errors, never crashes", "[quota][doveadm]") {
-    for (const char* bad : {"", "[", "[]", "{}", "[[\"weird\",[],\"t\"]]", "[[\"doveadmResponse\",[{\"type\":\"STORAGE\",\"value\":\"x\"}],\"t\"]]",
-                            "[[\"doveadmResponse\",[[[[1]]]],\"t\"]]", "[[\"doveadmResponse\"]]", "[[\"doveadmResponse\",[{}],\"t\"",
-                            "<html>502 Bad Gateway</html>",
-                            // KiB values whose bytes overflow 63 bits (found by the fuzzer)
-                            "[[\"doveadmResponse\",[{\"type\":\"STORAGE\",\"value\":\"43718888888888885\"}],\"t\"]]",
-                            "[[\"doveadmResponse\",[{\"type\":\"STORAGE\",\"value\":\"1\",\"limit\":\"9223372036854775807\"}],\"t\"]]"}) {
+    for (const char* bad :
+         {"", "[", "[]", "{}", "[[\"weird\",[],\"t\"]]",
+          "[[\"doveadmResponse\",[{\"type\":\"STORAGE\",\"value\":\"x\"}],\"t\"]]",
+          "[[\"doveadmResponse\",[[[[1]]]],\"t\"]]", "[[\"doveadmResponse\"]]", "[[\"doveadmResponse\",[{}],\"t\"",
+          "<html>502 Bad Gateway</html>",
+          // KiB values whose bytes overflow 63 bits (found by the fuzzer)
+          "[[\"doveadmResponse\",[{\"type\":\"STORAGE\",\"value\":\"43718888888888885\"}],\"t\"]]",
+          "[[\"doveadmResponse\",[{\"type\":\"STORAGE\",\"value\":\"1\",\"limit\":\"9223372036854775807\"}],\"t\"]]"}) {
         INFO(bad);
         CHECK(error_of([&] { decode(bad); }).category() == ErrorCategory::data);
     }

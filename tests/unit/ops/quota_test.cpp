@@ -52,8 +52,8 @@ TEST_CASE("thresholds must satisfy 0 < warning <= prohibit-send <= prohibit-send
     CHECK_NOTHROW(mbx::ops::validate_thresholds({80, 90, 100}));
     CHECK_NOTHROW(mbx::ops::validate_thresholds({90, 90, 90}));
     CHECK_NOTHROW(mbx::ops::validate_thresholds({50, 90, 120}));
-    for (Thresholds bad : {Thresholds{0, 90, 100}, Thresholds{-5, 90, 100}, Thresholds{95, 90, 100},
-                           Thresholds{80, 100, 90}}) {
+    for (Thresholds bad :
+         {Thresholds{0, 90, 100}, Thresholds{-5, 90, 100}, Thresholds{95, 90, 100}, Thresholds{80, 100, 90}}) {
         auto e = error_of([&] { mbx::ops::validate_thresholds(bad); });
         CHECK(e.category() == ErrorCategory::config);
         CHECK(std::string(e.what()).find("[quota]") != std::string::npos);
@@ -87,10 +87,15 @@ TEST_CASE("parse_ldap_quota reads Dovecot quota rules", "[ops][quota]") {
 }
 
 TEST_CASE("parse_ldap_quota names the value it cannot read", "[ops][quota]") {
-    const std::vector<std::pair<std::string, std::string>> bad{
-        {"lots", "bytes"},          {"", "bytes"},           {"-5", "bytes"}, {"12Q", "bytes"},
-        {"*:messages=100", "dovecot"}, {"*:storage=big", "dovecot"}, {"*", "dovecot"},
-        {"*:storage=+100M", "dovecot"}, {"*:storage=99999999999999999999", "dovecot"}};
+    const std::vector<std::pair<std::string, std::string>> bad{{"lots", "bytes"},
+                                                               {"", "bytes"},
+                                                               {"-5", "bytes"},
+                                                               {"12Q", "bytes"},
+                                                               {"*:messages=100", "dovecot"},
+                                                               {"*:storage=big", "dovecot"},
+                                                               {"*", "dovecot"},
+                                                               {"*:storage=+100M", "dovecot"},
+                                                               {"*:storage=99999999999999999999", "dovecot"}};
     for (const auto& [value, format] : bad) {
         INFO(value << " as " << format);
         auto e = error_of([&] { parse_ldap_quota(value, format); });
@@ -124,8 +129,9 @@ TEST_CASE("read_pairs_file: two names a line, further columns ignored, FILE:LINE
         CHECK(e.category() == ErrorCategory::data);
         CHECK_THAT(e.what(), Catch::Contains(path + ":2: expected two comma-separated names"));
     }
-    CHECK(error_of([&] { mbx::ops::read_pairs_file(write("empty.csv", "# none\n"), "--users-file", "a,b"); })
-              .category() == ErrorCategory::data);
+    CHECK(error_of([&] {
+              mbx::ops::read_pairs_file(write("empty.csv", "# none\n"), "--users-file", "a,b");
+          }).category() == ErrorCategory::data);
     CHECK(error_of([&] { mbx::ops::read_pairs_file((dir / "missing").string(), "--users-file", "a,b"); }).category() ==
           ErrorCategory::usage);
 }

@@ -62,9 +62,9 @@ TEST_CASE("settings_of refuses incomplete disable settings, naming the key", "[o
     e = bad({{"reprovision.undo-new-entry", "delete"}});
     CHECK(e.category() == ErrorCategory::config);
     CHECK_THAT(e.hint(), Catch::Contains("remove"));
-    CHECK(rp::settings_of(config_with({{"reprovision.disable-method", "move"},
-                                       {"reprovision.disabled-base", "ou=disabled,dc=x"}}),
-                          "/j")
+    CHECK(rp::settings_of(
+              config_with({{"reprovision.disable-method", "move"}, {"reprovision.disabled-base", "ou=disabled,dc=x"}}),
+              "/j")
               .disable == rp::DisableMethod::move);
     CHECK(rp::settings_of(config_with({{"reprovision.disable-method", "none"}, {"reprovision.disable-attribute", ""}}),
                           "/j")

@@ -23,9 +23,7 @@ std::string fixture(const std::string& name) {
     return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
 }
 
-system_clock::time_point utc(year_month_day date, seconds time_of_day = 0s) {
-    return sys_days(date) + time_of_day;
-}
+system_clock::time_point utc(year_month_day date, seconds time_of_day = 0s) { return sys_days(date) + time_of_day; }
 
 // leaf.pem / leaf.der
 CertificateInfo expected_leaf() {
@@ -67,8 +65,8 @@ TEST_CASE("tls: UTF-8 names, no SAN and a 9999 expiry clamped to time_point::max
     for (const char* name : {"forever.pem", "forever.der"}) {
         INFO(name);
         std::string bytes = fixture(name);
-        CertificateInfo c = std::string(name).ends_with(".pem") ? parse_certificate_pem(bytes)
-                                                                : parse_certificate_der(bytes);
+        CertificateInfo c =
+            std::string(name).ends_with(".pem") ? parse_certificate_pem(bytes) : parse_certificate_der(bytes);
         CHECK(c.subject == "CN=J\xC3\xB6rg's server,O=J\xC3\xB6rg M\xC3\xBCller GmbH");
         CHECK(c.issuer == c.subject);
         CHECK(c.dns_names.empty());
@@ -102,8 +100,7 @@ TEST_CASE("tls: DER that is not exactly one certificate is a data error", "[tls]
     check_data_error([&] { parse_certificate_der(der.substr(0, 4)); }, "not a DER");
     check_data_error([&] { parse_certificate_der(der + '\0'); },
                      "trailing data after the DER-encoded X.509 certificate (1 byte)");
-    check_data_error([&] { parse_certificate_der(der + der); },
-                     "(" + std::to_string(der.size()) + " bytes)");
+    check_data_error([&] { parse_certificate_der(der + der); }, "(" + std::to_string(der.size()) + " bytes)");
     check_data_error([] { parse_certificate_der(fixture("leaf.pem")); }, "not a DER");
     std::string corrupt = der;
     corrupt[1] = static_cast<char>(corrupt[1] ^ 0x40); // the outer SEQUENCE's length
