@@ -1,5 +1,6 @@
 #include "mbx/ops/merge_impl.hpp"
 #include "mbx/ops/actions.hpp"
+#include "mbx/ops/plan.hpp"
 
 #include <algorithm>
 #include <fmt/format.h>
@@ -79,8 +80,8 @@ void Merger::scan_folder(FolderState& st, bool count_source) {
         baselines_.try_emplace(r.plan.target, Baseline{0, 1});
     }
     static const KnownCopies kNone;
-    const bool known_valid = st.known_source_uidvalidity == st.source_uidvalidity &&
-                             st.known_target_uidvalidity == st.target_uidvalidity;
+    const bool known_valid =
+        st.known_source_uidvalidity == st.source_uidvalidity && st.known_target_uidvalidity == st.target_uidvalidity;
     const Matching match = match_messages(chosen, copies, known_valid ? st.known : kNone);
     st.reflag.clear();
     st.resized = match.resized;
@@ -89,7 +90,8 @@ void Merger::scan_folder(FolderState& st, bool count_source) {
         const Message& from = chosen[si];
         const Message& copy = copies[ti];
         if (copy.uid >= st.baseline && from.flags != copy.flags) st.reflag.emplace_back(from.uid, copy.uid);
-        if (from.size != copy.size && st.resized_pairs.size() < kMaxExplained) st.resized_pairs.emplace_back(from.uid, copy.uid);
+        if (from.size != copy.size && st.resized_pairs.size() < kMaxExplained)
+            st.resized_pairs.emplace_back(from.uid, copy.uid);
     }
     // Copies from the baseline on (made by this run or the ones it resumes) that pair with no
     // source message though one has their identity: a second copy. Reported, never removed.
@@ -138,9 +140,11 @@ void Merger::load_known() {
                 if (after.contains("target_uids")) {
                     const auto target_uids = imap::parse_uid_set(after["target_uids"].get<std::string>(), 1u << 20);
                     if (!target_uids || target_uids->size() != source_uids->size()) continue;
-                    for (std::size_t i = 0; i < source_uids->size(); ++i) pairs.emplace_back((*source_uids)[i], (*target_uids)[i]);
+                    for (std::size_t i = 0; i < source_uids->size(); ++i)
+                        pairs.emplace_back((*source_uids)[i], (*target_uids)[i]);
                 } else if (after.contains("uid_pairs")) {
-                    for (const auto& p : after["uid_pairs"]) pairs.emplace_back(p.at(0).get<std::uint64_t>(), p.at(1).get<std::uint64_t>());
+                    for (const auto& p : after["uid_pairs"])
+                        pairs.emplace_back(p.at(0).get<std::uint64_t>(), p.at(1).get<std::uint64_t>());
                 }
                 Journaled& j = journaled_[a.subject.substr(prefix.size())];
                 const auto sv = after["source_uidvalidity"].get<std::uint64_t>();
@@ -179,7 +183,8 @@ void Merger::settle(const std::string& folder) {
             connect();
             return;
         }
-        const std::pair<std::uint64_t, std::uint64_t> now{info.get("MESSAGES").value_or(0), info.get("UIDNEXT").value_or(0)};
+        const std::pair<std::uint64_t, std::uint64_t> now{info.get("MESSAGES").value_or(0),
+                                                          info.get("UIDNEXT").value_or(0)};
         if (now != last) {
             last = now;
             quiet_since = Clock::now();
@@ -228,13 +233,14 @@ void Merger::preflight() {
             if (total_bytes_ > free) {
                 const std::uint64_t short_by = total_bytes_ - free;
                 const std::uint64_t mib = (short_by + (1u << 20) - 1) >> 20;
-                throw Error(ErrorCategory::temporary,
-                            fmt::format("cannot merge into {}: {} to copy, but its quota leaves {} free ({} of {} used)",
-                                        in_quotes(req_.to.label), human_bytes(total_bytes_), human_bytes(free),
-                                        human_bytes(storage->usage), human_bytes(storage->limit)),
-                            fmt::format("raise the quota with `mbx quota raise {} --by {}M` (or more), or copy "
-                                        "anyway with --force",
-                                        req_.to.imap.user, mib));
+                throw Error(
+                    ErrorCategory::temporary,
+                    fmt::format("cannot merge into {}: {} to copy, but its quota leaves {} free ({} of {} used)",
+                                in_quotes(req_.to.label), human_bytes(total_bytes_), human_bytes(free),
+                                human_bytes(storage->usage), human_bytes(storage->limit)),
+                    fmt::format("raise the quota with `mbx quota raise {} --by {}M` (or more), or copy "
+                                "anyway with --force",
+                                req_.to.imap.user, mib));
             }
         }
         const imap::QuotaResource* count = q.find("MESSAGE");
@@ -252,9 +258,9 @@ void Merger::journal_plan() {
     json folders = json::array();
     for (const auto& st : folders_) {
         const auto& r = st.result;
-        json f = {{"source", r.plan.source},       {"target", r.plan.target},   {"create", r.plan.create},
-                  {"reason", r.plan.reason},       {"messages", r.messages},    {"excluded", r.excluded},
-                  {"present", r.present},          {"to_copy", r.to_copy},      {"bytes_to_copy", r.bytes_to_copy}};
+        json f = {{"source", r.plan.source}, {"target", r.plan.target}, {"create", r.plan.create},
+                  {"reason", r.plan.reason}, {"messages", r.messages},  {"excluded", r.excluded},
+                  {"present", r.present},    {"to_copy", r.to_copy},    {"bytes_to_copy", r.bytes_to_copy}};
         f["target_uidvalidity"] = st.target_uidvalidity;
         f["baseline_uid"] = st.baseline;
         folders.push_back(std::move(f));
@@ -267,10 +273,9 @@ void Merger::journal_plan() {
                   {"folders", std::move(folders)}};
     if (req_.resume_run) after["resumes_run"] = *req_.resume_run;
     journal_->add_action(run_id_, {.kind = kind::kMergePlan,
-                                           .subject = pair(),
-                                           .after = std::move(after),
-                                           .status = dry_run_ ? journal::ActionStatus::planned
-                                                                  : journal::ActionStatus::done});
+                                   .subject = pair(),
+                                   .after = std::move(after),
+                                   .status = dry_run_ ? journal::ActionStatus::planned : journal::ActionStatus::done});
 }
 
 void Merger::backoff(int attempt, const Error& why) {
@@ -331,15 +336,38 @@ Result Merger::plan_only() {
     return result_;
 }
 
-void Merger::journal_folders() {
-    if (!journal_) return;
-    for (auto& st : folders_)
-        st.action = journal_->add_action(run_id_, {.kind = kind::kMergeFolder,
-                                                   .subject = req_.to.label + "/" + st.result.plan.target,
-                                                   .before = json{{"source_folder", st.result.plan.source},
-                                                                  {"target_exists", st.target_exists},
-                                                                  {"target_uidvalidity", st.target_uidvalidity}},
-                                                   .status = journal::ActionStatus::planned});
+// Each folder is one action of the executor (ops::apply): journaled `planned` just before it is
+// copied, then `done` with what was copied, or `failed` with what was copied and why. A folder
+// the run never reached has no action. A Stop passes through as the error it carries, and on.
+void Merger::copy_folders() {
+    for (auto& st : folders_) {
+        std::optional<Stop> stop;
+        PlannedAction folder{.kind = kind::kMergeFolder,
+                             .subject = req_.to.label + "/" + st.result.plan.target,
+                             .before = json{{"source_folder", st.result.plan.source},
+                                            {"target_exists", st.target_exists},
+                                            {"target_uidvalidity", st.target_uidvalidity}},
+                             .apply =
+                                 [&] {
+                                     try {
+                                         copy_with_retries(st);
+                                     } catch (const Stop& s) {
+                                         stop = s;
+                                         throw s.error;
+                                     }
+                                 },
+                             .made = [&]() -> std::optional<json> {
+                                 json after{{"copied", st.result.copied}, {"failed", st.result.failed}};
+                                 if (st.done) after["bytes_copied"] = st.result.bytes_copied;
+                                 return after;
+                             }};
+        try {
+            ops::apply(session_, {std::move(folder)});
+        } catch (const Error&) {
+            if (stop) throw *stop;
+            throw;
+        }
+    }
 }
 
 // One folder copied, reconnecting (and scanning again) on a dropped connection or throttling.
@@ -370,11 +398,6 @@ void Merger::copy_with_retries(FolderState& st) {
     }
     st.done = true;
     st.result.status = st.result.failed > 0 ? "incomplete" : "ok";
-    if (journal_ && st.action)
-        journal_->update_action(st.action, journal::ActionStatus::done,
-                                json{{"copied", st.result.copied},
-                                     {"bytes_copied", st.result.bytes_copied},
-                                     {"failed", st.result.failed}});
 }
 
 void Merger::verify_with_retries() {
@@ -390,19 +413,11 @@ void Merger::verify_with_retries() {
     }
 }
 
-// Each folder's final status in the result (and the journal, for those the run did not finish).
+// Each folder's final status in the result (copy_folders journaled the folders it began).
 void Merger::finish_folders() {
     for (auto& st : folders_) {
-        if (!st.done) {
-            st.result.status = "failed";
-            if (journal_ && st.action)
-                journal_->update_action(st.action, journal::ActionStatus::failed,
-                                        json{{"copied", st.result.copied}, {"failed", st.result.failed}},
-                                        result_.stopped ? std::optional<std::string>(result_.stopped->what())
-                                                        : std::nullopt);
-        } else if (st.result.missing.value_or(0) > 0) {
-            st.result.status = "incomplete";
-        }
+        if (!st.done) st.result.status = "failed";
+        else if (st.result.missing.value_or(0) > 0) st.result.status = "incomplete";
         result_.folders.push_back(st.result);
     }
 }
@@ -425,9 +440,8 @@ Result Merger::run() {
     if (!opt_.force) preflight();
     journal_plan();
     throttle_start_ = Clock::now();
-    journal_folders();
     try {
-        for (auto& st : folders_) copy_with_retries(st);
+        copy_folders();
         if (opt_.verify) verify_with_retries();
     } catch (const Stop& s) {
         result_.stopped = s.error;

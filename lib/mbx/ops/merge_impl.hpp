@@ -80,7 +80,6 @@ struct FolderState {
     std::uint64_t resized = 0;
     std::vector<std::pair<std::uint64_t, std::uint64_t>> resized_pairs;
     std::uint64_t extra = 0; ///< from the last scan: second copies made by this run or the ones it resumes
-    std::int64_t action = 0;
     bool done = false;
 };
 
@@ -119,7 +118,7 @@ private:
     void load_resumed();
     void plan();
     Result plan_only();
-    void journal_folders();
+    void copy_folders();
     void copy_with_retries(FolderState& st);
     void verify_with_retries();
     void finish_folders();
@@ -146,18 +145,18 @@ private:
     ExitCode outcome() const;
     std::string pair() const { return req_.from.label + " -> " + req_.to.label; }
 
-    const Session& session_;     // its stop_requested is checked between batches and folders
+    const Session& session_; // its stop_requested is checked between batches and folders
     const Request& req_;
     const Options& opt_;
     Progress& progress_;
-    journal::Journal* journal_;  // nullptr: not journaled
-    std::int64_t run_id_;        // the run the actions go to
-    bool dry_run_;               // plan only: EXAMINE, FETCH and LIST; no write on either side
+    journal::Journal* journal_; // nullptr: not journaled
+    std::int64_t run_id_;       // the run the actions go to
+    bool dry_run_;              // plan only: EXAMINE, FETCH and LIST; no write on either side
     std::optional<imap::Connection> src_, dst_;
     std::vector<FolderState> folders_;
-    std::map<std::string, Baseline> baselines_; // by target folder
+    std::map<std::string, Baseline> baselines_;  // by target folder
     std::map<std::string, Journaled> journaled_; // by target folder, from the resumed runs
-    std::set<std::string> in_doubt_; // target folders where a resumed run died while sending
+    std::set<std::string> in_doubt_;             // target folders where a resumed run died while sending
     Result result_;
     Clock::time_point start_ = Clock::now();
     std::uint64_t total_to_copy_ = 0, total_bytes_ = 0, copied_ = 0, copied_bytes_ = 0;
@@ -192,8 +191,8 @@ private:
     std::map<std::uint64_t, Batch> batches_;
     std::uint64_t next_batch_ = 0, current_batch_ = 0;
     void handle_completion(FolderState& st, Group& g, const imap::Response& r);
-    std::optional<Group> open_group_; // a MULTIAPPEND still being streamed
-    bool multiappend_ = false;         // the target has MULTIAPPEND and LITERAL+
+    std::optional<Group> open_group_;         // a MULTIAPPEND still being streamed
+    bool multiappend_ = false;                // the target has MULTIAPPEND and LITERAL+
     std::vector<std::uint64_t> retry_single_; // UIDs of a refused MULTIAPPEND, to send one by one
 };
 
