@@ -1,6 +1,5 @@
 #include "mbx/ops/merge_impl.hpp"
 #include "mbx/ops/actions.hpp"
-#include "mbx/ops/plan.hpp"
 
 #include <algorithm>
 #include <fmt/format.h>

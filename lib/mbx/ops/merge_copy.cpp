@@ -163,13 +163,11 @@ void Merger::copy_batch(FolderState& st, const std::vector<Todo>& todo, bool mul
     Batch& batch = batches_[id];
     // The batch is journaled before a byte is sent: if the run dies, the next one knows that
     // the server may still be storing part of it (see settle()).
-    if (journal_)
-        batch.action = journal_->add_action(run_id_, {.kind = kind::kMergeBatch,
-                                                      .subject = req_.to.label + "/" + st.result.plan.target,
-                                                      .after = json{{"source_folder", st.result.plan.source},
-                                                                    {"source_uidvalidity", st.source_uidvalidity},
-                                                                    {"sending", imap::uid_set_of(uids)}},
-                                                      .status = journal::ActionStatus::planned});
+    batch.begun = ops::begin(session_, {.kind = kind::kMergeBatch,
+                                        .subject = req_.to.label + "/" + st.result.plan.target,
+                                        .after = json{{"source_folder", st.result.plan.source},
+                                                      {"source_uidvalidity", st.source_uidvalidity},
+                                                      {"sending", imap::uid_set_of(uids)}}});
     imap::uid_fetch(*src_, imap::uid_set_of(uids), "(UID FLAGS INTERNALDATE BODY.PEEK[])", [&](imap::FetchItem& f) {
         if (!f.uid || !wanted.contains(*f.uid)) return;  // an unsolicited FETCH (flag change)
         if (stopping_ || session_.should_stop()) return; // read the rest of the batch, send nothing
@@ -227,7 +225,7 @@ void Merger::finish_batch(FolderState& st, std::uint64_t id) {
             after["uid_pairs"] = std::move(pairs);
         }
     }
-    journal_->update_action(batch.action, journal::ActionStatus::done, std::move(after));
+    ops::finish(session_, batch.begun, std::move(after));
 }
 
 void Merger::copy_folder(FolderState& st) {
@@ -307,21 +305,22 @@ void Merger::fix_flags(FolderState& st) {
     json before = json::array(), after = json::array();
     for (const auto& [flags, uids] : had) before.push_back({{"uids", imap::uid_set_of(uids)}, {"flags", flags}});
     std::uint64_t fixed = 0;
-    writes_started_ = true;
     for (const auto& [flags, uids] : to_set) {
-        imap::uid_store(*dst_, imap::uid_set_of(uids), "FLAGS.SILENT", flags);
         after.push_back({{"uids", imap::uid_set_of(uids)}, {"flags", flags}});
         fixed += uids.size();
     }
+    ops::apply(session_,
+               {{.kind = kind::kMergeFlags,
+                 .subject = req_.to.label + "/" + p.target,
+                 .before = json{{"target_uidvalidity", st.target_uidvalidity}, {"messages", std::move(before)}},
+                 .after = json{{"source_folder", p.source}, {"fixed", fixed}, {"messages", std::move(after)}},
+                 .apply = [&] {
+                     writes_started_ = true;
+                     for (const auto& [flags, uids] : to_set)
+                         imap::uid_store(*dst_, imap::uid_set_of(uids), "FLAGS.SILENT", flags);
+                 }}});
     st.result.flags_fixed += fixed;
     st.reflag.clear();
-    if (journal_)
-        journal_->add_action(
-            run_id_, {.kind = kind::kMergeFlags,
-                      .subject = req_.to.label + "/" + p.target,
-                      .before = json{{"target_uidvalidity", st.target_uidvalidity}, {"messages", std::move(before)}},
-                      .after = json{{"source_folder", p.source}, {"fixed", fixed}, {"messages", std::move(after)}},
-                      .status = journal::ActionStatus::done});
 }
 
 } // namespace mbx::ops::merge::detail

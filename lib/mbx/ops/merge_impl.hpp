@@ -4,6 +4,7 @@
 // missing). Internal to lib/mbx/ops: nothing else includes it.
 
 #include "mbx/ops/merge_run.hpp"
+#include "mbx/ops/plan.hpp"
 
 #include "mbx/core/session.hpp"
 #include "mbx/core/output.hpp"
@@ -182,7 +183,7 @@ private:
     // A batch whose APPENDs may still be in flight: it is journaled done when its last group
     // completes, so the next batch's FETCH overlaps the target's commit of this one.
     struct Batch {
-        std::int64_t action = 0;
+        Begun begun;
         std::vector<std::pair<std::uint64_t, std::uint64_t>> copied; ///< (source UID, target UID or 0)
         std::uint64_t bytes = 0;
         std::size_t groups = 0; ///< groups sent and not completed

@@ -8,13 +8,22 @@
 
 namespace mbx::ops {
 
+namespace {
+
+// Refuses a kind the registry does not name: an operation's mistake, caught before anything is
+// journaled or made.
+void refuse_unregistered(const char* kind) {
+    if (!kind || !find_action_kind(kind))
+        throw Error(ErrorCategory::internal,
+                    fmt::format("an action of kind '{}' is not in the registry", kind ? kind : ""));
+}
+
+} // namespace
+
 std::vector<Applied> apply(const Session& session, const Plan& plan) { return apply(session, plan, Resumed{}); }
 
 std::vector<Applied> apply(const Session& session, const Plan& plan, const Resumed& resumed) {
-    for (const auto& a : plan)
-        if (!a.kind || !find_action_kind(a.kind))
-            throw Error(ErrorCategory::internal,
-                        fmt::format("an action of kind '{}' is not in the registry", a.kind ? a.kind : ""));
+    for (const auto& a : plan) refuse_unregistered(a.kind);
     journal::Journal* journal = session.run_id ? session.journal : nullptr;
     const auto record = [&](const PlannedAction& a, journal::ActionStatus status) -> std::optional<std::int64_t> {
         if (!journal) return std::nullopt;
@@ -90,10 +99,7 @@ namespace {
 
 // Refuses a batch the registry or the caller got wrong, before anything is journaled or made.
 void check_batch(const PlannedBatch& batch) {
-    for (const auto& a : batch.actions)
-        if (!a.kind || !find_action_kind(a.kind))
-            throw Error(ErrorCategory::internal,
-                        fmt::format("an action of kind '{}' is not in the registry", a.kind ? a.kind : ""));
+    for (const auto& a : batch.actions) refuse_unregistered(a.kind);
     if (!batch.apply) throw Error(ErrorCategory::internal, "a batch of actions without the call that makes them");
 }
 
@@ -153,6 +159,27 @@ std::vector<BatchApplied> apply_batch(const Session& session, const PlannedBatch
         if (i < applied.size() && applied[i] == BatchApplied::done) applied[i] = BatchApplied::failed;
     if (journal) journal_outcomes(*journal, ids, applied, [&](std::size_t i) { return unmade.at(i); });
     return applied;
+}
+
+} // namespace mbx::ops
+
+// ---- a pipeline -----------------------------------------------------------------------------
+
+namespace mbx::ops {
+
+Begun begin(const Session& session, const PlannedAction& action) {
+    refuse_unregistered(action.kind);
+    if (!session.journal || !session.run_id) return {};
+    return {session.journal->add_action(*session.run_id, {.kind = action.kind,
+                                                          .subject = action.subject,
+                                                          .before = action.before,
+                                                          .after = action.after,
+                                                          .status = journal::ActionStatus::planned})};
+}
+
+void finish(const Session& session, const Begun& begun, std::optional<nlohmann::json> after) {
+    if (begun.action && session.journal)
+        session.journal->update_action(*begun.action, journal::ActionStatus::done, std::move(after));
 }
 
 } // namespace mbx::ops

@@ -133,3 +133,24 @@ enum class BatchApplied {
 std::vector<BatchApplied> apply_batch(const Session& session, const PlannedBatch& batch);
 
 } // namespace mbx::ops
+
+// ---- a pipeline -----------------------------------------------------------------------------
+
+namespace mbx::ops {
+
+/// A change begun and not yet finished, for a pipeline that has several in flight: merge's
+/// batches, journaled before a byte is sent and finished when the server has stored them all.
+struct Begun {
+    std::optional<std::int64_t> action = {}; ///< its journal record; none without a journal run
+};
+
+/// Journals `action` `planned` (its before and after), as apply() does before it makes a change;
+/// the caller makes it (`action.apply` is not called). One never finished stays `planned`: in
+/// doubt, for the next run to look at. Throws Error(internal) for a kind the registry does not
+/// name, before anything is journaled.
+Begun begin(const Session& session, const PlannedAction& action);
+
+/// Journals a begun change `done`, with `after` as its after-state when given.
+void finish(const Session& session, const Begun& begun, std::optional<nlohmann::json> after = std::nullopt);
+
+} // namespace mbx::ops
