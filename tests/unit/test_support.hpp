@@ -1,6 +1,6 @@
 #pragma once
-// Helpers shared by the unit tests: a throwaway directory, catching mbx::Error, and a table of
-// what a string function gives for each input.
+// Helpers shared by the unit tests: a throwaway directory, catching mbx::Error, a file's text, and
+// a table of what a string function gives for each input.
 
 #include "../common/error_of.hpp"
 #include "mbx/core/error.hpp"
@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 #include <initializer_list>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -48,6 +49,16 @@ public:
 private:
     std::filesystem::path path_;
 };
+
+/// The whole text of the file at `path` (the docs the tests hold to the code: MBX_SOURCE_DIR
+/// "/docs/..."); fails the test when it cannot be read.
+inline std::string read_text(const std::filesystem::path& path) {
+    std::ifstream in(path, std::ios::binary);
+    REQUIRE(in.good());
+    std::ostringstream text;
+    text << in.rdbuf();
+    return text.str();
+}
 
 /// Checks `f(input) == expected` for each {input, expected} row of `table`, naming the input of a
 /// row that fails: the table form of a run of such CHECKs.
