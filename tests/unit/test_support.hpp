@@ -1,5 +1,6 @@
 #pragma once
-// Helpers shared by the unit tests: a throwaway directory and catching mbx::Error.
+// Helpers shared by the unit tests: a throwaway directory, catching mbx::Error, a file's text, and
+// a table of what a string function gives for each input.
 
 #include "../common/error_of.hpp"
 #include "mbx/core/error.hpp"
@@ -8,10 +9,14 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <initializer_list>
+#include <sstream>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <sys/stat.h>
 #include <system_error>
+#include <utility>
 
 namespace mbx::test {
 
@@ -44,5 +49,25 @@ public:
 private:
     std::filesystem::path path_;
 };
+
+/// The whole text of the file at `path` (the docs the tests hold to the code: MBX_SOURCE_DIR
+/// "/docs/..."); fails the test when it cannot be read.
+inline std::string read_text(const std::filesystem::path& path) {
+    std::ifstream in(path, std::ios::binary);
+    REQUIRE(in.good());
+    std::ostringstream text;
+    text << in.rdbuf();
+    return text.str();
+}
+
+/// Checks `f(input) == expected` for each {input, expected} row of `table`, naming the input of a
+/// row that fails: the table form of a run of such CHECKs.
+template <typename F>
+void check_table(F&& f, std::initializer_list<std::pair<std::string_view, std::string_view>> table) {
+    for (const auto& [input, expected] : table) {
+        INFO("input: \"" << input << '"');
+        CHECK(f(input) == expected);
+    }
+}
 
 } // namespace mbx::test

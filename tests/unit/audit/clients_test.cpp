@@ -10,6 +10,15 @@ ClientInfo ua(std::string_view agent, std::string_view type = {}, std::string_vi
     static const ClientClassifier classifier;
     return classifier.classify(agent, type, id);
 }
+
+// Checks the family, model (empty: none) and version the user agent `agent` is classified with.
+void check_client(std::string_view agent, std::string_view family, std::string_view model, std::string_view version) {
+    INFO(agent);
+    const ClientInfo c = ua(agent);
+    CHECK(c.family == family);
+    CHECK(c.model == model);
+    CHECK(c.version == version);
+}
 } // namespace
 
 TEST_CASE("iOS user agents give model, build and version", "[audit][clients]") {
@@ -30,20 +39,11 @@ TEST_CASE("iOS user agents give model, build and version", "[audit][clients]") {
 }
 
 TEST_CASE("Android, Gmail, Samsung, Nine, TouchDown", "[audit][clients]") {
-    auto aosp = ua("Android/4.4.2-EAS-2.0");
-    CHECK(aosp.family == "Android (Exchange app)");
-    CHECK(aosp.version == "4.4.2");
-    CHECK(aosp.model.empty());
-    auto brand = ua("SonyC6603/4.2.2-EAS-2.0");
-    CHECK(brand.family == "Android (Exchange app)");
-    CHECK(brand.model == "SonyC6603");
-    CHECK(brand.version == "4.2.2");
+    check_client("Android/4.4.2-EAS-2.0", "Android (Exchange app)", "", "4.4.2");
+    check_client("SonyC6603/4.2.2-EAS-2.0", "Android (Exchange app)", "SonyC6603", "4.2.2");
     CHECK(ua("Android-Mail/2023.10.29.583").family == "Gmail (Android)");
     CHECK(ua("Android-Mail/2023.10.29.583").version == "2023.10.29.583");
-    auto samsung = ua("SAMSUNG-SM-G900F/101.40402");
-    CHECK(samsung.family == "Samsung Email");
-    CHECK(samsung.model == "SM-G900F");
-    CHECK(samsung.version == "101.40402");
+    check_client("SAMSUNG-SM-G900F/101.40402", "Samsung Email", "SM-G900F", "101.40402");
     CHECK(ua("", "", "NineAbc123").family == "Nine");
     CHECK(ua("TouchDown(MSRPC)/8.5.0005").version == "8.5.0005");
 }

@@ -1,6 +1,7 @@
 #include "mbx/audit/eas_query.hpp"
 #include "mbx/audit/query_scanner.hpp"
 #include "mbx/core/text.hpp"
+#include "../test_support.hpp"
 
 #include <catch2/catch.hpp>
 #include <optional>
@@ -162,19 +163,18 @@ TEST_CASE("a base64 query may be followed by Exchange's Log field", "[audit][eas
 }
 
 TEST_CASE("Log= tokens in every form", "[audit][eas_query]") {
-    CHECK(parse_exchange_log("V141_Sst1_LdapC0_Fet2").protocol_version == "14.1");
-    CHECK(parse_exchange_log("V120_Sst0").protocol_version == "12.0");
-    CHECK(parse_exchange_log("V25_Sst0").protocol_version == "2.5");
-    CHECK(parse_exchange_log("Ver1:161_V160").protocol_version == "16.1");
-    CHECK(parse_exchange_log("V160_Ver1:161").protocol_version == "16.1");
-    CHECK(parse_exchange_log("V1TCo2").protocol_version == "1.0");
-    CHECK(parse_exchange_log("V2TCo1Ty:4").protocol_version == "2.0");
-    CHECK(parse_exchange_log("V3").protocol_version == "2.1");
-    CHECK(parse_exchange_log("Vx_VNone").protocol_version.empty());
-    CHECK(parse_exchange_log("V1234").protocol_version.empty());
-    CHECK(version_from_log_digits("10") == "1.0");
-    CHECK(version_from_log_digits("21") == "2.1");
-    CHECK(version_from_log_digits("") == "");
+    const auto log_version = [](std::string_view log) { return parse_exchange_log(log).protocol_version; };
+    mbx::test::check_table(log_version, {{"V141_Sst1_LdapC0_Fet2", "14.1"},
+                                         {"V120_Sst0", "12.0"},
+                                         {"V25_Sst0", "2.5"},
+                                         {"Ver1:161_V160", "16.1"},
+                                         {"V160_Ver1:161", "16.1"},
+                                         {"V1TCo2", "1.0"},
+                                         {"V2TCo1Ty:4", "2.0"},
+                                         {"V3", "2.1"},
+                                         {"Vx_VNone", ""},
+                                         {"V1234", ""}});
+    mbx::test::check_table(version_from_log_digits, {{"10", "1.0"}, {"21", "2.1"}, {"", ""}});
 
     auto log = parse_exchange_log("V141_DevOS:iOS+9.2+13C71_As:AllowedG_Error:Bad%20thing_SC1:0");
     REQUIRE(log.fields.size() == 4);
@@ -221,12 +221,11 @@ void require_same(const QueryView& fast, const ParsedQuery& full) {
 } // namespace
 
 TEST_CASE("QueryScanner decodes the fields parse_query decodes", "[audit][eas_query]") {
-    EasQuery b64;
-    b64.protocol_version = "14.1";
-    b64.command = "Sync";
-    b64.device_id = std::string("\x01\xab\x02", 3);
-    b64.device_type = "SmartPhone";
-    b64.user = "EXAMPLE\\dora";
+    const EasQuery b64{.protocol_version = "14.1",
+                       .command = "Sync",
+                       .user = "EXAMPLE\\dora",
+                       .device_id = std::string("\x01\xab\x02", 3),
+                       .device_type = "SmartPhone"};
     const std::string base64 = *encode_base64_query(b64);
     const std::vector<std::string> queries = {
         "",
@@ -312,12 +311,11 @@ TEST_CASE("base64_decode_into decodes what a sextet-at-a-time decoder decodes", 
 TEST_CASE("QueryScanner decodes what parse_query decodes, for random queries", "[audit][eas_query]") {
     // Items built near every rule: names in any case and escaped, values with escapes, `=` and
     // `+`, empty items, `&&Log=`, Log= values with V and Ver1 tokens, base64 at the start.
-    EasQuery b64;
-    b64.protocol_version = "16.1";
-    b64.command = "Ping";
-    b64.device_id = "ABCDEF0123";
-    b64.device_type = "iPhone";
-    b64.user = "bob";
+    const EasQuery b64{.protocol_version = "16.1",
+                       .command = "Ping",
+                       .user = "bob",
+                       .device_id = "ABCDEF0123",
+                       .device_type = "iPhone"};
     const std::string base64 = *encode_base64_query(b64);
     const std::vector<std::string> names = {"Cmd",        "cmd", "User", "USER",  "DeviceId", "deviceid",
                                             "DeviceType", "Log", "log",  "C%6Dd", "Us+er",    "Device%49d",

@@ -1,5 +1,6 @@
 #include "mbx/audit/log_reader.hpp"
 #include "../test_support.hpp"
+#include "gzip_support.hpp"
 
 #include <catch2/catch.hpp>
 #include <chrono>
@@ -8,25 +9,11 @@
 #include <thread>
 #include <unistd.h>
 #include <vector>
-#include <zlib.h>
 
 using namespace mbx::audit;
+using mbx::test::gzip;
 
 namespace {
-
-std::string gzip(const std::string& data) {
-    z_stream z{};
-    REQUIRE(deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) == Z_OK);
-    std::string out(deflateBound(&z, data.size()) + 64, '\0');
-    z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
-    z.avail_in = static_cast<uInt>(data.size());
-    z.next_out = reinterpret_cast<Bytef*>(out.data());
-    z.avail_out = static_cast<uInt>(out.size());
-    REQUIRE(deflate(&z, Z_FINISH) == Z_STREAM_END);
-    out.resize(z.total_out);
-    deflateEnd(&z);
-    return out;
-}
 
 struct Collected {
     std::vector<std::string> texts;

@@ -1,24 +1,20 @@
 #include "mbx/cli/commands.hpp"
 #include "mbx/kb/catalogue.hpp"
+#include "../test_support.hpp"
 
 #include <catch2/catch.hpp>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
 namespace fs = std::filesystem;
 
 TEST_CASE("every command in the table has a tool, a docs page and a README row", "[cli]") {
-    std::ifstream readme(MBX_SOURCE_DIR "/README.md");
-    REQUIRE(readme.good());
-    std::stringstream text;
-    text << readme.rdbuf();
+    const std::string readme = mbx::test::read_text(MBX_SOURCE_DIR "/README.md");
     for (const auto& c : mbx::cli::command_table()) {
         std::string name(c.name);
         INFO("command " << name);
         CHECK(fs::exists(fs::path(MBX_SOURCE_DIR) / "tools" / ("mbx-" + name) / "main.cpp"));
         CHECK(fs::exists(fs::path(MBX_SOURCE_DIR) / "docs" / "commands" / (name + ".md")));
-        CHECK(text.str().find("`mbx " + name) != std::string::npos);
+        CHECK(readme.find("`mbx " + name) != std::string::npos);
         CHECK(mbx::cli::find_command(c.name) == &c);
     }
 }

@@ -130,11 +130,7 @@ TEST_CASE("sizes and durations", "[core][config]") {
 }
 
 TEST_CASE("docs/configuration.md documents every setting with its default", "[core][config]") {
-    std::ifstream in(MBX_SOURCE_DIR "/docs/configuration.md");
-    REQUIRE(in.good());
-    std::stringstream ss;
-    ss << in.rdbuf();
-    std::string doc = ss.str();
+    const std::string doc = mbx::test::read_text(MBX_SOURCE_DIR "/docs/configuration.md");
     std::string section;
     std::set<std::string> documented;
     std::regex heading(R"(^## \[([a-z]+)\])"), row(R"(^\| `([a-z-]+)` \| `([^`]*)` \|)");

@@ -1,10 +1,9 @@
 #include "mbx/core/error.hpp"
+#include "../test_support.hpp"
 
 #include <catch2/catch.hpp>
-#include <fstream>
 #include <regex>
 #include <set>
-#include <sstream>
 
 using mbx::ErrorCategory;
 using mbx::ExitCode;
@@ -23,11 +22,7 @@ TEST_CASE("every error category maps to a documented failure code", "[core][exit
 }
 
 TEST_CASE("docs/exit-codes.md lists exactly the codes of the enum table", "[core][exit]") {
-    std::ifstream in(MBX_SOURCE_DIR "/docs/exit-codes.md");
-    REQUIRE(in.good());
-    std::stringstream ss;
-    ss << in.rdbuf();
-    std::string doc = ss.str();
+    const std::string doc = mbx::test::read_text(MBX_SOURCE_DIR "/docs/exit-codes.md");
     std::regex row(R"(\|\s*(\d+)\s*\|\s*([a-z]+)\s*\|\s*([^|]+?)\s*\|)");
     std::set<std::tuple<int, std::string, std::string>> documented, coded;
     for (auto it = std::sregex_iterator(doc.begin(), doc.end(), row); it != std::sregex_iterator(); ++it)

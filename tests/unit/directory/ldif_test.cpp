@@ -22,12 +22,11 @@ TEST_CASE("ldif_line writes safe strings as they are and the rest in base64", "[
 }
 
 TEST_CASE("ldif_entry lists every value in order and leaves out the named attributes", "[directory][ldif]") {
-    Entry e;
-    e.dn = "uid=alice,ou=people,dc=example,dc=org";
-    e.attributes.emplace("objectClass", "inetOrgPerson");
-    e.attributes.emplace("objectClass", "mbxMailUser");
-    e.attributes.emplace("mail", "alice@example.org");
-    e.attributes.emplace("userPassword", "{SSHA}secret-hash");
+    const Entry e{.dn = "uid=alice,ou=people,dc=example,dc=org",
+                  .attributes = {{"objectClass", "inetOrgPerson"},
+                                 {"objectClass", "mbxMailUser"},
+                                 {"mail", "alice@example.org"},
+                                 {"userPassword", "{SSHA}secret-hash"}}};
     CHECK(ldif_entry(e, {"USERPASSWORD"}) == "dn: uid=alice,ou=people,dc=example,dc=org\n"
                                              "mail: alice@example.org\n"
                                              "objectClass: inetOrgPerson\n"

@@ -2,6 +2,8 @@
 
 #include "mbx/core/error.hpp"
 
+#include "../test_support.hpp"
+
 #include <catch2/catch.hpp>
 
 using namespace mbx::imap;
@@ -18,15 +20,16 @@ TEST_CASE("quote_astring keeps atoms as they are", "[imap]") {
 }
 
 TEST_CASE("quote_astring quotes what is not an atom", "[imap]") {
-    CHECK(quote_astring("").text == "\"\"");
-    CHECK(quote_astring("two words").text == "\"two words\"");
-    CHECK(quote_astring("say \"hi\"").text == "\"say \\\"hi\\\"\"");
-    CHECK(quote_astring("C:\\dir").text == "\"C:\\\\dir\"");
-    CHECK(quote_astring("a*").text == "\"a*\"");
-    CHECK(quote_astring("50%").text == "\"50%\"");
-    CHECK(quote_astring("(x)").text == "\"(x)\"");
-    CHECK(quote_astring("{5}").text == "\"{5}\"");
-    CHECK(quote_astring("NIL").text == "\"NIL\"");
+    mbx::test::check_table([](std::string_view v) { return quote_astring(v).text; },
+                           {{"", "\"\""},
+                            {"two words", "\"two words\""},
+                            {"say \"hi\"", "\"say \\\"hi\\\"\""},
+                            {"C:\\dir", "\"C:\\\\dir\""},
+                            {"a*", "\"a*\""},
+                            {"50%", "\"50%\""},
+                            {"(x)", "\"(x)\""},
+                            {"{5}", "\"{5}\""},
+                            {"NIL", "\"NIL\""}});
     CHECK(quote_astring("nil").form == Form::quoted);
     CHECK(quote_astring("tab\t").form == Form::quoted);
 }

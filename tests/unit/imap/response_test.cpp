@@ -4,6 +4,8 @@
 
 #include "mbx/core/error.hpp"
 
+#include "../test_support.hpp"
+
 #include <catch2/catch.hpp>
 
 using namespace mbx::imap;
@@ -34,11 +36,11 @@ TEST_CASE("parse_completion splits tagged status lines", "[imap]") {
 }
 
 TEST_CASE("untagged_keyword finds the response name", "[imap]") {
-    CHECK(untagged_keyword("* CAPABILITY IMAP4rev1") == "CAPABILITY");
-    CHECK(untagged_keyword("* 3 EXISTS") == "EXISTS");
-    CHECK(untagged_keyword("* 12 fetch (UID 1)") == "FETCH");
-    CHECK(untagged_keyword("* QUOTAROOT INBOX User quota") == "QUOTAROOT");
-    CHECK(untagged_keyword("M1 OK") == "");
+    mbx::test::check_table(untagged_keyword, {{"* CAPABILITY IMAP4rev1", "CAPABILITY"},
+                                              {"* 3 EXISTS", "EXISTS"},
+                                              {"* 12 fetch (UID 1)", "FETCH"},
+                                              {"* QUOTAROOT INBOX User quota", "QUOTAROOT"},
+                                              {"M1 OK", ""}});
 }
 
 TEST_CASE("Command renders astrings, mailboxes and literals", "[imap]") {

@@ -4,6 +4,7 @@
 #include "mbx/journal/system_info.hpp"
 #include "../test_support.hpp"
 
+#include <array>
 #include <fmt/format.h>
 #include <fstream>
 #include <regex>
@@ -15,6 +16,7 @@
 #include <unistd.h>
 
 using namespace mbx::journal;
+using mbx::test::error_of;
 using mbx::test::TempDir;
 using nlohmann::json;
 
@@ -48,15 +50,20 @@ pid_t dead_pid() {
     return child;
 }
 
-template <class F> mbx::Error error_of(F&& f) {
-    try {
-        f();
-    } catch (const mbx::Error& e) {
-        return e;
+// A journal in a throwaway directory, and the path of its file for reading it and rewriting
+// runs behind the library's back: what most of these tests start from.
+struct JournalFile {
+    TempDir tmp;
+    std::filesystem::path path = tmp / "j.sqlite";
+    Journal journal = Journal::open(path);
+
+    // One run begun for each of `tools`, in order; their ids.
+    template <std::size_t N> std::array<std::int64_t, N> begin_runs(const char* const (&tools)[N]) {
+        std::array<std::int64_t, N> ids{};
+        for (std::size_t i = 0; i < N; ++i) ids[i] = journal.begin_run(start_of(tools[i]));
+        return ids;
     }
-    FAIL("no mbx::Error thrown");
-    throw std::logic_error("unreachable");
-}
+};
 
 } // namespace
 
@@ -101,9 +108,7 @@ TEST_CASE("open reports an uncreatable directory as an io error", "[journal]") {
     CHECK(std::string(e.what()).find("'" + (tmp / "file/sub").string() + "'") != std::string::npos);
 }
 
-TEST_CASE("begin_run records who, what, where and when, with redacted args", "[journal]") {
-    TempDir tmp;
-    auto journal = Journal::open(tmp / "j.sqlite");
+TEST_CASE_METHOD(JournalFile, "begin_run records who, what, where and when, with redacted args", "[journal]") {
     auto id = journal.begin_run(RunStart{"quota", {"sweep", "--imap-password", "pw", "imaps://a:b@h"}, true, "9.8.7"});
     auto run = journal.find_run(id);
     REQUIRE(run);
@@ -124,7 +129,7 @@ TEST_CASE("begin_run records who, what, where and when, with redacted args", "[j
     CHECK_FALSE(run->exit_code);
 
     // Nothing secret reached the file at all, not just the parsed view.
-    SQLite::Database raw(tmp / "j.sqlite", SQLite::OPEN_READONLY);
+    SQLite::Database raw(path, SQLite::OPEN_READONLY);
     CHECK(raw.execAndGet("SELECT count(*) FROM runs WHERE args LIKE '%pw%' OR args LIKE '%:b@%'").getInt() == 0);
 
     CHECK(journal.begin_run(start_of("quota")) != id);
@@ -132,9 +137,7 @@ TEST_CASE("begin_run records who, what, where and when, with redacted args", "[j
     CHECK_FALSE(journal.find_run(id + 100));
 }
 
-TEST_CASE("finish_run stores the outcome; bad calls are refused", "[journal]") {
-    TempDir tmp;
-    auto journal = Journal::open(tmp / "j.sqlite");
+TEST_CASE_METHOD(JournalFile, "finish_run stores the outcome; bad calls are refused", "[journal]") {
     auto id = journal.begin_run(start_of("merge"));
     journal.finish_run(id, RunStatus::critical, 2);
     auto run = journal.find_run(id);
@@ -148,15 +151,13 @@ TEST_CASE("finish_run stores the outcome; bad calls are refused", "[journal]") {
     CHECK(error_of([&] { journal.finish_run(id, RunStatus::running, 0); }).category() == mbx::ErrorCategory::usage);
 }
 
-TEST_CASE("reopen_run makes a finished run running again in this process", "[journal]") {
-    TempDir tmp;
-    auto journal = Journal::open(tmp / "j.sqlite");
+TEST_CASE_METHOD(JournalFile, "reopen_run makes a finished run running again in this process", "[journal]") {
     auto id = journal.begin_run(start_of("reprovision"));
     journal.add_action(id, {"reprovision.inspect", "alice", {}, {}, ActionStatus::done, {}});
     // A live run cannot be taken over.
     CHECK(error_of([&] { journal.reopen_run(id); }).category() == mbx::ErrorCategory::usage);
     journal.finish_run(id, RunStatus::failed, 69);
-    set_run_column(tmp / "j.sqlite", id, "pid", "999999999");
+    set_run_column(path, id, "pid", "999999999");
     journal.reopen_run(id);
     auto run = journal.find_run(id);
     REQUIRE(run);
@@ -173,11 +174,8 @@ TEST_CASE("reopen_run makes a finished run running again in this process", "[jou
     CHECK(error_of([&] { journal.reopen_run(id + 7); }).category() == mbx::ErrorCategory::data);
 }
 
-TEST_CASE("actions get seq 1, 2, 3 per run and keep scrubbed before/after", "[journal]") {
-    TempDir tmp;
-    auto journal = Journal::open(tmp / "j.sqlite");
-    auto run_a = journal.begin_run(start_of("quota"));
-    auto run_b = journal.begin_run(start_of("quota"));
+TEST_CASE_METHOD(JournalFile, "actions get seq 1, 2, 3 per run and keep scrubbed before/after", "[journal]") {
+    const auto [run_a, run_b] = begin_runs({"quota", "quota"});
     auto a1 = journal.add_action(run_a, {"ldap.modify", "alice", json{{"quota", 10}, {"userPassword", "x"}},
                                          std::nullopt, ActionStatus::planned, std::nullopt});
     journal.add_action(run_b, {"quota.check", "bob", {}, {}, ActionStatus::done, {}});
@@ -223,9 +221,7 @@ TEST_CASE("actions get seq 1, 2, 3 per run and keep scrubbed before/after", "[jo
     CHECK(journal.actions_of(run_b + 100).empty());
 }
 
-TEST_CASE("a Batch commits together, rolls back when dropped, and does not nest", "[journal]") {
-    TempDir tmp;
-    auto journal = Journal::open(tmp / "j.sqlite");
+TEST_CASE_METHOD(JournalFile, "a Batch commits together, rolls back when dropped, and does not nest", "[journal]") {
     auto run = journal.begin_run(start_of("merge"));
     {
         auto batch = journal.batch();
@@ -250,12 +246,10 @@ TEST_CASE("a Batch commits together, rolls back when dropped, and does not nest"
     CHECK(actions[1].seq == 2);
     // After the batch, writes go back to their own transactions.
     journal.add_action(run, {"imap.append", "m3", {}, {}, {}, {}});
-    CHECK(Journal::open(tmp / "j.sqlite").actions_of(run).size() == 3);
+    CHECK(Journal::open(path).actions_of(run).size() == 3);
 }
 
-TEST_CASE("10,000 actions in one Batch are all kept in order", "[journal]") {
-    TempDir tmp;
-    auto journal = Journal::open(tmp / "j.sqlite");
+TEST_CASE_METHOD(JournalFile, "10,000 actions in one Batch are all kept in order", "[journal]") {
     auto run = journal.begin_run(start_of("merge"));
     {
         auto batch = journal.batch();
@@ -275,14 +269,8 @@ TEST_CASE("10,000 actions in one Batch are all kept in order", "[journal]") {
     CHECK(expected_seq == 10'001);
 }
 
-TEST_CASE("list_runs filters by tool, status, since and limit, newest first", "[journal]") {
-    TempDir tmp;
-    auto path = tmp / "j.sqlite";
-    auto journal = Journal::open(path);
-    auto r1 = journal.begin_run(start_of("quota"));
-    auto r2 = journal.begin_run(start_of("merge"));
-    auto r3 = journal.begin_run(start_of("quota"));
-    auto r4 = journal.begin_run(start_of("quota"));
+TEST_CASE_METHOD(JournalFile, "list_runs filters by tool, status, since and limit, newest first", "[journal]") {
+    const auto [r1, r2, r3, r4] = begin_runs({"quota", "merge", "quota", "quota"});
     set_run_column(path, r1, "started_at", "2026-01-01T00:00:00.000Z");
     set_run_column(path, r2, "started_at", "2026-02-01T00:00:00.000Z");
     set_run_column(path, r3, "started_at", "2026-03-01T00:00:00.000Z");
@@ -309,14 +297,8 @@ TEST_CASE("list_runs filters by tool, status, since and limit, newest first", "[
     CHECK(journal.list_runs({.tool = "audit"}).empty());
 }
 
-TEST_CASE("a running run whose process is gone is reported interrupted and stale", "[journal]") {
-    TempDir tmp;
-    auto path = tmp / "j.sqlite";
-    auto journal = Journal::open(path);
-    auto alive = journal.begin_run(start_of("quota"));
-    auto dead = journal.begin_run(start_of("quota"));
-    auto elsewhere = journal.begin_run(start_of("quota"));
-    auto finished = journal.begin_run(start_of("quota"));
+TEST_CASE_METHOD(JournalFile, "a running run whose process is gone is reported interrupted and stale", "[journal]") {
+    const auto [alive, dead, elsewhere, finished] = begin_runs({"quota", "quota", "quota", "quota"});
     const auto gone = std::to_string(dead_pid());
     set_run_column(path, dead, "pid", gone);
     set_run_column(path, elsewhere, "pid", gone);
@@ -340,12 +322,8 @@ TEST_CASE("a running run whose process is gone is reported interrupted and stale
     CHECK(raw.execAndGet("SELECT status FROM runs WHERE id = " + std::to_string(dead)).getString() == "running");
 }
 
-TEST_CASE("find_run_by_uuid takes a unique prefix", "[journal]") {
-    TempDir tmp;
-    auto path = tmp / "j.sqlite";
-    auto journal = Journal::open(path);
-    auto a = journal.begin_run(start_of("quota"));
-    auto b = journal.begin_run(start_of("quota"));
+TEST_CASE_METHOD(JournalFile, "find_run_by_uuid takes a unique prefix", "[journal]") {
+    const auto [a, b] = begin_runs({"quota", "quota"});
     set_run_column(path, a, "uuid", "abcd0000000000000000000000000001");
     set_run_column(path, b, "uuid", "abcd1000000000000000000000000002");
     CHECK(journal.find_run_by_uuid("ABCD0")->id == a);
@@ -361,9 +339,7 @@ TEST_CASE("find_run_by_uuid takes a unique prefix", "[journal]") {
     CHECK(error_of([&] { journal.find_run_by_reference(""); }).category() == mbx::ErrorCategory::usage);
 }
 
-TEST_CASE("for_each_action walks the filtered runs' actions in order", "[journal]") {
-    TempDir tmp;
-    auto journal = Journal::open(tmp / "j.sqlite");
+TEST_CASE_METHOD(JournalFile, "for_each_action walks the filtered runs' actions in order", "[journal]") {
     auto q = journal.begin_run(start_of("quota"));
     auto m = journal.begin_run(start_of("merge"));
     journal.begin_run(start_of("quota")); // no actions: not visited
@@ -440,12 +416,8 @@ TEST_CASE("runs_about: the runs with actions about one subject, newest first, by
     CHECK(j.runs_about("nobody", std::chrono::system_clock::now() - std::chrono::hours(1), 0).empty());
 }
 
-TEST_CASE("claim_mailbox: one live run changes a mailbox at a time", "[journal]") {
-    TempDir tmp;
-    auto path = tmp / "j.sqlite";
-    auto journal = Journal::open(path);
-    const auto first = journal.begin_run(start_of("quota"));
-    const auto second = journal.begin_run(start_of("quota"));
+TEST_CASE_METHOD(JournalFile, "claim_mailbox: one live run changes a mailbox at a time", "[journal]") {
+    const auto [first, second] = begin_runs({"quota", "quota"});
     const auto claim = journal.claim_mailbox(first, "alice");
     CHECK(journal.actions_of(first).back().kind == "mailbox.claim");
     CHECK(journal.actions_of(first).back().status == ActionStatus::planned);
