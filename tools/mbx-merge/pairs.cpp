@@ -87,7 +87,8 @@ void folder_rows(mbx::out::Sink& sink, const merge::PairOutcome& o) {
     const auto& r = *o.result;
     auto n = [](std::uint64_t v) { return Cell(static_cast<std::int64_t>(v)); };
     for (const auto& f : r.folders) {
-        const Cell error = optional_text(f.status == "failed" && r.stopped ? r.stopped->what() : nullptr);
+        const Cell error =
+            optional_text(f.status == merge::FolderStatus::failed && r.stopped ? r.stopped->what() : nullptr);
         sink.row(std::vector<Cell>{o.pair.from,
                                    o.pair.to,
                                    f.plan.source,
@@ -102,7 +103,7 @@ void folder_rows(mbx::out::Sink& sink, const merge::PairOutcome& o) {
                                    n(f.bytes_copied),
                                    n(f.failed),
                                    optional_count(f.missing),
-                                   f.status,
+                                   std::string(merge::folder_status_name(f.status)),
                                    error,
                                    optional_count(f.normalised),
                                    merge::counts_text(f.normalised_how),

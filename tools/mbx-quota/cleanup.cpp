@@ -101,8 +101,8 @@ mbx::ExitCode cleanup(mbx::cli::Context& ctx, const std::vector<std::string>& op
         bytes += f.bytes;
         removed += f.removed;
         removed_bytes += f.removed_bytes;
-        sink->row(
-            std::vector<Cell>{report.user, f.folder, f.matched, f.selected, f.bytes, f.removed, f.result, f.error});
+        sink->row(std::vector<Cell>{report.user, f.folder, f.matched, f.selected, f.bytes, f.removed,
+                                    std::string(mbx::ops::folder_outcome_name(f.result)), f.error});
     }
     sink->finish({report.code,
                   summary_text(report, ctx.dry_run(), req.until_below),

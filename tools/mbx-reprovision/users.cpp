@@ -100,16 +100,17 @@ ExitCode reprovision_all(mbx::cli::Context& ctx, const std::vector<Pair>& pairs)
         worst = mbx::combine_exit_codes(worst, r.exit);
         if (r.exit == ExitCode::ok) ++ok;
         for (const auto& s : r.steps) {
-            std::vector<Cell> row{r.user, r.new_uid, optional_run(r.run_id), s.step, s.subject, s.status, s.detail};
+            const std::string status(rp::step_status_name(s.status));
+            std::vector<Cell> row{r.user, r.new_uid, optional_run(r.run_id), s.step, s.subject, status, s.detail};
             if (!table) row.emplace_back(s.ldif);
             sink->row(row);
-            if (!s.ldif.empty()) ldif_text += fmt::format("# {} {} ({})\n{}", s.step, r.user, s.status, s.ldif);
+            if (!s.ldif.empty()) ldif_text += fmt::format("# {} {} ({})\n{}", s.step, r.user, status, s.ldif);
         }
         if (r.error)
             std::cerr << "mbx reprovision: " << r.user << " -> " << r.new_uid << ": "
                       << mbx::out::printable(r.error->one_line()) << '\n';
         const bool changed =
-            std::any_of(r.steps.begin(), r.steps.end(), [](const auto& s) { return s.status == "done"; });
+            std::any_of(r.steps.begin(), r.steps.end(), [](const auto& s) { return s.status == rp::StepStatus::done; });
         if (r.error && r.run_id && !ctx.dry_run() && (changed || r.resumed))
             std::cerr << "mbx reprovision: run " << r.run_id << " stopped; fix the cause, then run the same command "
                       << "again (or `mbx reprovision --resume " << r.run_id << "`); `mbx journal undo " << r.run_id

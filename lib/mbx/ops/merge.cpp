@@ -297,7 +297,7 @@ ExitCode Merger::outcome() const {
     if (result_.stopped) return result_.stopped->exit_code();
     for (const auto& st : folders_) {
         const auto& r = st.result;
-        if (r.failed > 0 || r.missing.value_or(0) > 0 || r.status != "ok") return ExitCode::data;
+        if (r.failed > 0 || r.missing.value_or(0) > 0 || r.status != FolderStatus::ok) return ExitCode::data;
     }
     return ExitCode::ok;
 }
@@ -396,7 +396,7 @@ void Merger::copy_with_retries(FolderState& st) {
         }
     }
     st.done = true;
-    st.result.status = st.result.failed > 0 ? "incomplete" : "ok";
+    st.result.status = st.result.failed > 0 ? FolderStatus::incomplete : FolderStatus::ok;
 }
 
 void Merger::verify_with_retries() {
@@ -415,8 +415,8 @@ void Merger::verify_with_retries() {
 // Each folder's final status in the result (copy_folders journaled the folders it began).
 void Merger::finish_folders() {
     for (auto& st : folders_) {
-        if (!st.done) st.result.status = "failed";
-        else if (st.result.missing.value_or(0) > 0) st.result.status = "incomplete";
+        if (!st.done) st.result.status = FolderStatus::failed;
+        else if (st.result.missing.value_or(0) > 0) st.result.status = FolderStatus::incomplete;
         result_.folders.push_back(st.result);
     }
 }

@@ -24,6 +24,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace mbx::ops::merge {
@@ -68,6 +69,17 @@ struct Rejected {
     std::string reason;
 };
 
+/// Where a source folder's merge stands.
+enum class FolderStatus {
+    planned,    ///< a dry run, or not reached yet
+    ok,         ///< copied (and, when verified, nothing missing)
+    incomplete, ///< copied, but the target refused some messages or verification found some missing
+    failed,     ///< the run stopped before the folder was copied
+};
+
+/// "planned", "ok", "incomplete", "failed": as the report and the documentation say it. Pure.
+std::string_view folder_status_name(FolderStatus s);
+
 /// The outcome for one source folder.
 struct FolderResult {
     FolderPlan plan;
@@ -91,7 +103,7 @@ struct FolderResult {
     /// copy of a source message (a server that stored a killed run's messages late). Reported;
     /// mbx never deletes them.
     std::optional<std::uint64_t> extra;
-    std::string status = "planned"; ///< planned | ok | incomplete | failed
+    FolderStatus status = FolderStatus::planned;
 };
 
 /// A selected source message that verification did not find on the target.

@@ -117,6 +117,16 @@ Totals totals_of(const Result& result) {
     return t;
 }
 
+std::string_view folder_status_name(FolderStatus s) {
+    switch (s) {
+    case FolderStatus::planned: return "planned";
+    case FolderStatus::ok: return "ok";
+    case FolderStatus::incomplete: return "incomplete";
+    case FolderStatus::failed: return "failed";
+    }
+    return "failed";
+}
+
 std::string counts_text(const std::map<std::string, std::uint64_t>& counts) {
     std::string text;
     for (const auto& [how, n] : counts)

@@ -86,7 +86,7 @@ void Merger::name_missing(FolderState& st) {
 void Merger::verify() {
     result_.missing_messages.clear();
     for (auto& st : folders_) {
-        if (st.result.status == "failed") continue;
+        if (st.result.status == FolderStatus::failed) continue;
         session_.throw_if_stopped();
         progress_.update("verify " + st.result.plan.source, 0, 0);
         scan_folder(st, false);

@@ -29,6 +29,20 @@
 #include <unistd.h>
 
 namespace mbx::ops {
+
+std::string_view folder_outcome_name(FolderOutcome o) {
+    switch (o) {
+    case FolderOutcome::planned: return "planned";
+    case FolderOutcome::would_remove: return "would-remove";
+    case FolderOutcome::nothing: return "nothing";
+    case FolderOutcome::done: return "done";
+    case FolderOutcome::partial: return "partial";
+    case FolderOutcome::failed: return "failed";
+    case FolderOutcome::interrupted: return "interrupted";
+    case FolderOutcome::not_started: return "not-started";
+    }
+    return "failed";
+}
 namespace {
 
 namespace fs = std::filesystem;
@@ -159,10 +173,11 @@ void plan_folder(imap::Connection& conn, CleanupFolder& f, std::size_t index, sy
 }
 
 nlohmann::json folder_summary(const CleanupFolder& f, const std::string& cutoff) {
-    return {{"folder", f.folder},   {"uidvalidity", f.uidvalidity}, {"cutoff", cutoff},
-            {"matched", f.matched}, {"selected", f.selected},       {"bytes", f.bytes},
-            {"removed", f.removed}, {"vanished", f.vanished},       {"kept", f.kept},
-            {"result", f.result}};
+    return {{"folder", f.folder},     {"uidvalidity", f.uidvalidity},
+            {"cutoff", cutoff},       {"matched", f.matched},
+            {"selected", f.selected}, {"bytes", f.bytes},
+            {"removed", f.removed},   {"vanished", f.vanished},
+            {"kept", f.kept},         {"result", folder_outcome_name(f.result)}};
 }
 
 // ---- apply ---------------------------------------------------------------------------------
@@ -377,28 +392,28 @@ void apply_all(imap::Connection& conn, const Session& session, const CleanupRun&
         }
         if (interrupted || session.should_stop()) {
             interrupted = true;
-            f.result = "not-started";
+            f.result = FolderOutcome::not_started;
             f.error = "interrupted before this folder";
             continue;
         }
         try {
             interrupted = !applier.folder(f, per_folder[i]);
-            f.result = interrupted ? "interrupted" : "done";
+            f.result = interrupted ? FolderOutcome::interrupted : FolderOutcome::done;
             if (interrupted) f.error = "interrupted; run the cleanup again to go on";
             if (f.kept > 0 && !interrupted) {
-                f.result = f.removed > 0 ? "partial" : "failed";
+                f.result = f.removed > 0 ? FolderOutcome::partial : FolderOutcome::failed;
                 f.error = fmt::format("the server kept {} of the messages after UID EXPUNGE", f.kept);
                 report.code = combine_exit_codes(report.code, ExitCode::unavailable);
             }
         } catch (const Error& e) {
             if (e.category() == ErrorCategory::io || e.category() == ErrorCategory::config) throw;
-            f.result = f.removed > 0 ? "partial" : "failed";
+            f.result = f.removed > 0 ? FolderOutcome::partial : FolderOutcome::failed;
             f.error = e.one_line();
             report.code = combine_exit_codes(report.code, e.exit_code());
         }
         if (journal && !ids.empty())
             journal->update_action(
-                ids[i], f.result == "done" ? journal::ActionStatus::done : journal::ActionStatus::failed,
+                ids[i], f.result == FolderOutcome::done ? journal::ActionStatus::done : journal::ActionStatus::failed,
                 folder_summary(f, report.cutoff), f.error.empty() ? std::nullopt : std::optional(f.error));
     }
     if (interrupted) report.code = ExitCode::interrupted;
@@ -477,7 +492,10 @@ std::vector<std::vector<CleanupCandidate>> plan_cleanup(imap::Connection& conn, 
         freed += static_cast<std::int64_t>(c.size);
     }
     if (report.usage_before) report.estimated_after = std::max<std::int64_t>(0, *report.usage_before - freed);
-    for (auto& f : report.folders) f.result = f.selected == 0 ? "nothing" : req.dry_run ? "would-remove" : "planned";
+    for (auto& f : report.folders)
+        f.result = f.selected == 0 ? FolderOutcome::nothing
+                   : req.dry_run   ? FolderOutcome::would_remove
+                                   : FolderOutcome::planned;
     return per_folder;
 }
 

@@ -86,6 +86,22 @@ struct CleanupRequest {
     std::chrono::sys_seconds now = {}; ///< the clock; the cutoff is now - older_than
 };
 
+/// What became of one folder of a cleanup.
+enum class FolderOutcome {
+    planned,      ///< selected, not cleaned yet
+    would_remove, ///< a dry run: these would be removed
+    nothing,      ///< nothing old enough (or needed) in it
+    done,         ///< every selected message removed
+    partial,      ///< some removed, then an error
+    failed,       ///< none removed: the error says why
+    interrupted,  ///< stopped on request between batches
+    not_started,  ///< the run stopped before this folder
+};
+
+/// "planned", "would-remove", "nothing", "done", "partial", "failed", "interrupted",
+/// "not-started": as the report and the journal say it. Pure.
+std::string_view folder_outcome_name(FolderOutcome o);
+
 /// One folder of a cleanup.
 struct CleanupFolder {
     std::string requested = {}; ///< the --folder entry ("\\Trash")
@@ -98,8 +114,7 @@ struct CleanupFolder {
     std::int64_t removed_bytes = 0;
     std::int64_t vanished = 0; ///< selected, but gone before this run could expunge them
     std::int64_t kept = 0;     ///< archived, but still there after UID EXPUNGE
-    /// "would-remove", "nothing", "done", "partial", "failed", "interrupted", "not-started"
-    std::string result = {};
+    FolderOutcome result = FolderOutcome::planned;
     std::string error = {};
 };
 

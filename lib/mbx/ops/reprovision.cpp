@@ -25,6 +25,17 @@
 #include <unistd.h>
 
 namespace mbx::ops::reprovision {
+
+std::string_view step_status_name(StepStatus s) {
+    switch (s) {
+    case StepStatus::done: return "done";
+    case StepStatus::already: return "already";
+    case StepStatus::would_do: return "would-do";
+    case StepStatus::skipped: return "skipped";
+    case StepStatus::failed: return "failed";
+    }
+    return "failed";
+}
 namespace detail {
 
 std::string in_quotes(std::string_view s) { return out::quoted(s); }
@@ -111,12 +122,13 @@ void Reprovisioner::run() {
         inspect();
         account();
         // The merge went into the mailbox: a run continued after it has one.
-        if (earlier_.done(kMerge, pair())) report("mailbox", req_.new_uid, "already", "made when the run began");
+        if (earlier_.done(kMerge, pair()))
+            report("mailbox", req_.new_uid, StepStatus::already, "made when the run began");
         else mailbox();
         merge_pass(kind::kReprovisionMerge, "merge");
         logon();
         if (!req_.cutover) {
-            report("cutover", res_.old_dn, "skipped",
+            report("cutover", res_.old_dn, StepStatus::skipped,
                    "--no-cutover: the addresses stay on the old entry; run again without it to cut over");
             return;
         }
@@ -132,7 +144,7 @@ void Reprovisioner::run() {
             } catch (const Error&) {
             }
         }
-        report(step_, "", "failed", e.one_line());
+        report(step_, "", StepStatus::failed, e.one_line());
     }
 }
 
@@ -248,7 +260,7 @@ Result already_done(const Request& req, const journal::RunRecord& run, const Res
     res.new_dn = str(inspect ? inspect->after.value_or(json{}) : json{}, "new_dn");
     if (const auto* acct = earlier.find(kAccount, req.new_uid))
         res.password_file = str(acct->after.value_or(json{}), "login_file");
-    res.steps.push_back({"all", res.old_dn, "already",
+    res.steps.push_back({"all", res.old_dn, StepStatus::already,
                          fmt::format("{} was reprovisioned as {} by run {}", req.user, req.new_uid, run.id)});
     return res;
 }
@@ -393,7 +405,7 @@ std::vector<Result> run_users(const Session& session, const UsersRequest& req) {
         if (const auto& e = ends[i].error) {
             if (!req.batch) throw *e;
             Result r{.user = req.pairs[i].user, .new_uid = req.pairs[i].new_uid, .exit = e->exit_code(), .error = *e};
-            r.steps.push_back({"inspect", "", "failed", e->one_line()});
+            r.steps.push_back({"inspect", "", StepStatus::failed, e->one_line()});
             results.push_back(std::move(r));
         } else {
             results.push_back(std::move(*done[i]));

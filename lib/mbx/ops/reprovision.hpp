@@ -28,6 +28,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace mbx::ops::reprovision {
@@ -68,12 +69,24 @@ struct Request {
 };
 
 /// One reported step (or, in a dry run, one folder of the merge plan).
+/// What became of a step.
+enum class StepStatus {
+    done,     ///< made
+    already,  ///< made by an earlier attempt of the run
+    would_do, ///< a dry run: planned, not made
+    skipped,  ///< not to be made (cutover without --cutover)
+    failed,   ///< tried, and the run stopped there
+};
+
+/// "done", "already", "would-do", "skipped", "failed": as the report says it. Pure.
+std::string_view step_status_name(StepStatus s);
+
 struct Step {
     std::string step = {};    ///< inspect, account, mailbox, merge, logon, cutover, final
     std::string subject = {}; ///< the DN or folder it is about
-    std::string status = {};  ///< done, already, would-do, skipped, failed, not-run
-    std::string detail = {};  ///< one line for people
-    std::string ldif = {};    ///< what it writes (or would write) to the directory, as LDIF
+    StepStatus status = StepStatus::failed;
+    std::string detail = {}; ///< one line for people
+    std::string ldif = {};   ///< what it writes (or would write) to the directory, as LDIF
 };
 
 struct Result {

@@ -124,7 +124,7 @@ private:
     void done(std::int64_t action, std::optional<json> after = std::nullopt) {
         if (action) journal_.update_action(action, journal::ActionStatus::done, std::move(after));
     }
-    void report(std::string step, std::string subject, std::string status, std::string detail, std::string ldif = {}) {
+    void report(std::string step, std::string subject, StepStatus status, std::string detail, std::string ldif = {}) {
         res_.steps.push_back(
             {std::move(step), std::move(subject), std::move(status), std::move(detail), std::move(ldif)});
     }

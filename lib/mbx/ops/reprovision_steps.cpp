@@ -31,7 +31,7 @@ void Reprovisioner::inspect() {
         snapshot_ = a->after->value("old", json::object());
         res_.old_dn = str(snapshot_, "dn");
         res_.new_dn = str(*a->after, "new_dn");
-        report("inspect", res_.old_dn, "already", "as inspected when the run began");
+        report("inspect", res_.old_dn, StepStatus::already, "as inspected when the run began");
         return;
     }
     action_ = begin(kInspect, req_.user, std::nullopt, json{{"new_uid", req_.new_uid}});
@@ -72,7 +72,7 @@ void Reprovisioner::inspect() {
     std::string mail;
     for (const auto& [attr, values] : snapshot_["addresses"].items())
         for (const auto& v : values) mail += (mail.empty() ? "" : ", ") + v.get<std::string>();
-    report("inspect", old.dn, req_.dry_run ? "would-do" : "done",
+    report("inspect", old.dn, req_.dry_run ? StepStatus::would_do : StepStatus::done,
            mail.empty() ? "no mail address to move" : "addresses to move: " + out::printable(mail));
 }
 
@@ -83,7 +83,7 @@ void Reprovisioner::account() {
     const auto* a = earlier_.find(kAccount, req_.new_uid);
     if (a && a->status == journal::ActionStatus::done) {
         res_.password_file = str(a->after.value_or(json{}), "login_file");
-        report("account", res_.new_dn, "already", "created when the run began");
+        report("account", res_.new_dn, StepStatus::already, "created when the run began");
         return;
     }
     const auto old = dir().read_entry(res_.old_dn);
@@ -118,7 +118,7 @@ void Reprovisioner::account() {
     add.apply = [&] { make_account(attrs, file, generated, exists); };
     const Applied applied = make(std::move(add));
     if (applied == Applied::planned && generated) {
-        report("account", res_.new_dn, "would-do",
+        report("account", res_.new_dn, StepStatus::would_do,
                "a new random password would be written to a 0600 file in " +
                    out::printable(settings_.password_dir.string()),
                ldif);
@@ -126,8 +126,10 @@ void Reprovisioner::account() {
     }
     res_.password_file = file;
     if (applied == Applied::planned)
-        report("account", res_.new_dn, "would-do", "password from " + out::printable(file.string()), ldif);
-    else report("account", res_.new_dn, "done", "password in " + out::printable(file.string()) + " (mode 0600)", ldif);
+        report("account", res_.new_dn, StepStatus::would_do, "password from " + out::printable(file.string()), ldif);
+    else
+        report("account", res_.new_dn, StepStatus::done,
+               "password in " + out::printable(file.string()) + " (mode 0600)", ldif);
 }
 
 void Reprovisioner::make_account(const std::vector<directory::Attribute>& attrs, const std::filesystem::path& file,
@@ -148,19 +150,19 @@ void Reprovisioner::mailbox() {
     create.made = [&] { return made.is_null() ? std::nullopt : std::optional<json>(made); };
     const Applied applied = make(std::move(create));
     if (applied == Applied::planned) {
-        report("mailbox", req_.new_uid, "would-do",
+        report("mailbox", req_.new_uid, StepStatus::would_do,
                "log in as the new user (the server makes INBOX), create the folders the merge plan marks "
                "(created) and any missing standard folder (Drafts, Sent, Trash, Junk)");
         return;
     }
     if (applied == Applied::already) {
-        report("mailbox", req_.new_uid, "already", "made when the run began");
+        report("mailbox", req_.new_uid, StepStatus::already, "made when the run began");
         return;
     }
     const auto created = strings(made["created"]);
     std::string list;
     for (const auto& c : created) list += (list.empty() ? "" : ", ") + out::printable(c);
-    report("mailbox", req_.new_uid, "done",
+    report("mailbox", req_.new_uid, StepStatus::done,
            created.empty() ? "every folder exists" : fmt::format("created {} folders: {}", created.size(), list));
 }
 
@@ -232,13 +234,13 @@ void Reprovisioner::merge_pass(const char* action_kind, const char* step) {
         return;
     }
     if (applied == Applied::already) {
-        report(step, pair(), "already",
+        report(step, pair(), StepStatus::already,
                std::string_view(action_kind) == kMerge ? "copied and verified earlier in the run"
                                                        : "done earlier in the run");
         return;
     }
     const merge::Totals t = merge::totals_of(*res_.merge);
-    report(step, pair(), "done",
+    report(step, pair(), StepStatus::done,
            fmt::format("{} of {} messages copied ({}), verified: nothing missing", t.copied, t.to_copy,
                        out::human_bytes(static_cast<std::int64_t>(t.bytes_to_copy))));
 }
@@ -252,7 +254,7 @@ void Reprovisioner::report_merge_plan(const char* step) {
     res_.merge = merge::run(in_run(false), m);
     const auto& r = *res_.merge;
     for (const auto& f : r.folders)
-        report(step, f.plan.source, "would-do",
+        report(step, f.plan.source, StepStatus::would_do,
                fmt::format("-> {}{}: {} messages, {} to copy", out::printable(f.plan.target),
                            f.created ? " (created)" : "", f.to_copy,
                            out::human_bytes(static_cast<std::int64_t>(f.bytes_to_copy))));
@@ -269,10 +271,12 @@ void Reprovisioner::logon() {
     };
     const Applied applied = make(std::move(check));
     if (applied == Applied::planned)
-        report("logon", req_.new_uid, "would-do", "log in as the new user with the new password, SELECT INBOX");
-    else if (applied == Applied::already) report("logon", req_.new_uid, "already", "checked earlier in the run");
+        report("logon", req_.new_uid, StepStatus::would_do,
+               "log in as the new user with the new password, SELECT INBOX");
+    else if (applied == Applied::already)
+        report("logon", req_.new_uid, StepStatus::already, "checked earlier in the run");
     else
-        report("logon", req_.new_uid, "done",
+        report("logon", req_.new_uid, StepStatus::done,
                fmt::format("logged in with the new password; INBOX holds {} messages", messages.value_or(0)));
 }
 
@@ -306,7 +310,7 @@ void Reprovisioner::cutover() {
     phase("cutover");
     // Its planning reads the addresses it moves: an attempt that cut over is only reported.
     if (earlier_.done(kCutover, req_.user)) {
-        report("cutover", res_.old_dn, "already", "cut over earlier in the run");
+        report("cutover", res_.old_dn, StepStatus::already, "cut over earlier in the run");
         return;
     }
     json before, after;
@@ -341,7 +345,8 @@ void Reprovisioner::cutover() {
     if (!interrupted) after["ldif"] = ldif;
     PlannedAction cut{.kind = kind::kReprovisionCutover, .subject = req_.user, .before = before, .after = after};
     cut.apply = [&] { cut_over(moved_dn, new_changes, old_changes); };
-    report("cutover", res_.old_dn, make(std::move(cut)) == Applied::planned ? "would-do" : "done", detail, ldif);
+    report("cutover", res_.old_dn, make(std::move(cut)) == Applied::planned ? StepStatus::would_do : StepStatus::done,
+           detail, ldif);
 }
 
 // The cutover's before and after: the addresses from the old entry as inspected to the new one,

@@ -17,7 +17,7 @@ merge::FolderResult folder(std::uint64_t to_copy, std::uint64_t copied, std::opt
     f.copied = copied;
     f.bytes_copied = copied * 1000;
     f.missing = missing;
-    f.status = "ok";
+    f.status = mbx::ops::merge::FolderStatus::ok;
     return f;
 }
 
