@@ -33,10 +33,4 @@ void install_interrupt_handlers() {
 
 bool interrupt_requested() noexcept { return g_signals.load() > 0; }
 
-void throw_if_interrupted() {
-    if (interrupt_requested())
-        throw Error(ErrorCategory::interrupted, "interrupted by a signal",
-                    "run the same command again (or with --resume RUN) to continue");
-}
-
 } // namespace mbx

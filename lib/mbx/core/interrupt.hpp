@@ -12,7 +12,4 @@ void install_interrupt_handlers();
 /// True once SIGINT or SIGTERM has arrived.
 bool interrupt_requested() noexcept;
 
-/// Throws Error(interrupted) when an interrupt was requested: call between units of work.
-void throw_if_interrupted();
-
 } // namespace mbx

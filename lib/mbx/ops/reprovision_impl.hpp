@@ -100,8 +100,8 @@ public:
     /// `earlier`: what the earlier attempts of this run journaled (empty for a new run).
     Reprovisioner(const Session& session, const RunRequest& req, journal::Journal& journal, Result& res,
                   const Resumed& earlier)
-        : cfg_(session.config), secrets_(session.secrets), req_(req), journal_(journal), progress_(session.progress),
-          stop_requested_(session.stop_requested), res_(res), earlier_(earlier),
+        : session_(session), cfg_(session.config), secrets_(session.secrets), req_(req), journal_(journal),
+          progress_(session.progress), res_(res), earlier_(earlier),
           settings_(settings_of(session.config, journal.path())) {}
 
     void run();
@@ -131,7 +131,7 @@ private:
     void phase(std::string_view step) {
         stop_if_asked(step);
         step_ = step;
-        in_run(false).throw_if_stopped();
+        session_.throw_if_stopped();
         progress_.update(fmt::format("{} -> {}: {}", req_.user, req_.new_uid, step), 0, 0);
     }
     merge::Endpoint endpoint(const std::string& user) { return {user, imap_master_config(cfg_, secrets_, user)}; }
@@ -145,7 +145,7 @@ private:
                 .run_id = res_.run_id,
                 .progress = progress_,
                 .dry_run = req_.dry_run,
-                .stop_requested = stop_requested_};
+                .stop_requested = session_.stop_requested};
     }
     // Journals `action` in the run and makes it (ops::apply): only journaled in a dry run, not
     // made again when an earlier attempt of the run made it.
@@ -172,12 +172,12 @@ private:
                   const std::vector<directory::Modification>& old_changes);
     std::vector<directory::Attribute> new_entry_attributes(const directory::Entry& old) const;
 
+    const Session& session_; // the caller's: its stop request is checked before each step
     const config::Config& cfg_;
     const SecretProvider& secrets_;
     const RunRequest& req_;
     journal::Journal& journal_;
     Progress& progress_;
-    std::function<bool()> stop_requested_; // the session's: checked before each step
     Result& res_;
     const Resumed& earlier_;
     Settings settings_;
