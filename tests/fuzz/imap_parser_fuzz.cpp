@@ -26,6 +26,7 @@ void decode_all(const mbx::imap::Untagged& u) {
     guarded([&] { (void)decode_list(u, false); });
     guarded([&] { (void)decode_list(u, true); });
     guarded([&] { (void)decode_status(u); });
+    guarded([&] { (void)decode_namespace(u); });
     guarded([&] { (void)decode_fetch(u); });
     guarded([&] { (void)decode_search(u); });
     if (!u.code.empty()) guarded([&] { (void)parse_values(u.code, ParserLimits{8, 64}); });

@@ -27,6 +27,9 @@ int main(int argc, char** argv) {
                 "a Message-ID: Date, From, Subject + size), with their exact bytes, flags, keywords and\n"
                 "internal dates; creates missing folders (special-use folders go to the target's folder of the\n"
                 "same use) and subscribes them as on the source. The source is only read (EXAMINE, BODY.PEEK).\n"
+                "Folder names follow each server's personal namespace (NAMESPACE: 'INBOX.a.b' on Cyrus is 'a/b'\n"
+                "on Dovecot); other users' and shared folders are left out unless --include-shared. A folder\n"
+                "the target refuses fails alone, with its own error; the others go on.\n"
                 "NAME is an [imap.NAME] section of the configuration (another server); default [imap].\n"
                 "Any stop (kill, network, [OVERQUOTA]) is resumed by running the same command again.\n"
                 "Exit 0 only when every selected source message was verified on the target.",
@@ -54,6 +57,7 @@ int main(int argc, char** argv) {
                  "skip source folders matching GLOB (repeatable)")
                 ("map", po::value<std::vector<std::string>>()->value_name("OLD=NEW"),
                  "source folder OLD (and below) goes to target folder NEW (repeatable)")
+                ("include-shared", "also merge other users' and shared folders the source user sees (NAMESPACE)")
                 ("mode", po::value<std::string>()->value_name("MODE"),
                  "missing (default): skip messages the target has; always: copy all")
                 ("since", po::value<std::string>()->value_name("DATE"), "only messages from DATE (YYYY-MM-DD)")

@@ -43,11 +43,6 @@ Cell optional_count(const std::optional<std::uint64_t>& v) {
     return Cell(static_cast<std::int64_t>(*v));
 }
 
-Cell optional_text(const char* text) {
-    if (!text) return Cell();
-    return Cell(std::string(text));
-}
-
 mbx::out::ReportSpec report_spec() {
     return {
         "merge",
@@ -66,7 +61,8 @@ mbx::out::ReportSpec report_spec() {
          {"failed", "Failed", Kind::integer, Role::value, "rejected by the target"},
          {"missing", "Missing", Kind::integer, Role::value, "selected source messages not on the target at the end"},
          {"status", "Status", Kind::text, Role::detail,
-          "planned, ok, incomplete, failed; missing: a row naming one missing message"},
+          "planned, ok, incomplete, failed; missing: a row naming one missing message; skipped: a folder of "
+          "another user or shared, left out without --include-shared"},
          {"error", "Error", Kind::text, Role::detail},
          {"normalised", "Normalised", Kind::integer, Role::value,
           "copies present whose bytes the target's server changed on APPEND"},
@@ -87,8 +83,11 @@ void folder_rows(mbx::out::Sink& sink, const merge::PairOutcome& o) {
     const auto& r = *o.result;
     auto n = [](std::uint64_t v) { return Cell(static_cast<std::int64_t>(v)); };
     for (const auto& f : r.folders) {
-        const Cell error =
-            optional_text(f.status == merge::FolderStatus::failed && r.stopped ? r.stopped->what() : nullptr);
+        // The folder's own error; a folder the run never reached says why the run stopped.
+        const Cell error = !f.error.empty() ? Cell(mbx::out::printable(f.error))
+                           : f.status == merge::FolderStatus::failed && r.stopped
+                               ? Cell("not reached: " + mbx::out::printable(r.stopped->one_line()))
+                               : Cell();
         sink.row(std::vector<Cell>{o.pair.from,
                                    o.pair.to,
                                    f.plan.source,
@@ -112,6 +111,15 @@ void folder_rows(mbx::out::Sink& sink, const merge::PairOutcome& o) {
                                    {},
                                    {},
                                    {}});
+    }
+    for (const auto& f : r.foreign) {
+        std::vector<Cell> row(23);
+        row[0] = o.pair.from;
+        row[1] = o.pair.to;
+        row[2] = mbx::out::printable(f.name);
+        row[14] = std::string("skipped");
+        row[15] = fmt::format("in the {} namespace: merged only with --include-shared", merge::namespace_kind_name(f.kind));
+        sink.row(std::move(row));
     }
     for (const auto& m : r.missing_messages) {
         auto p = [](const std::string& v) { return Cell(mbx::out::printable(v)); };
@@ -199,6 +207,7 @@ merge::Options options_of(mbx::cli::Context& ctx) {
     if (const auto s = arg(ctx, "max-size"); !s.empty())
         o.filter.max_size = static_cast<std::uint64_t>(mbx::config::parse_size(s, "--max-size"));
     o.filter.include_deleted = args(ctx).count("include-deleted") > 0;
+    o.folders.include_shared = args(ctx).count("include-shared") > 0;
     if (args(ctx).count("max-messages-per-second")) {
         o.max_messages_per_second = args(ctx)["max-messages-per-second"].as<double>();
         if (!(o.max_messages_per_second > 0))

@@ -9,7 +9,7 @@ namespace {
 
 // A table laid out by hand: a setting a line.
 // clang-format off
-constexpr std::array<SettingDef, 56> kSettings{{
+constexpr std::array<SettingDef, 57> kSettings{{
     // [ldap]: the directory holding users, addresses and quota limits.
     {"ldap", "uri", "", "LDAP server: ldap://host[:port] (use starttls), ldaps://host[:port] or ldapi://%2Fpath%2Fto%2Fsocket"},
     {"ldap", "starttls", "true", "with ldap://, upgrade to TLS with StartTLS before binding"},
@@ -38,6 +38,7 @@ constexpr std::array<SettingDef, 56> kSettings{{
     {"imap", "master-separator", "*", "with master-method=separator: login is USER<separator>MASTER"},
     {"imap", "timeout", "60s", "network timeout"},
     {"imap", "command-timeout", "15m", "longest one command may take, however slowly the server answers (0: no limit)"},
+    {"imap", "server-kind", "auto", "the server software, for advice that names its tools: auto (from ID), dovecot, cyrus or other"},
     {"imap", "connections", "8", "parallel connections for commands that work on many mailboxes"},
     // [doveadm]: Dovecot's HTTP admin API, the fast path where the admin has it.
     {"doveadm", "url", "", "doveadm HTTP API endpoint, e.g. https://mail.example.org:8080/doveadm/v1"},

@@ -102,6 +102,39 @@ std::vector<ListEntry> list_mailboxes(Connection& conn) {
     return out;
 }
 
+Namespaces namespaces(Connection& conn) {
+    if (conn.has_capability("NAMESPACE")) {
+        Response r = run(conn, Command("NAMESPACE"), "read the namespaces of " + in_quotes(conn.uri()));
+        auto lines = untagged_of(r, "NAMESPACE");
+        if (lines.size() != 1)
+            throw Error(ErrorCategory::data, "cannot read the namespaces of " + in_quotes(conn.uri()) +
+                                                 ": the server sent " + std::to_string(lines.size()) +
+                                                 " NAMESPACE responses instead of one");
+        return decode_namespace(lines.front());
+    }
+    // RFC 3501 §6.3.8: LIST "" "" answers the hierarchy delimiter of the root.
+    Command cmd("LIST");
+    cmd.astring("").astring("");
+    Response r = run(conn, cmd, "read the hierarchy delimiter of " + in_quotes(conn.uri()));
+    Namespaces n;
+    NamespaceEntry personal;
+    for (const Untagged& u : untagged_of(r, "LIST")) personal.delimiter = decode_list(u).delimiter;
+    n.personal.push_back(std::move(personal));
+    return n;
+}
+
+void require_inbox(Connection& conn, std::string_view user) {
+    Command cmd("STATUS");
+    cmd.mailbox("INBOX").raw("(MESSAGES)");
+    Response r = conn.command(cmd);
+    if (r.ok()) return;
+    const Error e = command_error("open the INBOX of " + in_quotes(user), r);
+    if (e.category() != ErrorCategory::data) throw e;
+    throw Error(ErrorCategory::auth, e.what(),
+                "the server let the login in but has no mailbox for " + in_quotes(user) +
+                    ": check the name (a proxy login is granted for any name), or create the mailbox");
+}
+
 StatusEntry status(Connection& conn, std::string_view mailbox, const std::vector<std::string>& items) {
     std::string list = "(";
     for (const auto& item : items) {
@@ -445,6 +478,42 @@ id(Connection& conn, const std::vector<std::pair<std::string, std::string>>& cli
             out.emplace_back(items[i].as_string(), items[i + 1].as_nstring().value_or(""));
     }
     return out;
+}
+
+std::string_view server_kind_name(ServerKind kind) {
+    switch (kind) {
+    case ServerKind::dovecot: return "dovecot";
+    case ServerKind::cyrus: return "cyrus";
+    case ServerKind::other: return "other";
+    }
+    return "other";
+}
+
+ServerKind server_kind_of(const std::vector<std::pair<std::string, std::string>>& fields) {
+    for (const auto& [name, value] : fields) {
+        if (!iequals(name, "name")) continue;
+        const std::string v = ascii_lower(value);
+        if (v.find("dovecot") != std::string::npos) return ServerKind::dovecot;
+        if (v.find("cyrus") != std::string::npos) return ServerKind::cyrus;
+    }
+    return ServerKind::other;
+}
+
+ServerKind server_kind(Connection& conn, std::string_view configured, std::string_view setting) {
+    if (configured == "dovecot") return ServerKind::dovecot;
+    if (configured == "cyrus") return ServerKind::cyrus;
+    if (configured == "other") return ServerKind::other;
+    if (!configured.empty() && configured != "auto")
+        throw Error(ErrorCategory::config,
+                    "invalid " + std::string(setting) + " " + in_quotes(configured),
+                    "use auto, dovecot, cyrus or other");
+    if (!conn.has_capability("ID")) return ServerKind::other;
+    try {
+        return server_kind_of(id(conn, {{"name", "mbxkit"}}));
+    } catch (const Error& e) {
+        if (e.category() == ErrorCategory::unavailable || e.category() == ErrorCategory::interrupted) throw;
+        return ServerKind::other; // a malformed or refused ID: advice stays with IMAP
+    }
 }
 
 } // namespace mbx::imap

@@ -40,6 +40,17 @@ struct SelectInfo {
 /// modified UTF-7. Throws mbx::Error (see above; data for malformed responses). Network.
 std::vector<ListEntry> list_mailboxes(Connection& conn);
 
+/// The server's namespaces (RFC 2342): NAMESPACE when the server has it; otherwise one personal
+/// namespace with the prefix "" and the delimiter `LIST "" ""` reports. Throws as above.
+/// Network.
+Namespaces namespaces(Connection& conn);
+
+/// Checks that the logged-in user has a mailbox (STATUS INBOX). A server that grants an admin's
+/// proxy login for any name (Cyrus: SASL authzid for a user it has no mailbox for) otherwise
+/// "logs in" users that do not exist. Throws mbx::Error(auth) naming `user` when the server
+/// refuses INBOX, and as above otherwise. Network.
+void require_inbox(Connection& conn, std::string_view user);
+
 /// STATUS of `mailbox` (UTF-8) for `items` ("MESSAGES", "UIDNEXT", "SIZE", ...). Throws
 /// mbx::Error(internal) for an item that is not an atom, otherwise as above. Network.
 StatusEntry status(Connection& conn, std::string_view mailbox, const std::vector<std::string>& items);
@@ -159,5 +170,24 @@ std::vector<std::uint64_t> uid_search(Connection& conn, const Command& criteria)
 /// or sends a malformed ID response, and as above. Network.
 std::vector<std::pair<std::string, std::string>>
 id(Connection& conn, const std::vector<std::pair<std::string, std::string>>& client_fields);
+
+/// Which IMAP server software a connection talks to, for advice that names its tools.
+enum class ServerKind {
+    other,   ///< not recognised: advice stays with IMAP
+    dovecot, ///< doveadm
+    cyrus,   ///< cyradm, reconstruct
+};
+
+/// "other", "dovecot", "cyrus". Pure.
+std::string_view server_kind_name(ServerKind kind);
+
+/// The kind the RFC 2971 ID fields `fields` name ("name" "Dovecot", "name" "Cyrus IMAPD"). Pure.
+ServerKind server_kind_of(const std::vector<std::pair<std::string, std::string>>& fields);
+
+/// The kind of the server behind `conn`: `configured` ("dovecot", "cyrus", "other") when it is
+/// not "auto" or empty, else what the server's ID says (ServerKind::other without ID, or when
+/// ID fails). Throws mbx::Error(config) for another configured value naming `setting`, and
+/// mbx::Error(unavailable) when the connection breaks. Network (one ID) for "auto".
+ServerKind server_kind(Connection& conn, std::string_view configured, std::string_view setting = "imap.server-kind");
 
 } // namespace mbx::imap

@@ -111,6 +111,9 @@ private:
                 ++pos_;
                 return v;
             }
+            // RFC 2342 §5 writes a NAMESPACE group's descriptors without a space between them:
+            // `(("" "/")("#shared/" "/"))`. A list directly after a list is taken as the next item.
+            if (v.items.back().is_list() && peek() == '(') continue;
             expect(' ');
         }
     }
@@ -403,6 +406,35 @@ StatusEntry decode_status(const Untagged& u, bool utf8_accept) {
         }
     }
     return s;
+}
+
+Namespaces decode_namespace(const Untagged& u, bool utf8_accept) {
+    expect_keyword(u, "NAMESPACE");
+    if (u.arguments.size() != 3) fail("NAMESPACE needs three groups (personal, other users, shared)");
+    auto group = [&](const Value& v) {
+        std::vector<NamespaceEntry> out;
+        if (v.is_nil()) return out;
+        for (const auto& d : v.list()) {
+            // Namespace = "(" string SP (<"> QUOTED_CHAR <"> / nil) *(Namespace_Response_Extension) ")"
+            const auto& items = d.list();
+            if (items.size() < 2) fail("NAMESPACE descriptor without a prefix and a delimiter");
+            NamespaceEntry e;
+            e.prefix = decode_name(items[0], utf8_accept);
+            const Value& delim = items[1];
+            if (!delim.is_nil()) {
+                if (delim.kind != Value::Kind::quoted || delim.text.size() != 1)
+                    fail("NAMESPACE delimiter is not one quoted character");
+                e.delimiter = delim.text[0];
+            }
+            out.push_back(std::move(e));
+        }
+        return out;
+    };
+    Namespaces n;
+    n.personal = group(u.arguments[0]);
+    n.other_users = group(u.arguments[1]);
+    n.shared = group(u.arguments[2]);
+    return n;
 }
 
 namespace {

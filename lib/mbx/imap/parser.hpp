@@ -114,6 +114,21 @@ struct StatusEntry {
     std::optional<std::uint64_t> get(const std::string& name) const;
 };
 
+/// One namespace of a NAMESPACE response (RFC 2342 §5): the prefix its mailbox names start with
+/// and its hierarchy delimiter.
+struct NamespaceEntry {
+    std::string prefix;            ///< UTF-8, as mailbox names are: "", "INBOX.", "user/", "#shared/"
+    std::optional<char> delimiter; ///< nullopt for NIL (a flat namespace)
+};
+
+/// `* NAMESPACE personal other-users shared` (RFC 2342 §5): each group NIL (empty) or a list
+/// of namespaces; Namespace_Response_Extensions (RFC 2342 §5, "TRANSLATION" ...) are skipped.
+struct Namespaces {
+    std::vector<NamespaceEntry> personal;
+    std::vector<NamespaceEntry> other_users;
+    std::vector<NamespaceEntry> shared;
+};
+
 /// `* n FETCH (...)` (RFC 3501 §7.4.2). Items the server did not send stay empty; items
 /// mbxkit does not use (ENVELOPE, BODYSTRUCTURE, ...) are skipped after parsing.
 struct FetchItem {
@@ -142,6 +157,7 @@ QuotaRoot decode_quota_root(const Untagged& u, bool utf8_accept = false);
 Quota decode_quota(const Untagged& u);
 ListEntry decode_list(const Untagged& u, bool utf8_accept = false);
 StatusEntry decode_status(const Untagged& u, bool utf8_accept = false);
+Namespaces decode_namespace(const Untagged& u, bool utf8_accept = false);
 FetchItem decode_fetch(const Untagged& u);
 /// As above, moving body sections out of `u` (a large message is held once).
 FetchItem decode_fetch(Untagged&& u);

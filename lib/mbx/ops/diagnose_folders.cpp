@@ -12,7 +12,7 @@ bool selectable(const imap::ListEntry& entry) {
     return !entry.has_attribute("\\Noselect") && !entry.has_attribute("\\NonExistent");
 }
 
-std::vector<FolderFacts> locate_folders(const std::vector<imap::ListEntry>& list) {
+std::vector<FolderFacts> locate_folders(const std::vector<imap::ListEntry>& list, const std::string& prefix) {
     auto find_name = [&](std::string_view name) -> const imap::ListEntry* {
         for (const auto& e : list)
             if (e.name == name) return &e;
@@ -33,7 +33,7 @@ std::vector<FolderFacts> locate_folders(const std::vector<imap::ListEntry>& list
             }
         if (!found)
             for (auto name : need.names)
-                if ((found = find_name(name))) break;
+                if ((found = find_name(prefix + std::string(name)))) break;
         folders.push_back(facts_of(std::string(need.use.substr(1)), std::string(need.use), found));
     }
     return folders;
@@ -41,21 +41,52 @@ std::vector<FolderFacts> locate_folders(const std::vector<imap::ListEntry>& list
 
 namespace {
 
-Finding folder_finding(const FolderFacts& f, const std::string& uid) {
-    const std::string who = p(uid);
+// How to create a missing special-use folder, in the words of the server's own tools.
+std::string create_advice(const FoldersFacts& facts, const std::string& use, const std::string& name) {
+    const std::string who = p(facts.uid);
+    const std::string create = fmt::format("IMAP CREATE \"{}\" USE ({})", name, use);
+    switch (facts.server) {
+    case imap::ServerKind::dovecot:
+        return fmt::format("create it with the {} use ({}, e.g. `doveadm mailbox create -u {} -s '{}'`)", use, create,
+                           who, name);
+    case imap::ServerKind::cyrus:
+        return fmt::format("create it with the {} use ({} as the user, or in cyradm `createmailbox` and "
+                           "`mboxconfig ... specialuse {}`)",
+                           use, create, use);
+    case imap::ServerKind::other: break;
+    }
+    return fmt::format("create it with the {} use ({} as the user)", use, create);
+}
+
+// How to repair a folder the server cannot open.
+std::string repair_advice(const FoldersFacts& facts, const std::string& shown) {
+    const std::string who = p(facts.uid);
+    switch (facts.server) {
+    case imap::ServerKind::dovecot:
+        return fmt::format("the server cannot open {}: check its storage and log for {} (permissions, a damaged "
+                           "index: `doveadm force-resync -u {} '{}'`)",
+                           shown, who, who, shown);
+    case imap::ServerKind::cyrus:
+        return fmt::format("the server cannot open {}: check its log for {} (permissions, a damaged index: "
+                           "`reconstruct -r user.{}` as the cyrus user)",
+                           shown, who, who);
+    case imap::ServerKind::other: break;
+    }
+    return fmt::format("the server cannot open {}: check its storage and log for {} (permissions, a damaged index)",
+                       shown, who);
+}
+
+Finding folder_finding(const FolderFacts& f, const FoldersFacts& facts) {
     const std::string& use = f.use;
     if (!f.entry) {
-        const std::string name = use.empty() ? "INBOX" : use.substr(1);
+        const std::string name = use.empty() ? "INBOX" : facts.prefix + use.substr(1);
         return {.area = "folders",
                 .check = f.check,
                 .status = Status::failed,
                 .mis = "MIS_8",
                 .detail = use.empty() ? "no INBOX" : fmt::format("no folder marked {} (nor one named {})", use, name),
-                .remedy = use.empty()
-                              ? "the server cannot open the mailbox: check its storage for this user"
-                              : fmt::format("create it with the {} use (IMAP CREATE \"{}\" USE ({}), e.g. `doveadm "
-                                            "mailbox create -u {} -s {}`); the device recovers on its next sync",
-                                            use, name, use, who, name)};
+                .remedy = use.empty() ? "the server cannot open the mailbox: check its storage for this user"
+                                      : create_advice(facts, use, name) + "; the device recovers on its next sync"};
     }
     const std::string shown = p(f.entry->name);
     if (!selectable(*f.entry))
@@ -88,9 +119,7 @@ Finding folder_finding(const FolderFacts& f, const std::string& uid) {
             .status = Status::failed,
             .mis = "MIS_8",
             .detail = fmt::format("{} cannot be opened: {}", shown, e.one_line()),
-            .remedy = fmt::format("the server cannot open {}: check its storage and log for {} (permissions, "
-                                  "a damaged index: `doveadm force-resync -u {} '{}'` on Dovecot)",
-                                  shown, who, who, shown)};
+            .remedy = repair_advice(facts, shown)};
 }
 
 } // namespace
@@ -106,7 +135,7 @@ std::vector<Finding> judge_folders(const FoldersFacts& facts) {
                  .detail = "LIST failed: " + facts.list_error->one_line(),
                  .remedy = "check the mail server's log for this user"}};
     std::vector<Finding> found;
-    for (const auto& f : facts.folders) found.push_back(folder_finding(f, facts.uid));
+    for (const auto& f : facts.folders) found.push_back(folder_finding(f, facts));
     return found;
 }
 
@@ -119,8 +148,14 @@ void Diagnosis::folders() {
     FoldersFacts facts{.logged_in = imap_.has_value(), .uid = uid()};
     if (imap_) {
         try {
-            facts.folders = locate_folders(imap::list_mailboxes(*imap_));
+            facts.server = imap::server_kind(*imap_, cfg_.get("imap.server-kind"));
+            for (const auto& n : imap::namespaces(*imap_).personal) {
+                facts.prefix = n.prefix;
+                break;
+            }
+            facts.folders = locate_folders(imap::list_mailboxes(*imap_), facts.prefix);
         } catch (const Error& e) {
+            if (e.category() == ErrorCategory::config) throw;
             facts.list_error = e;
         }
         for (auto& f : facts.folders) examine(f);

@@ -10,6 +10,7 @@
 
 #include "mbx/core/error.hpp"
 #include "mbx/directory/entry.hpp"
+#include "mbx/imap/mailbox_ops.hpp"
 #include "mbx/imap/parser.hpp"
 #include "mbx/journal/records.hpp"
 #include "mbx/ops/audit_devices.hpp"
@@ -155,8 +156,9 @@ struct FolderFacts {
 bool selectable(const imap::ListEntry& entry);
 
 /// INBOX and the folders of needed_folders() in `list`: by SPECIAL-USE attribute, else by the
-/// usual names; messages and error unset. Pure.
-std::vector<FolderFacts> locate_folders(const std::vector<imap::ListEntry>& list);
+/// usual names under the personal namespace's `prefix` ("INBOX." on Cyrus); messages and error
+/// unset. Pure.
+std::vector<FolderFacts> locate_folders(const std::vector<imap::ListEntry>& list, const std::string& prefix = {});
 
 /// The folders of the user's mailbox.
 struct FoldersFacts {
@@ -164,6 +166,8 @@ struct FoldersFacts {
     std::optional<Error> list_error = {}; ///< LIST failed
     std::string uid = {};
     std::vector<FolderFacts> folders = {}; ///< as locate_folders(), with what EXAMINE said
+    std::string prefix = {};               ///< the personal namespace's prefix: folders are made under it
+    imap::ServerKind server = imap::ServerKind::other; ///< whose tools the advice names
 };
 
 /// A finding per folder (MIS_8 when missing or unopenable, MIS_5 when the connection broke).

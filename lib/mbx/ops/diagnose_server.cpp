@@ -249,6 +249,7 @@ void Diagnosis::server_imap() {
             imap::ImapConfig config = imap_master_config(cfg_, secrets_, uid());
             config.want_certificate = true;
             imap_.emplace(imap::Connection::open(config));
+            imap::require_inbox(*imap_, uid());
             facts.latency_ms = ms_since(t0);
             facts.certificate = certificate_facts(
                 "imap-certificate", [&] { return imap_->peer_certificate(); }, "IMAP");

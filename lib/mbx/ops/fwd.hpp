@@ -16,6 +16,7 @@ struct Entry;
 namespace mbx::imap {
 struct FetchItem;
 struct ListEntry;
+struct Namespaces;
 } // namespace mbx::imap
 
 namespace mbx::http {

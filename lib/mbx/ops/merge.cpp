@@ -20,10 +20,10 @@ Scan scan(imap::Connection& conn, const std::string& folder, const std::function
     return s;
 }
 
-std::vector<Folder> list_folders(imap::Connection& conn) {
+Hierarchy list_folders(imap::Connection& conn) {
     auto list = imap::list_mailboxes(conn);
     auto subscribed = imap::subscribed_mailboxes(conn);
-    return folders_of(list, subscribed);
+    return {folders_of(list, subscribed), namespaces_of(imap::namespaces(conn))};
 }
 
 void Merger::connect() {
@@ -198,8 +198,11 @@ void Merger::settle(const std::string& folder) {
 
 void Merger::plan() {
     auto source = list_folders(*src_);
-    auto target = dst_ ? list_folders(*dst_) : std::vector<Folder>{};
-    for (auto& p : plan_folders(source, target, opt_.folders)) {
+    // A target not made yet is on the source's server: its namespaces are the source's.
+    auto target = dst_ ? list_folders(*dst_) : Hierarchy{{}, source.namespaces};
+    auto plans = plan_folders(source, target, opt_.folders);
+    result_.foreign = std::move(plans.foreign);
+    for (auto& p : plans.folders) {
         if (!dst_ && p.reason == "inbox") p.create = false; // made by the first login
         FolderState st;
         if (const auto j = journaled_.find(p.target); j != journaled_.end()) {
@@ -215,7 +218,18 @@ void Merger::plan() {
         session_.throw_if_stopped();
         if (st.target_exists && in_doubt_.contains(st.result.plan.target)) settle(st.result.plan.target);
         progress_.update("scan " + st.result.plan.source, 0, 0);
-        scan_folder(st, true);
+        try {
+            scan_folder(st, true);
+        } catch (const Error& e) {
+            // A folder the server will not open fails alone; a fresh connection for the next
+            // (the refused command may have left this one in any state).
+            if (!folder_error(e)) throw;
+            st.result.status = FolderStatus::failed;
+            st.result.error = e.one_line();
+            st.skip = true;
+            connect();
+            continue;
+        }
         total_to_copy_ += st.result.to_copy;
         total_bytes_ += st.result.bytes_to_copy;
     }
@@ -262,6 +276,7 @@ void Merger::journal_plan() {
                   {"present", r.present},    {"to_copy", r.to_copy},    {"bytes_to_copy", r.bytes_to_copy}};
         f["target_uidvalidity"] = st.target_uidvalidity;
         f["baseline_uid"] = st.baseline;
+        if (!r.error.empty()) f["error"] = r.error;
         folders.push_back(std::move(f));
     }
     json after = {{"from", req_.from.label},
@@ -271,6 +286,12 @@ void Merger::journal_plan() {
                   {"bytes_to_copy", total_bytes_},
                   {"folders", std::move(folders)}};
     if (req_.resume_run) after["resumes_run"] = *req_.resume_run;
+    if (!result_.foreign.empty()) {
+        json foreign = json::array();
+        for (const auto& f : result_.foreign)
+            foreign.push_back({{"folder", f.name}, {"namespace", namespace_kind_name(f.kind)}});
+        after["not_merged"] = std::move(foreign);
+    }
     journal_->add_action(run_id_, {.kind = kind::kMergePlan,
                                    .subject = pair(),
                                    .after = std::move(after),
@@ -340,6 +361,7 @@ Result Merger::plan_only() {
 // the run never reached has no action. A Stop passes through as the error it carries, and on.
 void Merger::copy_folders() {
     for (auto& st : folders_) {
+        if (st.skip) continue;
         std::optional<Stop> stop;
         PlannedAction folder{.kind = kind::kMergeFolder,
                              .subject = req_.to.label + "/" + st.result.plan.target,
@@ -362,9 +384,17 @@ void Merger::copy_folders() {
                              }};
         try {
             ops::apply(session_, {std::move(folder)});
-        } catch (const Error&) {
+        } catch (const Error& e) {
             if (stop) throw *stop;
-            throw;
+            if (!folder_error(e)) throw;
+            // The server refused this folder (CREATE, SELECT, a write): it fails with its own
+            // error, journaled by apply(); the next folder starts on fresh connections.
+            st.result.error = e.one_line();
+            st.result.status = FolderStatus::failed;
+            pending_.clear();
+            open_group_.reset();
+            batches_.clear();
+            connect();
         }
     }
 }

@@ -104,6 +104,9 @@ struct FolderResult {
     /// mbx never deletes them.
     std::optional<std::uint64_t> extra;
     FolderStatus status = FolderStatus::planned;
+    /// Why this folder failed (the server refused to create, open or write it; verification
+    /// could not open it), in one line; empty otherwise. Other folders go on regardless.
+    std::string error;
 };
 
 /// A selected source message that verification did not find on the target.
@@ -117,6 +120,8 @@ struct MissingMessage {
 
 struct Result {
     std::vector<FolderResult> folders;
+    /// Other users' and shared folders left out (merged only with --include-shared).
+    std::vector<ForeignFolder> foreign;
     std::vector<Rejected> rejected;
     /// After verification: the missing messages by name, the first 1,000 of each folder.
     std::vector<MissingMessage> missing_messages;

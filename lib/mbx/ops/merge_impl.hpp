@@ -53,7 +53,12 @@ struct Scan {
 Scan scan(imap::Connection& conn, const std::string& folder, const std::function<void(Message&&)>& take,
           const std::function<void(const Scan&)>& opened = {});
 
-std::vector<Folder> list_folders(imap::Connection& conn);
+// The folders of a connection's user and the namespaces their names are in.
+Hierarchy list_folders(imap::Connection& conn);
+
+// An error that concerns one folder (the server refused to create, select or write it): the
+// folder fails with it, the others go on. Anything else stops the run.
+inline bool folder_error(const Error& e) { return e.category() == ErrorCategory::data; }
 
 // What is left to copy of one folder.
 struct Todo {
@@ -82,6 +87,7 @@ struct FolderState {
     std::vector<std::pair<std::uint64_t, std::uint64_t>> resized_pairs;
     std::uint64_t extra = 0; ///< from the last scan: second copies made by this run or the ones it resumes
     bool done = false;
+    bool skip = false; ///< failed in the scan: not copied, not verified
 };
 
 // How a copy's header differs from its source's: "header added: X-Name" (the first field the

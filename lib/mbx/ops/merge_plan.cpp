@@ -73,18 +73,98 @@ std::pair<std::string, std::string> parse_map(std::string_view text) {
     return {std::string(text.substr(0, eq)), std::string(text.substr(eq + 1))};
 }
 
-std::vector<FolderPlan> plan_folders(const std::vector<Folder>& source, const std::vector<Folder>& target,
-                                     const FolderRules& rules) {
-    std::optional<char> target_delim;
+std::string_view namespace_kind_name(NamespaceKind k) {
+    switch (k) {
+    case NamespaceKind::personal: return "personal";
+    case NamespaceKind::other_users: return "other-users";
+    case NamespaceKind::shared: return "shared";
+    }
+    return "personal";
+}
+
+std::vector<Namespace> namespaces_of(const imap::Namespaces& n) {
+    std::vector<Namespace> out;
+    auto add = [&](const std::vector<imap::NamespaceEntry>& group, NamespaceKind kind) {
+        for (const auto& e : group) out.push_back({kind, e.prefix, e.delimiter});
+    };
+    add(n.personal, NamespaceKind::personal);
+    add(n.other_users, NamespaceKind::other_users);
+    add(n.shared, NamespaceKind::shared);
+    return out;
+}
+
+namespace {
+
+// The namespaces of a side; a server that said nothing has one personal namespace "" with the
+// delimiter its folders show (or `fallback`'s).
+std::vector<Namespace> effective_namespaces(const Hierarchy& h, std::optional<char> fallback) {
+    if (!h.namespaces.empty()) return h.namespaces;
+    Namespace personal;
+    personal.delimiter = fallback;
+    for (const auto& f : h.folders)
+        if (f.delimiter) {
+            personal.delimiter = f.delimiter;
+            break;
+        }
+    return {personal};
+}
+
+Namespace personal_of(const std::vector<Namespace>& namespaces) {
+    for (const auto& n : namespaces)
+        if (n.kind == NamespaceKind::personal) return n;
+    return Namespace{};
+}
+
+// The prefix without its trailing delimiter: the name of the namespace's root ("user").
+bool is_root(const std::string& name, const Namespace& n) {
+    return n.delimiter && !n.prefix.empty() && n.prefix.back() == *n.delimiter &&
+           name == std::string_view(n.prefix).substr(0, n.prefix.size() - 1);
+}
+
+} // namespace
+
+Namespace namespace_of(const std::string& name, const std::vector<Namespace>& namespaces) {
+    if (is_inbox(name)) return personal_of(namespaces);
+    const Namespace* best = nullptr;
+    for (const auto& n : namespaces) {
+        const bool in = name.starts_with(n.prefix) || is_root(name, n);
+        if (in && (!best || n.prefix.size() > best->prefix.size())) best = &n;
+    }
+    return best ? *best : personal_of(namespaces);
+}
+
+std::string translate_name(const std::string& name, const Namespace& ns, const Namespace& to) {
+    if (is_inbox(name) && ns.kind == NamespaceKind::personal && to.kind == NamespaceKind::personal) return "INBOX";
+    std::string rest = name.starts_with(ns.prefix) ? name.substr(ns.prefix.size()) : is_root(name, ns) ? "" : name;
+    if (rest.empty()) // the namespace's root: the target's root
+        return to.delimiter && to.prefix.ends_with(*to.delimiter) ? to.prefix.substr(0, to.prefix.size() - 1)
+                                                                   : to.prefix;
+    std::string out = to.prefix;
+    bool first = true;
+    for (auto part : split(rest, ns.delimiter)) {
+        if (to.delimiter) std::replace(part.begin(), part.end(), *to.delimiter, '_');
+        if (!first) out += to.delimiter ? *to.delimiter : '_';
+        out += part;
+        first = false;
+    }
+    return out;
+}
+
+FolderPlans plan_folders(const Hierarchy& source, const Hierarchy& target, const FolderRules& rules) {
+    const auto source_ns = effective_namespaces(source, std::nullopt);
+    const auto target_ns = effective_namespaces(target, personal_of(source_ns).delimiter);
+    const Namespace target_personal = personal_of(target_ns);
+    const std::optional<char> target_delim = target_personal.delimiter;
     std::map<std::string, const Folder*> by_name;
     std::map<std::string, const Folder*> by_use;
-    for (const auto& t : target) {
-        if (t.delimiter) target_delim = t.delimiter;
+    for (const auto& t : target.folders) {
         by_name[is_inbox(t.name) ? "INBOX" : t.name] = &t;
-        if (!t.special_use.empty() && !by_use.contains(t.special_use)) by_use[t.special_use] = &t;
+        if (!t.special_use.empty() && !by_use.contains(t.special_use) &&
+            namespace_of(t.name, target_ns).kind == NamespaceKind::personal)
+            by_use[t.special_use] = &t;
     }
-    std::vector<FolderPlan> plans;
-    for (const auto& s : source) {
+    FolderPlans out;
+    for (const auto& s : source.folders) {
         if (!s.selectable || s.special_use == "\\All" || s.special_use == "\\Flagged") continue;
         if (!rules.include.empty() && std::none_of(rules.include.begin(), rules.include.end(),
                                                    [&](const auto& g) { return glob_match(g, s.name); }))
@@ -92,6 +172,8 @@ std::vector<FolderPlan> plan_folders(const std::vector<Folder>& source, const st
         if (std::any_of(rules.exclude.begin(), rules.exclude.end(),
                         [&](const auto& g) { return glob_match(g, s.name); }))
             continue;
+        Namespace ns = namespace_of(s.name, source_ns);
+        if (s.delimiter) ns.delimiter = s.delimiter; // LIST says it for the folder itself
         FolderPlan p;
         p.source = s.name;
         p.special_use = s.special_use;
@@ -103,6 +185,10 @@ std::vector<FolderPlan> plan_folders(const std::vector<Folder>& source, const st
                                 s.name[m.first.size()] == *s.delimiter;
             if ((self || parent) && (!best || m.first.size() > best->first.size())) best = &m;
         }
+        if (!best && ns.kind != NamespaceKind::personal && !rules.include_shared) {
+            out.foreign.push_back({s.name, ns.kind});
+            continue;
+        }
         if (best) {
             p.target = best->second;
             if (best->first != s.name)
@@ -112,24 +198,37 @@ std::vector<FolderPlan> plan_folders(const std::vector<Folder>& source, const st
         } else if (is_inbox(s.name)) {
             p.target = "INBOX";
             p.reason = "inbox";
-        } else if (!s.special_use.empty() && by_use.contains(s.special_use)) {
+        } else if (ns.kind == NamespaceKind::personal && !s.special_use.empty() && by_use.contains(s.special_use)) {
             p.target = by_use[s.special_use]->name;
             p.reason = "special-use";
-        } else {
-            p.target = translate(s.name, s.delimiter, target_delim ? target_delim : s.delimiter);
+        } else if (ns.kind == NamespaceKind::personal) {
+            p.target = translate_name(s.name, ns, target_personal);
             p.reason = "name";
+        } else {
+            // --include-shared: to the target's namespace of the same kind, else under the
+            // personal one by the full name.
+            const auto same = std::find_if(target_ns.begin(), target_ns.end(),
+                                           [&](const Namespace& n) { return n.kind == ns.kind; });
+            if (same != target_ns.end()) {
+                p.target = translate_name(s.name, ns, *same);
+            } else {
+                Namespace whole = ns;
+                whole.prefix.clear();
+                p.target = translate_name(s.name, whole, target_personal);
+            }
+            p.reason = std::string(namespace_kind_name(ns.kind));
         }
         auto existing = by_name.find(is_inbox(p.target) ? "INBOX" : p.target);
         p.create = existing == by_name.end();
         p.subscribe = s.subscribed && (p.create || !existing->second->subscribed);
-        plans.push_back(std::move(p));
+        out.folders.push_back(std::move(p));
     }
-    std::sort(plans.begin(), plans.end(), [](const auto& a, const auto& b) {
+    std::sort(out.folders.begin(), out.folders.end(), [](const auto& a, const auto& b) {
         // INBOX first, then by name: the mail that matters most arrives first.
         if (is_inbox(a.source) != is_inbox(b.source)) return is_inbox(a.source);
         return a.source < b.source;
     });
-    return plans;
+    return out;
 }
 
 std::vector<std::string> settable_flags(const std::vector<std::string>& flags) {

@@ -27,12 +27,45 @@ struct Folder {
 /// Folders from LIST entries and the subscribed names. Pure.
 std::vector<Folder> folders_of(const std::vector<imap::ListEntry>& list, const std::vector<std::string>& subscribed);
 
+/// Whose folders a namespace holds (RFC 2342 §4).
+enum class NamespaceKind {
+    personal,    ///< the user's own
+    other_users, ///< other users' folders the user may see ("user.bob.Projects" on Cyrus)
+    shared,      ///< shared folders ("shared/announcements")
+};
+
+/// "personal", "other-users", "shared": as the report and the documentation say it. Pure.
+std::string_view namespace_kind_name(NamespaceKind k);
+
+/// One namespace of a server, as NAMESPACE reported it.
+struct Namespace {
+    NamespaceKind kind = NamespaceKind::personal;
+    std::string prefix;            ///< UTF-8: "" (Dovecot's default), "INBOX." (Cyrus, Courier)
+    std::optional<char> delimiter; ///< nullopt: flat
+};
+
+/// The namespaces of a NAMESPACE response, personal first. Pure.
+std::vector<Namespace> namespaces_of(const imap::Namespaces& n);
+
+/// One side of a merge: its folders, and the namespaces that say how their names are built.
+struct Hierarchy {
+    std::vector<Folder> folders;
+    std::vector<Namespace> namespaces; ///< empty: one personal namespace "" with the folders' delimiter
+};
+
+/// The namespace `name` is in: the one with the longest prefix that the name starts with (or
+/// that is the name with its trailing delimiter); INBOX is always personal. A name that no
+/// prefix matches is personal. Pure.
+Namespace namespace_of(const std::string& name, const std::vector<Namespace>& namespaces);
+
 /// How folders are chosen and named.
 struct FolderRules {
     std::vector<std::string> include = {}; ///< fnmatch globs on the source name; empty: all
     std::vector<std::string> exclude = {};
     /// --map OLD=NEW: the source folder OLD (and everything below it) goes to NEW on the target.
     std::vector<std::pair<std::string, std::string>> map = {};
+    /// --include-shared: also other users' and shared folders (see plan_folders).
+    bool include_shared = false;
 };
 
 /// Parses one --map argument "OLD=NEW". Throws mbx::Error(usage) without '=' or with an empty
@@ -49,14 +82,35 @@ struct FolderPlan {
     std::string reason;      ///< how the target name was chosen: "inbox", "special-use", "map", "name"
 };
 
+/// A source folder the plan leaves out because it is not the user's own.
+struct ForeignFolder {
+    std::string name;
+    NamespaceKind kind = NamespaceKind::shared;
+};
+
+/// The folder plan, and the folders it left out for their namespace.
+struct FolderPlans {
+    std::vector<FolderPlan> folders;
+    std::vector<ForeignFolder> foreign; ///< without --include-shared: other users' and shared folders
+};
+
+/// The name `name` (a folder of `from`'s namespace `ns`) has in the namespace `to` of the
+/// target: the prefix of `ns` replaced by the prefix of `to`, each level of the rest kept, in
+/// `to`'s delimiter (a level that holds that delimiter gets '_' in its place). So "INBOX.a.b"
+/// in Cyrus's personal namespace is "a/b" in Dovecot's, and "INBOX/x" in Dovecot's is
+/// "INBOX.INBOX.x" in Cyrus's (x is a child of INBOX there, as imapsync maps it). Pure.
+std::string translate_name(const std::string& name, const Namespace& ns, const Namespace& to);
+
 /// Maps every selectable source folder that passes the include/exclude globs to a target
 /// folder: INBOX to INBOX; --map (longest matching OLD wins, also for the folders below it);
-/// a special-use folder to the target folder with the same special use when there is one;
-/// otherwise the same name with the hierarchy delimiter translated (a name part that holds the
-/// target's delimiter gets '_' in its place). Virtual \All and \Flagged folders are skipped
-/// (their messages live in other folders). Sorted by source name. Pure.
-std::vector<FolderPlan> plan_folders(const std::vector<Folder>& source, const std::vector<Folder>& target,
-                                     const FolderRules& rules);
+/// a special-use folder to the target's personal folder with the same special use when there
+/// is one; otherwise translate_name() into the target's personal namespace. Folders in
+/// another namespace (other users', shared) are left out, listed in `foreign`, unless
+/// `rules.include_shared`: then they go to the target's first namespace of the same kind, or,
+/// when it has none, into its personal namespace under their full name. Virtual \All and
+/// \Flagged folders are skipped (their messages live in other folders). Sorted by source name,
+/// INBOX first. Pure.
+FolderPlans plan_folders(const Hierarchy& source, const Hierarchy& target, const FolderRules& rules);
 
 /// One message as the plan sees it (no body).
 struct Message {

@@ -89,7 +89,15 @@ void Merger::verify() {
         if (st.result.status == FolderStatus::failed) continue;
         session_.throw_if_stopped();
         progress_.update("verify " + st.result.plan.source, 0, 0);
-        scan_folder(st, false);
+        try {
+            scan_folder(st, false);
+        } catch (const Error& e) {
+            if (!folder_error(e)) throw;
+            st.result.error = "cannot verify: " + e.one_line();
+            st.result.status = FolderStatus::incomplete;
+            connect();
+            continue;
+        }
         st.result.missing = st.todo.size();
         st.result.normalised = st.resized;
         st.result.extra = st.extra;

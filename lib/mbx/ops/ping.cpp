@@ -4,6 +4,7 @@
 #include "mbx/directory/entry.hpp"
 #include "mbx/directory/escape.hpp"
 #include "mbx/journal/journal.hpp"
+#include "mbx/imap/mailbox_ops.hpp"
 #include "mbx/ops/connect.hpp"
 
 #include <fmt/format.h>
@@ -75,6 +76,7 @@ void ping_imap(const config::Config& cfg, const SecretProvider& secrets, PingRep
     }
     report.checks.push_back(run_check("imap", uri, "login", [&] {
         auto conn = imap::Connection::open(imap_master_config(cfg, secrets, user));
+        imap::require_inbox(conn, user);
         std::string caps;
         for (std::string_view want :
              {"IMAP4rev2", "IMAP4rev1", "QUOTA", "SPECIAL-USE", "UIDPLUS", "LITERAL+", "MULTIAPPEND"})

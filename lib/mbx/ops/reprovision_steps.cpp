@@ -170,11 +170,14 @@ json Reprovisioner::create_folders() {
     auto target = imap::Connection::open(imap_master_config(cfg_, secrets_, req_.new_uid));
     imap::select(target, "INBOX", true); // the server creates the mailbox at the first login
     auto source = imap::Connection::open(imap_master_config(cfg_, secrets_, req_.user));
-    const auto source_folders = merge::folders_of(imap::list_mailboxes(source), imap::subscribed_mailboxes(source));
+    const merge::Hierarchy source_folders{
+        merge::folders_of(imap::list_mailboxes(source), imap::subscribed_mailboxes(source)),
+        merge::namespaces_of(imap::namespaces(source))};
     source.logout();
-    auto target_folders = merge::folders_of(imap::list_mailboxes(target), imap::subscribed_mailboxes(target));
+    merge::Hierarchy target_folders{merge::folders_of(imap::list_mailboxes(target), imap::subscribed_mailboxes(target)),
+                                    merge::namespaces_of(imap::namespaces(target))};
     std::vector<std::string> created, subscribed;
-    for (const auto& p : merge::plan_folders(source_folders, target_folders, {})) {
+    for (const auto& p : merge::plan_folders(source_folders, target_folders, {}).folders) {
         if (p.create) {
             imap::create_mailbox(target, p.target, p.special_use);
             created.push_back(p.target);
@@ -184,19 +187,22 @@ json Reprovisioner::create_folders() {
             subscribed.push_back(p.target);
         }
     }
-    target_folders = merge::folders_of(imap::list_mailboxes(target), imap::subscribed_mailboxes(target));
+    target_folders.folders = merge::folders_of(imap::list_mailboxes(target), imap::subscribed_mailboxes(target));
+    // A standard folder is made in the user's own namespace: "INBOX.Sent" on Cyrus, "Sent" on Dovecot.
+    const std::string prefix = merge::namespace_of("INBOX", target_folders.namespaces).prefix;
     auto has_use = [](const std::vector<merge::Folder>& fs, std::string_view use) {
         return std::any_of(fs.begin(), fs.end(), [&](const merge::Folder& f) { return iequals(f.special_use, use); });
     };
     auto has_name = [](const std::vector<merge::Folder>& fs, std::string_view name) {
         return std::any_of(fs.begin(), fs.end(), [&](const merge::Folder& f) { return f.name == name; });
     };
-    for (auto [use, name] : kStandardFolders) {
-        if (has_use(target_folders, use) || has_name(target_folders, name)) continue;
+    for (auto [use, base] : kStandardFolders) {
+        const std::string name = prefix + std::string(base);
+        if (has_use(target_folders.folders, use) || has_name(target_folders.folders, name)) continue;
         imap::create_mailbox(target, name, use);
         imap::subscribe(target, name);
-        created.emplace_back(name);
-        subscribed.emplace_back(name);
+        created.push_back(name);
+        subscribed.push_back(name);
     }
     target.logout();
     return json{{"created", created}, {"subscribed", subscribed}};

@@ -109,6 +109,8 @@ TEST_CASE("parser: hostile and malformed lines are data errors", "[imap]") {
                             "* X (a  b)",
                             "* X  a",
                             "* X ( a)",
+                            "* X (a(b))",
+                            "* X ((a)b)",
                             "* X {5}",
                             "* X 18446744073709551616",
                             "* X BODY[HEADER",
@@ -190,6 +192,38 @@ TEST_CASE("decode_list (RFC 3501 §7.2.2, RFC 6154)", "[imap]") {
                             R"(* LIST () "/")", R"(* LIST () "/" "&Jjo")", R"(* LIST \Sent "/" x)"}) {
         INFO(bad);
         CHECK(data_error([&] { (void)decode_list(parse(bad)); }));
+    }
+}
+
+TEST_CASE("decode_namespace (RFC 2342 §5): Dovecot, Cyrus, extensions, hostile shapes", "[imap]") {
+    // Dovecot's default layout, and one with shared namespaces (its documentation's example).
+    Namespaces d = decode_namespace(parse(R"(* NAMESPACE (("" "/")) NIL NIL)"));
+    REQUIRE(d.personal.size() == 1);
+    CHECK(d.personal[0].prefix.empty());
+    CHECK(d.personal[0].delimiter == '/');
+    CHECK(d.other_users.empty());
+    CHECK(d.shared.empty());
+    // Debian's Cyrus IMAP (altnamespace: no, unixhierarchysep: no).
+    Namespaces c = decode_namespace(parse(R"(* NAMESPACE (("INBOX." ".")) (("user." ".")) (("" ".")))"));
+    CHECK(c.personal[0].prefix == "INBOX.");
+    CHECK(c.personal[0].delimiter == '.');
+    CHECK(c.other_users[0].prefix == "user.");
+    CHECK(c.shared[0].prefix.empty());
+    // RFC 2342 §5 example 5.7 (two personal namespaces), an extension, modified UTF-7, NIL delimiter.
+    Namespaces r = decode_namespace(parse(
+        R"x(* NAMESPACE (("" "/")("#mh/" "/" "X-PARAM" ("FLAG1" "FLAG2"))) (("~" "/")) (("#shared/" "/")("#public/" "/")("Entw&APw-rfe/" NIL)))x"));
+    REQUIRE(r.personal.size() == 2);
+    CHECK(r.personal[1].prefix == "#mh/");
+    CHECK(r.other_users[0].prefix == "~");
+    REQUIRE(r.shared.size() == 3);
+    CHECK(r.shared[2].prefix == "Entwürfe/");
+    CHECK_FALSE(r.shared[2].delimiter);
+    for (const char* bad : {R"(* NAMESPACE (("" "/")) NIL)", R"(* NAMESPACE ("" "/") NIL NIL)",
+                            R"(* NAMESPACE (("")) NIL NIL)", R"(* NAMESPACE (("" "//")) NIL NIL)",
+                            R"(* NAMESPACE (("" /)) NIL NIL)", R"(* NAMESPACE (("&Jjo" "/")) NIL NIL)",
+                            R"(* LIST () "/" x)"}) {
+        INFO(bad);
+        CHECK(data_error([&] { (void)decode_namespace(parse(bad)); }));
     }
 }
 
@@ -285,4 +319,16 @@ TEST_CASE("command_error classifies NO/BAD by response code (RFC 5530)", "[imap]
     mbx::Error bad = error_for(Status::bad, "CLIENTBUG");
     CHECK(bad.category() == mbx::ErrorCategory::data);
     CHECK(std::string(bad.what()).find("BAD [CLIENTBUG] server text") != std::string::npos);
+}
+
+TEST_CASE("server_kind_of: the ID name field of Dovecot and Cyrus; anything else is other", "[imap]") {
+    using F = std::vector<std::pair<std::string, std::string>>;
+    CHECK(server_kind_of(F{{"name", "Dovecot"}}) == ServerKind::dovecot);
+    CHECK(server_kind_of(F{{"NAME", "Dovecot (Ubuntu)"}, {"version", "2.3.19"}}) == ServerKind::dovecot);
+    CHECK(server_kind_of(F{{"name", "Cyrus IMAPD"}, {"version", "3.6.1"}, {"vendor", "Project Cyrus"}}) ==
+          ServerKind::cyrus);
+    CHECK(server_kind_of(F{{"vendor", "Dovecot"}}) == ServerKind::other); // only the name counts
+    CHECK(server_kind_of(F{{"name", "Microsoft Exchange"}}) == ServerKind::other);
+    CHECK(server_kind_of(F{}) == ServerKind::other);
+    CHECK(server_kind_name(ServerKind::cyrus) == "cyrus");
 }

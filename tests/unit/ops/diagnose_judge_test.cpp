@@ -490,8 +490,9 @@ namespace {
 mbx::imap::ListEntry folder(std::string name, std::vector<std::string> attributes = {}) {
     return {.attributes = std::move(attributes), .delimiter = '/', .name = std::move(name)};
 }
-FoldersFacts opened(std::vector<mbx::imap::ListEntry> list) {
-    FoldersFacts facts{.uid = "alice", .folders = locate_folders(list)};
+FoldersFacts opened(std::vector<mbx::imap::ListEntry> list, mbx::imap::ServerKind server = mbx::imap::ServerKind::dovecot,
+                    std::string prefix = {}) {
+    FoldersFacts facts{.uid = "alice", .folders = locate_folders(list, prefix), .prefix = prefix, .server = server};
     for (auto& f : facts.folders)
         if (f.entry && selectable(*f.entry)) f.messages = 3;
     return facts;
@@ -533,7 +534,32 @@ TEST_CASE("diagnose judge: a missing folder is MIS_8, with how to create it", "[
     check_finding(found[3], "folders", "Trash", Status::failed, "MIS_8",
                   "no folder marked \\Trash (nor one named Trash)");
     CHECK(found[3].remedy == "create it with the \\Trash use (IMAP CREATE \"Trash\" USE (\\Trash), e.g. `doveadm "
-                             "mailbox create -u alice -s Trash`); the device recovers on its next sync");
+                             "mailbox create -u alice -s 'Trash'`); the device recovers on its next sync");
+}
+
+TEST_CASE("diagnose judge: on Cyrus, folders are found and named under INBOX., advice without doveadm",
+          "[diagnose][judge]") {
+    using mbx::imap::ServerKind;
+    auto cyrus = [](std::string name, std::vector<std::string> attributes = {}) {
+        auto e = folder(std::move(name), std::move(attributes));
+        e.delimiter = '.';
+        return e;
+    };
+    FoldersFacts facts = opened({cyrus("INBOX"), cyrus("INBOX.Drafts"), cyrus("INBOX.Sent")}, ServerKind::cyrus, "INBOX.");
+    facts.folders[2].messages.reset();
+    facts.folders[2].error = Error(ErrorCategory::data, "NO System I/O error");
+    const auto found = judge_folders(facts);
+    REQUIRE(found.size() == 4);
+    check_finding(found[1], "folders", "Drafts", Status::ok, "", "INBOX.Drafts opens: 3 messages");
+    check_finding(found[3], "folders", "Trash", Status::failed, "MIS_8",
+                  "no folder marked \\Trash (nor one named INBOX.Trash)");
+    CHECK_THAT(found[3].remedy, Contains("IMAP CREATE \"INBOX.Trash\" USE (\\Trash)"));
+    CHECK_THAT(found[2].remedy, Contains("reconstruct -r user.alice"));
+    for (const auto& f : found) CHECK_THAT(f.remedy, !Contains("doveadm"));
+    // A server mbxkit does not know: plain IMAP.
+    const auto other = judge_folders(opened({folder("INBOX")}, ServerKind::other));
+    CHECK(other[1].remedy == "create it with the \\Drafts use (IMAP CREATE \"Drafts\" USE (\\Drafts) as the user); the "
+                             "device recovers on its next sync");
 }
 
 TEST_CASE("diagnose judge: a \\Noselect folder is MIS_8", "[diagnose][judge]") {

@@ -31,6 +31,24 @@ const FolderPlan& plan_for(const std::vector<FolderPlan>& plans, const std::stri
     throw;
 }
 
+// The plan of two sides that said no NAMESPACE (one personal namespace "").
+std::vector<FolderPlan> plan_folders(const std::vector<Folder>& source, const std::vector<Folder>& target,
+                                     const FolderRules& rules) {
+    return merge::plan_folders(Hierarchy{source, {}}, Hierarchy{target, {}}, rules).folders;
+}
+
+Namespace ns(NamespaceKind kind, std::string prefix, char delim) { return Namespace{kind, std::move(prefix), delim}; }
+
+// Debian's Cyrus (altnamespace: no, unixhierarchysep: no) and Dovecot's default layout, as
+// their NAMESPACE responses say.
+const std::vector<Namespace> kCyrus{ns(NamespaceKind::personal, "INBOX.", '.'),
+                                    ns(NamespaceKind::other_users, "user.", '.'),
+                                    ns(NamespaceKind::shared, "", '.')};
+const std::vector<Namespace> kDovecot{ns(NamespaceKind::personal, "", '/')};
+const std::vector<Namespace> kDovecotShared{ns(NamespaceKind::personal, "", '/'),
+                                            ns(NamespaceKind::other_users, "user/", '/'),
+                                            ns(NamespaceKind::shared, "shared/", '/')};
+
 Message msg(std::uint64_t uid, std::string_view header, std::uint64_t size) {
     Message m;
     m.uid = uid;
@@ -243,6 +261,120 @@ TEST_CASE("folder plan: a name part holding the target delimiter; a special use 
     CHECK(plan_for(plans, "Spam").target == "Spam");
     CHECK(plan_for(plans, "Spam").special_use == "\\Junk"); // created with USE (\Junk)
     CHECK(plan_for(plans, "Spam").create);
+}
+
+TEST_CASE("namespace_of: the longest prefix; INBOX is personal; a namespace's root is in it", "[ops][merge]") {
+    CHECK(namespace_of("INBOX", kCyrus).kind == NamespaceKind::personal);
+    CHECK(namespace_of("INBOX.Sent", kCyrus).kind == NamespaceKind::personal);
+    CHECK(namespace_of("user.bob.Projects", kCyrus).kind == NamespaceKind::other_users);
+    CHECK(namespace_of("user", kCyrus).kind == NamespaceKind::other_users);
+    CHECK(namespace_of("announcements", kCyrus).kind == NamespaceKind::shared);
+    CHECK(namespace_of("Sent", kDovecot).kind == NamespaceKind::personal);
+    CHECK(namespace_of("shared/x", kDovecotShared).kind == NamespaceKind::shared);
+    CHECK(namespace_of("shared", kDovecotShared).kind == NamespaceKind::shared);
+    CHECK(namespace_of("sharedstuff", kDovecotShared).kind == NamespaceKind::personal);
+    CHECK(namespace_of("x", {}).kind == NamespaceKind::personal);
+}
+
+TEST_CASE("folder plan Cyrus -> Dovecot: the personal prefix goes, the delimiter changes, others' folders stay",
+          "[ops][merge]") {
+    Hierarchy cyrus{{folder("INBOX", {}, true, '.'), folder("INBOX.Sent", "\\Sent", true, '.'),
+                     folder("INBOX.Archive", "\\Archive", true, '.'), folder("INBOX.Projects", {}, true, '.'),
+                     folder("INBOX.Projects.2026", {}, true, '.'), folder("INBOX.a/b", {}, false, '.'),
+                     folder("INBOX.R&D \"x\" Ärger", {}, true, '.'), folder("user.bob.Projects", {}, true, '.'),
+                     folder("announcements", {}, true, '.')},
+                    kCyrus};
+    Hierarchy dovecot{{folder("INBOX"), folder("Sent", "\\Sent")}, kDovecot};
+    auto plans = merge::plan_folders(cyrus, dovecot, {});
+    REQUIRE(plans.folders.size() == 7);
+    CHECK(plan_for(plans.folders, "INBOX").target == "INBOX");
+    CHECK(plan_for(plans.folders, "INBOX.Sent").target == "Sent");
+    CHECK(plan_for(plans.folders, "INBOX.Sent").reason == "special-use");
+    CHECK(plan_for(plans.folders, "INBOX.Archive").target == "Archive");
+    CHECK(plan_for(plans.folders, "INBOX.Archive").create);
+    CHECK(plan_for(plans.folders, "INBOX.Projects.2026").target == "Projects/2026");
+    CHECK(plan_for(plans.folders, "INBOX.a/b").target == "a_b");
+    CHECK(plan_for(plans.folders, "INBOX.R&D \"x\" Ärger").target == "R&D \"x\" Ärger");
+    REQUIRE(plans.foreign.size() == 2);
+    CHECK(plans.foreign[0].name == "user.bob.Projects");
+    CHECK(plans.foreign[0].kind == NamespaceKind::other_users);
+    CHECK(plans.foreign[1].name == "announcements");
+    CHECK(plans.foreign[1].kind == NamespaceKind::shared);
+
+    // --include-shared: to the namespace of the same kind, else by the full name.
+    FolderRules shared;
+    shared.include_shared = true;
+    plans = merge::plan_folders(cyrus, dovecot, shared);
+    CHECK(plans.foreign.empty());
+    CHECK(plan_for(plans.folders, "user.bob.Projects").target == "user/bob/Projects");
+    CHECK(plan_for(plans.folders, "announcements").target == "announcements");
+    plans = merge::plan_folders(cyrus, Hierarchy{dovecot.folders, kDovecotShared}, shared);
+    CHECK(plan_for(plans.folders, "user.bob.Projects").target == "user/bob/Projects");
+    CHECK(plan_for(plans.folders, "user.bob.Projects").reason == "other-users");
+    CHECK(plan_for(plans.folders, "announcements").target == "shared/announcements");
+    // --map names folders as the servers show them, whatever their namespace.
+    FolderRules map;
+    map.map = {parse_map("user.bob.Projects=Bob")};
+    plans = merge::plan_folders(cyrus, dovecot, map);
+    CHECK(plan_for(plans.folders, "user.bob.Projects").target == "Bob");
+}
+
+TEST_CASE("folder plan Dovecot -> Cyrus: under INBOX., in its delimiter, special use found there", "[ops][merge]") {
+    Hierarchy dovecot{{folder("INBOX"), folder("Sent Items", "\\Sent"), folder("Drafts", "\\Drafts"),
+                       folder("Projects/2026"), folder("Projects.2026"), folder("INBOX/child"),
+                       folder("Entwürfe & Co")},
+                      kDovecot};
+    Hierarchy cyrus{{folder("INBOX", {}, true, '.'), folder("INBOX.Sent", "\\Sent", true, '.')}, kCyrus};
+    auto plans = merge::plan_folders(dovecot, cyrus, {});
+    CHECK(plans.foreign.empty());
+    CHECK(plan_for(plans.folders, "INBOX").target == "INBOX");
+    CHECK(plan_for(plans.folders, "Sent Items").target == "INBOX.Sent");
+    CHECK_FALSE(plan_for(plans.folders, "Sent Items").create);
+    CHECK(plan_for(plans.folders, "Drafts").target == "INBOX.Drafts");
+    CHECK(plan_for(plans.folders, "Drafts").create);
+    CHECK(plan_for(plans.folders, "Projects/2026").target == "INBOX.Projects.2026");
+    CHECK(plan_for(plans.folders, "Projects.2026").target == "INBOX.Projects_2026");
+    CHECK(plan_for(plans.folders, "INBOX/child").target == "INBOX.INBOX.child");
+    CHECK(plan_for(plans.folders, "Entwürfe & Co").target == "INBOX.Entwürfe & Co");
+
+    // A target not made yet (reprovision's dry run) is planned in the source's namespaces.
+    plans = merge::plan_folders(cyrus, Hierarchy{{}, kCyrus}, {});
+    CHECK(plan_for(plans.folders, "INBOX.Sent").target == "INBOX.Sent");
+    CHECK(plan_for(plans.folders, "INBOX.Sent").create);
+}
+
+TEST_CASE("translate_name: there and back is the identity for names without either delimiter", "[ops][merge]") {
+    const auto seed = static_cast<unsigned>(std::random_device{}());
+    INFO("seed " << seed);
+    std::mt19937 rng(seed);
+    const std::string alphabet = "abcXYZ09 _-&\"\\~+" "\xc3\xa4"; // ASCII, quotes, '&', and one 2-byte letter
+    const Namespace personal_layouts[] = {ns(NamespaceKind::personal, "INBOX.", '.'),
+                                          ns(NamespaceKind::personal, "", '/'), ns(NamespaceKind::personal, "", '.'),
+                                          ns(NamespaceKind::personal, "INBOX/", '/')};
+    for (int round = 0; round < 2000; ++round) {
+        const Namespace& a = personal_layouts[rng() % 4];
+        const Namespace& b = personal_layouts[rng() % 4];
+        std::vector<std::string> levels(1 + rng() % 4);
+        for (auto& level : levels) {
+            do {
+                level.clear();
+                for (std::size_t n = 1 + rng() % 6; n > 0; --n) {
+                    const std::size_t i = rng() % (alphabet.size() - 1);
+                    level += alphabet[i];
+                    if (static_cast<unsigned char>(alphabet[i]) == 0xc3) level += alphabet[i + 1];
+                }
+            } while (level == "INBOX" || level.back() == '\xc3');
+        }
+        std::string name = a.prefix;
+        for (std::size_t i = 0; i < levels.size(); ++i) name += (i ? std::string(1, *a.delimiter) : "") + levels[i];
+        const std::string there = translate_name(name, a, b);
+        INFO(name << " -> " << there);
+        // The reference: the same levels joined in b's way.
+        std::string expected = b.prefix;
+        for (std::size_t i = 0; i < levels.size(); ++i) expected += (i ? std::string(1, *b.delimiter) : "") + levels[i];
+        CHECK(there == expected);
+        CHECK(translate_name(there, b, a) == name);
+    }
 }
 
 TEST_CASE("parse_map: --map needs OLD=NEW", "[ops][merge]") {
