@@ -499,6 +499,14 @@ ServerKind server_kind_of(const std::vector<std::pair<std::string, std::string>>
     return ServerKind::other;
 }
 
+std::optional<std::string> user_mailbox_name(const Namespaces& admin, std::string_view uid, ServerKind kind) {
+    if (admin.other_users.empty()) return std::nullopt;
+    const NamespaceEntry& ns = admin.other_users.front();
+    std::string name(uid);
+    if (kind == ServerKind::cyrus && ns.delimiter == '.') std::replace(name.begin(), name.end(), '.', '^');
+    return ns.prefix + name;
+}
+
 ServerKind server_kind(Connection& conn, std::string_view configured, std::string_view setting) {
     if (configured == "dovecot") return ServerKind::dovecot;
     if (configured == "cyrus") return ServerKind::cyrus;

@@ -190,4 +190,10 @@ ServerKind server_kind_of(const std::vector<std::pair<std::string, std::string>>
 /// mbx::Error(unavailable) when the connection breaks. Network (one ID) for "auto".
 ServerKind server_kind(Connection& conn, std::string_view configured, std::string_view setting = "imap.server-kind");
 
+/// The name of user `uid`'s mailbox as an admin sees it: the first other-users namespace's prefix
+/// and the uid ("user." + "alice" on Debian's Cyrus). On Cyrus with the '.' delimiter a dot in
+/// the uid is written '^' (its convention for "john.doe": "user.john^doe"). nullopt when the
+/// namespaces have no other-users namespace. Pure.
+std::optional<std::string> user_mailbox_name(const Namespaces& admin, std::string_view uid, ServerKind kind);
+
 } // namespace mbx::imap

@@ -44,8 +44,9 @@ inline constexpr std::string_view kFinal = kind::kReprovisionFinalMerge;
 inline constexpr std::string_view kResume = kind::kReprovisionResume;
 
 // The standard folders a device expects (MIS_8), made when neither mailbox has that use.
+// The folders a device's sync needs (MIS_8); Junk only comes when the old mailbox had one.
 inline constexpr std::pair<std::string_view, std::string_view> kStandardFolders[] = {
-    {"\\Drafts", "Drafts"}, {"\\Sent", "Sent"}, {"\\Trash", "Trash"}, {"\\Junk", "Junk"}};
+    {"\\Drafts", "Drafts"}, {"\\Sent", "Sent"}, {"\\Trash", "Trash"}};
 
 /// The strings of a JSON array (other members skipped). Pure.
 std::vector<std::string> strings(const json& j);
@@ -161,6 +162,7 @@ private:
                       bool exists);
     void mailbox();
     json create_folders();
+    std::string create_user_mailbox();
     merge::Request merge_request();
     void merge_pass(const char* action_kind, const char* step);
     void report_merge_plan(const char* step);

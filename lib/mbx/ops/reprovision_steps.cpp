@@ -152,7 +152,8 @@ void Reprovisioner::mailbox() {
     if (applied == Applied::planned) {
         report("mailbox", req_.new_uid, StepStatus::would_do,
                "log in as the new user (the server makes INBOX), create the folders the merge plan marks "
-               "(created) and any missing standard folder (Drafts, Sent, Trash, Junk)");
+               "(created) and any missing folder a device needs (Drafts, Sent, Trash), under the "
+               "server's personal prefix");
         return;
     }
     if (applied == Applied::already) {
@@ -162,13 +163,47 @@ void Reprovisioner::mailbox() {
     const auto created = strings(made["created"]);
     std::string list;
     for (const auto& c : created) list += (list.empty() ? "" : ", ") + out::printable(c);
-    report("mailbox", req_.new_uid, StepStatus::done,
-           created.empty() ? "every folder exists" : fmt::format("created {} folders: {}", created.size(), list));
+    std::string detail =
+        created.empty() ? "every folder exists" : fmt::format("created {} folders: {}", created.size(), list);
+    if (made.contains("user_mailbox"))
+        detail = fmt::format("the admin created the mailbox {} (the server makes none at login); {}",
+                             out::printable(made["user_mailbox"].get<std::string>()), detail);
+    report("mailbox", req_.new_uid, StepStatus::done, detail);
+}
+
+// The new user's mailbox, made by the admin on a server that makes none at the first login
+// (Cyrus without autocreate): the admin logs in as itself and creates it in the other-users
+// namespace ("user.alice2"). Returns its name.
+std::string Reprovisioner::create_user_mailbox() {
+    imap::ImapConfig admin = imap_master_config(cfg_, secrets_, req_.new_uid);
+    admin.user = admin.master_user;
+    admin.master_user.clear();
+    auto conn = imap::Connection::open(admin);
+    const auto kind = imap::server_kind(conn, cfg_.get("imap.server-kind"));
+    const auto name = imap::user_mailbox_name(imap::namespaces(conn), req_.new_uid, kind);
+    if (!name)
+        throw Error(ErrorCategory::data,
+                    fmt::format("the server made no mailbox for '{}' at its first login, and its admin sees no "
+                                "other users' namespace to create it in",
+                                out::printable(req_.new_uid)),
+                    "create the mailbox on the server (Cyrus: cyradm createmailbox user." + req_.new_uid +
+                        "), then run the same command again");
+    imap::create_mailbox(conn, *name);
+    conn.logout();
+    return *name;
 }
 
 json Reprovisioner::create_folders() {
     auto target = imap::Connection::open(imap_master_config(cfg_, secrets_, req_.new_uid));
-    imap::select(target, "INBOX", true); // the server creates the mailbox at the first login
+    std::string user_mailbox;
+    try {
+        imap::select(target, "INBOX", true); // the server creates the mailbox at the first login
+    } catch (const Error& e) {
+        if (e.category() != ErrorCategory::data) throw;
+        user_mailbox = create_user_mailbox();
+        target = imap::Connection::open(imap_master_config(cfg_, secrets_, req_.new_uid));
+        imap::select(target, "INBOX", true);
+    }
     auto source = imap::Connection::open(imap_master_config(cfg_, secrets_, req_.user));
     const merge::Hierarchy source_folders{
         merge::folders_of(imap::list_mailboxes(source), imap::subscribed_mailboxes(source)),
@@ -205,7 +240,9 @@ json Reprovisioner::create_folders() {
         subscribed.push_back(name);
     }
     target.logout();
-    return json{{"created", created}, {"subscribed", subscribed}};
+    json made{{"created", created}, {"subscribed", subscribed}};
+    if (!user_mailbox.empty()) made["user_mailbox"] = user_mailbox; // made by the admin
+    return made;
 }
 
 merge::Request Reprovisioner::merge_request() {

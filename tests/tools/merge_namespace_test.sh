@@ -1,0 +1,144 @@
+#!/usr/bin/env bash
+# mbx merge between IMAP servers of other kinds and layouts, against the shared testenv's three
+# servers: Dovecot (personal namespace "", delimiter /), a Dovecot with the INBOX. prefix and
+# delimiter . (the Courier-migrated layout), and Debian's Cyrus IMAP (INBOX., .). Every direction
+# with folder names that use both delimiters, quotes, a backslash, '&' and non-ASCII; other
+# users' and shared folders left out (and --include-shared); a folder the target refuses fails
+# alone; a proxy login for a user who does not exist; diagnose's advice on Cyrus. Every outcome
+# is read back from the servers (tests/tools/namespace_fixture.py), each in its own namespace.
+#   merge_namespace_test.sh BIN_DIR      (TESTENV_FILE=.../env of `testenv up --with-cyrus --with-dovecot-inbox`)
+bin="$1"
+# shellcheck source=lib.sh
+. "$(dirname "$0")/lib.sh"
+need_testenv
+
+here="$(cd "$(dirname "$0")" && pwd)"
+for v in TESTENV_CYRUS_IMAPS_URI TESTENV_DOVECOT_INBOX_IMAPS_URI TESTENV_CYRUS_SHARED_FOLDER \
+         TESTENV_CYRUS_OTHER_USER_FOLDER; do
+  [ -n "${!v:-}" ] || { fail "$v is not in $TESTENV_FILE: the testenv needs --with-cyrus --with-dovecot-inbox"; finish; }
+done
+journal="$work/journal.sqlite"
+mbx() { "$bin/mbx" "$@" --config "$conf" --journal "$journal"; }
+fx() { /usr/bin/python3 "$here/namespace_fixture.py" "$@"; }
+jq_py() { /usr/bin/python3 -c "$@"; } # jq_py SCRIPT ARGS... <JSON
+uri_of() { case "$1" in dovecot) echo "$TESTENV_IMAPS_URI" ;; inbox) echo "$TESTENV_DOVECOT_INBOX_IMAPS_URI" ;;
+                        cyrus) echo "$TESTENV_CYRUS_IMAPS_URI" ;; esac; }
+at() { [ "$2" = dovecot ] && echo "$1" || echo "$1@$2"; } # USER SERVER -> the --from/--to operand
+
+# Our own users (LDAP entries, Dovecot Maildirs, Cyrus mailboxes), made once per testenv.
+u() { printf 'nsx%05d' "$1"; }
+if ! ldapsearch -x -LLL -H "$TESTENV_LDAP_URI" -D "$TESTENV_LDAP_ADMIN_DN" -y "$TESTENV_LDAP_ADMIN_PASSWORD_FILE" \
+     -b "$TESTENV_LDAP_PEOPLE" "(uid=$(u 10))" uid | grep -q "^uid: $(u 10)"; then
+  "$here/../../scripts/testenv" populate "$TESTENV_DIR" --users 10 --messages 0 --prefix nsx >"$work/populate.log" 2>&1 ||
+    { fail "populate --prefix nsx: $(tail -n 3 "$work/populate.log")"; finish; }
+fi
+
+# --- the sources: the same tricky tree on each server, in its own layout ------------------
+servers="dovecot inbox cyrus"
+n=1
+declare -A source
+for s in $servers; do
+  source[$s]=$(u $n); n=$((n + 1))
+  fx "$(uri_of "$s")" "${source[$s]}" fill 2>"$work/fill.err" || { fail "fill ${source[$s]} on $s: $(cat "$work/fill.err")"; continue; }
+  fx "$(uri_of "$s")" "${source[$s]}" state >"$work/src.$s.json" || fail "state of the source on $s"
+done
+check "setup: Cyrus and the INBOX. Dovecot show their prefix" jq_py '
+import json,sys
+for path in sys.argv[1:]:
+    s=json.load(open(path)); assert s["prefix"]=="INBOX." and s["delimiter"]==".", (path, s["prefix"], s["delimiter"])
+    assert len([f for f in s["folders"].values() if f["ids"]])==7, sorted(s["folders"])' "$work/src.cyrus.json" "$work/src.inbox.json"
+
+# --- every direction ----------------------------------------------------------------------
+for s in $servers; do
+  for t in $servers; do
+    [ "$s" = "$t" ] && continue
+    dst=$(u $n); n=$((n + 1))
+    name="$s -> $t"
+    if run "$name: merge" 0 mbx merge --from "$(at "${source[$s]}" "$s")" --to "$(at "$dst" "$t")" --format json; then
+      echo "$out" >"$work/merge.$s.$t.json"
+      check "$name: no folder outside the target's personal namespace" jq_py '
+import json,sys
+prefix={"dovecot":"","inbox":"INBOX.","cyrus":"INBOX."}[sys.argv[1]]
+for r in json.load(sys.stdin)["rows"]:
+    t=r["target_folder"]
+    assert t=="INBOX" or t.startswith(prefix), t
+    assert r["status"]=="ok", r' "$t" <<<"$out"
+    fi
+    fx "$(uri_of "$t")" "$dst" state >"$work/dst.$s.$t.json" &&
+      check "$name: every message once in the folder with the same levels, same flags" \
+        fx expect "$work/src.$s.json" "$work/dst.$s.$t.json"
+    if run "$name: again" 0 mbx merge --from "$(at "${source[$s]}" "$s")" --to "$(at "$dst" "$t")" --format json; then
+      check "$name: the second run copies nothing" jq_py '
+import json,sys; d=json.load(sys.stdin); assert d["summary"]["copied"]==0 and d["summary"]["missing"]==0, d["summary"]' <<<"$out"
+    fi
+  done
+done
+check "Dovecot -> Cyrus: a level holding '.' keeps one level, as Projects_2026" jq_py '
+import json,sys
+rows={r["folder"]:r["target_folder"] for r in json.load(open(sys.argv[1]))["rows"]}
+assert rows["Projects.2026"]=="INBOX.Projects_2026", rows
+assert rows["Projects/2026"]=="INBOX.Projects.2026", rows' "$work/merge.dovecot.cyrus.json"
+
+# --- other users' and shared folders ------------------------------------------------------
+# alice on Cyrus sees bob's Projects (an ACL) and a shared folder: named, not merged.
+target=$(u $n); n=$((n + 1))
+if run "foreign folders: dry run" 0 mbx merge --from alice@cyrus --to "$target" --dry-run --format json; then
+  check "foreign folders: other user's and shared folders are skipped rows, not planned" jq_py '
+import json,sys
+rows=json.load(sys.stdin)["rows"]; other,shared=sys.argv[1],sys.argv[2]
+st={r["folder"]:(r["status"],r["error"]) for r in rows}
+assert st[other][0]=="skipped" and "other-users" in st[other][1], st.get(other)
+assert st[shared][0]=="skipped" and "shared" in st[shared][1], st.get(shared)
+assert all(r["status"] in ("planned","skipped") for r in rows), rows' \
+    "$TESTENV_CYRUS_OTHER_USER_FOLDER" "$TESTENV_CYRUS_SHARED_FOLDER" <<<"$out"
+fi
+if run "--include-shared: dry run" 0 mbx merge --from alice@cyrus --to "$target" --dry-run --include-shared --format json; then
+  check "--include-shared: they are planned, into Dovecot's hierarchy by their full name" jq_py '
+import json,sys
+rows={r["folder"]:r for r in json.load(sys.stdin)["rows"]}; other=sys.argv[1]
+assert rows[other]["status"]=="planned", rows[other]
+assert rows[other]["target_folder"]==other.replace(".","/"), rows[other]["target_folder"]
+assert not any(r["status"]=="skipped" for r in rows.values())' "$TESTENV_CYRUS_OTHER_USER_FOLDER" <<<"$out"
+fi
+
+# --- one refused folder never aborts the others -------------------------------------------
+# A Cyrus user cannot create a top-level (shared) folder: --map sends one folder there.
+target=$(u $n); n=$((n + 1))
+if run "refused folder: exit 65" 65 mbx merge --from "${source[dovecot]}" --to "$target@cyrus" \
+     --map 'R&D=TopLevel' --format json; then
+  check "refused folder: its rows fail with their own error; every other folder is ok" jq_py '
+import json,sys
+rows=json.load(sys.stdin)["rows"]
+bad=[r for r in rows if r["target_folder"].startswith("TopLevel")]
+good=[r for r in rows if not r["target_folder"].startswith("TopLevel")]
+assert bad and all(r["status"]=="failed" and "TopLevel" in (r["error"] or "") for r in bad), bad
+assert len(good)>=6 and all(r["status"]=="ok" and r["error"] is None for r in good), good' <<<"$out"
+fi
+
+# --- Cyrus: a proxy login for a user who does not exist; diagnose's advice ------------------
+cyrus_conf="$work/cyrus.conf"
+/usr/bin/python3 - "$conf" "$cyrus_conf" <<'PYEOF'
+import re, sys
+text = open(sys.argv[1]).read()
+sections = re.split(r"(?m)^(?=\[)", text)
+cyrus = next(s for s in sections if s.startswith("[imap.cyrus]"))
+out = [("[imap]" + cyrus[len("[imap.cyrus]"):]) if s.startswith("[imap]") else s for s in sections]
+open(sys.argv[2], "w").write("".join(out))
+PYEOF
+run "ping on Cyrus: a user without a mailbox is refused, 77" 77 "$bin/mbx" ping --user nosuchuser-nsx \
+  --config "$cyrus_conf" --journal "$journal" &&
+  check "ping on Cyrus: the error names the user and says why" has "$out$err" "nosuchuser-nsx"
+run "ping on Cyrus: a real user passes" 0 "$bin/mbx" ping --user alice --config "$cyrus_conf" --journal "$journal"
+# A user of ours has no special-use folders on Cyrus: diagnose names them under INBOX., no doveadm.
+"$bin/mbx" diagnose "$(u 10)" --config "$cyrus_conf" --journal "$journal" --format json >"$work/diag.json" 2>"$work/diag.err"
+check "diagnose on Cyrus: missing folders named under INBOX., advice without doveadm" jq_py '
+import json,sys
+rows=[r for r in json.load(open(sys.argv[1]))["rows"] if r.get("area")=="folders"]
+assert rows, "no folder findings"
+missing=[r for r in rows if r["status"]=="failed"]
+for r in missing:
+    assert "INBOX." in r["detail"], r
+    assert "doveadm" not in (r["remedy"] or ""), r
+assert any("IMAP CREATE \"INBOX." in (r["remedy"] or "") for r in missing) or not missing, missing' "$work/diag.json"
+
+finish
