@@ -115,6 +115,12 @@ if typ == "OK":
     # clean up: the fixture's Cyrus keeps no mailbox for a user that does not exist
     check(f"SETACL user.{ghost} {admin} (all rights)", *c.setacl(f"user.{ghost}", admin, "lrswipkxtecdan"))
     check(f"DELETE user.{ghost}", *c.delete(f"user.{ghost}"))
+    # Debian's Cyrus deletes lazily (delete_mode: delayed): the mailbox is now DELETED.user.NAME.<hex>
+    typ, data = c.list('""', f"DELETED.user.{ghost}.*")
+    for line in data or []:
+        if line:
+            name = line.decode().rsplit(" ", 1)[1].strip('"')
+            check(f"DELETE {name}", *c.delete(name))
 c.logout()
 EOF
 )" || { echo "$out"; fail "admin quota commands / nonexistent user"; }
