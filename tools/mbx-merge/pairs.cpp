@@ -118,7 +118,8 @@ void folder_rows(mbx::out::Sink& sink, const merge::PairOutcome& o) {
         row[1] = o.pair.to;
         row[2] = mbx::out::printable(f.name);
         row[14] = std::string("skipped");
-        row[15] = fmt::format("in the {} namespace: merged only with --include-shared", merge::namespace_kind_name(f.kind));
+        row[15] =
+            fmt::format("in the {} namespace: merged only with --include-shared", merge::namespace_kind_name(f.kind));
         sink.row(std::move(row));
     }
     for (const auto& m : r.missing_messages) {

@@ -512,8 +512,7 @@ ServerKind server_kind(Connection& conn, std::string_view configured, std::strin
     if (configured == "cyrus") return ServerKind::cyrus;
     if (configured == "other") return ServerKind::other;
     if (!configured.empty() && configured != "auto")
-        throw Error(ErrorCategory::config,
-                    "invalid " + std::string(setting) + " " + in_quotes(configured),
+        throw Error(ErrorCategory::config, "invalid " + std::string(setting) + " " + in_quotes(configured),
                     "use auto, dovecot, cyrus or other");
     if (!conn.has_capability("ID")) return ServerKind::other;
     try {

@@ -50,8 +50,8 @@ std::string create_advice(const FoldersFacts& facts, const std::string& use, con
         return fmt::format("create it with the {} use ({}, e.g. `doveadm mailbox create -u {} -s '{}'`)", use, create,
                            who, name);
     case imap::ServerKind::cyrus:
-        return fmt::format("create it with the {} use ({} as the user, or in cyradm `createmailbox` and "
-                           "`mboxconfig ... specialuse {}`)",
+        return fmt::format("create it with the {} use ({} as the user; as the admin, cyradm's `createmailbox` "
+                           "and the /private/specialuse annotation {})",
                            use, create, use);
     case imap::ServerKind::other: break;
     }

@@ -165,8 +165,8 @@ struct FoldersFacts {
     bool logged_in = true;                ///< the master login worked
     std::optional<Error> list_error = {}; ///< LIST failed
     std::string uid = {};
-    std::vector<FolderFacts> folders = {}; ///< as locate_folders(), with what EXAMINE said
-    std::string prefix = {};               ///< the personal namespace's prefix: folders are made under it
+    std::vector<FolderFacts> folders = {};             ///< as locate_folders(), with what EXAMINE said
+    std::string prefix = {};                           ///< the personal namespace's prefix: folders are made under it
     imap::ServerKind server = imap::ServerKind::other; ///< whose tools the advice names
 };
 

@@ -138,7 +138,7 @@ std::string translate_name(const std::string& name, const Namespace& ns, const N
     std::string rest = name.starts_with(ns.prefix) ? name.substr(ns.prefix.size()) : is_root(name, ns) ? "" : name;
     if (rest.empty()) // the namespace's root: the target's root
         return to.delimiter && to.prefix.ends_with(*to.delimiter) ? to.prefix.substr(0, to.prefix.size() - 1)
-                                                                   : to.prefix;
+                                                                  : to.prefix;
     std::string out = to.prefix;
     bool first = true;
     for (auto part : split(rest, ns.delimiter)) {
@@ -207,8 +207,8 @@ FolderPlans plan_folders(const Hierarchy& source, const Hierarchy& target, const
         } else {
             // --include-shared: to the target's namespace of the same kind, else under the
             // personal one by the full name.
-            const auto same = std::find_if(target_ns.begin(), target_ns.end(),
-                                           [&](const Namespace& n) { return n.kind == ns.kind; });
+            const auto same =
+                std::find_if(target_ns.begin(), target_ns.end(), [&](const Namespace& n) { return n.kind == ns.kind; });
             if (same != target_ns.end()) {
                 p.target = translate_name(s.name, ns, *same);
             } else {

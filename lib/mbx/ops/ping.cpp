@@ -6,6 +6,7 @@
 #include "mbx/journal/journal.hpp"
 #include "mbx/imap/mailbox_ops.hpp"
 #include "mbx/ops/connect.hpp"
+#include "mbx/ops/quota.hpp"
 
 #include <fmt/format.h>
 
@@ -45,7 +46,11 @@ void journal_check(journal::Journal* j, std::optional<std::int64_t> run, const P
 
 // The directory: bind, then one paged search of the user base that stops at the first entry
 // (enough to prove the base and filter work and to find a user for the IMAP check).
-void ping_ldap(const config::Config& cfg, const SecretProvider& secrets, PingReport& report, std::string& first_user) {
+// `user` given: whether the directory has it, in `unknown_user` the error when it does not (the
+// IMAP login is then not tried: a master login for a name the server does not know can make a
+// mailbox for it, as Cyrus's autocreate does).
+void ping_ldap(const config::Config& cfg, const SecretProvider& secrets, PingReport& report, std::string& first_user,
+               const std::string& user, std::optional<Error>& unknown_user) {
     const std::string uri = cfg.get("ldap.uri");
     std::optional<directory::Directory> dir;
     report.checks.push_back(run_check("ldap", uri, "bind", [&] {
@@ -65,13 +70,32 @@ void ping_ldap(const config::Config& cfg, const SecretProvider& secrets, PingRep
                     });
         return fmt::format("{} users under {}", n, base);
     }));
+    if (user.empty()) return;
+    try {
+        (void)find_user(*dir, cfg, user, {cfg.get("ldap.uid-attribute")});
+    } catch (const Error& e) {
+        if (e.category() == ErrorCategory::data) unknown_user = e;
+    }
 }
 
-void ping_imap(const config::Config& cfg, const SecretProvider& secrets, PingReport& report, const std::string& user) {
+void ping_imap(const config::Config& cfg, const SecretProvider& secrets, PingReport& report, const std::string& user,
+               const std::optional<Error>& unknown_user) {
     const std::string uri = cfg.get("imap.uri");
     if (user.empty()) {
         report.checks.push_back(
             {"imap", uri, "login", false, {}, "no user to log in as: give --user USER", ErrorCategory::usage});
+        return;
+    }
+    if (unknown_user) {
+        report.checks.push_back({"imap",
+                                 uri,
+                                 "login",
+                                 false,
+                                 {},
+                                 "not tried: " + unknown_user->one_line() +
+                                     " (a master login for an unknown name can create a mailbox for it, as Cyrus "
+                                     "does with autocreate)",
+                                 ErrorCategory::data});
         return;
     }
     report.checks.push_back(run_check("imap", uri, "login", [&] {
@@ -99,9 +123,10 @@ PingReport ping(const Session& session, const PingRequest& request) {
     PingReport report;
     std::string user = request.user;
     std::string found;
-    if (cfg.has("ldap.uri")) ping_ldap(cfg, secrets, report, found);
+    std::optional<Error> unknown_user;
+    if (cfg.has("ldap.uri")) ping_ldap(cfg, secrets, report, found, request.user, unknown_user);
     if (user.empty()) user = found;
-    if (cfg.has("imap.uri")) ping_imap(cfg, secrets, report, user);
+    if (cfg.has("imap.uri")) ping_imap(cfg, secrets, report, user, unknown_user);
     for (const auto& c : report.checks) {
         journal_check(journal, run_id, c);
         if (c.failure) report.exit_code = combine_exit_codes(report.exit_code, exit_code_for(*c.failure));

@@ -218,10 +218,10 @@ TEST_CASE("decode_namespace (RFC 2342 §5): Dovecot, Cyrus, extensions, hostile 
     REQUIRE(r.shared.size() == 3);
     CHECK(r.shared[2].prefix == "Entwürfe/");
     CHECK_FALSE(r.shared[2].delimiter);
-    for (const char* bad : {R"(* NAMESPACE (("" "/")) NIL)", R"(* NAMESPACE ("" "/") NIL NIL)",
-                            R"(* NAMESPACE (("")) NIL NIL)", R"(* NAMESPACE (("" "//")) NIL NIL)",
-                            R"(* NAMESPACE (("" /)) NIL NIL)", R"(* NAMESPACE (("&Jjo" "/")) NIL NIL)",
-                            R"(* LIST () "/" x)"}) {
+    for (const char* bad :
+         {R"(* NAMESPACE (("" "/")) NIL)", R"(* NAMESPACE ("" "/") NIL NIL)", R"(* NAMESPACE (("")) NIL NIL)",
+          R"(* NAMESPACE (("" "//")) NIL NIL)", R"(* NAMESPACE (("" /)) NIL NIL)",
+          R"(* NAMESPACE (("&Jjo" "/")) NIL NIL)", R"(* LIST () "/" x)"}) {
         INFO(bad);
         CHECK(data_error([&] { (void)decode_namespace(parse(bad)); }));
     }

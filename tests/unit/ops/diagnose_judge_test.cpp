@@ -490,8 +490,8 @@ namespace {
 mbx::imap::ListEntry folder(std::string name, std::vector<std::string> attributes = {}) {
     return {.attributes = std::move(attributes), .delimiter = '/', .name = std::move(name)};
 }
-FoldersFacts opened(std::vector<mbx::imap::ListEntry> list, mbx::imap::ServerKind server = mbx::imap::ServerKind::dovecot,
-                    std::string prefix = {}) {
+FoldersFacts opened(std::vector<mbx::imap::ListEntry> list,
+                    mbx::imap::ServerKind server = mbx::imap::ServerKind::dovecot, std::string prefix = {}) {
     FoldersFacts facts{.uid = "alice", .folders = locate_folders(list, prefix), .prefix = prefix, .server = server};
     for (auto& f : facts.folders)
         if (f.entry && selectable(*f.entry)) f.messages = 3;
@@ -545,7 +545,8 @@ TEST_CASE("diagnose judge: on Cyrus, folders are found and named under INBOX., a
         e.delimiter = '.';
         return e;
     };
-    FoldersFacts facts = opened({cyrus("INBOX"), cyrus("INBOX.Drafts"), cyrus("INBOX.Sent")}, ServerKind::cyrus, "INBOX.");
+    FoldersFacts facts =
+        opened({cyrus("INBOX"), cyrus("INBOX.Drafts"), cyrus("INBOX.Sent")}, ServerKind::cyrus, "INBOX.");
     facts.folders[2].messages.reset();
     facts.folders[2].error = Error(ErrorCategory::data, "NO System I/O error");
     const auto found = judge_folders(facts);

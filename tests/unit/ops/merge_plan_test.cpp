@@ -42,8 +42,7 @@ Namespace ns(NamespaceKind kind, std::string prefix, char delim) { return Namesp
 // Debian's Cyrus (altnamespace: no, unixhierarchysep: no) and Dovecot's default layout, as
 // their NAMESPACE responses say.
 const std::vector<Namespace> kCyrus{ns(NamespaceKind::personal, "INBOX.", '.'),
-                                    ns(NamespaceKind::other_users, "user.", '.'),
-                                    ns(NamespaceKind::shared, "", '.')};
+                                    ns(NamespaceKind::other_users, "user.", '.'), ns(NamespaceKind::shared, "", '.')};
 const std::vector<Namespace> kDovecot{ns(NamespaceKind::personal, "", '/')};
 const std::vector<Namespace> kDovecotShared{ns(NamespaceKind::personal, "", '/'),
                                             ns(NamespaceKind::other_users, "user/", '/'),
@@ -347,7 +346,8 @@ TEST_CASE("translate_name: there and back is the identity for names without eith
     const auto seed = static_cast<unsigned>(std::random_device{}());
     INFO("seed " << seed);
     std::mt19937 rng(seed);
-    const std::string alphabet = "abcXYZ09 _-&\"\\~+" "\xc3\xa4"; // ASCII, quotes, '&', and one 2-byte letter
+    const std::string alphabet = "abcXYZ09 _-&\"\\~+"
+                                 "\xc3\xa4"; // ASCII, quotes, '&', and one 2-byte letter
     const Namespace personal_layouts[] = {ns(NamespaceKind::personal, "INBOX.", '.'),
                                           ns(NamespaceKind::personal, "", '/'), ns(NamespaceKind::personal, "", '.'),
                                           ns(NamespaceKind::personal, "INBOX/", '/')};
