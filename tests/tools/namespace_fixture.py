@@ -10,7 +10,7 @@ Dovecot's default layout and "INBOX.Projects.2026" on Cyrus or a Dovecot with th
                                             tricky folders (quotes, '&', non-ASCII, a level
                                             holding the other layout's delimiter, left out where
                                             the server refuses it), messages in each with flags
-                                            and keywords; --extras: also 'Quote "me"' and
+                                            and keywords ("Über & Co": dated 2020); --extras: also 'Quote "me"' and
                                             "Back\\slash", which Cyrus refuses
   namespace_fixture.py URI USER state       JSON {"delimiter", "prefix", "folders": {levels
                                             joined by U+241F: {"ids": [Message-ID, ...], "flags":
@@ -169,7 +169,9 @@ def fill(uri, user, extra=False):
                 raise SystemExit(f"CREATE {name}: {typ} {data}")
         for i in range(3):
             flags = ["(\\Seen)", "(\\Seen \\Flagged $Forwarded)", "()"][i]
-            ok(*m.append(quote(name), flags, None, message(SEP.join(levels), i).encode()), f"APPEND {name}")
+            # "Über & Co" holds old mail (INTERNALDATE in 2020) for the cleanup test.
+            when = imaplib.Time2Internaldate(1577880000 + i * 60) if levels == ["Über & Co"] else None
+            ok(*m.append(quote(name), flags, when, message(SEP.join(levels), i).encode()), f"APPEND {name}")
     m.logout()
 
 

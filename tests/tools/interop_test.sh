@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
-# mbx merge between IMAP servers of other kinds and layouts, against the shared testenv's three
+# mbxkit on IMAP servers of other kinds and layouts, against the shared testenv's three
 # servers: Dovecot (personal namespace "", delimiter /), a Dovecot with the INBOX. prefix and
 # delimiter . (the Courier-migrated layout), and Debian's Cyrus IMAP (INBOX., .). Every direction
 # with folder names that use both delimiters, quotes, a backslash, '&' and non-ASCII; other
 # users' and shared folders left out (and --include-shared); a folder the target refuses fails
-# alone; a proxy login for a user who does not exist; diagnose's advice on Cyrus. Every outcome
+# alone; a proxy login for a user who does not exist; reprovision, cleanup and undo, and
+# diagnose's advice on Cyrus. Every outcome
 # is read back from the servers (tests/tools/namespace_fixture.py), each in its own namespace.
-#   merge_namespace_test.sh BIN_DIR      (TESTENV_FILE=.../env of `testenv up --with-cyrus --with-dovecot-inbox`)
+#   interop_test.sh BIN_DIR      (TESTENV_FILE=.../env of `testenv up --with-cyrus --with-dovecot-inbox`)
 bin="$1"
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -169,6 +170,28 @@ mailbox=next(r for r in rows if r["step"]=="mailbox")
 assert "INBOX.Projects.2026" in mailbox["detail"] and "INBOX.Drafts" in mailbox["detail"], mailbox["detail"]' <<<"$out"
   fx "$TESTENV_CYRUS_IMAPS_URI" "${rsrc}r" state >"$work/dst.rp.json" &&
     check "reprovision on Cyrus: the old mailbox merged into the new one" fx expect "$work/src.rp.json" "$work/dst.rp.json"
+fi
+
+# Cleanup on Cyrus: the folder named as Cyrus shows it, archived, expunged, undone.
+csrc=$(u $n); n=$((n + 1))
+fx "$TESTENV_CYRUS_IMAPS_URI" "$csrc" fill 2>/dev/null && fx "$TESTENV_CYRUS_IMAPS_URI" "$csrc" state >"$work/cl.before.json"
+if run "cleanup on Cyrus" 0 "$bin/mbx" quota cleanup "$csrc" --folder "INBOX.Über & Co" --older-than 365d \
+     --quota-archive-dir "$work/archive" --config "$cyrus_conf" --journal "$journal" --format json; then
+  fx "$TESTENV_CYRUS_IMAPS_URI" "$csrc" state >"$work/cl.after.json"
+  check "cleanup on Cyrus: the three old messages gone, nothing else touched" jq_py '
+import json,sys
+b,a=(json.load(open(p))["folders"] for p in sys.argv[1:3]); key="Über & Co"
+assert len(b[key]["ids"])==3 and a[key]["ids"]==[], (b[key], a[key])
+assert all(a[k]["ids"]==v["ids"] for k,v in b.items() if k!=key)' "$work/cl.before.json" "$work/cl.after.json"
+  run_id=$("$bin/mbx" journal list --tool quota --journal "$journal" --format json |
+    jq_py 'import json,sys; print(json.load(sys.stdin)["rows"][0]["run_id"])')
+  if run "cleanup on Cyrus: undo" 0 "$bin/mbx" journal undo "$run_id" --config "$cyrus_conf" --journal "$journal"; then
+    fx "$TESTENV_CYRUS_IMAPS_URI" "$csrc" state >"$work/cl.undone.json"
+    check "cleanup on Cyrus: undo puts them back" jq_py '
+import json,sys
+b,u=(json.load(open(p))["folders"] for p in sys.argv[1:3])
+assert u["Über & Co"]["ids"]==b["Über & Co"]["ids"], (b["Über & Co"], u["Über & Co"])' "$work/cl.before.json" "$work/cl.undone.json"
+  fi
 fi
 
 # A user of ours has no special-use folders on Cyrus: diagnose names them under INBOX., no doveadm.
