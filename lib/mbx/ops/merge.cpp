@@ -352,6 +352,10 @@ Result Merger::plan_only() {
         result_.folders.push_back(st.result);
     }
     result_.exit = result_.stopped ? result_.stopped->exit_code() : ExitCode::ok;
+    // A folder the server would not open fails the real run too: say so now.
+    if (result_.exit == ExitCode::ok &&
+        std::any_of(folders_.begin(), folders_.end(), [](const FolderState& st) { return st.skip; }))
+        result_.exit = ExitCode::data;
     result_.seconds = std::chrono::duration<double>(Clock::now() - start_).count();
     return result_;
 }
