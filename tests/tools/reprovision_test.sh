@@ -109,6 +109,9 @@ check "old entry: addresses gone, mbxAccountDisabled: TRUE, everything else as b
 if [ -n "${pwfile:-}" ]; then
   check "logon: a real IMAP login as $new with the password file works, INBOX holds 10" \
     bash -c '[ "$(/usr/bin/python3 "$1" login "$2" "$3")" = 10 ]' _ "$here/reprovision_fixture.py" "$new" "$pwfile"
+  check "password file: the bare secret, no newline; ldapwhoami -y takes it" bash -c '
+    [ "$(tail -c 1 "$3" | od -An -c | tr -d " ")" != "\n" ] &&
+      ldapwhoami -x -H "$1" -D "$2" -y "$3" >/dev/null' _ "$TESTENV_LDAP_URI" "$new_dn" "$pwfile"
 fi
 py state "$new" --bodies >"$work/new.json"
 check "mailbox: every message once in its folder, same flags, keywords, INTERNALDATE, size, bytes" \
@@ -302,7 +305,8 @@ assert "userPassword" not in blob, "userPassword kept"' "$rmnew_dn" <<<"$out"
 fi
 
 # --- the new passwords are nowhere but in their files ------------------------------------------
-mapfile -t secrets < <(cat "$pwdir"/* "$given" 2>/dev/null | sed '/^$/d')
+# (one secret a file, without a newline: a line each)
+mapfile -t secrets < <(for f in "$pwdir"/* "$given"; do [ -f "$f" ] && { cat "$f"; echo; }; done | sed '/^$/d')
 check "passwords: ${#secrets[@]} generated or given (rpv1new, special, rpv4new, rpv5new, rpv6new, rpv9new, given)" \
   [ "${#secrets[@]}" = 7 ]
 : >"$work/shows"

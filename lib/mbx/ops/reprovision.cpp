@@ -84,7 +84,9 @@ void write_password_file(const std::filesystem::path& path, const Secret& passwo
         throw Error(ErrorCategory::io,
                     fmt::format("cannot create {}: {}", in_quotes(path.string()), std::strerror(errno)),
                     "check [reprovision] password-dir");
-    const std::string line = password.reveal() + "\n";
+    // The bare secret, no newline, like every secret file of the project (`ldapwhoami -y FILE`
+    // sends the file's bytes as they are).
+    const std::string line = password.reveal();
     const bool ok = ::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size()) && ::fsync(fd) == 0;
     const int err = errno;
     ::close(fd);
