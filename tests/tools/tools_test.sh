@@ -70,6 +70,8 @@ run "ping the sandbox" 0 "$bin/mbx" ping --config "$conf" --journal "$journal" -
 import json,sys; d=json.load(sys.stdin)
 steps={(r["service"],r["step"]):r["status"] for r in d["rows"]}
 assert steps=={("ldap","bind"):"ok",("ldap","search"):"ok",("imap","login"):"ok"}, steps
+bind=[r for r in d["rows"] if r["step"]=="bind"][0]["detail"]
+assert bind.endswith("; openldap (root DSE)"), bind
 assert d["summary"]["exit_code"]==0' <<<"$out"
 
 cp "$TESTENV_IMAP_MASTER_PASSWORD_FILE" "$work/master.pw"; chmod 644 "$work/master.pw"

@@ -9,7 +9,7 @@ namespace {
 
 // A table laid out by hand: a setting a line.
 // clang-format off
-constexpr std::array<SettingDef, 57> kSettings{{
+constexpr std::array<SettingDef, 58> kSettings{{
     // [ldap]: the directory holding users, addresses and quota limits.
     {"ldap", "uri", "", "LDAP server: ldap://host[:port] (use starttls), ldaps://host[:port] or ldapi://%2Fpath%2Fto%2Fsocket"},
     {"ldap", "starttls", "true", "with ldap://, upgrade to TLS with StartTLS before binding"},
@@ -27,6 +27,7 @@ constexpr std::array<SettingDef, 57> kSettings{{
     {"ldap", "alias-attributes", "", "comma-separated attributes holding alias addresses"},
     {"ldap", "quota-attribute", "", "attribute holding the mailbox limit (empty: none)"},
     {"ldap", "quota-format", "bytes", "how the quota attribute is written: bytes, or dovecot (*:storage=1G)"},
+    {"ldap", "kind", "auto", "the directory server software: auto (from the root DSE), openldap, 389ds, active-directory or other"},
     {"ldap", "page-size", "500", "entries per page of a paged search (RFC 2696)"},
     {"ldap", "timeout", "30s", "network and operation timeout"},
     // [imap]: the mail store.

@@ -3,6 +3,7 @@
 #include "mbx/core/output.hpp"
 #include "mbx/directory/entry.hpp"
 #include "mbx/directory/escape.hpp"
+#include "mbx/directory/kind.hpp"
 #include "mbx/journal/journal.hpp"
 #include "mbx/imap/mailbox_ops.hpp"
 #include "mbx/ops/connect.hpp"
@@ -56,7 +57,18 @@ void ping_ldap(const config::Config& cfg, const SecretProvider& secrets, PingRep
     report.checks.push_back(run_check("ldap", uri, "bind", [&] {
         const auto config = ldap_config(cfg, secrets);
         dir.emplace(directory::Directory::connect(config));
-        return bind_description(*dir, config);
+        // Which server it is: a root DSE the bind may not read leaves the kind unknown, not the
+        // bind failed.
+        const std::string configured = cfg.get("ldap.kind");
+        std::string kind;
+        try {
+            kind = fmt::format("{} ({})", directory::directory_kind_name(directory::directory_kind(*dir, configured)),
+                               configured.empty() || configured == "auto" ? "root DSE" : "[ldap] kind");
+        } catch (const Error& e) {
+            if (e.category() == ErrorCategory::config) throw;
+            kind = "kind unknown (the root DSE cannot be read: " + e.one_line() + ")";
+        }
+        return bind_description(*dir, config) + "; " + kind;
     }));
     if (!dir) return;
     report.checks.push_back(run_check("ldap", uri, "search", [&] {
