@@ -5,6 +5,10 @@
 #include "mbx/directory/directory.hpp"
 #include "mbx/directory/entry.hpp"
 
+#include "mbx/directory/kind.hpp"
+
+#include <algorithm>
+#include <charconv>
 #include <fmt/format.h>
 
 namespace mbx::ops::diagnose {
@@ -95,8 +99,73 @@ Finding uid_unique_finding(const DirectoryFacts& facts) {
                       p(facts.user) + "` again"};
 }
 
+// How to enable or unlock an account, in the words of the server's own tools.
+std::string enable_advice(const DirectoryFacts& facts) {
+    const std::string who = p(facts.user);
+    switch (facts.kind) {
+    case directory::DirectoryKind::active_directory:
+        return fmt::format("if it should sync again: `samba-tool user enable {0}` (Samba) or `Enable-ADAccount {0}` / "
+                           "`Unlock-ADAccount {0}` (Windows)",
+                           who);
+    case directory::DirectoryKind::ds389:
+        return "if it should sync again: `dsidm INSTANCE account unlock DN`, or remove nsAccountLock";
+    case directory::DirectoryKind::openldap:
+        return "if it should sync again: remove pwdAccountLockedTime (ldapmodify, as the directory's admin)";
+    case directory::DirectoryKind::other: break;
+    }
+    return "if it should sync again: enable or unlock it with the directory's own tools";
+}
+
+bool is_state_attribute(std::string_view attribute) {
+    return std::any_of(std::begin(kAccountStateAttributes), std::end(kAccountStateAttributes),
+                       [&](std::string_view a) { return iequals(a, attribute); });
+}
+
+} // namespace
+
+std::optional<std::string> account_state_problem(const directory::Entry& entry) {
+    auto number = [&](std::string_view attribute) -> std::optional<std::uint64_t> {
+        const auto v = entry.first(attribute);
+        if (!v) return std::nullopt;
+        std::uint64_t n = 0;
+        const std::string_view text = trim(*v);
+        const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
+        if (ec != std::errc() || end != text.data() + text.size()) {
+            // userAccountControl is a signed 32-bit integer: flags with the top bit come negative.
+            std::int64_t s = 0;
+            const auto [end2, ec2] = std::from_chars(text.data(), text.data() + text.size(), s);
+            if (ec2 != std::errc() || end2 != text.data() + text.size()) return std::nullopt;
+            n = static_cast<std::uint32_t>(s);
+        }
+        return n;
+    };
+    constexpr std::uint64_t kAccountDisable = 0x2, kLockout = 0x10, kPasswordExpired = 0x800000;
+    if (const auto uac = number("userAccountControl"); uac && (*uac & kAccountDisable))
+        return fmt::format("the account is disabled: userAccountControl {} has ACCOUNTDISABLE (0x2)", *uac);
+    const auto computed = number("msDS-User-Account-Control-Computed");
+    if ((computed && (*computed & kLockout)) || number("lockoutTime").value_or(0) > 0)
+        return std::string("the account is locked out (too many failed logons: lockoutTime is set)");
+    if (computed && (*computed & kPasswordExpired)) return std::string("the account's password has expired");
+    if (const auto lock = entry.first("nsAccountLock"); lock && iequals(trim(*lock), "true"))
+        return std::string("the account is locked: nsAccountLock: true");
+    if (const auto locked = entry.first("pwdAccountLockedTime"))
+        return fmt::format("the account is locked: pwdAccountLockedTime: {}{}", p(*locked),
+                           trim(*locked) == "000001010000Z" ? " (by an administrator, for good)" : "");
+    return std::nullopt;
+}
+
+namespace {
+
 Finding enabled_finding(const DirectoryFacts& facts, const directory::Entry& entry) {
-    if (facts.disable_method == "attribute") {
+    if (const auto problem = account_state_problem(entry))
+        return {.area = "directory",
+                .check = "enabled",
+                .status = Status::failed,
+                .mis = "MIS_5",
+                .detail = *problem,
+                .remedy = enable_advice(facts) + "; if `mbx reprovision` disabled it, the user has a new account "
+                                                 "(see the history)"};
+    if (facts.disable_method == "attribute" && !is_state_attribute(facts.disable_attribute)) {
         const std::string& attr = facts.disable_attribute;
         if (auto v = entry.first(attr))
             return {.area = "directory",
@@ -112,6 +181,11 @@ Finding enabled_finding(const DirectoryFacts& facts, const directory::Entry& ent
                 .status = Status::ok,
                 .detail = fmt::format("no {} on the entry", attr)};
     }
+    if (facts.disable_method == "attribute")
+        return {.area = "directory",
+                .check = "enabled",
+                .status = Status::ok,
+                .detail = fmt::format("enabled: {} says so", facts.disable_attribute)};
     if (facts.disable_method == "move") {
         const std::string& disabled = facts.disabled_base;
         const std::string& dn = entry.dn;
@@ -130,8 +204,8 @@ Finding enabled_finding(const DirectoryFacts& facts, const directory::Entry& ent
     }
     return {.area = "directory",
             .check = "enabled",
-            .status = Status::skipped,
-            .detail = "[reprovision] disable-method is none: no account state to check"};
+            .status = Status::ok,
+            .detail = "no disabled or locked state on the entry ([reprovision] disable-method is none)"};
 }
 
 Finding mail_finding(const DirectoryFacts& facts, const directory::Entry& entry) {
@@ -227,6 +301,9 @@ std::vector<std::string> Diagnosis::entry_attributes() const {
     for (const auto& a : split_list(cfg_.get("ldap.alias-attributes"))) attrs.push_back(a);
     if (cfg_.get("reprovision.disable-method") == "attribute")
         attrs.push_back(cfg_.get("reprovision.disable-attribute"));
+    // The server's own account state (operational on some servers: asked for by name; a server
+    // ignores the names it does not know, RFC 4511 §4.5.1.8).
+    for (auto a : kAccountStateAttributes) attrs.emplace_back(a);
     return attrs;
 }
 
@@ -237,6 +314,11 @@ void Diagnosis::directory_facts(DirectoryFacts& facts) {
     facts.mail_attribute = cfg_.get("ldap.mail-attribute");
     facts.alias_attributes = split_list(cfg_.get("ldap.alias-attributes"));
     facts.disable_method = cfg_.get("reprovision.disable-method");
+    try {
+        facts.kind = directory::directory_kind(*dir_, cfg_.get("ldap.kind"));
+    } catch (const Error& e) {
+        if (e.category() == ErrorCategory::config) throw; // a root DSE it may not read: advice stays generic
+    }
     facts.disable_attribute = cfg_.get("reprovision.disable-attribute");
     facts.disabled_base = cfg_.get("reprovision.disabled-base");
     // Every entry with this uid, whatever the user filter says: a second one is the classic

@@ -10,6 +10,7 @@
 
 #include "mbx/core/error.hpp"
 #include "mbx/directory/entry.hpp"
+#include "mbx/directory/kind.hpp"
 #include "mbx/imap/mailbox_ops.hpp"
 #include "mbx/imap/parser.hpp"
 #include "mbx/journal/records.hpp"
@@ -113,8 +114,9 @@ struct DirectoryFacts {
     std::string uid_attribute = "uid";
     std::string user_filter = {}; ///< [ldap] user-filter
     std::string mail_attribute = "mail";
-    std::vector<std::string> alias_attributes = {}; ///< [ldap] alias-attributes
-    std::string disable_method = "none";            ///< [reprovision] disable-method
+    std::vector<std::string> alias_attributes = {};                  ///< [ldap] alias-attributes
+    std::string disable_method = "none";                             ///< [reprovision] disable-method
+    directory::DirectoryKind kind = directory::DirectoryKind::other; ///< whose tools the advice names
     std::string disable_attribute = {};
     std::string disabled_base = {};
     /// Every entry with the uid, whatever the user filter says, sorted by DN (at most 20).
@@ -125,6 +127,18 @@ struct DirectoryFacts {
     std::vector<directory::Entry> others = {};
     std::optional<Error> others_error = {}; ///< that search failed
 };
+
+/// The attributes that hold a directory server's own account state, whatever the server: Active
+/// Directory's userAccountControl (ACCOUNTDISABLE), lockoutTime and the constructed
+/// msDS-User-Account-Control-Computed (UF_LOCKOUT, UF_PASSWORD_EXPIRED); 389-DS's nsAccountLock;
+/// OpenLDAP ppolicy's pwdAccountLockedTime. Each is judged by its own meaning (a bit, a value,
+/// a time), never by being present.
+inline constexpr std::string_view kAccountStateAttributes[] = {
+    "userAccountControl", "lockoutTime", "msDS-User-Account-Control-Computed", "nsAccountLock", "pwdAccountLockedTime"};
+
+/// What the server's own account state says is wrong with `entry` (disabled, locked out,
+/// password expired), one line, or nullopt when nothing is. Pure.
+std::optional<std::string> account_state_problem(const directory::Entry& entry);
 
 /// The entry to diagnose: of those the user filter selects, the one named by its uid
 /// (uid=USER,...), else the first; when the filter selects none, the first with the uid;

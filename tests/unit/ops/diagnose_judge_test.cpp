@@ -353,8 +353,8 @@ TEST_CASE("diagnose judge: a healthy entry: every directory check ok, in order",
     REQUIRE(found.size() == 5);
     check_finding(found[0], "directory", "entry", Status::ok, "", kAlice);
     check_finding(found[1], "directory", "uid-unique", Status::ok, "", "one entry has uid 'alice'");
-    check_finding(found[2], "directory", "enabled", Status::skipped, "",
-                  "[reprovision] disable-method is none: no account state to check");
+    check_finding(found[2], "directory", "enabled", Status::ok, "",
+                  "no disabled or locked state on the entry ([reprovision] disable-method is none)");
     check_finding(found[3], "directory", "mail", Status::ok, "", "alice@example.org");
     check_finding(found[4], "directory", "mail-unique", Status::ok, "", "1 address on this entry only");
     REQUIRE(chosen_entry(facts) != nullptr);
@@ -423,6 +423,52 @@ TEST_CASE("diagnose judge: enabled by a disable attribute", "[diagnose][judge]")
     check_finding(f, "directory", "enabled", Status::failed, "MIS_5",
                   "the account is disabled: mbxAccountDisabled: TRUE");
     CHECK_THAT(f.remedy, Contains("remove mbxAccountDisabled from the entry"));
+}
+
+TEST_CASE("diagnose judge: the server's own account state, by its meaning, never by presence", "[diagnose][judge]") {
+    using mbx::directory::DirectoryKind;
+    auto with = [](std::initializer_list<std::pair<const char*, const char*>> values) {
+        mbx::directory::Entry e;
+        e.dn = kAlice;
+        for (const auto& [k, v] : values) e.attributes.emplace(k, v);
+        return e;
+    };
+    // Active Directory: 512 is a normal enabled account, 514 has ACCOUNTDISABLE; 66048 adds
+    // DONT_EXPIRE_PASSWORD to 512; a negative value is the same 32 bits.
+    CHECK_FALSE(account_state_problem(with({{"userAccountControl", "512"}})));
+    CHECK_FALSE(account_state_problem(with({{"userAccountControl", "66048"}, {"lockoutTime", "0"}})));
+    CHECK(account_state_problem(with({{"userAccountControl", "514"}})) ==
+          "the account is disabled: userAccountControl 514 has ACCOUNTDISABLE (0x2)");
+    CHECK(account_state_problem(with({{"userAccountControl", "-2147483646"}})).has_value()); // 0x80000002
+    CHECK_THAT(*account_state_problem(with({{"userAccountControl", "512"}, {"lockoutTime", "133497338000000000"}})),
+               Contains("locked out"));
+    CHECK_THAT(*account_state_problem(with({{"msDS-User-Account-Control-Computed", "8388608"}})), Contains("expired"));
+    // 389-DS: nsAccountLock by its value.
+    CHECK_FALSE(account_state_problem(with({{"nsAccountLock", "false"}})));
+    CHECK(account_state_problem(with({{"nsAccountLock", "TRUE"}})) == "the account is locked: nsAccountLock: true");
+    // OpenLDAP ppolicy: any pwdAccountLockedTime locks; 000001010000Z is an administrator's lock.
+    CHECK_THAT(*account_state_problem(with({{"pwdAccountLockedTime", "000001010000Z"}})), Contains("for good"));
+    CHECK_FALSE(account_state_problem(with({{"mail", "alice@example.org"}})));
+
+    // With disable-attribute = userAccountControl an enabled AD user is enabled (not "has the
+    // attribute"), and the remedy names the kind's tools.
+    DirectoryFacts facts = disabled_by("attribute", "userAccountControl", "");
+    facts.kind = DirectoryKind::active_directory;
+    facts.same_uid[0].attributes.emplace("userAccountControl", "512");
+    check_finding(enabled_finding(facts), "directory", "enabled", Status::ok, "",
+                  "enabled: userAccountControl says so");
+    facts.same_uid[0].attributes.erase("userAccountControl");
+    facts.same_uid[0].attributes.emplace("userAccountControl", "514");
+    Finding f = enabled_finding(facts);
+    check_finding(f, "directory", "enabled", Status::failed, "MIS_5");
+    CHECK_THAT(f.remedy, Contains("samba-tool user enable alice") && Contains("Enable-ADAccount alice"));
+    // 389-DS with the default disable attribute of another server: nsAccountLock still counts.
+    facts = disabled_by("attribute", "pwdAccountLockedTime", "");
+    facts.kind = DirectoryKind::ds389;
+    facts.same_uid[0].attributes.emplace("nsAccountLock", "true");
+    f = enabled_finding(facts);
+    check_finding(f, "directory", "enabled", Status::failed, "MIS_5", "the account is locked: nsAccountLock: true");
+    CHECK_THAT(f.remedy, Contains("dsidm"));
 }
 
 TEST_CASE("diagnose judge: enabled by the disabled base", "[diagnose][judge]") {
