@@ -24,7 +24,6 @@ URI is imaps://127.0.0.1:PORT; TESTENV_CA_FILE and TESTENV_IMAP_MASTER_PASSWORD_
 the environment (the testenv's env file), the master user is TESTENV_IMAP_MASTER_USER.
 """
 
-import base64
 import email.utils
 import imaplib
 import json
@@ -34,45 +33,15 @@ import ssl
 import sys
 import zlib
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from merge_fixture import box, mutf7_decode  # noqa: E402  (modified UTF-7, quoting: one place)
+
 SEP = "\u241f"
 imaplib._MAXLINE = 10_000_000
 
 
-def mutf7_encode(name):
-    """RFC 3501 5.1.3 modified UTF-7."""
-    out, run = [], []
-
-    def flush():
-        if run:
-            b = "".join(run).encode("utf-16-be")
-            out.append("&" + base64.b64encode(b).decode().rstrip("=").replace("/", ",") + "-")
-            run.clear()
-
-    for ch in name:
-        if 0x20 <= ord(ch) <= 0x7E:
-            flush()
-            out.append("&-" if ch == "&" else ch)
-        else:
-            run.append(ch)
-    flush()
-    return "".join(out)
-
-
-def mutf7_decode(name):
-    def dec(m):
-        s = m.group(1)
-        if s == "":
-            return "&"
-        s = s.replace(",", "/")
-        s += "=" * (-len(s) % 4)
-        return base64.b64decode(s).decode("utf-16-be")
-
-    return re.sub(r"&([^-]*)-", dec, name)
-
-
 def quote(name):
-    n = mutf7_encode(name)
-    return '"' + n.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return box(name)
 
 
 def login(uri, user):
