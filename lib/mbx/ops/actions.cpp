@@ -29,7 +29,8 @@ const std::array kKinds{
     ActionKind{kind::kMergeFlags, kChanges, nullptr, "copies given the source's flags again"},
     ActionKind{kind::kMergeVerify, kChanges, nullptr, "a folder compared on both sides after the copy"},
     ActionKind{kind::kReprovisionInspect, kChanges, nullptr, "the old account as found"},
-    ActionKind{kind::kReprovisionAccount, kChanges, reprovision::undo_account, "the new account written"},
+    ActionKind{kind::kReprovisionAccount, kChanges, reprovision::undo_account, "the new account written",
+               true}, // the entry added, its password refused
     ActionKind{kind::kReprovisionMailbox, kChanges, nullptr, "the new mailbox created"},
     ActionKind{kind::kReprovisionMerge, kChanges, nullptr, "the old mailbox merged into the new"},
     ActionKind{kind::kReprovisionLogon, kChanges, nullptr, "the new account's logon verified"},

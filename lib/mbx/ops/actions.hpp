@@ -61,6 +61,10 @@ struct ActionKind {
     /// Reverts one action of this kind (mbx journal undo), or nullptr when it cannot be undone.
     UndoHandler undo = nullptr;
     std::string_view what = {}; ///< one line for people
+    /// An attempt that failed may have made part of its change (an entry added, its password
+    /// refused): undo then looks at what is there and takes it back too. Otherwise a failed
+    /// action changed nothing and undo passes it by.
+    bool partial_on_failure = false;
 };
 
 /// Every kind, in the order of the list above.

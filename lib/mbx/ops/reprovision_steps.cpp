@@ -105,9 +105,11 @@ void Reprovisioner::account() {
     const std::filesystem::path fresh =
         settings_.password_dir / fmt::format("{}-run{}.password", safe_file_part(req_.new_uid), res_.run_id);
     const std::string attempt_file = a ? str(a->after.value_or(json{}), "login_file") : std::string();
-    const std::filesystem::path file = !attempt_file.empty() ? std::filesystem::path(attempt_file)
-                                       : req_.password_file  ? *req_.password_file
-                                                             : fresh;
+    // A --password-file given now wins over the attempt's file: the attempt's password may be
+    // the one the directory refused.
+    const std::filesystem::path file = req_.password_file      ? *req_.password_file
+                                       : !attempt_file.empty() ? std::filesystem::path(attempt_file)
+                                                               : fresh;
     std::error_code ec;
     const bool generated = file == fresh && !std::filesystem::exists(file, ec);
     if (!generated) password_ = read_secret_file(file);
@@ -139,7 +141,18 @@ void Reprovisioner::make_account(const std::vector<directory::Attribute>& attrs,
         write_password_file(file, *password_);
     }
     if (!exists) dir().add(res_.new_dn, attrs);
-    dir().set_password(res_.new_dn, *password_);
+    try {
+        dir().set_password(res_.new_dn, *password_);
+    } catch (const Error& e) {
+        if (e.category() != ErrorCategory::data) throw;
+        // The entry is there without a password: a retry with the same password meets the same
+        // refusal, so say what can change the outcome.
+        throw Error(ErrorCategory::data, e.what(),
+                    fmt::format("the entry was added without a password: give one the directory's policy accepts "
+                                "with --password-file FILE and run the same command again, or take the entry back "
+                                "with `mbx journal undo {}`",
+                                res_.run_id));
+    }
 }
 
 void Reprovisioner::mailbox() {

@@ -93,7 +93,8 @@ ExitCode undo_run(const Session& session, std::int64_t target, bool force,
         UndoOutcome o;
         if (a.status == journal::ActionStatus::undone) {
             o = {a.id, a.kind, a.subject, UndoResult::already, "undone by an earlier undo"};
-        } else if (a.status == journal::ActionStatus::failed || a.status == journal::ActionStatus::skipped) {
+        } else if (a.status == journal::ActionStatus::skipped ||
+                   (a.status == journal::ActionStatus::failed && !find_action_kind(a.kind)->partial_on_failure)) {
             continue; // never carried out
         } else {
             try {
