@@ -56,9 +56,6 @@ mbx::ExitCode raise(mbx::cli::Context& ctx, const std::vector<std::string>& oper
     auto sink = ctx.sink();
     sink->begin({"quota_raise",
                  {{"user", "User", Kind::text, Role::label},
-                  {"where", "Where", Kind::text, Role::detail},
-                  {"mailbox", "Mailbox", Kind::text, Role::detail},
-                  {"quota_root", "Quota root", Kind::text, Role::detail},
                   {"dn", "DN", Kind::text, Role::detail},
                   {"attribute", "Attribute", Kind::text, Role::detail},
                   {"old_value", "Old value", Kind::text, Role::detail},
@@ -71,12 +68,16 @@ mbx::ExitCode raise(mbx::cli::Context& ctx, const std::vector<std::string>& oper
                   {"verified", "Verified", Kind::text, Role::detail},
                   {"result", "Result", Kind::text, Role::detail},
                   {"status", "Status", Kind::text, Role::status},
-                  {"detail", "Detail", Kind::text, Role::detail}}});
+                  {"detail", "Detail", Kind::text, Role::detail},
+                  // added in issue 22, at the end: CSV columns keep their positions
+                  {"where", "Where", Kind::text, Role::detail},
+                  {"mailbox", "Mailbox", Kind::text, Role::detail},
+                  {"quota_root", "Quota root", Kind::text, Role::detail}}});
     const Cell old_value = r.old_values.empty() ? Cell() : Cell(r.old_values.front());
-    sink->row(std::vector<Cell>{r.user, r.where, r.mailbox, r.quota_root, r.dn, r.attribute, old_value,
-                                cell(r.old_bytes), r.new_value, r.new_bytes, cell(r.server_limit_bytes),
-                                cell(r.used_bytes), r.verified, std::string(mbx::ops::raise_result_name(r.result)),
-                                std::string(mbx::out::status_word(r.status)), r.detail});
+    sink->row(std::vector<Cell>{
+        r.user, r.dn, r.attribute, old_value, cell(r.old_bytes), r.new_value, r.new_bytes, cell(r.server_limit_bytes),
+        cell(r.used_bytes), r.verified, std::string(mbx::ops::raise_result_name(r.result)),
+        std::string(mbx::out::status_word(r.status)), r.detail, r.where, r.mailbox, r.quota_root});
     const bool changed = r.result == mbx::ops::RaiseResult::raised || r.result == mbx::ops::RaiseResult::lowered;
     sink->finish({r.status,
                   summary_text(r),
