@@ -269,6 +269,80 @@ RestoreDecision decide_server_restore(std::optional<std::int64_t> current, std::
     return RestoreDecision::conflict;
 }
 
+namespace {
+
+void add_detail(RaiseRow& row, const std::string& text) { row.detail += (row.detail.empty() ? "" : "; ") + text; }
+
+// What a server raise found and plans: the row, and the limits in KiB.
+struct ServerPlan {
+    std::optional<std::int64_t> old_kib = {};
+    std::int64_t new_kib = 0;
+    imap::ResourceLimits others = {}; ///< kept as they are: SETQUOTA drops the limits it does not name
+};
+
+// The read-only part as the admin: the mailbox, its root and limit, the new limit. Fills `row`.
+ServerPlan plan_server_row(AdminSession& admin, const RaiseRequest& req, bool dry_run, RaiseRow& row) {
+    row.mailbox = imap::other_user_mailbox(admin.namespaces, row.user);
+    imap::QuotaRootInfo info;
+    try {
+        info = imap::get_quota_root(admin.conn, row.mailbox);
+    } catch (const Error& e) {
+        throw mailbox_error(e, row.user);
+    }
+    const StorageOf found = storage_of(info);
+    // No root with a STORAGE limit: SETQUOTA on the mailbox's own name creates one (Cyrus).
+    row.quota_root = found.storage ? found.root : (info.roots.empty() ? row.mailbox : info.roots.front());
+    ServerPlan plan;
+    if (found.quota)
+        for (const auto& r : found.quota->resources)
+            if (r.name != "STORAGE") plan.others.emplace_back(r.name, r.limit);
+    if (found.storage) {
+        plan.old_kib = static_cast<std::int64_t>(found.storage->limit / 1024);
+        row.old_bytes = *plan.old_kib * 1024;
+        row.old_values = {storage_list(plan.old_kib)};
+    }
+    const std::int64_t wanted = plan_new_limit(row.old_bytes, req.to, req.by);
+    plan.new_kib = static_cast<std::int64_t>(storage_kib_of(wanted));
+    row.new_bytes = plan.new_kib * 1024;
+    row.new_value = storage_list(plan.new_kib);
+    row.attribute = "STORAGE";
+    const bool lower = row.old_bytes && row.new_bytes < *row.old_bytes;
+    if (plan.old_kib && *plan.old_kib == plan.new_kib) row.result = RaiseResult::unchanged;
+    else if (dry_run) row.result = lower ? RaiseResult::would_lower : RaiseResult::would_raise;
+    else row.result = lower ? RaiseResult::lowered : RaiseResult::raised;
+    if (lower)
+        add_detail(row, fmt::format("warning: the new limit is lower than the current one, {}",
+                                    out::human_bytes(*row.old_bytes)));
+    if (row.new_bytes != wanted)
+        add_detail(row, fmt::format("rounded up to {} KiB (STORAGE counts whole KiB)", plan.new_kib));
+    return plan;
+}
+
+// GETQUOTA of the root as the admin after the change. Never throws: the change is made, and not
+// being able to confirm it is a warning.
+void verify_server_row(imap::Connection& conn, RaiseRow& row) {
+    try {
+        const imap::Quota q = imap::get_quota(conn, row.quota_root);
+        if (const auto* s = q.find("STORAGE")) {
+            row.server_limit_bytes = static_cast<std::int64_t>(s->limit);
+            row.used_bytes = static_cast<std::int64_t>(s->usage);
+        }
+        row.verified = row.server_limit_bytes == row.new_bytes ? "match" : "mismatch";
+    } catch (const Error& e) {
+        row.verified = "failed";
+        add_detail(row, "changed on the server, but cannot read it back: " + e.one_line());
+    }
+    if (row.verified != "match") row.status = ExitCode::warning;
+    if (row.verified == "mismatch")
+        add_detail(row, row.server_limit_bytes
+                            ? fmt::format("the server now reports {}", out::human_bytes(*row.server_limit_bytes))
+                            : std::string("the server reports no STORAGE limit"));
+    if (row.used_bytes && *row.used_bytes > row.new_bytes)
+        add_detail(row, fmt::format("warning: usage {} is above the new limit", out::human_bytes(*row.used_bytes)));
+}
+
+} // namespace
+
 RaiseRow raise_server_quota(const Session& session, const RaiseRequest& req) {
     const config::Config& cfg = session.config;
     plan_new_limit(std::int64_t{0}, req.to, req.by); // the sizes, before any network
@@ -280,83 +354,31 @@ RaiseRow raise_server_quota(const Session& session, const RaiseRequest& req) {
     }
     row.where = std::string(limits_location_name(LimitsLocation::server));
     AdminSession admin = AdminSession::open(cfg, session.secrets);
-    row.mailbox = imap::other_user_mailbox(admin.namespaces, row.user);
-    imap::QuotaRootInfo info;
-    try {
-        info = imap::get_quota_root(admin.conn, row.mailbox);
-    } catch (const Error& e) {
-        throw mailbox_error(e, row.user);
-    }
-    const StorageOf found = storage_of(info);
-    // No root with a STORAGE limit: SETQUOTA on the mailbox's own name creates one (Cyrus).
-    row.quota_root = found.storage ? found.root : (info.roots.empty() ? row.mailbox : info.roots.front());
-    std::optional<std::int64_t> old_kib;
-    imap::ResourceLimits others; // kept as they are: SETQUOTA drops the limits it does not name
-    if (found.quota)
-        for (const auto& r : found.quota->resources)
-            if (r.name != "STORAGE") others.emplace_back(r.name, r.limit);
-    if (found.storage) {
-        old_kib = static_cast<std::int64_t>(found.storage->limit / 1024);
-        row.old_bytes = *old_kib * 1024;
-        row.old_values = {storage_list(old_kib)};
-    }
-    const std::int64_t wanted = plan_new_limit(row.old_bytes, req.to, req.by);
-    const auto new_kib = static_cast<std::int64_t>(storage_kib_of(wanted));
-    row.new_bytes = new_kib * 1024;
-    row.new_value = storage_list(new_kib);
-    row.attribute = "STORAGE";
-    const bool lower = row.old_bytes && row.new_bytes < *row.old_bytes;
-    if (old_kib && *old_kib == new_kib) row.result = RaiseResult::unchanged;
-    else if (session.dry_run) row.result = lower ? RaiseResult::would_lower : RaiseResult::would_raise;
-    else row.result = lower ? RaiseResult::lowered : RaiseResult::raised;
-    auto add = [&](const std::string& text) { row.detail += (row.detail.empty() ? "" : "; ") + text; };
-    if (lower)
-        add(fmt::format("warning: the new limit is lower than the current one, {}", out::human_bytes(*row.old_bytes)));
-    if (row.new_bytes != wanted) add(fmt::format("rounded up to {} KiB (STORAGE counts whole KiB)", new_kib));
-
+    const ServerPlan plan = plan_server_row(admin, req, session.dry_run, row);
     PlannedAction change{.kind = kind::kQuotaRaiseServer,
                          .subject = row.user,
-                         .before = nlohmann::json{{"mailbox", row.mailbox},
-                                                  {"root", row.quota_root},
-                                                  {"storage_kib", old_kib ? nlohmann::json(*old_kib) : nullptr},
-                                                  {"other", others_json(others)}},
-                         .after = nlohmann::json{{"storage_kib", new_kib}}};
+                         .before =
+                             nlohmann::json{{"mailbox", row.mailbox},
+                                            {"root", row.quota_root},
+                                            {"storage_kib", plan.old_kib ? nlohmann::json(*plan.old_kib) : nullptr},
+                                            {"other", others_json(plan.others)}},
+                         .after = nlohmann::json{{"storage_kib", plan.new_kib}}};
     if (row.result == RaiseResult::unchanged) {
         row.verified = "skipped";
-        row.detail =
-            fmt::format("the STORAGE limit of '{}' is already {}", out::printable(row.quota_root), show_kib(new_kib));
+        row.detail = fmt::format("the STORAGE limit of '{}' is already {}", out::printable(row.quota_root),
+                                 show_kib(plan.new_kib));
     } else {
         change.apply = [&] {
-            imap::set_quota(admin.conn, row.quota_root, static_cast<std::uint64_t>(new_kib), others);
+            imap::set_quota(admin.conn, row.quota_root, static_cast<std::uint64_t>(plan.new_kib), plan.others);
         };
         if (session.dry_run) {
             row.verified = "skipped";
             row.detail = fmt::format("would SETQUOTA {} {} (was {})", out::printable(row.quota_root),
-                                     storage_list(new_kib), show_kib(old_kib)) +
+                                     storage_list(plan.new_kib), show_kib(plan.old_kib)) +
                          (row.detail.empty() ? "" : "; " + row.detail);
         }
     }
-    const auto applied = ops::apply(session, {change});
-    if (applied.front() == Applied::done) {
-        try {
-            const imap::Quota q = imap::get_quota(admin.conn, row.quota_root);
-            if (const auto* s = q.find("STORAGE")) {
-                row.server_limit_bytes = static_cast<std::int64_t>(s->limit);
-                row.used_bytes = static_cast<std::int64_t>(s->usage);
-            }
-            row.verified = row.server_limit_bytes == row.new_bytes ? "match" : "mismatch";
-        } catch (const Error& e) {
-            row.verified = "failed";
-            add("changed on the server, but cannot read it back: " + e.one_line());
-        }
-        if (row.verified != "match") row.status = ExitCode::warning;
-        if (row.verified == "mismatch")
-            add(row.server_limit_bytes
-                    ? fmt::format("the server now reports {}", out::human_bytes(*row.server_limit_bytes))
-                    : std::string("the server reports no STORAGE limit"));
-        if (row.used_bytes && *row.used_bytes > row.new_bytes)
-            add(fmt::format("warning: usage {} is above the new limit", out::human_bytes(*row.used_bytes)));
-    }
+    if (ops::apply(session, {change}).front() == Applied::done) verify_server_row(admin.conn, row);
     try {
         admin.conn.logout();
     } catch (const Error&) {
