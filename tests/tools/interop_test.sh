@@ -135,6 +135,18 @@ assert rows and all(st=="failed" and "Invalid mailbox name" in (err or "") for s
 fi
 
 # --- Cyrus: a proxy login for a user who does not exist; diagnose's advice ------------------
+# The STORAGE limit (KiB) of USER's mailbox on Cyrus, as its admin reads it; empty when none.
+cyrus_limit() {
+  /usr/bin/python3 -c '
+import imaplib, os, re, ssl, sys
+host, port = os.environ["TESTENV_CYRUS_IMAPS_URI"].split("//")[1].split(":")
+m = imaplib.IMAP4_SSL(host, int(port), ssl_context=ssl.create_default_context(cafile=os.environ["TESTENV_CA_FILE"]))
+m.login(os.environ["TESTENV_CYRUS_ADMIN_USER"], open(os.environ["TESTENV_CYRUS_ADMIN_PASSWORD_FILE"]).read().strip())
+typ, data = m.getquotaroot("user." + sys.argv[1])
+got = re.search(r"STORAGE \d+ (\d+)", repr(data))
+print(got.group(1) if got else "")' "$1"
+}
+export -f cyrus_limit
 cyrus_conf="$work/cyrus.conf"
 /usr/bin/python3 - "$conf" "$cyrus_conf" <<'PYEOF'
 import re, sys
@@ -170,6 +182,15 @@ mailbox=next(r for r in rows if r["step"]=="mailbox")
 assert "INBOX.Projects.2026" in mailbox["detail"] and "INBOX.Drafts" in mailbox["detail"], mailbox["detail"]' <<<"$out"
   fx "$TESTENV_CYRUS_IMAPS_URI" "${rsrc}r" state >"$work/dst.rp.json" &&
     check "reprovision on Cyrus: the old mailbox merged into the new one" fx expect "$work/src.rp.json" "$work/dst.rp.json"
+  check "reprovision on Cyrus: the new mailbox has the old one's limit (Cyrus keeps limits itself)" \
+    bash -c '[ -n "$(cyrus_limit "$1")" ] && [ "$(cyrus_limit "$1")" = "$(cyrus_limit "$2")" ]' _ "$rsrc" "${rsrc}r"
+  run_id=$("$bin/mbx" journal list --tool reprovision --journal "$journal" --format json |
+    jq_py 'import json,sys; print(json.load(sys.stdin)["rows"][0]["run_id"])')
+  if run "reprovision on Cyrus: undo" 0 "$bin/mbx" journal undo "$run_id" --config "$cyrus_conf" --journal "$journal" --format json; then
+    check "reprovision on Cyrus: undo takes back the limit, the cutover and the account" jq_py '
+import json,sys; r={x["kind"]:x["result"] for x in json.load(sys.stdin)["rows"]}
+assert r.get("quota.raise-server")=="undone" and r.get("reprovision.cutover")=="undone" and r.get("reprovision.account")=="undone", r' <<<"$out"
+  fi
 fi
 
 # Cleanup on Cyrus: the folder named as Cyrus shows it, archived, expunged, undone.

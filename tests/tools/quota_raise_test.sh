@@ -80,7 +80,7 @@ check "--to: LDAP now 52428800" [ "$(quota_of "$u1")" = 52428800 ]
 check "--to: Dovecot reports 50 MiB" [ "$(server_limit "$u1")" = 52428800 ]
 run_to=$(last_run)
 run "--to the same value" 0 raise "$u1" --to 50M --format csv &&
-  check "same value: unchanged, csv header" bash -c '[ "$(head -n1 <<<"$1" | tr -d "\r")" = "user,dn,attribute,old_value,old_bytes,new_value,new_bytes,server_limit_bytes,used_bytes,verified,result,status,detail" ] && grep -q ",unchanged," <<<"$1"' _ "$out"
+  check "same value: unchanged, csv header" bash -c '[ "$(head -n1 <<<"$1" | tr -d "\r")" = "user,dn,attribute,old_value,old_bytes,new_value,new_bytes,server_limit_bytes,used_bytes,verified,result,status,detail,where,mailbox,quota_root" ] && grep -q ",unchanged," <<<"$1"' _ "$out"
 
 # --- undo: exact old values, then already -----------------------------------------------------
 run "undo the --to run" 0 undo "$run_to" --format json &&
@@ -117,7 +117,11 @@ run "--to lower" 0 raise "$u2" --to 15M --format json &&
   check "lower: result lowered, warned" json_is "$out" 'r["result"]=="lowered" and "lower than the current one" in r["detail"] and r["server_limit_bytes"]==15728640'
 
 # --- the change is done even when the IMAP server cannot confirm it: warning -----------------
-run "IMAP unreachable after the change" 1 raise "$u2" --to 25M --imap-uri imaps://127.0.0.1:1 --format json &&
+# With [quota] limits = auto the server is asked first whether it is Cyrus (limits on the
+# server): unreachable, nothing is changed. With limits = ldap the change is made and unconfirmed.
+run "limits auto, IMAP unreachable: nothing changed" 69 raise "$u2" --to 25M --imap-uri imaps://127.0.0.1:1 --format json
+check "limits auto, IMAP unreachable: LDAP unchanged" [ "$(quota_of "$u2")" != 26214400 ]
+run "IMAP unreachable after the change" 1 raise "$u2" --to 25M --imap-uri imaps://127.0.0.1:1 --quota-limits ldap --format json &&
   check "unconfirmed: verified failed, status warning" json_is "$out" 'r["verified"]=="failed" and r["status"]=="warning" and r["result"]=="raised"'
 check "unconfirmed: LDAP changed anyway" [ "$(quota_of "$u2")" = 26214400 ]
 

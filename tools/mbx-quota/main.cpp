@@ -15,16 +15,18 @@ int main(int argc, char** argv) {
             .summary = "Mailboxes near or over their limits (MIS_9): check, sweep, clean up, raise.",
             .usage = "mbx quota check USER... [-u USER]... [--users-file FILE] | --all\n"
                      "       mbx quota sweep [--filter LDAPFILTER] [--users-file FILE] [--shard K/N] [--parallel N]\n"
-                     "                       [--backend imap|doveadm]\n"
+                     "                       [--backend imap|admin|doveadm]\n"
                      "       mbx quota cleanup USER --folder Trash,Junk --older-than 30d [--until-below 80%]\n"
                      "                         [--largest-first] [--dry-run]\n"
                      "       mbx quota raise USER --to SIZE | --by SIZE [--dry-run]",
             .description =
                 "check: for each USER, the directory entry, an IMAP master login and GETQUOTAROOT INBOX (the\n"
                 "LDAP quota attribute when the server has no QUOTA), classified by the [quota] thresholds.\n"
-                "sweep: the same for every user the directory search selects, in parallel, as a stream.\n"
+                "sweep: the same for every user the directory search selects, in parallel, as a stream\n"
+                "([quota] backend admin: GETQUOTAROOT of each user's mailbox over admin logins, for Cyrus).\n"
                 "cleanup: archives old messages of the given folders, then expunges exactly those (undo\n"
-                "with `mbx journal undo RUN`). raise: changes the LDAP quota attribute (undoable).\n"
+                "with `mbx journal undo RUN`). raise: changes the limit where [quota] limits says it lives:\n"
+                "the LDAP quota attribute, or SETQUOTA on the server as the admin (Cyrus); undoable.\n"
                 "check and sweep exit 0/1/2 by the worst tier; a user that cannot be checked is a row of\n"
                 "tier unknown and makes the exit code say so.",
             .examples = "  mbx quota check alice bob\n"
@@ -49,7 +51,7 @@ int main(int argc, char** argv) {
                 ("parallel", po::value<unsigned>()->value_name("N"),
                  "sweep: N connections at once (default: [imap] connections)")
                 ("backend", po::value<std::string>()->value_name("NAME"),
-                 "sweep: how usage is read: imap or doveadm (default: [quota] backend)")
+                 "sweep: how usage is read: imap, admin or doveadm (default: [quota] backend)")
                 ("folder", po::value<std::string>()->value_name("LIST"),
                  "cleanup: comma-separated folders to clean (e.g. Trash,Junk)")
                 ("older-than", po::value<std::string>()->value_name("AGE"),

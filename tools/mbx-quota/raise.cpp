@@ -39,8 +39,8 @@ std::string summary_text(const mbx::ops::RaiseRow& r) {
     if (planned_only(r.result))
         return fmt::format("dry run: would {} the limit of '{}' from {} to {}",
                            r.result == RaiseResult::would_lower ? "lower" : "raise", r.user, from, to);
-    std::string text =
-        fmt::format("{} the limit of '{}' from {} to {}", mbx::ops::raise_result_name(r.result), r.user, from, to);
+    std::string text = fmt::format("{} the limit of '{}'{} from {} to {}", mbx::ops::raise_result_name(r.result),
+                                   r.user, r.where == "server" ? " on the IMAP server" : "", from, to);
     if (r.verified == "match") text += "; the IMAP server reports the new limit";
     else if (r.verified == "no-quota") text += "; the IMAP server has no QUOTA to confirm it";
     else text += "; not confirmed by the IMAP server";
@@ -68,16 +68,24 @@ mbx::ExitCode raise(mbx::cli::Context& ctx, const std::vector<std::string>& oper
                   {"verified", "Verified", Kind::text, Role::detail},
                   {"result", "Result", Kind::text, Role::detail},
                   {"status", "Status", Kind::text, Role::status},
-                  {"detail", "Detail", Kind::text, Role::detail}}});
+                  {"detail", "Detail", Kind::text, Role::detail},
+                  // added in issue 22, at the end: CSV columns keep their positions
+                  {"where", "Where", Kind::text, Role::detail},
+                  {"mailbox", "Mailbox", Kind::text, Role::detail},
+                  {"quota_root", "Quota root", Kind::text, Role::detail}}});
     const Cell old_value = r.old_values.empty() ? Cell() : Cell(r.old_values.front());
-    sink->row(std::vector<Cell>{r.user, r.dn, r.attribute, old_value, cell(r.old_bytes), r.new_value, r.new_bytes,
-                                cell(r.server_limit_bytes), cell(r.used_bytes), r.verified,
-                                std::string(mbx::ops::raise_result_name(r.result)),
-                                std::string(mbx::out::status_word(r.status)), r.detail});
+    sink->row(std::vector<Cell>{
+        r.user, r.dn, r.attribute, old_value, cell(r.old_bytes), r.new_value, r.new_bytes, cell(r.server_limit_bytes),
+        cell(r.used_bytes), r.verified, std::string(mbx::ops::raise_result_name(r.result)),
+        std::string(mbx::out::status_word(r.status)), r.detail, r.where, r.mailbox, r.quota_root});
     const bool changed = r.result == mbx::ops::RaiseResult::raised || r.result == mbx::ops::RaiseResult::lowered;
     sink->finish({r.status,
                   summary_text(r),
-                  {{"user", r.user}, {"changed", changed}, {"dry_run", ctx.dry_run()}, {"verified", r.verified}}});
+                  {{"user", r.user},
+                   {"where", r.where},
+                   {"changed", changed},
+                   {"dry_run", ctx.dry_run()},
+                   {"verified", r.verified}}});
     return r.status;
 }
 

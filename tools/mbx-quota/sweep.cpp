@@ -34,7 +34,7 @@ mbx::ExitCode sweep(mbx::cli::Context& ctx, const std::vector<std::string>& oper
         });
     progress.finish();
     report.finish(code,
-                  {{"backend", std::string(opts.backend == mbx::ops::Backend::imap ? "imap" : "doveadm")},
+                  {{"backend", std::string(mbx::ops::backend_name(opts.backend))},
                    {"shard", opts.shard ? mbx::out::Cell(fmt::format("{}/{}", opts.shard->index, opts.shard->count))
                                         : mbx::out::Cell()}});
     return code;

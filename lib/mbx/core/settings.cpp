@@ -9,7 +9,7 @@ namespace {
 
 // A table laid out by hand: a setting a line.
 // clang-format off
-constexpr std::array<SettingDef, 58> kSettings{{
+constexpr std::array<SettingDef, 59> kSettings{{
     // [ldap]: the directory holding users, addresses and quota limits.
     {"ldap", "uri", "", "LDAP server: ldap://host[:port] (use starttls), ldaps://host[:port] or ldapi://%2Fpath%2Fto%2Fsocket"},
     {"ldap", "starttls", "true", "with ldap://, upgrade to TLS with StartTLS before binding"},
@@ -61,7 +61,8 @@ constexpr std::array<SettingDef, 58> kSettings{{
     {"quota", "prohibit-send", "90", "percent at which sending is prohibited (critical)"},
     {"quota", "prohibit-send-receive", "100", "percent at which receiving stops too (critical)"},
     {"quota", "warning-attribute", "", "LDAP attribute with a per-user warning percent (empty: none)"},
-    {"quota", "backend", "imap", "how usage is read: imap (GETQUOTAROOT per user) or doveadm (one API call)"},
+    {"quota", "backend", "imap", "how usage is read: imap (a master login and GETQUOTAROOT per user), admin (GETQUOTAROOT per user mailbox over admin logins; Cyrus) or doveadm (one API call)"},
+    {"quota", "limits", "auto", "where mailbox limits live (what raise changes): ldap ([ldap] quota-attribute), server (SETQUOTA as the IMAP admin) or auto (server on Cyrus, else ldap when quota-attribute is set, else server)"},
     {"quota", "archive-dir", "", "where cleanup keeps removed messages before expunging them"},
     // [reprovision]: MIS_5, a new account and mailbox for a corrupted user.
     {"reprovision", "copy-attributes", "cn,sn,givenName,displayName,initials,title,ou,telephoneNumber,preferredLanguage",

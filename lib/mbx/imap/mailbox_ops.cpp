@@ -156,10 +156,18 @@ StatusEntry status(Connection& conn, std::string_view mailbox, const std::vector
     return decode_status(lines.back());
 }
 
-QuotaRootInfo get_quota_root(Connection& conn, std::string_view mailbox) {
+Command get_quota_root_command(std::string_view mailbox) {
     Command cmd("GETQUOTAROOT");
     cmd.mailbox(mailbox);
-    Response r = run(conn, cmd, "get the quota of mailbox " + in_quotes(mailbox));
+    return cmd;
+}
+
+QuotaRootInfo get_quota_root(Connection& conn, std::string_view mailbox) {
+    return quota_root_result(mailbox, conn.command(get_quota_root_command(mailbox)));
+}
+
+QuotaRootInfo quota_root_result(std::string_view mailbox, const Response& r) {
+    if (!r.ok()) throw command_error("get the quota of mailbox " + in_quotes(mailbox), r);
     QuotaRootInfo info;
     for (const Untagged& u : untagged_of(r, "QUOTAROOT")) {
         QuotaRoot root = decode_quota_root(u);
@@ -167,6 +175,63 @@ QuotaRootInfo get_quota_root(Connection& conn, std::string_view mailbox) {
     }
     for (const Untagged& u : untagged_of(r, "QUOTA")) info.quotas.push_back(decode_quota(u));
     return info;
+}
+
+Command get_quota_command(std::string_view root) {
+    Command cmd("GETQUOTA");
+    cmd.astring(root);
+    return cmd;
+}
+
+Command set_quota_command(std::string_view root, std::optional<std::uint64_t> storage_kib,
+                          const ResourceLimits& others) {
+    Command cmd("SETQUOTA");
+    cmd.astring(root);
+    // RFC 9208 §4.1: an empty list removes every limit of the root.
+    std::string list;
+    if (storage_kib) list = "STORAGE " + std::to_string(*storage_kib);
+    for (const auto& [name, limit] : others) {
+        const bool atom = !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
+            return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
+        });
+        if (!atom || iequals(name, "STORAGE"))
+            throw Error(ErrorCategory::internal, "invalid quota resource " + in_quotes(name));
+        list += (list.empty() ? "" : " ") + name + " " + std::to_string(limit);
+    }
+    cmd.raw("(" + list + ")");
+    return cmd;
+}
+
+Quota get_quota(Connection& conn, std::string_view root) {
+    Response r = run(conn, get_quota_command(root), "get the quota root " + in_quotes(root));
+    for (const Untagged& u : untagged_of(r, "QUOTA")) {
+        Quota q = decode_quota(u);
+        if (q.root == root) return q;
+    }
+    throw Error(ErrorCategory::data,
+                "cannot get the quota root " + in_quotes(root) + ": the server sent no QUOTA response for it");
+}
+
+void set_quota(Connection& conn, std::string_view root, std::optional<std::uint64_t> storage_kib,
+               const ResourceLimits& others) {
+    run(conn, set_quota_command(root, storage_kib, others), "set the quota root " + in_quotes(root));
+}
+
+std::string other_user_mailbox(const Namespaces& namespaces, std::string_view user) {
+    if (namespaces.other_users.empty())
+        throw Error(ErrorCategory::config,
+                    "the IMAP server shows the admin no other users' namespace (NAMESPACE), so no user's mailbox "
+                    "can be named",
+                    "log in as a real admin ([imap] master-user: Cyrus `admins:`), or use [quota] limits = ldap "
+                    "and backend = imap");
+    const NamespaceEntry& ns = namespaces.other_users.front();
+    if (user.empty()) throw Error(ErrorCategory::data, "an empty user name names no mailbox");
+    if (ns.delimiter && user.find(*ns.delimiter) != std::string_view::npos)
+        throw Error(ErrorCategory::data,
+                    "user " + in_quotes(user) + " contains the hierarchy delimiter '" + std::string(1, *ns.delimiter) +
+                        "' of the other users' namespace " + in_quotes(ns.prefix),
+                    "its mailbox cannot be named as the admin (Cyrus maps such names: use the per-user backend)");
+    return ns.prefix + std::string(user);
 }
 
 SelectInfo select(Connection& conn, std::string_view mailbox, bool read_only) {
@@ -497,14 +562,6 @@ ServerKind server_kind_of(const std::vector<std::pair<std::string, std::string>>
         if (v.find("cyrus") != std::string::npos) return ServerKind::cyrus;
     }
     return ServerKind::other;
-}
-
-std::optional<std::string> user_mailbox_name(const Namespaces& admin, std::string_view uid, ServerKind kind) {
-    if (admin.other_users.empty()) return std::nullopt;
-    const NamespaceEntry& ns = admin.other_users.front();
-    std::string name(uid);
-    if (kind == ServerKind::cyrus && ns.delimiter == '.') std::replace(name.begin(), name.end(), '.', '^');
-    return ns.prefix + name;
 }
 
 ServerKind server_kind(Connection& conn, std::string_view configured, std::string_view setting) {

@@ -59,6 +59,44 @@ StatusEntry status(Connection& conn, std::string_view mailbox, const std::vector
 /// Network.
 QuotaRootInfo get_quota_root(Connection& conn, std::string_view mailbox);
 
+/// The GETQUOTAROOT command get_quota_root() sends, for pipelining with Connection::submit().
+/// Throws as Command::mailbox(). No side effects.
+Command get_quota_root_command(std::string_view mailbox);
+/// What a completed GETQUOTAROOT of `mailbox` said, or the Error for its NO/BAD (as
+/// get_quota_root()). Throws mbx::Error(data) for malformed responses. No side effects.
+QuotaRootInfo quota_root_result(std::string_view mailbox, const Response& response);
+
+/// The GETQUOTA command (RFC 9208 §4.2) for the quota root `root`, an astring as the server
+/// named it in QUOTAROOT (sent as is, not as a mailbox name). No side effects.
+Command get_quota_command(std::string_view root);
+/// Limits of resources other than STORAGE (MESSAGE, MAILBOX, ...), in their own units.
+using ResourceLimits = std::vector<std::pair<std::string, std::uint64_t>>;
+
+/// The SETQUOTA command (RFC 9208 §4.1): `SETQUOTA root (STORAGE n ...)` with `storage_kib` in
+/// units of 1024 octets and then `others`, or without STORAGE (nullopt); `SETQUOTA root ()`
+/// removes every limit of the root. Servers drop the limits a SETQUOTA does not name (Cyrus),
+/// so a caller that changes STORAGE passes the others it found. Throws mbx::Error(internal)
+/// for a resource name that is not an atom of letters, digits and '-'. No side effects.
+Command set_quota_command(std::string_view root, std::optional<std::uint64_t> storage_kib,
+                          const ResourceLimits& others = {});
+
+/// GETQUOTA `root`: its resources (STORAGE in bytes). Needs the right to administer quota
+/// (Cyrus: an admin). Throws mbx::Error as above (data when the server sends no QUOTA
+/// response for `root`). Network.
+Quota get_quota(Connection& conn, std::string_view root);
+
+/// SETQUOTA `root` with a STORAGE limit of `storage_kib` KiB (nullopt: none) and `others`.
+/// Needs an admin (Cyrus `admins:`). Throws mbx::Error as above. Network; changes the limit.
+void set_quota(Connection& conn, std::string_view root, std::optional<std::uint64_t> storage_kib,
+               const ResourceLimits& others = {});
+
+/// The name of `user`'s mailbox (its INBOX) as an admin sees it: the prefix of the admin's
+/// first other-users namespace followed by `user` ("user." + "alice" on Cyrus's default
+/// layout). Throws mbx::Error(config) when `namespaces` has no other-users namespace, and
+/// mbx::Error(data) for an empty `user` or one containing the namespace's delimiter (it would
+/// name another user's folder). Pure.
+std::string other_user_mailbox(const Namespaces& namespaces, std::string_view user);
+
 /// SELECT (or EXAMINE when `read_only`) `mailbox`. Throws as above; data when the server
 /// omits UIDVALIDITY or EXISTS. Changes the connection's selected mailbox. Network.
 SelectInfo select(Connection& conn, std::string_view mailbox, bool read_only);
@@ -190,10 +228,5 @@ ServerKind server_kind_of(const std::vector<std::pair<std::string, std::string>>
 /// mbx::Error(unavailable) when the connection breaks. Network (one ID) for "auto".
 ServerKind server_kind(Connection& conn, std::string_view configured, std::string_view setting = "imap.server-kind");
 
-/// The name of user `uid`'s mailbox as an admin sees it: the first other-users namespace's prefix
-/// and the uid ("user." + "alice" on Debian's Cyrus). On Cyrus with the '.' delimiter a dot in
-/// the uid is written '^' (its convention for "john.doe": "user.john^doe"). nullopt when the
-/// namespaces have no other-users namespace. Pure.
-std::optional<std::string> user_mailbox_name(const Namespaces& admin, std::string_view uid, ServerKind kind);
 
 } // namespace mbx::imap

@@ -2,6 +2,7 @@
 
 #include "mbx/ops/quota_cleanup.hpp"
 #include "mbx/ops/quota_raise.hpp"
+#include "mbx/ops/quota_server.hpp"
 #include "mbx/ops/reprovision.hpp"
 
 #include <algorithm>
@@ -20,6 +21,7 @@ const std::array kKinds{
     ActionKind{kind::kImapLogin, kReads, nullptr, "mbx ping: log in to IMAP"},
     ActionKind{kind::kQuotaCheck, kReads, nullptr, "a mailbox's usage and limit"},
     ActionKind{kind::kQuotaRaise, kChanges, undo_quota_raise, "a quota attribute set in the directory"},
+    ActionKind{kind::kQuotaRaiseServer, kChanges, undo_quota_raise_server, "a STORAGE limit set on the IMAP server"},
     ActionKind{kind::kQuotaCleanupFolder, kChanges, nullptr, "a folder's cleanup: what was selected"},
     ActionKind{kind::kQuotaCleanupMessage, kChanges, undo_quota_cleanup_message, "a message archived, then expunged"},
     ActionKind{kind::kMailboxClaim, kChanges, nullptr, "a run holds a mailbox while it changes it"},

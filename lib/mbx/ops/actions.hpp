@@ -18,6 +18,7 @@ inline constexpr const char* kLdapSearch = "ldap.search";
 inline constexpr const char* kImapLogin = "imap.login";
 inline constexpr const char* kQuotaCheck = "quota.check";
 inline constexpr const char* kQuotaRaise = "quota.raise";
+inline constexpr const char* kQuotaRaiseServer = "quota.raise-server";
 inline constexpr const char* kQuotaCleanupFolder = "quota.cleanup.folder";
 inline constexpr const char* kQuotaCleanupMessage = "quota.cleanup.message";
 inline constexpr const char* kMailboxClaim = "mailbox.claim"; ///< written by journal::Journal::claim_mailbox

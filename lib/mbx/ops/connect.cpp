@@ -38,6 +38,13 @@ imap::ImapConfig imap_master_config(const config::Config& cfg, const SecretProvi
     return imap_section_config(cfg, secrets, "imap", user);
 }
 
+imap::ImapConfig imap_admin_config(const config::Config& cfg, const SecretProvider& secrets) {
+    imap::ImapConfig c = imap_section_config(cfg, secrets, "imap", cfg.require("imap.master-user"));
+    c.user = c.master_user; // its own login: no authorization identity
+    c.master_user.clear();
+    return c;
+}
+
 imap::ImapConfig imap_section_config(const config::Config& cfg, const SecretProvider& secrets,
                                      const std::string& section, const std::string& user,
                                      const std::optional<std::filesystem::path>& user_password_file) {

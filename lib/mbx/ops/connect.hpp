@@ -27,6 +27,12 @@ std::string bind_description(directory::Directory& dir, const directory::LdapCon
 /// Throws Error(config) for a missing uri or master-user, or a bad master-method.
 imap::ImapConfig imap_master_config(const config::Config& cfg, const SecretProvider& secrets, const std::string& user);
 
+/// [imap] settings as a config that logs in as the master user itself ([imap] master-user
+/// with its own password, no authzid): an admin session, which on Cyrus (`admins:`) sees every
+/// user's mailbox in its other-users namespace and may GETQUOTA/SETQUOTA. Throws as
+/// imap_master_config().
+imap::ImapConfig imap_admin_config(const config::Config& cfg, const SecretProvider& secrets);
+
 /// As imap_master_config() for the settings of `section`: "imap", or a named "imap.NAME"
 /// (Error(config) when the file has no such section). With `user_password_file`, logs in as
 /// `user` with the password in that file instead of the master user.

@@ -11,6 +11,7 @@
 #include "mbx/imap/mailbox_ops.hpp"
 #include "mbx/journal/journal.hpp"
 #include "mbx/ops/connect.hpp"
+#include "mbx/ops/quota_server.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -256,6 +257,10 @@ ExitCode check_users(const Session& session, const std::vector<std::string>& use
     const auto run_id = session.run_id;
     const Thresholds t = thresholds_from_config(cfg);
     auto dir = directory::Directory::connect(ldap_config(cfg, secrets));
+    // [quota] backend = admin: one admin login for every user; imap (and doveadm, which only
+    // sweeps use) a master login per user.
+    std::optional<AdminQuotaReader> admin;
+    if (cfg.get("quota.backend") == "admin") admin.emplace(cfg, secrets);
     ExitCode overall = ExitCode::ok;
     for (const auto& user : users) {
         session.throw_if_stopped();
@@ -266,9 +271,14 @@ ExitCode check_users(const Session& session, const std::vector<std::string>& use
             const UserInfo info = user_info(find_user(dir, cfg, user, quota_attributes(cfg)), cfg);
             row.user = info.uid.empty() ? user : info.uid;
             row.mail = info.mail;
-            read_imap_usage(cfg, secrets, info, t, row);
-            row.error = info.note;
-            code = tier_severity(row.tier);
+            if (admin) {
+                row = std::move(admin->rows({info}, t).front());
+                code = row.tier == Tier::unknown ? row.failure : tier_severity(row.tier);
+            } else {
+                read_imap_usage(cfg, secrets, info, t, row);
+                row.error = info.note;
+                code = tier_severity(row.tier);
+            }
         } catch (const Error& e) {
             // A broken setup is not one user's problem: stop instead of failing every row alike.
             if (e.category() == ErrorCategory::config || e.category() == ErrorCategory::interrupted) throw;

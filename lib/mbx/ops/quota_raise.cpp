@@ -12,6 +12,7 @@
 #include "mbx/imap/mailbox_ops.hpp"
 #include "mbx/journal/journal.hpp"
 #include "mbx/ops/quota.hpp"
+#include "mbx/ops/quota_server.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -111,6 +112,7 @@ void plan_row(directory::Directory& dir, const config::Config& cfg, const RaiseR
 // and not being able to confirm it is a warning.
 void verify_row(const config::Config& cfg, const SecretProvider& secrets, RaiseRow& row) {
     auto add = [&](const std::string& text) { row.detail += (row.detail.empty() ? "" : "; ") + text; };
+    imap::ServerKind kind = imap::ServerKind::other;
     try {
         auto conn = imap::Connection::open(imap_master_config(cfg, secrets, row.user));
         if (!conn.has_capability("QUOTA")) {
@@ -124,6 +126,8 @@ void verify_row(const config::Config& cfg, const SecretProvider& secrets, RaiseR
                 row.server_limit_bytes = static_cast<std::int64_t>(s->limit);
                 row.used_bytes = static_cast<std::int64_t>(s->usage);
             }
+        if (!row.server_limit_bytes || !server_limit_matches(*row.server_limit_bytes, row.new_bytes))
+            kind = imap::server_kind(conn, cfg.get("imap.server-kind")); // for the advice
         conn.logout();
     } catch (const Error& e) {
         row.verified = "failed";
@@ -136,11 +140,17 @@ void verify_row(const config::Config& cfg, const SecretProvider& secrets, RaiseR
     } else {
         row.verified = "mismatch";
         row.status = ExitCode::warning;
-        add(row.server_limit_bytes
-                ? fmt::format("the IMAP server still reports {} (it may cache user data: check again after "
-                              "`doveadm auth cache flush`)",
-                              out::human_bytes(*row.server_limit_bytes))
-                : std::string("the IMAP server reports no STORAGE limit for INBOX"));
+        if (kind == imap::ServerKind::cyrus)
+            add("the IMAP server is Cyrus, which keeps limits itself and ignores LDAP: set [quota] limits = server "
+                "(or auto), undo this run, and raise again");
+        else if (row.server_limit_bytes)
+            add(kind == imap::ServerKind::dovecot
+                    ? fmt::format("the IMAP server still reports {} (it may cache user data: check again after "
+                                  "`doveadm auth cache flush`)",
+                                  out::human_bytes(*row.server_limit_bytes))
+                    : fmt::format("the IMAP server still reports {} (it may cache user data: check again later)",
+                                  out::human_bytes(*row.server_limit_bytes)));
+        else add("the IMAP server reports no STORAGE limit for INBOX");
     }
     if (row.used_bytes && *row.used_bytes > row.new_bytes)
         add(fmt::format("warning: usage {} is above the new limit", out::human_bytes(*row.used_bytes)));
@@ -241,6 +251,8 @@ std::string_view raise_result_name(RaiseResult r) {
 
 RaiseRow raise_quota(const Session& session, const RaiseRequest& req) {
     check_sizes(req.to, req.by);
+    if (limits_location(session.config, session.secrets) == LimitsLocation::server)
+        return raise_server_quota(session, req);
     auto dir = directory::Directory::connect(ldap_config(session.config, session.secrets));
     RaiseRow row;
     row.user = req.user;

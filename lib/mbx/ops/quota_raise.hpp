@@ -33,7 +33,10 @@ inline bool planned_only(RaiseResult r) { return r == RaiseResult::would_raise |
 
 /// What raise_quota did (or would do) for one user.
 struct RaiseRow {
-    std::string user = {}; ///< the uid as the directory spells it
+    std::string user = {};       ///< the uid as the directory spells it
+    std::string where = "ldap";  ///< where the limit was changed: "ldap" or "server" (SETQUOTA)
+    std::string mailbox = {};    ///< server: the user's mailbox as the admin names it
+    std::string quota_root = {}; ///< server: the quota root changed
     std::string dn = {};
     std::string attribute = {};               ///< [ldap] quota-attribute
     std::vector<std::string> old_values = {}; ///< raw, as read; empty when the entry had none

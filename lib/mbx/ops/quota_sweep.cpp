@@ -7,6 +7,7 @@
 #include "mbx/journal/journal.hpp"
 #include "mbx/ops/connect.hpp"
 #include "mbx/ops/doveadm.hpp"
+#include "mbx/ops/quota_server.hpp"
 
 #include <charconv>
 #include <chrono>
@@ -223,18 +224,35 @@ SecretProvider with_master(const SecretProvider& secrets, const Secret& master) 
     };
 }
 
+// The admin backend: the batch's users pipelined on the worker's own admin connection.
+std::vector<QuotaRow> check_admin(AdminQuotaReader& reader, const Thresholds& t, const std::vector<Work>& batch) {
+    std::vector<UserInfo> users;
+    for (const auto& w : batch)
+        if (!w.error) users.push_back(w.info);
+    std::vector<QuotaRow> read = reader.rows(users, t);
+    std::vector<QuotaRow> rows;
+    std::size_t i = 0;
+    for (const auto& w : batch) rows.push_back(w.error ? unknown_row(w, *w.error) : std::move(read[i++]));
+    return rows;
+}
+
 // Reads the usage of a batch with the sweep's backend; a batch that fails as a whole is a row
 // of unknown tier per user.
 struct Checker {
     const config::Config& cfg;
     const SecretProvider& secrets;
     const Thresholds& thresholds;
-    const DoveadmClient* doveadm; ///< the doveadm backend, else imap
+    const DoveadmClient* doveadm; ///< the doveadm backend
+    bool admin = false;           ///< the admin backend (else imap)
 
-    std::vector<QuotaRow> rows(const std::vector<Work>& work) const {
+    /// `reader`: the calling worker's own admin connection (admin backend), opened on first use.
+    std::vector<QuotaRow> rows(const std::vector<Work>& work, std::unique_ptr<AdminQuotaReader>& reader) const {
         std::vector<QuotaRow> rows;
         try {
-            rows = doveadm ? check_doveadm(*doveadm, thresholds, work) : check_imap(cfg, secrets, thresholds, work);
+            if (admin && !reader) reader = std::make_unique<AdminQuotaReader>(cfg, secrets);
+            rows = doveadm ? check_doveadm(*doveadm, thresholds, work)
+                   : admin ? check_admin(*reader, thresholds, work)
+                           : check_imap(cfg, secrets, thresholds, work);
         } catch (const std::exception& e) {
             for (const auto& w : work) rows.push_back(unknown_row(w, Error(ErrorCategory::internal, e.what())));
         }
@@ -298,7 +316,8 @@ std::vector<std::thread> start_workers(Pool& pool, unsigned parallel, const Chec
     std::vector<std::thread> workers;
     for (unsigned i = 0; i < parallel; ++i)
         workers.emplace_back([&pool, &checker] {
-            while (auto work = pool.take()) pool.give(checker.rows(*work));
+            std::unique_ptr<AdminQuotaReader> reader; // this worker's admin connection
+            while (auto work = pool.take()) pool.give(checker.rows(*work, reader));
         });
     return workers;
 }
@@ -388,8 +407,18 @@ bool in_shard(std::string_view uid, const Shard& shard) { return fnv1a64(uid) % 
 Backend parse_backend(std::string_view text) {
     if (text == "imap") return Backend::imap;
     if (text == "doveadm") return Backend::doveadm;
+    if (text == "admin") return Backend::admin;
     throw Error(ErrorCategory::usage, fmt::format("unknown quota backend '{}'", out::printable(text)),
-                "use imap or doveadm");
+                "use imap, admin or doveadm");
+}
+
+std::string_view backend_name(Backend backend) {
+    switch (backend) {
+    case Backend::doveadm: return "doveadm";
+    case Backend::admin: return "admin";
+    case Backend::imap: break;
+    }
+    return "imap";
 }
 
 ExitCode sweep_users(const Session& session, const SweepOptions& options,
@@ -405,7 +434,7 @@ ExitCode sweep_users(const Session& session, const SweepOptions& options,
     if (options.backend == Backend::doveadm) doveadm.emplace(cfg, secrets);
     SecretProvider cached = secrets;
     std::optional<Secret> master;
-    if (options.backend == Backend::imap) {
+    if (options.backend == Backend::imap || options.backend == Backend::admin) {
         master = secrets(kImapMasterPassword);
         cached = with_master(secrets, *master);
     }
@@ -413,10 +442,12 @@ ExitCode sweep_users(const Session& session, const SweepOptions& options,
 
     Delivery delivery(session, on_row, on_progress);
     const Drain drain = [&delivery](std::vector<QuotaRow>& rows) { delivery(rows); };
-    const Checker checker{cfg, cached, t, doveadm ? &*doveadm : nullptr};
+    const Checker checker{cfg, cached, t, doveadm ? &*doveadm : nullptr, options.backend == Backend::admin};
     Pool pool(parallel * 2);
     std::vector<std::thread> workers = start_workers(pool, parallel, checker);
-    const std::size_t batch_size = doveadm ? std::max<std::size_t>(1, options.doveadm_batch) : 1;
+    const std::size_t batch_size = doveadm                             ? std::max<std::size_t>(1, options.doveadm_batch)
+                                   : options.backend == Backend::admin ? std::max<std::size_t>(1, options.admin_batch)
+                                                                       : 1;
     try {
         enumerate_users(dir, session, filter, options, wanted, batch_size, pool, drain, delivery.progress());
     } catch (...) {

@@ -30,20 +30,25 @@ bool in_shard(std::string_view uid, const Shard& shard);
 
 /// How usage is read.
 enum class Backend {
-    imap,   ///< a master login and GETQUOTAROOT per user, N connections at once
-    doveadm ///< Dovecot's doveadm HTTP API, quotaGet for batches of users, N requests at once
+    imap,    ///< a master login and GETQUOTAROOT per user, N connections at once
+    doveadm, ///< Dovecot's doveadm HTTP API, quotaGet for batches of users, N requests at once
+    admin    ///< N admin logins, GETQUOTAROOT of each user's mailbox pipelined on them (Cyrus)
 };
 
-/// "imap" or "doveadm"; throws Error(usage) otherwise. Pure.
+/// "imap", "doveadm" or "admin"; throws Error(usage) otherwise. Pure.
 Backend parse_backend(std::string_view text);
+
+/// "imap", "doveadm" or "admin". Pure.
+std::string_view backend_name(Backend backend);
 
 struct SweepOptions {
     std::string filter = {};                    ///< ANDed with [ldap] user-filter; validated
     std::optional<std::string> users_file = {}; ///< only these uids (others are reported missing)
     std::optional<Shard> shard = {};
-    unsigned parallel = 8; ///< connections (imap) or requests (doveadm) at once
+    unsigned parallel = 8; ///< connections (imap, admin) or requests (doveadm) at once
     Backend backend = Backend::imap;
     std::size_t doveadm_batch = 200; ///< users per doveadm request
+    std::size_t admin_batch = 100;   ///< users handed to one admin connection at a time
 };
 
 /// Counts for progress reports.

@@ -163,6 +163,7 @@ private:
     void mailbox();
     json create_folders();
     std::string create_user_mailbox();
+    std::string carry_limit();
     merge::Request merge_request();
     void merge_pass(const char* action_kind, const char* step);
     void report_merge_plan(const char* step);

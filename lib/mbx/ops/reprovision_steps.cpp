@@ -13,6 +13,7 @@
 #include "mbx/imap/mailbox_ops.hpp"
 #include "mbx/ops/merge_plan.hpp"
 #include "mbx/ops/quota.hpp"
+#include "mbx/ops/quota_server.hpp"
 
 namespace mbx::ops::reprovision::detail {
 
@@ -166,11 +167,13 @@ void Reprovisioner::mailbox() {
         report("mailbox", req_.new_uid, StepStatus::would_do,
                "log in as the new user (the server makes INBOX), create the folders the merge plan marks "
                "(created) and any missing folder a device needs (Drafts, Sent, Trash), under the "
-               "server's personal prefix");
+               "server's personal prefix; where limits live on the server, give it the old mailbox's limit");
         return;
     }
     if (applied == Applied::already) {
-        report("mailbox", req_.new_uid, StepStatus::already, "made when the run began");
+        const std::string carried = carry_limit();
+        report("mailbox", req_.new_uid, StepStatus::already,
+               "made when the run began" + (carried.empty() ? "" : "; " + carried));
         return;
     }
     const auto created = strings(made["created"]);
@@ -181,29 +184,41 @@ void Reprovisioner::mailbox() {
     if (made.contains("user_mailbox"))
         detail = fmt::format("the admin created the mailbox {} (the server makes none at login); {}",
                              out::printable(made["user_mailbox"].get<std::string>()), detail);
+    if (const std::string carried = carry_limit(); !carried.empty()) detail += "; " + carried;
     report("mailbox", req_.new_uid, StepStatus::done, detail);
+}
+
+// Where limits live on the IMAP server ([quota] limits: Cyrus keeps its own), the new mailbox
+// gets the old one's STORAGE limit, as a `quota.raise-server` action of this run (so the run's
+// undo takes it back). Again on a resumed run: setting the same limit changes nothing. Returns
+// a line for the report; empty where limits live in the directory (the account step copied the
+// quota attribute).
+std::string Reprovisioner::carry_limit() {
+    if (limits_location(cfg_, secrets_) != LimitsLocation::server) return {};
+    std::optional<std::int64_t> limit;
+    {
+        auto conn = imap::Connection::open(imap_admin_config(cfg_, secrets_));
+        const auto old_mailbox = imap::other_user_mailbox(imap::namespaces(conn), req_.user);
+        for (const auto& q : imap::get_quota_root(conn, old_mailbox).quotas)
+            if (const auto* s = q.find("STORAGE"); s && s->limit > 0 && !limit)
+                limit = static_cast<std::int64_t>(s->limit);
+        conn.logout();
+    }
+    if (!limit) return "the old mailbox has no STORAGE limit on the server: none to carry";
+    const RaiseRow row = raise_server_quota(in_run(true), RaiseRequest{.user = req_.new_uid, .to = *limit});
+    return fmt::format("its limit {} set as the old mailbox's (SETQUOTA {}: {})", out::human_bytes(*limit),
+                       out::printable(row.quota_root), raise_result_name(row.result));
 }
 
 // The new user's mailbox, made by the admin on a server that makes none at the first login
 // (Cyrus without autocreate): the admin logs in as itself and creates it in the other-users
 // namespace ("user.alice2"). Returns its name.
 std::string Reprovisioner::create_user_mailbox() {
-    imap::ImapConfig admin = imap_master_config(cfg_, secrets_, req_.new_uid);
-    admin.user = admin.master_user;
-    admin.master_user.clear();
-    auto conn = imap::Connection::open(admin);
-    const auto kind = imap::server_kind(conn, cfg_.get("imap.server-kind"));
-    const auto name = imap::user_mailbox_name(imap::namespaces(conn), req_.new_uid, kind);
-    if (!name)
-        throw Error(ErrorCategory::data,
-                    fmt::format("the server made no mailbox for '{}' at its first login, and its admin sees no "
-                                "other users' namespace to create it in",
-                                out::printable(req_.new_uid)),
-                    "create the mailbox on the server (Cyrus: cyradm createmailbox user." + req_.new_uid +
-                        "), then run the same command again");
-    imap::create_mailbox(conn, *name);
+    auto conn = imap::Connection::open(imap_admin_config(cfg_, secrets_));
+    const std::string name = imap::other_user_mailbox(imap::namespaces(conn), req_.new_uid);
+    imap::create_mailbox(conn, name);
     conn.logout();
-    return *name;
+    return name;
 }
 
 json Reprovisioner::create_folders() {

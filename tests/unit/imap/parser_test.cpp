@@ -332,16 +332,3 @@ TEST_CASE("server_kind_of: the ID name field of Dovecot and Cyrus; anything else
     CHECK(server_kind_of(F{}) == ServerKind::other);
     CHECK(server_kind_name(ServerKind::cyrus) == "cyrus");
 }
-
-TEST_CASE("user_mailbox_name: the admin's other-users prefix and the uid; Cyrus writes a dot as ^", "[imap]") {
-    Namespaces cyrus;
-    cyrus.personal.push_back({"INBOX.", '.'});
-    cyrus.other_users.push_back({"user.", '.'});
-    CHECK(user_mailbox_name(cyrus, "alice", ServerKind::cyrus) == "user.alice");
-    CHECK(user_mailbox_name(cyrus, "john.doe", ServerKind::cyrus) == "user.john^doe");
-    Namespaces unix_sep;
-    unix_sep.other_users.push_back({"user/", '/'});
-    CHECK(user_mailbox_name(unix_sep, "john.doe", ServerKind::cyrus) == "user/john.doe");
-    CHECK(user_mailbox_name(unix_sep, "john.doe", ServerKind::dovecot) == "user/john.doe");
-    CHECK_FALSE(user_mailbox_name(Namespaces{}, "alice", ServerKind::cyrus));
-}

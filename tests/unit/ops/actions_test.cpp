@@ -25,11 +25,11 @@ TEST_CASE("action kinds: one row per name, and only changes can be undone", "[ac
     CHECK(names.size() >= 28);
 }
 
-TEST_CASE("action kinds: the undoable ones are the four with an undo", "[actions]") {
+TEST_CASE("action kinds: the undoable ones are the five with an undo", "[actions]") {
     std::set<std::string_view> undoable;
     for (const auto& k : mbx::ops::action_kinds())
         if (k.undo) undoable.insert(k.name);
-    CHECK(undoable == std::set<std::string_view>{kind::kQuotaRaise, kind::kQuotaCleanupMessage,
+    CHECK(undoable == std::set<std::string_view>{kind::kQuotaRaise, kind::kQuotaRaiseServer, kind::kQuotaCleanupMessage,
                                                  kind::kReprovisionAccount, kind::kReprovisionCutover});
     CHECK(mbx::ops::find_undo_handler(kind::kQuotaRaise) != nullptr);
     CHECK(mbx::ops::is_undoable(kind::kReprovisionCutover));
