@@ -6,7 +6,8 @@
 # middle of the merge (69 or 75, then the same command: every message exactly once), kill -9
 # before mailbox, logon, cutover and final (each time the same command continues the same
 # run; at the end --resume RUN alone), and kill -9 before the cutover followed by
-# `mbx journal undo`.
+# `mbx journal undo`; a password the directory's policy refuses (undo takes the half-made entry
+# back; the same command with a --password-file it accepts finishes).
 #   reprovision_faults_test.sh BIN_DIR
 bin="$1"
 # shellcheck source=lib.sh
@@ -223,5 +224,41 @@ check "undo after kill: the old entry is as before (sorted LDIF)" cmp -s "$work/
 check "undo after kill: the old mailbox untouched, the new one kept" bash -c '
   cmp -s "$1" <(/usr/bin/python3 "$2" state rpf4) && /usr/bin/python3 "$2" compare "$1" <(/usr/bin/python3 "$2" state rpf4new) --exact' _ \
   "$work/rpf4.src.json" "$fixture"
+
+# --- a password the directory refuses: the entry is added without one -----------------------------
+# A default ppolicy that wants 40 characters (a generated password has 24). rpf5: undo right after
+# takes the half-made entry back; rpf6: the same command with a --password-file it accepts
+# finishes the same run.
+sed -i 's|^overlay ppolicy$|overlay ppolicy\nppolicy_default "cn=strict,ou=policies,dc=example,dc=org"|' "$dir/slapd/slapd.conf"
+"$here/scripts/testenv" stop "$dir" slapd >/dev/null 2>&1
+restart slapd
+printf '%s\n' "dn: ou=policies,dc=example,dc=org" "objectClass: organizationalUnit" "ou: policies" "" \
+  "dn: cn=strict,ou=policies,dc=example,dc=org" "objectClass: device" "objectClass: pwdPolicy" "cn: strict" \
+  "pwdAttribute: userPassword" "pwdMinLength: 40" "pwdCheckQuality: 2" |
+  ldapadd -x -H "$TESTENV_LDAP_URI" -D "$TESTENV_LDAP_ADMIN_DN" -y "$TESTENV_LDAP_ADMIN_PASSWORD_FILE" >/dev/null ||
+  fail "refused password: the strict password policy"
+for u in rpf5 rpf6; do py adduser "$u" --alias "$u-alias@example.org" && py fill "$u" tiny || fail "adduser/fill $u"; done
+if run "refused password: exit 65" 65 mbx reprovision rpf5 --new-uid rpf5new --format json; then
+  check "refused password: the advice says what changes the outcome (--password-file, or undo)" \
+    bash -c 'grep -q -- "--password-file" <<<"$1" && grep -q "mbx journal undo" <<<"$1"' _ "$err"
+  check "refused password: the entry was added (without a password)" grep -q "^uid: rpf5new" "$(at "$(py dn rpf5new)")"
+fi
+refused_run=$(last_run)
+if run "refused password: undo" 0 "$bin/mbx" journal undo "${refused_run:-none}" --config "$conf" --journal "$journal" --format json; then
+  check "refused password: undo takes the half-made account back" jq_py '
+import json,sys; r={x["kind"]:x["result"] for x in json.load(sys.stdin)["rows"]}
+assert r.get("reprovision.account")=="undone", r' <<<"$out"
+fi
+check "refused password: the half-made entry is disabled" grep -qxF "mbxAccountDisabled: TRUE" "$(at "$(py dn rpf5new)")"
+run "refused password, rpf6: exit 65" 65 mbx reprovision rpf6 --new-uid rpf6new --format json
+head -c 90 /dev/urandom | base64 | tr -dc 'A-Za-z0-9' | head -c 44 >"$work/long.pw"; chmod 600 "$work/long.pw"
+if run "refused password: the same command with --password-file finishes" 0 \
+     mbx reprovision rpf6 --new-uid rpf6new --password-file "$work/long.pw" --format json; then
+  check "refused password: the same run, every step done" jq_py '
+import json,sys; d=json.load(sys.stdin)
+assert all(r["status"] in ("done","already") for r in d["rows"]), [(r["step"],r["status"]) for r in d["rows"]]' <<<"$out"
+  check "refused password: a real login as rpf6new with the given password" \
+    bash -c '/usr/bin/python3 "$1" login rpf6new "$2" >/dev/null' _ "$fixture" "$work/long.pw"
+fi
 
 finish
