@@ -228,5 +228,4 @@ ServerKind server_kind_of(const std::vector<std::pair<std::string, std::string>>
 /// mbx::Error(unavailable) when the connection breaks. Network (one ID) for "auto".
 ServerKind server_kind(Connection& conn, std::string_view configured, std::string_view setting = "imap.server-kind");
 
-
 } // namespace mbx::imap
