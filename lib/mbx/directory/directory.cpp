@@ -3,6 +3,8 @@
 #include "mbx/core/error.hpp"
 #include "mbx/core/secret.hpp"
 #include "mbx/core/text.hpp"
+#include "mbx/directory/ad.hpp"
+#include "mbx/directory/kind.hpp"
 #include "mbx/directory/ldap_error.hpp"
 
 #include <ldap.h>
@@ -276,6 +278,8 @@ struct Directory::Impl {
     /// peer_certificate() to throw, so connect() does not fail over a report-only detail.
     std::optional<tls::CertificateInfo> certificate;
     std::optional<Error> certificate_error;
+    bool tls = false;              ///< ldaps:// or StartTLS
+    std::optional<Entry> root_dse; ///< read at the first root_dse()
 
     [[noreturn]] void fail(int code, const std::string& action) const {
         throw detail::ldap_error(code, action + " on " + in_quotes(uri), diagnostic_message(ld.get()));
@@ -303,6 +307,8 @@ Directory Directory::connect(const LdapConfig& config) {
     }
     bind(ld.get(), config);
     auto impl = std::make_unique<Impl>();
+    impl->tls =
+        starts_with_scheme(config.uri, "ldaps://") || (starts_with_scheme(config.uri, "ldap://") && config.starttls);
     if (std::string der = peer_certificate_der(ld.get()); !der.empty()) {
         try {
             impl->certificate = tls::parse_certificate_der(der);
@@ -546,6 +552,26 @@ void Directory::set_password(const std::string& dn, const mbx::Secret& password)
     if (generated.bv_val) ber_memfree(generated.bv_val);
     if (rc != LDAP_SUCCESS) impl_->fail(rc, "cannot set the password of " + in_quotes(dn));
 }
+
+void Directory::set_unicode_password(const std::string& dn, const mbx::Secret& password) {
+    const std::string value = ad::unicode_pwd_value(password.reveal());
+    ModList mods;
+    mods.add(LDAP_MOD_REPLACE, "unicodePwd", {value});
+    int rc = ldap_modify_ext_s(impl_->ld.get(), dn.c_str(), mods.get(), nullptr, nullptr);
+    if (rc != LDAP_SUCCESS) impl_->fail(rc, "cannot set the password (unicodePwd) of " + in_quotes(dn));
+}
+
+const Entry& Directory::root_dse() {
+    if (!impl_->root_dse) {
+        const std::vector<std::string> attributes(std::begin(kRootDseAttributes), std::end(kRootDseAttributes));
+        Entry root;
+        search("", Scope::base, "(objectClass=*)", attributes, [&](const Entry& e) { root = e; });
+        impl_->root_dse = std::move(root);
+    }
+    return *impl_->root_dse;
+}
+
+bool Directory::encrypted() const noexcept { return impl_->tls; }
 
 void Directory::rename(const std::string& dn, const std::string& new_rdn, const std::string& new_superior) {
     int rc = ldap_rename_s(impl_->ld.get(), dn.c_str(), new_rdn.c_str(),

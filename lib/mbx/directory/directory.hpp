@@ -116,6 +116,21 @@ public:
     /// Network; changes the directory.
     void set_password(const std::string& dn, const mbx::Secret& password);
 
+    /// Sets the password of the Active Directory entry `dn` (or Samba AD's) by replacing its
+    /// unicodePwd with unicode_pwd_value(password): AD takes a password that way only over an
+    /// encrypted connection (see encrypted()) and hashes it itself. The password never appears
+    /// in an error. Throws mbx::Error as modify(): data also for a password the domain's policy
+    /// refuses (unwilling to perform / constraint violation), config for a password that is
+    /// not UTF-8. Network; changes the directory.
+    void set_unicode_password(const std::string& dn, const mbx::Secret& password);
+
+    /// The server's root DSE (RFC 4512 §5.1) with kRootDseAttributes (directory/kind.hpp),
+    /// read once per connection and kept. Throws mbx::Error as search(). Network (once).
+    const Entry& root_dse();
+
+    /// True when this connection is encrypted (ldaps:// or StartTLS). No network.
+    bool encrypted() const noexcept;
+
     /// The URI this connection was opened with (for messages).
     const std::string& uri() const noexcept;
 

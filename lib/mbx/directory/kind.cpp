@@ -47,10 +47,7 @@ DirectoryKind directory_kind(Directory& dir, std::string_view configured, std::s
     if (!configured.empty() && configured != "auto")
         throw Error(ErrorCategory::config, "invalid " + std::string(setting) + " '" + std::string(configured) + "'",
                     "use auto, openldap, 389ds, active-directory or other");
-    const std::vector<std::string> attributes(std::begin(kRootDseAttributes), std::end(kRootDseAttributes));
-    Entry root;
-    dir.search("", Scope::base, "(objectClass=*)", attributes, [&](const Entry& e) { root = e; });
-    return directory_kind_of(root);
+    return directory_kind_of(dir.root_dse());
 }
 
 } // namespace mbx::directory

@@ -29,13 +29,17 @@ DirectoryKind directory_kind_of(const Entry& root_dse);
 
 /// The root DSE attributes directory_kind_of() reads (operational: a server returns them only
 /// when asked by name).
-inline constexpr std::string_view kRootDseAttributes[] = {"objectClass", "vendorName", "vendorVersion",
-                                                          "supportedCapabilities"};
+inline constexpr std::string_view kRootDseAttributes[] = {"objectClass",        "vendorName",
+                                                          "vendorVersion",      "supportedCapabilities",
+                                                          "supportedExtension", "defaultNamingContext"};
+
+/// The Password Modify extended operation (RFC 3062), as a root DSE's supportedExtension names it.
+inline constexpr std::string_view kPasswordModifyOid = "1.3.6.1.4.1.4203.1.11.1";
 
 /// The kind of the server behind `dir`: `configured` ("openldap", "389ds", "active-directory",
 /// "other") when it is not "auto" or empty, else what its root DSE says. Throws mbx::Error(config)
 /// for another configured value naming `setting`, and as Directory::search() when the root DSE
-/// cannot be read. Network (one base search of "") for "auto".
+/// cannot be read. Network (Directory::root_dse(), read once per connection) for "auto".
 DirectoryKind directory_kind(Directory& dir, std::string_view configured, std::string_view setting = "ldap.kind");
 
 } // namespace mbx::directory

@@ -37,7 +37,8 @@ const std::array kKinds{
     ActionKind{kind::kReprovisionMerge, kChanges, nullptr, "the old mailbox merged into the new"},
     ActionKind{kind::kReprovisionLogon, kChanges, nullptr, "the new account's logon verified"},
     ActionKind{kind::kReprovisionCutover, kChanges, reprovision::undo_cutover,
-               "the old account disabled, the new one given its addresses"},
+               "the old account disabled, the new one given its addresses",
+               true}, // the new entry given the addresses, the old one's change refused
     ActionKind{kind::kReprovisionFinalMerge, kChanges, nullptr, "what arrived during the cutover merged"},
     ActionKind{kind::kReprovisionResume, kChanges, nullptr, "a reprovision continued"},
     ActionKind{kind::kAuditLog, kReads, nullptr, "an ActiveSync log read"},

@@ -2,10 +2,12 @@
 // the facts (diagnose_judge.hpp) below it.
 #include "mbx/ops/diagnose_impl.hpp"
 
+#include "mbx/directory/ad.hpp"
 #include "mbx/directory/directory.hpp"
 #include "mbx/directory/entry.hpp"
 
 #include "mbx/directory/kind.hpp"
+#include "mbx/ops/user_schema.hpp"
 
 #include <algorithm>
 #include <charconv>
@@ -40,11 +42,16 @@ std::vector<std::string> address_attributes(const DirectoryFacts& facts) {
 } // namespace
 
 std::vector<std::string> entry_addresses(const directory::Entry& entry, const DirectoryFacts& facts) {
+    // The addresses, not the values: proxyAddresses' "SMTP:a@x" is a@x, its "X500:..." none.
     std::vector<std::string> addresses;
     for (const auto& a : address_attributes(facts))
-        for (const auto& v : entry.values(a))
-            if (addresses.size() < 20 && std::find(addresses.begin(), addresses.end(), v) == addresses.end())
-                addresses.push_back(v);
+        for (const auto& v : entry.values(a)) {
+            const auto address = directory::ad::address_in(a, v);
+            if (address && addresses.size() < 20 &&
+                std::none_of(addresses.begin(), addresses.end(),
+                             [&](const std::string& x) { return iequals(x, *address); }))
+                addresses.push_back(*address);
+        }
     return addresses;
 }
 
@@ -100,12 +107,22 @@ Finding uid_unique_finding(const DirectoryFacts& facts) {
 }
 
 // How to enable or unlock an account, in the words of the server's own tools.
-std::string enable_advice(const DirectoryFacts& facts) {
+std::string enable_advice(const DirectoryFacts& facts, AccountProblem problem = AccountProblem::disabled) {
     const std::string who = p(facts.user);
     switch (facts.kind) {
     case directory::DirectoryKind::active_directory:
-        return fmt::format("if it should sync again: `samba-tool user enable {0}` (Samba) or `Enable-ADAccount {0}` / "
-                           "`Unlock-ADAccount {0}` (Windows)",
+        if (problem == AccountProblem::locked)
+            return fmt::format("if it should sync again: `samba-tool user unlock {0}` (Samba) or `Unlock-ADAccount "
+                               "{0}` (Windows), and find what keeps sending a wrong password (a phone with the old "
+                               "one often does)",
+                               who);
+        if (problem == AccountProblem::password_expired)
+            return fmt::format("the user sets a new password (a phone cannot do it): `samba-tool user setpassword "
+                               "{0}` (Samba) or `Set-ADAccountPassword {0} -Reset` (Windows), then the new "
+                               "password on the device",
+                               who);
+        return fmt::format("if it should sync again: `samba-tool user enable {0}` (Samba) or `Enable-ADAccount {0}` "
+                           "(Windows)",
                            who);
     case directory::DirectoryKind::ds389:
         return "if it should sync again: `dsidm INSTANCE account unlock DN`, or remove nsAccountLock";
@@ -123,7 +140,7 @@ bool is_state_attribute(std::string_view attribute) {
 
 } // namespace
 
-std::optional<std::string> account_state_problem(const directory::Entry& entry) {
+std::optional<AccountState> account_state(const directory::Entry& entry) {
     auto number = [&](std::string_view attribute) -> std::optional<std::uint64_t> {
         const auto v = entry.first(attribute);
         if (!v) return std::nullopt;
@@ -139,32 +156,49 @@ std::optional<std::string> account_state_problem(const directory::Entry& entry) 
         }
         return n;
     };
+    using P = AccountProblem;
     constexpr std::uint64_t kAccountDisable = 0x2, kLockout = 0x10, kPasswordExpired = 0x800000;
     if (const auto uac = number("userAccountControl"); uac && (*uac & kAccountDisable))
-        return fmt::format("the account is disabled: userAccountControl {} has ACCOUNTDISABLE (0x2)", *uac);
+        return AccountState{
+            P::disabled, fmt::format("the account is disabled: userAccountControl {} has ACCOUNTDISABLE (0x2)", *uac)};
+    // The computed flags say whether a lockout is still in force (lockoutTime stays set after
+    // the lockout duration ends, until the next good logon); lockoutTime alone where they are
+    // not offered.
     const auto computed = number("msDS-User-Account-Control-Computed");
-    if ((computed && (*computed & kLockout)) || number("lockoutTime").value_or(0) > 0)
-        return std::string("the account is locked out (too many failed logons: lockoutTime is set)");
-    if (computed && (*computed & kPasswordExpired)) return std::string("the account's password has expired");
+    if (computed ? (*computed & kLockout) != 0 : number("lockoutTime").value_or(0) > 0)
+        return AccountState{P::locked, "the account is locked out (too many failed logons: lockoutTime is set)"};
+    if (computed && (*computed & kPasswordExpired))
+        return AccountState{P::password_expired,
+                            entry.first("pwdLastSet") && trim(*entry.first("pwdLastSet")) == "0"
+                                ? "the account's password must be changed before the next logon (pwdLastSet: 0)"
+                                : "the account's password has expired"};
     if (const auto lock = entry.first("nsAccountLock"); lock && iequals(trim(*lock), "true"))
-        return std::string("the account is locked: nsAccountLock: true");
+        return AccountState{P::locked, "the account is locked: nsAccountLock: true"};
     if (const auto locked = entry.first("pwdAccountLockedTime"))
-        return fmt::format("the account is locked: pwdAccountLockedTime: {}{}", p(*locked),
-                           trim(*locked) == "000001010000Z" ? " (by an administrator, for good)" : "");
+        return AccountState{P::locked,
+                            fmt::format("the account is locked: pwdAccountLockedTime: {}{}", p(*locked),
+                                        trim(*locked) == "000001010000Z" ? " (by an administrator, for good)" : "")};
     return std::nullopt;
+}
+
+std::optional<std::string> account_state_problem(const directory::Entry& entry) {
+    const auto state = account_state(entry);
+    return state ? std::optional<std::string>(state->detail) : std::nullopt;
 }
 
 namespace {
 
 Finding enabled_finding(const DirectoryFacts& facts, const directory::Entry& entry) {
-    if (const auto problem = account_state_problem(entry))
+    if (const auto state = account_state(entry))
         return {.area = "directory",
                 .check = "enabled",
                 .status = Status::failed,
                 .mis = "MIS_5",
-                .detail = *problem,
-                .remedy = enable_advice(facts) + "; if `mbx reprovision` disabled it, the user has a new account "
-                                                 "(see the history)"};
+                .detail = state->detail,
+                .remedy = enable_advice(facts, state->problem) +
+                          (state->problem == AccountProblem::disabled
+                               ? "; if `mbx reprovision` disabled it, the user has a new account (see the history)"
+                               : "")};
     if (facts.disable_method == "attribute" && !is_state_attribute(facts.disable_attribute)) {
         const std::string& attr = facts.disable_attribute;
         if (auto v = entry.first(attr))
@@ -233,8 +267,10 @@ Finding mail_unique_finding(const DirectoryFacts& facts, const std::vector<std::
     for (const auto& o : facts.others)
         for (const auto& a : address_attributes(facts))
             for (const auto& v : o.values(a))
-                if (std::find(addresses.begin(), addresses.end(), v) != addresses.end())
-                    clash += fmt::format("{}{} is also on {}", clash.empty() ? "" : "; ", p(v), p(o.dn));
+                if (const auto address = directory::ad::address_in(a, v);
+                    address && std::any_of(addresses.begin(), addresses.end(),
+                                           [&](const std::string& x) { return iequals(x, *address); }))
+                    clash += fmt::format("{}{} is also on {}", clash.empty() ? "" : "; ", p(*address), p(o.dn));
     return {.area = "directory",
             .check = "mail-unique",
             .status = Status::failed,
@@ -310,7 +346,8 @@ std::vector<std::string> Diagnosis::entry_attributes() const {
 void Diagnosis::directory_facts(DirectoryFacts& facts) {
     facts.base = cfg_.require("ldap.base");
     facts.uid_attribute = cfg_.get("ldap.uid-attribute");
-    facts.user_filter = cfg_.get("ldap.user-filter");
+    // One user by login: Active Directory's default filter would leave a disabled user out.
+    facts.user_filter = user_schema(cfg_).lookup_filter;
     facts.mail_attribute = cfg_.get("ldap.mail-attribute");
     facts.alias_attributes = split_list(cfg_.get("ldap.alias-attributes"));
     facts.disable_method = cfg_.get("reprovision.disable-method");
@@ -340,7 +377,9 @@ void Diagnosis::directory_facts(DirectoryFacts& facts) {
     attrs.insert(attrs.end(), facts.alias_attributes.begin(), facts.alias_attributes.end());
     std::string filter = "(|";
     for (const auto& v : addresses)
-        for (const auto& a : attrs) filter += "(" + a + "=" + directory::escape_filter_value(v) + ")";
+        for (const auto& a : attrs)
+            filter +=
+                "(" + a + "=" + (iequals(a, "proxyAddresses") ? "smtp:" : "") + directory::escape_filter_value(v) + ")";
     filter += ")";
     const std::string dn = entry->dn;
     try {

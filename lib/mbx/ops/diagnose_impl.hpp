@@ -179,7 +179,7 @@ private:
     void history();
     std::map<std::int64_t, std::int64_t> undone_runs(const std::vector<journal::SubjectRun>& runs) const;
 
-    const config::Config& cfg_;
+    config::Config cfg_; // the caller's, with the directory kind's defaults once it is known
     const SecretProvider& secrets_;
     const Request& req_;
     journal::Journal* journal_;

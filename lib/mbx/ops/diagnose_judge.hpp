@@ -134,10 +134,22 @@ struct DirectoryFacts {
 /// OpenLDAP ppolicy's pwdAccountLockedTime. Each is judged by its own meaning (a bit, a value,
 /// a time), never by being present.
 inline constexpr std::string_view kAccountStateAttributes[] = {
-    "userAccountControl", "lockoutTime", "msDS-User-Account-Control-Computed", "nsAccountLock", "pwdAccountLockedTime"};
+    "userAccountControl", "lockoutTime",   "msDS-User-Account-Control-Computed",
+    "pwdLastSet",         "nsAccountLock", "pwdAccountLockedTime"};
 
-/// What the server's own account state says is wrong with `entry` (disabled, locked out,
-/// password expired), one line, or nullopt when nothing is. Pure.
+enum class AccountProblem { disabled, locked, password_expired };
+
+struct AccountState {
+    AccountProblem problem = AccountProblem::disabled;
+    std::string detail; ///< one line: what says so
+};
+
+/// What the server's own account state says is wrong with `entry` (Active Directory:
+/// ACCOUNTDISABLE, a lockout in force, a password expired or to be changed; 389-DS:
+/// nsAccountLock; OpenLDAP: pwdAccountLockedTime), or nullopt when nothing is. Pure.
+std::optional<AccountState> account_state(const directory::Entry& entry);
+
+/// account_state()'s line, or nullopt. Pure.
 std::optional<std::string> account_state_problem(const directory::Entry& entry);
 
 /// The entry to diagnose: of those the user filter selects, the one named by its uid

@@ -3,6 +3,7 @@
 #include "mbx/ops/diagnose_impl.hpp"
 
 #include "mbx/ops/connect.hpp"
+#include "mbx/ops/user_schema.hpp"
 
 #include <fmt/format.h>
 
@@ -223,6 +224,12 @@ void Diagnosis::server_ldap() {
             const auto config = ldap_config(cfg_, secrets_);
             dir_.emplace(directory::Directory::connect(config));
             facts.bound_as = bind_description(*dir_, config);
+            try {
+                cfg_ = directory_config(*dir_, cfg_); // Active Directory's own attributes and filter
+            } catch (const Error& e) {
+                if (e.category() == ErrorCategory::config)
+                    throw; // a root DSE it may not read: the settings as they are
+            }
             facts.latency_ms = ms_since(t0);
             facts.certificate = certificate_facts(
                 "ldap-certificate", [&] { return dir_->peer_certificate(); }, "LDAP");

@@ -8,6 +8,7 @@
 #include "mbx/imap/mailbox_ops.hpp"
 #include "mbx/ops/connect.hpp"
 #include "mbx/ops/quota.hpp"
+#include "mbx/ops/user_schema.hpp"
 
 #include <fmt/format.h>
 
@@ -50,19 +51,22 @@ void journal_check(journal::Journal* j, std::optional<std::int64_t> run, const P
 // `user` given: whether the directory has it, in `unknown_user` the error when it does not (the
 // IMAP login is then not tried: a master login for a name the server does not know can make a
 // mailbox for it, as Cyrus's autocreate does).
-void ping_ldap(const config::Config& cfg, const SecretProvider& secrets, PingReport& report, std::string& first_user,
-               const std::string& user, std::optional<Error>& unknown_user) {
-    const std::string uri = cfg.get("ldap.uri");
+void ping_ldap(const config::Config& configured_cfg, const SecretProvider& secrets, PingReport& report,
+               std::string& first_user, const std::string& user, std::optional<Error>& unknown_user) {
+    const std::string uri = configured_cfg.get("ldap.uri");
     std::optional<directory::Directory> dir;
+    config::Config cfg = configured_cfg; // with the kind's defaults once the kind is known
     report.checks.push_back(run_check("ldap", uri, "bind", [&] {
-        const auto config = ldap_config(cfg, secrets);
+        const auto config = ldap_config(configured_cfg, secrets);
         dir.emplace(directory::Directory::connect(config));
         // Which server it is: a root DSE the bind may not read leaves the kind unknown, not the
         // bind failed.
         const std::string configured = cfg.get("ldap.kind");
         std::string kind;
         try {
-            kind = fmt::format("{} ({})", directory::directory_kind_name(directory::directory_kind(*dir, configured)),
+            const auto k = directory::directory_kind(*dir, configured);
+            cfg = with_kind_defaults(configured_cfg, k);
+            kind = fmt::format("{} ({})", directory::directory_kind_name(k),
                                configured.empty() || configured == "auto" ? "root DSE" : "[ldap] kind");
         } catch (const Error& e) {
             if (e.category() == ErrorCategory::config) throw;

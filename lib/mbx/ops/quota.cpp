@@ -1,6 +1,7 @@
 #include "mbx/ops/quota.hpp"
 #include "mbx/directory/entry.hpp"
 #include "mbx/ops/actions.hpp"
+#include "mbx/ops/user_schema.hpp"
 
 #include "mbx/core/input_file.hpp"
 #include "mbx/core/text.hpp"
@@ -137,11 +138,11 @@ std::int64_t parse_ldap_quota(std::string_view value, std::string_view format) {
 
 directory::Entry find_user(directory::Directory& dir, const config::Config& cfg, const std::string& uid,
                            const std::vector<std::string>& attributes) {
-    const std::string uid_attr = cfg.get("ldap.uid-attribute");
+    const UserSchema schema = user_schema(cfg);
     directory::Entry found;
     std::size_t matches = 0;
     dir.search(cfg.require("ldap.base"), directory::Scope::subtree,
-               directory::user_filter(cfg.get("ldap.user-filter"), uid_attr, uid), attributes,
+               directory::user_filter(schema.lookup_filter, schema.uid_attribute, uid), attributes,
                [&](const directory::Entry& e) {
                    if (matches++ == 0) found = e;
                });
@@ -251,12 +252,12 @@ void journal_quota_row(journal::Journal& j, std::int64_t run, const QuotaRow& r)
 
 ExitCode check_users(const Session& session, const std::vector<std::string>& users,
                      const std::function<void(const QuotaRow&)>& on_row) {
-    const config::Config& cfg = session.config;
     const SecretProvider& secrets = session.secrets;
     journal::Journal* journal = session.journal;
     const auto run_id = session.run_id;
-    const Thresholds t = thresholds_from_config(cfg);
-    auto dir = directory::Directory::connect(ldap_config(cfg, secrets));
+    const Thresholds t = thresholds_from_config(session.config);
+    auto dir = directory::Directory::connect(ldap_config(session.config, secrets));
+    const config::Config cfg = directory_config(dir, session.config);
     // [quota] backend = admin: one admin login for every user; imap (and doveadm, which only
     // sweeps use) a master login per user.
     std::optional<AdminQuotaReader> admin;

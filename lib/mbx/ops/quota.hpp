@@ -72,7 +72,8 @@ struct QuotaRow {
 // ---- building blocks shared by check, sweep, cleanup and raise -----------------------------
 
 /// The directory entry of login `uid` with `attributes`: one search under [ldap] base with
-/// user_filter([ldap] user-filter, uid-attribute, uid), so `*)(uid=*` matches nothing. Exactly
+/// user_filter(lookup filter, uid attribute, uid) of user_schema(cfg) (`cfg` as
+/// directory_config() makes it, so that Active Directory's defaults apply), so `*)(uid=*` matches nothing. Exactly
 /// one entry must match: none -> Error(data) "no user ..."; two or more -> Error(data) "uid ...
 /// is not unique (N entries)" (a classic MIS_5 sign). Throws the directory's errors. Network.
 directory::Entry find_user(directory::Directory& dir, const config::Config& cfg, const std::string& uid,

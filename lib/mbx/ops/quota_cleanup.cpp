@@ -11,6 +11,7 @@
 #include "mbx/imap/mailbox_ops.hpp"
 #include "mbx/journal/journal.hpp"
 #include "mbx/ops/quota.hpp"
+#include "mbx/ops/user_schema.hpp"
 #include "mbx/ops/quota_cleanup_impl.hpp"
 
 #include <algorithm>
@@ -108,7 +109,8 @@ struct CleanupUser {
 // The user's entry, found as `mbx quota check` finds it: exactly one entry, or Error(data).
 CleanupUser find_cleanup_user(const config::Config& cfg, const SecretProvider& secrets, const std::string& uid) {
     auto dir = directory::Directory::connect(ldap_config(cfg, secrets));
-    const UserInfo info = user_info(find_user(dir, cfg, uid, quota_attributes(cfg)), cfg);
+    const config::Config dcfg = directory_config(dir, cfg);
+    const UserInfo info = user_info(find_user(dir, dcfg, uid, quota_attributes(dcfg)), dcfg);
     return {info.uid.empty() ? uid : info.uid, info.ldap_limit};
 }
 

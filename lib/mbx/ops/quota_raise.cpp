@@ -12,6 +12,7 @@
 #include "mbx/imap/mailbox_ops.hpp"
 #include "mbx/journal/journal.hpp"
 #include "mbx/ops/quota.hpp"
+#include "mbx/ops/user_schema.hpp"
 #include "mbx/ops/quota_server.hpp"
 
 #include <algorithm>
@@ -256,7 +257,7 @@ RaiseRow raise_quota(const Session& session, const RaiseRequest& req) {
     auto dir = directory::Directory::connect(ldap_config(session.config, session.secrets));
     RaiseRow row;
     row.user = req.user;
-    plan_row(dir, session.config, req, session.dry_run, row);
+    plan_row(dir, directory_config(dir, session.config), req, session.dry_run, row);
     PlannedAction change{
         .kind = kind::kQuotaRaise, .subject = row.user, .before = before_json(row), .after = after_json(row)};
     if (row.result == RaiseResult::unchanged) {

@@ -1,4 +1,5 @@
 #include "mbx/ops/quota_server.hpp"
+#include "mbx/ops/user_schema.hpp"
 
 #include "mbx/core/config.hpp"
 #include "mbx/core/output.hpp"
@@ -349,8 +350,9 @@ RaiseRow raise_server_quota(const Session& session, const RaiseRequest& req) {
     RaiseRow row;
     {
         auto dir = directory::Directory::connect(ldap_config(cfg, session.secrets));
-        const auto entry = find_user(dir, cfg, req.user, {cfg.get("ldap.uid-attribute")});
-        row.user = entry.first(cfg.get("ldap.uid-attribute")).value_or(req.user);
+        const config::Config dcfg = directory_config(dir, cfg);
+        const auto entry = find_user(dir, dcfg, req.user, {dcfg.get("ldap.uid-attribute")});
+        row.user = entry.first(dcfg.get("ldap.uid-attribute")).value_or(req.user);
     }
     row.where = std::string(limits_location_name(LimitsLocation::server));
     AdminSession admin = AdminSession::open(cfg, session.secrets);

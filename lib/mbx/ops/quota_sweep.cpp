@@ -8,6 +8,7 @@
 #include "mbx/ops/connect.hpp"
 #include "mbx/ops/doveadm.hpp"
 #include "mbx/ops/quota_server.hpp"
+#include "mbx/ops/user_schema.hpp"
 
 #include <charconv>
 #include <chrono>
@@ -347,10 +348,9 @@ Work work_of(const directory::Entry& e, const std::string& uid, const std::strin
 // The paged search: each entry in the shard and the users file (erased from `wanted` as found)
 // goes to `pool` in batches of `batch_size`, rows drained meanwhile; then the pool is closed
 // and drained. Stops (Error interrupted) when the session is asked to.
-void enumerate_users(directory::Directory& dir, const Session& session, const std::string& filter,
-                     const SweepOptions& options, std::optional<UserSet>& wanted, std::size_t batch_size, Pool& pool,
-                     const Drain& drain, SweepProgress& progress) {
-    const config::Config& cfg = session.config;
+void enumerate_users(directory::Directory& dir, const Session& session, const config::Config& cfg,
+                     const std::string& filter, const SweepOptions& options, std::optional<UserSet>& wanted,
+                     std::size_t batch_size, Pool& pool, const Drain& drain, SweepProgress& progress) {
     std::vector<Work> pending;
     const std::string uid_attr = cfg.get("ldap.uid-attribute");
     dir.search(cfg.require("ldap.base"), directory::Scope::subtree, filter, quota_attributes(cfg),
@@ -424,21 +424,23 @@ std::string_view backend_name(Backend backend) {
 ExitCode sweep_users(const Session& session, const SweepOptions& options,
                      const std::function<void(const QuotaRow&)>& on_row,
                      const std::function<void(const SweepProgress&)>& on_progress) {
-    const config::Config& cfg = session.config;
     const SecretProvider& secrets = session.secrets;
-    const Thresholds t = thresholds_from_config(cfg);
+    const Thresholds t = thresholds_from_config(session.config);
     const unsigned parallel = std::clamp(options.parallel, 1u, 256u);
-    const std::string filter = sweep_filter(cfg, options.filter);
+    if (!options.filter.empty()) (void)sweep_filter(session.config, options.filter); // a bad --filter: usage, first
     std::optional<UserSet> wanted = wanted_users(options);
     std::optional<DoveadmClient> doveadm;
-    if (options.backend == Backend::doveadm) doveadm.emplace(cfg, secrets);
+    if (options.backend == Backend::doveadm) doveadm.emplace(session.config, secrets);
     SecretProvider cached = secrets;
     std::optional<Secret> master;
     if (options.backend == Backend::imap || options.backend == Backend::admin) {
         master = secrets(kImapMasterPassword);
         cached = with_master(secrets, *master);
     }
-    auto dir = directory::Directory::connect(ldap_config(cfg, secrets));
+    auto dir = directory::Directory::connect(ldap_config(session.config, secrets));
+    // The directory's settings as its kind has them (Active Directory: its own user filter).
+    const config::Config cfg = directory_config(dir, session.config);
+    const std::string filter = sweep_filter(cfg, options.filter);
 
     Delivery delivery(session, on_row, on_progress);
     const Drain drain = [&delivery](std::vector<QuotaRow>& rows) { delivery(rows); };
@@ -449,7 +451,7 @@ ExitCode sweep_users(const Session& session, const SweepOptions& options,
                                    : options.backend == Backend::admin ? std::max<std::size_t>(1, options.admin_batch)
                                                                        : 1;
     try {
-        enumerate_users(dir, session, filter, options, wanted, batch_size, pool, drain, delivery.progress());
+        enumerate_users(dir, session, cfg, filter, options, wanted, batch_size, pool, drain, delivery.progress());
     } catch (...) {
         stop_workers(pool, workers);
         delivery.commit(); // the rows delivered so far stay journaled

@@ -4,6 +4,7 @@
 #include "mbx/core/output.hpp"
 #include "mbx/core/text.hpp"
 #include "mbx/core/version.hpp"
+#include "mbx/directory/ad.hpp"
 #include "mbx/directory/escape.hpp"
 #include "mbx/directory/ldif.hpp"
 #include "mbx/imap/mailbox_ops.hpp"
@@ -11,6 +12,7 @@
 #include "mbx/ops/batch.hpp"
 #include "mbx/ops/merge_plan.hpp"
 #include "mbx/ops/quota.hpp"
+#include "mbx/ops/user_schema.hpp"
 
 #include <algorithm>
 #include <cerrno>
@@ -121,6 +123,7 @@ std::optional<journal::RunRecord> previous_run(journal::Journal& journal, const 
 
 void Reprovisioner::run() {
     try {
+        (void)dir(); // the directory's kind decides how the steps name, enable and disable accounts
         inspect();
         account();
         // The merge went into the mailbox: a run continued after it has one.
@@ -156,11 +159,21 @@ using namespace detail; // the run and its helpers (reprovision_impl.hpp)
 
 Settings settings_of(const config::Config& cfg, const std::filesystem::path& journal_path) {
     Settings s;
+    const auto kind = configured_kind(cfg).value_or(directory::DirectoryKind::other);
+    s.kind = directory::directory_kind_name(kind);
+    s.active_directory = kind == directory::DirectoryKind::active_directory;
+    const bool ad = s.active_directory;
     s.uid_attribute = cfg.get("ldap.uid-attribute");
+    s.rdn_attribute = ad ? "cn" : s.uid_attribute;
     s.address_attributes.push_back(cfg.get("ldap.mail-attribute"));
     for (auto& a : split_list(cfg.get("ldap.alias-attributes")))
         if (!contains_name(s.address_attributes, a)) s.address_attributes.push_back(std::move(a));
-    std::vector<std::string> never{"objectClass", s.uid_attribute};
+    std::vector<std::string> never{"objectClass", s.uid_attribute, s.rdn_attribute};
+    // What Active Directory keeps itself, or mbx sets on the new entry.
+    if (ad)
+        for (const char* a : {"name", "sAMAccountName", "userPrincipalName", "userAccountControl", "objectSid",
+                              "objectGUID", "distinguishedName", "pwdLastSet", "lockoutTime", "memberOf"})
+            never.emplace_back(a);
     never.insert(never.end(), kSecretAttributes.begin(), kSecretAttributes.end());
     never.insert(never.end(), s.address_attributes.begin(), s.address_attributes.end());
     auto copy = split_list(cfg.get("reprovision.copy-attributes"));
@@ -179,6 +192,9 @@ Settings settings_of(const config::Config& cfg, const std::filesystem::path& jou
                     "use attribute, move or none");
     s.disable_attribute = cfg.get("reprovision.disable-attribute");
     s.disable_value = cfg.get("reprovision.disable-value");
+    // userAccountControl holds every flag of the account: only its ACCOUNTDISABLE bit changes.
+    if (s.disable == DisableMethod::attribute && iequals(s.disable_attribute, "userAccountControl"))
+        s.disable = DisableMethod::account_control;
     s.disabled_base = cfg.get("reprovision.disabled-base");
     if (s.disable == DisableMethod::attribute && (s.disable_attribute.empty() || s.disable_value.empty()))
         throw Error(ErrorCategory::config,
@@ -375,6 +391,32 @@ std::vector<directory::Modification> replace_all(const json& values) {
     for (const auto& [attr, v] : values.items())
         mods.push_back({directory::Modification::Op::replace, attr, strings(v)});
     return mods;
+}
+
+std::vector<directory::Modification> changes_from(const json& was, const json& want) {
+    std::vector<directory::Modification> mods;
+    if (!want.is_object()) return mods;
+    for (const auto& [attr, v] : want.items()) {
+        const auto before = strings(was.is_object() ? was.value(attr, json::array()) : json::array());
+        if (sorted(before) == sorted(strings(v))) continue; // holds it already
+        if (iequals(attr, "userAccountControl") && before.size() == 1 && strings(v).size() == 1) {
+            mods.push_back({directory::Modification::Op::remove, attr, before});
+            mods.push_back({directory::Modification::Op::add, attr, strings(v)});
+        } else {
+            mods.push_back({directory::Modification::Op::replace, attr, strings(v)});
+        }
+    }
+    return mods;
+}
+
+std::string with_disable_bit(const std::string& flags, bool disabled, const std::string& dn) {
+    const auto n = directory::ad::parse_account_control(flags);
+    if (!n)
+        throw Error(ErrorCategory::data,
+                    fmt::format("userAccountControl of {} is not a number: {}", in_quotes(dn), in_quotes(flags)),
+                    "fix the entry with Active Directory's own tools first");
+    return directory::ad::account_control_text(disabled ? (*n | directory::ad::kAccountDisable)
+                                                        : (*n & ~directory::ad::kAccountDisable));
 }
 
 } // namespace detail

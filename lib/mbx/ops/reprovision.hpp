@@ -4,7 +4,8 @@
 //
 //   1 inspect   read the old entry (its snapshot is the before-state of everything after)
 //   2 account   a new entry next to it, attributes copied, a new random password (Password
-//               Modify, RFC 3062) written only to a 0600 file
+//               Modify, RFC 3062; on Active Directory unicodePwd over TLS, the entry added
+//               disabled and enabled once it has the password) written only to a 0600 file
 //   3 mailbox   log in as the new user (the server makes INBOX), create the old folder tree and
 //               the standard special-use folders
 //   4 merge     the merge engine, old -> new, verified
@@ -34,11 +35,19 @@
 namespace mbx::ops::reprovision {
 
 /// How the old account is disabled at cutover (and the new one by undo).
-enum class DisableMethod { attribute, move, none };
+enum class DisableMethod {
+    attribute,       ///< disable-attribute set to disable-value
+    account_control, ///< the ACCOUNTDISABLE bit of userAccountControl, alone (Active Directory)
+    move,
+    none
+};
 
 /// The [reprovision] settings with the [ldap] ones they depend on, checked.
 struct Settings {
+    std::string kind = "other"; ///< [ldap] kind as found: openldap, 389ds, active-directory, other
+    bool active_directory = false;
     std::string uid_attribute = {};
+    std::string rdn_attribute = {};                   ///< of new entries: cn on Active Directory, else uid_attribute
     std::vector<std::string> copy_attributes = {};    ///< plus objectClass and the quota attribute
     std::vector<std::string> address_attributes = {}; ///< [ldap] mail-attribute + alias-attributes
     std::string base = {};                            ///< empty: the old entry's parent
@@ -50,8 +59,9 @@ struct Settings {
     bool undo_removes_new_entry = false; ///< undo-new-entry = remove (else disable)
 };
 
-/// Reads and checks the settings. `journal_path` places the default password-dir.
-/// Throws Error(config) naming the key for a bad value. No network.
+/// Reads and checks the settings (of a `cfg` directory_config() made, for the directory's kind).
+/// `journal_path` places the default password-dir. Throws Error(config) naming the key for a
+/// bad value. No network.
 Settings settings_of(const config::Config& cfg, const std::filesystem::path& journal_path);
 
 /// What to reprovision.

@@ -14,6 +14,7 @@
 #include "mbx/ops/connect.hpp"
 #include "mbx/ops/merge_run.hpp"
 #include "mbx/ops/plan.hpp"
+#include "mbx/ops/user_schema.hpp"
 
 #include <algorithm>
 #include <filesystem>
@@ -65,6 +66,16 @@ bool consistent(const directory::Entry& entry, const json& before, const json& a
 /// A replace of every attribute of `values` with its values.
 std::vector<directory::Modification> replace_all(const json& values);
 
+/// The changes that make an entry holding `was` hold `want`: none for an attribute that holds
+/// its wanted values already, else a replace, but
+/// userAccountControl as a delete of its old value and an add of the new one, so that the
+/// change is refused when the flags changed meanwhile (the old value is the precondition).
+std::vector<directory::Modification> changes_from(const json& was, const json& want);
+
+/// `flags` (userAccountControl as the directory wrote it) with ACCOUNTDISABLE set or cleared;
+/// Error(data) naming `dn` when it is not a number.
+std::string with_disable_bit(const std::string& flags, bool disabled, const std::string& dn);
+
 std::string in_quotes(std::string_view s);
 
 bool same_name(std::string_view a, std::string_view b);
@@ -108,10 +119,17 @@ public:
     void run();
 
 private:
+    // The directory, connected at the first use; the settings then follow its kind (Active
+    // Directory: sAMAccountName, proxyAddresses, userAccountControl).
     directory::Directory& dir() {
-        if (!dir_) dir_.emplace(directory::Directory::connect(ldap_config(cfg_, secrets_)));
+        if (!dir_) {
+            dir_.emplace(directory::Directory::connect(ldap_config(cfg_, secrets_)));
+            cfg_ = directory_config(*dir_, cfg_);
+            settings_ = settings_of(cfg_, journal_.path());
+        }
         return *dir_;
     }
+    bool active_directory() const { return settings_.active_directory; }
     // The inspection journals itself, outside make(): it only looks, and a dry run looks too
     // (without journaling it, as no run is continued from a dry run).
     std::int64_t begin(std::string_view kind, std::string subject, std::optional<json> before, json after) {
@@ -157,7 +175,10 @@ private:
     }
 
     void inspect();
+    void check_new_uid_free();
+    std::string preflight(const std::string& container);
     void account();
+    void set_new_password();
     void make_account(const std::vector<directory::Attribute>& attrs, const std::filesystem::path& file, bool generated,
                       bool exists);
     void mailbox();
@@ -176,7 +197,7 @@ private:
     std::vector<directory::Attribute> new_entry_attributes(const directory::Entry& old) const;
 
     const Session& session_; // the caller's: its stop request is checked before each step
-    const config::Config& cfg_;
+    config::Config cfg_;     // the caller's, with the directory kind's defaults once connected
     const SecretProvider& secrets_;
     const RunRequest& req_;
     journal::Journal& journal_;
@@ -185,7 +206,8 @@ private:
     const Resumed& earlier_;
     Settings settings_;
     std::optional<directory::Directory> dir_;
-    json snapshot_; // the old entry as inspected: dn, ldif, addresses, disable values
+    json snapshot_;       // the old entry as inspected: dn, ldif, addresses, disable values
+    std::string new_upn_; // Active Directory: the new entry's userPrincipalName
     std::optional<Secret> password_;
     std::int64_t action_ = 0;      // the inspection's action while under way (marked failed on error)
     std::string step_ = "inspect"; // the step under way (reported failed on error)

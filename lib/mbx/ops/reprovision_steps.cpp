@@ -8,7 +8,10 @@
 
 #include "mbx/core/output.hpp"
 #include "mbx/core/text.hpp"
+#include "mbx/directory/ad.hpp"
+#include "mbx/directory/directory.hpp"
 #include "mbx/directory/escape.hpp"
+#include "mbx/directory/kind.hpp"
 #include "mbx/directory/ldif.hpp"
 #include "mbx/imap/mailbox_ops.hpp"
 #include "mbx/ops/merge_plan.hpp"
@@ -20,36 +23,47 @@ namespace mbx::ops::reprovision::detail {
 std::vector<directory::Attribute> Reprovisioner::new_entry_attributes(const directory::Entry& old) const {
     std::vector<directory::Attribute> attrs;
     attrs.push_back({"objectClass", old.values("objectClass")});
+    if (settings_.rdn_attribute != settings_.uid_attribute) attrs.push_back({settings_.rdn_attribute, {req_.new_uid}});
     attrs.push_back({settings_.uid_attribute, {req_.new_uid}});
+    if (active_directory()) {
+        if (!new_upn_.empty()) attrs.push_back({"userPrincipalName", {new_upn_}});
+        // Added disabled: Active Directory takes an enabled account only with a password, which
+        // comes next (unicodePwd, over TLS); the account step enables it after.
+        attrs.push_back(
+            {"userAccountControl",
+             {directory::ad::account_control_text(directory::ad::kNormalAccount | directory::ad::kAccountDisable)}});
+    }
     for (const auto& a : settings_.copy_attributes)
         if (auto v = old.values(a); !v.empty()) attrs.push_back({a, std::move(v)});
     return attrs;
 }
 
-void Reprovisioner::inspect() {
-    phase("inspect");
-    if (const auto* a = earlier_.find(kInspect, req_.user); a && a->status == journal::ActionStatus::done && a->after) {
-        snapshot_ = a->after->value("old", json::object());
-        res_.old_dn = str(snapshot_, "dn");
-        res_.new_dn = str(*a->after, "new_dn");
-        report("inspect", res_.old_dn, StepStatus::already, "as inspected when the run began");
-        return;
-    }
-    action_ = begin(kInspect, req_.user, std::nullopt, json{{"new_uid", req_.new_uid}});
-    const auto old = find_user(dir(), cfg_, req_.user, {});
-    res_.old_dn = old.dn;
-    const auto [rdn, parent] = directory::split_rdn(old.dn);
-    res_.new_dn = settings_.uid_attribute + "=" + directory::escape_dn_value(req_.new_uid) + "," +
-                  (settings_.base.empty() ? parent : settings_.base);
+// The new userPrincipalName: NEWUID at the old one's suffix, else at the domain's DNS name
+// (the DC= parts of the directory's default naming context).
+std::string new_user_principal_name(const directory::Entry& old, const directory::Entry& root_dse,
+                                    const std::string& new_uid) {
+    if (const auto upn = old.first("userPrincipalName"); upn && upn->find('@') != std::string::npos)
+        return new_uid + upn->substr(upn->rfind('@'));
+    std::string domain;
+    for (const auto& part : split_list(root_dse.first("defaultNamingContext").value_or("")))
+        if (part.size() > 3 && iequals(part.substr(0, 3), "dc="))
+            domain += (domain.empty() ? "" : ".") + part.substr(3);
+    return domain.empty() ? std::string() : new_uid + "@" + domain;
+}
 
-    // NEWUID must be free: no entry of that login anywhere under the base, nothing at the DN.
+// NEWUID must be free: no entry of that login anywhere under the base, nothing at the DN, and
+// on Active Directory no entry with the new userPrincipalName.
+void Reprovisioner::check_new_uid_free() {
     std::size_t taken = 0;
     std::string taken_dn;
+    auto count = [&](const directory::Entry& e) {
+        if (taken++ == 0) taken_dn = e.dn;
+    };
     dir().search(cfg_.require("ldap.base"), directory::Scope::subtree,
-                 directory::user_filter("", settings_.uid_attribute, req_.new_uid), {"1.1"},
-                 [&](const directory::Entry& e) {
-                     if (taken++ == 0) taken_dn = e.dn;
-                 });
+                 directory::user_filter("", settings_.uid_attribute, req_.new_uid), {"1.1"}, count);
+    if (!taken && !new_upn_.empty())
+        dir().search(cfg_.require("ldap.base"), directory::Scope::subtree,
+                     directory::user_filter("", "userPrincipalName", new_upn_), {"1.1"}, count);
     if (!taken && dir().read_entry(res_.new_dn)) {
         taken_dn = res_.new_dn;
         taken = 1;
@@ -59,6 +73,64 @@ void Reprovisioner::inspect() {
                     fmt::format("the new uid {} is taken: {} exists", in_quotes(req_.new_uid), in_quotes(taken_dn)),
                     "choose another --new-uid (an earlier reprovision's run is continued with --resume RUN; see "
                     "`mbx journal list --tool reprovision`)");
+}
+
+// What the account step needs, checked before anything is changed (in a dry run too): the
+// password mechanism of the directory's kind, and on Active Directory an encrypted connection,
+// a valid sAMAccountName and the right to create users in `container`. Returns how the
+// password will be set, for the report.
+std::string Reprovisioner::preflight(const std::string& container) {
+    if (!active_directory()) {
+        const auto extensions = dir().root_dse().values("supportedExtension");
+        if (!extensions.empty() && std::none_of(extensions.begin(), extensions.end(), [](const std::string& e) {
+                return trim(e) == directory::kPasswordModifyOid;
+            }))
+            throw Error(ErrorCategory::config,
+                        "the directory does not offer Password Modify (RFC 3062), which sets the new password",
+                        "if it is Active Directory, set [ldap] kind = active-directory");
+        return "Password Modify (RFC 3062)";
+    }
+    if (const auto problem = directory::ad::sam_account_name_problem(req_.new_uid))
+        throw Error(ErrorCategory::usage,
+                    fmt::format("--new-uid {} cannot be a sAMAccountName: {}", in_quotes(req_.new_uid), *problem),
+                    "choose another --new-uid");
+    if (!dir().encrypted())
+        throw Error(ErrorCategory::config, "Active Directory takes a new password only over an encrypted connection",
+                    "use an ldaps:// [ldap] uri, or ldap:// with [ldap] starttls = true");
+    // allowedChildClassesEffective: the classes this bind may create under the container.
+    std::vector<std::string> may_create;
+    dir().search(container, directory::Scope::base, "(objectClass=*)", {"allowedChildClassesEffective"},
+                 [&](const directory::Entry& e) { may_create = e.values("allowedChildClassesEffective"); });
+    if (!contains_name(may_create, "user"))
+        throw Error(ErrorCategory::auth,
+                    fmt::format("the bind DN may not create users in {} (its allowedChildClassesEffective has no user)",
+                                in_quotes(container)),
+                    "delegate \"Create, delete and manage user accounts\" on that container to [ldap] bind-dn, or set "
+                    "[reprovision] base to a container where it may");
+    return "unicodePwd over TLS; the bind DN may create users in " + out::printable(container);
+}
+
+void Reprovisioner::inspect() {
+    phase("inspect");
+    if (const auto* a = earlier_.find(kInspect, req_.user); a && a->status == journal::ActionStatus::done && a->after) {
+        snapshot_ = a->after->value("old", json::object());
+        res_.old_dn = str(snapshot_, "dn");
+        res_.new_dn = str(*a->after, "new_dn");
+        new_upn_ = str(*a->after, "new_upn");
+        report("inspect", res_.old_dn, StepStatus::already, "as inspected when the run began");
+        return;
+    }
+    action_ = begin(kInspect, req_.user, std::nullopt, json{{"new_uid", req_.new_uid}});
+    const auto old = find_user(dir(), cfg_, req_.user, {});
+    res_.old_dn = old.dn;
+    const auto [rdn, parent] = directory::split_rdn(old.dn);
+    const std::string container = settings_.base.empty() ? parent : settings_.base;
+    // Active Directory writes its RDNs "CN=": the new entry is named as its neighbours are.
+    res_.new_dn = (active_directory() ? std::string("CN") : settings_.rdn_attribute) + "=" +
+                  directory::escape_dn_value(req_.new_uid) + "," + container;
+    if (active_directory()) new_upn_ = new_user_principal_name(old, dir().root_dse(), req_.new_uid);
+    const std::string password_how = preflight(container);
+    check_new_uid_free();
 
     std::vector<std::string> addresses;
     for (const auto& a : settings_.address_attributes)
@@ -66,15 +138,18 @@ void Reprovisioner::inspect() {
     snapshot_ = json{{"dn", old.dn},
                      {"ldif", directory::ldif_entry(old, kSecretAttributes)},
                      {"addresses", values_of(&old, addresses)}};
-    if (settings_.disable == DisableMethod::attribute)
+    if (settings_.disable == DisableMethod::attribute || settings_.disable == DisableMethod::account_control)
         snapshot_["disable"] = values_of(&old, {settings_.disable_attribute});
-    done(action_, json{{"new_uid", req_.new_uid}, {"new_dn", res_.new_dn}, {"old", snapshot_}});
+    json after{{"new_uid", req_.new_uid}, {"new_dn", res_.new_dn}, {"kind", settings_.kind}, {"old", snapshot_}};
+    if (!new_upn_.empty()) after["new_upn"] = new_upn_;
+    done(action_, after);
     action_ = 0;
     std::string mail;
     for (const auto& [attr, values] : snapshot_["addresses"].items())
         for (const auto& v : values) mail += (mail.empty() ? "" : ", ") + v.get<std::string>();
     report("inspect", old.dn, req_.dry_run ? StepStatus::would_do : StepStatus::done,
-           mail.empty() ? "no mail address to move" : "addresses to move: " + out::printable(mail));
+           fmt::format("{} directory; password by {}; {}", settings_.kind, password_how,
+                       mail.empty() ? "no mail address to move" : "addresses to move: " + out::printable(mail)));
 }
 
 void Reprovisioner::account() {
@@ -143,7 +218,7 @@ void Reprovisioner::make_account(const std::vector<directory::Attribute>& attrs,
     }
     if (!exists) dir().add(res_.new_dn, attrs);
     try {
-        dir().set_password(res_.new_dn, *password_);
+        set_new_password();
     } catch (const Error& e) {
         if (e.category() != ErrorCategory::data) throw;
         // The entry is there without a password: a retry with the same password meets the same
@@ -154,6 +229,19 @@ void Reprovisioner::make_account(const std::vector<directory::Attribute>& attrs,
                                 "with `mbx journal undo {}`",
                                 res_.run_id));
     }
+    if (!active_directory()) return;
+    // Enabled once it has its password: ACCOUNTDISABLE cleared, the old flags the precondition.
+    const auto entry = dir().read_entry(res_.new_dn);
+    const std::string flags = entry ? entry->first("userAccountControl").value_or("") : std::string();
+    const std::string enabled = with_disable_bit(flags, false, res_.new_dn);
+    if (enabled != flags)
+        dir().modify(res_.new_dn,
+                     changes_from(json{{"userAccountControl", {flags}}}, json{{"userAccountControl", {enabled}}}));
+}
+
+void Reprovisioner::set_new_password() {
+    if (active_directory()) dir().set_unicode_password(res_.new_dn, *password_);
+    else dir().set_password(res_.new_dn, *password_);
 }
 
 void Reprovisioner::mailbox() {
@@ -196,15 +284,30 @@ void Reprovisioner::mailbox() {
 std::string Reprovisioner::carry_limit() {
     if (limits_location(cfg_, secrets_) != LimitsLocation::server) return {};
     std::optional<std::int64_t> limit;
-    {
-        auto conn = imap::Connection::open(imap_admin_config(cfg_, secrets_));
-        const auto old_mailbox = imap::other_user_mailbox(imap::namespaces(conn), req_.user);
-        for (const auto& q : imap::get_quota_root(conn, old_mailbox).quotas)
+    auto read_limit = [&](imap::Connection& conn, const std::string& mailbox) {
+        for (const auto& q : imap::get_quota_root(conn, mailbox).quotas)
             if (const auto* s = q.find("STORAGE"); s && s->limit > 0 && !limit)
                 limit = static_cast<std::int64_t>(s->limit);
         conn.logout();
+    };
+    // As the admin (Cyrus); a server whose admin only logs in as others (a Dovecot master user)
+    // shows the old user's limit to the master login as that user.
+    bool admin_login = true;
+    try {
+        auto conn = imap::Connection::open(imap_admin_config(cfg_, secrets_));
+        read_limit(conn, imap::other_user_mailbox(imap::namespaces(conn), req_.user));
+    } catch (const Error& e) {
+        if (e.category() != ErrorCategory::auth) throw;
+        admin_login = false;
+        auto conn = imap::Connection::open(imap_master_config(cfg_, secrets_, req_.user));
+        read_limit(conn, "INBOX");
     }
     if (!limit) return "the old mailbox has no STORAGE limit on the server: none to carry";
+    if (!admin_login)
+        return fmt::format("the old mailbox's limit {} was not carried: the server's admin cannot log in as itself "
+                           "to SETQUOTA (Dovecot's master users log in only as others); give the new mailbox that "
+                           "limit with the server's own tools",
+                           out::human_bytes(*limit));
     const RaiseRow row = raise_server_quota(in_run(true), RaiseRequest{.user = req_.new_uid, .to = *limit});
     return fmt::format("its limit {} set as the old mailbox's (SETQUOTA {}: {})", out::human_bytes(*limit),
                        out::printable(row.quota_root), raise_result_name(row.result));
@@ -406,10 +509,15 @@ void Reprovisioner::cutover() {
     for (const auto& [attr, values] : after["new"].items())
         what += fmt::format("{}{} ({} value{})", what.empty() ? "" : ", ", attr, values.size(),
                             values.size() == 1 ? "" : "s");
-    const std::string how = settings_.disable == DisableMethod::attribute
-                                ? fmt::format("{}: {}", settings_.disable_attribute, settings_.disable_value)
-                            : settings_.disable == DisableMethod::move ? "moved to " + out::printable(moved_dn)
-                                                                       : std::string("left enabled");
+    std::string how = "left enabled";
+    if (settings_.disable == DisableMethod::attribute)
+        how = fmt::format("{}: {}", settings_.disable_attribute, settings_.disable_value);
+    else if (settings_.disable == DisableMethod::move) how = "moved to " + out::printable(moved_dn);
+    else if (settings_.disable == DisableMethod::account_control)
+        how = fmt::format(
+            "disabled: {} {} -> {} (ACCOUNTDISABLE set, the other flags kept)", settings_.disable_attribute,
+            out::printable(strings(before["old"].value(settings_.disable_attribute, json::array())).front()),
+            out::printable(strings(after["old"].value(settings_.disable_attribute, json::array())).front()));
     const std::string detail =
         fmt::format("{} move to {}; old account {}", what.empty() ? std::string("no addresses") : what,
                     out::printable(req_.new_uid), how);
@@ -439,6 +547,15 @@ std::pair<json, json> Reprovisioner::plan_cutover() {
         old_before[settings_.disable_attribute] = was.value(settings_.disable_attribute, json::array());
         old_after[settings_.disable_attribute] = json::array({settings_.disable_value});
     }
+    if (settings_.disable == DisableMethod::account_control) {
+        // The flags as they are now (the change is made with them as its precondition).
+        const auto old_now = dir().read_entry(res_.old_dn);
+        if (!old_now)
+            throw Error(ErrorCategory::data, fmt::format("the old entry {} no longer exists", in_quotes(res_.old_dn)));
+        const std::string flags = old_now->first(settings_.disable_attribute).value_or("");
+        old_before[settings_.disable_attribute] = json::array({flags});
+        old_after[settings_.disable_attribute] = json::array({with_disable_bit(flags, true, res_.old_dn)});
+    }
     std::string moved_dn = res_.old_dn;
     if (settings_.disable == DisableMethod::move)
         moved_dn = directory::split_rdn(res_.old_dn).first + "," + settings_.disabled_base;
@@ -459,7 +576,30 @@ void Reprovisioner::cut_over(const std::string& moved_dn, const std::vector<dire
         if (moved_dn != res_.old_dn && dir().read_entry(moved_dn)) at = moved_dn;
         else throw Error(ErrorCategory::data, fmt::format("the old entry {} no longer exists", in_quotes(res_.old_dn)));
     }
-    if (!old_changes.empty()) dir().modify(at, old_changes);
+    // Against what the entry holds now: a resumed cutover does not make its change twice, and
+    // userAccountControl is changed only from the value the run read.
+    if (!old_changes.empty()) {
+        const auto old_now = dir().read_entry(at);
+        json want = json::object(), now = json::object();
+        for (const auto& c : old_changes) {
+            want[c.attribute] = c.values;
+            now[c.attribute] = old_now ? old_now->values(c.attribute) : std::vector<std::string>{};
+        }
+        const auto mods = changes_from(now, want);
+        try {
+            if (!mods.empty()) dir().modify(at, mods);
+        } catch (const Error& e) {
+            const bool flags = std::any_of(mods.begin(), mods.end(), [](const directory::Modification& m) {
+                return m.op == directory::Modification::Op::remove && iequals(m.attribute, "userAccountControl");
+            });
+            if (e.category() != ErrorCategory::data || !flags) throw;
+            // The precondition: the flags changed between the read and the write.
+            throw Error(ErrorCategory::temporary,
+                        fmt::format("userAccountControl of {} changed while the cutover disabled it ({})",
+                                    in_quotes(at), e.what()),
+                        "run the same command again: the cutover reads the flags anew");
+        }
+    }
     if (at != moved_dn)
         dir().rename(at, directory::split_rdn(res_.old_dn).first, directory::split_rdn(moved_dn).second);
 }

@@ -11,11 +11,13 @@
 #include "mbx/directory/ldif.hpp"
 #include "mbx/journal/journal.hpp"
 #include "mbx/ops/undo.hpp"
+#include "mbx/ops/user_schema.hpp"
 
 #include <fmt/format.h>
 
 namespace mbx::ops::reprovision {
 
+using detail::changes_from;
 using detail::consistent;
 using detail::holds;
 using detail::json;
@@ -77,7 +79,10 @@ UndoOutcome undo_cutover(UndoContext& ctx, const journal::ActionRecord& action) 
         dir.rename(at, rdn, parent);
     }
     // The old entry first: for a moment both have the addresses, none is left without them.
-    if (const auto mods = replace_all(old_before); !mods.empty()) dir.modify(old_dn, mods);
+    // userAccountControl goes back from the value just read (its precondition), the rest as journaled.
+    json old_now = json::object();
+    for (const auto& [attr, values] : old_before.items()) old_now[attr] = old->values(attr);
+    if (const auto mods = changes_from(old_now, old_before); !mods.empty()) dir.modify(old_dn, mods);
     if (const auto mods = replace_all(new_before); now_new && !mods.empty()) dir.modify(new_dn, mods);
     o.result = UndoResult::undone;
     o.detail = fmt::format("{} has its addresses back and is enabled{}; {} has none{}", out::quoted(old_dn),
@@ -92,8 +97,8 @@ UndoOutcome undo_account(UndoContext& ctx, const journal::ActionRecord& action) 
         o.detail = "the journal record has no DN: remove or disable the new entry by hand";
         return o;
     }
-    const Settings s = settings_of(ctx.cfg, ctx.journal.path());
     auto& dir = undo_directory(ctx);
+    const Settings s = settings_of(directory_config(dir, ctx.cfg), ctx.journal.path());
     const auto entry = dir.read_entry(dn);
     if (!entry) {
         o.result = UndoResult::already;
@@ -129,6 +134,21 @@ UndoOutcome undo_account(UndoContext& ctx, const journal::ActionRecord& action) 
         if (!ctx.dry_run)
             dir.modify(dn, {{directory::Modification::Op::replace, s.disable_attribute, {s.disable_value}}});
         break;
+    case DisableMethod::account_control: {
+        const std::string flags = entry->first("userAccountControl").value_or("");
+        const std::string disabled = detail::with_disable_bit(flags, true, dn);
+        if (disabled == flags) {
+            o.result = UndoResult::already;
+            o.detail = fmt::format("{} is disabled already", out::quoted(dn));
+            return o;
+        }
+        o.detail = fmt::format("{}disabled {} (userAccountControl {} -> {}; its mailbox stays)",
+                               ctx.dry_run ? "would have " : "", out::quoted(dn), flags, disabled);
+        if (!ctx.dry_run)
+            dir.modify(dn, detail::changes_from(json{{"userAccountControl", {flags}}},
+                                                json{{"userAccountControl", {disabled}}}));
+        break;
+    }
     case DisableMethod::move: {
         const auto [rdn, parent] = directory::split_rdn(dn);
         o.detail = fmt::format("{}moved {} under {} (its mailbox stays)", ctx.dry_run ? "would have " : "",

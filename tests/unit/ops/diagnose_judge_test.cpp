@@ -443,6 +443,12 @@ TEST_CASE("diagnose judge: the server's own account state, by its meaning, never
     CHECK_THAT(*account_state_problem(with({{"userAccountControl", "512"}, {"lockoutTime", "133497338000000000"}})),
                Contains("locked out"));
     CHECK_THAT(*account_state_problem(with({{"msDS-User-Account-Control-Computed", "8388608"}})), Contains("expired"));
+    CHECK_THAT(*account_state_problem(with({{"msDS-User-Account-Control-Computed", "8388608"}, {"pwdLastSet", "0"}})),
+               Contains("must be changed"));
+    // A lockout that ended: lockoutTime stays until the next good logon, the computed flags say it is over.
+    CHECK_FALSE(account_state_problem(
+        with({{"lockoutTime", "133497338000000000"}, {"msDS-User-Account-Control-Computed", "0"}})));
+    CHECK(account_state(with({{"msDS-User-Account-Control-Computed", "16"}}))->problem == AccountProblem::locked);
     // 389-DS: nsAccountLock by its value.
     CHECK_FALSE(account_state_problem(with({{"nsAccountLock", "false"}})));
     CHECK(account_state_problem(with({{"nsAccountLock", "TRUE"}})) == "the account is locked: nsAccountLock: true");
@@ -462,6 +468,14 @@ TEST_CASE("diagnose judge: the server's own account state, by its meaning, never
     Finding f = enabled_finding(facts);
     check_finding(f, "directory", "enabled", Status::failed, "MIS_5");
     CHECK_THAT(f.remedy, Contains("samba-tool user enable alice") && Contains("Enable-ADAccount alice"));
+    // Locked out and expired are fixed otherwise: unlock, a new password.
+    facts.same_uid[0].attributes.erase("userAccountControl");
+    facts.same_uid[0].attributes.emplace("userAccountControl", "512");
+    facts.same_uid[0].attributes.emplace("msDS-User-Account-Control-Computed", "16");
+    CHECK_THAT(enabled_finding(facts).remedy, Contains("samba-tool user unlock alice") && Contains("Unlock-ADAccount"));
+    facts.same_uid[0].attributes.erase("msDS-User-Account-Control-Computed");
+    facts.same_uid[0].attributes.emplace("msDS-User-Account-Control-Computed", "8388608");
+    CHECK_THAT(enabled_finding(facts).remedy, Contains("samba-tool user setpassword alice"));
     // 389-DS with the default disable attribute of another server: nsAccountLock still counts.
     facts = disabled_by("attribute", "pwdAccountLockedTime", "");
     facts.kind = DirectoryKind::ds389;
