@@ -81,7 +81,12 @@ void Reprovisioner::check_new_uid_free() {
 // password will be set, for the report.
 std::string Reprovisioner::preflight(const std::string& container) {
     if (!active_directory()) {
-        const auto extensions = dir().root_dse().values("supportedExtension");
+        std::vector<std::string> extensions; // none known where the root DSE cannot be read
+        try {
+            extensions = dir().root_dse().values("supportedExtension");
+        } catch (const Error& e) {
+            if (e.category() != ErrorCategory::data && e.category() != ErrorCategory::auth) throw;
+        }
         if (!extensions.empty() && std::none_of(extensions.begin(), extensions.end(), [](const std::string& e) {
                 return trim(e) == directory::kPasswordModifyOid;
             }))

@@ -67,8 +67,15 @@ std::optional<DirectoryKind> configured_kind(const config::Config& cfg) {
 }
 
 UserSchema user_schema(directory::Directory& dir, const config::Config& cfg) {
-    const auto kind = configured_kind(cfg);
-    return user_schema_of(cfg, kind ? *kind : directory::directory_kind_of(dir.root_dse()));
+    if (const auto kind = configured_kind(cfg)) return user_schema_of(cfg, *kind);
+    DirectoryKind found = DirectoryKind::other;
+    try {
+        found = directory::directory_kind_of(dir.root_dse());
+    } catch (const Error& e) {
+        // A root DSE this bind may not read: the settings as configured (plain LDAP).
+        if (e.category() != ErrorCategory::data && e.category() != ErrorCategory::auth) throw;
+    }
+    return user_schema_of(cfg, found);
 }
 
 config::Config with_kind_defaults(const config::Config& cfg, DirectoryKind kind) {

@@ -37,8 +37,9 @@ struct UserSchema {
 UserSchema user_schema_of(const config::Config& cfg, directory::DirectoryKind kind);
 
 /// The schema of the directory behind `dir`: its kind as [ldap] kind says, or from its root DSE
-/// (read once per connection). Throws mbx::Error(config) for an invalid [ldap] kind, and as
-/// Directory::search(). Network (once per connection) with kind = auto.
+/// (read once per connection; a root DSE the bind may not read: other). Throws
+/// mbx::Error(config) for an invalid [ldap] kind, and as Directory::search() for an unreachable
+/// server. Network (once per connection) with kind = auto.
 UserSchema user_schema(directory::Directory& dir, const config::Config& cfg);
 
 /// The schema `cfg` says: of the kind [ldap] kind names (other for auto). For a configuration
