@@ -6,18 +6,13 @@ bindings live in its dist-packages).
       The demo directory, written offline into sam.ldb (before samba starts; one process is
       much faster than one samba-tool per object): OU=People and its users, the service account
       CN=mbxkit,CN=Users (member of Account Operators) and the computer ws01.
-  samba_ad.py mail --port PORT --master USER --master-pw FILE --users "alice bob"
-      A few small messages into the users' INBOXes over IMAP (LOGIN user*master), and a
-      folder Projects for alice.
+(dovecot-ad's demo mail: demo_mail.py, shared with dovecot-389ds.)
 """
 import argparse
-import imaplib
 import sys
-import time
 
 PEOPLE = "OU=People"
 LOCKOUT_THRESHOLD = 5
-MAIL_DOMAIN = "example.org"
 
 # sAMAccountName: (givenName, sn, mail, proxyAddresses, flags)
 USERS = [
@@ -97,36 +92,6 @@ def cmd_load(args):
     return 0
 
 
-def cmd_mail(args):
-    pw = read_secret(args.master_pw)
-    for user in args.users.split():
-        imap = imaplib.IMAP4("127.0.0.1", args.port)
-        imap.login("%s*%s" % (user, args.master), pw)
-        if user == "alice":
-            imap.create("Projects")
-            imap.subscribe("Projects")
-        for i in range(1, 4):
-            msg = ("From: Testenv <testenv@example.org>\r\n"
-                   "To: %s@%s\r\n"
-                   "Subject: AD demo message %d for %s\r\n"
-                   "Date: Mon, 07 Dec 2026 12:0%d:00 +0000\r\n"
-                   "Message-ID: <ad-demo-%d-%s@testenv.example.org>\r\n"
-                   "\r\n"
-                   "Message %d in %s's INBOX on dovecot-ad.\r\n"
-                   % (user, MAIL_DOMAIN, i, user, i, i, user, i, user))
-            typ, _ = imap.append("INBOX", None, imaplib.Time2Internaldate(time.time()),
-                                 msg.encode())
-            if typ != "OK":
-                sys.exit("APPEND to %s's INBOX failed" % user)
-        if user == "alice":
-            msg = ("From: Bob <bob@example.org>\r\nTo: alice@example.org\r\n"
-                   "Subject: Project plan\r\nMessage-ID: <ad-demo-projects@testenv.example.org>\r\n"
-                   "\r\nThe plan.\r\n")
-            imap.append("Projects", None, imaplib.Time2Internaldate(time.time()), msg.encode())
-        imap.logout()
-    return 0
-
-
 def main():
     p = argparse.ArgumentParser()
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -135,13 +100,8 @@ def main():
     s.add_argument("--smbconf", required=True)
     s.add_argument("--user-pw", required=True)
     s.add_argument("--mbxkit-pw", required=True)
-    s = sub.add_parser("mail")
-    s.add_argument("--port", type=int, required=True)
-    s.add_argument("--master", required=True)
-    s.add_argument("--master-pw", required=True)
-    s.add_argument("--users", required=True)
     args = p.parse_args()
-    return cmd_load(args) if args.cmd == "load" else cmd_mail(args)
+    return cmd_load(args)
 
 
 if __name__ == "__main__":

@@ -85,6 +85,31 @@ nsAccountLock: TRUE
 EOF
 ldapdelete "${svc[@]}" "$dn" || fail "389ds: the service account cannot delete its entry"
 ok "389ds: service account adds, modifies, sets the password of and deletes an entry"
+
+# dovecot-389ds: its users are 389-DS's (auth binds over StartTLS)
+local imap="$TESTENV_DOVECOT_389DS_IMAP_URI" upw mpw
+[ -n "$imap" ] || fail "dovecot-389ds: TESTENV_DOVECOT_389DS_IMAP_URI is not in DIR/env"
+upw="$(cat "$TESTENV_USER_PASSWORD_FILE")"
+mpw="$(cat "$TESTENV_IMAP_MASTER_PASSWORD_FILE")"
+curl -sS --max-time 10 --url "$imap/" -u "alice:$upw" -X 'EXAMINE INBOX' | grep -q '^\* 3 EXISTS' ||
+  fail "dovecot-389ds: IMAP login as alice / EXAMINE INBOX"
+curl -sS --max-time 10 --cacert "$TESTENV_CA_FILE" --url "$TESTENV_DOVECOT_389DS_IMAPS_URI/" \
+  -u "alice:$upw" -X 'EXAMINE INBOX' | grep -q '^\* 3 EXISTS' ||
+  fail "dovecot-389ds: IMAPS login as alice / EXAMINE INBOX"
+ok "dovecot-389ds: login as alice (389-DS auth bind, imap and imaps), INBOX has 3 messages"
+if curl -s --max-time 10 --url "$imap/" -u "alice:wrong-password" -X 'EXAMINE INBOX' >/dev/null 2>&1; then
+  fail "dovecot-389ds: alice can log in with a wrong password"
+fi
+if curl -s --max-time 10 --url "$imap/" -u "dave:$upw" -X 'EXAMINE INBOX' >/dev/null 2>&1; then
+  fail "dovecot-389ds: dave (nsAccountLock: TRUE) can log in"
+fi
+ok "dovecot-389ds: a wrong password and dave (nsAccountLock: TRUE) cannot log in"
+curl -sS --max-time 10 --url "$imap/" -u "alice*mbxadmin:$mpw" -X 'LIST "" "*"' | grep -q '"/" Projects' ||
+  fail "dovecot-389ds: master login alice*mbxadmin / LIST shows no Projects"
+curl -sS --max-time 10 --cacert "$TESTENV_CA_FILE" --url "$TESTENV_DOVECOT_389DS_IMAPS_URI/" \
+  -u "mbxadmin:$mpw" --sasl-authzid alice --login-options AUTH=PLAIN \
+  -X 'EXAMINE Projects' | grep -q '^\* 1 EXISTS' || fail "dovecot-389ds: SASL PLAIN authzid=alice as mbxadmin / Projects"
+ok "dovecot-389ds: master user: LOGIN alice*mbxadmin sees Projects, AUTH PLAIN authzid alice (1 message in it)"
 }
 
 check_samba_ad() {
@@ -178,9 +203,17 @@ if has --with-samba-ad; then check_samba_ad; fi
 samba_sid="$(cat "$DIR/run/samba-ad.pid" 2>/dev/null || true)"
 "$TESTENV" down "$DIR" >/dev/null 2>&1 || fail "down"
 trap - EXIT
-left="$(pgrep -af 'ns-slapd.*slapd-mbxkit-' || true)"
-[ -z "$left" ] || fail "ns-slapd left after down: $left"
-ok "down: no ns-slapd left"
+# this sandbox's processes: command lines naming DIR, and Dovecot's renamed children
+# (dovecot-INSTANCE[-KIND]/..., INSTANCE from the md5 of DIR)
+h="$(printf '%s' "$DIR" | md5sum | cut -c1-8)"
+left="$(pgrep -af "$DIR/|dovecot-mbxkit-testenv-$h(-[a-z0-9]+)?/" || true)"
+[ -z "$left" ] || fail "processes of $DIR left after down: $left"
+ok "down: no slapd or Dovecot (dovecot, dovecot-389ds, dovecot-ad) of $DIR left"
+if has --with-389ds; then
+  left="$(pgrep -af "ns-slapd.*slapd-$TESTENV_389DS_INSTANCE" || true)"
+  [ -z "$left" ] || fail "ns-slapd left after down: $left"
+  ok "down: no ns-slapd left"
+fi
 if has --with-samba-ad; then
   left="$(ps -e -o pid=,sid=,args= | awk -v s="${samba_sid:-none}" '$2 == s' || true)"
   [ -z "$left" ] || fail "samba left after down: $left"
