@@ -3,7 +3,8 @@
 # (`up --with-389ds --with-samba-ad`, too slow to start for the shared fixture):
 # - 389 Directory Server (mbxkit-389ds.conf): ping names the kind from the root DSE; diagnose
 #   judges a locked account by nsAccountLock's value (dave is locked there, alice is not) and
-#   names 389-DS's tools; quota check finds its users there.
+#   names 389-DS's tools; quota check and sweep find its users there; reprovision + undo through
+#   dovecot-389ds lock and unlock by nsAccountLock (operational: read by name).
 # - A Samba AD domain controller with its own Dovecot (mbxkit-samba-ad.conf, which sets no
 #   user-filter, uid-attribute or disable settings: mbx takes Active Directory's): ping and
 #   quota sweep see exactly the mail users a plain reference computes from the directory (no
@@ -55,6 +56,42 @@ run "quota check alice with 389-DS as the directory" 0 mbx quota check alice --f
   check "quota check: alice found, her usage read" jq_py '
 import json,sys; r=json.load(sys.stdin)["rows"][0]
 assert r["user"]=="alice" and r["used_bytes"] is not None, r' <<<"$out"
+run "quota sweep with 389-DS as the directory" 0 mbx quota sweep --format json &&
+  check "quota sweep: the four demo users of 389-DS, alice's usage read from dovecot-389ds" jq_py '
+import json,sys; rows={r["user"]:r for r in json.load(sys.stdin)["rows"]}
+assert sorted(rows)==["alice","bob","carol","dave"], sorted(rows)
+assert rows["alice"]["used_bytes"]>0, rows["alice"]' <<<"$out"
+
+# --- 389-DS: reprovision and undo, the lock by nsAccountLock (an operational attribute: read
+# by name, or undo would not see it and leave the old account locked)
+ds() { # DN ATTR: the values, sorted, as 389-DS's mbxkit account reads them
+  ldapsearch -x -ZZ -LLL -o ldif-wrap=no -H "$TESTENV_389DS_URI" -D "$TESTENV_389DS_BIND_DN" \
+    -y "$TESTENV_389DS_PASSWORD_FILE" -s base -b "$1" '(objectClass=*)' "$2" 2>/dev/null |
+    sed -n "s/^$2: //Ip" | sort | paste -sd' '
+}
+export -f ds
+export LDAPTLS_CACERT="$TESTENV_CA_FILE" LDAPTLS_REQCERT=demand
+ds_people="$TESTENV_389DS_PEOPLE"
+ds_run=""
+if run "389-DS reprovision bob -> bob2" 0 mbx reprovision bob --new-uid bob2 --format json; then
+  ds_run=$(jq_py 'import json,sys; print(json.load(sys.stdin)["summary"]["run"])' <<<"$out")
+  ds_pw=$(jq_py 'import json,sys; print(json.load(sys.stdin)["summary"]["password_file"])' <<<"$out")
+  check "389-DS reprovision: every step done" jq_py '
+import json,sys; st=[r["status"] for r in json.load(sys.stdin)["rows"]]
+assert st==["done"]*7, st' <<<"$out"
+  check "389-DS reprovision: bob2 has the address; bob has none and is locked (nsAccountLock)" bash -c '
+    [ "$(ds "uid=bob2,$1" mail)" = bob@example.org ] && [ -z "$(ds "uid=bob,$1" mail)" ] &&
+    [ "$(ds "uid=bob,$1" nsAccountLock)" = TRUE ] && [ -z "$(ds "uid=bob2,$1" nsAccountLock)" ]' _ "$ds_people"
+  check "389-DS reprovision: bob2 binds with the new password over StartTLS" \
+    ldapsearch -x -ZZ -LLL -H "$TESTENV_389DS_URI" -D "uid=bob2,$ds_people" -y "$ds_pw" -s base -b "" vendorName -o nettimeout=10 >/dev/null
+fi
+if run "389-DS undo of the reprovision" 0 mbx journal undo "${ds_run:-none}"; then
+  check "389-DS undo: bob unlocked with his address again; bob2 locked without it" bash -c '
+    [ "$(ds "uid=bob,$1" mail)" = bob@example.org ] && [ -z "$(ds "uid=bob,$1" nsAccountLock)" ] &&
+    [ "$(ds "uid=bob2,$1" nsAccountLock)" = TRUE ] && [ -z "$(ds "uid=bob2,$1" mail)" ]' _ "$ds_people"
+  check "389-DS undo: bob logs in to IMAP again" curl -s --fail --cacert "$TESTENV_CA_FILE" \
+    --url "$TESTENV_DOVECOT_389DS_IMAPS_URI/" -u "bob:$(cat "$TESTENV_USER_PASSWORD_FILE")" -X 'EXAMINE INBOX' -o /dev/null
+fi
 
 # ---------------------------------------------------------------------------- Samba AD
 confad="$TESTENV_DIR/mbxkit-samba-ad.conf"

@@ -463,10 +463,15 @@ std::size_t Directory::search(const std::string& base, Scope scope, const std::s
     return count;
 }
 
-std::optional<Entry> Directory::read_entry(const std::string& dn) {
+std::optional<Entry> Directory::read_entry(const std::string& dn, const std::vector<std::string>& operational) {
     std::optional<Entry> found;
+    std::vector<std::string> attributes;
+    if (!operational.empty()) {
+        attributes.emplace_back("*"); // every user attribute, and these by name
+        attributes.insert(attributes.end(), operational.begin(), operational.end());
+    }
     try {
-        search(dn, Scope::base, "(objectClass=*)", {}, [&found](const Entry& e) { found = e; });
+        search(dn, Scope::base, "(objectClass=*)", attributes, [&found](const Entry& e) { found = e; });
     } catch (const Error& e) {
         if (e.library_code() == LDAP_NO_SUCH_OBJECT) return std::nullopt;
         throw;

@@ -86,10 +86,11 @@ public:
     std::size_t search(const std::string& base, Scope scope, const std::string& filter,
                        const std::vector<std::string>& attributes, const EntryCallback& on_entry);
 
-    /// Reads one entry with all its user attributes (base scope, filter objectClass=*), or
-    /// nullopt when it does not exist. Used to record the before-state of a change.
-    /// Throws mbx::Error as search(). Network.
-    std::optional<Entry> read_entry(const std::string& dn);
+    /// Reads one entry with all its user attributes (base scope, filter objectClass=*) and the
+    /// attributes named in `operational` (a server returns its operational attributes, such as
+    /// 389-DS's nsAccountLock, only when asked by name), or nullopt when it does not exist.
+    /// Used to record the before-state of a change. Throws mbx::Error as search(). Network.
+    std::optional<Entry> read_entry(const std::string& dn, const std::vector<std::string>& operational = {});
 
     /// Applies `changes` to `dn` atomically (one modify request). Throws mbx::Error: data (no
     /// such object, constraint or syntax violation, value exists/missing), auth (insufficient

@@ -126,7 +126,11 @@ void Reprovisioner::inspect() {
         return;
     }
     action_ = begin(kInspect, req_.user, std::nullopt, json{{"new_uid", req_.new_uid}});
-    const auto old = find_user(dir(), cfg_, req_.user, {});
+    // Every user attribute, and the disable attribute by name (389-DS's nsAccountLock is
+    // operational): the snapshot records whether the old account was locked already.
+    std::vector<std::string> read{"*"};
+    if (!settings_.disable_attribute.empty()) read.push_back(settings_.disable_attribute);
+    const auto old = find_user(dir(), cfg_, req_.user, read);
     res_.old_dn = old.dn;
     const auto [rdn, parent] = directory::split_rdn(old.dn);
     const std::string container = settings_.base.empty() ? parent : settings_.base;
@@ -584,7 +588,9 @@ void Reprovisioner::cut_over(const std::string& moved_dn, const std::vector<dire
     // Against what the entry holds now: a resumed cutover does not make its change twice, and
     // userAccountControl is changed only from the value the run read.
     if (!old_changes.empty()) {
-        const auto old_now = dir().read_entry(at);
+        std::vector<std::string> names;
+        for (const auto& c : old_changes) names.push_back(c.attribute);
+        const auto old_now = dir().read_entry(at, names); // by name: nsAccountLock is operational
         json want = json::object(), now = json::object();
         for (const auto& c : old_changes) {
             want[c.attribute] = c.values;

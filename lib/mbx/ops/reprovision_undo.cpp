@@ -35,17 +35,27 @@ UndoOutcome undo_cutover(UndoContext& ctx, const journal::ActionRecord& action) 
         return o;
     }
     auto& dir = undo_directory(ctx);
+    // Every attribute the cutover changed, by name: a lock such as 389-DS's nsAccountLock is
+    // operational, and a read of the user attributes alone would not see it.
+    const auto changed = [](const json& values) {
+        std::vector<std::string> names;
+        if (values.is_object())
+            for (const auto& [attr, v] : values.items()) names.push_back(attr);
+        return names;
+    };
+    const auto old_attrs = changed(before.value("old", json::object()));
+    const auto new_attrs = changed(before.value("new", json::object()));
     std::string at = moved_dn;
-    auto old = dir.read_entry(moved_dn);
+    auto old = dir.read_entry(moved_dn, old_attrs);
     if (!old && moved_dn != old_dn) {
         at = old_dn;
-        old = dir.read_entry(old_dn);
+        old = dir.read_entry(old_dn, old_attrs);
     }
     if (!old) {
         o.detail = fmt::format("the old entry {} no longer exists", out::quoted(old_dn));
         return o;
     }
-    const auto now_new = dir.read_entry(new_dn);
+    const auto now_new = dir.read_entry(new_dn, new_attrs);
     const json old_before = before.value("old", json::object()), old_after = after.value("old", json::object());
     const json new_before = before.value("new", json::object()), new_after = after.value("new", json::object());
     // Each attribute must hold its before- or its after-values: a cutover stopped half-way
@@ -99,7 +109,7 @@ UndoOutcome undo_account(UndoContext& ctx, const journal::ActionRecord& action) 
     }
     auto& dir = undo_directory(ctx);
     const Settings s = settings_of(directory_config(dir, ctx.cfg), ctx.journal.path());
-    const auto entry = dir.read_entry(dn);
+    const auto entry = dir.read_entry(dn, {s.disable_attribute});
     if (!entry) {
         o.result = UndoResult::already;
         o.detail = fmt::format("{} does not exist", out::quoted(dn));
