@@ -70,9 +70,16 @@ for opt in --config --journal --users-file; do
   want "mbx quota sweep $opt $work/files/si" "$work/files/site.conf"
 done
 want "mbx reprovision --users-file $work/files/us" "$work/files/users.txt"
+want "mbx reprovision alice --new-uid alice2 --password-file $work/files/us" "$work/files/users.txt"
+# A value that is not a file (--shard K/N) completes nothing, not file names.
+want "mbx quota sweep --shard $work/files/si"
 # Every command of `mbx help` is completed, with every option its --help shows.
 for c in $("$bin/mbx" help | sed -n '/^Commands:/,/^$/{s/^  \([a-z0-9-]*\) .*/\1/p}'); do
   includes "mbx ${c:0:3}" "$c"
+  got=$(complete "mbx $c --")
+  missing=$("$bin/mbx-$c" --help | grep -oE '^  (-[A-Za-z] \[ )?--[a-z0-9-]+' | grep -oE -- '--[a-z0-9-]+' |
+    while read -r o; do grep -qx -- "$o" <<<"$got" || echo "$o"; done)
+  check "bash 'mbx $c --' offers every option of 'mbx $c --help'${missing:+ (missing: $missing)}" test -z "$missing"
 done
 
 # zsh: the file parses, and completes in a real zsh (zpty drives an interactive one).
