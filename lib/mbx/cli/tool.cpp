@@ -258,6 +258,42 @@ void check_argument_lengths(const std::vector<std::string>& args, const ToolSpec
     }
 }
 
+// The hidden --list-options (tool.hpp): the command's options, formats, subcommands and
+// positionals, one tab-separated record a line, from the very descriptions the parser uses.
+// Option records: "option", --LONG, -S or empty, the value's name or empty (a flag), the
+// group (own: the command's own, which a subcommand takes only when it names it; users; common;
+// settings), the help text. Help text never holds a tab or a newline (they become spaces).
+std::string listing_field(std::string s) {
+    std::replace_if(
+        s.begin(), s.end(), [](char c) { return c == '\t' || c == '\n'; }, ' ');
+    return s;
+}
+
+void print_listing(const ToolSpec& spec,
+                   const std::vector<std::pair<std::string_view, const po::options_description*>>& groups) {
+    std::cout << "command\t" << spec.name << '\t' << listing_field(spec.summary) << '\n';
+    for (auto f : spec.formats) std::cout << "format\t" << out::format_name(f) << '\n';
+    for (const auto& [kind, group] : groups) {
+        for (const auto& o : group->options()) {
+            std::string shorter = o->canonical_display_name(po::command_line_style::allow_dash_for_short);
+            if (shorter.size() != 2 || shorter[0] != '-' || shorter[1] == '-') shorter.clear();
+            std::string value;
+            if (o->semantic()->max_tokens() > 0) {
+                value = o->semantic()->name();
+                value = value.substr(0, value.find(" (="));
+            }
+            std::cout << "option\t--" << o->long_name() << '\t' << shorter << '\t' << listing_field(value) << '\t'
+                      << kind << '\t' << listing_field(o->description()) << '\n';
+        }
+    }
+    for (const auto& sub : spec.subcommands) {
+        std::cout << "subcommand\t" << sub.name << '\t';
+        for (std::size_t i = 0; i < sub.options.size(); ++i) std::cout << (i ? " " : "") << "--" << sub.options[i];
+        std::cout << '\n';
+    }
+    for (const auto& [name, count] : spec.positional) std::cout << "positional\t" << name << '\t' << count << '\n';
+}
+
 } // namespace
 
 int run_tool(int argc, char** argv, const ToolSpec& spec) {
@@ -272,13 +308,19 @@ int run_tool(int argc, char** argv, const ToolSpec& spec) {
         po::options_description commands_own;
         commands_own.add(own);
         visible.add(own);
-        if (po::options_description users = user_options(spec); !users.options().empty()) {
+        po::options_description users = user_options(spec);
+        if (!users.options().empty()) {
             visible.add(users);
             commands_own.add(users);
         }
-        visible.add(common_options(spec));
+        po::options_description common = common_options(spec);
+        visible.add(common);
         po::options_description settings = settings_options(spec);
         if (!settings.options().empty()) visible.add(settings);
+        if (args.size() == 1 && args.front() == "--list-options") {
+            print_listing(spec, {{"own", &own}, {"users", &users}, {"common", &common}, {"settings", &settings}});
+            return 0;
+        }
         po::options_description all;
         all.add(visible);
         po::positional_options_description positional;

@@ -142,6 +142,10 @@ private:
 
 /// Runs the command: parses argv, loads the configuration, calls spec.run, maps errors to
 /// exit codes and prints them as one line on stderr. Returns the process exit status.
+/// `mbx-NAME --list-options` (hidden: not in --help, alone on the command line) prints the
+/// command's options, formats, subcommands and positionals machine-readably, one
+/// tab-separated record a line, for the shell completion generated at build time
+/// (scripts/gen-completion.py, docs/development.md).
 int run_tool(int argc, char** argv, const ToolSpec& spec);
 
 /// The names a command's driver writes most, for `using namespace mbx::cli::names;`: errors,
