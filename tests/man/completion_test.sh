@@ -92,17 +92,25 @@ zpty z "zsh -f -i"
 zpty -w z "fpath=($1 \$fpath); autoload -Uz compinit; compinit -u -d $2/zcompdump; PS1='>'"
 sleep 1
 zpty -w -n z "$3"$'\t'
-sleep 3
+# What the line became, read until it shows what is expected ($4), for up to 20 s: a loaded
+# machine is slower, not wrong.
 all=""
-while zpty -rt z chunk 2>/dev/null; do all+=$chunk; done
+integer i
+for (( i = 0; i < 200; i++ )); do
+  while zpty -rt z chunk 2>/dev/null; do all+=$chunk; done
+  [[ $all == *"$4"* ]] && break
+  sleep 0.1
+done
 print -r -- "$all"
 ZSH
-  zcomplete() { (cd "$work" && HOME=$work ZDOTDIR=$work timeout 30 zsh -f "$work/drive.zsh" "$build/completion" "$work" "$1" 2>&1); }
-  zout=$(zcomplete "mbx quota sweep --format=js")
+  zcomplete() { # LINE EXPECTED
+    (cd "$work" && HOME=$work ZDOTDIR=$work timeout 40 zsh -f "$work/drive.zsh" "$build/completion" "$work" "$1" "$2" 2>&1)
+  }
+  zout=$(zcomplete "mbx quota sweep --format=js" "--format=json")
   check "zsh completes 'mbx quota sweep --format=js' to json" has "$zout" "--format=json"
-  zout=$(zcomplete "mbx quota sw")
+  zout=$(zcomplete "mbx quota sw" "mbx quota sweep")
   check "zsh completes 'mbx quota sw' to sweep" has "$zout" "mbx quota sweep"
-  zout=$(zcomplete "mbx repro")
+  zout=$(zcomplete "mbx repro" "mbx reprovision")
   check "zsh completes 'mbx repro' to reprovision" has "$zout" "mbx reprovision"
 else
   fail "zsh is not installed (scripts/bootstrap installs it)"
