@@ -185,6 +185,11 @@ if run "AD reprovision: dry run" 0 mad reprovision alice --new-uid alice2 --dry-
     [[ "$1" != *"mail:"* && "$1" != *"unicodePwd"* ]]' _ "$(rows_of | grep '^account|')" "$people"
   check "AD dry run: the cutover sets ACCOUNTDISABLE alone" has "$(rows_of)" "userAccountControl 512 -> 514 (ACCOUNTDISABLE set"
 fi
+# The same over LDAPS (implicit TLS, port 636): the password may be set there too.
+run "AD reprovision: dry run over ldaps://" 0 mad reprovision alice --new-uid alice2 --dry-run --format json \
+  --ldap-uri "$TESTENV_SAMBA_AD_LDAPS_URI" &&
+  check "AD dry run over LDAPS: the connection counts as encrypted" \
+    has "$(rows_of)" "inspect|would-do|active-directory directory; password by unicodePwd over TLS"
 check "AD dry run: no entry made" bash -c '[ -z "$(values "CN=alice2,$1" cn)" ]' _ "$people"
 run "AD reprovision: a NEWUID longer than a sAMAccountName may be" 64 mad reprovision alice --new-uid alice-with-a-long-new-name --dry-run &&
   check "AD: the sAMAccountName rule is named" has "$err" "cannot be a sAMAccountName"
