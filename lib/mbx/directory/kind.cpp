@@ -40,13 +40,18 @@ DirectoryKind directory_kind_of(const Entry& root_dse) {
     return DirectoryKind::other;
 }
 
-DirectoryKind directory_kind(Directory& dir, std::string_view configured, std::string_view setting) {
+std::optional<DirectoryKind> directory_kind_named(std::string_view configured, std::string_view setting) {
     for (auto kind :
          {DirectoryKind::openldap, DirectoryKind::ds389, DirectoryKind::active_directory, DirectoryKind::other})
         if (configured == directory_kind_name(kind)) return kind;
     if (!configured.empty() && configured != "auto")
         throw Error(ErrorCategory::config, "invalid " + std::string(setting) + " '" + std::string(configured) + "'",
                     "use auto, openldap, 389ds, active-directory or other");
+    return std::nullopt;
+}
+
+DirectoryKind directory_kind(Directory& dir, std::string_view configured, std::string_view setting) {
+    if (const auto kind = directory_kind_named(configured, setting)) return *kind;
     return directory_kind_of(dir.root_dse());
 }
 

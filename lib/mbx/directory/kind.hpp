@@ -5,6 +5,7 @@
 
 #include "mbx/directory/entry.hpp"
 
+#include <optional>
 #include <string_view>
 
 namespace mbx::directory {
@@ -35,6 +36,11 @@ inline constexpr std::string_view kRootDseAttributes[] = {"objectClass",        
 
 /// The Password Modify extended operation (RFC 3062), as a root DSE's supportedExtension names it.
 inline constexpr std::string_view kPasswordModifyOid = "1.3.6.1.4.1.4203.1.11.1";
+
+/// The kind `configured` names ("openldap", "389ds", "active-directory", "other"), or nullopt
+/// for "auto" or empty (the directory must be asked). Throws mbx::Error(config) for another
+/// value, naming `setting`. Pure.
+std::optional<DirectoryKind> directory_kind_named(std::string_view configured, std::string_view setting = "ldap.kind");
 
 /// The kind of the server behind `dir`: `configured` ("openldap", "389ds", "active-directory",
 /// "other") when it is not "auto" or empty, else what its root DSE says. Throws mbx::Error(config)

@@ -159,15 +159,15 @@ using namespace detail; // the run and its helpers (reprovision_impl.hpp)
 
 Settings settings_of(const config::Config& cfg, const std::filesystem::path& journal_path) {
     Settings s;
-    const auto kind = configured_kind(cfg).value_or(directory::DirectoryKind::other);
-    s.kind = directory::directory_kind_name(kind);
-    s.active_directory = kind == directory::DirectoryKind::active_directory;
+    const UserSchema schema = user_schema(cfg); // the directory's attributes, as its kind has them
+    s.kind = directory::directory_kind_name(schema.kind);
+    s.active_directory = schema.kind == directory::DirectoryKind::active_directory;
     const bool ad = s.active_directory;
-    s.uid_attribute = cfg.get("ldap.uid-attribute");
+    s.uid_attribute = schema.uid_attribute;
     s.rdn_attribute = ad ? "cn" : s.uid_attribute;
-    s.address_attributes.push_back(cfg.get("ldap.mail-attribute"));
-    for (auto& a : split_list(cfg.get("ldap.alias-attributes")))
-        if (!contains_name(s.address_attributes, a)) s.address_attributes.push_back(std::move(a));
+    s.address_attributes.push_back(schema.mail_attribute);
+    for (const auto& a : schema.alias_attributes)
+        if (!contains_name(s.address_attributes, a)) s.address_attributes.push_back(a);
     std::vector<std::string> never{"objectClass", s.uid_attribute, s.rdn_attribute};
     // What Active Directory keeps itself, or mbx sets on the new entry.
     if (ad)
@@ -190,11 +190,10 @@ Settings settings_of(const config::Config& cfg, const std::filesystem::path& jou
     else
         throw Error(ErrorCategory::config, fmt::format("invalid [reprovision] disable-method {}", in_quotes(method)),
                     "use attribute, move or none");
-    s.disable_attribute = cfg.get("reprovision.disable-attribute");
-    s.disable_value = cfg.get("reprovision.disable-value");
+    s.disable_attribute = schema.disable_attribute;
+    s.disable_value = schema.disable_value;
     // userAccountControl holds every flag of the account: only its ACCOUNTDISABLE bit changes.
-    if (s.disable == DisableMethod::attribute && iequals(s.disable_attribute, "userAccountControl"))
-        s.disable = DisableMethod::account_control;
+    if (schema.disable_by_account_control()) s.disable = DisableMethod::account_control;
     s.disabled_base = cfg.get("reprovision.disabled-base");
     if (s.disable == DisableMethod::attribute && (s.disable_attribute.empty() || s.disable_value.empty()))
         throw Error(ErrorCategory::config,

@@ -1,7 +1,6 @@
 #include "mbx/ops/user_schema.hpp"
 
 #include "mbx/core/error.hpp"
-#include "mbx/core/output.hpp"
 #include "mbx/core/text.hpp"
 #include "mbx/directory/ad.hpp"
 #include "mbx/directory/directory.hpp"
@@ -57,13 +56,7 @@ UserSchema user_schema_of(const config::Config& cfg, DirectoryKind kind) {
 }
 
 std::optional<DirectoryKind> configured_kind(const config::Config& cfg) {
-    const std::string configured = cfg.get("ldap.kind");
-    if (configured.empty() || configured == "auto") return std::nullopt;
-    for (auto kind :
-         {DirectoryKind::openldap, DirectoryKind::ds389, DirectoryKind::active_directory, DirectoryKind::other})
-        if (configured == directory::directory_kind_name(kind)) return kind;
-    throw Error(ErrorCategory::config, fmt::format("invalid [ldap] kind '{}'", out::printable(configured)),
-                "use auto, openldap, 389ds, active-directory or other");
+    return directory::directory_kind_named(cfg.get("ldap.kind"));
 }
 
 UserSchema user_schema(directory::Directory& dir, const config::Config& cfg) {
